@@ -1,0 +1,92 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Config } from './config.js';
+import { createDatabase, type Database } from './db/client.js';
+import { migrateAndBootstrap } from './db/migrate.js';
+import { customersRoutes } from './modules/customers/customers.routes.js';
+import { createCustomerService, type CustomerService } from './modules/customers/customers.service.js';
+import { orgRoutes } from './modules/org/org.routes.js';
+import { createOrgService, type OrgService } from './modules/org/org.service.js';
+import { authPlugin } from './plugins/auth.js';
+import { errorsPlugin } from './plugins/errors.js';
+import { graphqlPlugin } from './plugins/graphql.js';
+import { healthPlugin } from './plugins/health.js';
+import { idempotencyPlugin } from './plugins/idempotency.js';
+import { openapiPlugin } from './plugins/openapi.js';
+
+export type Services = { customers: CustomerService; org: OrgService };
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    database: Database;
+    services: Services;
+    config: Config;
+  }
+}
+
+export const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["idempotency-key"]', '*.password', '*.secret', '*.token'];
+
+export type BuildOptions = { database?: Database; migrate?: boolean; logger?: boolean };
+
+export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger:
+      opts.logger === false
+        ? false
+        : { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } },
+    bodyLimit: config.bodyLimit,
+    // One line per request, written by the onResponse hook below.
+    disableRequestLogging: true,
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && /^[\w.-]{1,64}$/.test(incoming) ? incoming : crypto.randomUUID();
+    },
+    requestIdHeader: false,
+    ajv: { customOptions: { removeAdditional: false } },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  const database = opts.database ?? (await createDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize }));
+  if (opts.migrate !== false) await migrateAndBootstrap(database, config.adminEmail);
+  app.decorate('database', database);
+  app.decorate('config', config);
+  app.decorate('services', {
+    customers: createCustomerService(database),
+    org: createOrgService(database),
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        method: request.method,
+        url: request.url.split('?')[0],
+        route: request.routeOptions.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        userId: request.principal?.userId,
+      },
+      'request',
+    );
+  });
+  if (!opts.database) app.addHook('onClose', async () => database.close());
+
+  // Fixed order: errors, auth, idempotency, docs, then the doors.
+  await app.register(errorsPlugin);
+  await app.register(healthPlugin);
+  await app.register(authPlugin, { config });
+  await app.register(idempotencyPlugin);
+  await app.register(openapiPlugin);
+  await app.register(
+    async (v1) => {
+      // zod validates and serialises the REST door only; mercurius keeps its own JSON schemas.
+      v1.setValidatorCompiler(validatorCompiler);
+      v1.setSerializerCompiler(serializerCompiler);
+      await v1.register(orgRoutes);
+      await v1.register(customersRoutes);
+    },
+    { prefix: '/v1' },
+  );
+  await app.register(graphqlPlugin, { graphiql: config.env !== 'production' });
+  return app;
+}

@@ -1,0 +1,68 @@
+import { z } from 'zod';
+
+const WEAK_SECRETS = new Set(['secret', 'changeme', 'change-me', 'password', 'jwt-secret', 'development']);
+const DEV_SECRET = 'keel-development-secret-not-for-production-use';
+
+const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  DATABASE_URL: z.preprocess(emptyAsUndefined, z.string().url().optional()),
+  DATA_DIR: z.string().min(1).default('./data'),
+  JWT_SECRET: z.preprocess(emptyAsUndefined, z.string().optional()),
+  JWT_ISSUER: z.preprocess(emptyAsUndefined, z.string().optional()),
+  JWT_AUDIENCE: z.preprocess(emptyAsUndefined, z.string().optional()),
+  JWT_TTL_SECONDS: z.coerce.number().int().positive().default(8 * 3600),
+  ADMIN_EMAIL: z.string().email().default('admin@example.com'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
+  DB_POOL_SIZE: z.coerce.number().int().positive().default(10),
+});
+
+export type Config = {
+  env: 'development' | 'test' | 'production';
+  host: string;
+  port: number;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  jwt: { secret: string; issuer: string | undefined; audience: string | undefined; ttlSeconds: number };
+  adminEmail: string;
+  logLevel: string;
+  bodyLimit: number;
+  dbPoolSize: number;
+};
+
+export class ConfigError extends Error {}
+
+// One clear line naming the variable: that is what an operator reads when the start fails.
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = issue?.path.join('.') ?? 'environment';
+    throw new ConfigError(`Invalid environment variable ${name}: ${issue?.message ?? 'invalid value'}`);
+  }
+  const e = parsed.data;
+  let secret = e.JWT_SECRET;
+  if (e.NODE_ENV !== 'development') {
+    if (!secret) throw new ConfigError('Invalid environment variable JWT_SECRET: required outside development');
+    if (secret.length < 32 || WEAK_SECRETS.has(secret.toLowerCase())) {
+      throw new ConfigError('Invalid environment variable JWT_SECRET: too weak (use at least 32 random characters)');
+    }
+  }
+  secret ??= DEV_SECRET;
+  return {
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    jwt: { secret, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE, ttlSeconds: e.JWT_TTL_SECONDS },
+    adminEmail: e.ADMIN_EMAIL,
+    logLevel: e.LOG_LEVEL,
+    bodyLimit: e.BODY_LIMIT_BYTES,
+    dbPoolSize: e.DB_POOL_SIZE,
+  };
+}

@@ -1,0 +1,3 @@
+export * from './org.js';
+export * from './customers.js';
+export * from './platform.js';

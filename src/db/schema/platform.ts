@@ -1,0 +1,56 @@
+import { bigserial, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+
+// Every write leaves one row here, in the same transaction as the write.
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: timestamp('at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    actorId: uuid('actor_id').notNull(),
+    onBehalfOfId: uuid('on_behalf_of_id'),
+    client: text('client'),
+    requestId: text('request_id'),
+    entityType: text('entity_type').notNull(),
+    entityId: uuid('entity_id').notNull(),
+    action: text('action').notNull(),
+    before: jsonb('before'),
+    after: jsonb('after'),
+  },
+  (t) => [index('audit_entity_idx').on(t.entityType, t.entityId, t.id), index('audit_actor_idx').on(t.actorId)],
+);
+
+// The outbox: every change is an event written with the change; delivery reads it after a cursor.
+export const events = pgTable(
+  'events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: timestamp('at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    type: text('type').notNull(),
+    entityType: text('entity_type').notNull(),
+    entityId: uuid('entity_id').notNull(),
+    ownerUserId: uuid('owner_user_id'),
+    ownerUnitId: uuid('owner_unit_id'),
+    actorId: uuid('actor_id'),
+    onBehalfOfId: uuid('on_behalf_of_id'),
+    payload: jsonb('payload').notNull(),
+  },
+  (t) => [index('events_entity_idx').on(t.entityType, t.entityId), index('events_owner_unit_idx').on(t.ownerUnitId)],
+);
+
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: uuid('user_id').notNull(),
+    key: text('key').notNull(),
+    method: text('method').notNull(),
+    path: text('path').notNull(),
+    requestHash: text('request_hash').notNull(),
+    state: text('state').notNull().default('PENDING'),
+    statusCode: integer('status_code'),
+    responseHeaders: jsonb('response_headers').$type<Record<string, string>>(),
+    responseBody: text('response_body'),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('idempotency_user_key_idx').on(t.userId, t.key), index('idempotency_created_idx').on(t.createdAt)],
+);

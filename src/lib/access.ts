@@ -1,0 +1,123 @@
+import { Column, getTableName, type SQL, sql } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
+import { type Scope, SCOPE_RANK, permits } from '../modules/org/built-in-roles.js';
+import { AppError } from './errors.js';
+
+// The one access choke point: a principal becomes a SQL predicate here and nowhere else.
+
+export type PrincipalRole = { id: string; name: string; scope: Scope; permissions: string[]; hiddenFields: string[] };
+
+export type Principal = {
+  userId: string;
+  email: string;
+  name: string;
+  kind: 'HUMAN' | 'SERVICE';
+  unitId: string;
+  unitPath: string;
+  // Path of the outermost PARTNER unit above (or at) the user's unit; null for the company's own staff.
+  partnerPath: string | null;
+  roles: PrincipalRole[];
+  // Users who delegated their work to this principal, active now.
+  delegatorIds: string[];
+  requestId?: string | undefined;
+  client?: string | undefined;
+};
+
+export type OwnerColumns = { id: AnyPgColumn | SQL; ownerUserId: AnyPgColumn | SQL; ownerUnitId: AnyPgColumn | SQL };
+
+// The widest scope among the roles that grant the permission; null when none does.
+// A partner's users never reach beyond their partner subtree: ALL is clamped to SUBTREE of the partner.
+export function scopeFor(p: Principal, permission: string): { scope: Scope; basePath: string } | null {
+  let best: Scope | null = null;
+  for (const r of p.roles) {
+    if (!permits(r.permissions, permission)) continue;
+    if (best === null || SCOPE_RANK[r.scope] > SCOPE_RANK[best]) best = r.scope;
+  }
+  if (best === null) return null;
+  if (p.partnerPath !== null && best === 'ALL') return { scope: 'SUBTREE', basePath: p.partnerPath };
+  return { scope: best, basePath: p.unitPath };
+}
+
+export function can(p: Principal, permission: string): boolean {
+  return scopeFor(p, permission) !== null;
+}
+
+export function requirePermission(p: Principal, permission: string): void {
+  if (!can(p, permission)) throw new AppError('FORBIDDEN', `missing permission ${permission}`);
+}
+
+/**
+ * A column always qualified by its table. drizzle renders columns inside a select list unqualified,
+ * and an unqualified "id" inside a subquery would bind to the subquery's own table.
+ */
+export function qualified(col: AnyPgColumn | SQL): SQL {
+  if (col instanceof Column) return sql`${sql.identifier(getTableName(col.table))}.${sql.identifier(col.name)}`;
+  return col as SQL;
+}
+
+function uuidArray(ids: string[]): SQL {
+  return sql`ARRAY[${sql.join(
+    ids.map((id) => sql`${id}`),
+    sql`, `,
+  )}]::uuid[]`;
+}
+
+function ownerScopePredicate(p: Principal, scope: Scope, basePath: string, c: OwnerColumns): SQL {
+  const cols = { ownerUserId: qualified(c.ownerUserId), ownerUnitId: qualified(c.ownerUnitId) };
+  const own = sql`${cols.ownerUserId} = ANY(${uuidArray([p.userId, ...p.delegatorIds])})`;
+  switch (scope) {
+    case 'OWN':
+      return own;
+    case 'UNIT':
+      return sql`(${cols.ownerUnitId} = ${p.unitId} OR ${own})`;
+    case 'SUBTREE':
+      return sql`(${cols.ownerUnitId} IN (SELECT su.id FROM org_units su WHERE su.path LIKE ${`${basePath}%`}) OR ${own})`;
+    case 'ALL':
+      return sql`TRUE`;
+  }
+}
+
+/**
+ * The visibility rule of domain.md §1 as SQL: the principal's scope for `permission` covers the
+ * record's owner, or the record is shared with the principal's user or unit (shares grant reading
+ * only). Without the permission at all, nothing is visible.
+ */
+export function accessPredicate(p: Principal, permission: string, resourceType: string, cols: OwnerColumns): SQL {
+  const s = scopeFor(p, permission);
+  if (s === null) return sql`FALSE`;
+  const byOwner = ownerScopePredicate(p, s.scope, s.basePath, cols);
+  if (s.scope === 'ALL' || !permission.endsWith(':read')) return byOwner;
+  const shared = sql`EXISTS (SELECT 1 FROM shares sh WHERE sh.resource_type = ${resourceType} AND sh.resource_id = ${qualified(cols.id)}
+    AND (sh.to_user_id = ${p.userId} OR sh.to_unit_id = ${p.unitId}))`;
+  return sql`(${byOwner} OR ${shared})`;
+}
+
+// Units the principal may address (as owner of a record, as a user's home): its scope's units.
+export function unitReachPredicate(p: Principal, permission: string, col: AnyPgColumn | SQL): SQL {
+  const unitIdCol = qualified(col);
+  const s = scopeFor(p, permission);
+  if (s === null) return sql`FALSE`;
+  switch (s.scope) {
+    case 'OWN':
+    case 'UNIT':
+      return sql`${unitIdCol} = ${p.unitId}`;
+    case 'SUBTREE':
+      return sql`${unitIdCol} IN (SELECT su.id FROM org_units su WHERE su.path LIKE ${`${s.basePath}%`})`;
+    case 'ALL':
+      return sql`TRUE`;
+  }
+}
+
+// A field is hidden when every role of the principal hides it (roles add rights, never remove them).
+export function hiddenFields(p: Principal): Set<string> {
+  if (p.roles.length === 0) return new Set();
+  const [first, ...rest] = p.roles;
+  const hidden = new Set(first?.hiddenFields ?? []);
+  for (const r of rest) for (const f of [...hidden]) if (!r.hiddenFields.includes(f)) hidden.delete(f);
+  return hidden;
+}
+
+// Who a write is on behalf of: the delegator who owns the record, when the actor works for them.
+export function onBehalfOf(p: Principal, ownerUserId: string | null): string | null {
+  return ownerUserId && ownerUserId !== p.userId && p.delegatorIds.includes(ownerUserId) ? ownerUserId : null;
+}

@@ -1,0 +1,88 @@
+export type FieldError = { path: string; message: string };
+
+// One error type for the whole service; each code maps once to HTTP and once to GraphQL.
+export type ErrorCode =
+  | 'VALIDATION_FAILED'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'DUPLICATE_CUSTOMER'
+  | 'PRECONDITION_FAILED'
+  | 'IDEMPOTENCY_KEY_REUSED'
+  | 'IDEMPOTENCY_IN_PROGRESS'
+  | 'UNPROCESSABLE'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'METHOD_NOT_ALLOWED'
+  | 'RATE_LIMITED'
+  | 'UNAVAILABLE'
+  | 'INTERNAL';
+
+type Mapping = { status: number; title: string; graphql: string };
+
+export const ERROR_MAP: Record<ErrorCode, Mapping> = {
+  VALIDATION_FAILED: { status: 400, title: 'Invalid request', graphql: 'BAD_USER_INPUT' },
+  UNAUTHENTICATED: { status: 401, title: 'Authentication required', graphql: 'UNAUTHENTICATED' },
+  FORBIDDEN: { status: 403, title: 'Forbidden', graphql: 'FORBIDDEN' },
+  NOT_FOUND: { status: 404, title: 'Not found', graphql: 'NOT_FOUND' },
+  CONFLICT: { status: 409, title: 'Conflict', graphql: 'CONFLICT' },
+  DUPLICATE_CUSTOMER: { status: 409, title: 'Possible duplicate customer', graphql: 'CONFLICT' },
+  PRECONDITION_FAILED: { status: 412, title: 'Precondition failed', graphql: 'PRECONDITION_FAILED' },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency key reused with a different request', graphql: 'BAD_USER_INPUT' },
+  IDEMPOTENCY_IN_PROGRESS: { status: 409, title: 'A request with this idempotency key is in progress', graphql: 'CONFLICT' },
+  UNPROCESSABLE: { status: 422, title: 'Unprocessable request', graphql: 'BAD_USER_INPUT' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large', graphql: 'BAD_USER_INPUT' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type', graphql: 'BAD_USER_INPUT' },
+  METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed', graphql: 'BAD_USER_INPUT' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests', graphql: 'RATE_LIMITED' },
+  UNAVAILABLE: { status: 503, title: 'Service unavailable', graphql: 'UNAVAILABLE' },
+  INTERNAL: { status: 500, title: 'Internal error', graphql: 'INTERNAL_SERVER_ERROR' },
+};
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly errors: FieldError[] | undefined;
+  readonly extra: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, detail: string, opts: { errors?: FieldError[]; extra?: Record<string, unknown> } = {}) {
+    super(detail);
+    this.name = 'AppError';
+    this.code = code;
+    this.errors = opts.errors;
+    this.extra = opts.extra;
+  }
+
+  get status(): number {
+    return ERROR_MAP[this.code].status;
+  }
+}
+
+export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found`);
+export const forbidden = (detail: string) => new AppError('FORBIDDEN', detail);
+export const invalid = (path: string, message: string) =>
+  new AppError('VALIDATION_FAILED', `${path}: ${message}`, { errors: [{ path, message }] });
+
+export type Problem = {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  errors?: FieldError[];
+  [k: string]: unknown;
+};
+
+export function toProblem(err: AppError, instance?: string): Problem {
+  const m = ERROR_MAP[err.code];
+  return {
+    type: `https://keel.dev/problems/${err.code.toLowerCase().replaceAll('_', '-')}`,
+    title: m.title,
+    status: m.status,
+    detail: err.message,
+    code: err.code,
+    ...(instance ? { instance } : {}),
+    ...(err.errors ? { errors: err.errors } : {}),
+    ...(err.extra ?? {}),
+  };
+}

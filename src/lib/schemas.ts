@@ -1,0 +1,36 @@
+import { z } from 'zod';
+
+export const uuid = z.uuid();
+export const idParams = z.object({ id: z.uuid() }).strict();
+export const timestamp = z.iso.datetime({ offset: true });
+export const page = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), nextCursor: z.string().nullable() });
+
+const problemError = z.object({ path: z.string(), message: z.string() });
+export const problem = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string(),
+    instance: z.string().optional(),
+    errors: z.array(problemError).optional(),
+  })
+  .loose()
+  .meta({ id: 'Problem' });
+
+// Standard error answers documented on every route.
+export const errorResponses = {
+  400: problem,
+  401: problem,
+  403: problem,
+  404: problem,
+  409: problem,
+  412: problem,
+  422: problem,
+};
+
+export const ifMatchHeaders = z.object({ 'if-match': z.string().optional() }).loose();
+export const idempotencyHeaders = z.object({ 'idempotency-key': z.string().max(200).optional() }).loose();
+
+export const trimmed = (max: number) => z.string().trim().min(1).max(max);

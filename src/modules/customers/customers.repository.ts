@@ -1,0 +1,183 @@
+import { and, asc, eq, inArray, type SQL, sql } from 'drizzle-orm';
+import type { Executor } from '../../db/client.js';
+import { contacts, customers, orgUnits, users } from '../../db/schema/index.js';
+import { accessPredicate, type Principal, unitReachPredicate } from '../../lib/access.js';
+import { keyset, type SortSpec } from '../../lib/pagination.js';
+import { escapeLike } from './normalize.js';
+
+export type CustomerRow = typeof customers.$inferSelect;
+export type ContactRow = typeof contacts.$inferSelect;
+export type CustomerInsert = typeof customers.$inferInsert;
+
+export const RESOURCE = 'customer';
+
+const ownerCols = { id: customers.id, ownerUserId: customers.ownerUserId, ownerUnitId: customers.ownerUnitId };
+
+export const canSee = (p: Principal): SQL => accessPredicate(p, 'customers:read', RESOURCE, ownerCols);
+export const canDo = (p: Principal, permission: string): SQL => accessPredicate(p, permission, RESOURCE, ownerCols);
+
+export type ListFilter = {
+  q?: string | undefined;
+  lifecycleStage?: string | undefined;
+  status?: string | undefined;
+  ownerUnitId?: string | undefined;
+  ownerUserId?: string | undefined;
+  source?: string | undefined;
+  valueClass?: string | undefined;
+  kind?: string | undefined;
+  updatedAfter?: string | undefined;
+};
+
+const SORT_COLUMNS = {
+  createdAt: { column: customers.createdAt, kind: 'timestamp' },
+  updatedAt: { column: customers.updatedAt, kind: 'timestamp' },
+  name: { column: customers.name, kind: 'text' },
+} as const;
+
+export type CustomerSort = keyof typeof SORT_COLUMNS;
+
+export function sortSpec(field: CustomerSort, desc: boolean): SortSpec {
+  return { ...SORT_COLUMNS[field], desc };
+}
+
+export function sortValue(row: CustomerRow, field: CustomerSort): string {
+  const v = row[field];
+  return v instanceof Date ? v.toISOString() : v;
+}
+
+export const customersRepository = {
+  /** The record if visible, with whether `permission` also allows acting on it. */
+  async findForAction(ex: Executor, p: Principal, id: string, permission: string, lock = false) {
+    const q = ex
+      .select({ row: customers, allowed: sql<boolean>`(${canDo(p, permission)})` })
+      .from(customers)
+      .where(and(eq(customers.id, id), canSee(p)));
+    const [hit] = lock ? await q.for('update', { of: customers }) : await q;
+    return hit ?? null;
+  },
+
+  async findVisible(ex: Executor, p: Principal, id: string): Promise<CustomerRow | null> {
+    const [row] = await ex.select().from(customers).where(and(eq(customers.id, id), canSee(p)));
+    return row ?? null;
+  },
+
+  async findVisibleByIds(ex: Executor, p: Principal, ids: readonly string[]): Promise<CustomerRow[]> {
+    if (ids.length === 0) return [];
+    return ex
+      .select()
+      .from(customers)
+      .where(and(inArray(customers.id, [...ids]), canSee(p)));
+  },
+
+  async list(ex: Executor, p: Principal, f: ListFilter, sort: SortSpec, cursor: string | undefined, limit: number): Promise<CustomerRow[]> {
+    const conds: (SQL | undefined)[] = [canSee(p)];
+    // Frozen and merged customers leave the default lists; ask for them by status.
+    conds.push(f.status ? eq(customers.status, f.status) : eq(customers.status, 'ACTIVE'));
+    if (f.q) conds.push(sql`${customers.searchText} LIKE ${`%${escapeLike(f.q)}%`}`);
+    if (f.lifecycleStage) conds.push(eq(customers.lifecycleStage, f.lifecycleStage));
+    if (f.ownerUnitId) conds.push(eq(customers.ownerUnitId, f.ownerUnitId));
+    if (f.ownerUserId) conds.push(eq(customers.ownerUserId, f.ownerUserId));
+    if (f.source) conds.push(eq(customers.sourceChannel, f.source));
+    if (f.valueClass) conds.push(eq(customers.valueClass, f.valueClass));
+    if (f.kind) conds.push(eq(customers.kind, f.kind));
+    if (f.updatedAfter) conds.push(sql`${customers.updatedAt} > ${f.updatedAfter}::timestamptz`);
+    const ks = keyset(sort, customers.id, cursor);
+    conds.push(ks.where);
+    return ex
+      .select()
+      .from(customers)
+      .where(and(...conds))
+      .orderBy(...ks.orderBy)
+      .limit(limit + 1);
+  },
+
+  async insert(ex: Executor, values: CustomerInsert): Promise<CustomerRow> {
+    const [row] = await ex.insert(customers).values(values).returning();
+    if (!row) throw new Error('insert returned nothing');
+    return row;
+  },
+
+  /** Compare-and-set on version: null when another write got there first. */
+  async update(ex: Executor, id: string, version: number, set: Partial<CustomerInsert>): Promise<CustomerRow | null> {
+    const [row] = await ex
+      .update(customers)
+      .set({ ...set, version: sql`${customers.version} + 1`, updatedAt: sql`now()` })
+      .where(and(eq(customers.id, id), eq(customers.version, version)))
+      .returning();
+    return row ?? null;
+  },
+
+  /** Candidates by normalised name, registration id, phone or email — across everyone's records. */
+  async findDuplicates(ex: Executor, p: Principal, n: { nameNorm: string; registrationNorm: string | null; phonesNorm: string[]; emailsNorm: string[] }) {
+    const matches: SQL[] = [eq(customers.nameNorm, n.nameNorm)];
+    if (n.registrationNorm) matches.push(eq(customers.registrationNorm, n.registrationNorm));
+    if (n.phonesNorm.length) matches.push(sql`${customers.phonesNorm} && ${sql.param(n.phonesNorm)}::text[]`);
+    if (n.emailsNorm.length) matches.push(sql`${customers.emailsNorm} && ${sql.param(n.emailsNorm)}::text[]`);
+    return ex
+      .select({
+        row: customers,
+        visible: sql<boolean>`(${canSee(p)})`,
+        ownerUnitPath: orgUnits.path,
+      })
+      .from(customers)
+      .innerJoin(orgUnits, eq(orgUnits.id, customers.ownerUnitId))
+      .where(and(sql`${customers.status} <> 'MERGED'`, sql`(${sql.join(matches, sql` OR `)})`))
+      .orderBy(asc(customers.createdAt))
+      .limit(20);
+  },
+
+  async unitNames(ex: Executor, ids: string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const rows = await ex.select({ id: orgUnits.id, name: orgUnits.name }).from(orgUnits).where(inArray(orgUnits.id, ids));
+    return new Map(rows.map((r) => [r.id, r.name]));
+  },
+
+  /** The user and unit as owner candidates, with whether the principal may assign records to them. */
+  async ownerCandidate(ex: Executor, p: Principal, permission: string, userId: string | null, unitId: string | null) {
+    if (userId) {
+      const [u] = await ex
+        .select({ id: users.id, unitId: users.unitId, active: users.active, inReach: sql<boolean>`(${unitReachPredicate(p, permission, users.unitId)})` })
+        .from(users)
+        .where(eq(users.id, userId));
+      return u ? { kind: 'user' as const, ...u } : null;
+    }
+    if (unitId) {
+      const [u] = await ex
+        .select({ id: orgUnits.id, inReach: sql<boolean>`(${unitReachPredicate(p, permission, orgUnits.id)})` })
+        .from(orgUnits)
+        .where(eq(orgUnits.id, unitId));
+      return u ? { kind: 'unit' as const, id: u.id, unitId: u.id, active: true, inReach: u.inReach } : null;
+    }
+    return null;
+  },
+
+  // Contacts: always reached through a customer the caller can see.
+  async contactsOf(ex: Executor, customerIds: readonly string[]): Promise<ContactRow[]> {
+    if (customerIds.length === 0) return [];
+    return ex
+      .select()
+      .from(contacts)
+      .where(inArray(contacts.customerId, [...customerIds]))
+      .orderBy(asc(contacts.createdAt), asc(contacts.id));
+  },
+
+  async listContacts(ex: Executor, customerId: string, cursor: string | undefined, limit: number): Promise<ContactRow[]> {
+    const ks = keyset({ column: contacts.createdAt, desc: false, kind: 'timestamp' }, contacts.id, cursor);
+    return ex
+      .select()
+      .from(contacts)
+      .where(and(eq(contacts.customerId, customerId), ks.where))
+      .orderBy(...ks.orderBy)
+      .limit(limit + 1);
+  },
+
+  async findContactForAction(ex: Executor, p: Principal, id: string, permission: string, lock = false) {
+    const q = ex
+      .select({ contact: contacts, customer: customers, allowed: sql<boolean>`(${canDo(p, permission)})` })
+      .from(contacts)
+      .innerJoin(customers, eq(customers.id, contacts.customerId))
+      .where(and(eq(contacts.id, id), canSee(p)));
+    const [hit] = lock ? await q.for('update', { of: contacts }) : await q;
+    return hit ?? null;
+  },
+};

@@ -1,0 +1,209 @@
+import { z } from 'zod';
+import { limitSchema } from '../../lib/pagination.js';
+import { timestamp, trimmed } from '../../lib/schemas.js';
+
+export const CUSTOMER_KINDS = ['ORGANIZATION', 'PERSON'] as const;
+export const LIFECYCLE_STAGES = ['SUSPECT', 'PROSPECT', 'OPPORTUNITY', 'CUSTOMER', 'USER'] as const;
+export const CUSTOMER_STATUSES = ['ACTIVE', 'FROZEN', 'MERGED'] as const;
+export const SOURCE_CHANNELS = ['MEDIA', 'WEBSITE', 'EVENT', 'REFERRAL', 'SALES_PROSPECTING', 'PARTNER', 'IMPORT', 'OTHER'] as const;
+export const CUSTOMER_ROLES = ['BUYER', 'SUPPLIER', 'DISTRIBUTOR', 'AGENT', 'COMPETITOR', 'PARTNER', 'OTHER'] as const;
+export const VALUE_CLASSES = ['A', 'B', 'C'] as const;
+export const DECISION_ROLES = ['DECISION_MAKER', 'INFLUENCER', 'USER', 'GATEKEEPER', 'TECHNICAL', 'OTHER'] as const;
+
+const upper = (v: unknown) => (typeof v === 'string' ? v.toUpperCase() : v);
+
+export const phone = z
+  .string()
+  .trim()
+  .regex(/^\+?[\d\s().\-/]{3,40}$/, 'not a phone number')
+  .refine((s) => s.replace(/\D/g, '').length >= 3, 'not a phone number');
+export const email = z.email().max(320);
+
+export const addressSchema = z
+  .object({
+    line1: z.string().max(300).optional(),
+    line2: z.string().max(300).optional(),
+    city: z.string().max(200).optional(),
+    postalCode: z.string().max(40).optional(),
+    region: z.string().max(200).optional(),
+    country: z.string().max(100).optional(),
+  })
+  .strict()
+  .meta({ id: 'Address' });
+
+// A plain string is accepted as the first address line.
+const addressInput = z.union([z.string().max(300).transform((line1) => ({ line1 })), addressSchema]);
+
+export const sourceSchema = z
+  .object({
+    channel: z.preprocess(upper, z.enum(SOURCE_CHANNELS)),
+    campaign: z.string().max(200).nullish(),
+    referrerCustomerId: z.uuid().nullish(),
+    detail: z.string().max(2000).nullish(),
+  })
+  .strict();
+
+const externalIds = z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,50}$/, 'system names are 1-50 letters, digits, _ . -'), z.string().min(1).max(200));
+
+const writable = {
+  name: trimmed(300),
+  registrationId: z.string().trim().max(100).nullish(),
+  phones: z.array(phone).max(20),
+  emails: z.array(email).max(20),
+  website: z.string().trim().max(500).nullish(),
+  industry: z.string().trim().max(200).nullish(),
+  region: z.string().trim().max(200).nullish(),
+  address: addressInput.nullish(),
+  roles: z.array(z.preprocess(upper, z.enum(CUSTOMER_ROLES))).max(10),
+  source: sourceSchema.nullish(),
+  creditStatus: z.string().trim().max(50).nullish(),
+  externalIds,
+  ownerUserId: z.uuid(),
+  ownerUnitId: z.uuid(),
+};
+
+export const createCustomerBody = z
+  .object({
+    kind: z.preprocess(upper, z.enum(CUSTOMER_KINDS)),
+    ...writable,
+    phones: writable.phones.optional(),
+    emails: writable.emails.optional(),
+    roles: writable.roles.optional(),
+    externalIds: externalIds.optional(),
+    ownerUserId: writable.ownerUserId.optional(),
+    ownerUnitId: writable.ownerUnitId.optional(),
+    lifecycleStage: z.enum(LIFECYCLE_STAGES).optional(),
+  })
+  .strict()
+  .meta({ id: 'CustomerCreate' });
+export type CreateCustomerInput = z.infer<typeof createCustomerBody>;
+
+const lifecycleNotHere = z
+  .never({ error: 'changes only through POST /v1/customers/{id}/lifecycle-transitions' })
+  .optional();
+const statusNotHere = z.never({ error: 'changes only through /freeze, /unfreeze and /merge' }).optional();
+
+// JSON merge patch: absent = unchanged, null = cleared.
+export const patchCustomerBody = z
+  .object({
+    kind: z.preprocess(upper, z.enum(CUSTOMER_KINDS)).optional(),
+    name: writable.name.optional(),
+    registrationId: writable.registrationId,
+    phones: writable.phones.optional(),
+    emails: writable.emails.optional(),
+    website: writable.website,
+    industry: writable.industry,
+    region: writable.region,
+    address: writable.address,
+    roles: writable.roles.optional(),
+    source: writable.source,
+    creditStatus: writable.creditStatus,
+    externalIds: externalIds.optional(),
+    ownerUserId: z.uuid().nullish(),
+    ownerUnitId: z.uuid().optional(),
+    lifecycleStage: lifecycleNotHere,
+    status: statusNotHere,
+  })
+  .strict()
+  .meta({ id: 'CustomerPatch' });
+export type PatchCustomerInput = z.infer<typeof patchCustomerBody>;
+
+export const customerSchema = z
+  .object({
+    id: z.uuid(),
+    kind: z.enum(CUSTOMER_KINDS),
+    name: z.string(),
+    registrationId: z.string().nullable().optional(),
+    phones: z.array(z.string()),
+    emails: z.array(z.string()),
+    website: z.string().nullable(),
+    industry: z.string().nullable(),
+    region: z.string().nullable(),
+    address: addressSchema.nullable(),
+    roles: z.array(z.string()),
+    lifecycleStage: z.enum(LIFECYCLE_STAGES),
+    status: z.enum(CUSTOMER_STATUSES),
+    source: z
+      .object({ channel: z.string(), campaign: z.string().nullable(), referrerCustomerId: z.uuid().nullable(), detail: z.string().nullable() })
+      .nullable(),
+    creditStatus: z.string().nullable().optional(),
+    valueClass: z.enum(VALUE_CLASSES).nullable().optional(),
+    externalIds: z.record(z.string(), z.string()).optional(),
+    ownerUserId: z.uuid().nullable(),
+    ownerUnitId: z.uuid(),
+    mergedIntoId: z.uuid().nullable(),
+    version: z.number().int(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: 'Customer' });
+export type CustomerDto = z.infer<typeof customerSchema>;
+
+export const CUSTOMER_SORTS = ['createdAt', 'updatedAt', 'name'] as const;
+
+export const listCustomersQuery = z
+  .object({
+    limit: limitSchema,
+    cursor: z.string().max(500).optional(),
+    sort: z.string().max(40).optional(),
+    q: z.string().trim().min(1).max(200).optional(),
+    lifecycleStage: z.preprocess(upper, z.enum(LIFECYCLE_STAGES)).optional(),
+    status: z.preprocess(upper, z.enum(CUSTOMER_STATUSES)).optional(),
+    ownerUnitId: z.uuid().optional(),
+    ownerUserId: z.uuid().optional(),
+    source: z.preprocess(upper, z.enum(SOURCE_CHANNELS)).optional(),
+    valueClass: z.preprocess(upper, z.enum(VALUE_CLASSES)).optional(),
+    kind: z.preprocess(upper, z.enum(CUSTOMER_KINDS)).optional(),
+    updatedAfter: timestamp.optional(),
+  })
+  .strict();
+export type ListCustomersQuery = z.infer<typeof listCustomersQuery>;
+
+export const createCustomerQuery = z
+  .object({ allowDuplicate: z.enum(['true', 'false']).transform((v) => v === 'true').optional() })
+  .strict();
+
+export const freezeBody = z.object({ reason: z.string().trim().max(2000).optional() }).strict().nullish();
+export const mergeBody = z.object({ duplicateIds: z.array(z.uuid()).min(1).max(20) }).strict();
+
+export const contactSchema = z
+  .object({
+    id: z.uuid(),
+    customerId: z.uuid(),
+    name: z.string(),
+    title: z.string().nullable(),
+    decisionRole: z.enum(DECISION_ROLES),
+    phones: z.array(z.string()),
+    emails: z.array(z.string()),
+    version: z.number().int(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: 'Contact' });
+export type ContactDto = z.infer<typeof contactSchema>;
+
+export const createContactBody = z
+  .object({
+    name: trimmed(300),
+    title: z.string().trim().max(200).nullish(),
+    decisionRole: z.preprocess(upper, z.enum(DECISION_ROLES)).optional(),
+    phones: z.array(phone).max(20).optional(),
+    emails: z.array(email).max(20).optional(),
+  })
+  .strict()
+  .meta({ id: 'ContactCreate' });
+export type CreateContactInput = z.infer<typeof createContactBody>;
+
+export const patchContactBody = z
+  .object({
+    name: trimmed(300).optional(),
+    title: z.string().trim().max(200).nullish(),
+    decisionRole: z.preprocess(upper, z.enum(DECISION_ROLES)).optional(),
+    phones: z.array(phone).max(20).optional(),
+    emails: z.array(email).max(20).optional(),
+  })
+  .strict()
+  .meta({ id: 'ContactPatch' });
+export type PatchContactInput = z.infer<typeof patchContactBody>;
+
+export const listContactsQuery = z.object({ limit: limitSchema, cursor: z.string().max(500).optional() }).strict();

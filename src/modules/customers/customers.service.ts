@@ -1,0 +1,443 @@
+import type { Database, Executor } from '../../db/client.js';
+import { contacts } from '../../db/schema/index.js';
+import { eq, sql } from 'drizzle-orm';
+import { hiddenFields, onBehalfOf, type Principal, requirePermission, scopeFor } from '../../lib/access.js';
+import { recordChange } from '../../lib/audit.js';
+import { AppError, notFound } from '../../lib/errors.js';
+import { type Page, pageOf, parseSort } from '../../lib/pagination.js';
+import {
+  type ContactRow,
+  type CustomerRow,
+  type CustomerSort,
+  customersRepository as repo,
+  RESOURCE,
+  sortSpec,
+  sortValue,
+} from './customers.repository.js';
+import {
+  CUSTOMER_SORTS,
+  type ContactDto,
+  type CreateContactInput,
+  type CreateCustomerInput,
+  type CustomerDto,
+  type ListCustomersQuery,
+  type PatchContactInput,
+  type PatchCustomerInput,
+} from './customers.schemas.js';
+import { normalizeEmail, normalizeName, normalizePhone, normalizeQuery, normalizeRegistrationId, searchTextOf } from './normalize.js';
+
+const iso = (d: Date) => d.toISOString();
+
+export function toCustomerDto(p: Principal, r: CustomerRow): CustomerDto {
+  const hidden = hiddenFields(p);
+  const dto: CustomerDto = {
+    id: r.id,
+    kind: r.kind as CustomerDto['kind'],
+    name: r.name,
+    registrationId: r.registrationId,
+    phones: r.phones,
+    emails: r.emails,
+    website: r.website,
+    industry: r.industry,
+    region: r.region,
+    address: r.address ?? null,
+    roles: r.roles,
+    lifecycleStage: r.lifecycleStage as CustomerDto['lifecycleStage'],
+    status: r.status as CustomerDto['status'],
+    source: r.sourceChannel
+      ? { channel: r.sourceChannel, campaign: r.sourceCampaign, referrerCustomerId: r.sourceReferrerCustomerId, detail: r.sourceDetail }
+      : null,
+    creditStatus: r.creditStatus,
+    valueClass: r.valueClass as CustomerDto['valueClass'],
+    externalIds: r.externalIds,
+    ownerUserId: r.ownerUserId,
+    ownerUnitId: r.ownerUnitId,
+    mergedIntoId: r.mergedIntoId,
+    version: r.version,
+    createdAt: iso(r.createdAt),
+    updatedAt: iso(r.updatedAt),
+  };
+  // Field-level security: a hidden field is absent from the answer, not blanked.
+  for (const f of hidden) {
+    const [entity, field] = f.split('.');
+    if (entity === 'customer' && field) delete (dto as Record<string, unknown>)[field];
+  }
+  return dto;
+}
+
+export function toContactDto(r: ContactRow): ContactDto {
+  return {
+    id: r.id,
+    customerId: r.customerId,
+    name: r.name,
+    title: r.title,
+    decisionRole: r.decisionRole as ContactDto['decisionRole'],
+    phones: r.phones,
+    emails: r.emails,
+    version: r.version,
+    createdAt: iso(r.createdAt),
+    updatedAt: iso(r.updatedAt),
+  };
+}
+
+// The audit/event snapshot of a customer: data as stored, minus derived search columns.
+function snapshot(r: CustomerRow) {
+  const { nameNorm: _n, registrationNorm: _r, phonesNorm: _p, emailsNorm: _e, searchText: _s, ...rest } = r;
+  return rest;
+}
+
+function derived(c: { name: string; registrationId?: string | null | undefined; phones: string[]; emails: string[] }) {
+  return {
+    nameNorm: normalizeName(c.name),
+    registrationNorm: c.registrationId ? normalizeRegistrationId(c.registrationId) : null,
+    phonesNorm: [...new Set(c.phones.map(normalizePhone))],
+    emailsNorm: [...new Set(c.emails.map(normalizeEmail))],
+    searchText: searchTextOf(c),
+  };
+}
+
+function checkVersion(expected: number | undefined, actual: number): void {
+  if (expected !== undefined && expected !== actual) {
+    throw new AppError('PRECONDITION_FAILED', `the record is at version ${actual}, not ${expected}`, { extra: { currentVersion: actual } });
+  }
+}
+
+export type DuplicateCandidate = { id: string; name: string; lifecycleStage: string; ownerUserId: string | null; ownerUnitId: string; matchedOn: string[] };
+export type ProtectedMatch = { matchedOn: string[]; contactUnitId: string; contactUnitName: string };
+
+export function createCustomerService(database: Database) {
+  const { db } = database;
+
+  async function resolveOwner(tx: Executor, p: Principal, permission: string, ownerUserId: string | null | undefined, ownerUnitId: string | undefined) {
+    if (ownerUserId === undefined && ownerUnitId === undefined) return { ownerUserId: p.userId, ownerUnitId: p.unitId };
+    const own = [p.userId, ...p.delegatorIds];
+    if (ownerUserId) {
+      const u = await repo.ownerCandidate(tx, p, permission, ownerUserId, null);
+      if (!u || !u.active) throw new AppError('VALIDATION_FAILED', 'ownerUserId: no such active user', { errors: [{ path: 'ownerUserId', message: 'no such active user' }] });
+      if (!own.includes(u.id) && !u.inReach) {
+        throw new AppError('FORBIDDEN', 'ownerUserId: outside your reach', { errors: [{ path: 'ownerUserId', message: 'outside your reach' }] });
+      }
+      if (ownerUnitId !== undefined && ownerUnitId !== u.unitId) {
+        throw new AppError('VALIDATION_FAILED', "ownerUnitId: must be the owner user's unit", { errors: [{ path: 'ownerUnitId', message: "must be the owner user's unit" }] });
+      }
+      return { ownerUserId: u.id, ownerUnitId: u.unitId };
+    }
+    const unitId = ownerUnitId ?? p.unitId;
+    const u = await repo.ownerCandidate(tx, p, permission, null, unitId);
+    if (!u) throw new AppError('VALIDATION_FAILED', 'ownerUnitId: no such unit', { errors: [{ path: 'ownerUnitId', message: 'no such unit' }] });
+    if (!u.inReach || (ownerUserId === null && !canOwnPool(p, permission))) {
+      throw new AppError('FORBIDDEN', 'ownerUnitId: outside your reach', { errors: [{ path: 'ownerUnitId', message: 'outside your reach' }] });
+    }
+    return { ownerUserId: null, ownerUnitId: u.id };
+  }
+
+  // A record owned by a unit and no user (a pool) is only for principals who see their unit's records.
+  function canOwnPool(p: Principal, permission: string): boolean {
+    const s = scopeFor(p, permission);
+    return s !== null && s.scope !== 'OWN';
+  }
+
+  async function loadForWrite(tx: Executor, p: Principal, id: string, permission: string) {
+    const hit = await repo.findForAction(tx, p, id, permission, true);
+    if (!hit) throw notFound('customer');
+    if (!hit.allowed) throw new AppError('FORBIDDEN', `missing permission ${permission} on this customer`);
+    return hit.row;
+  }
+
+  async function duplicateCheck(tx: Executor, p: Principal, c: CustomerRow | (ReturnType<typeof derived> & { name: string }), excludeId?: string) {
+    const hits = (await repo.findDuplicates(tx, p, c)).filter((h) => h.row.id !== excludeId);
+    if (hits.length === 0) return;
+    const matchedOn = (r: CustomerRow) => {
+      const m: string[] = [];
+      if (r.nameNorm === c.nameNorm) m.push('name');
+      if (c.registrationNorm && r.registrationNorm === c.registrationNorm) m.push('registrationId');
+      if (r.phonesNorm.some((x) => c.phonesNorm.includes(x))) m.push('phone');
+      if (r.emailsNorm.some((x) => c.emailsNorm.includes(x))) m.push('email');
+      return m;
+    };
+    const candidates: DuplicateCandidate[] = hits
+      .filter((h) => h.visible)
+      .map((h) => ({ id: h.row.id, name: h.row.name, lifecycleStage: h.row.lifecycleStage, ownerUserId: h.row.ownerUserId, ownerUnitId: h.row.ownerUnitId, matchedOn: matchedOn(h.row) }));
+    // Invisible matches: only that a protected record exists and which common unit arbitrates.
+    const hidden = hits.filter((h) => !h.visible);
+    const arbiters = hidden.map((h) => lowestCommonUnit(p.unitPath, h.ownerUnitPath));
+    const names = await repo.unitNames(tx, [...new Set(arbiters)]);
+    const protectedMatches: ProtectedMatch[] = hidden.map((h, i) => ({
+      matchedOn: matchedOn(h.row),
+      contactUnitId: arbiters[i] ?? '',
+      contactUnitName: names.get(arbiters[i] ?? '') ?? '',
+    }));
+    throw new AppError(
+      'DUPLICATE_CUSTOMER',
+      `${hits.length} existing customer(s) match; use one of them, or repeat with ?allowDuplicate=true`,
+      { extra: { candidates, protectedMatches } },
+    );
+  }
+
+  return {
+    toDto: toCustomerDto,
+
+    async get(p: Principal, id: string): Promise<CustomerDto> {
+      requirePermission(p, 'customers:read');
+      const row = await repo.findVisible(db, p, id);
+      if (!row) throw notFound('customer');
+      return toCustomerDto(p, row);
+    },
+
+    async getMany(p: Principal, ids: readonly string[]): Promise<Map<string, CustomerDto>> {
+      const rows = await repo.findVisibleByIds(db, p, ids);
+      return new Map(rows.map((r) => [r.id, toCustomerDto(p, r)]));
+    },
+
+    async list(p: Principal, q: ListCustomersQuery): Promise<Page<CustomerDto>> {
+      requirePermission(p, 'customers:read');
+      const { field, desc } = parseSort<CustomerSort>(q.sort, CUSTOMER_SORTS, '-createdAt');
+      const rows = await repo.list(db, p, { ...q, q: q.q ? normalizeQuery(q.q) : undefined }, sortSpec(field, desc), q.cursor, q.limit);
+      const pg = pageOf(rows, q.limit, (r) => [sortValue(r, field), r.id]);
+      return { ...pg, data: pg.data.map((r) => toCustomerDto(p, r)) };
+    },
+
+    async create(p: Principal, input: CreateCustomerInput, opts: { allowDuplicate?: boolean | undefined } = {}): Promise<CustomerDto> {
+      requirePermission(p, 'customers:create');
+      return db.transaction(async (tx) => {
+        const owner = await resolveOwner(tx, p, 'customers:create', input.ownerUserId, input.ownerUnitId);
+        const phones = input.phones ?? [];
+        const emails = input.emails ?? [];
+        const d = derived({ name: input.name, registrationId: input.registrationId, phones, emails });
+        if (!opts.allowDuplicate) await duplicateCheck(tx, p, { ...d, name: input.name });
+        if (input.source?.referrerCustomerId && !(await repo.findVisible(tx, p, input.source.referrerCustomerId))) {
+          throw new AppError('VALIDATION_FAILED', 'source.referrerCustomerId: no such customer', { errors: [{ path: 'source.referrerCustomerId', message: 'no such customer' }] });
+        }
+        const row = await repo.insert(tx, {
+          kind: input.kind,
+          name: input.name,
+          registrationId: input.registrationId ?? null,
+          phones,
+          emails,
+          website: input.website ?? null,
+          industry: input.industry ?? null,
+          region: input.region ?? null,
+          address: input.address ?? null,
+          roles: [...new Set(input.roles ?? [])],
+          lifecycleStage: input.lifecycleStage ?? 'SUSPECT',
+          sourceChannel: input.source?.channel ?? null,
+          sourceCampaign: input.source?.campaign ?? null,
+          sourceReferrerCustomerId: input.source?.referrerCustomerId ?? null,
+          sourceDetail: input.source?.detail ?? null,
+          creditStatus: input.creditStatus ?? null,
+          externalIds: input.externalIds ?? {},
+          ...owner,
+          ...d,
+          createdBy: p.userId,
+        });
+        await recordChange(tx, p, {
+          entityType: RESOURCE,
+          entityId: row.id,
+          action: opts.allowDuplicate ? 'created_despite_duplicates' : 'created',
+          before: null,
+          after: snapshot(row),
+          onBehalfOfId: onBehalfOf(p, row.ownerUserId),
+          owner,
+        });
+        return toCustomerDto(p, row);
+      });
+    },
+
+    async update(p: Principal, id: string, input: PatchCustomerInput, expectedVersion?: number): Promise<CustomerDto> {
+      return db.transaction(async (tx) => {
+        const before = await loadForWrite(tx, p, id, 'customers:update');
+        checkVersion(expectedVersion, before.version);
+        if (before.status === 'MERGED') throw new AppError('CONFLICT', 'a merged customer is read-only; edit the surviving record');
+        const set: Partial<CustomerRow> = {};
+        for (const k of ['kind', 'name', 'registrationId', 'phones', 'emails', 'website', 'industry', 'region', 'address', 'creditStatus', 'externalIds'] as const) {
+          if (input[k] !== undefined) (set as Record<string, unknown>)[k] = input[k];
+        }
+        if (input.roles !== undefined) set.roles = [...new Set(input.roles)];
+        if (input.source !== undefined) {
+          set.sourceChannel = input.source?.channel ?? null;
+          set.sourceCampaign = input.source?.campaign ?? null;
+          set.sourceReferrerCustomerId = input.source?.referrerCustomerId ?? null;
+          set.sourceDetail = input.source?.detail ?? null;
+        }
+        if (input.ownerUserId !== undefined || input.ownerUnitId !== undefined) {
+          Object.assign(set, await resolveOwner(tx, p, 'customers:update', input.ownerUserId, input.ownerUnitId));
+        }
+        const merged = { ...before, ...set };
+        const d = derived(merged);
+        if (set.name !== undefined || set.registrationId !== undefined || set.phones !== undefined || set.emails !== undefined) {
+          Object.assign(set, d);
+        }
+        const row = await repo.update(tx, id, before.version, set);
+        if (!row) throw new AppError('PRECONDITION_FAILED', 'the record changed while this request ran; reload and retry');
+        await recordChange(tx, p, {
+          entityType: RESOURCE,
+          entityId: id,
+          action: before.ownerUserId !== row.ownerUserId || before.ownerUnitId !== row.ownerUnitId ? 'owner_changed' : 'updated',
+          before: snapshot(before),
+          after: snapshot(row),
+          onBehalfOfId: onBehalfOf(p, before.ownerUserId),
+          owner: row,
+        });
+        return toCustomerDto(p, row);
+      });
+    },
+
+    async setFrozen(p: Principal, id: string, frozen: boolean, reason: string | undefined, expectedVersion?: number): Promise<CustomerDto> {
+      return db.transaction(async (tx) => {
+        const before = await loadForWrite(tx, p, id, 'customers:freeze');
+        checkVersion(expectedVersion, before.version);
+        if (before.status === 'MERGED') throw new AppError('CONFLICT', 'a merged customer cannot be frozen or unfrozen');
+        const target = frozen ? 'FROZEN' : 'ACTIVE';
+        if (before.status === target) return toCustomerDto(p, before);
+        const row = await repo.update(tx, id, before.version, { status: target });
+        if (!row) throw new AppError('PRECONDITION_FAILED', 'the record changed while this request ran; reload and retry');
+        await recordChange(tx, p, {
+          entityType: RESOURCE,
+          entityId: id,
+          action: frozen ? 'frozen' : 'unfrozen',
+          before: { status: before.status },
+          after: { status: row.status, reason: reason ?? null },
+          onBehalfOfId: onBehalfOf(p, before.ownerUserId),
+          owner: row,
+        });
+        return toCustomerDto(p, row);
+      });
+    },
+
+    /** Folds duplicates into the survivor: contacts move, phones/emails/roles/external ids are united. */
+    async merge(p: Principal, id: string, duplicateIds: string[], expectedVersion?: number): Promise<CustomerDto> {
+      const ids = [...new Set(duplicateIds)];
+      if (ids.includes(id)) throw new AppError('VALIDATION_FAILED', 'duplicateIds: cannot contain the surviving customer', { errors: [{ path: 'duplicateIds', message: 'cannot contain the surviving customer' }] });
+      return db.transaction(async (tx) => {
+        const survivor = await loadForWrite(tx, p, id, 'customers:merge');
+        checkVersion(expectedVersion, survivor.version);
+        if (survivor.status === 'MERGED') throw new AppError('CONFLICT', 'the surviving customer is itself merged');
+        const dups: CustomerRow[] = [];
+        for (const dupId of ids) {
+          const d = await loadForWrite(tx, p, dupId, 'customers:merge');
+          if (d.status === 'MERGED') throw new AppError('CONFLICT', `customer ${dupId} is already merged`);
+          dups.push(d);
+        }
+        const union = (a: string[], more: string[][]) => [...new Set([...a, ...more.flat()])];
+        const phones = union(survivor.phones, dups.map((d) => d.phones));
+        const emails = union(survivor.emails, dups.map((d) => d.emails));
+        const set: Partial<CustomerRow> = {
+          phones,
+          emails,
+          roles: union(survivor.roles, dups.map((d) => d.roles)),
+          externalIds: Object.assign({}, ...dups.map((d) => d.externalIds), survivor.externalIds) as Record<string, string>,
+          registrationId: survivor.registrationId ?? dups.find((d) => d.registrationId)?.registrationId ?? null,
+          website: survivor.website ?? dups.find((d) => d.website)?.website ?? null,
+          industry: survivor.industry ?? dups.find((d) => d.industry)?.industry ?? null,
+        };
+        Object.assign(set, derived({ name: survivor.name, registrationId: set.registrationId, phones, emails }));
+        const row = await repo.update(tx, id, survivor.version, set);
+        if (!row) throw new AppError('PRECONDITION_FAILED', 'the record changed while this request ran; reload and retry');
+        for (const d of dups) {
+          await tx.update(contacts).set({ customerId: id, updatedAt: sql`now()`, version: sql`${contacts.version} + 1` }).where(eq(contacts.customerId, d.id));
+          const folded = await repo.update(tx, d.id, d.version, { status: 'MERGED', mergedIntoId: id });
+          if (!folded) throw new AppError('PRECONDITION_FAILED', 'a duplicate changed while this request ran; reload and retry');
+          await recordChange(tx, p, { entityType: RESOURCE, entityId: d.id, action: 'merged', before: snapshot(d), after: snapshot(folded), onBehalfOfId: onBehalfOf(p, d.ownerUserId), owner: folded });
+        }
+        await recordChange(tx, p, {
+          entityType: RESOURCE,
+          entityId: id,
+          action: 'merge_survived',
+          before: snapshot(survivor),
+          after: { ...snapshot(row), mergedIds: ids },
+          onBehalfOfId: onBehalfOf(p, survivor.ownerUserId),
+          owner: row,
+        });
+        return toCustomerDto(p, row);
+      });
+    },
+
+    // Contacts.
+    async contactsByCustomer(customerIds: readonly string[]): Promise<Map<string, ContactDto[]>> {
+      const rows = await repo.contactsOf(db, customerIds);
+      const out = new Map<string, ContactDto[]>();
+      for (const r of rows) {
+        const list = out.get(r.customerId) ?? [];
+        list.push(toContactDto(r));
+        out.set(r.customerId, list);
+      }
+      return out;
+    },
+
+    async listContacts(p: Principal, customerId: string, cursor: string | undefined, limit: number): Promise<Page<ContactDto>> {
+      requirePermission(p, 'contacts:read');
+      if (!(await repo.findVisible(db, p, customerId))) throw notFound('customer');
+      const rows = await repo.listContacts(db, customerId, cursor, limit);
+      const pg = pageOf(rows, limit, (r) => [iso(r.createdAt), r.id]);
+      return { ...pg, data: pg.data.map(toContactDto) };
+    },
+
+    async getContact(p: Principal, id: string): Promise<ContactDto> {
+      requirePermission(p, 'contacts:read');
+      const hit = await repo.findContactForAction(db, p, id, 'contacts:read');
+      if (!hit) throw notFound('contact');
+      return toContactDto(hit.contact);
+    },
+
+    async createContact(p: Principal, customerId: string, input: CreateContactInput): Promise<ContactDto> {
+      requirePermission(p, 'contacts:create');
+      return db.transaction(async (tx) => {
+        const customer = await loadForWrite(tx, p, customerId, 'contacts:create');
+        if (customer.status === 'MERGED') throw new AppError('CONFLICT', 'a merged customer is read-only; add contacts to the surviving record');
+        const [row] = await tx
+          .insert(contacts)
+          .values({ customerId, name: input.name, title: input.title ?? null, decisionRole: input.decisionRole ?? 'OTHER', phones: input.phones ?? [], emails: input.emails ?? [] })
+          .returning();
+        if (!row) throw new Error('insert returned nothing');
+        await recordChange(tx, p, { entityType: 'contact', entityId: row.id, action: 'created', before: null, after: row, onBehalfOfId: onBehalfOf(p, customer.ownerUserId), owner: customer });
+        return toContactDto(row);
+      });
+    },
+
+    async updateContact(p: Principal, id: string, input: PatchContactInput, expectedVersion?: number): Promise<ContactDto> {
+      return db.transaction(async (tx) => {
+        const hit = await repo.findContactForAction(tx, p, id, 'contacts:update', true);
+        if (!hit) throw notFound('contact');
+        if (!hit.allowed) throw new AppError('FORBIDDEN', 'missing permission contacts:update on this customer');
+        checkVersion(expectedVersion, hit.contact.version);
+        const set: Partial<ContactRow> = {};
+        for (const k of ['name', 'title', 'decisionRole', 'phones', 'emails'] as const) {
+          if (input[k] !== undefined) (set as Record<string, unknown>)[k] = input[k];
+        }
+        const [row] = await tx
+          .update(contacts)
+          .set({ ...set, version: sql`${contacts.version} + 1`, updatedAt: sql`now()` })
+          .where(sql`${contacts.id} = ${id} AND ${contacts.version} = ${hit.contact.version}`)
+          .returning();
+        if (!row) throw new AppError('PRECONDITION_FAILED', 'the record changed while this request ran; reload and retry');
+        await recordChange(tx, p, { entityType: 'contact', entityId: id, action: 'updated', before: hit.contact, after: row, onBehalfOfId: onBehalfOf(p, hit.customer.ownerUserId), owner: hit.customer });
+        return toContactDto(row);
+      });
+    },
+
+    async deleteContact(p: Principal, id: string, expectedVersion?: number): Promise<void> {
+      await db.transaction(async (tx) => {
+        const hit = await repo.findContactForAction(tx, p, id, 'contacts:delete', true);
+        if (!hit) throw notFound('contact');
+        if (!hit.allowed) throw new AppError('FORBIDDEN', 'missing permission contacts:delete on this customer');
+        checkVersion(expectedVersion, hit.contact.version);
+        await tx.delete(contacts).where(eq(contacts.id, id));
+        await recordChange(tx, p, { entityType: 'contact', entityId: id, action: 'deleted', before: hit.contact, after: null, onBehalfOfId: onBehalfOf(p, hit.customer.ownerUserId), owner: hit.customer });
+      });
+    },
+  };
+}
+
+export type CustomerService = ReturnType<typeof createCustomerService>;
+
+// The unit both paths share at the deepest level: who arbitrates a collision between them.
+export function lowestCommonUnit(pathA: string, pathB: string): string {
+  const a = pathA.split('/').filter(Boolean);
+  const b = pathB.split('/').filter(Boolean);
+  let last = a[0] ?? '';
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (a[i] !== b[i]) break;
+    last = a[i] ?? last;
+  }
+  return last;
+}

@@ -1,0 +1,57 @@
+// Pure normalisation used for duplicate detection (撞车) and for the `q` search.
+
+const LEGAL_SUFFIXES = new Set([
+  'ltd', 'limited', 'inc', 'incorporated', 'llc', 'llp', 'gmbh', 'ag', 'sa', 'sas', 'sarl', 'srl', 'spa', 'bv', 'nv',
+  'plc', 'co', 'company', 'corp', 'corporation', 'kg', 'oy', 'ab', 'as', 'pty', 'kk', '有限公司', '股份有限公司',
+]);
+
+export function foldText(s: string): string {
+  return s
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}@.+]+/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+export function normalizeName(name: string): string {
+  const words = foldText(name)
+    .replace(/[.@+]/g, ' ')
+    .split(' ')
+    .filter(Boolean);
+  while (words.length > 1 && LEGAL_SUFFIXES.has(words[words.length - 1] ?? '')) words.pop();
+  return words.join(' ');
+}
+
+export function normalizePhone(phone: string): string {
+  const digits = phone.replace(/\D/g, '');
+  // International prefix 00 and + are the same call.
+  return digits.startsWith('00') ? digits.slice(2) : digits;
+}
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+export function normalizeRegistrationId(id: string): string {
+  return id.replace(/[^\p{L}\p{N}]/gu, '').toUpperCase();
+}
+
+export function searchTextOf(c: { name: string; phones: string[]; emails: string[]; registrationId?: string | null | undefined }): string {
+  return [foldText(c.name), ...c.phones.map(normalizePhone), ...c.emails.map(normalizeEmail), c.registrationId ? normalizeRegistrationId(c.registrationId).toLowerCase() : '']
+    .filter(Boolean)
+    .join(' ');
+}
+
+// What the `q` parameter matches against search_text: digits for a phone-like query, folded text otherwise.
+export function normalizeQuery(q: string): string {
+  const trimmed = q.trim();
+  if (/^[\d\s()+\-./]+$/.test(trimmed) && /\d{3,}/.test(trimmed.replace(/\D/g, ''))) return normalizePhone(trimmed);
+  if (trimmed.includes('@')) return normalizeEmail(trimmed);
+  return foldText(trimmed);
+}
+
+export function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (m) => `\\${m}`);
+}

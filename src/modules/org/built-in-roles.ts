@@ -1,0 +1,115 @@
+export const SCOPES = ['OWN', 'UNIT', 'SUBTREE', 'ALL'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export const SCOPE_RANK: Record<Scope, number> = { OWN: 0, UNIT: 1, SUBTREE: 2, ALL: 3 };
+
+export const RESOURCES = [
+  'org-units',
+  'users',
+  'roles',
+  'customers',
+  'contacts',
+  'shares',
+  'delegations',
+  'transfers',
+  'interactions',
+  'opportunities',
+  'pipelines',
+  'actions',
+  'reports',
+  'integration',
+  'webhooks',
+  'events',
+] as const;
+export const ACTIONS = ['read', 'create', 'update', 'delete', 'freeze', 'merge'] as const;
+
+// Field-level security: names a role may hide.
+export const HIDEABLE_FIELDS = ['customer.creditStatus', 'customer.valueClass', 'customer.externalIds', 'customer.registrationId'] as const;
+
+const crm = (...actions: string[]) =>
+  ['customers', 'contacts', 'interactions', 'opportunities', 'actions'].flatMap((r) => actions.map((a) => `${r}:${a}`));
+
+export type BuiltInRole = { name: string; scope: Scope; permissions: string[]; hiddenFields: string[] };
+
+// Names and scopes are fixed; permissions and hidden fields are editable by admins.
+export const BUILT_IN_ROLES: BuiltInRole[] = [
+  { name: 'admin', scope: 'ALL', permissions: ['*:*'], hiddenFields: [] },
+  { name: 'executive', scope: 'ALL', permissions: ['*:read'], hiddenFields: [] },
+  {
+    name: 'manager',
+    scope: 'SUBTREE',
+    permissions: [
+      ...crm('read', 'create', 'update', 'delete', 'freeze', 'merge'),
+      'org-units:read',
+      'users:read',
+      'roles:read',
+      'pipelines:read',
+      'shares:create',
+      'shares:delete',
+      'delegations:read',
+      'delegations:create',
+      'delegations:delete',
+      'transfers:create',
+      'reports:read',
+    ],
+    hiddenFields: [],
+  },
+  {
+    name: 'marketing',
+    scope: 'SUBTREE',
+    permissions: [...crm('read', 'create', 'update'), 'org-units:read', 'users:read', 'pipelines:read', 'reports:read', 'shares:create'],
+    hiddenFields: ['customer.creditStatus'],
+  },
+  {
+    name: 'sales',
+    scope: 'OWN',
+    permissions: [...crm('read', 'create', 'update'), 'org-units:read', 'users:read', 'pipelines:read', 'delegations:read', 'delegations:create', 'delegations:delete'],
+    hiddenFields: [],
+  },
+  {
+    name: 'service',
+    scope: 'UNIT',
+    permissions: [...crm('read', 'update'), 'interactions:create', 'actions:create', 'contacts:create', 'org-units:read', 'users:read'],
+    hiddenFields: ['customer.valueClass'],
+  },
+  {
+    name: 'partner_manager',
+    scope: 'SUBTREE',
+    permissions: [
+      ...crm('read', 'create', 'update', 'delete', 'freeze', 'merge'),
+      'org-units:read',
+      'users:read',
+      'pipelines:read',
+      'shares:create',
+      'shares:delete',
+      'delegations:read',
+      'delegations:create',
+      'delegations:delete',
+      'transfers:create',
+      'reports:read',
+    ],
+    hiddenFields: ['customer.creditStatus'],
+  },
+  {
+    name: 'partner_sales',
+    scope: 'OWN',
+    permissions: [...crm('read', 'create', 'update'), 'org-units:read', 'users:read', 'pipelines:read', 'delegations:read', 'delegations:create', 'delegations:delete'],
+    hiddenFields: ['customer.creditStatus'],
+  },
+  {
+    name: 'integration',
+    scope: 'ALL',
+    permissions: [...crm('read', 'create', 'update'), 'integration:*', 'org-units:read', 'users:read', 'pipelines:read', 'events:read', 'webhooks:*'],
+    hiddenFields: [],
+  },
+];
+
+export const BUILT_IN_NAMES = new Set(BUILT_IN_ROLES.map((r) => r.name));
+
+export function permits(granted: readonly string[], wanted: string): boolean {
+  const [resource, action] = wanted.split(':');
+  return granted.some((g) => {
+    const [r, a] = g.split(':');
+    return (r === '*' || r === resource) && (a === '*' || a === action);
+  });
+}

@@ -1,0 +1,106 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { parseIfMatch, withEtag } from '../../lib/http.js';
+import { errorResponses, idParams, page } from '../../lib/schemas.js';
+import {
+  createOrgUnitBody,
+  createRoleBody,
+  createShareBody,
+  createUserBody,
+  listUsersQuery,
+  meSchema,
+  orgUnitSchema,
+  patchOrgUnitBody,
+  patchRoleBody,
+  patchUserBody,
+  roleSchema,
+  shareSchema,
+  userSchema,
+} from './org.schemas.js';
+
+export async function orgRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const svc = () => app.services.org;
+  const ifMatch = (h: string | string[] | undefined) => parseIfMatch(h);
+
+  app.get('/me', {
+    schema: { tags: ['org'], summary: 'The caller: user, unit, roles, effective scopes, delegations', response: { 200: meSchema, ...errorResponses } },
+    handler: async (req) => svc().me(req.principal),
+  });
+
+  app.get('/org-units', {
+    schema: { tags: ['org'], summary: 'The org tree as the caller may see it', response: { 200: z.object({ data: z.array(orgUnitSchema) }), ...errorResponses } },
+    handler: async (req) => ({ data: await svc().listUnits(req.principal) }),
+  });
+  app.post('/org-units', {
+    schema: { tags: ['org'], summary: 'Create a unit (partners are units too)', body: createOrgUnitBody, response: { 201: orgUnitSchema, ...errorResponses } },
+    handler: async (req, reply) => {
+      const u = await svc().createUnit(req.principal, req.body);
+      reply.code(201).header('location', `/v1/org-units/${u.id}`);
+      return withEtag(reply, u);
+    },
+  });
+  app.get('/org-units/:id', {
+    schema: { tags: ['org'], summary: 'Read a unit', params: idParams, response: { 200: orgUnitSchema, ...errorResponses } },
+    handler: async (req, reply) => withEtag(reply, await svc().getUnit(req.principal, req.params.id)),
+  });
+  app.patch('/org-units/:id', {
+    schema: { tags: ['org'], summary: 'Rename or move a unit (its subtree moves with it)', params: idParams, body: patchOrgUnitBody, response: { 200: orgUnitSchema, ...errorResponses } },
+    handler: async (req, reply) => withEtag(reply, await svc().updateUnit(req.principal, req.params.id, req.body, ifMatch(req.headers['if-match']))),
+  });
+
+  app.get('/users', {
+    schema: { tags: ['org'], summary: 'Users the caller may see', querystring: listUsersQuery, response: { 200: page(userSchema), ...errorResponses } },
+    handler: async (req) => svc().listUsers(req.principal, req.query),
+  });
+  app.post('/users', {
+    schema: { tags: ['org'], summary: 'Create a user', body: createUserBody, response: { 201: userSchema, ...errorResponses } },
+    handler: async (req, reply) => {
+      const u = await svc().createUser(req.principal, req.body);
+      reply.code(201).header('location', `/v1/users/${u.id}`);
+      return withEtag(reply, u);
+    },
+  });
+  app.get('/users/:id', {
+    schema: { tags: ['org'], summary: 'Read a user', params: idParams, response: { 200: userSchema, ...errorResponses } },
+    handler: async (req, reply) => withEtag(reply, await svc().getUser(req.principal, req.params.id)),
+  });
+  app.patch('/users/:id', {
+    schema: { tags: ['org'], summary: 'Update or deactivate a user', params: idParams, body: patchUserBody, response: { 200: userSchema, ...errorResponses } },
+    handler: async (req, reply) => withEtag(reply, await svc().updateUser(req.principal, req.params.id, req.body, ifMatch(req.headers['if-match']))),
+  });
+
+  app.get('/roles', {
+    schema: { tags: ['org'], summary: 'Roles', response: { 200: z.object({ data: z.array(roleSchema) }), ...errorResponses } },
+    handler: async (req) => ({ data: await svc().listRoles(req.principal) }),
+  });
+  app.post('/roles', {
+    schema: { tags: ['org'], summary: 'Create a role', body: createRoleBody, response: { 201: roleSchema, ...errorResponses } },
+    handler: async (req, reply) => {
+      const r = await svc().createRole(req.principal, req.body);
+      reply.code(201).header('location', `/v1/roles/${r.id}`);
+      return withEtag(reply, r);
+    },
+  });
+  app.get('/roles/:id', {
+    schema: { tags: ['org'], summary: 'Read a role', params: idParams, response: { 200: roleSchema, ...errorResponses } },
+    handler: async (req, reply) => withEtag(reply, await svc().getRole(req.principal, req.params.id)),
+  });
+  app.patch('/roles/:id', {
+    schema: { tags: ['org'], summary: 'Edit a role (built-in roles keep their name and scope)', params: idParams, body: patchRoleBody, response: { 200: roleSchema, ...errorResponses } },
+    handler: async (req, reply) => withEtag(reply, await svc().updateRole(req.principal, req.params.id, req.body, ifMatch(req.headers['if-match']))),
+  });
+
+  app.post('/shares', {
+    schema: { tags: ['org'], summary: 'Share a record with a unit or a user (read access)', body: createShareBody, response: { 201: shareSchema, ...errorResponses } },
+    handler: async (req, reply) => reply.code(201).send(await svc().createShare(req.principal, req.body)),
+  });
+  app.delete('/shares/:id', {
+    schema: { tags: ['org'], summary: 'Revoke a share', params: idParams, response: { 204: z.null(), ...errorResponses } },
+    handler: async (req, reply) => {
+      await svc().deleteShare(req.principal, req.params.id);
+      return reply.code(204).send(null);
+    },
+  });
+}

@@ -1,0 +1,184 @@
+import { z } from 'zod';
+import { limitSchema } from '../../lib/pagination.js';
+import { timestamp, trimmed } from '../../lib/schemas.js';
+import { HIDEABLE_FIELDS, SCOPES } from './built-in-roles.js';
+
+export const UNIT_KINDS = ['HEADQUARTERS', 'REGION', 'BRANCH', 'DEPARTMENT', 'PARTNER'] as const;
+export const PARTNER_TYPES = ['AGENT', 'DISTRIBUTOR', 'RESELLER', 'SERVICE_PROVIDER'] as const;
+export const USER_KINDS = ['HUMAN', 'SERVICE'] as const;
+
+const upper = (v: unknown) => (typeof v === 'string' ? v.toUpperCase() : v);
+
+export const orgUnitSchema = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    kind: z.enum(UNIT_KINDS),
+    partnerType: z.enum(PARTNER_TYPES).nullable(),
+    parentId: z.uuid().nullable(),
+    version: z.number().int(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: 'OrgUnit' });
+export type OrgUnitDto = z.infer<typeof orgUnitSchema>;
+
+export const createOrgUnitBody = z
+  .object({
+    name: trimmed(200),
+    kind: z.preprocess(upper, z.enum(['REGION', 'BRANCH', 'DEPARTMENT', 'PARTNER'], { error: 'one of REGION, BRANCH, DEPARTMENT, PARTNER (there is one HEADQUARTERS)' })),
+    partnerType: z.preprocess(upper, z.enum(PARTNER_TYPES)).nullish(),
+    parentId: z.uuid(),
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    if (v.kind === 'PARTNER' && !v.partnerType) ctx.addIssue({ code: 'custom', path: ['partnerType'], message: 'required for a PARTNER unit' });
+    if (v.kind !== 'PARTNER' && v.partnerType) ctx.addIssue({ code: 'custom', path: ['partnerType'], message: 'only a PARTNER unit has a partner type' });
+  })
+  .meta({ id: 'OrgUnitCreate' });
+export type CreateOrgUnitInput = z.infer<typeof createOrgUnitBody>;
+
+export const patchOrgUnitBody = z
+  .object({
+    name: trimmed(200).optional(),
+    partnerType: z.preprocess(upper, z.enum(PARTNER_TYPES)).optional(),
+    parentId: z.uuid().optional(),
+    kind: z.never({ error: 'the kind of a unit is fixed' }).optional(),
+  })
+  .strict()
+  .meta({ id: 'OrgUnitPatch' });
+export type PatchOrgUnitInput = z.infer<typeof patchOrgUnitBody>;
+
+const roleName = z.string().regex(/^[a-z][a-z0-9_]{1,49}$/, 'lower-case letters, digits and _, 2-50 characters');
+const permission = z.string().regex(/^(\*|[a-z][a-z-]*):(\*|[a-z]+)$/, 'resource:action, e.g. customers:read');
+
+export const roleSchema = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    scope: z.enum(SCOPES),
+    permissions: z.array(z.string()),
+    hiddenFields: z.array(z.string()),
+    builtIn: z.boolean(),
+    version: z.number().int(),
+  })
+  .meta({ id: 'Role' });
+export type RoleDto = z.infer<typeof roleSchema>;
+
+export const createRoleBody = z
+  .object({
+    name: roleName,
+    scope: z.preprocess(upper, z.enum(SCOPES)),
+    permissions: z.array(permission).max(200),
+    hiddenFields: z.array(z.enum(HIDEABLE_FIELDS)).max(20).optional(),
+  })
+  .strict()
+  .meta({ id: 'RoleCreate' });
+export type CreateRoleInput = z.infer<typeof createRoleBody>;
+
+export const patchRoleBody = z
+  .object({
+    name: roleName.optional(),
+    scope: z.preprocess(upper, z.enum(SCOPES)).optional(),
+    permissions: z.array(permission).max(200).optional(),
+    hiddenFields: z.array(z.enum(HIDEABLE_FIELDS)).max(20).optional(),
+  })
+  .strict()
+  .meta({ id: 'RolePatch' });
+export type PatchRoleInput = z.infer<typeof patchRoleBody>;
+
+export const userSchema = z
+  .object({
+    id: z.uuid(),
+    email: z.string(),
+    name: z.string(),
+    unitId: z.uuid(),
+    roles: z.array(z.string()),
+    kind: z.enum(USER_KINDS),
+    active: z.boolean(),
+    version: z.number().int(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: 'User' });
+export type UserDto = z.infer<typeof userSchema>;
+
+export const createUserBody = z
+  .object({
+    email: z.email().max(320),
+    name: trimmed(200),
+    unitId: z.uuid(),
+    roles: z.array(roleName).min(1).max(20),
+    kind: z.preprocess(upper, z.enum(USER_KINDS)).optional(),
+  })
+  .strict()
+  .meta({ id: 'UserCreate' });
+export type CreateUserInput = z.infer<typeof createUserBody>;
+
+export const patchUserBody = z
+  .object({
+    email: z.email().max(320).optional(),
+    name: trimmed(200).optional(),
+    unitId: z.uuid().optional(),
+    roles: z.array(roleName).min(1).max(20).optional(),
+    kind: z.preprocess(upper, z.enum(USER_KINDS)).optional(),
+    active: z.boolean().optional(),
+  })
+  .strict()
+  .meta({ id: 'UserPatch' });
+export type PatchUserInput = z.infer<typeof patchUserBody>;
+
+export const listUsersQuery = z
+  .object({
+    limit: limitSchema,
+    cursor: z.string().max(500).optional(),
+    unitId: z.uuid().optional(),
+    active: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+    q: z.string().trim().min(1).max(200).optional(),
+  })
+  .strict();
+export type ListUsersQuery = z.infer<typeof listUsersQuery>;
+
+export const SHARE_RESOURCE_TYPES = ['customer'] as const;
+
+export const shareSchema = z
+  .object({
+    id: z.uuid(),
+    resourceType: z.enum(SHARE_RESOURCE_TYPES),
+    resourceId: z.uuid(),
+    toUnitId: z.uuid().nullable(),
+    toUserId: z.uuid().nullable(),
+    createdAt: timestamp,
+  })
+  .meta({ id: 'Share' });
+export type ShareDto = z.infer<typeof shareSchema>;
+
+export const createShareBody = z
+  .object({
+    resourceType: z.enum(SHARE_RESOURCE_TYPES),
+    resourceId: z.uuid(),
+    toUnitId: z.uuid().optional(),
+    toUserId: z.uuid().optional(),
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    if (!v.toUnitId === !v.toUserId) ctx.addIssue({ code: 'custom', path: ['toUnitId'], message: 'give exactly one of toUnitId and toUserId' });
+  })
+  .meta({ id: 'ShareCreate' });
+export type CreateShareInput = z.infer<typeof createShareBody>;
+
+export const delegationSchema = z
+  .object({ id: z.uuid(), fromUserId: z.uuid(), toUserId: z.uuid(), startsAt: timestamp, endsAt: timestamp })
+  .meta({ id: 'Delegation' });
+
+export const meSchema = z
+  .object({
+    user: userSchema,
+    unit: orgUnitSchema,
+    roles: z.array(roleSchema),
+    effectiveScopes: z.array(z.object({ permission: z.string(), scope: z.enum(SCOPES) })),
+    hiddenFields: z.array(z.string()),
+    activeDelegations: z.array(delegationSchema),
+  })
+  .meta({ id: 'Me' });
+export type MeDto = z.infer<typeof meSchema>;

@@ -1,0 +1,330 @@
+import type { Database, Executor } from '../../db/client.js';
+import { hiddenFields, type Principal, requirePermission, scopeFor } from '../../lib/access.js';
+import { recordChange } from '../../lib/audit.js';
+import { AppError, notFound } from '../../lib/errors.js';
+import { type Page, pageOf } from '../../lib/pagination.js';
+import { customersRepository } from '../customers/customers.repository.js';
+import { ACTIONS, BUILT_IN_NAMES, RESOURCES } from './built-in-roles.js';
+import { orgRepository as repo, type OrgUnitRow, type RoleRow, type UserRow } from './org.repository.js';
+import type {
+  CreateOrgUnitInput,
+  CreateRoleInput,
+  CreateShareInput,
+  CreateUserInput,
+  ListUsersQuery,
+  MeDto,
+  OrgUnitDto,
+  PatchOrgUnitInput,
+  PatchRoleInput,
+  PatchUserInput,
+  RoleDto,
+  ShareDto,
+  UserDto,
+} from './org.schemas.js';
+
+const iso = (d: Date) => d.toISOString();
+
+export const toUnitDto = (r: OrgUnitRow): OrgUnitDto => ({
+  id: r.id,
+  name: r.name,
+  kind: r.kind as OrgUnitDto['kind'],
+  partnerType: (r.partnerType as OrgUnitDto['partnerType']) ?? null,
+  parentId: r.parentId,
+  version: r.version,
+  createdAt: iso(r.createdAt),
+  updatedAt: iso(r.updatedAt),
+});
+
+export const toRoleDto = (r: RoleRow): RoleDto => ({
+  id: r.id,
+  name: r.name,
+  scope: r.scope as RoleDto['scope'],
+  permissions: r.permissions,
+  hiddenFields: r.hiddenFields,
+  builtIn: r.builtIn,
+  version: r.version,
+});
+
+export const toUserDto = (r: UserRow): UserDto => ({
+  id: r.id,
+  email: r.email,
+  name: r.name,
+  unitId: r.unitId,
+  roles: r.roles,
+  kind: r.kind as UserDto['kind'],
+  active: r.active,
+  version: r.version,
+  createdAt: iso(r.createdAt),
+  updatedAt: iso(r.updatedAt),
+});
+
+function checkVersion(expected: number | undefined, actual: number): void {
+  if (expected !== undefined && expected !== actual) {
+    throw new AppError('PRECONDITION_FAILED', `the record is at version ${actual}, not ${expected}`, { extra: { currentVersion: actual } });
+  }
+}
+
+const stale = () => new AppError('PRECONDITION_FAILED', 'the record changed while this request ran; reload and retry');
+const fieldError = (code: 'VALIDATION_FAILED' | 'UNPROCESSABLE' | 'CONFLICT' | 'FORBIDDEN', path: string, message: string) =>
+  new AppError(code, `${path}: ${message}`, { errors: [{ path, message }] });
+
+export function createOrgService(database: Database) {
+  const { db } = database;
+
+  // The reach of a write on units/users: the unit must lie within the caller's scope for it.
+  async function requireUnitInReach(tx: Executor, p: Principal, permission: string, unitId: string, path: string) {
+    const unit = await repo.unitById(tx, unitId);
+    if (!unit) throw fieldError('VALIDATION_FAILED', path, 'no such unit');
+    if (!(await repo.unitInReach(tx, p, permission, unitId))) throw fieldError('FORBIDDEN', path, 'outside your reach');
+    return unit;
+  }
+
+  // A partner's users never hold an ALL-scope role (domain.md §1).
+  async function resolveRoles(tx: Executor, names: string[], unit: OrgUnitRow): Promise<RoleRow[]> {
+    const unique = [...new Set(names)];
+    const found = await repo.rolesByName(tx, unique);
+    const missing = unique.filter((n) => !found.some((r) => r.name === n));
+    if (missing.length) throw fieldError('VALIDATION_FAILED', 'roles', `unknown role(s): ${missing.join(', ')}`);
+    if (found.some((r) => r.scope === 'ALL') && (await repo.isInPartner(tx, unit.path))) {
+      throw fieldError('UNPROCESSABLE', 'roles', 'a partner unit’s users cannot hold a role of scope ALL');
+    }
+    return found;
+  }
+
+  async function userDto(tx: Executor, id: string): Promise<UserDto> {
+    const row = await repo.userById(tx, id);
+    if (!row) throw notFound('user');
+    return toUserDto(row);
+  }
+
+  return {
+    async me(p: Principal): Promise<MeDto> {
+      const [user, unit, roles, delegations] = await Promise.all([
+        repo.userById(db, p.userId),
+        repo.unitById(db, p.unitId),
+        repo.rolesByName(db, p.roles.map((r) => r.name)),
+        repo.activeDelegationsOf(db, p.userId),
+      ]);
+      if (!user || !unit) throw notFound('user');
+      const effectiveScopes = RESOURCES.flatMap((r) =>
+        ACTIONS.flatMap((a) => {
+          const s = scopeFor(p, `${r}:${a}`);
+          return s ? [{ permission: `${r}:${a}`, scope: s.scope }] : [];
+        }),
+      );
+      return {
+        user: toUserDto(user),
+        unit: toUnitDto(unit),
+        roles: roles.map(toRoleDto),
+        effectiveScopes,
+        hiddenFields: [...hiddenFields(p)].sort(),
+        activeDelegations: delegations.map((d) => ({ ...d, startsAt: iso(d.startsAt), endsAt: iso(d.endsAt) })),
+      };
+    },
+
+    // Org units.
+    async listUnits(p: Principal): Promise<OrgUnitDto[]> {
+      requirePermission(p, 'org-units:read');
+      return (await repo.units(db, p)).map(toUnitDto);
+    },
+
+    async getUnit(p: Principal, id: string): Promise<OrgUnitDto> {
+      requirePermission(p, 'org-units:read');
+      const [row] = await repo.unitsByIds(db, p, [id]);
+      if (!row) throw notFound('org unit');
+      return toUnitDto(row);
+    },
+
+    async unitsByIds(p: Principal, ids: string[]): Promise<Map<string, OrgUnitDto>> {
+      if (!scopeFor(p, 'org-units:read')) return new Map();
+      return new Map((await repo.unitsByIds(db, p, ids)).map((r) => [r.id, toUnitDto(r)]));
+    },
+
+    async createUnit(p: Principal, input: CreateOrgUnitInput): Promise<OrgUnitDto> {
+      requirePermission(p, 'org-units:create');
+      return db.transaction(async (tx) => {
+        const parent = await requireUnitInReach(tx, p, 'org-units:create', input.parentId, 'parentId');
+        const id = crypto.randomUUID();
+        const row = await repo.insertUnit(tx, {
+          id,
+          name: input.name,
+          kind: input.kind,
+          partnerType: input.partnerType ?? null,
+          parentId: parent.id,
+          path: `${parent.path}${id}/`,
+        });
+        await recordChange(tx, p, { entityType: 'org_unit', entityId: id, action: 'created', before: null, after: row, owner: { ownerUserId: null, ownerUnitId: id } });
+        return toUnitDto(row);
+      });
+    },
+
+    async updateUnit(p: Principal, id: string, input: PatchOrgUnitInput, expectedVersion?: number): Promise<OrgUnitDto> {
+      requirePermission(p, 'org-units:update');
+      return db.transaction(async (tx) => {
+        const visible = await repo.unitsByIds(tx, p, [id]);
+        if (!visible[0]) throw notFound('org unit');
+        if (!(await repo.unitInReach(tx, p, 'org-units:update', id))) throw new AppError('FORBIDDEN', 'this unit is outside your reach');
+        const before = await repo.unitById(tx, id, true);
+        if (!before) throw notFound('org unit');
+        checkVersion(expectedVersion, before.version);
+        if (input.partnerType !== undefined && before.kind !== 'PARTNER') throw fieldError('VALIDATION_FAILED', 'partnerType', 'only a PARTNER unit has a partner type');
+        const set: Partial<OrgUnitRow> = {};
+        if (input.name !== undefined) set.name = input.name;
+        if (input.partnerType !== undefined) set.partnerType = input.partnerType;
+        let newPath: string | null = null;
+        if (input.parentId !== undefined && input.parentId !== before.parentId) {
+          if (before.parentId === null) throw fieldError('UNPROCESSABLE', 'parentId', 'the headquarters is the root and cannot move');
+          const parent = await requireUnitInReach(tx, p, 'org-units:update', input.parentId, 'parentId');
+          if (parent.path.startsWith(before.path)) throw fieldError('UNPROCESSABLE', 'parentId', 'a unit cannot move below itself');
+          newPath = `${parent.path}${id}/`;
+          if ((await repo.isInPartner(tx, newPath)) && (await repo.allScopeHoldersUnder(tx, before.path)) > 0) {
+            throw fieldError('UNPROCESSABLE', 'parentId', 'users below this unit hold ALL-scope roles, which partner units may not');
+          }
+          set.parentId = parent.id;
+        }
+        const row = await repo.updateUnit(tx, id, before.version, set);
+        if (!row) throw stale();
+        if (newPath) await repo.rewritePaths(tx, before.path, newPath);
+        const after = newPath ? { ...row, path: newPath } : row;
+        await recordChange(tx, p, { entityType: 'org_unit', entityId: id, action: newPath ? 'moved' : 'updated', before, after, owner: { ownerUserId: null, ownerUnitId: id } });
+        return toUnitDto(after);
+      });
+    },
+
+    // Roles.
+    async listRoles(p: Principal): Promise<RoleDto[]> {
+      requirePermission(p, 'roles:read');
+      return (await repo.roles(db)).map(toRoleDto);
+    },
+
+    async getRole(p: Principal, id: string): Promise<RoleDto> {
+      requirePermission(p, 'roles:read');
+      const row = await repo.roleById(db, id);
+      if (!row) throw notFound('role');
+      return toRoleDto(row);
+    },
+
+    async createRole(p: Principal, input: CreateRoleInput): Promise<RoleDto> {
+      requirePermission(p, 'roles:create');
+      return db.transaction(async (tx) => {
+        if (await repo.roleByName(tx, input.name)) throw fieldError('CONFLICT', 'name', 'a role with this name exists');
+        const row = await repo.insertRole(tx, { name: input.name, scope: input.scope, permissions: [...new Set(input.permissions)], hiddenFields: [...new Set(input.hiddenFields ?? [])] });
+        await recordChange(tx, p, { entityType: 'role', entityId: row.id, action: 'created', before: null, after: row });
+        return toRoleDto(row);
+      });
+    },
+
+    async updateRole(p: Principal, id: string, input: PatchRoleInput, expectedVersion?: number): Promise<RoleDto> {
+      requirePermission(p, 'roles:update');
+      return db.transaction(async (tx) => {
+        const before = await repo.roleById(tx, id, true);
+        if (!before) throw notFound('role');
+        checkVersion(expectedVersion, before.version);
+        if (before.builtIn && input.name !== undefined && input.name !== before.name) throw fieldError('UNPROCESSABLE', 'name', 'the name of a built-in role is fixed');
+        if (before.builtIn && input.scope !== undefined && input.scope !== before.scope) throw fieldError('UNPROCESSABLE', 'scope', 'the scope of a built-in role is fixed');
+        if (input.name !== undefined && input.name !== before.name && (BUILT_IN_NAMES.has(input.name) || (await repo.roleByName(tx, input.name)))) {
+          throw fieldError('CONFLICT', 'name', 'a role with this name exists');
+        }
+        if (input.scope === 'ALL' && before.scope !== 'ALL' && (await repo.partnerHoldersOfRole(tx, id)) > 0) {
+          throw fieldError('UNPROCESSABLE', 'scope', 'partner users hold this role; a partner can never have scope ALL');
+        }
+        const set: Partial<RoleRow> = {};
+        if (input.name !== undefined) set.name = input.name;
+        if (input.scope !== undefined) set.scope = input.scope;
+        if (input.permissions !== undefined) set.permissions = [...new Set(input.permissions)];
+        if (input.hiddenFields !== undefined) set.hiddenFields = [...new Set(input.hiddenFields)];
+        const row = await repo.updateRole(tx, id, before.version, set);
+        if (!row) throw stale();
+        await recordChange(tx, p, { entityType: 'role', entityId: id, action: 'updated', before, after: row });
+        return toRoleDto(row);
+      });
+    },
+
+    // Users.
+    async listUsers(p: Principal, q: ListUsersQuery): Promise<Page<UserDto>> {
+      requirePermission(p, 'users:read');
+      const rows = await repo.listUsers(db, p, q, q.cursor, q.limit);
+      const pg = pageOf(rows, q.limit, (r) => [iso(r.createdAt), r.id]);
+      return { ...pg, data: pg.data.map(toUserDto) };
+    },
+
+    async getUser(p: Principal, id: string): Promise<UserDto> {
+      if (id !== p.userId) requirePermission(p, 'users:read');
+      const row = await repo.userVisibleById(db, p, id);
+      if (!row) throw notFound('user');
+      return toUserDto(row);
+    },
+
+    async usersByIds(p: Principal, ids: string[]): Promise<Map<string, UserDto>> {
+      return new Map((await repo.usersByIds(db, p, ids)).map((r) => [r.id, toUserDto(r)]));
+    },
+
+    async createUser(p: Principal, input: CreateUserInput): Promise<UserDto> {
+      requirePermission(p, 'users:create');
+      return db.transaction(async (tx) => {
+        const unit = await requireUnitInReach(tx, p, 'users:create', input.unitId, 'unitId');
+        const roles = await resolveRoles(tx, input.roles, unit);
+        if (await repo.emailTaken(tx, input.email)) throw fieldError('CONFLICT', 'email', 'a user with this email exists');
+        const id = await repo.insertUser(tx, { email: input.email, name: input.name, unitId: unit.id, kind: input.kind ?? 'HUMAN' });
+        await repo.setUserRoles(tx, id, roles.map((r) => r.id));
+        const dto = await userDto(tx, id);
+        await recordChange(tx, p, { entityType: 'user', entityId: id, action: 'created', before: null, after: dto, owner: { ownerUserId: id, ownerUnitId: unit.id } });
+        return dto;
+      });
+    },
+
+    async updateUser(p: Principal, id: string, input: PatchUserInput, expectedVersion?: number): Promise<UserDto> {
+      requirePermission(p, 'users:update');
+      return db.transaction(async (tx) => {
+        const visible = await repo.userVisibleById(tx, p, id);
+        if (!visible) throw notFound('user');
+        if (!(await repo.unitInReach(tx, p, 'users:update', visible.unitId))) throw new AppError('FORBIDDEN', 'this user is outside your reach');
+        const before = await repo.userById(tx, id, true);
+        if (!before) throw notFound('user');
+        checkVersion(expectedVersion, before.version);
+        if (input.active === false && id === p.userId) throw fieldError('UNPROCESSABLE', 'active', 'you cannot deactivate yourself');
+        const unit = input.unitId !== undefined ? await requireUnitInReach(tx, p, 'users:update', input.unitId, 'unitId') : await repo.unitById(tx, before.unitId);
+        if (!unit) throw notFound('org unit');
+        const roles = await resolveRoles(tx, input.roles ?? before.roles, unit);
+        if (input.email !== undefined && (await repo.emailTaken(tx, input.email, id))) throw fieldError('CONFLICT', 'email', 'a user with this email exists');
+        const set: Record<string, unknown> = {};
+        for (const k of ['email', 'name', 'unitId', 'kind', 'active'] as const) if (input[k] !== undefined) set[k] = input[k];
+        if (!(await repo.updateUser(tx, id, before.version, set))) throw stale();
+        if (input.roles !== undefined) await repo.setUserRoles(tx, id, roles.map((r) => r.id));
+        const after = await userDto(tx, id);
+        await recordChange(tx, p, { entityType: 'user', entityId: id, action: input.active === false ? 'deactivated' : 'updated', before: toUserDto(before), after, owner: { ownerUserId: id, ownerUnitId: after.unitId } });
+        return after;
+      });
+    },
+
+    // Shares: an explicit read grant on one record, made by someone who may edit the record.
+    async createShare(p: Principal, input: CreateShareInput): Promise<ShareDto> {
+      requirePermission(p, 'shares:create');
+      return db.transaction(async (tx) => {
+        const hit = await customersRepository.findForAction(tx, p, input.resourceId, 'customers:update');
+        if (!hit) throw notFound('customer');
+        if (!hit.allowed) throw new AppError('FORBIDDEN', 'only those who may edit the customer may share it');
+        if (input.toUnitId && !(await repo.unitById(tx, input.toUnitId))) throw fieldError('VALIDATION_FAILED', 'toUnitId', 'no such unit');
+        if (input.toUserId && !(await repo.userById(tx, input.toUserId))) throw fieldError('VALIDATION_FAILED', 'toUserId', 'no such user');
+        const row = await repo.insertShare(tx, { resourceType: input.resourceType, resourceId: input.resourceId, toUnitId: input.toUnitId ?? null, toUserId: input.toUserId ?? null, createdBy: p.userId });
+        await recordChange(tx, p, { entityType: 'share', entityId: row.id, action: 'created', before: null, after: row, owner: hit.row });
+        return { id: row.id, resourceType: 'customer', resourceId: row.resourceId, toUnitId: row.toUnitId, toUserId: row.toUserId, createdAt: iso(row.createdAt) };
+      });
+    },
+
+    async deleteShare(p: Principal, id: string): Promise<void> {
+      requirePermission(p, 'shares:delete');
+      await db.transaction(async (tx) => {
+        const share = await repo.shareById(tx, id);
+        if (!share) throw notFound('share');
+        const hit = await customersRepository.findForAction(tx, p, share.resourceId, 'customers:update');
+        if (!hit) throw notFound('share');
+        if (!hit.allowed && share.createdBy !== p.userId) throw new AppError('FORBIDDEN', 'only those who may edit the customer may revoke its shares');
+        await repo.deleteShare(tx, id);
+        await recordChange(tx, p, { entityType: 'share', entityId: id, action: 'deleted', before: share, after: null, owner: hit.row });
+      });
+    },
+  };
+}
+
+export type OrgService = ReturnType<typeof createOrgService>;

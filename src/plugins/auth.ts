@@ -1,0 +1,83 @@
+import fastifyJwt from '@fastify/jwt';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { z } from 'zod';
+import type { Config } from '../config.js';
+import type { Principal } from '../lib/access.js';
+import { AppError } from '../lib/errors.js';
+import { loadPrincipal } from '../modules/org/principal.repository.js';
+import { sendProblem } from './errors.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal;
+  }
+}
+
+const uuid = z.uuid();
+
+// Routes that answer without a token.
+const PUBLIC = [/^\/healthz$/, /^\/readyz$/, /^\/docs(\/|$)/, /^\/graphiql(\/|$)/, /^\/favicon\.ico$/];
+
+export function isPublic(url: string): boolean {
+  const path = url.split('?')[0] ?? url;
+  return PUBLIC.some((re) => re.test(path));
+}
+
+export const authPlugin = fp(
+  async (app: FastifyInstance, opts: { config: Config }) => {
+    const { jwt } = opts.config;
+    await app.register(fastifyJwt, {
+      secret: jwt.secret,
+      sign: {
+        algorithm: 'HS256',
+        expiresIn: jwt.ttlSeconds * 1000,
+        ...(jwt.issuer ? { iss: jwt.issuer } : {}),
+        ...(jwt.audience ? { aud: jwt.audience } : {}),
+      },
+      // The verifier is pinned: HS256 only, exp and sub required, iss/aud when configured.
+      verify: {
+        algorithms: ['HS256'],
+        requiredClaims: ['exp', 'sub'],
+        ...(jwt.issuer ? { allowedIss: jwt.issuer } : {}),
+        ...(jwt.audience ? { allowedAud: jwt.audience } : {}),
+      },
+    });
+
+    app.decorateRequest('principal', null as unknown as Principal);
+
+    const refuse = (request: FastifyRequest, reply: FastifyReply, detail: string) => {
+      const err = new AppError('UNAUTHENTICATED', detail);
+      reply.header('www-authenticate', 'Bearer');
+      if ((request.url.split('?')[0] ?? '') === '/graphql') {
+        return reply.code(401).send({ data: null, errors: [{ message: detail, extensions: { code: 'UNAUTHENTICATED' } }] });
+      }
+      return sendProblem(reply, err, request);
+    };
+
+    app.addHook('onRequest', async (request, reply) => {
+      // Unknown routes answer 404 whoever asks; public routes need no token.
+      if (isPublic(request.url) || request.routeOptions.url === undefined) return;
+      if (!request.headers.authorization) return refuse(request, reply, 'a bearer token is required');
+      let sub: unknown;
+      try {
+        const payload = await request.jwtVerify<{ sub?: unknown }>();
+        sub = payload.sub;
+      } catch {
+        return refuse(request, reply, 'the bearer token is invalid or expired');
+      }
+      const parsed = uuid.safeParse(sub);
+      if (!parsed.success) return refuse(request, reply, 'the bearer token is invalid or expired');
+      const principal = await loadPrincipal(app.database.db, parsed.data);
+      if (!principal || !principal.active) return refuse(request, reply, 'the user is unknown or deactivated');
+      principal.requestId = request.id;
+      principal.client = String(request.headers['user-agent'] ?? '').slice(0, 200) || undefined;
+      request.principal = principal;
+    });
+  },
+  { name: 'keel-auth', dependencies: ['keel-errors'] },
+);
+
+export async function signToken(app: FastifyInstance, userId: string): Promise<string> {
+  return app.jwt.sign({ sub: userId });
+}

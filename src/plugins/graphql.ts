@@ -1,0 +1,114 @@
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
+import { createComplexityRule, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
+import mercurius, { type IResolvers, type MercuriusLoaders } from 'mercurius';
+import { AppError, ERROR_MAP } from '../lib/errors.js';
+import type { GqlContext } from '../lib/graphql.js';
+import { customerLoaders, customerResolvers } from '../modules/customers/customers.resolvers.js';
+import { orgLoaders, orgResolvers } from '../modules/org/org.resolvers.js';
+
+export const schemaPath = new URL('../../schema.graphql', import.meta.url);
+export const MAX_DEPTH = 8;
+export const MAX_COMPLEXITY = 5000;
+
+const DateTime = new GraphQLScalarType({
+  name: 'DateTime',
+  description: 'RFC 3339 timestamp',
+  serialize: (v) => (v instanceof Date ? v.toISOString() : String(v)),
+  parseValue: (v) => v,
+  parseLiteral: (ast) => (ast.kind === Kind.STRING ? ast.value : null),
+});
+
+function literal(ast: ValueNode): unknown {
+  switch (ast.kind) {
+    case Kind.STRING:
+    case Kind.BOOLEAN:
+      return ast.value;
+    case Kind.INT:
+    case Kind.FLOAT:
+      return Number(ast.value);
+    case Kind.OBJECT:
+      return Object.fromEntries(ast.fields.map((f) => [f.name.value, literal(f.value)]));
+    case Kind.LIST:
+      return ast.values.map(literal);
+    default:
+      return null;
+  }
+}
+
+const JSONScalar = new GraphQLScalarType({ name: 'JSON', serialize: (v) => v, parseValue: (v) => v, parseLiteral: literal });
+
+// A page of N costs N times its children: a deep, wide query is refused before it runs.
+const connectionEstimator: ComplexityEstimator = ({ args, childComplexity }) => {
+  const first = typeof args.first === 'number' ? args.first : undefined;
+  return first !== undefined ? 1 + childComplexity * first : undefined;
+};
+
+type Mergeable = Record<string, Record<string, unknown>>;
+function mergeResolvers(...parts: Mergeable[]): IResolvers {
+  const out: Mergeable = {};
+  for (const part of parts) for (const [type, fields] of Object.entries(part)) out[type] = { ...(out[type] ?? {}), ...fields };
+  return out as IResolvers;
+}
+
+function formatError(err: GraphQLError, log: FastifyInstance['log']): GraphQLError[] {
+  const original = err.originalError as (Error & { errors?: GraphQLError[] }) | undefined;
+  if (original && Array.isArray(original.errors) && !(original instanceof AppError)) {
+    return original.errors.flatMap((e: unknown) => formatError(e instanceof GraphQLError ? e : new GraphQLError(String((e as Error).message)), log));
+  }
+  if (original instanceof AppError) {
+    const m = ERROR_MAP[original.code];
+    return [
+      new GraphQLError(original.message, {
+        ...(err.nodes ? { nodes: err.nodes } : {}),
+        ...(err.path ? { path: err.path } : {}),
+        extensions: { code: m.graphql, status: m.status, ...(original.errors ? { errors: original.errors } : {}), ...(original.extra ?? {}) },
+      }),
+    ];
+  }
+  if (original && !(original instanceof GraphQLError)) {
+    if ((original as { code?: string }).code === 'MER_ERR_GQL_QUERY_DEPTH') {
+      return [new GraphQLError(`query is deeper than ${MAX_DEPTH}`, { extensions: { code: 'BAD_USER_INPUT' } })];
+    }
+    log.error({ err: original }, 'graphql resolver failed');
+    return [new GraphQLError('Internal error', { ...(err.path ? { path: err.path } : {}), extensions: { code: 'INTERNAL_SERVER_ERROR' } })];
+  }
+  // Parse, validation and coercion errors: the caller's query is at fault.
+  return [new GraphQLError(err.message, { ...(err.nodes ? { nodes: err.nodes } : {}), ...(err.path ? { path: err.path } : {}), extensions: { code: 'BAD_USER_INPUT', ...(err.extensions ?? {}) } })];
+}
+
+export const graphqlPlugin = fp(
+  async (app: FastifyInstance, opts: { graphiql: boolean }) => {
+    const schema = readFileSync(schemaPath, 'utf8');
+    await app.register(mercurius, {
+      schema,
+      path: '/graphql',
+      graphiql: opts.graphiql,
+      resolvers: mergeResolvers({ DateTime: { scalar: DateTime }, JSON: { scalar: JSONScalar } } as unknown as Mergeable, customerResolvers as Mergeable, orgResolvers as Mergeable),
+      loaders: { ...customerLoaders, ...orgLoaders } as unknown as MercuriusLoaders,
+      queryDepth: MAX_DEPTH,
+      // The cost rule reads the variables, which rules out mercurius' per-query cache.
+      cache: false,
+      context: (request): GqlContext => ({ principal: request.principal, services: app.services }),
+      validationRules: ({ variables }) => [
+        createComplexityRule({
+          maximumComplexity: MAX_COMPLEXITY,
+          variables: variables ?? {},
+          estimators: [connectionEstimator, simpleEstimator({ defaultComplexity: 1 })],
+          createError: (max, actual) => new GraphQLError(`query cost ${actual} exceeds the limit ${max}`, { extensions: { code: 'BAD_USER_INPUT' } }),
+        }),
+      ],
+      errorFormatter: (execution, ctx) => {
+        const log = (ctx as { reply?: { log: FastifyInstance['log'] } }).reply?.log ?? app.log;
+        const errors = execution.errors.flatMap((e) => formatError(e, log)).map((e) => e.toJSON());
+        const onlyInput = errors.every((e) => e.extensions?.code === 'BAD_USER_INPUT');
+        // Execution errors answer 200 with data; a request refused before execution answers 400.
+        const statusCode = execution.data ? 200 : onlyInput && !errors.some((e) => e.path) ? 400 : 200;
+        return { statusCode, response: { data: execution.data ?? null, errors } };
+      },
+    });
+  },
+  { name: 'keel-graphql', dependencies: ['keel-auth'] },
+);
