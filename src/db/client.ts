@@ -66,7 +66,7 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
   const dir = opts.dataDir ?? './data';
   const inMemory = dir.startsWith('memory://');
   if (!inMemory) mkdirSync(dir, { recursive: true });
-  const client = new PGlite(inMemory ? undefined : dir, { extensions: { pg_trgm } });
+  const client = new PGlite({ dataDir: inMemory ? 'memory://' : dir, extensions: { pg_trgm } });
   await client.waitReady;
   const db = drizzlePglite(client, { schema, logger }) as unknown as Db;
   let closed = false;

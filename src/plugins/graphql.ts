@@ -2,12 +2,18 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
-import { createComplexityRule, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
+import { createRequire } from 'node:module';
+import type * as ComplexityModule from 'graphql-query-complexity';
+import type { ComplexityEstimator } from 'graphql-query-complexity';
 import mercurius, { type IResolvers, type MercuriusLoaders } from 'mercurius';
 import { AppError, ERROR_MAP } from '../lib/errors.js';
 import type { GqlContext } from '../lib/graphql.js';
 import { customerLoaders, customerResolvers } from '../modules/customers/customers.resolvers.js';
 import { orgLoaders, orgResolvers } from '../modules/org/org.resolvers.js';
+
+// The ESM build of graphql-query-complexity imports graphql's .mjs files, a second graphql realm
+// beside the CommonJS one mercurius uses; its CommonJS build shares mercurius' graphql.
+const { createComplexityRule, simpleEstimator } = createRequire(import.meta.url)('graphql-query-complexity') as typeof ComplexityModule;
 
 export const schemaPath = new URL('../../schema.graphql', import.meta.url);
 export const MAX_DEPTH = 8;
