@@ -5,6 +5,8 @@ import fp from 'fastify-plugin';
 import { createJsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 
 // The OpenAPI document is generated from the route schemas; openapi.yaml is its committed copy.
+const zodTransform = createJsonSchemaTransform({ skipList: ['/healthz', '/readyz'] });
+
 export const openapiPlugin = fp(
   async (app: FastifyInstance) => {
     await app.register(swagger, {
@@ -20,8 +22,8 @@ export const openapiPlugin = fp(
         components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
         security: [{ bearer: [] }],
       },
-      // The GraphQL door is described by schema.graphql, not here.
-      transform: createJsonSchemaTransform({ skipList: ['/graphql', '/graphiql', '/graphiql/*', '/healthz', '/readyz'] }),
+      // The GraphQL door (and its IDE's assets) is described by schema.graphql, not here.
+      transform: (input) => (/^\/graphi?ql(\/|$)/.test(input.url) ? { schema: { hide: true }, url: input.url } : zodTransform(input)),
       transformObject: jsonSchemaTransformObject,
     });
     await app.register(swaggerUi, { routePrefix: '/docs' });

@@ -108,7 +108,8 @@ export type ProtectedMatch = { matchedOn: string[]; contactUnitId: string; conta
 export function createCustomerService(database: Database) {
   const { db } = database;
 
-  async function resolveOwner(tx: Executor, p: Principal, permission: string, ownerUserId: string | null | undefined, ownerUnitId: string | undefined) {
+  // `poolUnitId`: the unit a record falls back to when its owner user is cleared (its current unit on PATCH).
+  async function resolveOwner(tx: Executor, p: Principal, permission: string, ownerUserId: string | null | undefined, ownerUnitId: string | undefined, poolUnitId = p.unitId) {
     if (ownerUserId === undefined && ownerUnitId === undefined) return { ownerUserId: p.userId, ownerUnitId: p.unitId };
     const own = [p.userId, ...p.delegatorIds];
     if (ownerUserId) {
@@ -122,7 +123,7 @@ export function createCustomerService(database: Database) {
       }
       return { ownerUserId: u.id, ownerUnitId: u.unitId };
     }
-    const unitId = ownerUnitId ?? p.unitId;
+    const unitId = ownerUnitId ?? poolUnitId;
     const u = await repo.ownerCandidate(tx, p, permission, null, unitId);
     if (!u) throw new AppError('VALIDATION_FAILED', 'ownerUnitId: no such unit', { errors: [{ path: 'ownerUnitId', message: 'no such unit' }] });
     if (!u.inReach || (ownerUserId === null && !canOwnPool(p, permission))) {
@@ -260,7 +261,7 @@ export function createCustomerService(database: Database) {
           set.sourceDetail = input.source?.detail ?? null;
         }
         if (input.ownerUserId !== undefined || input.ownerUnitId !== undefined) {
-          Object.assign(set, await resolveOwner(tx, p, 'customers:update', input.ownerUserId, input.ownerUnitId));
+          Object.assign(set, await resolveOwner(tx, p, 'customers:update', input.ownerUserId, input.ownerUnitId, before.ownerUnitId));
         }
         const merged = { ...before, ...set };
         const d = derived(merged);
