@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { DestinationStream } from 'pino';
 import type { Config } from './config.js';
 import { createDatabase, type Database } from './db/client.js';
 import { migrateAndBootstrap } from './db/migrate.js';
@@ -26,14 +27,15 @@ declare module 'fastify' {
 
 export const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["idempotency-key"]', '*.password', '*.secret', '*.token'];
 
-export type BuildOptions = { database?: Database; migrate?: boolean; logger?: boolean };
+// `logStream` sends the log lines somewhere other than stdout (tests read them back).
+export type BuildOptions = { database?: Database; migrate?: boolean; logger?: boolean; logStream?: DestinationStream };
 
 export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger:
       opts.logger === false
         ? false
-        : { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } },
+        : { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' }, ...(opts.logStream ? { stream: opts.logStream } : {}) },
     bodyLimit: config.bodyLimit,
     // One line per request, written by the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
@@ -44,6 +46,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     requestIdHeader: false,
     ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<ZodTypeProvider>();
+  // JSON only: Fastify's built-in text/plain parser would let a plain-text body through to validation (400, not 415).
+  app.removeContentTypeParser('text/plain');
 
   const database = opts.database ?? (await createDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize }));
   if (opts.migrate !== false) await migrateAndBootstrap(database, config.adminEmail);

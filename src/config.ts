@@ -9,7 +9,8 @@ const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  DATABASE_URL: z.preprocess(emptyAsUndefined, z.string().url().optional()),
+  // Only a PostgreSQL URL: anything else would fail later, at the first query, with a less clear message.
+  DATABASE_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// or postgresql:// URL' }).optional()),
   DATA_DIR: z.string().min(1).default('./data'),
   JWT_SECRET: z.preprocess(emptyAsUndefined, z.string().optional()),
   JWT_ISSUER: z.preprocess(emptyAsUndefined, z.string().optional()),

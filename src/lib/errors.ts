@@ -86,3 +86,22 @@ export function toProblem(err: AppError, instance?: string): Problem {
     ...(err.extra ?? {}),
   };
 }
+
+// PostgreSQL conditions that are the caller's to retry or resolve, not the server's fault.
+// drizzle wraps driver errors, so the SQLSTATE may sit on the error or on its cause.
+const RETRYABLE_SQLSTATES: Record<string, string> = {
+  '40001': 'a concurrent change got in the way; retry the request',
+  '40P01': 'a concurrent change got in the way; retry the request',
+  '55P03': 'the record is locked by another request; retry the request',
+};
+
+export function fromDatabaseError(err: unknown): AppError | null {
+  for (let e: unknown = err, depth = 0; e && depth < 3; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code !== 'string') continue;
+    const retry = RETRYABLE_SQLSTATES[code];
+    if (retry) return new AppError('CONFLICT', retry);
+    if (code === '23505') return new AppError('CONFLICT', 'the record conflicts with an existing one');
+  }
+  return null;
+}

@@ -26,6 +26,10 @@ export function decodeCursor(cursor: string, arity: number): CursorValue[] {
   throw new AppError('VALIDATION_FAILED', 'cursor: not a cursor this list returned', { errors: [{ path: 'cursor', message: 'invalid cursor' }] });
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/;
+const isIsoTimestamp = (v: string) => ISO_TIMESTAMP.test(v) && !Number.isNaN(Date.parse(v));
+
 export type SortSpec = { column: AnyPgColumn; desc: boolean; kind: 'timestamp' | 'text' };
 
 /**
@@ -37,7 +41,8 @@ export function keyset(spec: SortSpec, idCol: AnyPgColumn, cursor: string | unde
   const orderBy = [sql`${spec.column} ${dir}`, sql`${idCol} ${dir}`];
   if (!cursor) return { where: undefined, orderBy };
   const [value, id] = decodeCursor(cursor, 2);
-  if (typeof id !== 'string' || typeof value !== 'string') {
+  // A forged cursor, or one from another sort, must be refused here: cast by the database it would fail as a 500.
+  if (typeof id !== 'string' || typeof value !== 'string' || !UUID.test(id) || (spec.kind === 'timestamp' && !isIsoTimestamp(value))) {
     throw new AppError('VALIDATION_FAILED', 'cursor: not a cursor this list returned', { errors: [{ path: 'cursor', message: 'invalid cursor' }] });
   }
   const v = spec.kind === 'timestamp' ? sql`${value}::timestamptz` : sql`${value}`;

@@ -36,9 +36,10 @@ export const authPlugin = fp(
         ...(jwt.audience ? { aud: jwt.audience } : {}),
       },
       // The verifier is pinned: HS256 only, exp and sub required, iss/aud when configured.
+      // allowedIss/allowedAud only judge a claim that is present, so a configured one is also required.
       verify: {
         algorithms: ['HS256'],
-        requiredClaims: ['exp', 'sub'],
+        requiredClaims: ['exp', 'sub', ...(jwt.issuer ? ['iss'] : []), ...(jwt.audience ? ['aud'] : [])],
         ...(jwt.issuer ? { allowedIss: jwt.issuer } : {}),
         ...(jwt.audience ? { allowedAud: jwt.audience } : {}),
       },

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
-import { AppError, type FieldError, toProblem } from '../lib/errors.js';
+import { AppError, type FieldError, fromDatabaseError, toProblem } from '../lib/errors.js';
 
 type ZodIssueLike = { path?: PropertyKey[]; message: string; code?: string; keys?: string[] };
 
@@ -19,7 +19,7 @@ export function fieldErrors(issues: ZodIssueLike[], prefix: string[] = []): Fiel
   return out;
 }
 
-function fromFastifyError(err: FastifyError): AppError | null {
+export function fromFastifyError(err: FastifyError): AppError | null {
   switch (err.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
@@ -68,7 +68,7 @@ export function toAppError(err: unknown, request: FastifyRequest): AppError {
     request.log.error({ err: fe, issues: (fe.cause as { issues?: unknown }).issues }, 'response failed its schema');
     return new AppError('INTERNAL', 'the server could not complete the request');
   }
-  const mapped = fromFastifyError(fe);
+  const mapped = fromFastifyError(fe) ?? fromDatabaseError(err);
   if (mapped) return mapped;
   request.log.error({ err }, 'unhandled error');
   return new AppError('INTERNAL', 'the server could not complete the request');

@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
+import { type ASTVisitor, GraphQLError, GraphQLScalarType, Kind, type SelectionSetNode, type ValidationContext, type ValueNode } from 'graphql';
 import { createRequire } from 'node:module';
 import type * as ComplexityModule from 'graphql-query-complexity';
 import type { ComplexityEstimator } from 'graphql-query-complexity';
 import mercurius, { type IResolvers, type MercuriusLoaders } from 'mercurius';
-import { AppError, ERROR_MAP } from '../lib/errors.js';
+import { AppError, ERROR_MAP, fromDatabaseError } from '../lib/errors.js';
+import { fromFastifyError } from './errors.js';
 import type { GqlContext } from '../lib/graphql.js';
 import { customerLoaders, customerResolvers } from '../modules/customers/customers.resolvers.js';
 import { orgLoaders, orgResolvers } from '../modules/org/org.resolvers.js';
@@ -46,6 +47,30 @@ function literal(ast: ValueNode): unknown {
 
 const JSONScalar = new GraphQLScalarType({ name: 'JSON', serialize: (v) => v, parseValue: (v) => v, parseLiteral: literal });
 
+// Depth counted as mercurius counts it (fields and inline fragments; a spread adds its fragment),
+// minus the introspection fields: they read the schema, not the data, and the introspection query
+// GraphiQL and code generators send is 15 deep, which mercurius' own queryDepth option refuses.
+const INTROSPECTION = new Set(['__schema', '__type']);
+function depthOf(set: SelectionSetNode | undefined, ctx: ValidationContext, seen: ReadonlySet<string>): number {
+  let max = 0;
+  for (const s of set?.selections ?? []) {
+    if (s.kind === Kind.FRAGMENT_SPREAD) {
+      const f = ctx.getFragment(s.name.value);
+      if (f && !seen.has(s.name.value)) max = Math.max(max, depthOf(f.selectionSet, ctx, new Set([...seen, s.name.value])));
+    } else if (s.kind === Kind.INLINE_FRAGMENT || !INTROSPECTION.has(s.name.value)) {
+      max = Math.max(max, 1 + depthOf(s.selectionSet, ctx, seen));
+    }
+  }
+  return max;
+}
+
+const depthRule = (ctx: ValidationContext): ASTVisitor => ({
+  OperationDefinition(op) {
+    const depth = depthOf(op.selectionSet, ctx, new Set());
+    if (depth > MAX_DEPTH) ctx.reportError(new GraphQLError(`query is deeper than ${MAX_DEPTH} (depth ${depth})`, { nodes: [op], extensions: { code: 'BAD_USER_INPUT' } }));
+  },
+});
+
 // A page of N costs N times its children: a deep, wide query is refused before it runs.
 const connectionEstimator: ComplexityEstimator = ({ args, childComplexity }) => {
   const first = typeof args.first === 'number' ? args.first : undefined;
@@ -60,24 +85,25 @@ function mergeResolvers(...parts: Mergeable[]): IResolvers {
 }
 
 function formatError(err: GraphQLError, log: FastifyInstance['log']): GraphQLError[] {
-  const original = err.originalError as (Error & { errors?: GraphQLError[] }) | undefined;
-  if (original && Array.isArray(original.errors) && !(original instanceof AppError)) {
-    return original.errors.flatMap((e: unknown) => formatError(e instanceof GraphQLError ? e : new GraphQLError(String((e as Error).message)), log));
+  const raw = err.originalError as (Error & { errors?: GraphQLError[] }) | undefined;
+  if (raw && Array.isArray(raw.errors) && !(raw instanceof AppError)) {
+    return raw.errors.flatMap((e: unknown) => formatError(e instanceof GraphQLError ? e : new GraphQLError(String((e as Error).message)), log));
   }
-  if (original instanceof AppError) {
-    const m = ERROR_MAP[original.code];
+  // Fastify refuses some requests before GraphQL runs (malformed JSON, a non-JSON content type, a body
+  // too large): the caller's fault, mapped as the REST door maps it, not an internal error.
+  const original = raw && !(raw instanceof AppError) && !(raw instanceof GraphQLError) ? (fromFastifyError(raw as FastifyError) ?? raw) : raw;
+  const known = original instanceof AppError ? original : fromDatabaseError(original);
+  if (known) {
+    const m = ERROR_MAP[known.code];
     return [
-      new GraphQLError(original.message, {
+      new GraphQLError(known.message, {
         ...(err.nodes ? { nodes: err.nodes } : {}),
         ...(err.path ? { path: err.path } : {}),
-        extensions: { code: m.graphql, status: m.status, ...(original.errors ? { errors: original.errors } : {}), ...(original.extra ?? {}) },
+        extensions: { code: m.graphql, status: m.status, ...(known.errors ? { errors: known.errors } : {}), ...(known.extra ?? {}) },
       }),
     ];
   }
   if (original && !(original instanceof GraphQLError)) {
-    if ((original as { code?: string }).code === 'MER_ERR_GQL_QUERY_DEPTH') {
-      return [new GraphQLError(`query is deeper than ${MAX_DEPTH}`, { extensions: { code: 'BAD_USER_INPUT' } })];
-    }
     log.error({ err: original }, 'graphql resolver failed');
     return [new GraphQLError('Internal error', { ...(err.path ? { path: err.path } : {}), extensions: { code: 'INTERNAL_SERVER_ERROR' } })];
   }
@@ -94,11 +120,11 @@ export const graphqlPlugin = fp(
       graphiql: opts.graphiql,
       resolvers: mergeResolvers({ DateTime: { scalar: DateTime }, JSON: { scalar: JSONScalar } } as unknown as Mergeable, customerResolvers as Mergeable, orgResolvers as Mergeable),
       loaders: { ...customerLoaders, ...orgLoaders } as unknown as MercuriusLoaders,
-      queryDepth: MAX_DEPTH,
       // The cost rule reads the variables, which rules out mercurius' per-query cache.
       cache: false,
       context: (request): GqlContext => ({ principal: request.principal, services: app.services }),
       validationRules: ({ variables }) => [
+        depthRule,
         createComplexityRule({
           maximumComplexity: MAX_COMPLEXITY,
           variables: variables ?? {},

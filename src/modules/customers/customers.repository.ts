@@ -11,6 +11,9 @@ export type CustomerInsert = typeof customers.$inferInsert;
 
 export const RESOURCE = 'customer';
 
+// First key of the advisory locks that guard customer identities (see lockIdentities).
+const IDENTITY_LOCK_CLASS = 4242;
+
 const ownerCols = { id: customers.id, ownerUserId: customers.ownerUserId, ownerUnitId: customers.ownerUnitId };
 
 export const canSee = (p: Principal): SQL => accessPredicate(p, 'customers:read', RESOURCE, ownerCols);
@@ -105,6 +108,18 @@ export const customersRepository = {
       .where(and(eq(customers.id, id), eq(customers.version, version)))
       .returning();
     return row ?? null;
+  },
+
+  /**
+   * Serialises creates that share a normalised identity (name, registration id, phone, email) until
+   * the transaction ends, so two concurrent creates of the same customer cannot both miss each other
+   * in the duplicate check. Locks are taken in hash order (no deadlock between overlapping sets),
+   * in the two-key advisory space, apart from the single-key locks of migrations.
+   */
+  async lockIdentities(ex: Executor, n: { nameNorm: string; registrationNorm: string | null; phonesNorm: string[]; emailsNorm: string[] }): Promise<void> {
+    const keys = [`name:${n.nameNorm}`, ...(n.registrationNorm ? [`reg:${n.registrationNorm}`] : []), ...n.phonesNorm.map((x) => `phone:${x}`), ...n.emailsNorm.map((x) => `email:${x}`)];
+    await ex.execute(sql`SELECT count(pg_advisory_xact_lock(${IDENTITY_LOCK_CLASS}, h))
+      FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest(${sql.param(keys)}::text[]) AS k ORDER BY 1) AS identity_keys`);
   },
 
   /** Candidates by normalised name, registration id, phone or email — across everyone's records. */

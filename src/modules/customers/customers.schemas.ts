@@ -72,7 +72,7 @@ export const createCustomerBody = z
     externalIds: externalIds.optional(),
     ownerUserId: writable.ownerUserId.optional(),
     ownerUnitId: writable.ownerUnitId.optional(),
-    lifecycleStage: z.enum(LIFECYCLE_STAGES).optional(),
+    lifecycleStage: z.preprocess(upper, z.enum(LIFECYCLE_STAGES)).optional(),
   })
   .strict()
   .meta({ id: 'CustomerCreate' });

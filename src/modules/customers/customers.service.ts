@@ -96,6 +96,16 @@ function derived(c: { name: string; registrationId?: string | null | undefined; 
   };
 }
 
+// Field-level security cuts both ways: a field the caller may not read, it may not write either.
+function refuseHiddenWrites(p: Principal, input: object): void {
+  for (const f of hiddenFields(p)) {
+    const [entity, field] = f.split('.');
+    if (entity === 'customer' && field && field in input && (input as Record<string, unknown>)[field] !== undefined) {
+      throw new AppError('FORBIDDEN', `${field}: hidden from your roles, so not writable`, { errors: [{ path: field, message: 'hidden from your roles' }] });
+    }
+  }
+}
+
 function checkVersion(expected: number | undefined, actual: number): void {
   if (expected !== undefined && expected !== actual) {
     throw new AppError('PRECONDITION_FAILED', `the record is at version ${actual}, not ${expected}`, { extra: { currentVersion: actual } });
@@ -115,7 +125,10 @@ export function createCustomerService(database: Database) {
     if (ownerUserId) {
       const u = await repo.ownerCandidate(tx, p, permission, ownerUserId, null);
       if (!u || !u.active) throw new AppError('VALIDATION_FAILED', 'ownerUserId: no such active user', { errors: [{ path: 'ownerUserId', message: 'no such active user' }] });
-      if (!own.includes(u.id) && !u.inReach) {
+      // An OWN scope reaches no one else's records: handing a customer to a colleague is a transfer,
+      // a manager's act, so only the caller itself and its delegators qualify as owners.
+      const reachesOthers = scopeFor(p, permission)?.scope !== 'OWN';
+      if (!own.includes(u.id) && !(reachesOthers && u.inReach)) {
         throw new AppError('FORBIDDEN', 'ownerUserId: outside your reach', { errors: [{ path: 'ownerUserId', message: 'outside your reach' }] });
       }
       if (ownerUnitId !== undefined && ownerUnitId !== u.unitId) {
@@ -126,7 +139,8 @@ export function createCustomerService(database: Database) {
     const unitId = ownerUnitId ?? poolUnitId;
     const u = await repo.ownerCandidate(tx, p, permission, null, unitId);
     if (!u) throw new AppError('VALIDATION_FAILED', 'ownerUnitId: no such unit', { errors: [{ path: 'ownerUnitId', message: 'no such unit' }] });
-    if (!u.inReach || (ownerUserId === null && !canOwnPool(p, permission))) {
+    // No owner user (ownerUserId null, or only ownerUnitId given) makes a pool, on create as on PATCH.
+    if (!u.inReach || !canOwnPool(p, permission)) {
       throw new AppError('FORBIDDEN', 'ownerUnitId: outside your reach', { errors: [{ path: 'ownerUnitId', message: 'outside your reach' }] });
     }
     return { ownerUserId: null, ownerUnitId: u.id };
@@ -145,9 +159,10 @@ export function createCustomerService(database: Database) {
     return hit.row;
   }
 
-  async function duplicateCheck(tx: Executor, p: Principal, c: CustomerRow | (ReturnType<typeof derived> & { name: string }), excludeId?: string) {
-    const hits = (await repo.findDuplicates(tx, p, c)).filter((h) => h.row.id !== excludeId);
-    if (hits.length === 0) return;
+  // Refuses a duplicate with its candidates; with `allow`, returns the ids it overrides instead.
+  async function duplicateCheck(tx: Executor, p: Principal, c: ReturnType<typeof derived> & { name: string }, allow: boolean): Promise<string[]> {
+    const hits = await repo.findDuplicates(tx, p, c);
+    if (hits.length === 0 || allow) return hits.map((h) => h.row.id);
     const matchedOn = (r: CustomerRow) => {
       const m: string[] = [];
       if (r.nameNorm === c.nameNorm) m.push('name');
@@ -193,19 +208,25 @@ export function createCustomerService(database: Database) {
     async list(p: Principal, q: ListCustomersQuery): Promise<Page<CustomerDto>> {
       requirePermission(p, 'customers:read');
       const { field, desc } = parseSort<CustomerSort>(q.sort, CUSTOMER_SORTS, '-createdAt');
-      const rows = await repo.list(db, p, { ...q, q: q.q ? normalizeQuery(q.q) : undefined }, sortSpec(field, desc), q.cursor, q.limit);
+      const search = q.q === undefined ? undefined : normalizeQuery(q.q);
+      // A query of punctuation alone folds to nothing; answering with everything would mislead.
+      if (search === '') throw new AppError('VALIDATION_FAILED', 'q: nothing searchable in it', { errors: [{ path: 'q', message: 'needs a letter or a digit' }] });
+      const rows = await repo.list(db, p, { ...q, q: search }, sortSpec(field, desc), q.cursor, q.limit);
       const pg = pageOf(rows, q.limit, (r) => [sortValue(r, field), r.id]);
       return { ...pg, data: pg.data.map((r) => toCustomerDto(p, r)) };
     },
 
     async create(p: Principal, input: CreateCustomerInput, opts: { allowDuplicate?: boolean | undefined } = {}): Promise<CustomerDto> {
       requirePermission(p, 'customers:create');
+      refuseHiddenWrites(p, input);
       return db.transaction(async (tx) => {
         const owner = await resolveOwner(tx, p, 'customers:create', input.ownerUserId, input.ownerUnitId);
         const phones = input.phones ?? [];
         const emails = input.emails ?? [];
         const d = derived({ name: input.name, registrationId: input.registrationId, phones, emails });
-        if (!opts.allowDuplicate) await duplicateCheck(tx, p, { ...d, name: input.name });
+        // Also when duplicates are allowed: a concurrent create without the override must see this one.
+        await repo.lockIdentities(tx, d);
+        const overridden = await duplicateCheck(tx, p, { ...d, name: input.name }, opts.allowDuplicate === true);
         if (input.source?.referrerCustomerId && !(await repo.findVisible(tx, p, input.source.referrerCustomerId))) {
           throw new AppError('VALIDATION_FAILED', 'source.referrerCustomerId: no such customer', { errors: [{ path: 'source.referrerCustomerId', message: 'no such customer' }] });
         }
@@ -234,9 +255,9 @@ export function createCustomerService(database: Database) {
         await recordChange(tx, p, {
           entityType: RESOURCE,
           entityId: row.id,
-          action: opts.allowDuplicate ? 'created_despite_duplicates' : 'created',
+          action: overridden.length ? 'created_despite_duplicates' : 'created',
           before: null,
-          after: snapshot(row),
+          after: overridden.length ? { ...snapshot(row), overriddenDuplicateIds: overridden } : snapshot(row),
           onBehalfOfId: onBehalfOf(p, row.ownerUserId),
           owner,
         });
@@ -245,6 +266,7 @@ export function createCustomerService(database: Database) {
     },
 
     async update(p: Principal, id: string, input: PatchCustomerInput, expectedVersion?: number): Promise<CustomerDto> {
+      refuseHiddenWrites(p, input);
       return db.transaction(async (tx) => {
         const before = await loadForWrite(tx, p, id, 'customers:update');
         checkVersion(expectedVersion, before.version);
@@ -263,6 +285,9 @@ export function createCustomerService(database: Database) {
         if (input.ownerUserId !== undefined || input.ownerUnitId !== undefined) {
           Object.assign(set, await resolveOwner(tx, p, 'customers:update', input.ownerUserId, input.ownerUnitId, before.ownerUnitId));
         }
+        // A PATCH that changes nothing writes nothing: no new version, no audit row, no event.
+        const changed = (Object.keys(set) as (keyof CustomerRow)[]).filter((k) => JSON.stringify(set[k] ?? null) !== JSON.stringify(before[k] ?? null));
+        if (changed.length === 0) return toCustomerDto(p, before);
         const merged = { ...before, ...set };
         const d = derived(merged);
         if (set.name !== undefined || set.registrationId !== undefined || set.phones !== undefined || set.emails !== undefined) {
@@ -310,12 +335,18 @@ export function createCustomerService(database: Database) {
       const ids = [...new Set(duplicateIds)];
       if (ids.includes(id)) throw new AppError('VALIDATION_FAILED', 'duplicateIds: cannot contain the surviving customer', { errors: [{ path: 'duplicateIds', message: 'cannot contain the surviving customer' }] });
       return db.transaction(async (tx) => {
-        const survivor = await loadForWrite(tx, p, id, 'customers:merge');
+        // Rows are locked in id order, whatever their role: two crossed merges (A into B, B into A)
+        // would otherwise lock in opposite orders and deadlock instead of one answering 409.
+        const locked = new Map<string, CustomerRow>();
+        for (const x of [id, ...ids].sort()) locked.set(x, await loadForWrite(tx, p, x, 'customers:merge'));
+        const survivor = locked.get(id);
+        if (!survivor) throw notFound('customer');
         checkVersion(expectedVersion, survivor.version);
         if (survivor.status === 'MERGED') throw new AppError('CONFLICT', 'the surviving customer is itself merged');
         const dups: CustomerRow[] = [];
         for (const dupId of ids) {
-          const d = await loadForWrite(tx, p, dupId, 'customers:merge');
+          const d = locked.get(dupId);
+          if (!d) throw notFound('customer');
           if (d.status === 'MERGED') throw new AppError('CONFLICT', `customer ${dupId} is already merged`);
           dups.push(d);
         }
@@ -335,7 +366,14 @@ export function createCustomerService(database: Database) {
         const row = await repo.update(tx, id, survivor.version, set);
         if (!row) throw new AppError('PRECONDITION_FAILED', 'the record changed while this request ran; reload and retry');
         for (const d of dups) {
-          await tx.update(contacts).set({ customerId: id, updatedAt: sql`now()`, version: sql`${contacts.version} + 1` }).where(eq(contacts.customerId, d.id));
+          const moved = await tx
+            .update(contacts)
+            .set({ customerId: id, updatedAt: sql`now()`, version: sql`${contacts.version} + 1` })
+            .where(eq(contacts.customerId, d.id))
+            .returning();
+          for (const c of moved) {
+            await recordChange(tx, p, { entityType: 'contact', entityId: c.id, action: 'moved_by_merge', before: { customerId: d.id }, after: { customerId: id }, onBehalfOfId: onBehalfOf(p, d.ownerUserId), owner: row });
+          }
           const folded = await repo.update(tx, d.id, d.version, { status: 'MERGED', mergedIntoId: id });
           if (!folded) throw new AppError('PRECONDITION_FAILED', 'a duplicate changed while this request ran; reload and retry');
           await recordChange(tx, p, { entityType: RESOURCE, entityId: d.id, action: 'merged', before: snapshot(d), after: snapshot(folded), onBehalfOfId: onBehalfOf(p, d.ownerUserId), owner: folded });

@@ -57,7 +57,7 @@ export const BUILT_IN_ROLES: BuiltInRole[] = [
   {
     name: 'marketing',
     scope: 'SUBTREE',
-    permissions: [...crm('read', 'create', 'update'), 'org-units:read', 'users:read', 'pipelines:read', 'reports:read', 'shares:create'],
+    permissions: [...crm('read', 'create', 'update'), 'org-units:read', 'users:read', 'pipelines:read', 'reports:read', 'shares:create', 'shares:delete'],
     hiddenFields: ['customer.creditStatus'],
   },
   {

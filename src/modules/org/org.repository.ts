@@ -74,9 +74,10 @@ export const orgRepository = {
   },
 
   // Moving a unit moves its subtree: every path below is rewritten in one statement.
+  // The ::int matters: an untyped parameter makes `substring(path from $n)` the regex form, which yields NULL.
   async rewritePaths(ex: Executor, oldPrefix: string, newPrefix: string): Promise<void> {
     await ex.execute(
-      sql`UPDATE org_units SET path = ${newPrefix} || substring(path from ${oldPrefix.length + 1}) WHERE path LIKE ${`${oldPrefix}%`}`,
+      sql`UPDATE org_units SET path = ${newPrefix}::text || substring(path from ${oldPrefix.length + 1}::int) WHERE path LIKE ${`${oldPrefix}%`}`,
     );
   },
 

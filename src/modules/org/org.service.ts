@@ -68,15 +68,23 @@ const stale = () => new AppError('PRECONDITION_FAILED', 'the record changed whil
 const fieldError = (code: 'VALIDATION_FAILED' | 'UNPROCESSABLE' | 'CONFLICT' | 'FORBIDDEN', path: string, message: string) =>
   new AppError(code, `${path}: ${message}`, { errors: [{ path, message }] });
 
+// Roles belong to no unit and bind the whole company: a partner's users never edit them,
+// whatever permissions a custom role hands them.
+function requireCompanyStaff(p: Principal): void {
+  if (p.partnerPath !== null) throw new AppError('FORBIDDEN', 'roles are managed by the company, not by partners');
+}
+
 export function createOrgService(database: Database) {
   const { db } = database;
 
   // The reach of a write on units/users: the unit must lie within the caller's scope for it.
   async function requireUnitInReach(tx: Executor, p: Principal, permission: string, unitId: string, path: string) {
     const unit = await repo.unitById(tx, unitId);
-    if (!unit) throw fieldError('VALIDATION_FAILED', path, 'no such unit');
-    if (!(await repo.unitInReach(tx, p, permission, unitId))) throw fieldError('FORBIDDEN', path, 'outside your reach');
-    return unit;
+    if (unit && (await repo.unitInReach(tx, p, permission, unitId))) return unit;
+    // A unit the caller cannot see does not exist for it (domain.md §1): the same answer as a wrong id.
+    const visible = unit !== null && (await repo.unitsByIds(tx, p, [unitId])).length > 0;
+    if (!visible) throw fieldError('VALIDATION_FAILED', path, 'no such unit');
+    throw fieldError('FORBIDDEN', path, 'outside your reach');
   }
 
   // A partner's users never hold an ALL-scope role (domain.md §1).
@@ -206,6 +214,7 @@ export function createOrgService(database: Database) {
 
     async createRole(p: Principal, input: CreateRoleInput): Promise<RoleDto> {
       requirePermission(p, 'roles:create');
+      requireCompanyStaff(p);
       return db.transaction(async (tx) => {
         if (await repo.roleByName(tx, input.name)) throw fieldError('CONFLICT', 'name', 'a role with this name exists');
         const row = await repo.insertRole(tx, { name: input.name, scope: input.scope, permissions: [...new Set(input.permissions)], hiddenFields: [...new Set(input.hiddenFields ?? [])] });
@@ -216,6 +225,7 @@ export function createOrgService(database: Database) {
 
     async updateRole(p: Principal, id: string, input: PatchRoleInput, expectedVersion?: number): Promise<RoleDto> {
       requirePermission(p, 'roles:update');
+      requireCompanyStaff(p);
       return db.transaction(async (tx) => {
         const before = await repo.roleById(tx, id, true);
         if (!before) throw notFound('role');
@@ -304,8 +314,15 @@ export function createOrgService(database: Database) {
         const hit = await customersRepository.findForAction(tx, p, input.resourceId, 'customers:update');
         if (!hit) throw notFound('customer');
         if (!hit.allowed) throw new AppError('FORBIDDEN', 'only those who may edit the customer may share it');
-        if (input.toUnitId && !(await repo.unitById(tx, input.toUnitId))) throw fieldError('VALIDATION_FAILED', 'toUnitId', 'no such unit');
-        if (input.toUserId && !(await repo.userById(tx, input.toUserId))) throw fieldError('VALIDATION_FAILED', 'toUserId', 'no such user');
+        // The company's staff may share with any unit or user; a partner's users only with those they
+        // can see, so that other partners' ids cannot be probed.
+        const staff = p.partnerPath === null;
+        if (input.toUnitId && !(staff ? await repo.unitById(tx, input.toUnitId) : (await repo.unitsByIds(tx, p, [input.toUnitId]))[0])) {
+          throw fieldError('VALIDATION_FAILED', 'toUnitId', 'no such unit');
+        }
+        if (input.toUserId && !(staff ? await repo.userById(tx, input.toUserId) : await repo.userVisibleById(tx, p, input.toUserId))) {
+          throw fieldError('VALIDATION_FAILED', 'toUserId', 'no such user');
+        }
         const row = await repo.insertShare(tx, { resourceType: input.resourceType, resourceId: input.resourceId, toUnitId: input.toUnitId ?? null, toUserId: input.toUserId ?? null, createdBy: p.userId });
         await recordChange(tx, p, { entityType: 'share', entityId: row.id, action: 'created', before: null, after: row, owner: hit.row });
         return { id: row.id, resourceType: 'customer', resourceId: row.resourceId, toUnitId: row.toUnitId, toUserId: row.toUserId, createdAt: iso(row.createdAt) };

@@ -73,3 +73,7 @@ export const CUSTOMER_FIELDS = `id kind name registrationId phones emails websit
 export const CONTACT_FIELDS = 'id customerId name title decisionRole phones emails version createdAt updatedAt';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Ids in keyset order (createdAt, then id): the order lists promise even when two rows share a millisecond. */
+export const byCreation = <T extends { id: string; createdAt: string }>(rows: T[]): string[] =>
+  [...rows].sort((a, b) => (a.createdAt === b.createdAt ? (a.id < b.id ? -1 : 1) : a.createdAt < b.createdAt ? -1 : 1)).map((r) => r.id);

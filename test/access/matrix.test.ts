@@ -1,0 +1,593 @@
+/**
+ * The access matrix: every customer and contact route (REST and GraphQL) × every built-in role (and
+ * one partner user holding a custom ALL role) × where the record sits relative to the caller. The
+ * expected answer of every cell comes from the pure model in ./model.ts; AT_A_GLANCE restates the
+ * heart of it by hand so a reviewer can read the rule without reading code.
+ *
+ * A route added under /v1/customers or /v1/contacts (or a GraphQL root field about customers or
+ * contacts) without a row here fails the first test.
+ */
+import { randomUUID } from 'node:crypto';
+import { eq, sql } from 'drizzle-orm';
+import t from 'tap';
+import { queryRows } from '../../src/db/client.js';
+import { contacts, customers, delegations, roles } from '../../src/db/schema/index.js';
+import type { CreateCustomerInput } from '../../src/modules/customers/customers.schemas.js';
+import { loadPrincipal } from '../../src/modules/org/principal.repository.js';
+import { buildTestApp, type Unit, type User } from '../helpers/app.js';
+import {
+  BUILT_IN,
+  BUILT_IN_NAMES,
+  canAct,
+  canRead,
+  expectCreate,
+  expectOnRecord,
+  expectReassign,
+  grants,
+  type MRecord,
+  type MRole,
+  type MShare,
+  type MUnit,
+  type MUser,
+  onBehalfOf,
+  type Status,
+  type UnitKind,
+  visibleIds,
+  type World,
+} from './model.js';
+
+const app = await buildTestApp();
+t.teardown(() => app.close());
+
+// Every name this file gives a customer starts with TOKEN, so `q` finds exactly this file's records.
+const TOKEN = `mx${randomUUID().replace(/-/g, '').slice(0, 10)}`;
+let serial = 0;
+const nextName = (label: string) => `${TOKEN} ${label} ${++serial}`;
+
+// ---------------------------------------------------------------------------------------------
+// The company: one region with a branch (and a department below it) and two partners (the first
+// with a sub-unit), and a second region elsewhere.
+//
+//   Headquarters
+//   ├── R1 (REGION)
+//   │   ├── B (BRANCH)        ← home of the company's callers
+//   │   │   └── D (DEPARTMENT)
+//   │   ├── P1 (PARTNER)      ← home of the partner's callers
+//   │   │   └── P1s (DEPARTMENT)
+//   │   └── P2 (PARTNER)      ← the sibling partner
+//   └── R2 (REGION)
+//       └── B2 (BRANCH)       ← elsewhere
+// ---------------------------------------------------------------------------------------------
+
+const root = await app.root();
+const R1 = await app.unit('REGION');
+const B = await app.unit('BRANCH', R1);
+const D = await app.unit('DEPARTMENT', B);
+const P1 = await app.unit('PARTNER', R1);
+const P1s = await app.unit('DEPARTMENT', P1);
+const P2 = await app.unit('PARTNER', R1);
+const R2 = await app.unit('REGION');
+const B2 = await app.unit('BRANCH', R2);
+const MY_UNITS = [R1, B, D, P1, P1s, P2, R2, B2];
+
+// A partner user given an ALL-scope role behind the API's back: the clamp must still hold.
+const WIDE_ROLE: MRole = { name: `partner-wide-${randomUUID().slice(0, 8)}`, scope: 'ALL', permissions: ['customers:*', 'contacts:*'] };
+await app.db.insert(roles).values({ name: WIDE_ROLE.name, scope: WIDE_ROLE.scope, permissions: [...WIDE_ROLE.permissions], builtIn: false });
+
+// Every built-in role, and the partner user with the custom ALL role.
+const CALLERS = ['admin', 'executive', 'manager', 'marketing', 'sales', 'service', 'partner_manager', 'partner_sales', 'integration', 'partner_all'] as const;
+type CallerName = (typeof CALLERS)[number];
+const ROLE_OF: Record<string, MRole> = { ...BUILT_IN, partner_all: WIDE_ROLE };
+const PARTNER_SIDE = new Set<string>(['partner_manager', 'partner_sales', 'partner_all']);
+const homeOf = (name: string) => (PARTNER_SIDE.has(name) ? 'partner' : 'company');
+
+type Caller = { name: string; user: User; m: MUser };
+const callers = new Map<string, Caller>();
+for (const name of CALLERS) {
+  const role = ROLE_OF[name];
+  if (!role) throw new Error(`no role for ${name}`);
+  const user = await app.user(homeOf(name) === 'partner' ? P1 : B, [role.name]);
+  callers.set(name, { name, user, m: { id: user.id, unitId: user.unitId, roles: [role] } });
+}
+const caller = (name: string): Caller => {
+  const c = callers.get(name);
+  if (!c) throw new Error(`no caller ${name}`);
+  return c;
+};
+
+const home = {
+  company: { unit: B, colleague: await app.user(B, ['sales']), below: await app.user(D, ['sales']) },
+  partner: { unit: P1, colleague: await app.user(P1, ['partner_sales']), below: await app.user(P1s, ['partner_sales']) },
+};
+const p2User = await app.user(P2, ['partner_sales']);
+const b2User = await app.user(B2, ['sales']);
+
+// Records are made by the bootstrap admin for their owners, so every caller (even one that may not
+// create) has its own records.
+const admin = await app.admin();
+const adminPrincipal = await loadPrincipal(app.db, admin.id);
+if (!adminPrincipal) throw new Error('no admin principal');
+
+type Rec = MRecord & { contactId: string };
+const allRecords: Rec[] = [];
+
+async function customerOwnedBy(owner: User, label: string): Promise<MRecord> {
+  const input = { kind: 'ORGANIZATION', name: nextName(label), ownerUserId: owner.id } as CreateCustomerInput;
+  const c = await app.app.services.customers.create(adminPrincipal as NonNullable<typeof adminPrincipal>, input, { allowDuplicate: true });
+  return { id: c.id, ownerUserId: c.ownerUserId, ownerUnitId: c.ownerUnitId };
+}
+
+async function contactOn(customerId: string): Promise<string> {
+  const [row] = await app.db.insert(contacts).values({ customerId, name: `Contact ${++serial}` }).returning({ id: contacts.id });
+  if (!row) throw new Error('contact insert failed');
+  return row.id;
+}
+
+async function record(owner: User, label: string): Promise<Rec> {
+  const r = await customerOwnedBy(owner, label);
+  const rec = { ...r, contactId: await contactOn(r.id) };
+  allRecords.push(rec);
+  return rec;
+}
+
+async function share(rec: Rec, to: { toUnitId: string } | { toUserId: string }): Promise<MShare> {
+  const res = await app.rest(admin, 'POST', '/v1/shares', { resourceType: 'customer', resourceId: rec.id, ...to });
+  if (res.status !== 201) throw new Error(`share refused: ${res.raw}`);
+  return { recordId: rec.id, ...to };
+}
+
+const POSITIONS = ['own', 'sameUnit', 'subtree', 'siblingPartner', 'elsewhere', 'sharedToUnit', 'sharedToUser', 'delegated'] as const;
+type Position = (typeof POSITIONS)[number];
+type Target = { record: Rec; owner: User };
+
+const shares: MShare[] = [];
+const activeDelegations: { fromUserId: string; toUserId: string }[] = [];
+const hour = 3600_000;
+
+const siblingPartnerRec = await record(p2User, 'sibling-partner');
+const elsewhereRec = await record(b2User, 'elsewhere');
+const perHome: Record<'company' | 'partner', { sameUnit: Target; subtree: Target; sharedToUnit: Target }> = {} as never;
+for (const side of ['company', 'partner'] as const) {
+  const h = home[side];
+  const sharedToUnit = await record(b2User, `shared-to-${side}-unit`);
+  shares.push(await share(sharedToUnit, { toUnitId: h.unit.id }));
+  perHome[side] = {
+    sameUnit: { record: await record(h.colleague, `${side}-same-unit`), owner: h.colleague },
+    subtree: { record: await record(h.below, `${side}-subtree`), owner: h.below },
+    sharedToUnit: { record: sharedToUnit, owner: b2User },
+  };
+}
+
+const targets = new Map<string, Record<Position, Target>>();
+for (const name of CALLERS) {
+  const c = caller(name);
+  const side = homeOf(name);
+  const sharedToUser = await record(b2User, `shared-to-${name}`);
+  shares.push(await share(sharedToUser, { toUserId: c.user.id }));
+  // A delegation never crosses a partner boundary: the partner's delegator sits inside the partner.
+  const delegator = side === 'partner' ? await app.user(P1s, ['partner_sales']) : await app.user(B2, ['sales']);
+  const delegated = await record(delegator, `delegated-to-${name}`);
+  await app.db.insert(delegations).values({
+    fromUserId: delegator.id,
+    toUserId: c.user.id,
+    startsAt: new Date(Date.now() - hour),
+    endsAt: new Date(Date.now() + 24 * hour),
+    createdBy: delegator.id,
+  });
+  activeDelegations.push({ fromUserId: delegator.id, toUserId: c.user.id });
+  targets.set(name, {
+    own: { record: await record(c.user, `own-${name}`), owner: c.user },
+    sameUnit: perHome[side].sameUnit,
+    subtree: perHome[side].subtree,
+    siblingPartner: { record: siblingPartnerRec, owner: p2User },
+    elsewhere: { record: elsewhereRec, owner: b2User },
+    sharedToUnit: perHome[side].sharedToUnit,
+    sharedToUser: { record: sharedToUser, owner: b2User },
+    delegated: { record: delegated, owner: delegator },
+  });
+}
+const target = (name: string, pos: Position): Target => {
+  const tg = targets.get(name)?.[pos];
+  if (!tg) throw new Error(`no target ${name}/${pos}`);
+  return tg;
+};
+
+const toModelUnit = (u: Unit, parent: Unit | null): MUnit => ({ id: u.id, parentId: parent?.id ?? null, kind: u.kind as UnitKind });
+const world: World = {
+  units: new Map(
+    [
+      toModelUnit(root, null),
+      toModelUnit(R1, root),
+      toModelUnit(B, R1),
+      toModelUnit(D, B),
+      toModelUnit(P1, R1),
+      toModelUnit(P1s, P1),
+      toModelUnit(P2, R1),
+      toModelUnit(R2, root),
+      toModelUnit(B2, R2),
+    ].map((u) => [u.id, u]),
+  ),
+  shares,
+  delegations: activeDelegations,
+};
+
+// ---------------------------------------------------------------------------------------------
+// The rule at a glance, by hand: what each caller may do with a customer in each position.
+//   W = sees it and may update it (200)   R = sees it, may not update it (403)   - = invisible (404)
+// ---------------------------------------------------------------------------------------------
+// prettier-ignore
+const AT_A_GLANCE: Record<CallerName, string> = {
+  //                own sameUnit subtree siblingPartner elsewhere sharedToUnit sharedToUser delegated
+  admin:           'W   W        W       W              W         W            W            W',
+  executive:       'R   R        R       R              R         R            R            R',
+  manager:         'W   W        W       -              -         R            R            W',
+  marketing:       'W   W        W       -              -         R            R            W',
+  sales:           'W   -        -       -              -         R            R            W',
+  service:         'W   W        -       -              -         R            R            W',
+  partner_manager: 'W   W        W       -              -         R            R            W',
+  partner_sales:   'W   -        -       -              -         R            R            W',
+  integration:     'W   W        W       W              W         W            W            W',
+  // A partner user with a custom ALL role: clamped to its partner's subtree.
+  partner_all:     'W   W        W       -              -         R            R            W',
+};
+
+type Outcome = { status: number; entityId?: string | undefined; detail?: string | undefined };
+
+// GraphQL answers in error codes; the matrix speaks HTTP statuses.
+const CODE_STATUS: Record<string, number> = { NOT_FOUND: 404, FORBIDDEN: 403, BAD_USER_INPUT: 400, CONFLICT: 409, PRECONDITION_FAILED: 412 };
+async function gql(c: Caller, query: string, variables: Record<string, unknown>, ok: number, pick: (data: any) => string | undefined): Promise<Outcome> {
+  const r = await app.gql(c.user, query, variables);
+  if (r.errors?.length) return { status: CODE_STATUS[r.codes[0] as string] ?? 500, detail: JSON.stringify(r.errors) };
+  return { status: ok, entityId: pick(r.data) };
+}
+async function rest(c: Caller, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown): Promise<Outcome> {
+  const r = await app.rest(c.user, method, url, body);
+  return { status: r.status, entityId: r.body?.id, detail: r.status >= 400 ? r.raw : undefined };
+}
+
+async function setStatus(id: string, status: 'ACTIVE' | 'FROZEN'): Promise<void> {
+  await app.db.update(customers).set({ status }).where(eq(customers.id, id));
+}
+
+/**
+ * One row per route (or GraphQL root field). `on` says what varies with the position: the record
+ * acted on, the owner a new record is created for, or nothing (the caller's own default).
+ * `audited` names the entity whose audit row a successful call must leave.
+ */
+type Row = {
+  route: string;
+  label?: string;
+  on: 'record' | 'owner' | 'caller';
+  permission: string;
+  ok: Status;
+  audited?: 'customer' | 'response' | 'prepared' | 'contact';
+  prepare?: (c: Caller, tg: Target) => Promise<string | undefined>;
+  call: (c: Caller, tg: Target, prepared: string | undefined) => Promise<Outcome>;
+  // When the answer is not the plain rule for `on` (see expected() below).
+  expect?: (c: Caller, tg: Target) => Status;
+  // Whom the audit row must name as on-behalf-of, when not the owner of the record written.
+  behalf?: (c: Caller, tg: Target) => string | null;
+};
+
+const createBody = (owner?: User) => ({ kind: 'ORGANIZATION', name: nextName('created'), ...(owner ? { ownerUserId: owner.id } : {}) });
+const dupOwnedBy = async (c: Caller) => (await customerOwnedBy(c.user, `dup-for-${c.name}`)).id;
+
+// prettier-ignore
+const ROWS: Row[] = [
+  // Reads
+  { route: 'GET /v1/customers/:id', on: 'record', permission: 'customers:read', ok: 200,
+    call: (c, tg) => rest(c, 'GET', `/v1/customers/${tg.record.id}`) },
+  { route: 'GET /v1/customers/:id/contacts', on: 'record', permission: 'contacts:read', ok: 200,
+    call: (c, tg) => rest(c, 'GET', `/v1/customers/${tg.record.id}/contacts`) },
+  { route: 'GET /v1/contacts/:id', on: 'record', permission: 'contacts:read', ok: 200,
+    call: (c, tg) => rest(c, 'GET', `/v1/contacts/${tg.record.contactId}`) },
+  { route: 'graphql Query.customer', on: 'record', permission: 'customers:read', ok: 200,
+    call: (c, tg) => gql(c, 'query($id: ID!) { customer(id: $id) { id } }', { id: tg.record.id }, 200, (d) => d.customer?.id) },
+  { route: 'graphql Query.contact', on: 'record', permission: 'contacts:read', ok: 200,
+    call: (c, tg) => gql(c, 'query($id: ID!) { contact(id: $id) { id } }', { id: tg.record.contactId }, 200, (d) => d.contact?.id) },
+
+  // Creates: for the caller itself, and for the owner of the position's record
+  { route: 'POST /v1/customers', label: 'owner defaults to the caller', on: 'caller', permission: 'customers:create', ok: 201, audited: 'response',
+    call: (c) => rest(c, 'POST', '/v1/customers', createBody()) },
+  { route: 'POST /v1/customers', label: "ownerUserId = the position's owner", on: 'owner', permission: 'customers:create', ok: 201, audited: 'response',
+    call: (c, tg) => rest(c, 'POST', '/v1/customers', createBody(tg.owner)) },
+  { route: 'graphql Mutation.createCustomer', label: "ownerUserId = the position's owner", on: 'owner', permission: 'customers:create', ok: 201, audited: 'response',
+    call: (c, tg) => gql(c, 'mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { id } }', { input: createBody(tg.owner) }, 201, (d) => d.createCustomer?.id) },
+
+  // Writes on the customer
+  { route: 'PATCH /v1/customers/:id', on: 'record', permission: 'customers:update', ok: 200, audited: 'customer',
+    call: (c, tg) => rest(c, 'PATCH', `/v1/customers/${tg.record.id}`, { industry: `patched by ${c.name}` }) },
+  // Reassigning one of the caller's own customers to the position's owner: allowed only within the
+  // caller's update scope (an OWN scope cannot give records away: that is a transfer).
+  { route: 'PATCH /v1/customers/:id', label: "ownerUserId = the position's owner, on a record of the caller's", on: 'owner', permission: 'customers:update', ok: 200, audited: 'prepared',
+    prepare: async (c) => (await customerOwnedBy(c.user, `reassigned-by-${c.name}`)).id,
+    call: (c, tg, mine) => rest(c, 'PATCH', `/v1/customers/${mine}`, { ownerUserId: tg.owner.id }),
+    expect: (c, tg) => expectReassign(world, c.m, tg.owner),
+    behalf: () => null },
+  { route: 'graphql Mutation.updateCustomer', on: 'record', permission: 'customers:update', ok: 200, audited: 'customer',
+    call: (c, tg) => gql(c, 'mutation($id: ID!) { updateCustomer(id: $id, input: { region: "north" }) { id } }', { id: tg.record.id }, 200, (d) => d.updateCustomer?.id) },
+  { route: 'POST /v1/customers/:id/freeze', on: 'record', permission: 'customers:freeze', ok: 200, audited: 'customer',
+    prepare: async (_, tg) => { await setStatus(tg.record.id, 'ACTIVE'); return undefined; },
+    call: (c, tg) => rest(c, 'POST', `/v1/customers/${tg.record.id}/freeze`, { reason: 'dormant' }) },
+  { route: 'POST /v1/customers/:id/unfreeze', on: 'record', permission: 'customers:freeze', ok: 200, audited: 'customer',
+    prepare: async (_, tg) => { await setStatus(tg.record.id, 'FROZEN'); return undefined; },
+    call: (c, tg) => rest(c, 'POST', `/v1/customers/${tg.record.id}/unfreeze`) },
+  { route: 'graphql Mutation.freezeCustomer', on: 'record', permission: 'customers:freeze', ok: 200, audited: 'customer',
+    prepare: async (_, tg) => { await setStatus(tg.record.id, 'ACTIVE'); return undefined; },
+    call: (c, tg) => gql(c, 'mutation($id: ID!) { freezeCustomer(id: $id) { id } }', { id: tg.record.id }, 200, (d) => d.freezeCustomer?.id) },
+  { route: 'graphql Mutation.unfreezeCustomer', on: 'record', permission: 'customers:freeze', ok: 200, audited: 'customer',
+    prepare: async (_, tg) => { await setStatus(tg.record.id, 'FROZEN'); return undefined; },
+    call: (c, tg) => gql(c, 'mutation($id: ID!) { unfreezeCustomer(id: $id) { id } }', { id: tg.record.id }, 200, (d) => d.unfreezeCustomer?.id) },
+  // The duplicate folded in is the caller's own record, so only the survivor's position decides.
+  { route: 'POST /v1/customers/:id/merge', on: 'record', permission: 'customers:merge', ok: 200, audited: 'customer',
+    prepare: (c) => dupOwnedBy(c),
+    call: (c, tg, dup) => rest(c, 'POST', `/v1/customers/${tg.record.id}/merge`, { duplicateIds: [dup] }) },
+  { route: 'graphql Mutation.mergeCustomers', on: 'record', permission: 'customers:merge', ok: 200, audited: 'customer',
+    prepare: (c) => dupOwnedBy(c),
+    call: (c, tg, dup) => gql(c, 'mutation($id: ID!, $dups: [ID!]!) { mergeCustomers(id: $id, duplicateIds: $dups) { id } }', { id: tg.record.id, dups: [dup] }, 200, (d) => d.mergeCustomers?.id) },
+
+  // Writes on contacts: the customer's position decides
+  { route: 'POST /v1/customers/:id/contacts', on: 'record', permission: 'contacts:create', ok: 201, audited: 'response',
+    call: (c, tg) => rest(c, 'POST', `/v1/customers/${tg.record.id}/contacts`, { name: `Added by ${c.name}`, decisionRole: 'INFLUENCER' }) },
+  { route: 'graphql Mutation.createContact', on: 'record', permission: 'contacts:create', ok: 201, audited: 'response',
+    call: (c, tg) => gql(c, 'mutation($id: ID!) { createContact(customerId: $id, input: { name: "Via graph" }) { id } }', { id: tg.record.id }, 201, (d) => d.createContact?.id) },
+  { route: 'PATCH /v1/contacts/:id', on: 'record', permission: 'contacts:update', ok: 200, audited: 'contact',
+    call: (c, tg) => rest(c, 'PATCH', `/v1/contacts/${tg.record.contactId}`, { title: `Titled by ${c.name}` }) },
+  { route: 'graphql Mutation.updateContact', on: 'record', permission: 'contacts:update', ok: 200, audited: 'contact',
+    call: (c, tg) => gql(c, 'mutation($id: ID!) { updateContact(id: $id, input: { title: "Graph title" }) { id } }', { id: tg.record.contactId }, 200, (d) => d.updateContact?.id) },
+  { route: 'DELETE /v1/contacts/:id', on: 'record', permission: 'contacts:delete', ok: 204, audited: 'prepared',
+    prepare: (_, tg) => contactOn(tg.record.id),
+    call: (c, _, contactId) => rest(c, 'DELETE', `/v1/contacts/${contactId}`) },
+  { route: 'graphql Mutation.deleteContact', on: 'record', permission: 'contacts:delete', ok: 200, audited: 'prepared',
+    prepare: (_, tg) => contactOn(tg.record.id),
+    call: (c, _, contactId) => gql(c, 'mutation($id: ID!) { deleteContact(id: $id) }', { id: contactId }, 200, () => undefined) },
+];
+
+// Lists are checked as sets against the model (see "lists" below), not cell by cell.
+const LIST_ROUTES = ['GET /v1/customers', 'graphql Query.customers'];
+
+function expected(row: Row, c: Caller, tg: Target): Status {
+  if (row.expect) return row.expect(c, tg);
+  switch (row.on) {
+    case 'record':
+      return expectOnRecord(world, c.m, tg.record, row.permission, row.ok);
+    case 'owner':
+      return expectCreate(world, c.m, tg.owner);
+    case 'caller':
+      return expectCreate(world, c.m);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Every route fastify serves, from its own route tree (HEAD twins of GET routes left out). */
+function servedRoutes(): string[] {
+  const text = app.app.printRoutes({ commonPrefix: false });
+  const paths: string[] = [];
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^((?:│ {3}| {4}|├── |└── )*)(\S.*)$/u.exec(line);
+    if (!m) continue;
+    const depth = (m[1] ?? '').length / 4;
+    const [, segment = '', methods = ''] = /^(.*?)(?: \(([A-Z, ]+)\))?$/.exec(m[2] ?? '') ?? [];
+    const path = (depth > 1 ? (paths[depth - 2] ?? '') : '') + segment;
+    paths[depth - 1] = path;
+    paths.length = depth;
+    const ms = methods.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const method of ms) if (!(method === 'HEAD' && ms.includes('GET'))) out.push(`${method} ${path}`);
+  }
+  return out;
+}
+
+t.test('every customer and contact route has a row in the matrix', async (t) => {
+  const served = servedRoutes();
+  t.ok(served.includes('GET /v1/customers/:id') && served.includes('DELETE /v1/contacts/:id'), 'the route tree was read');
+  const covered = new Set([...ROWS.map((r) => r.route), ...LIST_ROUTES]);
+  const restRoutes = served.filter((r) => /^[A-Z]+ \/v1\/(customers|contacts)(\/|$)/.test(r));
+  t.same(restRoutes.filter((r) => !covered.has(r)), [], 'REST routes without a row');
+  t.same([...covered].filter((r) => !r.startsWith('graphql ') && !served.includes(r)), [], 'rows for routes that no longer exist');
+
+  const intro = await app.gql(admin, '{ __schema { queryType { fields { name } } mutationType { fields { name } } } }');
+  const fields = [
+    ...intro.data.__schema.queryType.fields.map((f: { name: string }) => `graphql Query.${f.name}`),
+    ...intro.data.__schema.mutationType.fields.map((f: { name: string }) => `graphql Mutation.${f.name}`),
+  ];
+  t.same(fields.filter((f) => /customer|contact/i.test(f) && !covered.has(f)), [], 'GraphQL root fields without a row');
+  t.same([...covered].filter((r) => r.startsWith('graphql ') && !fields.includes(r)), [], 'rows for GraphQL fields that no longer exist');
+});
+
+t.test("the model's built-in roles are the ones the service ships", async (t) => {
+  t.same(BUILT_IN_NAMES.filter((n) => !(CALLERS as readonly string[]).includes(n)), [], 'every built-in role is a caller of the matrix');
+  const rows = await queryRows<{ name: string; scope: string; permissions: string[] }>(app.db, sql`SELECT name, scope, permissions FROM roles WHERE built_in`);
+  t.same(rows.map((r) => r.name).filter((n) => !BUILT_IN[n]).sort(), [], 'every shipped built-in role is in the model');
+  const universe = [
+    ...['read', 'create', 'update', 'delete', 'freeze', 'merge'].map((a) => `customers:${a}`),
+    ...['read', 'create', 'update', 'delete'].map((a) => `contacts:${a}`),
+  ];
+  for (const name of BUILT_IN_NAMES) {
+    const shipped = rows.find((r) => r.name === name);
+    const model = BUILT_IN[name];
+    if (!shipped || !model) {
+      t.fail(`role ${name} missing`);
+      continue;
+    }
+    t.equal(shipped.scope, model.scope, `${name} scope`);
+    t.same(
+      universe.filter((p) => grants(shipped.permissions, p)),
+      universe.filter((p) => grants(model.permissions, p)),
+      `${name} permissions on customers and contacts`,
+    );
+  }
+});
+
+t.test('the table at a glance is what the model says', async (t) => {
+  const derived: Record<string, string> = {};
+  const hand: Record<string, string> = {};
+  for (const name of CALLERS) {
+    const c = caller(name);
+    derived[name] = POSITIONS.map((pos) => {
+      const rec = target(name, pos).record;
+      if (!canRead(world, c.m, rec)) return '-';
+      return canAct(world, c.m, rec, 'customers:update') ? 'W' : 'R';
+    }).join(' ');
+    hand[name] = AT_A_GLANCE[name].split(/\s+/).join(' ');
+  }
+  t.same(derived, hand);
+});
+
+/** Every id of a REST list, following nextCursor to the end. */
+async function walkRest(c: Caller, query: string): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const res = await app.rest(c.user, 'GET', `/v1/customers?${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    if (res.status !== 200) throw new Error(`${c.name}: GET /v1/customers?${query} answered ${res.status}: ${res.raw}`);
+    ids.push(...res.body.data.map((x: { id: string }) => x.id));
+    cursor = res.body.nextCursor;
+  } while (cursor);
+  return ids;
+}
+
+/** Every id of the GraphQL customers connection, following endCursor to the end. */
+async function walkGraph(c: Caller, filter: Record<string, unknown>, first: number): Promise<string[]> {
+  const ids: string[] = [];
+  let after: string | null = null;
+  do {
+    const r = await app.gql(c.user, 'query($f: CustomerFilter, $n: Int, $after: String) { customers(filter: $f, first: $n, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }', { f: filter, n: first, after });
+    if (r.errors?.length) throw new Error(`${c.name}: GraphQL customers: ${JSON.stringify(r.errors)}`);
+    ids.push(...r.data.customers.edges.map((e: { node: { id: string } }) => e.node.id));
+    after = r.data.customers.pageInfo.hasNextPage ? r.data.customers.pageInfo.endCursor : null;
+  } while (after);
+  return ids;
+}
+
+t.test('lists: each caller sees exactly the model’s visible set of this test’s records', async (t) => {
+  const mine = new Set(allRecords.map((r) => r.id));
+  const ours = (ids: string[]) => ids.filter((id) => mine.has(id)).sort();
+  for (const name of CALLERS) {
+    const c = caller(name);
+    const want = visibleIds(world, c.m, allRecords);
+    // The plain list, page by page, for each of this test's units (other files' records stay out of the walk).
+    const byUnit: string[] = [];
+    for (const u of MY_UNITS) byUnit.push(...(await walkRest(c, `ownerUnitId=${u.id}&limit=3`)));
+    t.same(ours(byUnit), want, `${name}: GET /v1/customers?ownerUnitId=…`);
+    // `q` search: every name this file gives starts with the token.
+    const searched = await walkRest(c, `q=${TOKEN}&limit=7`);
+    t.same(ours(searched), want, `${name}: GET /v1/customers?q=…`);
+    t.equal(new Set(searched).size, searched.length, `${name}: no record twice across pages`);
+    t.same(ours(await walkGraph(c, { q: TOKEN }, 6)), want, `${name}: GraphQL customers(filter: { q })`);
+  }
+});
+
+type Cells = Record<string, Record<Position, number>>;
+
+for (const row of ROWS) {
+  t.test(`${row.route}${row.label ? ` (${row.label})` : ''}`, async (t) => {
+    const want: Cells = {};
+    const got: Cells = {};
+    const auditMismatches: string[] = [];
+    const details: string[] = [];
+    for (const name of CALLERS) {
+      const c = caller(name);
+      want[name] = {} as Record<Position, number>;
+      got[name] = {} as Record<Position, number>;
+      for (const pos of POSITIONS) {
+        const tg = target(name, pos);
+        const prepared = row.prepare ? await row.prepare(c, tg) : undefined;
+        const out = await row.call(c, tg, prepared);
+        const exp = expected(row, c, tg);
+        want[name][pos] = exp;
+        got[name][pos] = out.status;
+        if (out.status !== exp && out.detail) details.push(`${name}/${pos}: ${out.detail.slice(0, 300)}`);
+        if (out.status === row.ok && row.audited) {
+          const entityId = row.audited === 'customer' ? tg.record.id : row.audited === 'contact' ? tg.record.contactId : row.audited === 'prepared' ? prepared : out.entityId;
+          const [a] = await queryRows<{ actor_id: string; on_behalf_of_id: string | null }>(
+            app.db,
+            sql`SELECT actor_id, on_behalf_of_id FROM audit_log WHERE entity_id = ${entityId ?? null} ORDER BY id DESC LIMIT 1`,
+          );
+          // A new record's owner is the target of a create; otherwise the position's record is written.
+          const wantBehalf = row.behalf
+            ? row.behalf(c, tg)
+            : row.on === 'record' ? onBehalfOf(world, c.m, tg.record) : row.on === 'owner' ? onBehalfOf(world, c.m, { id: 'new', ownerUserId: tg.owner.id, ownerUnitId: tg.owner.unitId }) : null;
+          if (!a || a.actor_id !== c.user.id || a.on_behalf_of_id !== wantBehalf) {
+            auditMismatches.push(`${name}/${pos}: audit ${JSON.stringify(a)}, want actor ${c.user.id} on behalf of ${wantBehalf}`);
+          }
+        }
+      }
+    }
+    t.same(got, want, details.length ? details.join('\n') : 'status per caller and position');
+    t.same(auditMismatches, [], 'every successful write is audited with actor and on-behalf-of');
+  });
+}
+
+t.test('delegation: only an active one opens the delegator’s records, and writes are made on its behalf', async (t) => {
+  const delegator = await app.user(B2, ['sales']);
+  const delegate = await app.user(B, ['sales']);
+  const rec = await customerOwnedBy(delegator, 'delegation-window');
+  const get = async () => (await app.rest(delegate, 'GET', `/v1/customers/${rec.id}`)).status;
+  const insert = (startsAt: number, endsAt: number, revoked = false) =>
+    app.db
+      .insert(delegations)
+      .values({ fromUserId: delegator.id, toUserId: delegate.id, startsAt: new Date(startsAt), endsAt: new Date(endsAt), revokedAt: revoked ? new Date() : null, createdBy: delegator.id })
+      .returning({ id: delegations.id });
+
+  t.equal(await get(), 404, 'no delegation: invisible');
+  await insert(Date.now() - 48 * hour, Date.now() - 24 * hour);
+  t.equal(await get(), 404, 'expired delegation: invisible');
+  await insert(Date.now() + 24 * hour, Date.now() + 48 * hour);
+  t.equal(await get(), 404, 'future delegation: invisible');
+  await insert(Date.now() - hour, Date.now() + hour, true);
+  t.equal(await get(), 404, 'revoked delegation: invisible');
+  const [active] = await insert(Date.now() - hour, Date.now() + hour);
+  t.equal(await get(), 200, 'active delegation: visible');
+
+  const patched = await app.rest(delegate, 'PATCH', `/v1/customers/${rec.id}`, { website: 'https://delegated.example' });
+  t.equal(patched.status, 200, 'the delegate may PATCH');
+  const [a] = await queryRows<{ actor_id: string; on_behalf_of_id: string | null; action: string }>(
+    app.db,
+    sql`SELECT actor_id, on_behalf_of_id, action FROM audit_log WHERE entity_id = ${rec.id} ORDER BY id DESC LIMIT 1`,
+  );
+  t.same(a, { actor_id: delegate.id, on_behalf_of_id: delegator.id, action: 'updated' }, 'audit: the delegate acted on behalf of the delegator');
+  const [ev] = await queryRows<{ actor_id: string; on_behalf_of_id: string | null }>(
+    app.db,
+    sql`SELECT actor_id, on_behalf_of_id FROM events WHERE entity_id = ${rec.id} ORDER BY id DESC LIMIT 1`,
+  );
+  t.same(ev, { actor_id: delegate.id, on_behalf_of_id: delegator.id }, 'event: the same attribution');
+
+  // The delegator's colleague is not the delegator: the delegation opens exactly one person's records.
+  const colleagueRec = await customerOwnedBy(await app.user(B2, ['sales']), 'delegator-colleague');
+  t.equal((await app.rest(delegate, 'GET', `/v1/customers/${colleagueRec.id}`)).status, 404, "the delegator's colleague's record stays invisible");
+
+  await app.db.update(delegations).set({ revokedAt: new Date() }).where(eq(delegations.id, active?.id ?? ''));
+  t.equal(await get(), 404, 'revoked: invisible again');
+  t.equal((await app.rest(delegate, 'PATCH', `/v1/customers/${rec.id}`, { website: null })).status, 404, 'and not writable');
+});
+
+t.test('share: readable for the grantee, never writable; other units and users gain nothing', async (t) => {
+  const owner = await app.user(B2, ['sales']);
+  const grantee = await app.user(D, ['sales']);
+  const granteeUnitMate = await app.user(D, ['service']);
+  const outsider = await app.user(B, ['service']);
+  const rec = await customerOwnedBy(owner, 'share-check');
+  const status = async (u: User, method: 'GET' | 'PATCH', body?: unknown) => (await app.rest(u, method, `/v1/customers/${rec.id}`, body)).status;
+
+  t.equal(await status(grantee, 'GET'), 404, 'before the share: invisible');
+  const s = await app.rest(admin, 'POST', '/v1/shares', { resourceType: 'customer', resourceId: rec.id, toUserId: grantee.id });
+  t.equal(s.status, 201, 'shared with one user');
+  t.equal(await status(grantee, 'GET'), 200, 'shared with the user: readable');
+  t.equal(await status(grantee, 'PATCH', { industry: 'x' }), 403, 'but not writable');
+  t.equal(await status(granteeUnitMate, 'GET'), 404, "a user share does not open the grantee's unit");
+
+  const u = await app.rest(admin, 'POST', '/v1/shares', { resourceType: 'customer', resourceId: rec.id, toUnitId: D.id });
+  t.equal(u.status, 201, 'shared with a unit');
+  t.equal(await status(granteeUnitMate, 'GET'), 200, 'shared with the unit: readable by its members');
+  t.equal(await status(granteeUnitMate, 'PATCH', { industry: 'x' }), 403, 'not writable, even for a role that may update its unit’s records');
+  t.equal(await status(outsider, 'GET'), 404, 'the parent unit gains nothing from a share to its child');
+
+  const del = await app.rest(admin, 'DELETE', `/v1/shares/${s.body.id}`);
+  t.equal(del.status, 204, 'user share revoked');
+  t.equal(await status(grantee, 'GET'), 200, 'still readable through the unit share');
+  const delUnit = await app.rest(admin, 'DELETE', `/v1/shares/${u.body.id}`);
+  t.equal(delUnit.status, 204, 'unit share revoked');
+  t.equal(await status(grantee, 'GET'), 404, 'both shares revoked: invisible');
+});

@@ -1,0 +1,217 @@
+/**
+ * Visibility as a property: for random org trees, users, roles, customers, shares and delegations,
+ * what every user sees through the API — the list, each record by id, the `q` search, the GraphQL
+ * connection and GraphQL `customer(id)` — is exactly what the naive model in ./model.ts says.
+ *
+ * The seed is fixed so a run is repeatable; ACCESS_SEED / ACCESS_RUNS override it. On failure
+ * fast-check prints the seed, the path and the (shrunk) world that broke the rule.
+ */
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import t from 'tap';
+import { delegations } from '../../src/db/schema/index.js';
+import type { CreateCustomerInput } from '../../src/modules/customers/customers.schemas.js';
+import { loadPrincipal } from '../../src/modules/org/principal.repository.js';
+import { buildTestApp, type Unit, type User } from '../helpers/app.js';
+import { BUILT_IN, BUILT_IN_NAMES, isVisible, type MRecord, type MShare, type MUnit, type MUser, partnerOf, type UnitKind, type World } from './model.js';
+
+const SEED = Number(process.env.ACCESS_SEED ?? 20_241_117);
+const RUNS = Number(process.env.ACCESS_RUNS ?? 25);
+
+const app = await buildTestApp();
+t.teardown(() => app.close());
+
+const root = await app.root();
+const admin = await app.admin();
+const adminPrincipal = await loadPrincipal(app.db, admin.id);
+if (!adminPrincipal) throw new Error('no admin principal');
+
+// Lists are walked over the records written since this file started: on the embedded database that
+// is every record; on a shared PostgreSQL it keeps other files' history out of the walk.
+const FILE_START = new Date(Date.now() - 1000).toISOString();
+
+// Words for the `q` search; none is a substring of another or of a run token (hex digits and "pt").
+const WORDS = ['amber', 'birch', 'cedar'] as const;
+
+// ---------------------------------------------------------------------------------------------
+// The random world, as plain indices: readable when fast-check prints a counterexample.
+// ---------------------------------------------------------------------------------------------
+
+const CHILD_KINDS = ['BRANCH', 'DEPARTMENT', 'PARTNER'] as const;
+
+const worldSpec = fc.record({
+  regions: fc.integer({ min: 1, max: 2 }),
+  // Each unit hangs below a region or an earlier unit (index modulo what exists), depth ≤ 4.
+  units: fc.array(fc.record({ parent: fc.nat(), kind: fc.constantFrom(...CHILD_KINDS) }), { minLength: 1, maxLength: 8 }),
+  // Unit index 0 is Headquarters itself, then the regions, then the units above.
+  users: fc.array(fc.record({ unit: fc.nat(), roles: fc.uniqueArray(fc.constantFrom(...BUILT_IN_NAMES), { minLength: 1, maxLength: 2 }) }), { minLength: 2, maxLength: 7 }),
+  // A customer belongs to a user, or (pool) to that user's unit with no owner user.
+  customers: fc.array(fc.record({ owner: fc.nat(), pool: fc.nat({ max: 3 }).map((n) => n === 0), word: fc.nat({ max: WORDS.length - 1 }) }), {
+    minLength: 2,
+    maxLength: 10,
+  }),
+  shares: fc.array(fc.record({ customer: fc.nat(), toUser: fc.boolean(), target: fc.nat() }), { maxLength: 3 }),
+  delegations: fc.array(fc.record({ from: fc.nat(), to: fc.nat() }), { maxLength: 2 }),
+  searchWord: fc.nat({ max: WORDS.length - 1 }),
+});
+type Spec = typeof worldSpec extends fc.Arbitrary<infer S> ? S : never;
+
+type Built = {
+  token: string;
+  world: World;
+  users: { user: User; m: MUser; label: string }[];
+  records: (MRecord & { name: string; label: string })[];
+};
+
+const at = <T>(xs: readonly T[], i: number): T => {
+  const x = xs[i % xs.length];
+  if (x === undefined) throw new Error('empty choice');
+  return x;
+};
+
+async function build(spec: Spec): Promise<Built> {
+  const token = `pt${randomUUID().replace(/-/g, '').slice(0, 10)}`;
+  const units: { unit: Unit; depth: number; parent: Unit | null }[] = [{ unit: root, depth: 0, parent: null }];
+  for (let i = 0; i < spec.regions; i++) units.push({ unit: await app.unit('REGION', root), depth: 1, parent: root });
+  for (const u of spec.units) {
+    let parent = at(units.slice(1), u.parent);
+    // Too deep: hang it one level up instead.
+    if (parent.depth >= 4) parent = units.find((x) => x.unit.id === parent.parent?.id) ?? parent;
+    units.push({ unit: await app.unit(u.kind, parent.unit), depth: parent.depth + 1, parent: parent.unit });
+  }
+  const mUnits = new Map<string, MUnit>(units.map((u) => [u.unit.id, { id: u.unit.id, parentId: u.parent?.id ?? null, kind: u.unit.kind as UnitKind }]));
+
+  const users: Built['users'] = [];
+  for (const [i, u] of spec.users.entries()) {
+    const unit = at(units, u.unit).unit;
+    const user = await app.user(unit, u.roles);
+    const roles = u.roles.map((r) => BUILT_IN[r]).filter((r) => r !== undefined);
+    users.push({ user, m: { id: user.id, unitId: unit.id, roles }, label: `user#${i} (${u.roles.join('+')} @ unit#${units.indexOf(at(units, u.unit))} ${unit.kind})` });
+  }
+
+  const records: Built['records'] = [];
+  for (const [i, c] of spec.customers.entries()) {
+    const owner = at(users, c.owner);
+    const name = `${token} ${WORDS[c.word]} ${i}`;
+    const input = { kind: 'ORGANIZATION', name, ...(c.pool ? { ownerUserId: null, ownerUnitId: owner.user.unitId } : { ownerUserId: owner.user.id }) } as CreateCustomerInput;
+    const made = await app.app.services.customers.create(adminPrincipal as NonNullable<typeof adminPrincipal>, input, { allowDuplicate: true });
+    records.push({ id: made.id, ownerUserId: made.ownerUserId, ownerUnitId: made.ownerUnitId, name, label: `customer#${i}` });
+  }
+
+  const shares: MShare[] = [];
+  for (const s of spec.shares) {
+    const rec = at(records, s.customer);
+    const to = s.toUser ? { toUserId: at(users, s.target).user.id } : { toUnitId: at(units, s.target).unit.id };
+    const res = await app.rest(admin, 'POST', '/v1/shares', { resourceType: 'customer', resourceId: rec.id, ...to });
+    if (res.status !== 201) throw new Error(`share refused: ${res.raw}`);
+    shares.push({ recordId: rec.id, ...to });
+  }
+
+  const world: World = { units: mUnits, shares, delegations: [] };
+  const active: { fromUserId: string; toUserId: string }[] = [];
+  for (const d of spec.delegations) {
+    const from = at(users, d.from);
+    const to = at(users, d.to);
+    // A delegation is between two people, and never crosses a partner boundary.
+    if (from === to || partnerOf(world, from.m.unitId) !== partnerOf(world, to.m.unitId)) continue;
+    await app.db.insert(delegations).values({
+      fromUserId: from.user.id,
+      toUserId: to.user.id,
+      startsAt: new Date(Date.now() - 3600_000),
+      endsAt: new Date(Date.now() + 3600_000),
+      createdBy: from.user.id,
+    });
+    active.push({ fromUserId: from.user.id, toUserId: to.user.id });
+  }
+  return { token, world: { ...world, delegations: active }, users, records };
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a user sees through each door.
+// ---------------------------------------------------------------------------------------------
+
+async function walkRest(user: User, query: string, limit: number): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const url = `/v1/customers?${query}&limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const res = await app.rest(user, 'GET', url);
+    if (res.status !== 200) throw new Error(`GET ${url} answered ${res.status}: ${res.raw}`);
+    ids.push(...res.body.data.map((x: { id: string }) => x.id));
+    cursor = res.body.nextCursor;
+  } while (cursor);
+  if (new Set(ids).size !== ids.length) throw new Error(`GET /v1/customers?${query}: a record came twice across pages`);
+  return ids;
+}
+
+async function walkGraph(user: User, q: string): Promise<string[]> {
+  const ids: string[] = [];
+  let after: string | null = null;
+  do {
+    const r = await app.gql(user, 'query($q: String, $after: String) { customers(filter: { q: $q }, first: 4, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }', { q, after });
+    if (r.errors?.length) throw new Error(`GraphQL customers: ${JSON.stringify(r.errors)}`);
+    ids.push(...r.data.customers.edges.map((e: { node: { id: string } }) => e.node.id));
+    after = r.data.customers.pageInfo.hasNextPage ? r.data.customers.pageInfo.endCursor : null;
+  } while (after);
+  return ids;
+}
+
+// Every record by id in one GraphQL request (aliases); an invisible one is null with NOT_FOUND.
+async function graphById(user: User, ids: string[]): Promise<string[]> {
+  const fields = ids.map((id, i) => `c${i}: customer(id: "${id}") { id }`).join(' ');
+  const r = await app.gql(user, `{ ${fields} }`);
+  const codes = new Set((r.errors ?? []).map((e) => e.extensions?.code));
+  if ([...codes].some((c) => c !== 'NOT_FOUND')) throw new Error(`GraphQL customer(id): ${JSON.stringify(r.errors)}`);
+  return ids.filter((_, i) => r.data?.[`c${i}`]?.id);
+}
+
+async function check(spec: Spec): Promise<void> {
+  const b = await build(spec);
+  const runIds = new Set(b.records.map((r) => r.id));
+  const label = new Map(b.records.map((r) => [r.id, r.label]));
+  const show = (ids: Iterable<string>) => [...ids].map((id) => label.get(id) ?? id).sort();
+  const word = WORDS[spec.searchWord];
+  const problems: string[] = [];
+  const compare = (who: string, door: string, got: string[], want: string[]) => {
+    const g = show(got.filter((id) => runIds.has(id)));
+    const w = show(want);
+    if (JSON.stringify(g) !== JSON.stringify(w)) problems.push(`${who} via ${door}: got [${g.join(', ')}], model says [${w.join(', ')}]`);
+  };
+
+  for (const u of b.users) {
+    const visible = b.records.filter((r) => isVisible(b.world, u.m, r));
+    const visibleIds = visible.map((r) => r.id);
+
+    compare(u.label, 'GET /v1/customers', await walkRest(u.user, `updatedAfter=${encodeURIComponent(FILE_START)}`, 25), visibleIds);
+
+    const byId: string[] = [];
+    for (const r of b.records) {
+      const res = await app.rest(u.user, 'GET', `/v1/customers/${r.id}`);
+      if (res.status === 200) byId.push(r.id);
+      else if (res.status !== 404) problems.push(`${u.label} GET /v1/customers/${r.label}: ${res.status} ${res.raw}`);
+    }
+    compare(u.label, 'GET /v1/customers/{id} (200 vs 404)', byId, visibleIds);
+
+    const q = `${b.token} ${word}`;
+    compare(u.label, `GET /v1/customers?q=${q}`, await walkRest(u.user, `q=${encodeURIComponent(q)}`, 3), visible.filter((r) => r.name.startsWith(`${q} `)).map((r) => r.id));
+    compare(u.label, 'GraphQL customers', await walkGraph(u.user, b.token), visibleIds);
+    compare(u.label, 'GraphQL customer(id)', await graphById(u.user, b.records.map((r) => r.id)), visibleIds);
+  }
+  if (problems.length) {
+    const owners = b.records.map((r) => {
+      const owner = b.users.find((u) => u.user.id === r.ownerUserId);
+      return `${r.label}: ${owner ? `owned by ${owner.label}` : `pool of unit ${r.ownerUnitId}`}`;
+    });
+    throw new Error(`the service and the model disagree:\n${problems.join('\n')}\n${owners.join('\n')}`);
+  }
+}
+
+t.test('what each user sees equals the model, through every door', async (t) => {
+  const started = Date.now();
+  // ACCESS_EXAMPLE replays one printed counterexample (its JSON) before the random runs.
+  const examples: [Spec][] = process.env.ACCESS_EXAMPLE ? [JSON.parse(process.env.ACCESS_EXAMPLE) as [Spec]] : [];
+  // Every shrink step builds a world on the database: shrinking stops after a while and reports the
+  // smallest failing world found so far; running out of time without finishing is a failure too.
+  await fc.assert(fc.asyncProperty(worldSpec, check), { seed: SEED, numRuns: RUNS, examples, interruptAfterTimeLimit: 150_000, markInterruptAsFailure: true });
+  t.pass(`${RUNS} random worlds agree with the model (seed ${SEED}, ${Math.round((Date.now() - started) / 1000)} s)`);
+});
