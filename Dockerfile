@@ -30,7 +30,6 @@ VOLUME ["/app/data"]
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s \
   CMD node -e "fetch('http://127.0.0.1:' + process.env.PORT + '/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
-# `npm run migrate`, then what `npm start` runs. Not `npm start` itself: npm hands SIGTERM to the
-# `sh -c` it runs the script in, which dies without passing it on; exec'd tsx relays it to the
-# server, which drains its requests and closes the database before the container stops.
-CMD ["sh", "-c", "npm run migrate && exec ./node_modules/.bin/tsx src/server.ts"]
+# The README's commands. `npm start` execs the server in place of npm's shell, so the SIGTERM that
+# stops the container reaches it: it drains in-flight requests and closes the database.
+CMD ["sh", "-c", "npm run migrate && exec npm start"]

@@ -1,6 +1,7 @@
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { DataDirBusyError } from './db/embedded-lock.js';
 
 let config;
 try {
@@ -13,7 +14,17 @@ try {
   throw err;
 }
 
-const app = await buildApp(config);
+let app;
+try {
+  app = await buildApp(config);
+} catch (err) {
+  // A start that cannot happen says why in one line; anything unexpected keeps its stack.
+  if (err instanceof DataDirBusyError) {
+    console.error(err.message);
+    process.exit(1);
+  }
+  throw err;
+}
 
 // SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the pool.
 closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {

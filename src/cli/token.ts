@@ -12,12 +12,13 @@ if (!email) {
 }
 try {
   const config = loadConfig();
-  const database = await createDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: 1 });
-  await migrateAndBootstrap(database, config.adminEmail);
+  // While the server holds the embedded directory, read a private copy of it rather than the original.
+  const database = await createDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: 1, snapshotIfBusy: true });
+  if (!database.snapshot) await migrateAndBootstrap(database, config.adminEmail);
   const [user] = await queryRows<{ id: string; active: boolean }>(database.db, sql`SELECT id, active FROM users WHERE lower(email) = lower(${email})`);
   await database.close();
   if (!user) {
-    console.error(`no user with email ${email}`);
+    console.error(`no user with email ${email}${database.snapshot ? ' (the server is running: a user created moments ago may not be on disk yet)' : ''}`);
     process.exit(1);
   }
   if (!user.active) {

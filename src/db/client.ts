@@ -6,6 +6,7 @@ import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
+import { DataDirBusyError, lockDataDir, snapshotDataDir } from './embedded-lock.js';
 import * as schema from './schema/index.js';
 
 export type Schema = typeof schema;
@@ -18,6 +19,8 @@ export type QueryStats = { statements: number };
 export type Database = {
   db: Db;
   kind: 'postgres' | 'embedded';
+  // True when this is a private copy of an embedded directory another process holds.
+  snapshot?: boolean;
   stats: QueryStats;
   // Runs fn on one session holding a PostgreSQL advisory lock (several instances may start at once).
   withLock<T>(key: number, fn: (db: Db) => Promise<T>): Promise<T>;
@@ -25,7 +28,9 @@ export type Database = {
   close(): Promise<void>;
 };
 
-export type DatabaseOptions = { url?: string | undefined; dataDir?: string; poolSize?: number };
+// `snapshotIfBusy`: when another process holds the embedded directory, open a private copy of it
+// instead of failing (read-only uses such as minting a token while the server runs).
+export type DatabaseOptions = { url?: string | undefined; dataDir?: string; poolSize?: number; snapshotIfBusy?: boolean };
 
 export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
   const stats: QueryStats = { statements: 0 };
@@ -63,16 +68,36 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
     };
   }
 
-  const dir = opts.dataDir ?? './data';
+  let dir = opts.dataDir ?? './data';
   const inMemory = dir.startsWith('memory://');
-  if (!inMemory) mkdirSync(dir, { recursive: true });
-  const client = new PGlite({ dataDir: inMemory ? 'memory://' : dir, extensions: { pg_trgm } });
-  await client.waitReady;
+  let release = () => undefined as void;
+  let snapshot = false;
+  if (!inMemory) {
+    mkdirSync(dir, { recursive: true });
+    try {
+      release = lockDataDir(dir);
+    } catch (err) {
+      if (!(err instanceof DataDirBusyError) || !opts.snapshotIfBusy) throw err;
+      const copy = snapshotDataDir(dir);
+      dir = copy.dir;
+      release = copy.discard;
+      snapshot = true;
+    }
+  }
+  let client: PGlite;
+  try {
+    client = new PGlite({ dataDir: inMemory ? 'memory://' : dir, extensions: { pg_trgm } });
+    await client.waitReady;
+  } catch (err) {
+    release();
+    throw err;
+  }
   const db = drizzlePglite(client, { schema, logger }) as unknown as Db;
   let closed = false;
   return {
     db,
     kind: 'embedded',
+    snapshot,
     stats,
     // The embedded database is one connection in one process: nothing else can race the lock.
     async withLock(_key, fn) {
@@ -83,8 +108,13 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
       await client.query('SELECT 1');
     },
     async close() {
+      if (closed) return;
       closed = true;
-      await client.close();
+      try {
+        await client.close();
+      } finally {
+        release();
+      }
     },
   };
 }

@@ -146,6 +146,15 @@ export function expectOnRecord(w: World, user: MUser, rec: MRecord, permission: 
 }
 
 /**
+ * A request naming several customers at once (a merge): if any of them is invisible the request is
+ * about something that does not exist (404), whatever the others are; only then may it be refused (403).
+ */
+export function expectOnRecords(w: World, user: MUser, recs: readonly MRecord[], permission: string, ok: Status): Status {
+  if (recs.some((r) => !isVisible(w, user, r))) return 404;
+  return recs.every((r) => canAct(w, user, r, permission)) ? ok : 403;
+}
+
+/**
  * Creating a customer for an owner (default: the caller itself): the new record must be one the
  * caller's create scope covers — nobody writes a record outside its own scope.
  */

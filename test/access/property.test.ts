@@ -23,8 +23,11 @@ t.teardown(() => app.close());
 
 const root = await app.root();
 const admin = await app.admin();
-const adminPrincipal = await loadPrincipal(app.db, admin.id);
-if (!adminPrincipal) throw new Error('no admin principal');
+const adminPrincipal = await (async () => {
+  const p = await loadPrincipal(app.db, admin.id);
+  if (!p) throw new Error('no admin principal');
+  return p;
+})();
 
 // Lists are walked over the records written since this file started: on the embedded database that
 // is every record; on a shared PostgreSQL it keeps other files' history out of the walk.
@@ -94,7 +97,7 @@ async function build(spec: Spec): Promise<Built> {
     const owner = at(users, c.owner);
     const name = `${token} ${WORDS[c.word]} ${i}`;
     const input = { kind: 'ORGANIZATION', name, ...(c.pool ? { ownerUserId: null, ownerUnitId: owner.user.unitId } : { ownerUserId: owner.user.id }) } as CreateCustomerInput;
-    const made = await app.app.services.customers.create(adminPrincipal as NonNullable<typeof adminPrincipal>, input, { allowDuplicate: true });
+    const made = await app.app.services.customers.create(adminPrincipal, input, { allowDuplicate: true });
     records.push({ id: made.id, ownerUserId: made.ownerUserId, ownerUnitId: made.ownerUnitId, name, label: `customer#${i}` });
   }
 

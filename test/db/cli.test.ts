@@ -60,3 +60,27 @@ t.test('npm run migrate, then npm run token, on a fresh DATA_DIR', async (t) => 
   t.equal(me.statusCode, 200, me.statusCode === 200 ? 'the server accepts it' : me.body);
   t.equal(me.json().user.email, 'admin@example.com');
 });
+
+t.test('while the server holds the embedded directory: token still works, writers refuse with one clear line', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'keel-busy-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const { DATABASE_URL: _ignored, ...inherited } = process.env;
+  const env = { ...inherited, NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', DATA_DIR: dir };
+
+  // This process plays the running server: it holds the directory.
+  const app = await buildApp(loadConfig(env), { logger: false });
+  t.teardown(() => app.close());
+
+  const token = await npm(['run', '--silent', 'token', '--', 'admin@example.com'], env);
+  t.equal(token.code, 0, token.stderr);
+  const me = await app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${token.stdout.trim()}` } });
+  t.equal(me.statusCode, 200, 'a token minted from a copy of the live directory works');
+
+  const migrate = await npm(['run', '--silent', 'migrate'], env);
+  t.equal(migrate.code, 1);
+  t.match(migrate.stderr, new RegExp(`in use by process ${process.pid}`));
+
+  // The server still works after the refused writer: nothing touched its directory.
+  const ready = await app.inject({ method: 'GET', url: '/readyz' });
+  t.equal(ready.statusCode, 200);
+});

@@ -9,7 +9,8 @@ t.test('npm start serves and shuts down gracefully on SIGTERM', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'keel-shutdown-'));
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
   const port = 40000 + Math.floor(Math.random() * 20000);
-  const child = spawn('node_modules/.bin/tsx', ['src/server.ts'], {
+  // Exactly the README's command: SIGTERM to npm must reach the server.
+  const child = spawn('npm', ['start'], {
     env: { ...process.env, DATABASE_URL: '', DATA_DIR: dataDir, PORT: String(port), NODE_ENV: 'development', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -34,6 +35,12 @@ t.test('npm start serves and shuts down gracefully on SIGTERM', async (t) => {
   child.kill('SIGTERM');
   t.equal((await inFlight).status, 200, 'a request sent before SIGTERM still completes');
   t.equal(await exited, 0, 'exit code 0');
+  await new Promise((r) => setTimeout(r, 300));
+  const after = await fetch(`${base}/healthz`).then(
+    () => 'answered',
+    () => 'refused',
+  );
+  t.equal(after, 'refused', 'the server itself is gone, not only npm');
   t.match(out, /shutting down/, 'logs the shutdown');
   t.notMatch(out, /Bearer /, 'no bearer token in the logs');
 });

@@ -337,8 +337,17 @@ export function createCustomerService(database: Database) {
       return db.transaction(async (tx) => {
         // Rows are locked in id order, whatever their role: two crossed merges (A into B, B into A)
         // would otherwise lock in opposite orders and deadlock instead of one answering 409.
+        // Every named record must exist for the caller before any is refused, so the answer
+        // (404 before 403) never depends on how the ids happen to sort.
         const locked = new Map<string, CustomerRow>();
-        for (const x of [id, ...ids].sort()) locked.set(x, await loadForWrite(tx, p, x, 'customers:merge'));
+        let refused = false;
+        for (const x of [id, ...ids].sort()) {
+          const hit = await repo.findForAction(tx, p, x, 'customers:merge', true);
+          if (!hit) throw notFound('customer');
+          refused ||= !hit.allowed;
+          locked.set(x, hit.row);
+        }
+        if (refused) throw new AppError('FORBIDDEN', 'missing permission customers:merge on this customer');
         const survivor = locked.get(id);
         if (!survivor) throw notFound('customer');
         checkVersion(expectedVersion, survivor.version);
