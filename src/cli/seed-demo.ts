@@ -2,6 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../app.js';
+import { DataDirBusyError } from '../db/embedded-lock.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { createDatabase, queryRows } from '../db/client.js';
 import { migrateAndBootstrap } from '../db/migrate.js';
@@ -460,8 +461,10 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   try {
     await main();
   } catch (err) {
-    console.error(err instanceof ConfigError ? err.message : `seeding failed: ${(err as Error).message}`);
-    if (!(err instanceof ConfigError)) console.error('the database may now hold a partial demo company; seed a fresh database');
+    // Refusals before anything was written say only why; a failure half-way also says what it left.
+    const before = err instanceof ConfigError || err instanceof DataDirBusyError;
+    console.error(before ? (err as Error).message : `seeding failed: ${(err as Error).message}`);
+    if (!before) console.error('the database may now hold a partial demo company; seed a fresh database');
     process.exit(1);
   }
 }
