@@ -130,7 +130,10 @@ t.test('permission, scope and hidden-field changes apply on the very next reques
   const r = await customRole(app, 'OWN', ['users:read', 'customers:read', 'customers:create'], ['customer.registrationId']);
   const u = await app.user(c.branch, [r.name]);
   const colleague = await app.customer(c.users.sales, { registrationId: `REG-${tag()}` });
-  const own = await app.customer(u, { registrationId: `REG-${tag()}` });
+  // The user may not write a field hidden from it; an admin records it on the user's behalf.
+  const made = await app.rest(admin, 'POST', '/v1/customers', { kind: 'ORGANIZATION', name: `Own ${tag()}`, registrationId: `REG-${tag()}`, ownerUserId: u.id });
+  t.equal(made.status, 201, made.raw);
+  const own = made.body;
 
   t.equal((await app.rest(u, 'GET', '/v1/org-units')).status, 403, 'no org-units:read yet');
   const r1 = await app.rest(admin, 'PATCH', `/v1/roles/${r.id}`, { permissions: ['users:read', 'customers:read', 'customers:create', 'org-units:read'] });
