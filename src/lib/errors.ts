@@ -105,3 +105,13 @@ export function fromDatabaseError(err: unknown): AppError | null {
   }
   return null;
 }
+
+// Optimistic concurrency, the same for every record: If-Match (or expectedVersion) against the
+// stored version, and the compare-and-set that lost a race.
+export function checkVersion(expected: number | undefined, actual: number): void {
+  if (expected !== undefined && expected !== actual) {
+    throw new AppError('PRECONDITION_FAILED', `the record is at version ${actual}, not ${expected}`, { extra: { currentVersion: actual } });
+  }
+}
+
+export const staleWrite = () => new AppError('PRECONDITION_FAILED', 'the record changed while this request ran; reload and retry');

@@ -3,7 +3,7 @@ import { contacts } from '../../db/schema/index.js';
 import { eq, sql } from 'drizzle-orm';
 import { hiddenFields, onBehalfOf, type Principal, requirePermission, scopeFor } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
-import { AppError, notFound } from '../../lib/errors.js';
+import { AppError, checkVersion, notFound, staleWrite } from '../../lib/errors.js';
 import { type Page, pageOf, parseSort } from '../../lib/pagination.js';
 import {
   type ContactRow,
@@ -103,12 +103,6 @@ function refuseHiddenWrites(p: Principal, input: object): void {
     if (entity === 'customer' && field && field in input && (input as Record<string, unknown>)[field] !== undefined) {
       throw new AppError('FORBIDDEN', `${field}: hidden from your roles, so not writable`, { errors: [{ path: field, message: 'hidden from your roles' }] });
     }
-  }
-}
-
-function checkVersion(expected: number | undefined, actual: number): void {
-  if (expected !== undefined && expected !== actual) {
-    throw new AppError('PRECONDITION_FAILED', `the record is at version ${actual}, not ${expected}`, { extra: { currentVersion: actual } });
   }
 }
 
@@ -294,7 +288,7 @@ export function createCustomerService(database: Database) {
           Object.assign(set, d);
         }
         const row = await repo.update(tx, id, before.version, set);
-        if (!row) throw new AppError('PRECONDITION_FAILED', 'the record changed while this request ran; reload and retry');
+        if (!row) throw staleWrite();
         await recordChange(tx, p, {
           entityType: RESOURCE,
           entityId: id,
@@ -316,7 +310,7 @@ export function createCustomerService(database: Database) {
         const target = frozen ? 'FROZEN' : 'ACTIVE';
         if (before.status === target) return toCustomerDto(p, before);
         const row = await repo.update(tx, id, before.version, { status: target });
-        if (!row) throw new AppError('PRECONDITION_FAILED', 'the record changed while this request ran; reload and retry');
+        if (!row) throw staleWrite();
         await recordChange(tx, p, {
           entityType: RESOURCE,
           entityId: id,
@@ -373,7 +367,7 @@ export function createCustomerService(database: Database) {
         };
         Object.assign(set, derived({ name: survivor.name, registrationId: set.registrationId, phones, emails }));
         const row = await repo.update(tx, id, survivor.version, set);
-        if (!row) throw new AppError('PRECONDITION_FAILED', 'the record changed while this request ran; reload and retry');
+        if (!row) throw staleWrite();
         for (const d of dups) {
           const moved = await tx
             .update(contacts)
@@ -457,7 +451,7 @@ export function createCustomerService(database: Database) {
           .set({ ...set, version: sql`${contacts.version} + 1`, updatedAt: sql`now()` })
           .where(sql`${contacts.id} = ${id} AND ${contacts.version} = ${hit.contact.version}`)
           .returning();
-        if (!row) throw new AppError('PRECONDITION_FAILED', 'the record changed while this request ran; reload and retry');
+        if (!row) throw staleWrite();
         await recordChange(tx, p, { entityType: 'contact', entityId: id, action: 'updated', before: hit.contact, after: row, onBehalfOfId: onBehalfOf(p, hit.customer.ownerUserId), owner: hit.customer });
         return toContactDto(row);
       });

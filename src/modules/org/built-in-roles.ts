@@ -29,6 +29,22 @@ export const HIDEABLE_FIELDS = ['customer.creditStatus', 'customer.valueClass', 
 const crm = (...actions: string[]) =>
   ['customers', 'contacts', 'interactions', 'opportunities', 'actions'].flatMap((r) => actions.map((a) => `${r}:${a}`));
 
+// What a head of a unit does, the company's own (manager) or a partner's (partner_manager).
+const HEAD_OF_UNIT = [
+  ...crm('read', 'create', 'update', 'delete', 'freeze', 'merge'),
+  'org-units:read',
+  'users:read',
+  'pipelines:read',
+  'shares:create',
+  'shares:delete',
+  'delegations:read',
+  'delegations:create',
+  'delegations:delete',
+  'transfers:create',
+  'reports:read',
+];
+const OWN_BOOK = ['org-units:read', 'users:read', 'pipelines:read', 'delegations:read', 'delegations:create', 'delegations:delete'];
+
 export type BuiltInRole = { name: string; scope: Scope; permissions: string[]; hiddenFields: string[] };
 
 // Names and scopes are fixed; permissions and hidden fields are editable by admins.
@@ -38,20 +54,7 @@ export const BUILT_IN_ROLES: BuiltInRole[] = [
   {
     name: 'manager',
     scope: 'SUBTREE',
-    permissions: [
-      ...crm('read', 'create', 'update', 'delete', 'freeze', 'merge'),
-      'org-units:read',
-      'users:read',
-      'roles:read',
-      'pipelines:read',
-      'shares:create',
-      'shares:delete',
-      'delegations:read',
-      'delegations:create',
-      'delegations:delete',
-      'transfers:create',
-      'reports:read',
-    ],
+    permissions: [...HEAD_OF_UNIT, 'roles:read'],
     hiddenFields: [],
   },
   {
@@ -63,7 +66,7 @@ export const BUILT_IN_ROLES: BuiltInRole[] = [
   {
     name: 'sales',
     scope: 'OWN',
-    permissions: [...crm('read', 'create', 'update'), 'org-units:read', 'users:read', 'pipelines:read', 'delegations:read', 'delegations:create', 'delegations:delete'],
+    permissions: [...crm('read', 'create', 'update'), ...OWN_BOOK],
     hiddenFields: [],
   },
   {
@@ -75,25 +78,13 @@ export const BUILT_IN_ROLES: BuiltInRole[] = [
   {
     name: 'partner_manager',
     scope: 'SUBTREE',
-    permissions: [
-      ...crm('read', 'create', 'update', 'delete', 'freeze', 'merge'),
-      'org-units:read',
-      'users:read',
-      'pipelines:read',
-      'shares:create',
-      'shares:delete',
-      'delegations:read',
-      'delegations:create',
-      'delegations:delete',
-      'transfers:create',
-      'reports:read',
-    ],
+    permissions: HEAD_OF_UNIT,
     hiddenFields: ['customer.creditStatus'],
   },
   {
     name: 'partner_sales',
     scope: 'OWN',
-    permissions: [...crm('read', 'create', 'update'), 'org-units:read', 'users:read', 'pipelines:read', 'delegations:read', 'delegations:create', 'delegations:delete'],
+    permissions: [...crm('read', 'create', 'update'), ...OWN_BOOK],
     hiddenFields: ['customer.creditStatus'],
   },
   {

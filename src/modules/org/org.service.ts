@@ -1,7 +1,7 @@
 import type { Database, Executor } from '../../db/client.js';
 import { hiddenFields, type Principal, requirePermission, scopeFor } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
-import { AppError, notFound } from '../../lib/errors.js';
+import { AppError, checkVersion, notFound, staleWrite } from '../../lib/errors.js';
 import { type Page, pageOf } from '../../lib/pagination.js';
 import { customersRepository } from '../customers/customers.repository.js';
 import { ACTIONS, BUILT_IN_NAMES, RESOURCES } from './built-in-roles.js';
@@ -58,13 +58,6 @@ export const toUserDto = (r: UserRow): UserDto => ({
   updatedAt: iso(r.updatedAt),
 });
 
-function checkVersion(expected: number | undefined, actual: number): void {
-  if (expected !== undefined && expected !== actual) {
-    throw new AppError('PRECONDITION_FAILED', `the record is at version ${actual}, not ${expected}`, { extra: { currentVersion: actual } });
-  }
-}
-
-const stale = () => new AppError('PRECONDITION_FAILED', 'the record changed while this request ran; reload and retry');
 const fieldError = (code: 'VALIDATION_FAILED' | 'UNPROCESSABLE' | 'CONFLICT' | 'FORBIDDEN', path: string, message: string) =>
   new AppError(code, `${path}: ${message}`, { errors: [{ path, message }] });
 
@@ -191,7 +184,7 @@ export function createOrgService(database: Database) {
           set.parentId = parent.id;
         }
         const row = await repo.updateUnit(tx, id, before.version, set);
-        if (!row) throw stale();
+        if (!row) throw staleWrite();
         if (newPath) await repo.rewritePaths(tx, before.path, newPath);
         const after = newPath ? { ...row, path: newPath } : row;
         await recordChange(tx, p, { entityType: 'org_unit', entityId: id, action: newPath ? 'moved' : 'updated', before, after, owner: { ownerUserId: null, ownerUnitId: id } });
@@ -244,7 +237,7 @@ export function createOrgService(database: Database) {
         if (input.permissions !== undefined) set.permissions = [...new Set(input.permissions)];
         if (input.hiddenFields !== undefined) set.hiddenFields = [...new Set(input.hiddenFields)];
         const row = await repo.updateRole(tx, id, before.version, set);
-        if (!row) throw stale();
+        if (!row) throw staleWrite();
         await recordChange(tx, p, { entityType: 'role', entityId: id, action: 'updated', before, after: row });
         return toRoleDto(row);
       });
@@ -299,7 +292,7 @@ export function createOrgService(database: Database) {
         if (input.email !== undefined && (await repo.emailTaken(tx, input.email, id))) throw fieldError('CONFLICT', 'email', 'a user with this email exists');
         const set: Record<string, unknown> = {};
         for (const k of ['email', 'name', 'unitId', 'kind', 'active'] as const) if (input[k] !== undefined) set[k] = input[k];
-        if (!(await repo.updateUser(tx, id, before.version, set))) throw stale();
+        if (!(await repo.updateUser(tx, id, before.version, set))) throw staleWrite();
         if (input.roles !== undefined) await repo.setUserRoles(tx, id, roles.map((r) => r.id));
         const after = await userDto(tx, id);
         await recordChange(tx, p, { entityType: 'user', entityId: id, action: input.active === false ? 'deactivated' : 'updated', before: toUserDto(before), after, owner: { ownerUserId: id, ownerUnitId: after.unitId } });

@@ -314,3 +314,18 @@ t.test('depth and cost limits refuse a query before it runs', async (t) => {
   const ok = await app.gql(c.users.sales, wide, { n: 20 });
   t.same(ok.errors, undefined, 'a modest page of the same shape runs');
 });
+
+t.test('nested owner and ownerUnit follow the visibility of users and units: a share shows the record, not its owner', async (t) => {
+  const c = await company(app);
+  const cust = await app.customer(c.users.sales, { name: `Nested Owner ${tag()}` });
+  const admin = await app.admin();
+  t.equal((await app.rest(c.users.branchManager, 'POST', '/v1/shares', { resourceType: 'customer', resourceId: cust.id, toUnitId: c.partnerA.id })).status, 201);
+  const q = 'query($id: ID!) { customer(id: $id) { id owner { id email } ownerUnit { id name } } }';
+  const asPartner = await app.gql(c.users.partnerASales, q, { id: cust.id });
+  t.equal(asPartner.errors, undefined, JSON.stringify(asPartner.errors));
+  t.same(asPartner.data.customer, { id: cust.id, owner: null, ownerUnit: null }, "the company's salesperson and branch stay hidden from the partner");
+  const asManager = await app.gql(c.users.branchManager, q, { id: cust.id });
+  t.match(asManager.data.customer, { owner: { id: c.users.sales.id }, ownerUnit: { id: c.branch.id } }, 'the branch manager sees both');
+  const asAdmin = await app.gql(admin, q, { id: cust.id });
+  t.match(asAdmin.data.customer.owner, { email: c.users.sales.email });
+});
