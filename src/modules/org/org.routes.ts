@@ -30,8 +30,9 @@ export async function orgRoutes(fastify: FastifyInstance): Promise<void> {
   });
 
   app.get('/org-units', {
-    schema: { tags: ['org'], summary: 'The org tree as the caller may see it', response: { 200: z.object({ data: z.array(orgUnitSchema) }), ...errorResponses } },
-    handler: async (req) => ({ data: await svc().listUnits(req.principal) }),
+    // The visible tree in one page (it is small); the list shape is the same as every other list's.
+    schema: { tags: ['org'], summary: 'The org tree as the caller may see it', response: { 200: page(orgUnitSchema), ...errorResponses } },
+    handler: async (req) => ({ data: await svc().listUnits(req.principal), nextCursor: null }),
   });
   app.post('/org-units', {
     schema: { tags: ['org'], summary: 'Create a unit (partners are units too)', body: createOrgUnitBody, response: { 201: orgUnitSchema, ...errorResponses } },
@@ -72,8 +73,8 @@ export async function orgRoutes(fastify: FastifyInstance): Promise<void> {
   });
 
   app.get('/roles', {
-    schema: { tags: ['org'], summary: 'Roles', response: { 200: z.object({ data: z.array(roleSchema) }), ...errorResponses } },
-    handler: async (req) => ({ data: await svc().listRoles(req.principal) }),
+    schema: { tags: ['org'], summary: 'Roles', response: { 200: page(roleSchema), ...errorResponses } },
+    handler: async (req) => ({ data: await svc().listRoles(req.principal), nextCursor: null }),
   });
   app.post('/roles', {
     schema: { tags: ['org'], summary: 'Create a role', body: createRoleBody, response: { 201: roleSchema, ...errorResponses } },
