@@ -42,7 +42,6 @@ function prng(seed: number) {
   const digits = (n: number) => Array.from({ length: n }, () => int(0, 9)).join('');
   return { next, int, pick, weighted, digits, chance: (p: number) => next() < p };
 }
-type Rng = ReturnType<typeof prng>;
 
 // A place a unit works from: customers of its people are local to it.
 type Place = { city: string; state: string; country: 'DE' | 'AT'; dial: string; area: string; postal: string };

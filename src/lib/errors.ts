@@ -14,8 +14,6 @@ export type ErrorCode =
   | 'UNPROCESSABLE'
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
-  | 'METHOD_NOT_ALLOWED'
-  | 'RATE_LIMITED'
   | 'UNAVAILABLE'
   | 'INTERNAL';
 
@@ -34,8 +32,6 @@ export const ERROR_MAP: Record<ErrorCode, Mapping> = {
   UNPROCESSABLE: { status: 422, title: 'Unprocessable request', graphql: 'BAD_USER_INPUT' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large', graphql: 'BAD_USER_INPUT' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type', graphql: 'BAD_USER_INPUT' },
-  METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed', graphql: 'BAD_USER_INPUT' },
-  RATE_LIMITED: { status: 429, title: 'Too many requests', graphql: 'RATE_LIMITED' },
   UNAVAILABLE: { status: 503, title: 'Service unavailable', graphql: 'UNAVAILABLE' },
   INTERNAL: { status: 500, title: 'Internal error', graphql: 'INTERNAL_SERVER_ERROR' },
 };
@@ -59,9 +55,9 @@ export class AppError extends Error {
 }
 
 export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found`);
-export const forbidden = (detail: string) => new AppError('FORBIDDEN', detail);
-export const invalid = (path: string, message: string) =>
-  new AppError('VALIDATION_FAILED', `${path}: ${message}`, { errors: [{ path, message }] });
+// An error about one field: the detail names it, and `errors` carries it for clients to match on.
+export const fieldError = (code: ErrorCode, path: string, message: string) =>
+  new AppError(code, `${path}: ${message}`, { errors: [{ path, message }] });
 
 export type Problem = {
   type: string;

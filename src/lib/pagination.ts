@@ -1,7 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
-import { AppError } from './errors.js';
+import { AppError, fieldError } from './errors.js';
 
 export const limitSchema = z.coerce.number().int().min(1).max(200).default(50);
 
@@ -23,7 +23,7 @@ export function decodeCursor(cursor: string, arity: number): CursorValue[] {
   } catch {
     // fall through to the error below
   }
-  throw new AppError('VALIDATION_FAILED', 'cursor: not a cursor this list returned', { errors: [{ path: 'cursor', message: 'invalid cursor' }] });
+  throw fieldError('VALIDATION_FAILED', 'cursor', 'invalid cursor');
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -43,7 +43,7 @@ export function keyset(spec: SortSpec, idCol: AnyPgColumn, cursor: string | unde
   const [value, id] = decodeCursor(cursor, 2);
   // A forged cursor, or one from another sort, must be refused here: cast by the database it would fail as a 500.
   if (typeof id !== 'string' || typeof value !== 'string' || !UUID.test(id) || (spec.kind === 'timestamp' && !isIsoTimestamp(value))) {
-    throw new AppError('VALIDATION_FAILED', 'cursor: not a cursor this list returned', { errors: [{ path: 'cursor', message: 'invalid cursor' }] });
+    throw fieldError('VALIDATION_FAILED', 'cursor', 'invalid cursor');
   }
   const v = spec.kind === 'timestamp' ? sql`${value}::timestamptz` : sql`${value}`;
   const where = spec.desc ? sql`(${spec.column}, ${idCol}) < (${v}, ${id}::uuid)` : sql`(${spec.column}, ${idCol}) > (${v}, ${id}::uuid)`;

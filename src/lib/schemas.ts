@@ -30,7 +30,5 @@ export const errorResponses = {
   422: problem,
 };
 
-export const ifMatchHeaders = z.object({ 'if-match': z.string().optional() }).loose();
-export const idempotencyHeaders = z.object({ 'idempotency-key': z.string().max(200).optional() }).loose();
 
 export const trimmed = (max: number) => z.string().trim().min(1).max(max);

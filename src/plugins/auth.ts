@@ -78,7 +78,3 @@ export const authPlugin = fp(
   },
   { name: 'keel-auth', dependencies: ['keel-errors'] },
 );
-
-export async function signToken(app: FastifyInstance, userId: string): Promise<string> {
-  return app.jwt.sign({ sub: userId });
-}

@@ -34,7 +34,6 @@ export function fromFastifyError(err: FastifyError): AppError | null {
   }
   if (err.statusCode === 413) return new AppError('PAYLOAD_TOO_LARGE', 'the body is larger than the server accepts');
   if (err.statusCode === 415) return new AppError('UNSUPPORTED_MEDIA_TYPE', 'send application/json');
-  if (err.statusCode === 429) return new AppError('RATE_LIMITED', 'slow down and retry later');
   if (err.statusCode === 401) return new AppError('UNAUTHENTICATED', 'a valid bearer token is required');
   if (err.statusCode === 400) return new AppError('VALIDATION_FAILED', 'the request is malformed', { errors: [{ path: 'request', message: 'malformed request' }] });
   return null;

@@ -64,14 +64,6 @@ export const customersRepository = {
     return row ?? null;
   },
 
-  async findVisibleByIds(ex: Executor, p: Principal, ids: readonly string[]): Promise<CustomerRow[]> {
-    if (ids.length === 0) return [];
-    return ex
-      .select()
-      .from(customers)
-      .where(and(inArray(customers.id, [...ids]), canSee(p)));
-  },
-
   async list(ex: Executor, p: Principal, f: ListFilter, sort: SortSpec, cursor: string | undefined, limit: number): Promise<CustomerRow[]> {
     const conds: (SQL | undefined)[] = [canSee(p)];
     // Frozen and merged customers leave the default lists; ask for them by status.

@@ -3,7 +3,7 @@ import { contacts } from '../../db/schema/index.js';
 import { eq, sql } from 'drizzle-orm';
 import { hiddenFields, onBehalfOf, type Principal, requirePermission, scopeFor } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
-import { AppError, checkVersion, notFound, staleWrite } from '../../lib/errors.js';
+import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../lib/errors.js';
 import { type Page, pageOf, parseSort } from '../../lib/pagination.js';
 import {
   type ContactRow,
@@ -101,7 +101,7 @@ function refuseHiddenWrites(p: Principal, input: object): void {
   for (const f of hiddenFields(p)) {
     const [entity, field] = f.split('.');
     if (entity === 'customer' && field && field in input && (input as Record<string, unknown>)[field] !== undefined) {
-      throw new AppError('FORBIDDEN', `${field}: hidden from your roles, so not writable`, { errors: [{ path: field, message: 'hidden from your roles' }] });
+      throw fieldError('FORBIDDEN', field, 'hidden from your roles');
     }
   }
 }
@@ -118,24 +118,24 @@ export function createCustomerService(database: Database) {
     const own = [p.userId, ...p.delegatorIds];
     if (ownerUserId) {
       const u = await repo.ownerCandidate(tx, p, permission, ownerUserId, null);
-      if (!u || !u.active) throw new AppError('VALIDATION_FAILED', 'ownerUserId: no such active user', { errors: [{ path: 'ownerUserId', message: 'no such active user' }] });
+      if (!u || !u.active) throw fieldError('VALIDATION_FAILED', 'ownerUserId', 'no such active user');
       // An OWN scope reaches no one else's records: handing a customer to a colleague is a transfer,
       // a manager's act, so only the caller itself and its delegators qualify as owners.
       const reachesOthers = scopeFor(p, permission)?.scope !== 'OWN';
       if (!own.includes(u.id) && !(reachesOthers && u.inReach)) {
-        throw new AppError('FORBIDDEN', 'ownerUserId: outside your reach', { errors: [{ path: 'ownerUserId', message: 'outside your reach' }] });
+        throw fieldError('FORBIDDEN', 'ownerUserId', 'outside your reach');
       }
       if (ownerUnitId !== undefined && ownerUnitId !== u.unitId) {
-        throw new AppError('VALIDATION_FAILED', "ownerUnitId: must be the owner user's unit", { errors: [{ path: 'ownerUnitId', message: "must be the owner user's unit" }] });
+        throw fieldError('VALIDATION_FAILED', 'ownerUnitId', "must be the owner user's unit");
       }
       return { ownerUserId: u.id, ownerUnitId: u.unitId };
     }
     const unitId = ownerUnitId ?? poolUnitId;
     const u = await repo.ownerCandidate(tx, p, permission, null, unitId);
-    if (!u) throw new AppError('VALIDATION_FAILED', 'ownerUnitId: no such unit', { errors: [{ path: 'ownerUnitId', message: 'no such unit' }] });
+    if (!u) throw fieldError('VALIDATION_FAILED', 'ownerUnitId', 'no such unit');
     // No owner user (ownerUserId null, or only ownerUnitId given) makes a pool, on create as on PATCH.
     if (!u.inReach || !canOwnPool(p, permission)) {
-      throw new AppError('FORBIDDEN', 'ownerUnitId: outside your reach', { errors: [{ path: 'ownerUnitId', message: 'outside your reach' }] });
+      throw fieldError('FORBIDDEN', 'ownerUnitId', 'outside your reach');
     }
     return { ownerUserId: null, ownerUnitId: u.id };
   }
@@ -185,8 +185,6 @@ export function createCustomerService(database: Database) {
   }
 
   return {
-    toDto: toCustomerDto,
-
     async get(p: Principal, id: string): Promise<CustomerDto> {
       requirePermission(p, 'customers:read');
       const row = await repo.findVisible(db, p, id);
@@ -194,17 +192,12 @@ export function createCustomerService(database: Database) {
       return toCustomerDto(p, row);
     },
 
-    async getMany(p: Principal, ids: readonly string[]): Promise<Map<string, CustomerDto>> {
-      const rows = await repo.findVisibleByIds(db, p, ids);
-      return new Map(rows.map((r) => [r.id, toCustomerDto(p, r)]));
-    },
-
     async list(p: Principal, q: ListCustomersQuery): Promise<Page<CustomerDto>> {
       requirePermission(p, 'customers:read');
       const { field, desc } = parseSort<CustomerSort>(q.sort, CUSTOMER_SORTS, '-createdAt');
       const search = q.q === undefined ? undefined : normalizeQuery(q.q);
       // A query of punctuation alone folds to nothing; answering with everything would mislead.
-      if (search === '') throw new AppError('VALIDATION_FAILED', 'q: nothing searchable in it', { errors: [{ path: 'q', message: 'needs a letter or a digit' }] });
+      if (search === '') throw fieldError('VALIDATION_FAILED', 'q', 'needs a letter or a digit');
       const rows = await repo.list(db, p, { ...q, q: search }, sortSpec(field, desc), q.cursor, q.limit);
       const pg = pageOf(rows, q.limit, (r) => [sortValue(r, field), r.id]);
       return { ...pg, data: pg.data.map((r) => toCustomerDto(p, r)) };
@@ -222,7 +215,7 @@ export function createCustomerService(database: Database) {
         await repo.lockIdentities(tx, d);
         const overridden = await duplicateCheck(tx, p, { ...d, name: input.name }, opts.allowDuplicate === true);
         if (input.source?.referrerCustomerId && !(await repo.findVisible(tx, p, input.source.referrerCustomerId))) {
-          throw new AppError('VALIDATION_FAILED', 'source.referrerCustomerId: no such customer', { errors: [{ path: 'source.referrerCustomerId', message: 'no such customer' }] });
+          throw fieldError('VALIDATION_FAILED', 'source.referrerCustomerId', 'no such customer');
         }
         const row = await repo.insert(tx, {
           kind: input.kind,
@@ -327,7 +320,7 @@ export function createCustomerService(database: Database) {
     /** Folds duplicates into the survivor: contacts move, phones/emails/roles/external ids are united. */
     async merge(p: Principal, id: string, duplicateIds: string[], expectedVersion?: number): Promise<CustomerDto> {
       const ids = [...new Set(duplicateIds)];
-      if (ids.includes(id)) throw new AppError('VALIDATION_FAILED', 'duplicateIds: cannot contain the surviving customer', { errors: [{ path: 'duplicateIds', message: 'cannot contain the surviving customer' }] });
+      if (ids.includes(id)) throw fieldError('VALIDATION_FAILED', 'duplicateIds', 'cannot contain the surviving customer');
       return db.transaction(async (tx) => {
         // Rows are locked in id order, whatever their role: two crossed merges (A into B, B into A)
         // would otherwise lock in opposite orders and deadlock instead of one answering 409.

@@ -1,7 +1,7 @@
 import type { Database, Executor } from '../../db/client.js';
 import { hiddenFields, type Principal, requirePermission, scopeFor } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
-import { AppError, checkVersion, notFound, staleWrite } from '../../lib/errors.js';
+import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../lib/errors.js';
 import { type Page, pageOf } from '../../lib/pagination.js';
 import { customersRepository } from '../customers/customers.repository.js';
 import { ACTIONS, BUILT_IN_NAMES, RESOURCES } from './built-in-roles.js';
@@ -57,9 +57,6 @@ export const toUserDto = (r: UserRow): UserDto => ({
   createdAt: iso(r.createdAt),
   updatedAt: iso(r.updatedAt),
 });
-
-const fieldError = (code: 'VALIDATION_FAILED' | 'UNPROCESSABLE' | 'CONFLICT' | 'FORBIDDEN', path: string, message: string) =>
-  new AppError(code, `${path}: ${message}`, { errors: [{ path, message }] });
 
 // Roles belong to no unit and bind the whole company: a partner's users never edit them,
 // whatever permissions a custom role hands them.
