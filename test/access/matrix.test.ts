@@ -415,6 +415,7 @@ t.test("the model's built-in roles are the ones the service ships", async (t) =>
   const universe = [
     ...['read', 'create', 'update', 'delete', 'freeze', 'merge'].map((a) => `customers:${a}`),
     ...['read', 'create', 'update', 'delete'].map((a) => `contacts:${a}`),
+    'users:read',
   ];
   for (const name of BUILT_IN_NAMES) {
     const shipped = rows.find((r) => r.name === name);

@@ -22,30 +22,30 @@ export type World = {
   delegations: readonly MDelegation[];
 };
 
-export type Status = 200 | 201 | 204 | 403 | 404;
+export type Status = 200 | 201 | 204 | 400 | 403 | 404;
 
 const RANK: Record<Scope, number> = { OWN: 0, UNIT: 1, SUBTREE: 2, ALL: 3 };
 
 const perms = (resource: string, actions: string) => actions.split(' ').map((a) => `${resource}:${a}`);
 
 /**
- * The built-in roles: scopes as fixed by domain.md §1; permissions (restricted to customers and
- * contacts, the resources these tests exercise) as shipped by default.
+ * The built-in roles: scopes as fixed by domain.md §1; permissions (restricted to customers,
+ * contacts and users:read, the ones these tests exercise) as shipped by default.
  */
 export const BUILT_IN: Record<string, MRole> = {
-  admin: { name: 'admin', scope: 'ALL', permissions: [...perms('customers', 'read create update delete freeze merge'), ...perms('contacts', 'read create update delete')] },
-  executive: { name: 'executive', scope: 'ALL', permissions: [...perms('customers', 'read'), ...perms('contacts', 'read')] },
-  manager: { name: 'manager', scope: 'SUBTREE', permissions: [...perms('customers', 'read create update delete freeze merge'), ...perms('contacts', 'read create update delete')] },
-  marketing: { name: 'marketing', scope: 'SUBTREE', permissions: [...perms('customers', 'read create update'), ...perms('contacts', 'read create update')] },
-  sales: { name: 'sales', scope: 'OWN', permissions: [...perms('customers', 'read create update'), ...perms('contacts', 'read create update')] },
-  service: { name: 'service', scope: 'UNIT', permissions: [...perms('customers', 'read update'), ...perms('contacts', 'read create update')] },
+  admin: { name: 'admin', scope: 'ALL', permissions: [...perms('customers', 'read create update delete freeze merge'), ...perms('contacts', 'read create update delete'), 'users:read'] },
+  executive: { name: 'executive', scope: 'ALL', permissions: [...perms('customers', 'read'), ...perms('contacts', 'read'), 'users:read'] },
+  manager: { name: 'manager', scope: 'SUBTREE', permissions: [...perms('customers', 'read create update delete freeze merge'), ...perms('contacts', 'read create update delete'), 'users:read'] },
+  marketing: { name: 'marketing', scope: 'SUBTREE', permissions: [...perms('customers', 'read create update'), ...perms('contacts', 'read create update'), 'users:read'] },
+  sales: { name: 'sales', scope: 'OWN', permissions: [...perms('customers', 'read create update'), ...perms('contacts', 'read create update'), 'users:read'] },
+  service: { name: 'service', scope: 'UNIT', permissions: [...perms('customers', 'read update'), ...perms('contacts', 'read create update'), 'users:read'] },
   partner_manager: {
     name: 'partner_manager',
     scope: 'SUBTREE',
-    permissions: [...perms('customers', 'read create update delete freeze merge'), ...perms('contacts', 'read create update delete')],
+    permissions: [...perms('customers', 'read create update delete freeze merge'), ...perms('contacts', 'read create update delete'), 'users:read'],
   },
-  partner_sales: { name: 'partner_sales', scope: 'OWN', permissions: [...perms('customers', 'read create update'), ...perms('contacts', 'read create update')] },
-  integration: { name: 'integration', scope: 'ALL', permissions: [...perms('customers', 'read create update'), ...perms('contacts', 'read create update')] },
+  partner_sales: { name: 'partner_sales', scope: 'OWN', permissions: [...perms('customers', 'read create update'), ...perms('contacts', 'read create update'), 'users:read'] },
+  integration: { name: 'integration', scope: 'ALL', permissions: [...perms('customers', 'read create update'), ...perms('contacts', 'read create update'), 'users:read'] },
 };
 
 export const BUILT_IN_NAMES = Object.keys(BUILT_IN);
@@ -155,10 +155,33 @@ export function expectOnRecords(w: World, user: MUser, recs: readonly MRecord[],
 }
 
 /**
- * Creating a customer for an owner (default: the caller itself): the new record must be one the
+ * Users the caller can see: those its users:read reach covers (OWN and UNIT: its own unit), itself,
+ * and whoever delegated work to it. A user it cannot see does not exist for it.
+ */
+export function seesUser(w: World, user: MUser, other: { id: string; unitId: string }): boolean {
+  if (ownUsers(w, user).has(other.id)) return true;
+  const r = reach(w, user, 'users:read');
+  if (r === null) return false;
+  switch (r.scope) {
+    case 'OWN':
+    case 'UNIT':
+      return other.unitId === user.unitId;
+    case 'SUBTREE':
+      return isAtOrBelow(w, other.unitId, r.baseUnitId);
+    case 'ALL':
+      return true;
+  }
+}
+
+/**
+ * Creating a customer for an owner (default: the caller itself): without the permission at all, 403
+ * before anything else; an owner the caller cannot see is
+ * an unknown user (400, as for an id that does not exist); otherwise the new record must be one the
  * caller's create scope covers — nobody writes a record outside its own scope.
  */
 export function expectCreate(w: World, user: MUser, owner: { id: string; unitId: string } = user): Status {
+  if (reach(w, user, 'customers:create') === null) return 403;
+  if (!seesUser(w, user, owner)) return 400;
   return canAct(w, user, { id: 'new', ownerUserId: owner.id, ownerUnitId: owner.unitId }, 'customers:create') ? 201 : 403;
 }
 
@@ -167,6 +190,8 @@ export function expectCreate(w: World, user: MUser, owner: { id: string; unitId:
  * is and as it would be — a scope cannot push a record out of itself (that is a transfer).
  */
 export function expectReassign(w: World, user: MUser, to: { id: string; unitId: string }): Status {
+  if (reach(w, user, 'customers:update') === null) return 403;
+  if (!seesUser(w, user, to)) return 400;
   const before = { id: 'mine', ownerUserId: user.id, ownerUnitId: user.unitId };
   const after = { id: 'mine', ownerUserId: to.id, ownerUnitId: to.unitId };
   return canAct(w, user, before, 'customers:update') && canAct(w, user, after, 'customers:update') ? 200 : 403;

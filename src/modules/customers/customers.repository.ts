@@ -3,6 +3,7 @@ import type { Executor } from '../../db/client.js';
 import { contacts, customers, orgUnits, users } from '../../db/schema/index.js';
 import { accessPredicate, type Principal, unitReachPredicate } from '../../lib/access.js';
 import { keyset, type SortSpec } from '../../lib/pagination.js';
+import { unitVisible, userVisible } from '../org/org.repository.js';
 import { escapeLike } from './normalize.js';
 
 export type CustomerRow = typeof customers.$inferSelect;
@@ -139,21 +140,24 @@ export const customersRepository = {
     return new Map(rows.map((r) => [r.id, r.name]));
   },
 
-  /** The user and unit as owner candidates, with whether the principal may assign records to them. */
+  /**
+   * The user or unit as owner candidate: whether the principal may see it at all (one it cannot see
+   * does not exist for it) and whether it may assign records to it.
+   */
   async ownerCandidate(ex: Executor, p: Principal, permission: string, userId: string | null, unitId: string | null) {
     if (userId) {
       const [u] = await ex
-        .select({ id: users.id, unitId: users.unitId, active: users.active, inReach: sql<boolean>`(${unitReachPredicate(p, permission, users.unitId)})` })
+        .select({ id: users.id, unitId: users.unitId, active: users.active, visible: sql<boolean>`(${userVisible(p)})`, inReach: sql<boolean>`(${unitReachPredicate(p, permission, users.unitId)})` })
         .from(users)
         .where(eq(users.id, userId));
       return u ? { kind: 'user' as const, ...u } : null;
     }
     if (unitId) {
       const [u] = await ex
-        .select({ id: orgUnits.id, inReach: sql<boolean>`(${unitReachPredicate(p, permission, orgUnits.id)})` })
+        .select({ id: orgUnits.id, visible: sql<boolean>`(${unitVisible(p)})`, inReach: sql<boolean>`(${unitReachPredicate(p, permission, orgUnits.id)})` })
         .from(orgUnits)
         .where(eq(orgUnits.id, unitId));
-      return u ? { kind: 'unit' as const, id: u.id, unitId: u.id, active: true, inReach: u.inReach } : null;
+      return u ? { kind: 'unit' as const, id: u.id, unitId: u.id, active: true, visible: u.visible, inReach: u.inReach } : null;
     }
     return null;
   },

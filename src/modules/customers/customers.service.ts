@@ -118,7 +118,8 @@ export function createCustomerService(database: Database) {
     const own = [p.userId, ...p.delegatorIds];
     if (ownerUserId) {
       const u = await repo.ownerCandidate(tx, p, permission, ownerUserId, null);
-      if (!u || !u.active) throw fieldError('VALIDATION_FAILED', 'ownerUserId', 'no such active user');
+      // A user the caller cannot see answers like one that does not exist: no probing of ids.
+      if (!u || !u.active || (!u.visible && !own.includes(u.id))) throw fieldError('VALIDATION_FAILED', 'ownerUserId', 'no such active user');
       // An OWN scope reaches no one else's records: handing a customer to a colleague is a transfer,
       // a manager's act, so only the caller itself and its delegators qualify as owners.
       const reachesOthers = scopeFor(p, permission)?.scope !== 'OWN';
@@ -132,7 +133,7 @@ export function createCustomerService(database: Database) {
     }
     const unitId = ownerUnitId ?? poolUnitId;
     const u = await repo.ownerCandidate(tx, p, permission, null, unitId);
-    if (!u) throw fieldError('VALIDATION_FAILED', 'ownerUnitId', 'no such unit');
+    if (!u || !u.visible) throw fieldError('VALIDATION_FAILED', 'ownerUnitId', 'no such unit');
     // No owner user (ownerUserId null, or only ownerUnitId given) makes a pool, on create as on PATCH.
     if (!u.inReach || !canOwnPool(p, permission)) {
       throw fieldError('FORBIDDEN', 'ownerUnitId', 'outside your reach');

@@ -366,25 +366,31 @@ t.test('field-level security: partner_sales and marketing do not get creditStatu
 
 t.test('owner rules: sales cannot give a customer to a user outside its reach; a manager can assign in its subtree', async (t) => {
   const c = await company(app);
-  const refused: [typeof c.users.sales, Record<string, string>][] = [
-    [c.users.sales, { ownerUserId: c.users.otherSales.id }],
-    [c.users.sales, { ownerUnitId: c.otherBranch.id }],
-    [c.users.branchManager, { ownerUserId: c.users.otherSales.id }],
-    [c.users.partnerAManager, { ownerUserId: c.users.partnerBSales.id }],
-    [c.users.partnerAManager, { ownerUserId: c.users.sales.id }],
+  // Owners the caller cannot see do not exist for it: 400 as for an unknown id, so ids cannot be probed.
+  // Owners it sees but may not assign to: 403. Either way nothing is written.
+  const refused: [typeof c.users.sales, Record<string, string>, number, string][] = [
+    [c.users.sales, { ownerUserId: c.users.otherSales.id }, 400, 'ownerUserId'],
+    [c.users.sales, { ownerUnitId: c.otherBranch.id }, 400, 'ownerUnitId'],
+    [c.users.branchManager, { ownerUserId: c.users.otherSales.id }, 400, 'ownerUserId'],
+    [c.users.partnerAManager, { ownerUserId: c.users.partnerBSales.id }, 400, 'ownerUserId'],
+    [c.users.partnerAManager, { ownerUserId: c.users.sales.id }, 400, 'ownerUserId'],
+    [c.users.partnerAManager, { ownerUnitId: c.partnerB.id }, 400, 'ownerUnitId'],
+    [c.users.sales, { ownerUserId: c.users.sales2.id }, 403, 'ownerUserId'],
+    [c.users.partnerAManager, { ownerUnitId: c.region.id }, 403, 'ownerUnitId'],
+    [c.users.branchManager, { ownerUnitId: c.region.id }, 403, 'ownerUnitId'],
   ];
-  for (const [who, owner] of refused) {
+  for (const [who, owner, status, path] of refused) {
     const name = `Owner Refused ${tag()}`;
     const res = await app.rest(who, 'POST', '/v1/customers', { name, kind: 'ORGANIZATION', ...owner });
-    t.equal(res.status, 403, `${who.roles} -> ${JSON.stringify(owner)}: ${res.raw}`);
+    t.equal(res.status, status, `${who.roles} -> ${JSON.stringify(owner)}: ${res.raw}`);
     t.ok(isProblem(res.headers));
+    t.same(errorPaths(res.body.errors), [path], `${who.roles} -> ${JSON.stringify(owner)} names ${path}`);
     t.same(await customersNamed(app, name), [], 'nothing written');
     t.equal(await auditMentioning(app, name), 0, 'no audit');
   }
-
-  const unknown = await app.rest(c.users.branchManager, 'POST', '/v1/customers', { name: `Owner Ghost ${tag()}`, kind: 'ORGANIZATION', ownerUserId: '00000000-0000-4000-8000-000000000000' });
-  t.equal(unknown.status, 400, unknown.raw);
-  t.ok(errorPaths(unknown.body.errors).includes('ownerUserId'));
+  const ghostUnit = await app.rest(c.users.partnerAManager, 'POST', '/v1/customers', { name: `Owner Ghost Unit ${tag()}`, kind: 'ORGANIZATION', ownerUnitId: '00000000-0000-4000-8000-000000000000' });
+  const hiddenUnit = await app.rest(c.users.partnerAManager, 'POST', '/v1/customers', { name: `Owner Hidden Unit ${tag()}`, kind: 'ORGANIZATION', ownerUnitId: c.partnerB.id });
+  t.same(hiddenUnit.body.errors, ghostUnit.body.errors, "another partner's unit answers exactly like a unit that does not exist");
 
   for (const mgr of [c.users.branchManager, c.users.regionManager]) {
     const name = `Owner Assigned ${tag()}`;
@@ -399,8 +405,10 @@ t.test('owner rules: sales cannot give a customer to a user outside its reach; a
 
   // Reassigning through PATCH follows the same rule.
   const mine = await app.customer(c.users.sales, { name: `Owner Patch ${tag()}` });
-  const away = await app.rest(c.users.sales, 'PATCH', `/v1/customers/${mine.id}`, { ownerUserId: c.users.otherSales.id });
+  const away = await app.rest(c.users.sales, 'PATCH', `/v1/customers/${mine.id}`, { ownerUserId: c.users.sales2.id });
   t.equal(away.status, 403, away.raw);
+  const hidden = await app.rest(c.users.sales, 'PATCH', `/v1/customers/${mine.id}`, { ownerUserId: c.users.otherSales.id });
+  t.equal(hidden.status, 400, hidden.raw);
   t.equal((await customerRow(app, mine.id))?.owner_user_id, c.users.sales.id);
   const moved = await app.rest(c.users.branchManager, 'PATCH', `/v1/customers/${mine.id}`, { ownerUserId: c.users.sales2.id });
   t.equal(moved.status, 200, moved.raw);
