@@ -4,18 +4,37 @@ import type { DestinationStream } from 'pino';
 import type { Config } from './config.js';
 import { createDatabase, type Database } from './db/client.js';
 import { migrateAndBootstrap } from './db/migrate.js';
+import { actionsRoutes } from './modules/actions/actions.routes.js';
+import { createActionService, type ActionService } from './modules/actions/actions.service.js';
+import { contactHistoryRoutes } from './modules/contact-history/contact-history.routes.js';
+import { createContactHistoryService, type ContactHistoryService } from './modules/contact-history/contact-history.service.js';
 import { customersRoutes } from './modules/customers/customers.routes.js';
 import { createCustomerService, type CustomerService } from './modules/customers/customers.service.js';
+import { lifecycleRoutes } from './modules/lifecycle/lifecycle.routes.js';
+import { createLifecycleService, type LifecycleService } from './modules/lifecycle/lifecycle.service.js';
+import { opportunitiesRoutes } from './modules/opportunities/opportunities.routes.js';
+import { createOpportunityService, type OpportunityService } from './modules/opportunities/opportunities.service.js';
 import { orgRoutes } from './modules/org/org.routes.js';
 import { createOrgService, type OrgService } from './modules/org/org.service.js';
+import { reportsRoutes } from './modules/reports/reports.routes.js';
+import { createReportService, type ReportService } from './modules/reports/reports.service.js';
 import { authPlugin } from './plugins/auth.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { graphqlPlugin } from './plugins/graphql.js';
 import { healthPlugin } from './plugins/health.js';
 import { idempotencyPlugin } from './plugins/idempotency.js';
+import { jobsPlugin } from './plugins/jobs.js';
 import { openapiPlugin } from './plugins/openapi.js';
 
-export type Services = { customers: CustomerService; org: OrgService };
+export type Services = {
+  customers: CustomerService;
+  org: OrgService;
+  contactHistory: ContactHistoryService;
+  lifecycle: LifecycleService;
+  opportunities: OpportunityService;
+  actions: ActionService;
+  reports: ReportService;
+};
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -56,6 +75,11 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   app.decorate('services', {
     customers: createCustomerService(database),
     org: createOrgService(database),
+    contactHistory: createContactHistoryService(database),
+    lifecycle: createLifecycleService(database),
+    opportunities: createOpportunityService(database),
+    actions: createActionService(database),
+    reports: createReportService(database),
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -88,9 +112,16 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       v1.setSerializerCompiler(serializerCompiler);
       await v1.register(orgRoutes);
       await v1.register(customersRoutes);
+      await v1.register(contactHistoryRoutes);
+      await v1.register(lifecycleRoutes);
+      await v1.register(opportunitiesRoutes);
+      await v1.register(actionsRoutes);
+      await v1.register(reportsRoutes);
     },
     { prefix: '/v1' },
   );
   await app.register(graphqlPlugin, { graphiql: config.env !== 'production' });
+  // Background work (deadline escalations) through a PostgreSQL-backed queue.
+  await app.register(jobsPlugin);
   return app;
 }

@@ -9,8 +9,13 @@ import mercurius, { type IResolvers, type MercuriusLoaders } from 'mercurius';
 import { AppError, ERROR_MAP, fromDatabaseError } from '../lib/errors.js';
 import { fromFastifyError } from './errors.js';
 import type { GqlContext } from '../lib/graphql.js';
+import { actionsLoaders, actionsResolvers } from '../modules/actions/actions.resolvers.js';
+import { contactHistoryLoaders, contactHistoryResolvers } from '../modules/contact-history/contact-history.resolvers.js';
 import { customerLoaders, customerResolvers } from '../modules/customers/customers.resolvers.js';
+import { lifecycleLoaders, lifecycleResolvers } from '../modules/lifecycle/lifecycle.resolvers.js';
+import { opportunitiesLoaders, opportunitiesResolvers } from '../modules/opportunities/opportunities.resolvers.js';
 import { orgLoaders, orgResolvers } from '../modules/org/org.resolvers.js';
+import { reportsLoaders, reportsResolvers } from '../modules/reports/reports.resolvers.js';
 
 // The ESM build of graphql-query-complexity imports graphql's .mjs files, a second graphql realm
 // beside the CommonJS one mercurius uses; its CommonJS build shares mercurius' graphql.
@@ -118,8 +123,25 @@ export const graphqlPlugin = fp(
       schema,
       path: '/graphql',
       graphiql: opts.graphiql,
-      resolvers: mergeResolvers({ DateTime: { scalar: DateTime }, JSON: { scalar: JSONScalar } } as unknown as Mergeable, customerResolvers as Mergeable, orgResolvers as Mergeable),
-      loaders: { ...customerLoaders, ...orgLoaders } as unknown as MercuriusLoaders,
+      resolvers: mergeResolvers(
+        { DateTime: { scalar: DateTime }, JSON: { scalar: JSONScalar } } as unknown as Mergeable,
+        customerResolvers as Mergeable,
+        orgResolvers as Mergeable,
+        contactHistoryResolvers as Mergeable,
+        lifecycleResolvers as Mergeable,
+        opportunitiesResolvers as Mergeable,
+        actionsResolvers as Mergeable,
+        reportsResolvers as Mergeable,
+      ),
+      loaders: mergeResolvers(
+        customerLoaders as Mergeable,
+        orgLoaders as Mergeable,
+        contactHistoryLoaders as Mergeable,
+        lifecycleLoaders as Mergeable,
+        opportunitiesLoaders as Mergeable,
+        actionsLoaders as Mergeable,
+        reportsLoaders as Mergeable,
+      ) as unknown as MercuriusLoaders,
       // The cost rule reads the variables, which rules out mercurius' per-query cache.
       cache: false,
       context: (request): GqlContext => ({ principal: request.principal, services: app.services }),

@@ -1,3 +1,6 @@
 export * from './org.js';
 export * from './customers.js';
+export * from './contact-history.js';
+export * from './lifecycle.js';
+export * from './opportunities.js';
 export * from './platform.js';

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 export const orgUnits = pgTable(
   'org_units',
@@ -94,5 +94,34 @@ export const shares = pgTable(
     index('shares_resource_idx').on(t.resourceType, t.resourceId),
     index('shares_to_unit_idx').on(t.toUnitId),
     index('shares_to_user_idx').on(t.toUserId),
+  ],
+);
+
+// A long-term handover of a user's book: what moved, to whom, by whom.
+export const transfers = pgTable(
+  'transfers',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    fromUserId: uuid('from_user_id')
+      .notNull()
+      .references(() => users.id),
+    toUserId: uuid('to_user_id').references(() => users.id),
+    toUnitId: uuid('to_unit_id')
+      .notNull()
+      .references(() => orgUnits.id),
+    // { customers, opportunities, actions }
+    counts: jsonb('counts').$type<Record<string, number>>().notNull(),
+    actorId: uuid('actor_id')
+      .notNull()
+      .references(() => users.id),
+    onBehalfOfId: uuid('on_behalf_of_id').references(() => users.id),
+    at: timestamp('at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('transfers_from_idx').on(t.fromUserId),
+    index('transfers_to_user_idx').on(t.toUserId),
+    index('transfers_to_unit_idx').on(t.toUnitId),
+    index('transfers_actor_idx').on(t.actorId),
+    index('transfers_behalf_idx').on(t.onBehalfOfId),
   ],
 );

@@ -1,0 +1,2 @@
+export const actionsResolvers = {};
+export const actionsLoaders = {};

@@ -1,0 +1,2 @@
+export const contactHistoryResolvers = {};
+export const contactHistoryLoaders = {};

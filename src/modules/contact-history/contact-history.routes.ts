@@ -1,0 +1,5 @@
+import type { FastifyInstance } from 'fastify';
+
+export async function contactHistoryRoutes(fastify: FastifyInstance): Promise<void> {
+  void fastify;
+}

@@ -1,0 +1,2 @@
+export const lifecycleResolvers = {};
+export const lifecycleLoaders = {};

@@ -1,0 +1,2 @@
+export const opportunitiesResolvers = {};
+export const opportunitiesLoaders = {};

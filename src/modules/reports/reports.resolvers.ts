@@ -1,0 +1,2 @@
+export const reportsResolvers = {};
+export const reportsLoaders = {};
