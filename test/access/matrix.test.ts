@@ -353,6 +353,15 @@ const ROWS: Row[] = [
   { route: 'graphql Mutation.deleteContact', on: 'record', permission: 'contacts:delete', ok: 200, audited: 'prepared',
     prepare: (_, tg) => contactOn(tg.record.id),
     call: (c, _, contactId) => gql(c, 'mutation($id: ID!) { deleteContact(id: $id) }', { id: contactId }, 200, () => undefined) },
+
+  // Contact history: interactions and the timeline
+  // (end of contact history rows)
+
+  // Lifecycle transitions and handoffs
+  // (end of lifecycle rows)
+
+  // Key actions on a customer
+  // (end of action rows)
 ];
 
 // Lists are checked as sets against the model (see "lists" below), not cell by cell.
