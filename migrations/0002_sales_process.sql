@@ -91,6 +91,7 @@ CREATE TABLE "actions" (
 	"opportunity_id" uuid,
 	"customer_id" uuid NOT NULL,
 	"title" text NOT NULL,
+	"key" text,
 	"notes" text,
 	"due_at" timestamp (3) with time zone,
 	"value" smallint DEFAULT 3 NOT NULL,
@@ -260,6 +261,7 @@ CREATE INDEX "actions_assignee_idx" ON "actions" USING btree ("assignee_id","sta
 CREATE INDEX "actions_owner_unit_idx" ON "actions" USING btree ("owner_unit_id");--> statement-breakpoint
 CREATE INDEX "actions_opportunity_idx" ON "actions" USING btree ("opportunity_id","created_at","id");--> statement-breakpoint
 CREATE INDEX "actions_customer_idx" ON "actions" USING btree ("customer_id","created_at","id");--> statement-breakpoint
+CREATE INDEX "actions_key_idx" ON "actions" USING btree ("opportunity_id","key");--> statement-breakpoint
 CREATE UNIQUE INDEX "actions_handoff_idx" ON "actions" USING btree ("handoff_id");--> statement-breakpoint
 CREATE INDEX "actions_created_by_idx" ON "actions" USING btree ("created_by");--> statement-breakpoint
 CREATE INDEX "actions_behalf_idx" ON "actions" USING btree ("on_behalf_of_id");--> statement-breakpoint

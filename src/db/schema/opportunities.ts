@@ -136,6 +136,8 @@ export const actions = pgTable(
       .notNull()
       .references(() => customers.id),
     title: text('title').notNull(),
+    // Optional machine key a stage gate can require done (e.g. SOLUTION_ACCEPTED before NEGOTIATION).
+    key: text('key'),
     notes: text('notes'),
     dueAt: timestamp('due_at', { withTimezone: true, precision: 3 }),
     value: smallint('value').notNull().default(3),
@@ -164,6 +166,7 @@ export const actions = pgTable(
     index('actions_owner_unit_idx').on(t.ownerUnitId),
     index('actions_opportunity_idx').on(t.opportunityId, t.createdAt, t.id),
     index('actions_customer_idx').on(t.customerId, t.createdAt, t.id),
+    index('actions_key_idx').on(t.opportunityId, t.key),
     uniqueIndex('actions_handoff_idx').on(t.handoffId),
     index('actions_created_by_idx').on(t.createdBy),
     index('actions_behalf_idx').on(t.onBehalfOfId),
