@@ -284,4 +284,6 @@ CREATE INDEX "stage_transitions_customer_idx" ON "stage_transitions" USING btree
 CREATE INDEX "stage_transitions_from_idx" ON "stage_transitions" USING btree ("from_stage_id");--> statement-breakpoint
 CREATE INDEX "stage_transitions_to_idx" ON "stage_transitions" USING btree ("to_stage_id");--> statement-breakpoint
 CREATE INDEX "stage_transitions_actor_idx" ON "stage_transitions" USING btree ("actor_id");--> statement-breakpoint
-CREATE INDEX "stage_transitions_behalf_idx" ON "stage_transitions" USING btree ("on_behalf_of_id");
+CREATE INDEX "stage_transitions_behalf_idx" ON "stage_transitions" USING btree ("on_behalf_of_id");--> statement-breakpoint
+CREATE INDEX "delegations_created_by_idx" ON "delegations" USING btree ("created_by");--> statement-breakpoint
+CREATE INDEX "delegations_created_idx" ON "delegations" USING btree ("created_at","id");

@@ -75,7 +75,13 @@ export const delegations = pgTable(
     createdBy: uuid('created_by').notNull().references(() => users.id),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
-  (t) => [index('delegations_to_idx').on(t.toUserId, t.endsAt), index('delegations_from_idx').on(t.fromUserId)],
+  (t) => [
+    index('delegations_to_idx').on(t.toUserId, t.endsAt),
+    index('delegations_from_idx').on(t.fromUserId),
+    index('delegations_created_by_idx').on(t.createdBy),
+    // Lists page newest first on (createdAt, id).
+    index('delegations_created_idx').on(t.createdAt, t.id),
+  ],
 );
 
 // An explicit grant: one record shared with one unit or one user.

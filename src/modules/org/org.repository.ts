@@ -212,7 +212,17 @@ export const orgRepository = {
 
   async activeDelegationsOf(ex: Executor, userId: string) {
     return ex
-      .select({ id: delegations.id, fromUserId: delegations.fromUserId, toUserId: delegations.toUserId, startsAt: delegations.startsAt, endsAt: delegations.endsAt })
+      .select({
+        id: delegations.id,
+        fromUserId: delegations.fromUserId,
+        toUserId: delegations.toUserId,
+        startsAt: delegations.startsAt,
+        endsAt: delegations.endsAt,
+        revokedAt: delegations.revokedAt,
+        createdBy: delegations.createdBy,
+        createdAt: delegations.createdAt,
+        active: sql<boolean>`true`,
+      })
       .from(delegations)
       .where(
         and(

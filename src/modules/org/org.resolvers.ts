@@ -1,7 +1,19 @@
 import { z } from 'zod';
 import { connection, type GqlContext, parseArgs } from '../../lib/graphql.js';
 import { limitSchema } from '../../lib/pagination.js';
-import { createOrgUnitBody, createRoleBody, createShareBody, createUserBody, patchOrgUnitBody, patchRoleBody, patchUserBody, type UserDto } from './org.schemas.js';
+import {
+  createDelegationBody,
+  createOrgUnitBody,
+  createRoleBody,
+  createShareBody,
+  createUserBody,
+  delegationFilter,
+  patchOrgUnitBody,
+  patchRoleBody,
+  patchUserBody,
+  transferBody,
+  type UserDto,
+} from './org.schemas.js';
 
 const idArg = z.object({ id: z.uuid() });
 const versionArg = z.number().int().min(1).optional();
@@ -24,6 +36,11 @@ export const orgResolvers = {
     user: async (_: unknown, args: Args, ctx: Ctx) => ctx.services.org.getUser(ctx.principal, id(args)),
     roles: async (_: unknown, _args: Args, ctx: Ctx) => ctx.services.org.listRoles(ctx.principal),
     role: async (_: unknown, args: Args, ctx: Ctx) => ctx.services.org.getRole(ctx.principal, id(args)),
+    delegations: async (_: unknown, args: Args, ctx: Ctx) => {
+      const { first, after } = parseArgs(pageArgs, { first: args.first ?? undefined, after: args.after ?? undefined });
+      const filter = parseArgs(delegationFilter, args.filter ?? {}, 'filter');
+      return connection(await ctx.services.org.listDelegations(ctx.principal, { ...filter, limit: first, cursor: after }));
+    },
   },
   Mutation: {
     createOrgUnit: async (_: unknown, args: Args, ctx: Ctx) => ctx.services.org.createUnit(ctx.principal, parseArgs(createOrgUnitBody, args.input, 'input')),
@@ -36,6 +53,12 @@ export const orgResolvers = {
     updateRole: async (_: unknown, args: Args, ctx: Ctx) =>
       ctx.services.org.updateRole(ctx.principal, id(args), parseArgs(patchRoleBody, args.input, 'input'), version(args)),
     createShare: async (_: unknown, args: Args, ctx: Ctx) => ctx.services.org.createShare(ctx.principal, parseArgs(createShareBody, args.input, 'input')),
+    createDelegation: async (_: unknown, args: Args, ctx: Ctx) => ctx.services.org.createDelegation(ctx.principal, parseArgs(createDelegationBody, args.input, 'input')),
+    revokeDelegation: async (_: unknown, args: Args, ctx: Ctx) => {
+      await ctx.services.org.revokeDelegation(ctx.principal, id(args));
+      return true;
+    },
+    transferWork: async (_: unknown, args: Args, ctx: Ctx) => ctx.services.org.transferWork(ctx.principal, parseArgs(transferBody, args.input, 'input')),
     deleteShare: async (_: unknown, args: Args, ctx: Ctx) => {
       await ctx.services.org.deleteShare(ctx.principal, id(args));
       return true;

@@ -7,7 +7,10 @@ import {
   createOrgUnitBody,
   createRoleBody,
   createShareBody,
+  createDelegationBody,
   createUserBody,
+  delegationSchema,
+  listDelegationsQuery,
   listUsersQuery,
   meSchema,
   orgUnitSchema,
@@ -16,6 +19,8 @@ import {
   patchUserBody,
   roleSchema,
   shareSchema,
+  transferBody,
+  transferSchema,
   userSchema,
 } from './org.schemas.js';
 
@@ -91,6 +96,50 @@ export async function orgRoutes(fastify: FastifyInstance): Promise<void> {
   app.patch('/roles/:id', {
     schema: { tags: ['org'], summary: 'Edit a role (built-in roles keep their name and scope)', params: idParams, body: patchRoleBody, response: { 200: roleSchema, ...errorResponses } },
     handler: async (req, reply) => withEtag(reply, await svc().updateRole(req.principal, req.params.id, req.body, ifMatch(req.headers['if-match']))),
+  });
+
+  app.get('/delegations', {
+    schema: {
+      tags: ['org'],
+      summary: 'Delegations: the caller’s own (given or received), and those between users its delegations:read scope covers',
+      querystring: listDelegationsQuery,
+      response: { 200: page(delegationSchema), ...errorResponses },
+    },
+    handler: async (req) => svc().listDelegations(req.principal, req.query),
+  });
+  app.get('/delegations/:id', {
+    schema: { tags: ['org'], summary: 'Read a delegation', params: idParams, response: { 200: delegationSchema, ...errorResponses } },
+    handler: async (req) => svc().getDelegation(req.principal, req.params.id),
+  });
+  app.post('/delegations', {
+    schema: {
+      tags: ['org'],
+      summary: 'Delegate work for a time window (by the delegator, or by a manager over both users)',
+      body: createDelegationBody,
+      response: { 201: delegationSchema, ...errorResponses },
+    },
+    handler: async (req, reply) => {
+      const d = await svc().createDelegation(req.principal, req.body);
+      reply.code(201).header('location', `/v1/delegations/${d.id}`);
+      return d;
+    },
+  });
+  app.delete('/delegations/:id', {
+    schema: { tags: ['org'], summary: 'Revoke a delegation (revoking it again changes nothing)', params: idParams, response: { 204: z.null(), ...errorResponses } },
+    handler: async (req, reply) => {
+      await svc().revokeDelegation(req.principal, req.params.id);
+      return reply.code(204).send(null);
+    },
+  });
+
+  app.post('/transfers', {
+    schema: {
+      tags: ['org'],
+      summary: 'Hand a user’s customers, open opportunities and open actions to another user or to a unit’s pool, in one transaction',
+      body: transferBody,
+      response: { 201: transferSchema, ...errorResponses },
+    },
+    handler: async (req, reply) => reply.code(201).send(await svc().transferWork(req.principal, req.body)),
   });
 
   app.post('/shares', {

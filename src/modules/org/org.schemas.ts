@@ -168,8 +168,95 @@ export const createShareBody = z
 export type CreateShareInput = z.infer<typeof createShareBody>;
 
 export const delegationSchema = z
-  .object({ id: z.uuid(), fromUserId: z.uuid(), toUserId: z.uuid(), startsAt: timestamp, endsAt: timestamp })
+  .object({
+    id: z.uuid(),
+    fromUserId: z.uuid(),
+    toUserId: z.uuid(),
+    startsAt: timestamp,
+    endsAt: timestamp,
+    revokedAt: timestamp.nullable(),
+    createdBy: z.uuid(),
+    createdAt: timestamp,
+    // Not revoked and startsAt <= now < endsAt.
+    active: z.boolean(),
+  })
   .meta({ id: 'Delegation' });
+export type DelegationDto = z.infer<typeof delegationSchema>;
+
+// The longest a delegation may run: a stand-in for holidays or sick leave, not a handover (that is a transfer).
+export const MAX_DELEGATION_DAYS = 180;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export const createDelegationBody = z
+  .object({
+    fromUserId: z.uuid().optional(),
+    toUserId: z.uuid(),
+    startsAt: timestamp.optional(),
+    endsAt: timestamp,
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    const start = v.startsAt ? Date.parse(v.startsAt) : Date.now();
+    const end = Date.parse(v.endsAt);
+    if (end <= start) ctx.addIssue({ code: 'custom', path: ['endsAt'], message: 'must be after startsAt' });
+    else if (end - start > MAX_DELEGATION_DAYS * DAY_MS) ctx.addIssue({ code: 'custom', path: ['endsAt'], message: `at most ${MAX_DELEGATION_DAYS} days after startsAt` });
+    else if (end <= Date.now()) ctx.addIssue({ code: 'custom', path: ['endsAt'], message: 'must be in the future' });
+  })
+  .meta({ id: 'DelegationCreate' });
+export type CreateDelegationInput = z.infer<typeof createDelegationBody>;
+
+const boolString = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+export const delegationFilter = z
+  .object({
+    fromUserId: z.uuid().optional(),
+    toUserId: z.uuid().optional(),
+    active: z.boolean().optional(),
+  })
+  .strict();
+export type DelegationFilter = z.infer<typeof delegationFilter>;
+
+export const listDelegationsQuery = z
+  .object({
+    limit: limitSchema,
+    cursor: z.string().max(500).optional(),
+    fromUserId: z.uuid().optional(),
+    toUserId: z.uuid().optional(),
+    active: boolString.optional(),
+  })
+  .strict();
+export type ListDelegationsQuery = z.infer<typeof listDelegationsQuery>;
+
+export const transferBody = z
+  .object({
+    fromUserId: z.uuid(),
+    toUserId: z.uuid().optional(),
+    toUnitId: z.uuid().optional(),
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    if (!v.toUserId === !v.toUnitId) ctx.addIssue({ code: 'custom', path: ['toUserId'], message: 'give exactly one of toUserId and toUnitId' });
+    else if (v.toUserId === v.fromUserId) ctx.addIssue({ code: 'custom', path: ['toUserId'], message: 'must differ from fromUserId' });
+  })
+  .meta({ id: 'TransferCreate' });
+export type TransferInput = z.infer<typeof transferBody>;
+
+export const transferCountsSchema = z.object({ customers: z.number().int(), opportunities: z.number().int(), actions: z.number().int() });
+export type TransferCounts = z.infer<typeof transferCountsSchema>;
+
+export const transferSchema = z
+  .object({
+    id: z.uuid(),
+    fromUserId: z.uuid(),
+    toUserId: z.uuid().nullable(),
+    // The target unit: the target user's unit, or the pool the records went to.
+    toUnitId: z.uuid(),
+    counts: transferCountsSchema,
+    actorId: z.uuid(),
+    at: timestamp,
+  })
+  .meta({ id: 'Transfer' });
+export type TransferDto = z.infer<typeof transferSchema>;
 
 export const meSchema = z
   .object({

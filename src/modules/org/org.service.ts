@@ -5,7 +5,10 @@ import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../
 import { type Page, pageOf } from '../../lib/pagination.js';
 import { customersRepository } from '../customers/customers.repository.js';
 import { ACTIONS, BUILT_IN_NAMES, RESOURCES } from './built-in-roles.js';
+import { createDelegationService, endDelegationsOf, toDelegationDto } from './delegations.service.js';
 import { orgRepository as repo, type OrgUnitRow, type RoleRow, type UserRow } from './org.repository.js';
+import { createTransferService } from './transfers.service.js';
+import { transfersRepository } from './transfers.repository.js';
 import type {
   CreateOrgUnitInput,
   CreateRoleInput,
@@ -89,6 +92,20 @@ export function createOrgService(database: Database) {
     return found;
   }
 
+  // No customer is left without an owner when staff leave (domain.md §1): deactivation waits for a transfer.
+  async function refuseWhileHolding(tx: Executor, userId: string): Promise<void> {
+    const owned = await transfersRepository.holdings(tx, userId);
+    if (owned.customers + owned.opportunities + owned.actions === 0) return;
+    const parts = [
+      owned.customers ? `owns ${owned.customers} customer(s)` : null,
+      owned.opportunities ? `owns ${owned.opportunities} open opportunit${owned.opportunities === 1 ? 'y' : 'ies'}` : null,
+      owned.actions ? `has ${owned.actions} open action(s) assigned` : null,
+    ].filter(Boolean);
+    throw new AppError('CONFLICT', `the user still ${parts.join(', ')}; hand them over with POST /v1/transfers (GraphQL transferWork), then deactivate`, {
+      extra: { owned, transferWith: 'POST /v1/transfers' },
+    });
+  }
+
   async function userDto(tx: Executor, id: string): Promise<UserDto> {
     const row = await repo.userById(tx, id);
     if (!row) throw notFound('user');
@@ -96,6 +113,9 @@ export function createOrgService(database: Database) {
   }
 
   return {
+    ...createDelegationService(database),
+    ...createTransferService(database),
+
     async me(p: Principal): Promise<MeDto> {
       const [user, unit, roles, delegations] = await Promise.all([
         repo.userById(db, p.userId),
@@ -116,7 +136,7 @@ export function createOrgService(database: Database) {
         roles: roles.map(toRoleDto),
         effectiveScopes,
         hiddenFields: [...hiddenFields(p)].sort(),
-        activeDelegations: delegations.map((d) => ({ ...d, startsAt: iso(d.startsAt), endsAt: iso(d.endsAt) })),
+        activeDelegations: delegations.map(toDelegationDto),
       };
     },
 
@@ -283,6 +303,8 @@ export function createOrgService(database: Database) {
         if (!before) throw notFound('user');
         checkVersion(expectedVersion, before.version);
         if (input.active === false && id === p.userId) throw fieldError('UNPROCESSABLE', 'active', 'you cannot deactivate yourself');
+        const deactivating = input.active === false && before.active;
+        if (deactivating) await refuseWhileHolding(tx, id);
         const unit = input.unitId !== undefined ? await requireUnitInReach(tx, p, 'users:update', input.unitId, 'unitId') : await repo.unitById(tx, before.unitId);
         if (!unit) throw notFound('org unit');
         const roles = await resolveRoles(tx, input.roles ?? before.roles, unit);
@@ -292,6 +314,8 @@ export function createOrgService(database: Database) {
         if (!(await repo.updateUser(tx, id, before.version, set))) throw staleWrite();
         if (input.roles !== undefined) await repo.setUserRoles(tx, id, roles.map((r) => r.id));
         const after = await userDto(tx, id);
+        // A departed user neither works for others nor has others work for it.
+        if (deactivating) await endDelegationsOf(tx, p, id, after.unitId);
         await recordChange(tx, p, { entityType: 'user', entityId: id, action: input.active === false ? 'deactivated' : 'updated', before: toUserDto(before), after, owner: { ownerUserId: id, ownerUnitId: after.unitId } });
         return after;
       });
