@@ -283,10 +283,13 @@ export function createCustomerService(database: Database) {
         }
         const row = await repo.update(tx, id, before.version, set);
         if (!row) throw staleWrite();
+        const ownerChanged = before.ownerUserId !== row.ownerUserId || before.ownerUnitId !== row.ownerUnitId;
+        // The customer's timeline shows who owned it when: a reassignment is ownership history.
+        if (ownerChanged) await repo.recordOwnershipChange(tx, p, { customerId: id, from: before, to: row, cause: 'REASSIGNMENT', onBehalfOfId: onBehalfOf(p, before.ownerUserId) });
         await recordChange(tx, p, {
           entityType: RESOURCE,
           entityId: id,
-          action: before.ownerUserId !== row.ownerUserId || before.ownerUnitId !== row.ownerUnitId ? 'owner_changed' : 'updated',
+          action: ownerChanged ? 'owner_changed' : 'updated',
           before: snapshot(before),
           after: snapshot(row),
           onBehalfOfId: onBehalfOf(p, before.ownerUserId),
@@ -362,6 +365,7 @@ export function createCustomerService(database: Database) {
         Object.assign(set, derived({ name: survivor.name, registrationId: set.registrationId, phones, emails }));
         const row = await repo.update(tx, id, survivor.version, set);
         if (!row) throw staleWrite();
+        const movedHistory: ({ customerId: string } & Awaited<ReturnType<typeof repo.repointHistory>>)[] = [];
         for (const d of dups) {
           const moved = await tx
             .update(contacts)
@@ -371,6 +375,10 @@ export function createCustomerService(database: Database) {
           for (const c of moved) {
             await recordChange(tx, p, { entityType: 'contact', entityId: c.id, action: 'moved_by_merge', before: { customerId: d.id }, after: { customerId: id }, onBehalfOfId: onBehalfOf(p, d.ownerUserId), owner: row });
           }
+          // The duplicate's history follows it into the survivor, whose timeline then tells the whole story.
+          const repointed = await repo.repointHistory(tx, p, d.id, id);
+          movedHistory.push({ customerId: d.id, ...repointed });
+          await repo.recordOwnershipChange(tx, p, { entityId: d.id, customerId: id, from: d, to: row, cause: 'MERGE', onBehalfOfId: onBehalfOf(p, d.ownerUserId) });
           const folded = await repo.update(tx, d.id, d.version, { status: 'MERGED', mergedIntoId: id });
           if (!folded) throw new AppError('PRECONDITION_FAILED', 'a duplicate changed while this request ran; reload and retry');
           await recordChange(tx, p, { entityType: RESOURCE, entityId: d.id, action: 'merged', before: snapshot(d), after: snapshot(folded), onBehalfOfId: onBehalfOf(p, d.ownerUserId), owner: folded });
@@ -380,7 +388,7 @@ export function createCustomerService(database: Database) {
           entityId: id,
           action: 'merge_survived',
           before: snapshot(survivor),
-          after: { ...snapshot(row), mergedIds: ids },
+          after: { ...snapshot(row), mergedIds: ids, movedHistory },
           onBehalfOfId: onBehalfOf(p, survivor.ownerUserId),
           owner: row,
         });
