@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import type { Database, Executor } from '../../db/client.js';
 import { type Principal, requirePermission, scopeFor } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
@@ -72,7 +73,9 @@ export function createDelegationService(database: Database) {
         const row = await repo.insert(tx, {
           fromUserId: from.id,
           toUserId: to.id,
-          startsAt: input.startsAt ? new Date(input.startsAt) : new Date(),
+          // The database's clock, as the access check reads it, truncated (not rounded up) to the column's
+          // millisecond precision: a delegation made "now" is active at once.
+          startsAt: input.startsAt ? new Date(input.startsAt) : sql`date_trunc('milliseconds', now())`,
           endsAt: new Date(input.endsAt),
           createdBy: p.userId,
         });
