@@ -74,7 +74,8 @@ export const delegationsRepository = {
     return hit ?? null;
   },
 
-  async insert(ex: Executor, v: typeof delegations.$inferInsert): Promise<DelegationRow> {
+  // `startsAt` may be the database's own clock (SQL), so that "now" means the access check's now.
+  async insert(ex: Executor, v: Omit<typeof delegations.$inferInsert, 'startsAt'> & { startsAt: Date | SQL }): Promise<DelegationRow> {
     const [row] = await ex.insert(delegations).values(v).returning({ id: delegations.id });
     if (!row) throw new Error('insert returned nothing');
     const [full] = await ex.select(columns).from(delegations).where(eq(delegations.id, row.id));
