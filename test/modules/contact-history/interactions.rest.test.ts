@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import t from 'tap';
 import { queryRows } from '../../../src/db/client.js';
 import { buildTestApp, company } from '../../helpers/app.js';
-import { contactRow, count, delegate, errorPaths, opportunityOf, pipeline, tag } from './support.js';
+import { contactRow, count, delegate, errorPaths, opportunityOf, pipeline } from './support.js';
 
 const app = await buildTestApp();
 t.teardown(() => app.close());
