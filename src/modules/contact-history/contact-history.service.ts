@@ -100,9 +100,9 @@ export function createContactHistoryService(database: Database) {
     }
   }
 
-  // The customer for a read of its history: invisible → 404; visible without interactions:read → 403.
+  // The customer for a read of its history: invisible → 404 (checked first, whatever the caller's
+  // rights); visible without interactions:read → 403.
   async function readableCustomer(p: Principal, customerId: string) {
-    requirePermission(p, 'interactions:read');
     const hit = await repo.findCustomer(db, p, customerId, 'interactions:read');
     if (!hit) throw notFound('customer');
     if (!hit.allowed) throw new AppError('FORBIDDEN', 'missing permission interactions:read on this customer');
@@ -111,7 +111,6 @@ export function createContactHistoryService(database: Database) {
 
   return {
     async record(p: Principal, customerId: string, input: RecordInteractionInput): Promise<InteractionDto> {
-      requirePermission(p, 'interactions:create');
       return db.transaction(async (tx) => {
         // A share lock: the customer cannot be merged away while its history grows.
         const hit = await repo.findCustomer(tx, p, customerId, 'interactions:create', true);
@@ -200,9 +199,9 @@ export function createContactHistoryService(database: Database) {
     },
 
     async listForOpportunity(p: Principal, opportunityId: string, q: ListInteractionsQuery): Promise<Page<InteractionDto>> {
-      requirePermission(p, 'interactions:read');
       const opp = await repo.findOpportunity(db, p, opportunityId);
       if (!opp) throw notFound('opportunity');
+      requirePermission(p, 'interactions:read');
       const { limit, cursor, ...filter } = q;
       return interactionPage(await repo.listForOpportunity(db, p, opportunityId, filter, cursor, limit), limit);
     },
