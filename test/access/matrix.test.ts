@@ -355,6 +355,37 @@ const ROWS: Row[] = [
     call: (c, _, contactId) => gql(c, 'mutation($id: ID!) { deleteContact(id: $id) }', { id: contactId }, 200, () => undefined) },
 
   // Contact history: interactions and the timeline
+  // The model's built-in roles list customer and contact permissions only; interactions are granted
+  // as shipped: every built-in role holds them as it holds contacts (executive reads only), and the
+  // custom partner ALL role holds none. Visibility is the customer's, under the interactions permission.
+  ...((): Row[] => {
+    const INTERACTIONS: Record<string, readonly string[]> = {
+      admin: ['read', 'create', 'update', 'delete'],
+      executive: ['read'],
+      manager: ['read', 'create', 'update', 'delete'],
+      marketing: ['read', 'create', 'update'],
+      sales: ['read', 'create', 'update'],
+      service: ['read', 'create', 'update'],
+      partner_manager: ['read', 'create', 'update', 'delete'],
+      partner_sales: ['read', 'create', 'update'],
+      integration: ['read', 'create', 'update'],
+    };
+    const withInteractions = (m: MUser): MUser => ({
+      ...m,
+      roles: m.roles.map((r) => ({ ...r, permissions: [...r.permissions, ...(INTERACTIONS[r.name] ?? []).map((a) => `interactions:${a}`)] })),
+    });
+    const onInteractions = (permission: string, ok: Status) => (c: Caller, tg: Target) => expectOnRecord(world, withInteractions(c.m), tg.record, permission, ok);
+    return [
+      { route: 'GET /v1/customers/:id/interactions', on: 'record', permission: 'interactions:read', ok: 200,
+        expect: onInteractions('interactions:read', 200),
+        call: (c, tg) => rest(c, 'GET', `/v1/customers/${tg.record.id}/interactions`) },
+      { route: 'POST /v1/customers/:id/interactions', on: 'record', permission: 'interactions:create', ok: 201, audited: 'response',
+        expect: onInteractions('interactions:create', 201),
+        call: (c, tg) => rest(c, 'POST', `/v1/customers/${tg.record.id}/interactions`, { channel: 'PHONE', direction: 'OUTBOUND', subject: `Call by ${c.name}` }) },
+      { route: 'GET /v1/customers/:id/timeline', on: 'record', permission: 'customers:read', ok: 200,
+        call: (c, tg) => rest(c, 'GET', `/v1/customers/${tg.record.id}/timeline`) },
+    ];
+  })(),
   // (end of contact history rows)
 
   // Lifecycle transitions and handoffs

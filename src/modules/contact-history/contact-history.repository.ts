@@ -1,0 +1,177 @@
+import { and, asc, eq, gt, inArray, type SQL, sql } from 'drizzle-orm';
+import type { Executor } from '../../db/client.js';
+import { contacts, customers, interactionRevisions, interactions, opportunities } from '../../db/schema/index.js';
+import { accessPredicate, type Principal } from '../../lib/access.js';
+import { keyset } from '../../lib/pagination.js';
+import type { InteractionFilter } from './contact-history.schemas.js';
+
+export type InteractionRow = typeof interactions.$inferSelect;
+export type InteractionInsert = typeof interactions.$inferInsert;
+export type RevisionRow = typeof interactionRevisions.$inferSelect;
+export type CustomerRow = typeof customers.$inferSelect;
+
+const customerCols = { id: customers.id, ownerUserId: customers.ownerUserId, ownerUnitId: customers.ownerUnitId };
+const opportunityCols = { id: opportunities.id, ownerUserId: opportunities.ownerUserId, ownerUnitId: opportunities.ownerUnitId };
+
+// Interactions have no owner of their own: they are visible exactly when their customer is, under
+// interactions:read (resource type 'customer', so shares and other customer-level grants apply).
+export const interactionsVisible = (p: Principal): SQL => accessPredicate(p, 'interactions:read', 'customer', customerCols);
+export const customerAllows = (p: Principal, permission: string): SQL => accessPredicate(p, permission, 'customer', customerCols);
+export const opportunityVisible = (p: Principal): SQL => accessPredicate(p, 'opportunities:read', 'opportunity', opportunityCols);
+
+const newestFirst = { column: interactions.occurredAt, desc: true, kind: 'timestamp' } as const;
+
+function filterConds(f: InteractionFilter): (SQL | undefined)[] {
+  return [
+    f.channel ? eq(interactions.channel, f.channel) : undefined,
+    f.direction ? eq(interactions.direction, f.direction) : undefined,
+    f.occurredAfter ? sql`${interactions.occurredAt} > ${f.occurredAfter}::timestamptz` : undefined,
+    f.occurredBefore ? sql`${interactions.occurredAt} < ${f.occurredBefore}::timestamptz` : undefined,
+    f.opportunityId ? eq(interactions.opportunityId, f.opportunityId) : undefined,
+    f.contactId ? eq(interactions.contactId, f.contactId) : undefined,
+  ];
+}
+
+export const contactHistoryRepository = {
+  /** The customer if visible (customers:read), with whether `permission` allows acting on it. */
+  async findCustomer(ex: Executor, p: Principal, id: string, permission: string, lock = false) {
+    const q = ex
+      .select({ row: customers, allowed: sql<boolean>`(${customerAllows(p, permission)})` })
+      .from(customers)
+      .where(and(eq(customers.id, id), accessPredicate(p, 'customers:read', 'customer', customerCols)));
+    const [hit] = lock ? await q.for('share', { of: customers }) : await q;
+    return hit ?? null;
+  },
+
+  /** The interaction if visible, with its customer and whether `permission` allows acting on it. */
+  async findInteraction(ex: Executor, p: Principal, id: string, permission: string, lock = false) {
+    const q = ex
+      .select({ interaction: interactions, customer: customers, allowed: sql<boolean>`(${customerAllows(p, permission)})` })
+      .from(interactions)
+      .innerJoin(customers, eq(customers.id, interactions.customerId))
+      .where(and(eq(interactions.id, id), interactionsVisible(p)));
+    const [hit] = lock ? await q.for('update', { of: interactions }) : await q;
+    return hit ?? null;
+  },
+
+  async contactOf(ex: Executor, contactId: string): Promise<{ customerId: string } | null> {
+    const [row] = await ex.select({ customerId: contacts.customerId }).from(contacts).where(eq(contacts.id, contactId));
+    return row ?? null;
+  },
+
+  async opportunityOf(ex: Executor, opportunityId: string): Promise<{ customerId: string } | null> {
+    const [row] = await ex.select({ customerId: opportunities.customerId }).from(opportunities).where(eq(opportunities.id, opportunityId));
+    return row ?? null;
+  },
+
+  /** The opportunity if visible, with whether its interactions may be read at all. */
+  async findOpportunity(ex: Executor, p: Principal, id: string) {
+    const [row] = await ex
+      .select({ id: opportunities.id, customerId: opportunities.customerId })
+      .from(opportunities)
+      .where(and(eq(opportunities.id, id), opportunityVisible(p)));
+    return row ?? null;
+  },
+
+  async listForCustomer(ex: Executor, customerId: string, f: InteractionFilter, cursor: string | undefined, limit: number): Promise<InteractionRow[]> {
+    const ks = keyset(newestFirst, interactions.id, cursor);
+    return ex
+      .select()
+      .from(interactions)
+      .where(and(eq(interactions.customerId, customerId), ...filterConds(f), ks.where))
+      .orderBy(...ks.orderBy)
+      .limit(limit + 1);
+  },
+
+  async listForOpportunity(ex: Executor, p: Principal, opportunityId: string, f: InteractionFilter, cursor: string | undefined, limit: number): Promise<InteractionRow[]> {
+    const ks = keyset(newestFirst, interactions.id, cursor);
+    const rows = await ex
+      .select({ i: interactions })
+      .from(interactions)
+      .innerJoin(customers, eq(customers.id, interactions.customerId))
+      .where(and(eq(interactions.opportunityId, opportunityId), interactionsVisible(p), ...filterConds(f), ks.where))
+      .orderBy(...ks.orderBy)
+      .limit(limit + 1);
+    return rows.map((r) => r.i);
+  },
+
+  /**
+   * The newest `perParent + 1` interactions of each of many customers or opportunities, in one
+   * statement: a lateral subquery per parent walks that parent's (parent, occurred_at, id) index
+   * and stops after the page, however long the history is. Only interactions visible to the caller.
+   */
+  async newestPerParent(
+    ex: Executor,
+    p: Principal,
+    parent: 'customer' | 'opportunity',
+    parentIds: readonly string[],
+    f: InteractionFilter,
+    cursor: string | undefined,
+    perParent: number,
+  ): Promise<InteractionRow[]> {
+    if (parentIds.length === 0) return [];
+    const parentCol = parent === 'customer' ? interactions.customerId : interactions.opportunityId;
+    const ks = keyset(newestFirst, interactions.id, cursor);
+    const ids = sql`ARRAY[${sql.join(
+      parentIds.map((id) => sql`${id}`),
+      sql`, `,
+    )}]::uuid[]`;
+    const parents = ex
+      .select({ parentId: sql<string>`pid`.as('parent_id') })
+      .from(sql`unnest(${ids}) AS pid`)
+      .as('parents');
+    // Whether the parent's interactions are visible: one check per parent, not per row.
+    const gate =
+      parent === 'customer'
+        ? sql`coalesce((SELECT ${interactionsVisible(p)} FROM customers WHERE customers.id = ${parents.parentId}), false)`
+        : sql`coalesce((SELECT ${interactionsVisible(p)} AND ${opportunityVisible(p)} FROM opportunities
+            JOIN customers ON customers.id = opportunities.customer_id WHERE opportunities.id = ${parents.parentId}), false)`;
+    const page = ex
+      .select()
+      .from(interactions)
+      .where(and(sql`${parentCol} = ${parents.parentId}`, gate, ...filterConds(f), ks.where))
+      .orderBy(...ks.orderBy)
+      .limit(perParent + 1)
+      .as('page');
+    const rows = await ex.select().from(parents).innerJoinLateral(page, sql`true`);
+    return rows.map((r) => r.page);
+  },
+
+  async insert(ex: Executor, values: InteractionInsert): Promise<InteractionRow> {
+    const [row] = await ex.insert(interactions).values(values).returning();
+    if (!row) throw new Error('insert returned nothing');
+    return row;
+  },
+
+  /** Compare-and-set on version: null when another write got there first. */
+  async update(ex: Executor, id: string, version: number, set: Partial<InteractionInsert>): Promise<InteractionRow | null> {
+    const [row] = await ex
+      .update(interactions)
+      .set({ ...set, version: sql`${interactions.version} + 1`, updatedAt: sql`now()` })
+      .where(and(eq(interactions.id, id), eq(interactions.version, version)))
+      .returning();
+    return row ?? null;
+  },
+
+  async insertRevision(ex: Executor, values: typeof interactionRevisions.$inferInsert): Promise<void> {
+    await ex.insert(interactionRevisions).values(values);
+  },
+
+  async listRevisions(ex: Executor, interactionId: string, afterVersion: number | undefined, limit: number): Promise<RevisionRow[]> {
+    return ex
+      .select()
+      .from(interactionRevisions)
+      .where(and(eq(interactionRevisions.interactionId, interactionId), afterVersion === undefined ? undefined : gt(interactionRevisions.version, afterVersion)))
+      .orderBy(asc(interactionRevisions.version), asc(interactionRevisions.id))
+      .limit(limit + 1);
+  },
+
+  async revisionsOf(ex: Executor, interactionIds: string[]): Promise<RevisionRow[]> {
+    if (interactionIds.length === 0) return [];
+    return ex
+      .select()
+      .from(interactionRevisions)
+      .where(inArray(interactionRevisions.interactionId, interactionIds))
+      .orderBy(asc(interactionRevisions.interactionId), asc(interactionRevisions.version));
+  },
+};
