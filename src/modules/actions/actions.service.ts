@@ -126,10 +126,11 @@ export function createActionService(database: Database) {
   }
 
   async function list(p: Principal, parent: Parent, q: ListActionsQuery): Promise<Page<ActionDto>> {
-    requirePermission(p, 'actions:read');
     const { desc } = parseSort(q.sort, ACTION_SORTS, 'createdAt');
+    // An invisible parent is 404 whatever the caller's permissions; a visible one without actions:read, 403.
     const visible = parent.kind === 'customer' ? await repo.customerVisible(db, p, parent.id) : await repo.opportunityVisible(db, p, parent.id);
     if (!visible) throw notFound(parent.kind);
+    requirePermission(p, 'actions:read');
     const rows = await repo.list(db, p, parent.kind === 'customer' ? { customerId: parent.id } : { opportunityId: parent.id }, q, q.cursor, q.limit, desc);
     const now = new Date();
     const pg = pageOf(rows, q.limit, (r) => [iso(r.row.createdAt), r.row.id]);
