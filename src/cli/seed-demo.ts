@@ -1,10 +1,11 @@
 import { pathToFileURL } from 'node:url';
-import { sql } from 'drizzle-orm';
+import { asc, eq, sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../app.js';
 import { DataDirBusyError } from '../db/embedded-lock.js';
 import { ConfigError, loadConfig } from '../config.js';
-import { createDatabase, queryRows } from '../db/client.js';
+import { createDatabase, type Db, queryRows } from '../db/client.js';
+import { actions, handoffs, interactions, lifecycleTransitions, opportunities, pipelines, pipelineStages, stageTransitions } from '../db/schema/index.js';
 import { migrateAndBootstrap } from '../db/migrate.js';
 import type { Principal } from '../lib/access.js';
 import { AppError } from '../lib/errors.js';
@@ -188,7 +189,20 @@ const slug = (s: string) =>
 // Who owns a share of the customers, and who creates them.
 type Owner = { kind: 'user'; user: UserDto; place: Place; partner: boolean; weight: number } | { kind: 'pool'; creator: UserDto; unit: OrgUnitDto; weight: number };
 
-export type SeedSummary = { created: boolean; units: number; users: number; customers: number; contacts: number; frozen: number; shares: number; ms: number };
+export type SeedSummary = {
+  created: boolean;
+  units: number;
+  users: number;
+  customers: number;
+  contacts: number;
+  frozen: number;
+  shares: number;
+  interactions: number;
+  opportunities: number;
+  actions: number;
+  handoffs: number;
+  ms: number;
+};
 
 /** Seeds the demo company through `app.services`; does nothing when the marker unit exists. */
 export async function seedDemo(app: FastifyInstance, opts: { customers?: number; seed?: number } = {}): Promise<SeedSummary> {
@@ -197,7 +211,7 @@ export async function seedDemo(app: FastifyInstance, opts: { customers?: number;
   const db = database.db;
   const rng = prng(opts.seed ?? 20_240_601);
   const total = opts.customers ?? 300;
-  const summary: SeedSummary = { created: false, units: 0, users: 0, customers: 0, contacts: 0, frozen: 0, shares: 0, ms: 0 };
+  const summary: SeedSummary = { created: false, units: 0, users: 0, customers: 0, contacts: 0, frozen: 0, shares: 0, interactions: 0, opportunities: 0, actions: 0, handoffs: 0, ms: 0 };
 
   return database.withLock(SEED_LOCK_KEY, async () => {
     const [marker] = await queryRows<{ id: string }>(db, sql`SELECT id FROM org_units WHERE name = ${DEMO_MARKER} LIMIT 1`);
@@ -284,7 +298,7 @@ export async function seedDemo(app: FastifyInstance, opts: { customers?: number;
       return p;
     };
     const byOwner = new Map<string, string[]>();
-    const created: { id: string; ownerUnitId: string }[] = [];
+    const created: SeededCustomer[] = [];
 
     for (let i = 0; i < total; i++) {
       const owner = rng.weighted(owners.map((o) => [o, o.weight] as const));
@@ -371,7 +385,7 @@ export async function seedDemo(app: FastifyInstance, opts: { customers?: number;
       }
       summary.customers++;
       byOwner.set(ownerKey, [...earlier, customerId]);
-      created.push({ id: customerId, ownerUnitId: owner.kind === 'user' ? owner.user.unitId : owner.unit.id });
+      created.push({ id: customerId, ownerUnitId: owner.kind === 'user' ? owner.user.unitId : owner.unit.id, ownerUserId: owner.kind === 'user' ? owner.user.id : null, creatorId: creator.userId, stage, partner });
 
       // Contact persons: who decides, who influences, who keeps the door.
       const contacts: CreateContactInput[] = [];
@@ -419,8 +433,263 @@ export async function seedDemo(app: FastifyInstance, opts: { customers?: number;
       summary.shares++;
     }
 
+    // The sales process around those customers: contact history, lifecycle history, opportunities
+    // with their stage history, key actions and a pending handoff, inserted directly.
+    Object.assign(summary, await seedSalesProcess(db, rng, { customers: created, marketers, marketingUnitId: marketingUnit.id, adminId: admin.userId }));
     return { ...summary, created: true, ms: Date.now() - started };
   });
+}
+
+type SeededCustomer = { id: string; ownerUnitId: string; ownerUserId: string | null; creatorId: string; stage: Stage; partner: boolean };
+type Rng = ReturnType<typeof prng>;
+
+// The default pipeline of api.md §2a, created here only when the bootstrap has not made one.
+const DEFAULT_STAGES = [
+  { key: 'QUALIFICATION', name: 'Needs identification', probability: 10, outcome: null },
+  { key: 'ACCEPTANCE', name: 'Customer acceptance', probability: 30, outcome: null },
+  { key: 'NEGOTIATION', name: 'Negotiation', probability: 60, outcome: null },
+  { key: 'WON', name: 'Won', probability: 100, outcome: 'WON' },
+  { key: 'LOST', name: 'Lost', probability: 0, outcome: 'LOST' },
+] as const;
+
+async function defaultPipeline(db: Db): Promise<{ id: string; stages: Map<string, string> }> {
+  const read = async () => {
+    const [p] = await db.select({ id: pipelines.id }).from(pipelines).where(eq(pipelines.isDefault, true));
+    if (!p) return null;
+    const stages = await db.select({ id: pipelineStages.id, key: pipelineStages.key }).from(pipelineStages).where(eq(pipelineStages.pipelineId, p.id)).orderBy(asc(pipelineStages.position));
+    return { id: p.id, stages: new Map(stages.map((x) => [x.key, x.id])) };
+  };
+  const existing = await read();
+  if (existing) return existing;
+  try {
+    await db.transaction(async (tx) => {
+      const [p] = await tx.insert(pipelines).values({ name: 'Standard sales', isDefault: true }).returning({ id: pipelines.id });
+      if (!p) throw new Error('pipeline insert returned nothing');
+      await tx.insert(pipelineStages).values(
+        DEFAULT_STAGES.map((st, i) => ({ pipelineId: p.id, key: st.key, name: st.name, position: i + 1, probability: st.probability, terminal: st.outcome !== null, outcome: st.outcome })),
+      );
+    });
+  } catch (err) {
+    // A bootstrap running at the same time made it first (one default pipeline: unique index).
+    const made = await read();
+    if (made) return made;
+    throw err;
+  }
+  const made = await read();
+  if (!made) throw new Error('no default pipeline after creating it');
+  return made;
+}
+
+const LIFECYCLE_ORDER: readonly Stage[] = ['SUSPECT', 'PROSPECT', 'OPPORTUNITY', 'CUSTOMER', 'USER'];
+const SUBJECTS: Record<string, readonly string[]> = {
+  PHONE: ['Follow-up call', 'Clarified delivery times', 'Asked about the quote', 'Call with purchasing'],
+  EMAIL: ['Sent product sheet', 'Quote follow-up', 'Answered technical question', 'Meeting confirmation'],
+  VISIT: ['Site visit', 'Plant tour and needs review', 'Visit with the technical director'],
+  MEETING: ['Solution presentation', 'Price negotiation', 'Quarterly review'],
+  EVENT: ['Met at the trade fair', 'Open house visit'],
+  WEB: ['Downloaded the brochure', 'Used the product finder'],
+};
+const OUTCOMES = ['Positive, next step agreed', 'Needs internal alignment', 'Waiting for budget approval', 'Asked for a revised offer', 'No decision yet'];
+const PRODUCTS = ['Pump series P200', 'Compressor line K7', 'Conveyor retrofit', 'Service contract', 'Spare parts framework', 'Control cabinet upgrade', 'Filtration units'];
+const COMPETITORS = ['Nordpumpen AG', 'Südtech GmbH', 'EuroFlow SE', 'Lowcost Imports'];
+const LOST_REASONS = ['Price too high', 'Chose a competitor', 'Project postponed', 'No budget this year'];
+const ACTION_TITLES: Record<string, readonly (readonly [string, string | null])[]> = {
+  QUALIFICATION: [['Identify the decision maker', 'DECISION_MAKER_KNOWN'], ['Workshop on requirements', 'NEED_DEFINED'], ['Site survey', null]],
+  ACCEPTANCE: [['Present the solution', null], ['Get the solution accepted by the customer', 'SOLUTION_ACCEPTED'], ['Send the technical proposal', null]],
+  NEGOTIATION: [['Send the final quote', 'FINAL_QUOTE_SENT'], ['Negotiate payment terms', null], ['Confirm delivery schedule', null]],
+  CUSTOMER: [['Schedule commissioning', null], ['Check satisfaction after delivery', null]],
+  USER: [['Annual service visit', null], ['Offer the maintenance contract renewal', null], ['Ask for a reference', null]],
+};
+
+const DAY = 86_400_000;
+
+/**
+ * History and pipeline for the seeded customers, inserted directly and deterministically from `rng`
+ * (times relative to now): interactions on most customers; lifecycle transitions leading to each
+ * customer's stage; opportunities at every stage of the default pipeline with matching
+ * qualification facts and stage history (WON for customers, some LOST); open key actions on the
+ * salespeople's agendas, some overdue; one pending handoff from marketing to a salesperson.
+ */
+async function seedSalesProcess(db: Db, rng: Rng, ctx: { customers: SeededCustomer[]; marketers: UserDto[]; marketingUnitId: string; adminId: string }) {
+  const now = Date.now();
+  const ago = (days: number) => new Date(now - Math.round(days * DAY));
+  const out = { interactions: 0, opportunities: 0, actions: 0, handoffs: 0 };
+  const pipeline = await defaultPipeline(db);
+  const stageId = (key: string) => {
+    const id = pipeline.stages.get(key);
+    if (!id) throw new Error(`the default pipeline has no stage ${key}`);
+    return id;
+  };
+  const ids = ctx.customers.map((c) => c.id);
+  const contactRows = ids.length ? await queryRows<{ id: string; customer_id: string }>(db, sql`SELECT id, customer_id FROM contacts WHERE customer_id = ANY(${sql.param(ids)}::uuid[]) ORDER BY customer_id, created_at, id`) : [];
+  const contactsOf = new Map<string, string[]>();
+  for (const r of contactRows) contactsOf.set(r.customer_id, [...(contactsOf.get(r.customer_id) ?? []), r.id]);
+  const marketer = ctx.marketers[0];
+
+  const interactionRows: (typeof interactions.$inferInsert)[] = [];
+  const lifecycleRows: (typeof lifecycleTransitions.$inferInsert)[] = [];
+  const actionRows: (typeof actions.$inferInsert)[] = [];
+
+  for (const c of ctx.customers) {
+    // Who worked the customer: its owner, or marketing for the pool.
+    const actor = c.ownerUserId ?? marketer?.id ?? ctx.adminId;
+    const history = 20 + rng.int(0, 340); // days since the first touch
+    // Lifecycle: one transition per step from SUSPECT to the customer's stage, spread over its history.
+    const steps = LIFECYCLE_ORDER.indexOf(c.stage);
+    for (let k = 1; k <= steps; k++) {
+      const from = LIFECYCLE_ORDER[k - 1] as Stage;
+      const to = LIFECYCLE_ORDER[k] as Stage;
+      lifecycleRows.push({
+        customerId: c.id,
+        fromStage: from,
+        toStage: to,
+        reason: to === 'PROSPECT' ? 'Showed interest' : to === 'OPPORTUNITY' ? 'Qualified: need and decision maker known' : to === 'CUSTOMER' ? 'First order' : 'Delivered and in service',
+        cause: to === 'CUSTOMER' ? 'ORDER' : to === 'OPPORTUNITY' ? 'OPPORTUNITY' : 'MANUAL',
+        actorId: actor,
+        at: ago(history - (history * k) / (steps + 1)),
+      });
+    }
+    // Contact history on most customers, over the last months.
+    if (rng.chance(0.85)) {
+      const n = rng.int(1, 6);
+      const contactIds = contactsOf.get(c.id) ?? [];
+      for (let k = 0; k < n; k++) {
+        const channel = rng.weighted([['PHONE', 5], ['EMAIL', 5], ['VISIT', 2], ['MEETING', 2], ['EVENT', 1], ['WEB', 1]] as const);
+        interactionRows.push({
+          customerId: c.id,
+          contactId: contactIds.length && rng.chance(0.8) ? rng.pick(contactIds) : null,
+          channel,
+          direction: channel === 'WEB' ? 'INBOUND' : rng.chance(0.7) ? 'OUTBOUND' : 'INBOUND',
+          occurredAt: ago(rng.int(1, Math.min(history, 180)) + rng.next()),
+          subject: rng.pick(SUBJECTS[channel] ?? ['Contact']),
+          notes: null,
+          outcome: rng.pick(OUTCOMES),
+          actorId: actor,
+        });
+      }
+    }
+  }
+
+  // Opportunities: only for customers a salesperson owns (the pool has none).
+  for (const c of ctx.customers) {
+    if (!c.ownerUserId) continue;
+    const plans: { final: string; lost?: boolean }[] = [];
+    if (c.stage === 'OPPORTUNITY') plans.push({ final: rng.weighted([['QUALIFICATION', 4], ['ACCEPTANCE', 3], ['NEGOTIATION', 3]] as const) });
+    if (c.stage === 'CUSTOMER' || c.stage === 'USER') plans.push({ final: 'WON' });
+    if ((c.stage === 'PROSPECT' || c.stage === 'OPPORTUNITY' || c.stage === 'USER') && rng.chance(0.2)) plans.push({ final: 'LOST', lost: true });
+    for (const plan of plans) {
+      // The path through the pipeline: open stages up to the final one (a lost deal dies at some stage).
+      const openKeys = ['QUALIFICATION', 'ACCEPTANCE', 'NEGOTIATION'];
+      const reached = plan.final === 'WON' ? 3 : plan.lost ? rng.int(1, 3) : openKeys.indexOf(plan.final) + 1;
+      const path = [...openKeys.slice(0, reached), ...(plan.final === 'WON' || plan.lost ? [plan.final] : [])];
+      const started = rng.int(20, 200);
+      const times = path.map((_, k) => ago(started - (started * k) / path.length - rng.next()));
+      const last = path[path.length - 1] as string;
+      const atLeast = (key: string) => openKeys.indexOf(key) <= reached - 1 || last === 'WON';
+      const clearIntent = rng.chance(0.8);
+      const qualification = {
+        needDefined: atLeast('ACCEPTANCE') || rng.chance(0.5),
+        decisionMakerKnown: atLeast('ACCEPTANCE') ? clearIntent : rng.chance(0.3),
+        budgetKnown: reached >= 3,
+        timingKnown: reached >= 3,
+        ...(atLeast('ACCEPTANCE') && !clearIntent ? { purchaseMotive: 'Replacement of worn equipment', paymentCapability: rng.pick(['MEDIUM', 'HIGH'] as const) } : {}),
+        ...(rng.chance(0.2) ? { judgement: 'Experienced account manager: strong fit, decision this quarter' } : {}),
+      };
+      const amount = `${rng.int(8, 400) * 250}.00`;
+      const closed = last === 'WON' || last === 'LOST';
+      const [o] = await db
+        .insert(opportunities)
+        .values({
+          customerId: c.id,
+          pipelineId: pipeline.id,
+          stageId: stageId(last),
+          name: `${rng.pick(PRODUCTS)} ${new Date(times[0] ?? now).getUTCFullYear()}`,
+          amount,
+          currency: 'EUR',
+          expectedCloseDate: new Date(closed ? (times[times.length - 1] ?? new Date(now)).getTime() : now + rng.int(10, 120) * DAY).toISOString().slice(0, 10),
+          status: last === 'WON' ? 'WON' : last === 'LOST' ? 'LOST' : 'OPEN',
+          qualification,
+          lostReason: last === 'LOST' ? rng.pick(LOST_REASONS) : null,
+          competitor: last === 'LOST' && rng.chance(0.7) ? rng.pick(COMPETITORS) : null,
+          stageEnteredAt: times[times.length - 1] ?? new Date(now),
+          closedAt: closed ? (times[times.length - 1] ?? null) : null,
+          ownerUserId: c.ownerUserId,
+          ownerUnitId: c.ownerUnitId,
+          createdBy: c.ownerUserId,
+          createdAt: times[0] ?? new Date(now),
+        })
+        .returning({ id: opportunities.id, lostReason: opportunities.lostReason, competitor: opportunities.competitor });
+      if (!o) throw new Error('opportunity insert returned nothing');
+      out.opportunities++;
+      await db.insert(stageTransitions).values(
+        path.map((key, k) => ({
+          opportunityId: o.id,
+          customerId: c.id,
+          fromStageId: k === 0 ? null : stageId(path[k - 1] as string),
+          toStageId: stageId(key),
+          reason: k === 0 ? 'Opened' : null,
+          lostReason: key === 'LOST' ? o.lostReason : null,
+          competitor: key === 'LOST' ? o.competitor : null,
+          secondsInFromStage: k === 0 ? null : Math.round(((times[k] as Date).getTime() - (times[k - 1] as Date).getTime()) / 1000),
+          actorId: c.ownerUserId as string,
+          at: times[k] as Date,
+        })),
+      );
+      // Open deals carry their next steps on the owner's agenda, some of them overdue.
+      if (!closed) {
+        const titles = ACTION_TITLES[last] ?? [];
+        const n = rng.int(1, 2);
+        for (let k = 0; k < n; k++) {
+          const [title, key] = rng.pick(titles);
+          actionRows.push({
+            opportunityId: o.id,
+            customerId: c.id,
+            title,
+            key,
+            dueAt: new Date(now + Math.round((rng.int(-6, 14) + rng.next()) * DAY)),
+            value: rng.int(2, 5),
+            urgency: rng.int(1, 5),
+            assigneeId: c.ownerUserId,
+            ownerUnitId: c.ownerUnitId,
+            createdBy: c.ownerUserId,
+          });
+        }
+        // What got done already at earlier stages.
+        if (reached > 1) {
+          actionRows.push({ opportunityId: o.id, customerId: c.id, title: 'Identify the decision maker', key: 'DECISION_MAKER_KNOWN', status: 'DONE', completedAt: times[1] ?? null, value: 3, urgency: 3, assigneeId: c.ownerUserId, ownerUnitId: c.ownerUnitId, createdBy: c.ownerUserId });
+        }
+      }
+    }
+    // Care for existing customers: an occasional open action on the customer itself.
+    if ((c.stage === 'CUSTOMER' || c.stage === 'USER') && rng.chance(0.35)) {
+      const [title, key] = rng.pick(ACTION_TITLES[c.stage] ?? []);
+      actionRows.push({ customerId: c.id, title, key, dueAt: rng.chance(0.2) ? null : new Date(now + Math.round((rng.int(-3, 30) + rng.next()) * DAY)), value: rng.int(1, 4), urgency: rng.int(1, 3), assigneeId: c.ownerUserId, ownerUnitId: c.ownerUnitId, createdBy: c.ownerUserId });
+    }
+  }
+
+  for (let i = 0; i < interactionRows.length; i += 500) await db.insert(interactions).values(interactionRows.slice(i, i + 500));
+  for (let i = 0; i < lifecycleRows.length; i += 500) await db.insert(lifecycleTransitions).values(lifecycleRows.slice(i, i + 500));
+  for (let i = 0; i < actionRows.length; i += 500) await db.insert(actions).values(actionRows.slice(i, i + 500));
+  out.interactions = interactionRows.length;
+  out.actions = actionRows.length;
+
+  // One lead from marketing's pool handed to a Hamburg salesperson, due tomorrow.
+  const [receiver] = await queryRows<{ id: string; unit_id: string }>(db, sql`SELECT id, unit_id FROM users WHERE lower(email) = ${demoEmail('Maria Schneider', 'sales')}`);
+  const lead = ctx.customers.find((c) => c.ownerUserId === null && c.stage === 'PROSPECT');
+  if (receiver && lead && marketer) {
+    await db.insert(handoffs).values({
+      customerId: lead.id,
+      fromUserId: marketer.id,
+      fromUnitId: ctx.marketingUnitId,
+      toUserId: receiver.id,
+      toUnitId: receiver.unit_id,
+      dueAt: new Date(now + 20 * 3_600_000),
+      status: 'PENDING',
+      note: 'Qualified at the trade fair: budget approved, decision this quarter',
+    });
+    out.handoffs++;
+  }
+  return out;
 }
 
 function printLogins(adminEmail: string): void {
@@ -446,7 +715,8 @@ async function main(): Promise<void> {
     } else {
       console.log(
         `demo company created in ${(s.ms / 1000).toFixed(1)} s: ${s.units} units, ${s.users} users, ${s.customers} customers ` +
-          `(${s.frozen} frozen), ${s.contacts} contact persons, ${s.shares} shares (${database.kind} database)`,
+          `(${s.frozen} frozen), ${s.contacts} contact persons, ${s.shares} shares, ${s.interactions} interactions, ` +
+          `${s.opportunities} opportunities, ${s.actions} key actions, ${s.handoffs} pending handoff (${database.kind} database)`,
       );
     }
     printLogins(config.adminEmail);

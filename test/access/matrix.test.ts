@@ -392,6 +392,27 @@ const ROWS: Row[] = [
   // (end of lifecycle rows)
 
   // Key actions on a customer
+  // actions:* as the built-in roles ship it (the model restates only customers and contacts): every
+  // built-in role holds actions:read, create and update at its own scope, except the executive (read
+  // only); the partner user's custom ALL role holds none. A customer the caller cannot see is 404
+  // before any permission is looked at.
+  ...((): Row[] => {
+    const ACTIONS_PERMS: Record<string, string[]> = { executive: ['actions:read'], partner_all: [] };
+    const withActions = (c: Caller): MUser => ({ ...c.m, roles: c.m.roles.map((r) => ({ ...r, permissions: [...r.permissions, ...(ACTIONS_PERMS[c.name] ?? ['actions:read', 'actions:create', 'actions:update'])] })) });
+    const onCustomer = (permission: string, ok: Status) => (c: Caller, tg: Target): Status => {
+      if (!canRead(world, c.m, tg.record, 'customers:read')) return 404;
+      const m = withActions(c);
+      return (permission.endsWith(':read') ? canRead(world, m, tg.record, permission) : canAct(world, m, tg.record, permission)) ? ok : 403;
+    };
+    return [
+      { route: 'GET /v1/customers/:id/actions', on: 'record', permission: 'actions:read', ok: 200, expect: onCustomer('actions:read', 200),
+        call: (c, tg) => rest(c, 'GET', `/v1/customers/${tg.record.id}/actions`) },
+      { route: 'POST /v1/customers/:id/actions', on: 'record', permission: 'actions:create', ok: 201, audited: 'response', expect: onCustomer('actions:create', 201),
+        call: (c, tg) => rest(c, 'POST', `/v1/customers/${tg.record.id}/actions`, { title: `Planned by ${c.name}`, value: 4 }) },
+      { route: 'graphql Mutation.createAction', label: 'on a customer', on: 'record', permission: 'actions:create', ok: 201, audited: 'response', expect: onCustomer('actions:create', 201),
+        call: (c, tg) => gql(c, 'mutation($id: ID!) { createAction(input: { customerId: $id, title: "Via graph" }) { id } }', { id: tg.record.id }, 201, (d) => d.createAction?.id) },
+    ];
+  })(),
   // (end of action rows)
 ];
 

@@ -92,12 +92,77 @@ t.test('seeds a small company once', async (t) => {
   t.equal((await app.services.customers.get(partnerManager, share.customer)).id, share.customer, 'the partner reads the shared customer');
   await t.rejects(app.services.customers.update(partnerManager, share.customer, { industry: 'Other' }), { code: 'FORBIDDEN' }, 'but may not change it');
 
+  // The sales process around the customers.
+  t.ok(first.interactions > CUSTOMERS, `${first.interactions} interactions`);
+  const [history] = await queryRows<{ with_history: number; recent: number; old: number }>(
+    db,
+    sql`SELECT (SELECT count(DISTINCT customer_id)::int FROM interactions) AS with_history,
+               (SELECT count(*)::int FROM interactions WHERE occurred_at > now() - interval '30 days') AS recent,
+               (SELECT count(*)::int FROM interactions WHERE occurred_at < now() - interval '60 days') AS old`,
+  );
+  t.ok((history?.with_history ?? 0) >= CUSTOMERS * 0.7, `${history?.with_history} customers have contact history`);
+  t.ok((history?.recent ?? 0) > 0 && (history?.old ?? 0) > 0, 'spread over the last months');
+
+  const stages = await queryRows<{ key: string; status: string; n: number; qualified: number; with_amount: number; lost_reason: number }>(
+    db,
+    sql`SELECT s.key, o.status, count(*)::int AS n,
+               count(*) FILTER (WHERE (o.qualification->>'needDefined')::boolean AND ((o.qualification->>'decisionMakerKnown')::boolean OR o.qualification ? 'purchaseMotive'))::int AS qualified,
+               count(*) FILTER (WHERE o.amount IS NOT NULL)::int AS with_amount,
+               count(*) FILTER (WHERE o.lost_reason IS NOT NULL)::int AS lost_reason
+        FROM opportunities o JOIN pipeline_stages s ON s.id = o.stage_id JOIN pipelines p ON p.id = o.pipeline_id AND p.is_default GROUP BY s.key, o.status`,
+  );
+  const at = (key: string) => stages.find((x) => x.key === key);
+  for (const key of ['QUALIFICATION', 'ACCEPTANCE', 'NEGOTIATION', 'WON', 'LOST']) t.ok((at(key)?.n ?? 0) > 0, `opportunities at ${key}`);
+  t.equal(at('WON')?.status, 'WON');
+  t.equal(at('LOST')?.status, 'LOST');
+  t.equal(at('QUALIFICATION')?.status, 'OPEN');
+  for (const key of ['ACCEPTANCE', 'NEGOTIATION', 'WON']) t.equal(at(key)?.qualified, at(key)?.n, `every opportunity at ${key} meets the acceptance gate`);
+  t.equal(at('WON')?.with_amount, at('WON')?.n, 'won deals have an amount');
+  t.equal(at('LOST')?.lost_reason, at('LOST')?.n, 'lost deals have a reason');
+  const [consistency] = await queryRows<{ won_not_customer: number; without_history: number; wrong_last: number; lifecycle_gaps: number; open_on_non_opportunity: number }>(
+    db,
+    sql`SELECT (SELECT count(*)::int FROM opportunities o JOIN customers c ON c.id = o.customer_id WHERE o.status = 'WON' AND c.lifecycle_stage NOT IN ('CUSTOMER', 'USER')) AS won_not_customer,
+               (SELECT count(*)::int FROM opportunities o WHERE NOT EXISTS (SELECT 1 FROM stage_transitions st WHERE st.opportunity_id = o.id)) AS without_history,
+               (SELECT count(*)::int FROM opportunities o WHERE o.stage_id <> (SELECT st.to_stage_id FROM stage_transitions st WHERE st.opportunity_id = o.id ORDER BY st.at DESC LIMIT 1)) AS wrong_last,
+               (SELECT count(*)::int FROM customers c WHERE c.lifecycle_stage <> 'SUSPECT'
+                  AND c.lifecycle_stage IS DISTINCT FROM (SELECT lt.to_stage FROM lifecycle_transitions lt WHERE lt.customer_id = c.id ORDER BY lt.at DESC LIMIT 1)) AS lifecycle_gaps,
+               (SELECT count(*)::int FROM opportunities o JOIN customers c ON c.id = o.customer_id WHERE o.status = 'OPEN' AND c.lifecycle_stage <> 'OPPORTUNITY') AS open_on_non_opportunity`,
+  );
+  t.same(consistency, { won_not_customer: 0, without_history: 0, wrong_last: 0, lifecycle_gaps: 0, open_on_non_opportunity: 0 }, 'histories agree with the current stages');
+
+  // Salespeople find open key actions on their agendas, some overdue.
+  const [agendas] = await queryRows<{ open: number; overdue: number; assignees: number }>(
+    db,
+    sql`SELECT count(*)::int AS open, count(*) FILTER (WHERE due_at < now())::int AS overdue, count(DISTINCT assignee_id)::int AS assignees FROM actions WHERE status = 'OPEN'`,
+  );
+  t.ok((agendas?.open ?? 0) > 0 && (agendas?.overdue ?? 0) > 0 && (agendas?.assignees ?? 0) > 1, `${agendas?.open} open actions (${agendas?.overdue} overdue) for ${agendas?.assignees} people`);
+  const [busiest] = await queryRows<{ id: string }>(db, sql`SELECT assignee_id AS id FROM actions WHERE status = 'OPEN' GROUP BY assignee_id ORDER BY count(*) DESC, assignee_id LIMIT 1`);
+  const seller = await loadPrincipal(db, busiest?.id ?? '');
+  if (!seller) throw new Error('no assignee');
+  const agenda = await app.services.actions.agenda(seller, { limit: 50 });
+  t.ok(agenda.data.length > 0, 'the agenda service shows them');
+  t.ok(agenda.data.every((a, i) => i === 0 || (agenda.data[i - 1]?.priority ?? 0) >= a.priority), 'by priority');
+
+  const pending = await queryRows<{ from_role: string; to_role: string; due_in_hours: number }>(
+    db,
+    sql`SELECT (SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = h.from_user_id LIMIT 1) AS from_role,
+               (SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = h.to_user_id LIMIT 1) AS to_role,
+               extract(epoch FROM h.due_at - now())::float8 / 3600 AS due_in_hours
+        FROM handoffs h WHERE h.status = 'PENDING'`,
+  );
+  t.equal(pending.length, 1, 'one pending handoff');
+  t.match(pending[0], { from_role: 'marketing', to_role: 'sales' });
+  t.ok((pending[0]?.due_in_hours ?? 0) > 0 && (pending[0]?.due_in_hours ?? 99) < 48, 'due soon');
+
   const again = await seedDemo(app, { customers: CUSTOMERS });
   t.notOk(again.created, 'the second run sees the marker');
-  const [after] = await queryRows<{ n: number; markers: number }>(
+  const [after] = await queryRows<{ n: number; markers: number; opportunities: number; actions: number; interactions: number; default_pipelines: number }>(
     db,
-    sql`SELECT (SELECT count(*)::int FROM customers) AS n, (SELECT count(*)::int FROM org_units WHERE name = ${DEMO_MARKER}) AS markers`,
+    sql`SELECT (SELECT count(*)::int FROM customers) AS n, (SELECT count(*)::int FROM org_units WHERE name = ${DEMO_MARKER}) AS markers,
+               (SELECT count(*)::int FROM opportunities) AS opportunities, (SELECT count(*)::int FROM actions) AS actions,
+               (SELECT count(*)::int FROM interactions) AS interactions, (SELECT count(*)::int FROM pipelines WHERE is_default) AS default_pipelines`,
   );
   t.equal(after?.n, CUSTOMERS, 'nothing duplicated');
+  t.match(after, { opportunities: first.opportunities, actions: first.actions, interactions: first.interactions, default_pipelines: 1 }, 'the sales process neither');
   t.equal(after?.markers, 1);
 });
