@@ -26,7 +26,7 @@ export const gateSchema = z
     amount: z.boolean().optional(),
   })
   .strict()
-  .meta({ id: 'StageGates', description: 'Criteria to enter the stage; see docs/opportunities.md' });
+  .meta({ id: 'StageGatesInput', description: 'Criteria to enter the stage; see docs/opportunities.md' });
 
 const stageKey = z.preprocess(upper, z.string().regex(/^[A-Z][A-Z0-9_]{0,49}$/, 'letters, digits and _, starting with a letter'));
 
@@ -71,6 +71,10 @@ export const patchPipelineBody = z
   .meta({ id: 'PipelinePatch' });
 export type PatchPipelineInput = z.infer<typeof patchPipelineBody>;
 
+const gatesOut = z
+  .object({ facts: z.array(z.string()).optional(), orFacts: z.array(z.string()).optional(), judgement: z.boolean().optional(), actions: z.array(z.string()).optional(), amount: z.boolean().optional() })
+  .meta({ id: 'StageGates' });
+
 export const stageSchema = z
   .object({
     id: z.uuid(),
@@ -80,7 +84,7 @@ export const stageSchema = z
     probability: z.number().int().meta({ description: 'win probability in percent, 0–100' }),
     terminal: z.boolean(),
     outcome: z.enum(OUTCOMES).nullable(),
-    gates: gateSchema,
+    gates: gatesOut,
   })
   .meta({ id: 'PipelineStage' });
 export type StageDto = z.infer<typeof stageSchema>;
@@ -123,8 +127,20 @@ export const qualificationSchema = z
     judgement: qualificationFields.judgement.optional(),
   })
   .strict()
+  .meta({ id: 'QualificationInput' });
+// The answer's shape: no input coercion in it (the REST serializer encodes through the schema).
+export const qualificationOut = z
+  .object({
+    needDefined: z.boolean().optional(),
+    decisionMakerKnown: z.boolean().optional(),
+    budgetKnown: z.boolean().optional(),
+    timingKnown: z.boolean().optional(),
+    purchaseMotive: z.string().optional(),
+    paymentCapability: z.enum(PAYMENT_CAPABILITIES).optional(),
+    judgement: z.string().optional(),
+  })
   .meta({ id: 'Qualification' });
-export type QualificationDto = z.infer<typeof qualificationSchema>;
+export type QualificationDto = z.infer<typeof qualificationOut>;
 
 // JSON merge patch of the facts: null removes one.
 export const qualificationPatch = z
@@ -192,7 +208,7 @@ export const opportunitySchema = z
     currency: z.string().nullable(),
     expectedCloseDate: z.string().nullable(),
     status: z.enum(OPPORTUNITY_STATUSES),
-    qualification: qualificationSchema,
+    qualification: qualificationOut,
     lostReason: z.string().nullable(),
     competitor: z.string().nullable(),
     ownerUserId: z.uuid().nullable(),
