@@ -26,7 +26,7 @@ export const gateSchema = z
     amount: z.boolean().optional(),
   })
   .strict()
-  .meta({ id: 'StageGatesInput', description: 'Criteria to enter the stage; see docs/opportunities.md' });
+  .meta({ description: 'Criteria to enter the stage; see docs/opportunities.md' });
 
 const stageKey = z.preprocess(upper, z.string().regex(/^[A-Z][A-Z0-9_]{0,49}$/, 'letters, digits and _, starting with a letter'));
 
@@ -127,7 +127,7 @@ export const qualificationSchema = z
     judgement: qualificationFields.judgement.optional(),
   })
   .strict()
-  .meta({ id: 'QualificationInput' });
+  .meta({ description: 'Qualification facts (domain.md §5); unknown keys are refused' });
 // The answer's shape: no input coercion in it (the REST serializer encodes through the schema).
 export const qualificationOut = z
   .object({
