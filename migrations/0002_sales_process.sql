@@ -272,6 +272,7 @@ CREATE INDEX "opportunities_status_idx" ON "opportunities" USING btree ("status"
 CREATE INDEX "opportunities_owner_user_idx" ON "opportunities" USING btree ("owner_user_id");--> statement-breakpoint
 CREATE INDEX "opportunities_owner_unit_idx" ON "opportunities" USING btree ("owner_unit_id");--> statement-breakpoint
 CREATE INDEX "opportunities_created_idx" ON "opportunities" USING btree ("created_at","id");--> statement-breakpoint
+CREATE INDEX "opportunities_updated_idx" ON "opportunities" USING btree ("updated_at","id");--> statement-breakpoint
 CREATE INDEX "opportunities_close_idx" ON "opportunities" USING btree ("expected_close_date","id");--> statement-breakpoint
 CREATE INDEX "opportunities_amount_idx" ON "opportunities" USING btree ("amount","id");--> statement-breakpoint
 CREATE INDEX "opportunities_created_by_idx" ON "opportunities" USING btree ("created_by");--> statement-breakpoint

@@ -1,9 +1,10 @@
 import { sql } from 'drizzle-orm';
+import { DEFAULT_STAGES } from '../modules/opportunities/gates.js';
 import { BUILT_IN_ROLES } from '../modules/org/built-in-roles.js';
 import type { Db } from './client.js';
-import { orgUnits, roles, userRoles, users } from './schema/index.js';
+import { orgUnits, pipelineStages, pipelines, roles, userRoles, users } from './schema/index.js';
 
-// On an empty database: the built-in roles, the root unit `Headquarters` and one admin.
+// On an empty database: the built-in roles, the root unit `Headquarters`, one admin and the default pipeline.
 export async function bootstrap(db: Db, adminEmail: string): Promise<void> {
   await db.transaction(async (tx) => {
     await tx
@@ -22,6 +23,15 @@ export async function bootstrap(db: Db, adminEmail: string): Promise<void> {
       const [admin] = await tx.insert(users).values({ email: adminEmail, name: 'Administrator', unitId: rootId }).returning({ id: users.id });
       const [adminRole] = await tx.select({ id: roles.id }).from(roles).where(sql`${roles.name} = 'admin'`);
       if (admin && adminRole) await tx.insert(userRoles).values({ userId: admin.id, roleId: adminRole.id });
+    }
+    // Every database has a default pipeline (domain.md §5). Bootstrap runs under the migration lock,
+    // and the partial unique index on is_default refuses a second default anyway.
+    const [anyDefault] = await tx.select({ id: pipelines.id }).from(pipelines).where(sql`${pipelines.isDefault}`);
+    if (!anyDefault) {
+      const [pipeline] = await tx.insert(pipelines).values({ name: 'Sales pipeline', isDefault: true }).returning({ id: pipelines.id });
+      if (pipeline) {
+        await tx.insert(pipelineStages).values(DEFAULT_STAGES.map((s, i) => ({ pipelineId: pipeline.id, ...s, position: i + 1 })));
+      }
     }
   });
 }

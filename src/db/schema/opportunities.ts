@@ -83,6 +83,7 @@ export const opportunities = pgTable(
     index('opportunities_owner_user_idx').on(t.ownerUserId),
     index('opportunities_owner_unit_idx').on(t.ownerUnitId),
     index('opportunities_created_idx').on(t.createdAt, t.id),
+    index('opportunities_updated_idx').on(t.updatedAt, t.id),
     index('opportunities_close_idx').on(t.expectedCloseDate, t.id),
     index('opportunities_amount_idx').on(t.amount, t.id),
     index('opportunities_created_by_idx').on(t.createdBy),

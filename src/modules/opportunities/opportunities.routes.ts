@@ -1,5 +1,98 @@
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { parseIfMatch, withEtag } from '../../lib/http.js';
+import { errorResponses, idParams, page } from '../../lib/schemas.js';
+import {
+  createOpportunityBody,
+  createPipelineBody,
+  listOpportunitiesQuery,
+  listTransitionsQuery,
+  opportunitySchema,
+  patchOpportunityBody,
+  patchPipelineBody,
+  pipelineSchema,
+  transitionBody,
+  transitionSchema,
+} from './opportunities.schemas.js';
 
 export async function opportunitiesRoutes(fastify: FastifyInstance): Promise<void> {
-  void fastify;
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const svc = () => app.services.opportunities;
+
+  app.get('/pipelines', {
+    schema: { tags: ['pipelines'], summary: 'Pipelines with their stages (the default first)', response: { 200: z.object({ data: z.array(pipelineSchema) }), ...errorResponses } },
+    handler: async (req) => ({ data: await svc().listPipelines(req.principal) }),
+  });
+
+  app.post('/pipelines', {
+    schema: { tags: ['pipelines'], summary: 'Create a pipeline (admins)', body: createPipelineBody, response: { 201: pipelineSchema, ...errorResponses } },
+    handler: async (req, reply) => {
+      const pl = await svc().createPipeline(req.principal, req.body);
+      reply.code(201).header('location', `/v1/pipelines/${pl.id}`);
+      return withEtag(reply, pl);
+    },
+  });
+
+  app.get('/pipelines/:id', {
+    schema: { tags: ['pipelines'], summary: 'Read a pipeline', params: idParams, response: { 200: pipelineSchema, ...errorResponses } },
+    handler: async (req, reply) => withEtag(reply, await svc().getPipeline(req.principal, req.params.id)),
+  });
+
+  app.patch('/pipelines/:id', {
+    schema: {
+      tags: ['pipelines'],
+      summary: 'Merge-patch a pipeline; `stages` replaces the stage list (If-Match honoured)',
+      params: idParams,
+      body: patchPipelineBody,
+      response: { 200: pipelineSchema, ...errorResponses },
+    },
+    handler: async (req, reply) => withEtag(reply, await svc().updatePipeline(req.principal, req.params.id, req.body, parseIfMatch(req.headers['if-match']))),
+  });
+
+  const tags = ['opportunities'];
+
+  app.get('/opportunities', {
+    schema: { tags, summary: 'List visible opportunities', querystring: listOpportunitiesQuery, response: { 200: page(opportunitySchema), ...errorResponses } },
+    handler: async (req) => svc().list(req.principal, req.query),
+  });
+
+  app.post('/opportunities', {
+    schema: { tags, summary: 'Open an opportunity on a customer (first stage of the pipeline)', body: createOpportunityBody, response: { 201: opportunitySchema, ...errorResponses } },
+    handler: async (req, reply) => {
+      const o = await svc().create(req.principal, req.body);
+      reply.code(201).header('location', `/v1/opportunities/${o.id}`);
+      return withEtag(reply, o);
+    },
+  });
+
+  app.get('/opportunities/:id', {
+    schema: { tags, summary: 'Read an opportunity', params: idParams, response: { 200: opportunitySchema, ...errorResponses } },
+    handler: async (req, reply) => withEtag(reply, await svc().get(req.principal, req.params.id)),
+  });
+
+  app.patch('/opportunities/:id', {
+    schema: { tags, summary: 'Merge-patch an opportunity (never its stage; If-Match honoured)', params: idParams, body: patchOpportunityBody, response: { 200: opportunitySchema, ...errorResponses } },
+    handler: async (req, reply) => withEtag(reply, await svc().update(req.principal, req.params.id, req.body, parseIfMatch(req.headers['if-match']))),
+  });
+
+  app.post('/opportunities/:id/transitions', {
+    schema: {
+      tags,
+      summary: 'Move an opportunity to another stage (gated; 422 lists the unmet criteria)',
+      params: idParams,
+      body: transitionBody,
+      response: { 201: transitionSchema, ...errorResponses },
+    },
+    handler: async (req, reply) => {
+      const tr = await svc().transition(req.principal, req.params.id, req.body, parseIfMatch(req.headers['if-match']));
+      reply.code(201);
+      return tr;
+    },
+  });
+
+  app.get('/opportunities/:id/transitions', {
+    schema: { tags, summary: "An opportunity's stage transitions, oldest first", params: idParams, querystring: listTransitionsQuery, response: { 200: page(transitionSchema), ...errorResponses } },
+    handler: async (req) => svc().listTransitions(req.principal, req.params.id, req.query.cursor, req.query.limit),
+  });
 }

@@ -1,8 +1,567 @@
-import type { Database } from '../../db/client.js';
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import type { Database, Executor } from '../../db/client.js';
+import { orgUnits, pipelineStages, pipelines } from '../../db/schema/index.js';
+import { onBehalfOf, type Principal, requirePermission, scopeFor } from '../../lib/access.js';
+import { recordChange } from '../../lib/audit.js';
+import { AppError, checkVersion, type FieldError, fieldError, notFound, staleWrite } from '../../lib/errors.js';
+import { type Page, pageOf, parseSort } from '../../lib/pagination.js';
+import { customersRepository } from '../customers/customers.repository.js';
+import type { CustomerDto } from '../customers/customers.schemas.js';
+import { toCustomerDto } from '../customers/customers.service.js';
+import { applyLifecycleTransition, stageRank } from '../lifecycle/lifecycle.transition.js';
+import { unitVisible } from '../org/org.repository.js';
+import { checkMove, type Gate, type Qualification, type StageForGates } from './gates.js';
+import {
+  type OpportunityRow,
+  type OpportunitySort,
+  opportunitiesRepository as repo,
+  type PipelineRow,
+  RESOURCE,
+  sortValue,
+  type StageRow,
+  type TransitionRow,
+} from './opportunities.repository.js';
+import {
+  type CreateOpportunityInput,
+  type CreatePipelineInput,
+  type ListOpportunitiesQuery,
+  OPPORTUNITY_SORTS,
+  type OpportunityDto,
+  type PatchOpportunityInput,
+  type PatchPipelineInput,
+  type PipelineDto,
+  type QualificationDto,
+  type StageDto,
+  type StageInput,
+  type TransitionDto,
+  type TransitionInput,
+} from './opportunities.schemas.js';
+
+const iso = (d: Date) => d.toISOString();
+
+export function toStageDto(s: StageRow): StageDto {
+  return {
+    id: s.id,
+    key: s.key,
+    name: s.name,
+    order: s.position,
+    probability: s.probability,
+    terminal: s.terminal,
+    outcome: (s.outcome as StageDto['outcome']) ?? null,
+    gates: s.gates as Gate,
+  };
+}
+
+export function toPipelineDto(p: PipelineRow, stages: StageRow[]): PipelineDto {
+  return {
+    id: p.id,
+    name: p.name,
+    isDefault: p.isDefault,
+    unitId: p.unitId,
+    productLine: p.productLine,
+    stages: stages.filter((s) => s.pipelineId === p.id).sort((a, b) => a.position - b.position).map(toStageDto),
+    version: p.version,
+    createdAt: iso(p.createdAt),
+    updatedAt: iso(p.updatedAt),
+  };
+}
+
+export function toOpportunityDto(r: OpportunityRow, stageKey: string): OpportunityDto {
+  return {
+    id: r.id,
+    customerId: r.customerId,
+    pipelineId: r.pipelineId,
+    stageId: r.stageId,
+    stageKey,
+    name: r.name,
+    amount: r.amount,
+    currency: r.currency,
+    expectedCloseDate: r.expectedCloseDate,
+    status: r.status as OpportunityDto['status'],
+    qualification: r.qualification as QualificationDto,
+    lostReason: r.lostReason,
+    competitor: r.competitor,
+    ownerUserId: r.ownerUserId,
+    ownerUnitId: r.ownerUnitId,
+    stageEnteredAt: iso(r.stageEnteredAt),
+    closedAt: r.closedAt ? iso(r.closedAt) : null,
+    version: r.version,
+    createdAt: iso(r.createdAt),
+    updatedAt: iso(r.updatedAt),
+  };
+}
+
+export function toTransitionDto(r: TransitionRow): TransitionDto {
+  return {
+    id: r.id,
+    opportunityId: r.opportunityId,
+    customerId: r.customerId,
+    fromStageId: r.fromStageId,
+    toStageId: r.toStageId,
+    reason: r.reason,
+    lostReason: r.lostReason,
+    competitor: r.competitor,
+    actorId: r.actorId,
+    onBehalfOfId: r.onBehalfOfId,
+    at: iso(r.at),
+    secondsInFromStage: r.secondsInFromStage,
+  };
+}
+
+const forGates = (s: StageRow): StageForGates => ({ id: s.id, key: s.key, position: s.position, terminal: s.terminal, outcome: s.outcome, gates: s.gates as Gate });
+
+type NormalStage = { id?: string | undefined; key: string; name: string; position: number; probability: number; terminal: boolean; outcome: string | null; gates: Gate };
+
+const invalid = (errors: FieldError[]) => {
+  const first = errors[0];
+  return new AppError('VALIDATION_FAILED', first ? `${first.path}: ${first.message}` : 'invalid stages', { errors });
+};
+
+/** The rules of a stage list: unique keys, open stages first, exactly one WON and one LOST stage. */
+export function normaliseStages(input: StageInput[]): NormalStage[] {
+  const errors: FieldError[] = [];
+  const keys = new Set<string>();
+  const ids = new Set<string>();
+  let seenTerminal = false;
+  const out = input.map((s, i): NormalStage => {
+    const at = `stages.${i}`;
+    const outcome = s.outcome ?? null;
+    const terminal = s.terminal ?? outcome !== null;
+    if (s.order !== undefined && s.order !== i + 1) errors.push({ path: `${at}.order`, message: `the order is the position in the list: ${i + 1} here` });
+    if (keys.has(s.key)) errors.push({ path: `${at}.key`, message: `duplicate key ${s.key}` });
+    keys.add(s.key);
+    if (s.id) {
+      if (ids.has(s.id)) errors.push({ path: `${at}.id`, message: 'duplicate stage id' });
+      ids.add(s.id);
+    }
+    if (terminal && outcome === null) errors.push({ path: `${at}.outcome`, message: 'a terminal stage needs an outcome, WON or LOST' });
+    if (!terminal && outcome !== null) errors.push({ path: `${at}.terminal`, message: 'a stage with an outcome is terminal' });
+    if (terminal) seenTerminal = true;
+    else if (seenTerminal) errors.push({ path: `${at}.terminal`, message: 'open stages come before the terminal ones' });
+    const gates = s.gates ?? {};
+    if (outcome === 'LOST' && Object.keys(gates).length > 0) errors.push({ path: `${at}.gates`, message: 'a LOST stage has no gates: a deal may be lost from any stage' });
+    return { id: s.id, key: s.key, name: s.name, position: i + 1, probability: s.probability, terminal, outcome, gates };
+  });
+  if (!out.some((s) => !s.terminal)) errors.push({ path: 'stages', message: 'needs at least one open (non-terminal) stage' });
+  for (const o of ['WON', 'LOST']) {
+    const n = out.filter((s) => s.outcome === o).length;
+    if (n !== 1) errors.push({ path: 'stages', message: `needs exactly one terminal stage with outcome ${o} (found ${n})` });
+  }
+  if (errors.length) throw invalid(errors);
+  return out;
+}
+
+function cleanQualification(q: Record<string, unknown>): Qualification {
+  return Object.fromEntries(Object.entries(q).filter(([, v]) => v !== undefined && v !== null)) as Qualification;
+}
+
+// An amount is a sum in some currency: the two travel together.
+function checkMoney(amount: string | null, currency: string | null): void {
+  if (amount !== null && currency === null) throw fieldError('VALIDATION_FAILED', 'currency', 'required with an amount (ISO 4217, e.g. "EUR")');
+}
+
+// "0015.5" → "15.50": the form numeric(18,2) answers with, so a PATCH to the same sum changes nothing.
+export function canonicalMoney(v: string): string {
+  const [int = '0', frac = ''] = v.split('.');
+  return `${int.replace(/^0+(?=\d)/, '')}.${`${frac}00`.slice(0, 2)}`;
+}
+
+const MANAGER_SCOPES = new Set(['SUBTREE', 'ALL']);
 
 export function createOpportunityService(database: Database) {
-  void database;
-  return {};
+  const { db } = database;
+
+  // As for customers: the owner defaults to the caller; an OWN scope cannot hand a record to
+  // someone else (that is a transfer); a unit pool needs a scope above OWN.
+  async function resolveOwner(tx: Executor, p: Principal, permission: string, ownerUserId: string | null | undefined, ownerUnitId: string | undefined, poolUnitId = p.unitId) {
+    if (ownerUserId === undefined && ownerUnitId === undefined) return { ownerUserId: p.userId, ownerUnitId: p.unitId };
+    const own = [p.userId, ...p.delegatorIds];
+    const scope = scopeFor(p, permission)?.scope;
+    if (ownerUserId) {
+      const u = await customersRepository.ownerCandidate(tx, p, permission, ownerUserId, null);
+      if (!u || !u.active || (!u.visible && !own.includes(u.id))) throw fieldError('VALIDATION_FAILED', 'ownerUserId', 'no such active user');
+      if (!own.includes(u.id) && !(scope !== 'OWN' && u.inReach)) throw fieldError('FORBIDDEN', 'ownerUserId', 'outside your reach');
+      if (ownerUnitId !== undefined && ownerUnitId !== u.unitId) throw fieldError('VALIDATION_FAILED', 'ownerUnitId', "must be the owner user's unit");
+      return { ownerUserId: u.id, ownerUnitId: u.unitId };
+    }
+    const unitId = ownerUnitId ?? poolUnitId;
+    const u = await customersRepository.ownerCandidate(tx, p, permission, null, unitId);
+    if (!u || !u.visible) throw fieldError('VALIDATION_FAILED', 'ownerUnitId', 'no such unit');
+    if (!u.inReach || scope === undefined || scope === 'OWN') throw fieldError('FORBIDDEN', 'ownerUnitId', 'outside your reach');
+    return { ownerUserId: null, ownerUnitId: u.id };
+  }
+
+  async function checkUnit(tx: Executor, p: Principal, unitId: string | null | undefined): Promise<void> {
+    if (!unitId) return;
+    const [u] = await tx.select({ id: orgUnits.id }).from(orgUnits).where(and(eq(orgUnits.id, unitId), unitVisible(p)));
+    if (!u) throw fieldError('VALIDATION_FAILED', 'unitId', 'no such unit');
+  }
+
+  // Making one pipeline the default unsets the other in the same transaction.
+  async function unsetDefault(tx: Executor, except: string): Promise<void> {
+    await tx
+      .update(pipelines)
+      .set({ isDefault: false, version: sql`${pipelines.version} + 1`, updatedAt: sql`now()` })
+      .where(and(eq(pipelines.isDefault, true), sql`${pipelines.id} <> ${except}`));
+  }
+
+  async function loadPipeline(ex: Executor, id: string): Promise<PipelineDto> {
+    const row = await repo.findPipeline(ex, id);
+    if (!row) throw notFound('pipeline');
+    return toPipelineDto(row, await repo.stagesOf(ex, [row.id]));
+  }
+
+  async function stageKeyOf(ex: Executor, stageId: string): Promise<string> {
+    const [s] = await repo.stagesByIds(ex, [stageId]);
+    return s?.key ?? '';
+  }
+
+  return {
+    // ---- pipelines ----
+    async listPipelines(p: Principal): Promise<PipelineDto[]> {
+      requirePermission(p, 'pipelines:read');
+      const rows = await repo.listPipelines(db);
+      const stages = await repo.stagesOf(
+        db,
+        rows.map((r) => r.id),
+      );
+      return rows.map((r) => toPipelineDto(r, stages));
+    },
+
+    async getPipeline(p: Principal, id: string): Promise<PipelineDto> {
+      requirePermission(p, 'pipelines:read');
+      return loadPipeline(db, id);
+    },
+
+    async createPipeline(p: Principal, input: CreatePipelineInput): Promise<PipelineDto> {
+      requirePermission(p, 'pipelines:create');
+      const stages = normaliseStages(input.stages);
+      const given = stages.findIndex((s) => s.id !== undefined);
+      if (given >= 0) throw fieldError('VALIDATION_FAILED', `stages.${given}.id`, 'a new pipeline has no stages yet; leave id out');
+      return db.transaction(async (tx) => {
+        await checkUnit(tx, p, input.unitId);
+        const id = crypto.randomUUID();
+        if (input.isDefault) await unsetDefault(tx, id);
+        const [row] = await tx
+          .insert(pipelines)
+          .values({ id, name: input.name, isDefault: input.isDefault ?? false, unitId: input.unitId ?? null, productLine: input.productLine ?? null })
+          .returning();
+        if (!row) throw new Error('insert returned nothing');
+        const inserted = await tx
+          .insert(pipelineStages)
+          .values(stages.map((s) => ({ pipelineId: id, key: s.key, name: s.name, position: s.position, probability: s.probability, terminal: s.terminal, outcome: s.outcome, gates: s.gates })))
+          .returning();
+        const dto = toPipelineDto(row, inserted);
+        await recordChange(tx, p, { entityType: 'pipeline', entityId: id, action: 'created', before: null, after: dto });
+        return dto;
+      });
+    },
+
+    async updatePipeline(p: Principal, id: string, input: PatchPipelineInput, expectedVersion?: number): Promise<PipelineDto> {
+      requirePermission(p, 'pipelines:update');
+      const next = input.stages ? normaliseStages(input.stages) : undefined;
+      return db.transaction(async (tx) => {
+        const before = await repo.findPipeline(tx, id, true);
+        if (!before) throw notFound('pipeline');
+        checkVersion(expectedVersion, before.version);
+        const current = await repo.stagesOf(tx, [id]);
+        const beforeDto = toPipelineDto(before, current);
+        if (input.isDefault === false && before.isDefault) {
+          throw fieldError('VALIDATION_FAILED', 'isDefault', 'there is always a default pipeline: make another one the default instead');
+        }
+        if (input.unitId !== undefined) await checkUnit(tx, p, input.unitId);
+        const set: Partial<PipelineRow> = {};
+        if (input.name !== undefined && input.name !== before.name) set.name = input.name;
+        if (input.isDefault === true && !before.isDefault) set.isDefault = true;
+        if (input.unitId !== undefined && (input.unitId ?? null) !== before.unitId) set.unitId = input.unitId ?? null;
+        if (input.productLine !== undefined && (input.productLine ?? null) !== before.productLine) set.productLine = input.productLine ?? null;
+
+        let stagesChanged = false;
+        if (next) {
+          const byId = new Map(current.map((s) => [s.id, s]));
+          next.forEach((s, i) => {
+            if (s.id && !byId.has(s.id)) throw fieldError('VALIDATION_FAILED', `stages.${i}.id`, 'not a stage of this pipeline');
+          });
+          const kept = new Set(next.map((s) => s.id).filter((x): x is string => !!x));
+          const removed = current.filter((s) => !kept.has(s.id));
+          const usage = await repo.stageUsage(
+            tx,
+            current.map((s) => s.id),
+          );
+          for (const s of removed) {
+            const u = usage.get(s.id);
+            if (u && u.opportunities > 0) throw new AppError('CONFLICT', `stage ${s.key} still holds ${u.opportunities} opportunit${u.opportunities === 1 ? 'y' : 'ies'}; move them first`, { extra: { stageId: s.id, stageKey: s.key, opportunities: u.opportunities } });
+            if (u && u.transitions > 0) throw new AppError('CONFLICT', `stage ${s.key} appears in ${u.transitions} recorded stage transition(s); it can be renamed but not deleted`, { extra: { stageId: s.id, stageKey: s.key, transitions: u.transitions } });
+          }
+          // A stage that holds opportunities keeps its nature: open opportunities in a terminal stage make no sense.
+          for (const s of next) {
+            const old = s.id ? byId.get(s.id) : undefined;
+            const n = old ? (usage.get(old.id)?.opportunities ?? 0) : 0;
+            if (old && n > 0 && (old.terminal !== s.terminal || (old.outcome ?? null) !== s.outcome)) {
+              throw new AppError('CONFLICT', `stage ${old.key} holds ${n} opportunit${n === 1 ? 'y' : 'ies'}; its terminal flag and outcome cannot change`, { extra: { stageId: old.id, stageKey: old.key, opportunities: n } });
+            }
+          }
+          const shape = (s: { key: string; name: string; position: number; probability: number; terminal: boolean; outcome: string | null; gates: unknown }) =>
+            JSON.stringify([s.key, s.name, s.position, s.probability, s.terminal, s.outcome ?? null, s.gates]);
+          stagesChanged =
+            removed.length > 0 ||
+            next.some((s) => {
+              const old = s.id ? byId.get(s.id) : undefined;
+              return !old || shape(old) !== shape(s);
+            });
+          if (stagesChanged) {
+            if (removed.length) await tx.delete(pipelineStages).where(inArray(pipelineStages.id, removed.map((s) => s.id)));
+            // Keys are unique per pipeline: park the kept ones first so two stages may swap keys.
+            if (kept.size) {
+              await tx
+                .update(pipelineStages)
+                .set({ key: sql`${pipelineStages.key} || '#' || ${pipelineStages.id}` })
+                .where(inArray(pipelineStages.id, [...kept]));
+            }
+            for (const s of next) {
+              const values = { key: s.key, name: s.name, position: s.position, probability: s.probability, terminal: s.terminal, outcome: s.outcome, gates: s.gates };
+              if (s.id) await tx.update(pipelineStages).set(values).where(eq(pipelineStages.id, s.id));
+              else await tx.insert(pipelineStages).values({ pipelineId: id, ...values });
+            }
+          }
+        }
+        if (Object.keys(set).length === 0 && !stagesChanged) return beforeDto;
+        if (set.isDefault) await unsetDefault(tx, id);
+        const [row] = await tx
+          .update(pipelines)
+          .set({ ...set, version: sql`${pipelines.version} + 1`, updatedAt: sql`now()` })
+          .where(and(eq(pipelines.id, id), eq(pipelines.version, before.version)))
+          .returning();
+        if (!row) throw staleWrite();
+        const dto = toPipelineDto(row, await repo.stagesOf(tx, [id]));
+        await recordChange(tx, p, { entityType: 'pipeline', entityId: id, action: 'updated', before: beforeDto, after: dto });
+        return dto;
+      });
+    },
+
+    // ---- opportunities ----
+    async get(p: Principal, id: string): Promise<OpportunityDto> {
+      requirePermission(p, 'opportunities:read');
+      const hit = await repo.findVisible(db, p, id);
+      if (!hit) throw notFound('opportunity');
+      return toOpportunityDto(hit.row, hit.stageKey);
+    },
+
+    async list(p: Principal, q: ListOpportunitiesQuery): Promise<Page<OpportunityDto>> {
+      requirePermission(p, 'opportunities:read');
+      const { field, desc } = parseSort<OpportunitySort>(q.sort, OPPORTUNITY_SORTS, '-createdAt');
+      const rows = await repo.list(db, p, q, field, desc, q.cursor, q.limit);
+      const pg = pageOf(rows, q.limit, (r) => [sortValue(r.row, field), r.row.id]);
+      return { ...pg, data: pg.data.map((r) => toOpportunityDto(r.row, r.stageKey)) };
+    },
+
+    async create(p: Principal, input: CreateOpportunityInput): Promise<OpportunityDto> {
+      requirePermission(p, 'opportunities:create');
+      const amount = input.amount ? canonicalMoney(input.amount) : null;
+      const currency = input.currency ?? null;
+      checkMoney(amount, currency);
+      return db.transaction(async (tx) => {
+        // A customer the caller cannot see answers like an unknown id (as owners do): no probing.
+        const customer = await repo.findVisibleCustomer(tx, p, input.customerId);
+        if (!customer) throw fieldError('VALIDATION_FAILED', 'customerId', 'no such customer');
+        if (customer.status !== 'ACTIVE') throw new AppError('CONFLICT', `the customer is ${customer.status.toLowerCase()}; it takes no new opportunities`);
+        const pipeline = input.pipelineId ? await repo.findPipeline(tx, input.pipelineId) : await repo.defaultPipeline(tx);
+        if (!pipeline) throw fieldError('VALIDATION_FAILED', 'pipelineId', input.pipelineId ? 'no such pipeline' : 'there is no default pipeline');
+        const first = (await repo.stagesOf(tx, [pipeline.id])).find((s) => !s.terminal);
+        if (!first) throw new AppError('CONFLICT', 'the pipeline has no open stage');
+        const owner = await resolveOwner(tx, p, 'opportunities:create', input.ownerUserId, input.ownerUnitId);
+        const row = await repo.insert(tx, {
+          customerId: customer.id,
+          pipelineId: pipeline.id,
+          stageId: first.id,
+          name: input.name,
+          amount,
+          currency,
+          expectedCloseDate: input.expectedCloseDate ?? null,
+          qualification: cleanQualification(input.qualification ?? {}),
+          ...owner,
+          createdBy: p.userId,
+        });
+        await recordChange(tx, p, { entityType: RESOURCE, entityId: row.id, action: 'created', before: null, after: row, onBehalfOfId: onBehalfOf(p, row.ownerUserId), owner });
+        // An opportunity being pursued makes its customer an OPPORTUNITY — forward only.
+        if (stageRank(customer.lifecycleStage) < stageRank('OPPORTUNITY')) {
+          await applyLifecycleTransition(tx, p, customer, 'OPPORTUNITY', { cause: 'OPPORTUNITY', reason: `opportunity ${row.name} opened` });
+        }
+        return toOpportunityDto(row, first.key);
+      });
+    },
+
+    async update(p: Principal, id: string, input: PatchOpportunityInput, expectedVersion?: number): Promise<OpportunityDto> {
+      return db.transaction(async (tx) => {
+        const hit = await repo.findForAction(tx, p, id, 'opportunities:update', true);
+        if (!hit) throw notFound('opportunity');
+        if (!hit.allowed) throw new AppError('FORBIDDEN', 'missing permission opportunities:update on this opportunity');
+        const before = hit.row;
+        checkVersion(expectedVersion, before.version);
+        const set: Partial<OpportunityRow> = {};
+        if (input.name !== undefined) set.name = input.name;
+        if (input.amount !== undefined) set.amount = input.amount === null ? null : canonicalMoney(input.amount);
+        if (input.currency !== undefined) set.currency = input.currency;
+        if (input.expectedCloseDate !== undefined) set.expectedCloseDate = input.expectedCloseDate;
+        if (input.qualification !== undefined) {
+          // JSON merge patch of the facts; `qualification: null` clears them all.
+          const merged = input.qualification === null ? {} : { ...(before.qualification as Qualification), ...input.qualification };
+          set.qualification = cleanQualification(merged);
+        }
+        const amount = set.amount !== undefined ? set.amount : before.amount;
+        const currency = set.currency !== undefined ? set.currency : before.currency;
+        if (before.status === 'WON' && amount === null) throw fieldError('VALIDATION_FAILED', 'amount', 'a won opportunity keeps its amount');
+        checkMoney(amount, currency);
+        if (input.ownerUserId !== undefined || input.ownerUnitId !== undefined) {
+          Object.assign(set, await resolveOwner(tx, p, 'opportunities:update', input.ownerUserId, input.ownerUnitId, before.ownerUnitId));
+        }
+        // A PATCH that changes nothing writes nothing: no new version, no audit row, no event.
+        const changed = (Object.keys(set) as (keyof OpportunityRow)[]).filter((k) => JSON.stringify(set[k] ?? null) !== JSON.stringify(before[k] ?? null));
+        if (changed.length === 0) return toOpportunityDto(before, await stageKeyOf(tx, before.stageId));
+        const row = await repo.update(tx, id, before.version, set);
+        if (!row) throw staleWrite();
+        await recordChange(tx, p, {
+          entityType: RESOURCE,
+          entityId: id,
+          action: before.ownerUserId !== row.ownerUserId || before.ownerUnitId !== row.ownerUnitId ? 'owner_changed' : 'updated',
+          before,
+          after: row,
+          onBehalfOfId: onBehalfOf(p, before.ownerUserId),
+          owner: row,
+        });
+        return toOpportunityDto(row, await stageKeyOf(tx, row.stageId));
+      });
+    },
+
+    async transition(p: Principal, id: string, input: TransitionInput, expectedVersion?: number): Promise<TransitionDto> {
+      return db.transaction(async (tx) => {
+        // The row lock serialises moves of one opportunity: a concurrent identical request waits here,
+        // then sees the stage already changed and answers 409.
+        const hit = await repo.findForAction(tx, p, id, 'opportunities:update', true);
+        if (!hit) throw notFound('opportunity');
+        if (!hit.allowed) throw new AppError('FORBIDDEN', 'missing permission opportunities:update on this opportunity');
+        const opp = hit.row;
+        checkVersion(expectedVersion, opp.version);
+        const stages = await repo.stagesOf(tx, [opp.pipelineId]);
+        const from = stages.find((s) => s.id === opp.stageId);
+        const to = input.toStageId ? stages.find((s) => s.id === input.toStageId) : stages.find((s) => s.key === input.toStageKey);
+        if (!from) throw new Error('opportunity stage outside its pipeline');
+        if (!to) {
+          throw input.toStageId
+            ? fieldError('VALIDATION_FAILED', 'toStageId', "not a stage of the opportunity's pipeline")
+            : fieldError('VALIDATION_FAILED', 'toStageKey', "not a stage of the opportunity's pipeline");
+        }
+        if (to.id === from.id) throw new AppError('CONFLICT', `the opportunity is already in stage ${from.key}`, { extra: { stageId: from.id, stageKey: from.key } });
+        // Reopening a closed deal is a manager's decision.
+        if (from.terminal && !MANAGER_SCOPES.has(scopeFor(p, 'opportunities:update')?.scope ?? '')) {
+          throw new AppError('FORBIDDEN', `reopening a ${from.outcome} opportunity needs a manager (opportunities:update with scope SUBTREE or ALL)`);
+        }
+        const backward = to.position < from.position || from.terminal;
+        const reason = input.reason ?? null;
+        if (backward && !reason) throw fieldError('VALIDATION_FAILED', 'reason', `moving back from ${from.key} to ${to.key} needs a reason`);
+        const lost = to.outcome === 'LOST';
+        if (lost && !input.lostReason) throw fieldError('VALIDATION_FAILED', 'lostReason', `moving to ${to.key} needs a lostReason`);
+        if (!lost && input.lostReason) throw fieldError('VALIDATION_FAILED', 'lostReason', 'only for a move to a LOST stage');
+        if (!lost && input.competitor) throw fieldError('VALIDATION_FAILED', 'competitor', 'only for a move to a LOST stage');
+        const unmet = checkMove(stages.map(forGates), forGates(from), forGates(to), {
+          qualification: opp.qualification as Qualification,
+          amount: opp.amount,
+          doneActionKeys: await repo.doneActionKeys(tx, opp.id),
+        });
+        if (unmet.length) {
+          throw new AppError('UNPROCESSABLE', `the gate to ${to.key} is not met: ${unmet.map((u) => u.criterion).join(', ')}`, { extra: { unmet, toStageId: to.id, toStageKey: to.key } });
+        }
+        const status = to.outcome === 'WON' ? 'WON' : lost ? 'LOST' : 'OPEN';
+        const row = await repo.update(tx, id, opp.version, {
+          stageId: to.id,
+          stageEnteredAt: sql`now()`,
+          status,
+          closedAt: to.terminal ? sql`now()` : null,
+          lostReason: lost ? (input.lostReason ?? null) : null,
+          competitor: lost ? (input.competitor ?? null) : null,
+        });
+        if (!row) throw staleWrite();
+        const behalf = onBehalfOf(p, opp.ownerUserId);
+        const tr = await repo.insertTransition(tx, {
+          opportunityId: id,
+          customerId: opp.customerId,
+          fromStageId: from.id,
+          toStageId: to.id,
+          reason,
+          lostReason: lost ? (input.lostReason ?? null) : null,
+          competitor: lost ? (input.competitor ?? null) : null,
+          actorId: p.userId,
+          onBehalfOfId: behalf,
+          enteredAt: opp.stageEnteredAt,
+        });
+        const after = { ...toOpportunityDto(row, to.key), transitionId: tr.id, fromStageKey: from.key, secondsInFromStage: tr.secondsInFromStage, reason };
+        await recordChange(tx, p, { entityType: RESOURCE, entityId: id, action: 'transitioned', before: toOpportunityDto(opp, from.key), after, onBehalfOfId: behalf, owner: row });
+        if (status !== 'OPEN') {
+          // opportunity.won is what an ERP turns into a sales order; opportunity.lost feeds churn signals.
+          await recordChange(tx, p, { entityType: RESOURCE, entityId: id, action: status === 'WON' ? 'won' : 'lost', before: null, after, onBehalfOfId: behalf, owner: row });
+        } else if (from.terminal) {
+          await recordChange(tx, p, { entityType: RESOURCE, entityId: id, action: 'reopened', before: null, after, onBehalfOfId: behalf, owner: row });
+        }
+        if (status === 'WON') {
+          // A won deal makes its customer a CUSTOMER — forward only.
+          const customer = await repo.lockCustomer(tx, opp.customerId);
+          if (customer && customer.status !== 'MERGED' && stageRank(customer.lifecycleStage) < stageRank('CUSTOMER')) {
+            await applyLifecycleTransition(tx, p, customer, 'CUSTOMER', { cause: 'OPPORTUNITY', reason: `opportunity ${row.name} won` });
+          }
+        }
+        return toTransitionDto(tr);
+      });
+    },
+
+    async listTransitions(p: Principal, id: string, cursor: string | undefined, limit: number): Promise<Page<TransitionDto>> {
+      requirePermission(p, 'opportunities:read');
+      if (!(await repo.findVisible(db, p, id))) throw notFound('opportunity');
+      const rows = await repo.listTransitions(db, id, cursor, limit);
+      const pg = pageOf(rows, limit, (r) => [iso(r.at), r.id]);
+      return { ...pg, data: pg.data.map(toTransitionDto) };
+    },
+
+    // ---- batches for GraphQL nested fields (one statement each, whatever the page size) ----
+    async stagesByIds(ids: readonly string[]): Promise<Map<string, StageDto>> {
+      const rows = await repo.stagesByIds(db, [...new Set(ids)]);
+      return new Map(rows.map((s) => [s.id, toStageDto(s)]));
+    },
+
+    async stagesByPipeline(pipelineIds: readonly string[]): Promise<Map<string, StageDto[]>> {
+      const rows = await repo.stagesOf(db, [...new Set(pipelineIds)]);
+      const out = new Map<string, StageDto[]>();
+      for (const s of rows) out.set(s.pipelineId, [...(out.get(s.pipelineId) ?? []), toStageDto(s)]);
+      return out;
+    },
+
+    async customersByIds(p: Principal, ids: readonly string[]): Promise<Map<string, CustomerDto>> {
+      if (!scopeFor(p, 'customers:read')) return new Map();
+      const rows = await repo.customersByIds(db, p, [...new Set(ids)]);
+      return new Map(rows.map((r) => [r.id, toCustomerDto(p, r)]));
+    },
+
+    async transitionsByOpportunity(ids: readonly string[]): Promise<Map<string, TransitionDto[]>> {
+      const rows = await repo.transitionsOf(db, [...new Set(ids)]);
+      const out = new Map<string, TransitionDto[]>();
+      for (const r of rows) out.set(r.opportunityId, [...(out.get(r.opportunityId) ?? []), toTransitionDto(r)]);
+      return out;
+    },
+
+    async pagesByCustomer(p: Principal, customerIds: readonly string[], after: string | undefined, first: number): Promise<Map<string, Page<OpportunityDto>>> {
+      const out = new Map<string, Page<OpportunityDto>>();
+      if (!scopeFor(p, 'opportunities:read')) {
+        for (const id of customerIds) out.set(id, { data: [], nextCursor: null, cursors: [] });
+        return out;
+      }
+      const rows = await repo.pagesByCustomer(db, p, [...new Set(customerIds)], after, first);
+      for (const id of customerIds) {
+        const mine = rows.filter((r) => r.row.customerId === id);
+        const pg = pageOf(mine, first, (r) => [iso(r.row.createdAt), r.row.id]);
+        out.set(id, { ...pg, data: pg.data.map((r) => toOpportunityDto(r.row, r.stageKey)) });
+      }
+      return out;
+    },
+  };
 }
 
 export type OpportunityService = ReturnType<typeof createOpportunityService>;
