@@ -37,23 +37,29 @@ export const actionsResolvers = {
 type LoaderQuery = { obj: { id: string }; params: Args };
 
 // Batched per request: one statement per distinct (first, after) for all customers of a page.
+type PagesByParent = (p: Ctx['principal'], ids: readonly string[], args: { first: number; after?: string | undefined }) => ReturnType<Ctx['services']['actions']['actionsByCustomers']>;
+
+// One statement per distinct (first, after) for all parents of a page.
+function batchedByParent(load: (ctx: Ctx) => PagesByParent) {
+  return async (queries: LoaderQuery[], ctx: Ctx) => {
+    const groups = new Map<string, { args: { first: number; after?: string | undefined }; ids: string[] }>();
+    for (const q of queries) {
+      const args = pageOfArgs(q.params);
+      const key = JSON.stringify(args);
+      const g = groups.get(key) ?? { args, ids: [] };
+      g.ids.push(q.obj.id);
+      groups.set(key, g);
+    }
+    const results = new Map<string, Awaited<ReturnType<PagesByParent>>>();
+    for (const [key, g] of groups) results.set(key, await load(ctx)(ctx.principal, g.ids, g.args));
+    return queries.map((q) => {
+      const page = results.get(JSON.stringify(pageOfArgs(q.params)))?.get(q.obj.id) ?? { data: [], nextCursor: null, cursors: [] };
+      return connection(page);
+    });
+  };
+}
+
 export const actionsLoaders = {
-  Customer: {
-    actions: async (queries: LoaderQuery[], ctx: Ctx) => {
-      const groups = new Map<string, { args: { first: number; after?: string | undefined }; ids: string[] }>();
-      for (const q of queries) {
-        const args = pageOfArgs(q.params);
-        const key = JSON.stringify(args);
-        const g = groups.get(key) ?? { args, ids: [] };
-        g.ids.push(q.obj.id);
-        groups.set(key, g);
-      }
-      const results = new Map<string, Awaited<ReturnType<typeof ctx.services.actions.actionsByCustomers>>>();
-      for (const [key, g] of groups) results.set(key, await ctx.services.actions.actionsByCustomers(ctx.principal, g.ids, g.args));
-      return queries.map((q) => {
-        const page = results.get(JSON.stringify(pageOfArgs(q.params)))?.get(q.obj.id) ?? { data: [], nextCursor: null, cursors: [] };
-        return connection(page);
-      });
-    },
-  },
+  Customer: { actions: batchedByParent((ctx) => ctx.services.actions.actionsByCustomers) },
+  Opportunity: { actions: batchedByParent((ctx) => ctx.services.actions.actionsByOpportunities) },
 };

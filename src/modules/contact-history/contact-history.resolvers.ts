@@ -57,6 +57,23 @@ type LoaderQuery<T> = { obj: T; params: Args };
 
 // Nested fields are batched per request. Customers asking with the same arguments share one statement.
 export const contactHistoryLoaders = {
+  Opportunity: {
+    interactions: async (queries: LoaderQuery<{ id: string }>[], ctx: Ctx) => {
+      const groups = new Map<string, { first: number; after: string | undefined; filter: z.infer<typeof interactionFilter>; ids: string[] }>();
+      const keys = queries.map((q) => {
+        const a = parseArgs(pageArgs, given(q.params, 'first', 'after'));
+        const filter = parseArgs(interactionFilter, q.params.filter ?? {}, 'filter');
+        const key = JSON.stringify([a.first, a.after ?? null, filter]);
+        const g = groups.get(key) ?? { first: a.first, after: a.after, filter, ids: [] };
+        g.ids.push(q.obj.id);
+        groups.set(key, g);
+        return key;
+      });
+      const pages = new Map<string, Awaited<ReturnType<typeof ctx.services.contactHistory.listForOpportunities>>>();
+      for (const [key, g] of groups) pages.set(key, await ctx.services.contactHistory.listForOpportunities(ctx.principal, g.ids, g.first, g.filter, g.after));
+      return queries.map((q, i) => connection(pages.get(keys[i] ?? '')?.get(q.obj.id) ?? { data: [], nextCursor: null }));
+    },
+  },
   Customer: {
     interactions: async (queries: LoaderQuery<CustomerDto>[], ctx: Ctx) => {
       const groups = new Map<string, { first: number; after: string | undefined; filter: z.infer<typeof interactionFilter>; ids: string[] }>();
