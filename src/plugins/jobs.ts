@@ -11,6 +11,8 @@ export const ESCALATION_QUEUE = 'handoff-escalation';
 export const SWEEP_QUEUE = 'handoff-escalation-sweep';
 // pg-boss keeps its tables in a schema of its own, next to the application's.
 const BOSS_SCHEMA = 'pgboss';
+// Session advisory lock under which instances set up the queues (apart from the migrations' key).
+const JOBS_LOCK_KEY = 7_240_101;
 
 type Rows = { rows: unknown[] };
 type Values = unknown[] | undefined;
@@ -74,9 +76,14 @@ export const jobsPlugin = fp(
       await boss.start();
       started = true;
       await systemPrincipal(database);
-      // `short`: at most one waiting job per singleton key, so a handoff never has two.
-      await boss.createQueue(ESCALATION_QUEUE, { name: ESCALATION_QUEUE, policy: 'short', retryLimit: 5, retryDelay: 5 });
-      await boss.createQueue(SWEEP_QUEUE, { name: SWEEP_QUEUE, policy: 'short', retryLimit: 1 });
+      // pg-boss creates queues without serialising concurrent creators (two instances starting
+      // together deadlock), so instances take turns, and only a missing queue is created.
+      await database.withLock(JOBS_LOCK_KEY, async () => {
+        // `short`: at most one waiting job per singleton key, so a handoff never has two.
+        if (!(await boss.getQueue(ESCALATION_QUEUE))) await boss.createQueue(ESCALATION_QUEUE, { name: ESCALATION_QUEUE, policy: 'short', retryLimit: 5, retryDelay: 5 });
+        if (!(await boss.getQueue(SWEEP_QUEUE))) await boss.createQueue(SWEEP_QUEUE, { name: SWEEP_QUEUE, policy: 'short', retryLimit: 1 });
+        await boss.schedule(SWEEP_QUEUE, cfg.sweepCron);
+      });
       await boss.work<{ handoffId: string }>(ESCALATION_QUEUE, { pollingIntervalSeconds: cfg.pollSeconds, batchSize: 5 }, async (jobs) => {
         for (const job of jobs) await escalateHandoff(database, job.data.handoffId);
       });
@@ -84,7 +91,6 @@ export const jobsPlugin = fp(
         const n = await escalateOverdue(database);
         if (n > 0) app.log.info({ escalated: n }, 'overdue handoffs escalated by the sweep');
       });
-      await boss.schedule(SWEEP_QUEUE, cfg.sweepCron);
       // Whatever fell due while no instance ran is caught at once, not at the next scheduled sweep.
       await boss.send(SWEEP_QUEUE, {}, { singletonKey: 'start' });
       app.services.lifecycle.useScheduler(async (tx, h) => {
