@@ -18,7 +18,8 @@ const addressedTo = (p: Principal): SQL =>
 function addressedBelow(p: Principal): SQL | null {
   const s = scopeFor(p, 'customers:read');
   if (s?.scope !== 'SUBTREE') return null;
-  return sql`${handoffs.toUnitId} IN (SELECT su.id FROM org_units su WHERE su.path LIKE ${`${s.basePath}%`})`;
+  // What the head sent itself belongs to its sent box, not to its inbox.
+  return sql`(${handoffs.toUnitId} IN (SELECT su.id FROM org_units su WHERE su.path LIKE ${`${s.basePath}%`}) AND ${handoffs.fromUserId} <> ${p.userId})`;
 }
 
 function received(p: Principal): SQL {
