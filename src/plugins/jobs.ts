@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type pg from 'pg';
 import PgBoss from 'pg-boss';
-import type { Database, Executor } from '../db/client.js';
+import { type Database, type Executor, queryRows } from '../db/client.js';
 import { escalateHandoff, escalateOverdue, systemPrincipal } from '../modules/lifecycle/escalation.js';
 
 export const ESCALATION_QUEUE = 'handoff-escalation';
@@ -73,6 +73,13 @@ export const jobsPlugin = fp(
     let started = false;
 
     app.addHook('onReady', async () => {
+      // An app built on a database without the application's tables (e.g. to render the API
+      // document) has nothing to escalate: the queue stays off.
+      const [ready] = await queryRows<{ ok: boolean }>(database.db, sql`SELECT to_regclass('public.handoffs') IS NOT NULL AS ok`);
+      if (!ready?.ok) {
+        app.log.warn('the database is not migrated; background jobs are off');
+        return;
+      }
       await boss.start();
       started = true;
       await systemPrincipal(database);
