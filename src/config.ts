@@ -20,6 +20,12 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
   DB_POOL_SIZE: z.coerce.number().int().positive().default(10),
+  // Background jobs (handoff deadline escalations) through the PostgreSQL-backed queue.
+  JOBS_ENABLED: z.preprocess(emptyAsUndefined, z.enum(['true', 'false', '1', '0']).default('true')),
+  // How often a worker asks the queue for due jobs; pg-boss accepts at least 0.5 s.
+  JOBS_POLL_SECONDS: z.coerce.number().min(0.5).max(600).default(2),
+  // When the sweep that escalates every overdue handoff runs (cron, minute resolution).
+  JOBS_SWEEP_CRON: z.string().trim().regex(/^\S+( \S+){4}$/, 'expected a five-field cron expression').default('* * * * *'),
 });
 
 export type Config = {
@@ -33,6 +39,7 @@ export type Config = {
   logLevel: string;
   bodyLimit: number;
   dbPoolSize: number;
+  jobs: { enabled: boolean; pollSeconds: number; sweepCron: string };
 };
 
 export class ConfigError extends Error {}
@@ -65,5 +72,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     bodyLimit: e.BODY_LIMIT_BYTES,
     dbPoolSize: e.DB_POOL_SIZE,
+    jobs: { enabled: e.JOBS_ENABLED === 'true' || e.JOBS_ENABLED === '1', pollSeconds: e.JOBS_POLL_SECONDS, sweepCron: e.JOBS_SWEEP_CRON },
   };
 }

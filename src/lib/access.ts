@@ -80,7 +80,8 @@ function ownerScopePredicate(p: Principal, scope: Scope, basePath: string, c: Ow
 /**
  * The visibility rule of domain.md §1 as SQL: the principal's scope for `permission` covers the
  * record's owner, or the record is shared with the principal's user or unit (shares grant reading
- * only). Without the permission at all, nothing is visible.
+ * only), or — for a customer — a pending handoff names the principal's user or unit as its receiver
+ * (reading only, too). Without the permission at all, nothing is visible.
  */
 export function accessPredicate(p: Principal, permission: string, resourceType: string, cols: OwnerColumns): SQL {
   const s = scopeFor(p, permission);
@@ -89,7 +90,12 @@ export function accessPredicate(p: Principal, permission: string, resourceType: 
   if (s.scope === 'ALL' || !permission.endsWith(':read')) return byOwner;
   const shared = sql`EXISTS (SELECT 1 FROM shares sh WHERE sh.resource_type = ${resourceType} AND sh.resource_id = ${qualified(cols.id)}
     AND (sh.to_user_id = ${p.userId} OR sh.to_unit_id = ${p.unitId}))`;
-  return sql`(${byOwner} OR ${shared})`;
+  if (resourceType !== 'customer') return sql`(${byOwner} OR ${shared})`;
+  // A customer handed off to the caller (or to its unit, with no user named) is readable while the
+  // handoff is pending, so the receiver can judge it before accepting; never writable through this.
+  const handedOff = sql`EXISTS (SELECT 1 FROM handoffs ho WHERE ho.customer_id = ${qualified(cols.id)} AND ho.status = 'PENDING'
+    AND (ho.to_user_id = ${p.userId} OR (ho.to_user_id IS NULL AND ho.to_unit_id = ${p.unitId})))`;
+  return sql`(${byOwner} OR ${shared} OR ${handedOff})`;
 }
 
 // Units the principal may address (as owner of a record, as a user's home): its scope's units.

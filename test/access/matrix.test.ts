@@ -254,6 +254,20 @@ async function setStatus(id: string, status: 'ACTIVE' | 'FROZEN'): Promise<void>
   await app.db.update(customers).set({ status }).where(eq(customers.id, id));
 }
 
+// Also active again: a freeze row may have left the record frozen for callers who could not unfreeze it.
+async function setStage(id: string, lifecycleStage: 'SUSPECT' | 'PROSPECT'): Promise<void> {
+  await app.db.update(customers).set({ lifecycleStage, status: 'ACTIVE' }).where(eq(customers.id, id));
+}
+
+// A pending handoff opens its customer to the receiving unit: close whatever the call made.
+async function closingHandoffs(customerId: string, call: () => Promise<Outcome>): Promise<Outcome> {
+  try {
+    return await call();
+  } finally {
+    await app.db.execute(sql`UPDATE handoffs SET status = 'REJECTED', reason = 'closed by the matrix' WHERE customer_id = ${customerId} AND status = 'PENDING'`);
+  }
+}
+
 /**
  * One row per route (or GraphQL root field). `on` says what varies with the position: the record
  * acted on, the owner a new record is created for, or nothing (the caller's own default).
@@ -389,6 +403,22 @@ const ROWS: Row[] = [
   // (end of contact history rows)
 
   // Lifecycle transitions and handoffs
+  { route: 'GET /v1/customers/:id/lifecycle-transitions', on: 'record', permission: 'customers:read', ok: 200,
+    call: (c, tg) => rest(c, 'GET', `/v1/customers/${tg.record.id}/lifecycle-transitions`) },
+  { route: 'POST /v1/customers/:id/lifecycle-transitions', on: 'record', permission: 'customers:update', ok: 201, audited: 'customer',
+    prepare: async (_, tg) => { await setStage(tg.record.id, 'SUSPECT'); return undefined; },
+    call: (c, tg) => rest(c, 'POST', `/v1/customers/${tg.record.id}/lifecycle-transitions`, { to: 'PROSPECT' }) },
+  { route: 'graphql Mutation.transitionLifecycle', on: 'record', permission: 'customers:update', ok: 201, audited: 'customer',
+    prepare: async (_, tg) => { await setStage(tg.record.id, 'SUSPECT'); return undefined; },
+    call: (c, tg) => gql(c, 'mutation($id: ID!) { transitionLifecycle(customerId: $id, input: { to: PROSPECT }) { id } }', { id: tg.record.id }, 201, (d) => d.transitionLifecycle?.id) },
+  // Handed to the caller's own unit (a unit every caller sees); the pending handoff is closed again
+  // right after the call, so its read grant never reaches the next cells.
+  { route: 'POST /v1/customers/:id/handoffs', on: 'record', permission: 'customers:update', ok: 201, audited: 'response',
+    prepare: async (_, tg) => { await setStage(tg.record.id, 'PROSPECT'); return undefined; },
+    call: async (c, tg) => closingHandoffs(tg.record.id, () => rest(c, 'POST', `/v1/customers/${tg.record.id}/handoffs`, { toUnitId: c.user.unitId, dueAt: new Date(Date.now() + 48 * hour).toISOString() })) },
+  { route: 'graphql Mutation.handOffCustomer', on: 'record', permission: 'customers:update', ok: 201, audited: 'response',
+    prepare: async (_, tg) => { await setStage(tg.record.id, 'PROSPECT'); return undefined; },
+    call: async (c, tg) => closingHandoffs(tg.record.id, () => gql(c, 'mutation($id: ID!, $input: HandoffInput!) { handOffCustomer(customerId: $id, input: $input) { id } }', { id: tg.record.id, input: { toUnitId: c.user.unitId, dueAt: new Date(Date.now() + 48 * hour).toISOString() } }, 201, (d) => d.handOffCustomer?.id)) },
   // (end of lifecycle rows)
 
   // Key actions on a customer

@@ -15,11 +15,14 @@ export type MRecord = { id: string; ownerUserId: string | null; ownerUnitId: str
 export type MShare = { recordId: string; toUserId?: string | undefined; toUnitId?: string | undefined };
 // Only active delegations belong in a world: expired or revoked ones simply are not there.
 export type MDelegation = { fromUserId: string; toUserId: string };
+// A handoff still pending: its receiver (the user, or the unit's members when no user is named) reads the customer.
+export type MHandoff = { recordId: string; toUserId: string | null; toUnitId: string };
 
 export type World = {
   units: ReadonlyMap<string, MUnit>;
   shares: readonly MShare[];
   delegations: readonly MDelegation[];
+  pendingHandoffs?: readonly MHandoff[];
 };
 
 export type Status = 200 | 201 | 204 | 400 | 403 | 404;
@@ -119,10 +122,17 @@ export function sharedWith(w: World, user: MUser, rec: MRecord): boolean {
   return w.shares.some((s) => s.recordId === rec.id && (s.toUserId === user.id || s.toUnitId === user.unitId));
 }
 
-/** Reading: the scope of the read permission covers the owner, or the record is shared with the caller. */
+export function handedOffTo(w: World, user: MUser, rec: MRecord): boolean {
+  return (w.pendingHandoffs ?? []).some((h) => h.recordId === rec.id && (h.toUserId === user.id || (h.toUserId === null && h.toUnitId === user.unitId)));
+}
+
+/**
+ * Reading: the scope of the read permission covers the owner, or the record is shared with the
+ * caller, or a pending handoff names the caller (or its unit) as receiver.
+ */
 export function canRead(w: World, user: MUser, rec: MRecord, permission = 'customers:read'): boolean {
   const r = reach(w, user, permission);
-  return r !== null && (covers(w, user, r, rec) || sharedWith(w, user, rec));
+  return r !== null && (covers(w, user, r, rec) || sharedWith(w, user, rec) || handedOffTo(w, user, rec));
 }
 
 /** Acting: the scope of the action's permission covers the owner. A share grants reading only. */

@@ -17,6 +17,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     JWT_SECRET: TEST_SECRET,
     LOG_LEVEL: 'silent',
     DATA_DIR: 'memory://',
+    JOBS_ENABLED: 'false',
     ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
     ...overrides,
   });

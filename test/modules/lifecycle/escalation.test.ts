@@ -1,0 +1,46 @@
+import { sql } from 'drizzle-orm';
+import t from 'tap';
+import { buildTestApp } from '../../helpers/app.js';
+import { count, handoffWorld, inHours, inMs, pooledLead, waitFor } from './support.js';
+
+// The queue runs here (it is off in other tests), polling often so the deadline is met quickly.
+const app = await buildTestApp({ JOBS_ENABLED: 'true', JOBS_POLL_SECONDS: '0.5' });
+t.teardown(() => app.close());
+const w = await handoffWorld(app);
+
+t.test('a missed deadline escalates once, to the receiving unit’s manager', async (t) => {
+  const lead = await pooledLead(app, w.users.marketer, w.pool);
+  const res = await app.rest(w.users.marketer, 'POST', `/v1/customers/${lead.id}/handoffs`, { toUserId: w.users.seller.id, dueAt: inMs(1500) });
+  t.equal(res.status, 201, res.raw);
+  const id = res.body.id as string;
+  const jobs = await count(app, sql`SELECT count(*) AS n FROM pgboss.job WHERE name = 'handoff-escalation' AND singleton_key = ${id}`);
+  t.equal(jobs, 1, 'one job queued with the handoff, keyed by it');
+
+  const escalated = await waitFor(async () => (await app.rest(w.users.marketer, 'GET', `/v1/handoffs/${id}`)).body.status === 'ESCALATED', 15_000);
+  t.ok(escalated, 'the handoff escalated after its deadline');
+  const h = (await app.rest(w.users.marketer, 'GET', `/v1/handoffs/${id}`)).body;
+  t.equal(h.escalatedToId, w.users.branchManager.id, "escalated to the branch's manager");
+  t.ok(Date.parse(h.escalatedAt) >= Date.parse(h.dueAt), 'not before the deadline');
+
+  const actions = await app.db.execute(sql`SELECT kind, title, value, urgency, assignee_id, owner_unit_id, customer_id FROM actions WHERE handoff_id = ${id}`);
+  const rows = (actions as unknown as { rows: Record<string, unknown>[] }).rows;
+  t.equal(rows.length, 1, 'one action');
+  t.match(rows[0], { kind: 'ESCALATION', title: `Handoff overdue: ${lead.name}`, value: 4, urgency: 5, assignee_id: w.users.branchManager.id, owner_unit_id: w.branch.id, customer_id: lead.id });
+  t.equal(await count(app, sql`SELECT count(*) AS n FROM events WHERE type = 'handoff.escalated' AND entity_id = ${id}`), 1, 'one escalation event');
+
+  // The sweep finds nothing more to do.
+  const { escalateOverdue } = await import('../../../src/modules/lifecycle/escalation.js');
+  await escalateOverdue(app.database);
+  t.equal(await count(app, sql`SELECT count(*) AS n FROM actions WHERE handoff_id = ${id}`), 1, 'still one action after a sweep');
+  t.equal((await app.rest(w.users.seller, 'POST', `/v1/handoffs/${id}/accept`)).status, 409, 'an escalated handoff can no longer be accepted');
+  t.equal((await app.rest(w.users.seller, 'GET', `/v1/customers/${lead.id}`)).status, 404, 'and the receiver no longer reads the customer');
+});
+
+t.test('a pending handoff before its deadline is left alone', async (t) => {
+  const lead = await pooledLead(app, w.users.marketer, w.pool);
+  const res = await app.rest(w.users.marketer, 'POST', `/v1/customers/${lead.id}/handoffs`, { toUnitId: w.branch.id, dueAt: inHours(48) });
+  t.equal(res.status, 201);
+  const { escalateOverdue } = await import('../../../src/modules/lifecycle/escalation.js');
+  await escalateOverdue(app.database);
+  t.equal((await app.rest(w.users.marketer, 'GET', `/v1/handoffs/${res.body.id}`)).body.status, 'PENDING');
+});
