@@ -5,7 +5,7 @@ import fp from 'fastify-plugin';
 import type pg from 'pg';
 import PgBoss from 'pg-boss';
 import { type Database, type Executor, queryRows } from '../db/client.js';
-import { escalateHandoff, escalateOverdue, systemPrincipal } from '../modules/lifecycle/escalation.js';
+import { escalateHandoff, escalateOverdue } from '../modules/lifecycle/escalation.js';
 
 export const ESCALATION_QUEUE = 'handoff-escalation';
 export const SWEEP_QUEUE = 'handoff-escalation-sweep';
@@ -82,7 +82,6 @@ export const jobsPlugin = fp(
       }
       await boss.start();
       started = true;
-      await systemPrincipal(database);
       // pg-boss creates queues without serialising concurrent creators (two instances starting
       // together deadlock), so instances take turns, and only a missing queue is created.
       await database.withLock(JOBS_LOCK_KEY, async () => {
