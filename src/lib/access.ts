@@ -114,6 +114,16 @@ export function unitReachPredicate(p: Principal, permission: string, col: AnyPgC
   }
 }
 
+/**
+ * Units a lead may be handed to (handoff receivers and their users). Allocation crosses the org
+ * tree by design: the company's own staff hand leads to any branch or partner; a partner's users
+ * stay inside their partner. Outside this reach an id answers like an unknown one.
+ */
+export function allocationReachPredicate(p: Principal, unitCol: AnyPgColumn | SQL): SQL {
+  if (p.partnerPath === null) return sql`TRUE`;
+  return sql`${qualified(unitCol)} IN (SELECT su.id FROM org_units su WHERE su.path LIKE ${`${p.partnerPath}%`})`;
+}
+
 // A field is hidden when every role of the principal hides it (roles add rights, never remove them).
 export function hiddenFields(p: Principal): Set<string> {
   if (p.roles.length === 0) return new Set();

@@ -1,10 +1,9 @@
 import { and, desc, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { customers, handoffs, lifecycleTransitions, orgUnits, ownershipChanges, users } from '../../db/schema/index.js';
-import { type Principal, scopeFor } from '../../lib/access.js';
+import { allocationReachPredicate, type Principal, scopeFor } from '../../lib/access.js';
 import { keyset } from '../../lib/pagination.js';
 import { canSee } from '../customers/customers.repository.js';
-import { unitVisible, userVisible } from '../org/org.repository.js';
 
 export type HandoffRow = typeof handoffs.$inferSelect;
 export type TransitionRow = typeof lifecycleTransitions.$inferSelect;
@@ -101,10 +100,10 @@ export const lifecycleRepository = {
     return row ?? null;
   },
 
-  /** A receiver as the caller sees it: one it cannot see answers like one that does not exist. */
+  /** A receiver as the caller may address it: one outside its allocation reach answers like one that does not exist. */
   async receiverUser(ex: Executor, p: Principal, userId: string) {
     const [u] = await ex
-      .select({ id: users.id, unitId: users.unitId, active: users.active, visible: sql<boolean>`(${userVisible(p)})` })
+      .select({ id: users.id, unitId: users.unitId, active: users.active, visible: sql<boolean>`(${allocationReachPredicate(p, users.unitId)})` })
       .from(users)
       .where(eq(users.id, userId));
     return u ?? null;
@@ -112,7 +111,7 @@ export const lifecycleRepository = {
 
   async receiverUnit(ex: Executor, p: Principal, unitId: string) {
     const [u] = await ex
-      .select({ id: orgUnits.id, visible: sql<boolean>`(${unitVisible(p)})` })
+      .select({ id: orgUnits.id, visible: sql<boolean>`(${allocationReachPredicate(p, orgUnits.id)})` })
       .from(orgUnits)
       .where(eq(orgUnits.id, unitId));
     return u ?? null;

@@ -250,3 +250,30 @@ t.test('handoff: the full flow through GraphQL', async (t) => {
   t.same(rej.data.rejectHandoff, { status: 'REJECTED', reason: 'not ours' });
   t.same((await app.gql(u.seller2, 'query($id: ID!) { customer(id: $id) { id } }', { id: lead2.id })).codes, ['NOT_FOUND'], 'after rejecting, the customer is gone for the receiver');
 });
+
+t.test('handoff: a marketing department hands a lead to a branch outside its own subtree, and to a partner', async (t) => {
+  // Marketing sits in a department of its own; the sales branch and the partner are elsewhere in the tree.
+  const hq = await app.root();
+  const marketingDept = await app.unit('DEPARTMENT', hq);
+  const marketer = await app.user(marketingDept, ['marketing']);
+  const region = await app.unit('REGION', hq);
+  const branch = await app.unit('BRANCH', region);
+  const seller = await app.user(branch, ['sales']);
+  const partner = await app.unit('PARTNER', region);
+  const lead = await pooledLead(app, marketer, marketingDept);
+  const toSeller = await app.rest(marketer, 'POST', `/v1/customers/${lead.id}/handoffs`, { toUserId: seller.id, dueAt: inHours(48) });
+  t.equal(toSeller.status, 201, toSeller.raw);
+  t.equal(toSeller.body.toUnitId, branch.id);
+  t.equal((await app.rest(seller, 'GET', `/v1/customers/${lead.id}`)).status, 200, 'the receiver reads the lead while it is pending');
+  const rejected = await app.rest(seller, 'POST', `/v1/handoffs/${toSeller.body.id}/reject`, { reason: 'Outside our region' });
+  t.equal(rejected.status, 200, rejected.raw);
+  const g = await app.gql(marketer, HAND_OFF, { id: lead.id, input: { toUnitId: partner.id, dueAt: inHours(48) } });
+  t.same(g.errors, undefined, 'allocation to a partner unit through the other door');
+  t.equal(g.data.handOffCustomer.toUnitId, partner.id);
+  // A partner's users stay inside their partner: the company's branch does not exist for them.
+  const partnerLead = await app.customer(u.partnerManager, { ownerUnitId: w.partner.id, lifecycleStage: 'PROSPECT' });
+  const out = await app.rest(u.partnerManager, 'POST', `/v1/customers/${partnerLead.id}/handoffs`, { toUserId: seller.id, dueAt: inHours(48) });
+  t.equal(out.status, 400);
+  t.equal(out.body.errors?.[0]?.path, 'toUserId');
+  t.equal(await handoffsOf(partnerLead.id), 0);
+});
