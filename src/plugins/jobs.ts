@@ -80,7 +80,9 @@ export const jobsPlugin = fp(
         app.log.warn('the database is not migrated; background jobs are off');
         return;
       }
-      await boss.start();
+      // pg-boss creates its schema without serialising concurrent starters either (CREATE SCHEMA
+      // races on pg_namespace's unique index), so starting is done in turns as well.
+      await database.withLock(JOBS_LOCK_KEY, () => boss.start());
       started = true;
       // pg-boss creates queues without serialising concurrent creators (two instances starting
       // together deadlock), so instances take turns, and only a missing queue is created.

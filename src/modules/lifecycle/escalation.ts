@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { type Database, type Executor, queryRows } from '../../db/client.js';
-import { actions } from '../../db/schema/index.js';
+import { actions, shares } from '../../db/schema/index.js';
 import type { Principal } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 
@@ -126,6 +126,16 @@ export async function escalateHandoff(database: Database, handoffId: string, sys
       after: action,
       owner: { ownerUserId: assignee.id, ownerUnitId: assignee.unit_id },
     });
+    // The manager must be able to open the lead the action is about: an explicit read share, the
+    // visibility rule's own grant, unless the manager's scope already covers the customer.
+    const [already] = await queryRows<{ one: number }>(
+      tx,
+      sql`SELECT 1 AS one FROM shares s WHERE s.resource_type = 'customer' AND s.resource_id = ${due.customer_id}::uuid AND s.to_user_id = ${assignee.id}::uuid`,
+    );
+    const [share] = already ? [] : await tx.insert(shares).values({ resourceType: 'customer', resourceId: due.customer_id, toUserId: assignee.id, createdBy: actor.userId }).returning();
+    if (share) {
+      await recordChange(tx, actor, { entityType: 'share', entityId: share.id, action: 'created', before: null, after: share, owner });
+    }
     return true;
   });
 }

@@ -34,6 +34,15 @@ t.test('a missed deadline escalates once, to the receiving unit’s manager', as
   t.equal(await count(app, sql`SELECT count(*) AS n FROM actions WHERE handoff_id = ${id}`), 1, 'still one action after a sweep');
   t.equal((await app.rest(w.users.seller, 'POST', `/v1/handoffs/${id}/accept`)).status, 409, 'an escalated handoff can no longer be accepted');
   t.equal((await app.rest(w.users.seller, 'GET', `/v1/customers/${lead.id}`)).status, 404, 'and the receiver no longer reads the customer');
+
+  // The manager sees the action on its agenda and may open the lead it is about (a read share), not change it.
+  const agenda = await app.rest(w.users.branchManager, 'GET', '/v1/agenda');
+  const item = agenda.body.data.find((a: { kind: string; customerId: string }) => a.kind === 'ESCALATION' && a.customerId === lead.id);
+  t.ok(item, "the escalation is on the manager's agenda");
+  t.equal(item?.customerName, lead.name, 'with the name of the customer');
+  t.equal((await app.rest(w.users.branchManager, 'GET', `/v1/customers/${lead.id}`)).status, 200, 'the manager reads the lead');
+  t.equal((await app.rest(w.users.branchManager, 'PATCH', `/v1/customers/${lead.id}`, { industry: 'Retail' })).status, 403, 'but may not change it');
+  t.equal(await count(app, sql`SELECT count(*) AS n FROM shares WHERE resource_id = ${lead.id} AND to_user_id = ${w.users.branchManager.id}`), 1, 'one share');
 });
 
 t.test('a pending handoff before its deadline is left alone', async (t) => {
