@@ -39,7 +39,7 @@ if (!(scaleName in SCALES)) {
   process.exit(2);
 }
 const scale = SCALES[scaleName];
-const durationSec = Number(env.BENCH_DURATION ?? 3);
+const durationSec = Number(env.BENCH_DURATION ?? 2.5);
 const amount = env.BENCH_REQUESTS ? Number(env.BENCH_REQUESTS) : undefined;
 const connections = Number(env.BENCH_CONNECTIONS ?? 32);
 const rounds = Number(env.BENCH_ROUNDS ?? 2);
@@ -294,7 +294,7 @@ function buildCases(f: Fixtures, nonce: string): Case[] {
       baseline: { key: `S1-visible-${p}`, shape: 'one', path: () => `/b/S1-visible-${p}?id=${nextB()}`, sampleId: f.visibleIds[0] },
     });
   }
-  for (const p of ['partnerSales', 'partnerManager', 'regionManager'] as const) {
+  for (const p of ['partnerSales', 'partnerManager'] as const) {
     const next = rotating(f.invisibleIds);
     const nextB = rotating(f.invisibleIds);
     add({
