@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +50,8 @@ const reuse = env.BENCH_REUSE === '1';
 const dropAfter = env.BENCH_DROP === '1';
 // BENCH_PERSONAS=partnerSales,admin limits the personas (the smoke test keeps its run short).
 const personaFilter = env.BENCH_PERSONAS ? new Set(env.BENCH_PERSONAS.split(',')) : null;
+// Seeded customers are created within 2024; those POSTed by S7 (on a reused database) are not fixtures.
+const SEEDED_UNTIL = '2025-01-02T00:00:00Z';
 const SECRET = 'bench-secret-0123456789-0123456789-abcdefgh';
 const ADMIN_EMAIL = 'admin@example.com';
 if (!/^[a-z_][a-z0-9_]*$/.test(dbName)) {
@@ -416,7 +418,7 @@ async function fixtures(database: Database, org: OrgSeed): Promise<Fixtures> {
     };
     const tokens = Object.fromEntries(Object.entries(personaIds).map(([k, id]) => [k, sign({ sub: id })])) as Record<PersonaName, string>;
     const ownedBy = async (userId: string) =>
-      (await c.query(`SELECT id, phones FROM customers WHERE owner_user_id = $1 AND status = 'ACTIVE' ORDER BY created_at DESC LIMIT 50`, [userId])).rows as {
+      (await c.query(`SELECT id, phones FROM customers WHERE owner_user_id = $1 AND status = 'ACTIVE' AND created_at < $2 ORDER BY created_at DESC LIMIT 50`, [userId, SEEDED_UNTIL])).rows as {
         id: string;
         phones: string[];
       }[];
@@ -768,6 +770,7 @@ async function main(): Promise<void> {
   } finally {
     await stopProcess(server);
     await stopProcess(baseline);
+    rmSync(specDir, { recursive: true, force: true });
   }
   if (server?.stderr.length) log(`server stderr (last lines):\n${server.stderr.join('').slice(-2000)}`);
 
