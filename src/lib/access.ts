@@ -71,7 +71,9 @@ function ownerScopePredicate(p: Principal, scope: Scope, basePath: string, c: Ow
     case 'UNIT':
       return sql`(${cols.ownerUnitId} = ${p.unitId} OR ${own})`;
     case 'SUBTREE':
-      return sql`(${cols.ownerUnitId} IN (SELECT su.id FROM org_units su WHERE su.path LIKE ${`${basePath}%`}) OR ${own})`;
+      // = ANY(ARRAY(subquery)) is evaluated once and can use the owner index (in a BitmapOr);
+      // IN (subquery) inside an OR can only be a per-row filter.
+      return sql`(${cols.ownerUnitId} = ANY(ARRAY(SELECT su.id FROM org_units su WHERE su.path LIKE ${`${basePath}%`})) OR ${own})`;
     case 'ALL':
       return sql`TRUE`;
   }
@@ -88,13 +90,16 @@ export function accessPredicate(p: Principal, permission: string, resourceType: 
   if (s === null) return sql`FALSE`;
   const byOwner = ownerScopePredicate(p, s.scope, s.basePath, cols);
   if (s.scope === 'ALL' || !permission.endsWith(':read')) return byOwner;
-  const shared = sql`EXISTS (SELECT 1 FROM shares sh WHERE sh.resource_type = ${resourceType} AND sh.resource_id = ${qualified(cols.id)}
-    AND (sh.to_user_id = ${p.userId} OR sh.to_unit_id = ${p.unitId}))`;
+  // The granted ids are computed once (an InitPlan) and matched through the primary key, so the OR
+  // with the owner arm stays indexable; a correlated EXISTS here made OWN-scope lists walk the table.
+  const id = qualified(cols.id);
+  const shared = sql`${id} = ANY(ARRAY(SELECT sh.resource_id FROM shares sh WHERE sh.resource_type = ${resourceType}
+    AND (sh.to_user_id = ${p.userId} OR sh.to_unit_id = ${p.unitId})))`;
   if (resourceType !== 'customer') return sql`(${byOwner} OR ${shared})`;
   // A customer handed off to the caller (or to its unit, with no user named) is readable while the
   // handoff is pending, so the receiver can judge it before accepting; never writable through this.
-  const handedOff = sql`EXISTS (SELECT 1 FROM handoffs ho WHERE ho.customer_id = ${qualified(cols.id)} AND ho.status = 'PENDING'
-    AND (ho.to_user_id = ${p.userId} OR (ho.to_user_id IS NULL AND ho.to_unit_id = ${p.unitId})))`;
+  const handedOff = sql`${id} = ANY(ARRAY(SELECT ho.customer_id FROM handoffs ho WHERE ho.status = 'PENDING'
+    AND (ho.to_user_id = ${p.userId} OR (ho.to_user_id IS NULL AND ho.to_unit_id = ${p.unitId}))))`;
   return sql`(${byOwner} OR ${shared} OR ${handedOff})`;
 }
 
