@@ -1,7 +1,8 @@
 /**
- * Visibility as a property: for random org trees, users, roles, customers, shares and delegations,
- * what every user sees through the API — the list, each record by id, the `q` search, the GraphQL
- * connection and GraphQL `customer(id)` — is exactly what the naive model in ./model.ts says.
+ * Visibility as a property: for random org trees, users, roles, customers, shares, delegations and
+ * pending handoffs, what every user sees through the API — the list, each record by id, the `q`
+ * search, the GraphQL connection and GraphQL `customer(id)`, each customer's timeline, interactions
+ * by id and the GraphQL nested interactions — is exactly what the naive model in ./model.ts says.
  *
  * The seed is fixed so a run is repeatable; ACCESS_SEED / ACCESS_RUNS override it. On failure
  * fast-check prints the seed, the path and the (shrunk) world that broke the rule.
@@ -9,11 +10,11 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import t from 'tap';
-import { delegations } from '../../src/db/schema/index.js';
+import { delegations, handoffs, interactions } from '../../src/db/schema/index.js';
 import type { CreateCustomerInput } from '../../src/modules/customers/customers.schemas.js';
 import { loadPrincipal } from '../../src/modules/org/principal.repository.js';
 import { buildTestApp, type Unit, type User } from '../helpers/app.js';
-import { BUILT_IN, BUILT_IN_NAMES, isVisible, type MRecord, type MShare, type MUnit, type MUser, partnerOf, type UnitKind, type World } from './model.js';
+import { BUILT_IN, BUILT_IN_NAMES, isVisible, type MHandoff, type MRecord, type MShare, type MUnit, type MUser, partnerOf, type UnitKind, type World } from './model.js';
 
 const SEED = Number(process.env.ACCESS_SEED ?? 20_241_117);
 const RUNS = Number(process.env.ACCESS_RUNS ?? 25);
@@ -55,6 +56,8 @@ const worldSpec = fc.record({
   }),
   shares: fc.array(fc.record({ customer: fc.nat(), toUser: fc.boolean(), target: fc.nat() }), { maxLength: 3 }),
   delegations: fc.array(fc.record({ from: fc.nat(), to: fc.nat() }), { maxLength: 2 }),
+  // A lead handed to a user, or to a unit with no user named, still pending.
+  handoffs: fc.array(fc.record({ customer: fc.nat(), toUser: fc.boolean(), target: fc.nat() }), { maxLength: 2 }),
   searchWord: fc.nat({ max: WORDS.length - 1 }),
 });
 type Spec = typeof worldSpec extends fc.Arbitrary<infer S> ? S : never;
@@ -63,7 +66,7 @@ type Built = {
   token: string;
   world: World;
   users: { user: User; m: MUser; label: string }[];
-  records: (MRecord & { name: string; label: string })[];
+  records: (MRecord & { name: string; label: string; interactionId: string })[];
 };
 
 const at = <T>(xs: readonly T[], i: number): T => {
@@ -98,7 +101,13 @@ async function build(spec: Spec): Promise<Built> {
     const name = `${token} ${WORDS[c.word]} ${i}`;
     const input = { kind: 'ORGANIZATION', name, ...(c.pool ? { ownerUserId: null, ownerUnitId: owner.user.unitId } : { ownerUserId: owner.user.id }) } as CreateCustomerInput;
     const made = await app.app.services.customers.create(adminPrincipal, input, { allowDuplicate: true });
-    records.push({ id: made.id, ownerUserId: made.ownerUserId, ownerUnitId: made.ownerUnitId, name, label: `customer#${i}` });
+    // Every customer has a contact history: one interaction, whose visibility is the customer's.
+    const [touch] = await app.db
+      .insert(interactions)
+      .values({ customerId: made.id, channel: 'PHONE', direction: 'OUTBOUND', occurredAt: new Date(), subject: `${name} call`, actorId: admin.id })
+      .returning({ id: interactions.id });
+    if (!touch) throw new Error('interaction insert failed');
+    records.push({ id: made.id, ownerUserId: made.ownerUserId, ownerUnitId: made.ownerUnitId, name, label: `customer#${i}`, interactionId: touch.id });
   }
 
   const shares: MShare[] = [];
@@ -126,7 +135,16 @@ async function build(spec: Spec): Promise<Built> {
     });
     active.push({ fromUserId: from.user.id, toUserId: to.user.id });
   }
-  return { token, world: { ...world, delegations: active }, users, records };
+  const pending: MHandoff[] = [];
+  for (const h of spec.handoffs) {
+    const rec = at(records, h.customer);
+    // One pending handoff per customer.
+    if (pending.some((p) => p.recordId === rec.id)) continue;
+    const to = h.toUser ? { toUserId: at(users, h.target).user.id, toUnitId: at(users, h.target).user.unitId } : { toUserId: null, toUnitId: at(units, h.target).unit.id };
+    await app.db.insert(handoffs).values({ customerId: rec.id, fromUserId: admin.id, fromUnitId: root.id, ...to, dueAt: new Date(Date.now() + 3600_000) });
+    pending.push({ recordId: rec.id, ...to });
+  }
+  return { token, world: { ...world, delegations: active, pendingHandoffs: pending }, users, records };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -199,6 +217,27 @@ async function check(spec: Spec): Promise<void> {
     compare(u.label, `GET /v1/customers?q=${q}`, await walkRest(u.user, `q=${encodeURIComponent(q)}`, 3), visible.filter((r) => r.name.startsWith(`${q} `)).map((r) => r.id));
     compare(u.label, 'GraphQL customers', await walkGraph(u.user, b.token), visibleIds);
     compare(u.label, 'GraphQL customer(id)', await graphById(u.user, b.records.map((r) => r.id)), visibleIds);
+
+    // The contact history follows the customer (every built-in role that reads customers reads interactions).
+    const timelines: string[] = [];
+    const touches: string[] = [];
+    for (const r of b.records) {
+      const tl = await app.rest(u.user, 'GET', `/v1/customers/${r.id}/timeline?limit=5`);
+      if (tl.status === 200) {
+        timelines.push(r.id);
+        if (!tl.body.data.some((e: { type: string; id: string }) => e.type === 'INTERACTION' && e.id === r.interactionId)) problems.push(`${u.label} timeline of ${r.label} lacks its interaction`);
+      } else if (tl.status !== 404) problems.push(`${u.label} GET timeline of ${r.label}: ${tl.status} ${tl.raw}`);
+      const it = await app.rest(u.user, 'GET', `/v1/interactions/${r.interactionId}`);
+      if (it.status === 200) touches.push(r.id);
+      else if (it.status !== 404) problems.push(`${u.label} GET interaction of ${r.label}: ${it.status} ${it.raw}`);
+    }
+    compare(u.label, 'GET /v1/customers/{id}/timeline (200 vs 404)', timelines, visibleIds);
+    compare(u.label, 'GET /v1/interactions/{id} (200 vs 404)', touches, visibleIds);
+    const nested = await app.gql(u.user, 'query($q: String) { customers(filter: { q: $q }, first: 50) { edges { node { id interactions(first: 5) { edges { node { id } } } } } } }', { q: b.token });
+    if (nested.errors?.length) problems.push(`${u.label} GraphQL nested interactions: ${JSON.stringify(nested.errors)}`);
+    const nestedIds = (nested.data?.customers.edges ?? []).flatMap((e: { node: { interactions: { edges: { node: { id: string } }[] } } }) => e.node.interactions.edges.map((x) => x.node.id));
+    const byInteraction = new Map(b.records.map((r) => [r.interactionId, r.id]));
+    compare(u.label, 'GraphQL Customer.interactions', nestedIds.map((id: string) => byInteraction.get(id) ?? id), visibleIds);
   }
   if (problems.length) {
     const owners = b.records.map((r) => {
