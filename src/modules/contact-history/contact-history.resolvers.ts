@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../../lib/errors.js';
 import { connection, type GqlContext, parseArgs } from '../../lib/graphql.js';
-import { limitSchema } from '../../lib/pagination.js';
+import { limitSchema, type Page } from '../../lib/pagination.js';
 import type { CustomerDto } from '../customers/customers.schemas.js';
 import {
   type InteractionDto,
@@ -55,44 +55,35 @@ export const contactHistoryResolvers = {
 
 type LoaderQuery<T> = { obj: T; params: Args };
 
-// Nested fields are batched per request. Customers asking with the same arguments share one statement.
+// Nested fields are batched per request.
+type InteractionPages = ReadonlyMap<string, Page<InteractionDto>>;
+type PagesFor = (ctx: Ctx, ids: string[], first: number, filter: z.infer<typeof interactionFilter>, after: string | undefined) => Promise<InteractionPages>;
+
+// Parents asking with the same arguments share one statement.
+function interactionsOf<T extends { id: string }>(load: PagesFor) {
+  return async (queries: LoaderQuery<T>[], ctx: Ctx) => {
+    const groups = new Map<string, { first: number; after: string | undefined; filter: z.infer<typeof interactionFilter>; ids: string[] }>();
+    const keys = queries.map((q) => {
+      const a = parseArgs(pageArgs, given(q.params, 'first', 'after'));
+      const filter = parseArgs(interactionFilter, q.params.filter ?? {}, 'filter');
+      const key = JSON.stringify([a.first, a.after ?? null, filter]);
+      const g = groups.get(key) ?? { first: a.first, after: a.after, filter, ids: [] };
+      g.ids.push(q.obj.id);
+      groups.set(key, g);
+      return key;
+    });
+    const pages = new Map<string, InteractionPages>();
+    for (const [key, g] of groups) pages.set(key, await load(ctx, g.ids, g.first, g.filter, g.after));
+    return queries.map((q, i) => connection(pages.get(keys[i] ?? '')?.get(q.obj.id) ?? { data: [], nextCursor: null }));
+  };
+}
+
 export const contactHistoryLoaders = {
   Opportunity: {
-    interactions: async (queries: LoaderQuery<{ id: string }>[], ctx: Ctx) => {
-      const groups = new Map<string, { first: number; after: string | undefined; filter: z.infer<typeof interactionFilter>; ids: string[] }>();
-      const keys = queries.map((q) => {
-        const a = parseArgs(pageArgs, given(q.params, 'first', 'after'));
-        const filter = parseArgs(interactionFilter, q.params.filter ?? {}, 'filter');
-        const key = JSON.stringify([a.first, a.after ?? null, filter]);
-        const g = groups.get(key) ?? { first: a.first, after: a.after, filter, ids: [] };
-        g.ids.push(q.obj.id);
-        groups.set(key, g);
-        return key;
-      });
-      const pages = new Map<string, Awaited<ReturnType<typeof ctx.services.contactHistory.listForOpportunities>>>();
-      for (const [key, g] of groups) pages.set(key, await ctx.services.contactHistory.listForOpportunities(ctx.principal, g.ids, g.first, g.filter, g.after));
-      return queries.map((q, i) => connection(pages.get(keys[i] ?? '')?.get(q.obj.id) ?? { data: [], nextCursor: null }));
-    },
+    interactions: interactionsOf<{ id: string }>((ctx, ids, first, filter, after) => ctx.services.contactHistory.listForOpportunities(ctx.principal, ids, first, filter, after)),
   },
   Customer: {
-    interactions: async (queries: LoaderQuery<CustomerDto>[], ctx: Ctx) => {
-      const groups = new Map<string, { first: number; after: string | undefined; filter: z.infer<typeof interactionFilter>; ids: string[] }>();
-      const keys = queries.map((q) => {
-        const a = parseArgs(pageArgs, given(q.params, 'first', 'after'));
-        const filter = parseArgs(interactionFilter, q.params.filter ?? {}, 'filter');
-        const key = JSON.stringify([a.first, a.after ?? null, filter]);
-        const g = groups.get(key) ?? { first: a.first, after: a.after, filter, ids: [] };
-        g.ids.push(q.obj.id);
-        groups.set(key, g);
-        return key;
-      });
-      const pages = new Map<string, Awaited<ReturnType<typeof ctx.services.contactHistory.listForCustomers>>>();
-      for (const [key, g] of groups) pages.set(key, await ctx.services.contactHistory.listForCustomers(ctx.principal, g.ids, g.filter, g.first, g.after));
-      return queries.map((q, i) => {
-        const pg = pages.get(keys[i] ?? '')?.get(q.obj.id);
-        return connection(pg ?? { data: [], nextCursor: null });
-      });
-    },
+    interactions: interactionsOf<CustomerDto>((ctx, ids, first, filter, after) => ctx.services.contactHistory.listForCustomers(ctx.principal, ids, filter, first, after)),
     timeline: async (queries: LoaderQuery<CustomerDto>[], ctx: Ctx) => {
       const groups = new Map<string, { q: { limit: number; cursor: string | undefined; types: TimelineType[] | undefined }; ids: string[] }>();
       const keys = queries.map((q) => {
