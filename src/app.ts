@@ -16,6 +16,7 @@ import { opportunitiesRoutes } from './modules/opportunities/opportunities.route
 import { createOpportunityService, type OpportunityService } from './modules/opportunities/opportunities.service.js';
 import { orgRoutes } from './modules/org/org.routes.js';
 import { createOrgService, type OrgService } from './modules/org/org.service.js';
+import { createPrincipalCache, type PrincipalCache } from './modules/org/principal-cache.js';
 import { reportsRoutes } from './modules/reports/reports.routes.js';
 import { createReportService, type ReportService } from './modules/reports/reports.service.js';
 import { authPlugin } from './plugins/auth.js';
@@ -41,6 +42,7 @@ declare module 'fastify' {
     database: Database;
     services: Services;
     config: Config;
+    principals: PrincipalCache;
   }
 }
 
@@ -72,9 +74,11 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   if (opts.migrate !== false) await migrateAndBootstrap(database, config.adminEmail);
   app.decorate('database', database);
   app.decorate('config', config);
+  const principals = createPrincipalCache(config.principalCacheMs);
+  app.decorate('principals', principals);
   app.decorate('services', {
     customers: createCustomerService(database),
-    org: createOrgService(database),
+    org: createOrgService(database, { onAccessChanged: () => principals.clear() }),
     contactHistory: createContactHistoryService(database),
     lifecycle: createLifecycleService(database),
     opportunities: createOpportunityService(database),

@@ -20,6 +20,8 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
   DB_POOL_SIZE: z.coerce.number().int().positive().default(10),
+  // How long a loaded principal (user, unit, roles, delegations) is reused; 0 loads it on every request.
+  PRINCIPAL_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   // Background jobs (handoff deadline escalations) through the PostgreSQL-backed queue.
   JOBS_ENABLED: z.preprocess(emptyAsUndefined, z.enum(['true', 'false', '1', '0']).default('true')),
   // How often a worker asks the queue for due jobs; pg-boss accepts at least 0.5 s.
@@ -39,6 +41,7 @@ export type Config = {
   logLevel: string;
   bodyLimit: number;
   dbPoolSize: number;
+  principalCacheMs: number;
   jobs: { enabled: boolean; pollSeconds: number; sweepCron: string };
 };
 
@@ -72,6 +75,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     bodyLimit: e.BODY_LIMIT_BYTES,
     dbPoolSize: e.DB_POOL_SIZE,
+    principalCacheMs: e.PRINCIPAL_CACHE_MS,
     jobs: { enabled: e.JOBS_ENABLED === 'true' || e.JOBS_ENABLED === '1', pollSeconds: e.JOBS_POLL_SECONDS, sweepCron: e.JOBS_SWEEP_CRON },
   };
 }

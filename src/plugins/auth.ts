@@ -69,7 +69,11 @@ export const authPlugin = fp(
       }
       const parsed = uuid.safeParse(sub);
       if (!parsed.success) return refuse(request, reply, 'the bearer token is invalid or expired');
-      const principal = await loadPrincipal(app.database.db, parsed.data);
+      let principal = app.principals.get(parsed.data);
+      if (!principal) {
+        principal = await loadPrincipal(app.database.db, parsed.data);
+        if (principal) app.principals.set(parsed.data, principal);
+      }
       if (!principal || !principal.active) return refuse(request, reply, 'the user is unknown or deactivated');
       principal.requestId = request.id;
       principal.client = String(request.headers['user-agent'] ?? '').slice(0, 200) || undefined;

@@ -18,6 +18,9 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     LOG_LEVEL: 'silent',
     DATA_DIR: 'memory://',
     JOBS_ENABLED: 'false',
+    // Tests change roles and delegations behind the API's back and expect the next request to see
+    // it; the cache has its own tests (test/platform/principal-cache.test.ts).
+    PRINCIPAL_CACHE_MS: '0',
     ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
     ...overrides,
   });

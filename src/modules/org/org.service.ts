@@ -67,7 +67,9 @@ function requireCompanyStaff(p: Principal): void {
   if (p.partnerPath !== null) throw new AppError('FORBIDDEN', 'roles are managed by the company, not by partners');
 }
 
-export function createOrgService(database: Database) {
+// `onAccessChanged`: called after a write that can change what a principal is (a unit's place in the
+// tree, a role's rights, a user's unit, roles or activity, a delegation), so cached principals go.
+export function createOrgService(database: Database, opts: { onAccessChanged?: () => void } = {}) {
   const { db } = database;
 
   // The reach of a write on units/users: the unit must lie within the caller's scope for it.
@@ -112,7 +114,7 @@ export function createOrgService(database: Database) {
     return toUserDto(row);
   }
 
-  return {
+  const service = {
     ...createDelegationService(database),
     ...createTransferService(database),
 
@@ -355,6 +357,21 @@ export function createOrgService(database: Database) {
         await recordChange(tx, p, { entityType: 'share', entityId: id, action: 'deleted', before: share, after: null, owner: hit.row });
       });
     },
+  };
+  const invalidating =
+    <A extends unknown[], R>(write: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      const result = await write(...args);
+      opts.onAccessChanged?.();
+      return result;
+    };
+  return {
+    ...service,
+    updateUnit: invalidating(service.updateUnit),
+    updateRole: invalidating(service.updateRole),
+    updateUser: invalidating(service.updateUser),
+    createDelegation: invalidating(service.createDelegation),
+    revokeDelegation: invalidating(service.revokeDelegation),
   };
 }
 
