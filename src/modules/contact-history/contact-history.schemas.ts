@@ -71,18 +71,23 @@ export const patchInteractionBody = z
   .meta({ id: 'InteractionPatch' });
 export type PatchInteractionInput = z.infer<typeof patchInteractionBody>;
 
+// What an interaction records: the same in the interaction and in each of its revisions.
+const recordedFields = {
+  contactId: z.uuid().nullable(),
+  opportunityId: z.uuid().nullable(),
+  channel: z.enum(INTERACTION_CHANNELS),
+  direction: z.enum(INTERACTION_DIRECTIONS),
+  occurredAt: timestamp,
+  subject: z.string().nullable(),
+  notes: z.string().nullable(),
+  outcome: z.string().nullable(),
+};
+
 export const interactionSchema = z
   .object({
     id: z.uuid(),
     customerId: z.uuid(),
-    contactId: z.uuid().nullable(),
-    opportunityId: z.uuid().nullable(),
-    channel: z.enum(INTERACTION_CHANNELS),
-    direction: z.enum(INTERACTION_DIRECTIONS),
-    occurredAt: timestamp,
-    subject: z.string().nullable(),
-    notes: z.string().nullable(),
-    outcome: z.string().nullable(),
+    ...recordedFields,
     actorId: z.uuid(),
     onBehalfOfId: z.uuid().nullable(),
     version: z.number().int(),
@@ -98,14 +103,7 @@ export const interactionRevisionSchema = z
     id: z.uuid(),
     interactionId: z.uuid(),
     version: z.number().int(),
-    contactId: z.uuid().nullable(),
-    opportunityId: z.uuid().nullable(),
-    channel: z.enum(INTERACTION_CHANNELS),
-    direction: z.enum(INTERACTION_DIRECTIONS),
-    occurredAt: timestamp,
-    subject: z.string().nullable(),
-    notes: z.string().nullable(),
-    outcome: z.string().nullable(),
+    ...recordedFields,
     editedBy: z.uuid(),
     onBehalfOfId: z.uuid().nullable(),
     editedAt: timestamp,
