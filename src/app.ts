@@ -1,9 +1,10 @@
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { DestinationStream } from 'pino';
 import type { Config } from './config.js';
 import { createDatabase, type Database } from './db/client.js';
 import { migrateAndBootstrap } from './db/migrate.js';
+import { responseSerializerCompiler } from './lib/serializer.js';
 import { actionsRoutes } from './modules/actions/actions.routes.js';
 import { createActionService, type ActionService } from './modules/actions/actions.service.js';
 import { contactHistoryRoutes } from './modules/contact-history/contact-history.routes.js';
@@ -111,9 +112,10 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(openapiPlugin);
   await app.register(
     async (v1) => {
-      // zod validates and serialises the REST door only; mercurius keeps its own JSON schemas.
+      // zod validates the REST door's input; its answers are written from the same zod schemas
+      // (src/lib/serializer.ts). Mercurius keeps its own JSON schemas.
       v1.setValidatorCompiler(validatorCompiler);
-      v1.setSerializerCompiler(serializerCompiler);
+      v1.setSerializerCompiler(responseSerializerCompiler);
       await v1.register(orgRoutes);
       await v1.register(customersRoutes);
       await v1.register(contactHistoryRoutes);
