@@ -6,7 +6,8 @@ import pg from 'pg';
 // sent for that request (captured from the app itself, see capture.ts), through a plain pg Pool.
 // No auth, no validation, no ORM, no logging. What the app costs beyond this is its own overhead.
 
-export type BaselineStatement = { text: string; values: unknown[] };
+// `name`: the app sent it as a prepared statement; the baseline prepares it too (per connection, once).
+export type BaselineStatement = { text: string; values: unknown[]; name?: string };
 // `sampleId`: the id the statements were captured with; a request's `?id=` replaces it in the values.
 // `shape`: `one` answers the first row (404 when none, like the app), `list` answers `{ data: rows }`.
 export type BaselineRoute = { statements: BaselineStatement[]; sampleId?: string; shape: 'one' | 'list' };
@@ -31,7 +32,7 @@ app.get<{ Params: { key: string }; Querystring: { id?: string } }>('/b/:key', as
   let rows: unknown[] = [];
   for (const st of route.statements) {
     const values = id && route.sampleId ? st.values.map((v) => (v === route.sampleId ? id : v)) : st.values;
-    const res = await pool.query(st.text, values);
+    const res = await pool.query(st.name ? { name: st.name, text: st.text, values } : { text: st.text, values });
     rows = res.rows;
   }
   if (route.shape === 'one') {

@@ -4,7 +4,7 @@ import type { BaselineStatement } from './baseline.js';
 // Records the SQL the app sends while `on` is set, at the one place every statement passes: pg's
 // Client.query (drizzle's pool queries go through it too). The baseline replays exactly these.
 
-type QueryConfigLike = { text?: unknown; values?: unknown };
+type QueryConfigLike = { text?: unknown; values?: unknown; name?: unknown };
 
 export const sqlCapture = {
   on: false,
@@ -26,7 +26,8 @@ export function installSqlCapture(): void {
       } else if (first && typeof first === 'object' && typeof (first as QueryConfigLike).text === 'string') {
         const c = first as QueryConfigLike;
         const values = Array.isArray(c.values) ? c.values : Array.isArray(second) ? second : [];
-        sqlCapture.items.push({ text: c.text as string, values });
+        // A named (prepared) statement is replayed prepared too, so both sides skip the same parsing.
+        sqlCapture.items.push({ text: c.text as string, values, ...(typeof c.name === 'string' ? { name: c.name } : {}) });
       }
     }
     return original.apply(this, args);
@@ -44,5 +45,5 @@ export async function captureSql(fn: () => Promise<unknown>): Promise<BaselineSt
   }
   return sqlCapture.items
     .filter((s) => !s.text.includes('AS partner_path'))
-    .map((s) => ({ text: s.text, values: s.values.map((v) => (v instanceof Date ? v.toISOString() : v)) }));
+    .map((s) => ({ ...s, values: s.values.map((v) => (v instanceof Date ? v.toISOString() : v)) }));
 }

@@ -55,28 +55,53 @@ export function qualified(col: AnyPgColumn | SQL): SQL {
   return col as SQL;
 }
 
-function uuidArray(ids: string[]): SQL {
+// How a value of the principal enters the predicate: inline as a bound parameter (the default), or
+// as a named placeholder of a prepared statement that each request fills with its own values.
+type Param = (name: string, value: unknown) => SQL;
+const inlineParam: Param = (_name, value) => sql`${value}`;
+
+function ownIds(p: Principal, param: Param): SQL {
   return sql`ARRAY[${sql.join(
-    ids.map((id) => sql`${id}`),
+    [p.userId, ...p.delegatorIds].map((id, i) => param(`own${i}`, id)),
     sql`, `,
   )}]::uuid[]`;
 }
 
-function ownerScopePredicate(p: Principal, scope: Scope, basePath: string, c: OwnerColumns): SQL {
+function ownerScopePredicate(p: Principal, scope: Scope, basePath: string, c: OwnerColumns, param: Param): SQL {
   const cols = { ownerUserId: qualified(c.ownerUserId), ownerUnitId: qualified(c.ownerUnitId) };
-  const own = sql`${cols.ownerUserId} = ANY(${uuidArray([p.userId, ...p.delegatorIds])})`;
+  const own = sql`${cols.ownerUserId} = ANY(${ownIds(p, param)})`;
   switch (scope) {
     case 'OWN':
       return own;
     case 'UNIT':
-      return sql`(${cols.ownerUnitId} = ${p.unitId} OR ${own})`;
+      return sql`(${cols.ownerUnitId} = ${param('unitId', p.unitId)} OR ${own})`;
     case 'SUBTREE':
       // = ANY(ARRAY(subquery)) is evaluated once and can use the owner index (in a BitmapOr);
       // IN (subquery) inside an OR can only be a per-row filter.
-      return sql`(${cols.ownerUnitId} = ANY(ARRAY(SELECT su.id FROM org_units su WHERE su.path LIKE ${`${basePath}%`})) OR ${own})`;
+      return sql`(${cols.ownerUnitId} = ANY(ARRAY(SELECT su.id FROM org_units su WHERE su.path LIKE ${param('basePath', `${basePath}%`)})) OR ${own})`;
     case 'ALL':
       return sql`TRUE`;
   }
+}
+
+function buildAccessPredicate(p: Principal, permission: string, resourceType: string, cols: OwnerColumns, param: Param): SQL {
+  const s = scopeFor(p, permission);
+  if (s === null) return sql`FALSE`;
+  const byOwner = ownerScopePredicate(p, s.scope, s.basePath, cols, param);
+  if (s.scope === 'ALL' || !permission.endsWith(':read')) return byOwner;
+  // The granted ids are computed once (an InitPlan) and matched through the primary key, so the OR
+  // with the owner arm stays indexable; a correlated EXISTS here made OWN-scope lists walk the table.
+  const id = qualified(cols.id);
+  const userId = param('userId', p.userId);
+  const unitId = param('unitId', p.unitId);
+  const shared = sql`${id} = ANY(ARRAY(SELECT sh.resource_id FROM shares sh WHERE sh.resource_type = ${resourceType}
+    AND (sh.to_user_id = ${userId} OR sh.to_unit_id = ${unitId})))`;
+  if (resourceType !== 'customer') return sql`(${byOwner} OR ${shared})`;
+  // A customer handed off to the caller (or to its unit, with no user named) is readable while the
+  // handoff is pending, so the receiver can judge it before accepting; never writable through this.
+  const handedOff = sql`${id} = ANY(ARRAY(SELECT ho.customer_id FROM handoffs ho WHERE ho.status = 'PENDING'
+    AND (ho.to_user_id = ${userId} OR (ho.to_user_id IS NULL AND ho.to_unit_id = ${unitId}))))`;
+  return sql`(${byOwner} OR ${shared} OR ${handedOff})`;
 }
 
 /**
@@ -86,21 +111,27 @@ function ownerScopePredicate(p: Principal, scope: Scope, basePath: string, c: Ow
  * (reading only, too). Without the permission at all, nothing is visible.
  */
 export function accessPredicate(p: Principal, permission: string, resourceType: string, cols: OwnerColumns): SQL {
-  const s = scopeFor(p, permission);
-  if (s === null) return sql`FALSE`;
-  const byOwner = ownerScopePredicate(p, s.scope, s.basePath, cols);
-  if (s.scope === 'ALL' || !permission.endsWith(':read')) return byOwner;
-  // The granted ids are computed once (an InitPlan) and matched through the primary key, so the OR
-  // with the owner arm stays indexable; a correlated EXISTS here made OWN-scope lists walk the table.
-  const id = qualified(cols.id);
-  const shared = sql`${id} = ANY(ARRAY(SELECT sh.resource_id FROM shares sh WHERE sh.resource_type = ${resourceType}
-    AND (sh.to_user_id = ${p.userId} OR sh.to_unit_id = ${p.unitId})))`;
-  if (resourceType !== 'customer') return sql`(${byOwner} OR ${shared})`;
-  // A customer handed off to the caller (or to its unit, with no user named) is readable while the
-  // handoff is pending, so the receiver can judge it before accepting; never writable through this.
-  const handedOff = sql`${id} = ANY(ARRAY(SELECT ho.customer_id FROM handoffs ho WHERE ho.status = 'PENDING'
-    AND (ho.to_user_id = ${p.userId} OR (ho.to_user_id IS NULL AND ho.to_unit_id = ${p.unitId}))))`;
-  return sql`(${byOwner} OR ${shared} OR ${handedOff})`;
+  return buildAccessPredicate(p, permission, resourceType, cols, inlineParam);
+}
+
+/**
+ * The same rule for a prepared statement: the predicate holds placeholders where the principal's
+ * values go, `values` fills them, and `shape` names the SQL text, which depends only on the scope,
+ * the permission, the resource and the number of active delegations, never on whose they are.
+ */
+export function preparedAccessPredicate(
+  p: Principal,
+  permission: string,
+  resourceType: string,
+  cols: OwnerColumns,
+): { shape: string; predicate: SQL; values: Record<string, unknown> } {
+  const values: Record<string, unknown> = {};
+  const predicate = buildAccessPredicate(p, permission, resourceType, cols, (name, value) => {
+    values[name] = value;
+    return sql`${sql.placeholder(name)}`;
+  });
+  const shape = `${permission}|${resourceType}|${scopeFor(p, permission)?.scope ?? 'NONE'}|${p.delegatorIds.length}`;
+  return { shape, predicate, values };
 }
 
 // Units the principal may address (as owner of a record, as a user's home): its scope's units.

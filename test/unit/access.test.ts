@@ -1,5 +1,17 @@
 import t from 'tap';
-import { can, hiddenFields, onBehalfOf, type Principal, type PrincipalRole, requirePermission, scopeFor } from '../../src/lib/access.js';
+import { PgDialect } from 'drizzle-orm/pg-core';
+import { customers } from '../../src/db/schema/index.js';
+import {
+  accessPredicate,
+  can,
+  hiddenFields,
+  onBehalfOf,
+  preparedAccessPredicate,
+  type Principal,
+  type PrincipalRole,
+  requirePermission,
+  scopeFor,
+} from '../../src/lib/access.js';
 import { AppError } from '../../src/lib/errors.js';
 import { BUILT_IN_ROLES, permits, type Scope } from '../../src/modules/org/built-in-roles.js';
 
@@ -138,4 +150,30 @@ t.test('database conditions a caller can retry map to 409, wherever drizzle nest
   }
   t.equal(fromDatabaseError(wrapped('42P01')), null, 'a missing table is the server’s fault: stays a 500');
   t.equal(fromDatabaseError(new Error('plain')), null);
+});
+
+t.test('prepared predicate: the SQL text follows the shape, never whose principal it is', async (t) => {
+  const cols = { id: customers.id, ownerUserId: customers.ownerUserId, ownerUnitId: customers.ownerUnitId };
+  const dialect = new PgDialect();
+  const render = (p: Principal) => {
+    const prepared = preparedAccessPredicate(p, 'customers:read', 'customer', cols);
+    return { ...prepared, text: dialect.sqlToQuery(prepared.predicate).sql };
+  };
+  const sales = builtIn('sales');
+  const a = render(principal([sales]));
+  const b = render(principal([sales], { userId: 'u-2', unitId: 'unit-2' }));
+  t.equal(a.shape, b.shape);
+  t.equal(a.text, b.text, 'one text for one shape');
+  t.same(b.values, { own0: 'u-2', userId: 'u-2', unitId: 'unit-2' }, 'the values are the principal’s own');
+
+  const delegated = render(principal([sales], { delegatorIds: ['u-9'] }));
+  t.not(delegated.shape, a.shape, 'a delegation changes the shape');
+  t.equal(delegated.values.own1, 'u-9');
+  t.not(render(principal([builtIn('manager')])).shape, a.shape, 'so does the scope');
+  t.match(render(principal([])).text, /false/i, 'no permission, nothing visible');
+
+  // The inline predicate is the same rule: same text, values bound in place.
+  const inline = dialect.sqlToQuery(accessPredicate(principal([sales]), 'customers:read', 'customer', cols));
+  t.equal(inline.sql, a.text);
+  t.same(inline.params, ['u-1', 'customer', 'u-1', 'unit-1', 'u-1', 'unit-1']);
 });

@@ -1,8 +1,9 @@
 import { and, asc, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
 import { contacts, customers, orgUnits, ownershipChanges, users } from '../../db/schema/index.js';
-import { accessPredicate, type Principal, unitReachPredicate } from '../../lib/access.js';
+import { accessPredicate, preparedAccessPredicate, type Principal, unitReachPredicate } from '../../lib/access.js';
 import { keyset, type SortSpec } from '../../lib/pagination.js';
+import { preparedStatements } from '../../lib/prepared.js';
 import { unitVisible, userVisible } from '../org/org.repository.js';
 import { escapeLike } from './normalize.js';
 
@@ -16,6 +17,10 @@ export const RESOURCE = 'customer';
 const IDENTITY_LOCK_CLASS = 4242;
 
 const ownerCols = { id: customers.id, ownerUserId: customers.ownerUserId, ownerUnitId: customers.ownerUnitId };
+
+const visibleById = preparedStatements<ReturnType<typeof prepareVisibleById>>('customer_visible_by_id');
+const prepareVisibleById = (ex: Executor, predicate: SQL, name: string) =>
+  ex.select().from(customers).where(and(eq(customers.id, sql.placeholder('id')), predicate)).prepare(name);
 
 export const canSee = (p: Principal): SQL => accessPredicate(p, 'customers:read', RESOURCE, ownerCols);
 export const canDo = (p: Principal, permission: string): SQL => accessPredicate(p, permission, RESOURCE, ownerCols);
@@ -60,8 +65,11 @@ export const customersRepository = {
     return hit ?? null;
   },
 
+  // The most frequent read of all: a prepared statement per shape of the caller's visibility.
   async findVisible(ex: Executor, p: Principal, id: string): Promise<CustomerRow | null> {
-    const [row] = await ex.select().from(customers).where(and(eq(customers.id, id), canSee(p)));
+    const access = preparedAccessPredicate(p, 'customers:read', RESOURCE, ownerCols);
+    const statement = visibleById(ex, access.shape, (name) => prepareVisibleById(ex, access.predicate, name));
+    const [row] = await statement.execute({ ...access.values, id });
     return row ?? null;
   },
 
