@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -20,6 +20,7 @@ import { encodeCursor } from '../src/lib/pagination.js';
 import type { BaselineRoute, BaselineSpec } from './baseline.js';
 import { captureSql, installSqlCapture } from './capture.js';
 import { type HttpRequest, load, median, RssSampler, type RunResult } from './load.js';
+import { PRODUCTION_NODE_OPTIONS } from './production.js';
 import { buildOrg, bulkSql, insertOrg, type OrgSeed, SCALES, type ScaleName } from './seed.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -50,6 +51,8 @@ const reuse = env.BENCH_REUSE === '1';
 const dropAfter = env.BENCH_DROP === '1';
 // BENCH_PERSONAS=partnerSales,admin limits the personas (the smoke test keeps its run short).
 const personaFilter = env.BENCH_PERSONAS ? new Set(env.BENCH_PERSONAS.split(',')) : null;
+// BENCH_SCENARIOS=S1,S2 limits the scenarios (for working on one of them; the real run has all).
+const scenarioFilter = env.BENCH_SCENARIOS ? new Set(env.BENCH_SCENARIOS.split(',')) : null;
 // Seeded customers are created within 2024; those POSTed by S7 (on a reused database) are not fixtures.
 const SEEDED_UNTIL = '2025-01-02T00:00:00Z';
 const SECRET = 'bench-secret-0123456789-0123456789-abcdefgh';
@@ -196,10 +199,18 @@ function freePort(): Promise<number> {
 
 type Child = { proc: ChildProcess; port: number; stderr: string[] };
 
+// The app is measured as production runs it: compiled JavaScript (`npm run build`, as in the Dockerfile).
+function buildServer(): void {
+  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`npm run build failed (exit ${r.status})`);
+}
+
 async function startProcess(script: string, extraEnv: Record<string, string>, readyPath: string): Promise<Child> {
   const port = await freePort();
-  // node --import tsx (not the tsx launcher): the pid is the server's own, so its RSS is the server's.
-  const proc = spawn(process.execPath, ['--import', 'tsx', script], {
+  // node itself (not the tsx launcher): the pid is the server's own, so its RSS is the server's.
+  // TypeScript (the baseline) runs under the tsx loader; compiled JavaScript runs as it is.
+  const args = script.endsWith('.ts') ? ['--import', 'tsx', script] : [script];
+  const proc = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', ...extraEnv, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -707,7 +718,7 @@ async function main(): Promise<void> {
   let spec: BaselineSpec;
   try {
     const f = await fixtures(database, org);
-    cases = buildCases(f, nonce).filter((c) => !personaFilter || personaFilter.has(c.persona));
+    cases = buildCases(f, nonce).filter((c) => (!personaFilter || personaFilter.has(c.persona)) && (!scenarioFilter || scenarioFilter.has(c.scenario)));
     spec = await precheck(app, database, cases);
   } finally {
     await app.close();
@@ -731,7 +742,14 @@ async function main(): Promise<void> {
   let baseline: Child | undefined;
   let rss = { app: { peakRssMb: 0, hwmMb: 0 }, baseline: { peakRssMb: 0, hwmMb: 0 } };
   try {
-    server = await startProcess('src/server.ts', { DATABASE_URL: benchUrl.toString(), NODE_ENV: 'production', JWT_SECRET: SECRET, LOG_LEVEL: 'warn' }, '/healthz');
+    log('building the server (npm run build)');
+    buildServer();
+    // The production settings of the Dockerfile: NODE_ENV and the bounded V8 heap.
+    server = await startProcess(
+      'dist/server.js',
+      { DATABASE_URL: benchUrl.toString(), NODE_ENV: 'production', NODE_OPTIONS: PRODUCTION_NODE_OPTIONS, JWT_SECRET: SECRET, LOG_LEVEL: 'warn' },
+      '/healthz',
+    );
     baseline = await startProcess('bench/baseline.ts', { DATABASE_URL: benchUrl.toString(), BASELINE_SPEC: specPath }, '/b/none');
     const appUrl = `http://127.0.0.1:${server.port}`;
     const baseUrl = `http://127.0.0.1:${baseline.port}`;
