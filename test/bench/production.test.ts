@@ -6,7 +6,7 @@ import { PRODUCTION_NODE_OPTIONS } from '../../bench/production.js';
 const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
 
 t.test('the benchmark runs the server with the Dockerfile’s settings', async (t) => {
-  t.match(dockerfile, new RegExp(`NODE_OPTIONS=${PRODUCTION_NODE_OPTIONS.replace(/[-]/g, '\\-')}\\b`), 'the same Node options');
+  t.ok(dockerfile.includes(`NODE_OPTIONS="${PRODUCTION_NODE_OPTIONS}"`), 'the same Node options');
   t.match(dockerfile, /NODE_ENV=production/, 'production mode');
   t.match(dockerfile, /exec node dist\/server\.js/, 'the compiled server');
   t.match(dockerfile, /npm run build/, 'built in the image');

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, type SQL, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
 import { contacts, customers, orgUnits, ownershipChanges, users } from '../../db/schema/index.js';
 import { accessPredicate, preparedAccessPredicate, type Principal, unitReachPredicate } from '../../lib/access.js';
@@ -8,6 +8,16 @@ import { unitVisible, userVisible } from '../org/org.repository.js';
 import { escapeLike } from './normalize.js';
 
 export type CustomerRow = typeof customers.$inferSelect;
+
+// What reads answer with: every column but the normalised search columns (long text and arrays that
+// only the database's own search and duplicate checks use) and createdBy.
+const UNREAD = new Set(['nameNorm', 'registrationNorm', 'phonesNorm', 'emailsNorm', 'searchText', 'createdBy']);
+type Unread = 'nameNorm' | 'registrationNorm' | 'phonesNorm' | 'emailsNorm' | 'searchText' | 'createdBy';
+const readColumns = Object.fromEntries(Object.entries(getTableColumns(customers)).filter(([k]) => !UNREAD.has(k))) as Omit<
+  ReturnType<typeof getTableColumns<typeof customers>>,
+  Unread
+>;
+export type CustomerReadRow = Omit<CustomerRow, Unread>;
 export type ContactRow = typeof contacts.$inferSelect;
 export type CustomerInsert = typeof customers.$inferInsert;
 
@@ -20,7 +30,7 @@ const ownerCols = { id: customers.id, ownerUserId: customers.ownerUserId, ownerU
 
 const visibleById = preparedStatements<ReturnType<typeof prepareVisibleById>>('customer_visible_by_id');
 const prepareVisibleById = (ex: Executor, predicate: SQL, name: string) =>
-  ex.select().from(customers).where(and(eq(customers.id, sql.placeholder('id')), predicate)).prepare(name);
+  ex.select(readColumns).from(customers).where(and(eq(customers.id, sql.placeholder('id')), predicate)).prepare(name);
 
 export const canSee = (p: Principal): SQL => accessPredicate(p, 'customers:read', RESOURCE, ownerCols);
 export const canDo = (p: Principal, permission: string): SQL => accessPredicate(p, permission, RESOURCE, ownerCols);
@@ -49,7 +59,7 @@ export function sortSpec(field: CustomerSort, desc: boolean): SortSpec {
   return { ...SORT_COLUMNS[field], desc };
 }
 
-export function sortValue(row: CustomerRow, field: CustomerSort): string {
+export function sortValue(row: CustomerReadRow, field: CustomerSort): string {
   const v = row[field];
   return v instanceof Date ? v.toISOString() : v;
 }
@@ -66,14 +76,14 @@ export const customersRepository = {
   },
 
   // The most frequent read of all: a prepared statement per shape of the caller's visibility.
-  async findVisible(ex: Executor, p: Principal, id: string): Promise<CustomerRow | null> {
+  async findVisible(ex: Executor, p: Principal, id: string): Promise<CustomerReadRow | null> {
     const access = preparedAccessPredicate(p, 'customers:read', RESOURCE, ownerCols);
     const statement = visibleById(ex, access.shape, (name) => prepareVisibleById(ex, access.predicate, name));
     const [row] = await statement.execute({ ...access.values, id });
     return row ?? null;
   },
 
-  async list(ex: Executor, p: Principal, f: ListFilter, sort: SortSpec, cursor: string | undefined, limit: number): Promise<CustomerRow[]> {
+  async list(ex: Executor, p: Principal, f: ListFilter, sort: SortSpec, cursor: string | undefined, limit: number): Promise<CustomerReadRow[]> {
     const conds: (SQL | undefined)[] = [canSee(p)];
     // Frozen and merged customers leave the default lists; ask for them by status.
     conds.push(f.status ? eq(customers.status, f.status) : eq(customers.status, 'ACTIVE'));
@@ -88,7 +98,7 @@ export const customersRepository = {
     const ks = keyset(sort, customers.id, cursor);
     conds.push(ks.where);
     return ex
-      .select()
+      .select(readColumns)
       .from(customers)
       .where(and(...conds))
       .orderBy(...ks.orderBy)

@@ -7,6 +7,7 @@ import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../
 import { type Page, pageOf, parseSort } from '../../lib/pagination.js';
 import {
   type ContactRow,
+  type CustomerReadRow,
   type CustomerRow,
   type CustomerSort,
   customersRepository as repo,
@@ -28,7 +29,7 @@ import { normalizeEmail, normalizeName, normalizePhone, normalizeQuery, normaliz
 
 const iso = (d: Date) => d.toISOString();
 
-export function toCustomerDto(p: Principal, r: CustomerRow): CustomerDto {
+export function toCustomerDto(p: Principal, r: CustomerReadRow): CustomerDto {
   const hidden = hiddenFields(p);
   const dto: CustomerDto = {
     id: r.id,
