@@ -11,9 +11,9 @@ export type CustomerRow = typeof customers.$inferSelect;
 
 // What reads answer with: every column but the normalised search columns (long text and arrays that
 // only the database's own search and duplicate checks use) and createdBy.
-const UNREAD = new Set(['nameNorm', 'registrationNorm', 'phonesNorm', 'emailsNorm', 'searchText', 'createdBy']);
-type Unread = 'nameNorm' | 'registrationNorm' | 'phonesNorm' | 'emailsNorm' | 'searchText' | 'createdBy';
-const readColumns = Object.fromEntries(Object.entries(getTableColumns(customers)).filter(([k]) => !UNREAD.has(k))) as Omit<
+const UNREAD = ['nameNorm', 'registrationNorm', 'phonesNorm', 'emailsNorm', 'searchText', 'createdBy'] as const;
+type Unread = (typeof UNREAD)[number];
+const readColumns = Object.fromEntries(Object.entries(getTableColumns(customers)).filter(([k]) => !(UNREAD as readonly string[]).includes(k))) as Omit<
   ReturnType<typeof getTableColumns<typeof customers>>,
   Unread
 >;
