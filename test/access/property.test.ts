@@ -10,7 +10,8 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import t from 'tap';
-import { delegations, handoffs, interactions } from '../../src/db/schema/index.js';
+import { and, eq } from 'drizzle-orm';
+import { delegations, handoffs, interactions, opportunities, pipelineStages, pipelines } from '../../src/db/schema/index.js';
 import type { CreateCustomerInput } from '../../src/modules/customers/customers.schemas.js';
 import { loadPrincipal } from '../../src/modules/org/principal.repository.js';
 import { buildTestApp, type Unit, type User } from '../helpers/app.js';
@@ -49,8 +50,9 @@ const worldSpec = fc.record({
   units: fc.array(fc.record({ parent: fc.nat(), kind: fc.constantFrom(...CHILD_KINDS) }), { minLength: 1, maxLength: 8 }),
   // Unit index 0 is Headquarters itself, then the regions, then the units above.
   users: fc.array(fc.record({ unit: fc.nat(), roles: fc.uniqueArray(fc.constantFrom(...BUILT_IN_NAMES), { minLength: 1, maxLength: 2 }) }), { minLength: 2, maxLength: 7 }),
-  // A customer belongs to a user, or (pool) to that user's unit with no owner user.
-  customers: fc.array(fc.record({ owner: fc.nat(), pool: fc.nat({ max: 3 }).map((n) => n === 0), word: fc.nat({ max: WORDS.length - 1 }) }), {
+  // A customer belongs to a user, or (pool) to that user's unit with no owner user. Each has one
+  // opportunity, owned by a user of its own (a colleague may work a deal on someone else's customer).
+  customers: fc.array(fc.record({ owner: fc.nat(), pool: fc.nat({ max: 3 }).map((n) => n === 0), word: fc.nat({ max: WORDS.length - 1 }), dealOwner: fc.nat() }), {
     minLength: 2,
     maxLength: 10,
   }),
@@ -66,8 +68,17 @@ type Built = {
   token: string;
   world: World;
   users: { user: User; m: MUser; label: string }[];
-  records: (MRecord & { name: string; label: string; interactionId: string })[];
+  records: (MRecord & { name: string; label: string; interactionId: string; deal: MRecord })[];
 };
+
+// Opportunities of the random worlds stand in the default pipeline's first stage.
+const [firstStage] = await app.db
+  .select({ pipelineId: pipelines.id, stageId: pipelineStages.id })
+  .from(pipelineStages)
+  .innerJoin(pipelines, eq(pipelines.id, pipelineStages.pipelineId))
+  .where(and(eq(pipelines.isDefault, true), eq(pipelineStages.key, 'QUALIFICATION')));
+if (!firstStage) throw new Error('no default pipeline');
+const qualification = firstStage;
 
 const at = <T>(xs: readonly T[], i: number): T => {
   const x = xs[i % xs.length];
@@ -107,7 +118,13 @@ async function build(spec: Spec): Promise<Built> {
       .values({ customerId: made.id, channel: 'PHONE', direction: 'OUTBOUND', occurredAt: new Date(), subject: `${name} call`, actorId: admin.id })
       .returning({ id: interactions.id });
     if (!touch) throw new Error('interaction insert failed');
-    records.push({ id: made.id, ownerUserId: made.ownerUserId, ownerUnitId: made.ownerUnitId, name, label: `customer#${i}`, interactionId: touch.id });
+    const dealOwner = at(users, c.dealOwner);
+    const [deal] = await app.db
+      .insert(opportunities)
+      .values({ customerId: made.id, pipelineId: qualification.pipelineId, stageId: qualification.stageId, name: `${name} deal`, ownerUserId: dealOwner.user.id, ownerUnitId: dealOwner.user.unitId })
+      .returning({ id: opportunities.id, ownerUserId: opportunities.ownerUserId, ownerUnitId: opportunities.ownerUnitId });
+    if (!deal) throw new Error('opportunity insert failed');
+    records.push({ id: made.id, ownerUserId: made.ownerUserId, ownerUnitId: made.ownerUnitId, name, label: `customer#${i}`, interactionId: touch.id, deal });
   }
 
   const shares: MShare[] = [];
@@ -238,6 +255,31 @@ async function check(spec: Spec): Promise<void> {
     const nestedIds = (nested.data?.customers.edges ?? []).flatMap((e: { node: { interactions: { edges: { node: { id: string } }[] } } }) => e.node.interactions.edges.map((x) => x.node.id));
     const byInteraction = new Map(b.records.map((r) => [r.interactionId, r.id]));
     compare(u.label, 'GraphQL Customer.interactions', nestedIds.map((id: string) => byInteraction.get(id) ?? id), visibleIds);
+
+    // Opportunities follow their own owner (opportunities:read, which every built-in role holds with
+    // the scope it holds customers:read); nested under a customer, both must be visible.
+    const dealOf = new Map(b.records.map((r) => [r.deal.id, r.id]));
+    const visibleDeals = b.records.filter((r) => isVisible(b.world, u.m, r.deal)).map((r) => r.id);
+    const dealsById: string[] = [];
+    const dealsListed: string[] = [];
+    for (const r of b.records) {
+      const res = await app.rest(u.user, 'GET', `/v1/opportunities/${r.deal.id}`);
+      if (res.status === 200) dealsById.push(r.id);
+      else if (res.status !== 404) problems.push(`${u.label} GET opportunity of ${r.label}: ${res.status} ${res.raw}`);
+      const list = await app.rest(u.user, 'GET', `/v1/opportunities?customerId=${r.id}`);
+      if (list.status !== 200) problems.push(`${u.label} GET /v1/opportunities?customerId=${r.label}: ${list.status} ${list.raw}`);
+      else dealsListed.push(...list.body.data.map((o: { id: string }) => dealOf.get(o.id) ?? o.id));
+    }
+    compare(u.label, 'GET /v1/opportunities/{id} (200 vs 404)', dealsById, visibleDeals);
+    compare(u.label, 'GET /v1/opportunities?customerId=', dealsListed, visibleDeals);
+    const dealFields = b.records.map((r, i) => `o${i}: opportunity(id: "${r.deal.id}") { id }`).join(' ');
+    const byIdGraph = await app.gql(u.user, `{ ${dealFields} }`);
+    if ((byIdGraph.errors ?? []).some((e) => e.extensions?.code !== 'NOT_FOUND')) problems.push(`${u.label} GraphQL opportunity(id): ${JSON.stringify(byIdGraph.errors)}`);
+    compare(u.label, 'GraphQL opportunity(id)', b.records.filter((_, i) => byIdGraph.data?.[`o${i}`]?.id).map((r) => r.id), visibleDeals);
+    const nestedDeals = await app.gql(u.user, 'query($q: String) { customers(filter: { q: $q }, first: 50) { edges { node { opportunities(first: 5) { edges { node { id } } } } } } }', { q: b.token });
+    if (nestedDeals.errors?.length) problems.push(`${u.label} GraphQL nested opportunities: ${JSON.stringify(nestedDeals.errors)}`);
+    const nestedDealIds = (nestedDeals.data?.customers.edges ?? []).flatMap((e: { node: { opportunities: { edges: { node: { id: string } }[] } } }) => e.node.opportunities.edges.map((x) => x.node.id));
+    compare(u.label, 'GraphQL Customer.opportunities', nestedDealIds.map((id: string) => dealOf.get(id) ?? id), visibleDeals.filter((id) => visibleIds.includes(id)));
   }
   if (problems.length) {
     const owners = b.records.map((r) => {
