@@ -59,6 +59,19 @@ export function qualified(col: AnyPgColumn | SQL): SQL {
 // as a named placeholder of a prepared statement that each request fills with its own values.
 type Param = (name: string, value: unknown) => SQL;
 const inlineParam: Param = (_name, value) => sql`${value}`;
+const placeholderParam: Param = (name) => sql`${sql.placeholder(name)}`;
+
+const subtreePattern = (basePath: string): string => `${basePath}%`;
+
+// The principal's values by placeholder name (the names ownerScopePredicate and
+// buildAccessPredicate give their placeholders).
+function accessValues(p: Principal, basePath: string): Record<string, unknown> {
+  const values: Record<string, unknown> = { userId: p.userId, unitId: p.unitId, basePath: subtreePattern(basePath) };
+  [p.userId, ...p.delegatorIds].forEach((id, i) => {
+    values[`own${i}`] = id;
+  });
+  return values;
+}
 
 function ownIds(p: Principal, param: Param): SQL {
   return sql`ARRAY[${sql.join(
@@ -78,7 +91,7 @@ function ownerScopePredicate(p: Principal, scope: Scope, basePath: string, c: Ow
     case 'SUBTREE':
       // = ANY(ARRAY(subquery)) is evaluated once and can use the owner index (in a BitmapOr);
       // IN (subquery) inside an OR can only be a per-row filter.
-      return sql`(${cols.ownerUnitId} = ANY(ARRAY(SELECT su.id FROM org_units su WHERE su.path LIKE ${param('basePath', `${basePath}%`)})) OR ${own})`;
+      return sql`(${cols.ownerUnitId} = ANY(ARRAY(SELECT su.id FROM org_units su WHERE su.path LIKE ${param('basePath', subtreePattern(basePath))})) OR ${own})`;
     case 'ALL':
       return sql`TRUE`;
   }
@@ -115,23 +128,24 @@ export function accessPredicate(p: Principal, permission: string, resourceType: 
 }
 
 /**
- * The same rule for a prepared statement: the predicate holds placeholders where the principal's
- * values go, `values` fills them, and `shape` names the SQL text, which depends only on the scope,
- * the permission, the resource and the number of active delegations, never on whose they are.
+ * The same rule for a prepared statement: `predicate()` holds placeholders where the principal's
+ * values go (built only when a statement of this shape is first prepared), `values` fills them, and
+ * `shape` names the SQL text, which depends only on the scope, the permission, the resource and the
+ * number of active delegations, never on whose they are. A value the shape has no placeholder for
+ * is ignored.
  */
 export function preparedAccessPredicate(
   p: Principal,
   permission: string,
   resourceType: string,
   cols: OwnerColumns,
-): { shape: string; predicate: SQL; values: Record<string, unknown> } {
-  const values: Record<string, unknown> = {};
-  const predicate = buildAccessPredicate(p, permission, resourceType, cols, (name, value) => {
-    values[name] = value;
-    return sql`${sql.placeholder(name)}`;
-  });
-  const shape = `${permission}|${resourceType}|${scopeFor(p, permission)?.scope ?? 'NONE'}|${p.delegatorIds.length}`;
-  return { shape, predicate, values };
+): { shape: string; predicate: () => SQL; values: Record<string, unknown> } {
+  const s = scopeFor(p, permission);
+  return {
+    shape: `${permission}|${resourceType}|${s?.scope ?? 'NONE'}|${p.delegatorIds.length}`,
+    predicate: () => buildAccessPredicate(p, permission, resourceType, cols, placeholderParam),
+    values: accessValues(p, s?.basePath ?? p.unitPath),
+  };
 }
 
 // Units the principal may address (as owner of a record, as a user's home): its scope's units.

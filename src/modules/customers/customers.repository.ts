@@ -78,7 +78,7 @@ export const customersRepository = {
   // The most frequent read of all: a prepared statement per shape of the caller's visibility.
   async findVisible(ex: Executor, p: Principal, id: string): Promise<CustomerReadRow | null> {
     const access = preparedAccessPredicate(p, 'customers:read', RESOURCE, ownerCols);
-    const statement = visibleById(ex, access.shape, (name) => prepareVisibleById(ex, access.predicate, name));
+    const statement = visibleById(ex, access.shape, (name) => prepareVisibleById(ex, access.predicate(), name));
     const [row] = await statement.execute({ ...access.values, id });
     return row ?? null;
   },
