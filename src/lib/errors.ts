@@ -1,40 +1,63 @@
 export type FieldError = { path: string; message: string };
 
 // One error type for the whole service; each code maps once to HTTP and once to GraphQL.
-export type ErrorCode =
-  | 'VALIDATION_FAILED'
-  | 'UNAUTHENTICATED'
-  | 'FORBIDDEN'
-  | 'NOT_FOUND'
-  | 'CONFLICT'
-  | 'DUPLICATE_CUSTOMER'
-  | 'PRECONDITION_FAILED'
-  | 'IDEMPOTENCY_KEY_REUSED'
-  | 'IDEMPOTENCY_IN_PROGRESS'
-  | 'UNPROCESSABLE'
-  | 'PAYLOAD_TOO_LARGE'
-  | 'UNSUPPORTED_MEDIA_TYPE'
-  | 'UNAVAILABLE'
-  | 'INTERNAL';
-
+// General codes name the class of fault; every refusal of a domain rule has a specific code of its
+// own, so clients match on a code, never on English text. GraphQL answers carry the general class
+// in `extensions.code` and the code itself in `extensions.reason`.
 type Mapping = { status: number; title: string; graphql: string };
 
-export const ERROR_MAP: Record<ErrorCode, Mapping> = {
+export const ERROR_MAP = {
   VALIDATION_FAILED: { status: 400, title: 'Invalid request', graphql: 'BAD_USER_INPUT' },
   UNAUTHENTICATED: { status: 401, title: 'Authentication required', graphql: 'UNAUTHENTICATED' },
   FORBIDDEN: { status: 403, title: 'Forbidden', graphql: 'FORBIDDEN' },
   NOT_FOUND: { status: 404, title: 'Not found', graphql: 'NOT_FOUND' },
   CONFLICT: { status: 409, title: 'Conflict', graphql: 'CONFLICT' },
-  DUPLICATE_CUSTOMER: { status: 409, title: 'Possible duplicate customer', graphql: 'CONFLICT' },
   PRECONDITION_FAILED: { status: 412, title: 'Precondition failed', graphql: 'PRECONDITION_FAILED' },
-  IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency key reused with a different request', graphql: 'BAD_USER_INPUT' },
-  IDEMPOTENCY_IN_PROGRESS: { status: 409, title: 'A request with this idempotency key is in progress', graphql: 'CONFLICT' },
-  UNPROCESSABLE: { status: 422, title: 'Unprocessable request', graphql: 'BAD_USER_INPUT' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large', graphql: 'BAD_USER_INPUT' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type', graphql: 'BAD_USER_INPUT' },
-  UNAVAILABLE: { status: 503, title: 'Service unavailable', graphql: 'UNAVAILABLE' },
+  UNPROCESSABLE: { status: 422, title: 'Unprocessable request', graphql: 'BAD_USER_INPUT' },
   INTERNAL: { status: 500, title: 'Internal error', graphql: 'INTERNAL_SERVER_ERROR' },
-};
+  UNAVAILABLE: { status: 503, title: 'Service unavailable', graphql: 'UNAVAILABLE' },
+
+  // Platform
+  IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency key reused with a different request', graphql: 'BAD_USER_INPUT' },
+  IDEMPOTENCY_IN_PROGRESS: { status: 409, title: 'A request with this idempotency key is in progress', graphql: 'CONFLICT' },
+
+  // Customers
+  DUPLICATE_CUSTOMER: { status: 409, title: 'Possible duplicate customer', graphql: 'CONFLICT' },
+  CUSTOMER_MERGED: { status: 409, title: 'The customer is merged', graphql: 'CONFLICT' },
+  CUSTOMER_FROZEN: { status: 409, title: 'The customer is frozen', graphql: 'CONFLICT' },
+
+  // Lifecycle and handoffs
+  LIFECYCLE_UNCHANGED: { status: 422, title: 'The customer already stands at that stage', graphql: 'BAD_USER_INPUT' },
+  NOT_A_LEAD: { status: 422, title: 'Only a suspect or prospect can be handed off', graphql: 'BAD_USER_INPUT' },
+  HANDOFF_ALREADY_PENDING: { status: 409, title: 'The customer already has a pending handoff', graphql: 'CONFLICT' },
+  HANDOFF_NOT_PENDING: { status: 409, title: 'The handoff is no longer pending', graphql: 'CONFLICT' },
+  NOT_HANDOFF_RECEIVER: { status: 403, title: 'Only the receiver decides a handoff', graphql: 'FORBIDDEN' },
+
+  // Pipelines and opportunities
+  GATE_NOT_MET: { status: 422, title: 'The stage gate is not met', graphql: 'BAD_USER_INPUT' },
+  ALREADY_IN_STAGE: { status: 409, title: 'The opportunity is already in that stage', graphql: 'CONFLICT' },
+  REOPEN_NEEDS_MANAGER: { status: 403, title: 'Reopening a closed opportunity needs a manager', graphql: 'FORBIDDEN' },
+  PIPELINE_HAS_NO_OPEN_STAGE: { status: 409, title: 'The pipeline has no open stage', graphql: 'CONFLICT' },
+  STAGE_HAS_OPPORTUNITIES: { status: 409, title: 'The stage still holds opportunities', graphql: 'CONFLICT' },
+  STAGE_IN_HISTORY: { status: 409, title: 'The stage appears in recorded transitions', graphql: 'CONFLICT' },
+
+  // Organisation
+  PARTNER_SCOPE_ALL: { status: 422, title: 'A partner can never have scope ALL', graphql: 'BAD_USER_INPUT' },
+  ROOT_UNIT_FIXED: { status: 422, title: 'The headquarters cannot move', graphql: 'BAD_USER_INPUT' },
+  UNIT_CYCLE: { status: 422, title: 'A unit cannot move below itself', graphql: 'BAD_USER_INPUT' },
+  ROLE_NAME_TAKEN: { status: 409, title: 'A role with this name exists', graphql: 'CONFLICT' },
+  BUILT_IN_ROLE_FIXED: { status: 422, title: 'The name and scope of a built-in role are fixed', graphql: 'BAD_USER_INPUT' },
+  PARTNER_ROLES_FIXED: { status: 403, title: 'Roles are managed by the company', graphql: 'FORBIDDEN' },
+  EMAIL_TAKEN: { status: 409, title: 'A user with this email exists', graphql: 'CONFLICT' },
+  SELF_DEACTIVATION: { status: 422, title: 'A user cannot deactivate itself', graphql: 'BAD_USER_INPUT' },
+  USER_HOLDS_RECORDS: { status: 409, title: 'The user still holds records', graphql: 'CONFLICT' },
+  DELEGATION_CROSSES_PARTNER: { status: 422, title: 'A delegation never crosses a partner boundary', graphql: 'BAD_USER_INPUT' },
+  UNIT_HAS_NO_MANAGER: { status: 422, title: 'The unit has no active manager', graphql: 'BAD_USER_INPUT' },
+} as const satisfies Record<string, Mapping>;
+
+export type ErrorCode = keyof typeof ERROR_MAP;
 
 export class AppError extends Error {
   readonly code: ErrorCode;

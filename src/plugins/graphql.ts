@@ -104,7 +104,7 @@ function formatError(err: GraphQLError, log: FastifyInstance['log']): GraphQLErr
       new GraphQLError(known.message, {
         ...(err.nodes ? { nodes: err.nodes } : {}),
         ...(err.path ? { path: err.path } : {}),
-        extensions: { code: m.graphql, status: m.status, ...(known.errors ? { errors: known.errors } : {}), ...(known.extra ?? {}) },
+        extensions: { code: m.graphql, reason: known.code, status: m.status, ...(known.errors ? { errors: known.errors } : {}), ...(known.extra ?? {}) },
       }),
     ];
   }

@@ -85,7 +85,7 @@ export function createActionService(database: Database) {
         const c = await repo.customerParent(tx, p, parent.id);
         if (!c) throw notFound('customer');
         if (!c.allowed) throw new AppError('FORBIDDEN', 'missing permission actions:create on this customer');
-        if (c.status === 'MERGED') throw new AppError('CONFLICT', 'a merged customer is read-only; plan actions on the surviving record');
+        if (c.status === 'MERGED') throw new AppError('CUSTOMER_MERGED', 'a merged customer is read-only; plan actions on the surviving record');
         customerId = c.id;
         parentOwner = c.ownerUserId;
       } else {

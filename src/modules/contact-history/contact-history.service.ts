@@ -117,7 +117,7 @@ export function createContactHistoryService(database: Database) {
         if (!hit) throw notFound('customer');
         if (!hit.allowed) throw new AppError('FORBIDDEN', 'missing permission interactions:create on this customer');
         const customer = hit.row;
-        if (customer.status === 'MERGED') throw new AppError('CONFLICT', 'a merged customer is read-only; record the interaction on the surviving record');
+        if (customer.status === 'MERGED') throw new AppError('CUSTOMER_MERGED', 'a merged customer is read-only; record the interaction on the surviving record');
         await checkLinks(tx, customerId, input);
         const behalf = onBehalfOf(p, customer.ownerUserId);
         const row = await repo.insert(tx, {
@@ -153,7 +153,7 @@ export function createContactHistoryService(database: Database) {
         if (!hit.allowed) throw new AppError('FORBIDDEN', 'missing permission interactions:update on this customer');
         const before = hit.interaction;
         checkVersion(expectedVersion, before.version);
-        if (hit.customer.status === 'MERGED') throw new AppError('CONFLICT', "a merged customer's history is read-only");
+        if (hit.customer.status === 'MERGED') throw new AppError('CUSTOMER_MERGED', "a merged customer's history is read-only");
         await checkLinks(tx, before.customerId, input);
         const set: Partial<InteractionRow> = {};
         for (const k of ['channel', 'direction', 'subject', 'notes', 'outcome', 'contactId', 'opportunityId'] as const) {

@@ -259,7 +259,7 @@ export function createCustomerService(database: Database) {
       return db.transaction(async (tx) => {
         const before = await loadForWrite(tx, p, id, 'customers:update');
         checkVersion(expectedVersion, before.version);
-        if (before.status === 'MERGED') throw new AppError('CONFLICT', 'a merged customer is read-only; edit the surviving record');
+        if (before.status === 'MERGED') throw new AppError('CUSTOMER_MERGED', 'a merged customer is read-only; edit the surviving record');
         const set: Partial<CustomerRow> = {};
         for (const k of ['kind', 'name', 'registrationId', 'phones', 'emails', 'website', 'industry', 'region', 'address', 'creditStatus', 'externalIds'] as const) {
           if (input[k] !== undefined) (set as Record<string, unknown>)[k] = input[k];
@@ -304,7 +304,7 @@ export function createCustomerService(database: Database) {
       return db.transaction(async (tx) => {
         const before = await loadForWrite(tx, p, id, 'customers:freeze');
         checkVersion(expectedVersion, before.version);
-        if (before.status === 'MERGED') throw new AppError('CONFLICT', 'a merged customer cannot be frozen or unfrozen');
+        if (before.status === 'MERGED') throw new AppError('CUSTOMER_MERGED', 'a merged customer cannot be frozen or unfrozen');
         const target = frozen ? 'FROZEN' : 'ACTIVE';
         if (before.status === target) return toCustomerDto(p, before);
         const row = await repo.update(tx, id, before.version, { status: target });
@@ -343,12 +343,12 @@ export function createCustomerService(database: Database) {
         const survivor = locked.get(id);
         if (!survivor) throw notFound('customer');
         checkVersion(expectedVersion, survivor.version);
-        if (survivor.status === 'MERGED') throw new AppError('CONFLICT', 'the surviving customer is itself merged');
+        if (survivor.status === 'MERGED') throw new AppError('CUSTOMER_MERGED', 'the surviving customer is itself merged');
         const dups: CustomerRow[] = [];
         for (const dupId of ids) {
           const d = locked.get(dupId);
           if (!d) throw notFound('customer');
-          if (d.status === 'MERGED') throw new AppError('CONFLICT', `customer ${dupId} is already merged`);
+          if (d.status === 'MERGED') throw new AppError('CUSTOMER_MERGED', `customer ${dupId} is already merged`);
           dups.push(d);
         }
         const union = (a: string[], more: string[][]) => [...new Set([...a, ...more.flat()])];
@@ -428,7 +428,7 @@ export function createCustomerService(database: Database) {
       requirePermission(p, 'contacts:create');
       return db.transaction(async (tx) => {
         const customer = await loadForWrite(tx, p, customerId, 'contacts:create');
-        if (customer.status === 'MERGED') throw new AppError('CONFLICT', 'a merged customer is read-only; add contacts to the surviving record');
+        if (customer.status === 'MERGED') throw new AppError('CUSTOMER_MERGED', 'a merged customer is read-only; add contacts to the surviving record');
         const [row] = await tx
           .insert(contacts)
           .values({ customerId, name: input.name, title: input.title ?? null, decisionRole: input.decisionRole ?? 'OTHER', phones: input.phones ?? [], emails: input.emails ?? [] })

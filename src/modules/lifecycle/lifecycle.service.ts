@@ -55,8 +55,8 @@ export function toHandoffDto(r: HandoffRow): HandoffDto {
 export type EscalationScheduler = (tx: Executor, handoff: { id: string; dueAt: Date }) => Promise<void>;
 
 function refuseInactive(c: CustomerRow, what: string): void {
-  if (c.status === 'MERGED') throw new AppError('CONFLICT', `a merged customer is read-only; ${what} the surviving record`);
-  if (c.status === 'FROZEN') throw new AppError('CONFLICT', `a frozen customer cannot change; unfreeze it first, then ${what} it`);
+  if (c.status === 'MERGED') throw new AppError('CUSTOMER_MERGED', `a merged customer is read-only; ${what} the surviving record`);
+  if (c.status === 'FROZEN') throw new AppError('CUSTOMER_FROZEN', `a frozen customer cannot change; unfreeze it first, then ${what} it`);
 }
 
 export function createLifecycleService(database: Database) {
@@ -102,12 +102,12 @@ export function createLifecycleService(database: Database) {
   async function loadForDecision(tx: Executor, p: Principal, id: string) {
     const seen = await repo.findVisibleHandoff(tx, p, id);
     if (!seen) throw notFound('handoff');
-    if (!repo.isReceiver(p, seen)) throw new AppError('FORBIDDEN', 'only the receiver decides a handoff');
+    if (!repo.isReceiver(p, seen)) throw new AppError('NOT_HANDOFF_RECEIVER', 'only the receiver decides a handoff');
     requirePermission(p, 'customers:update');
     const customer = await repo.lockCustomer(tx, seen.customerId);
     const h = await repo.lockHandoff(tx, id);
     if (!customer || !h) throw notFound('handoff');
-    if (h.status !== 'PENDING') throw new AppError('CONFLICT', `the handoff is ${h.status}; only a PENDING handoff can be decided`);
+    if (h.status !== 'PENDING') throw new AppError('HANDOFF_NOT_PENDING', `the handoff is ${h.status}; only a PENDING handoff can be decided`);
     return { customer, h };
   }
 
@@ -122,9 +122,9 @@ export function createLifecycleService(database: Database) {
         const c = await loadForWrite(tx, p, customerId);
         checkVersion(expectedVersion, c.version);
         refuseInactive(c, 'move');
-        if (c.lifecycleStage === input.to) throw fieldError('UNPROCESSABLE', 'to', `the customer already stands at ${input.to}`);
+        if (c.lifecycleStage === input.to) throw fieldError('LIFECYCLE_UNCHANGED', 'to', `the customer already stands at ${input.to}`);
         const row = await applyLifecycleTransition(tx, p, c, input.to, { reason: input.reason, cause: 'MANUAL' });
-        if (!row) throw fieldError('UNPROCESSABLE', 'to', `the customer already stands at ${input.to}`);
+        if (!row) throw fieldError('LIFECYCLE_UNCHANGED', 'to', `the customer already stands at ${input.to}`);
         return toTransitionDto(row);
       });
     },
@@ -167,9 +167,9 @@ export function createLifecycleService(database: Database) {
         }
         refuseInactive(c, 'hand off');
         if (!HANDOFF_STAGES.has(c.lifecycleStage)) {
-          throw new AppError('UNPROCESSABLE', `only a SUSPECT or PROSPECT can be handed off; this customer is ${c.lifecycleStage}`);
+          throw new AppError('NOT_A_LEAD', `only a SUSPECT or PROSPECT can be handed off; this customer is ${c.lifecycleStage}`);
         }
-        if (await repo.pendingFor(tx, customerId)) throw new AppError('CONFLICT', 'the customer already has a pending handoff');
+        if (await repo.pendingFor(tx, customerId)) throw new AppError('HANDOFF_ALREADY_PENDING', 'the customer already has a pending handoff');
         const behalf = onBehalfOf(p, c.ownerUserId);
         const h = await repo.insertHandoff(tx, {
           customerId,

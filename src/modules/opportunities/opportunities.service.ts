@@ -290,15 +290,15 @@ export function createOpportunityService(database: Database) {
           );
           for (const s of removed) {
             const u = usage.get(s.id);
-            if (u && u.opportunities > 0) throw new AppError('CONFLICT', `stage ${s.key} still holds ${u.opportunities} opportunit${u.opportunities === 1 ? 'y' : 'ies'}; move them first`, { extra: { stageId: s.id, stageKey: s.key, opportunities: u.opportunities } });
-            if (u && u.transitions > 0) throw new AppError('CONFLICT', `stage ${s.key} appears in ${u.transitions} recorded stage transition(s); it can be renamed but not deleted`, { extra: { stageId: s.id, stageKey: s.key, transitions: u.transitions } });
+            if (u && u.opportunities > 0) throw new AppError('STAGE_HAS_OPPORTUNITIES', `stage ${s.key} still holds ${u.opportunities} opportunit${u.opportunities === 1 ? 'y' : 'ies'}; move them first`, { extra: { stageId: s.id, stageKey: s.key, opportunities: u.opportunities } });
+            if (u && u.transitions > 0) throw new AppError('STAGE_IN_HISTORY', `stage ${s.key} appears in ${u.transitions} recorded stage transition(s); it can be renamed but not deleted`, { extra: { stageId: s.id, stageKey: s.key, transitions: u.transitions } });
           }
           // A stage that holds opportunities keeps its nature: open opportunities in a terminal stage make no sense.
           for (const s of next) {
             const old = s.id ? byId.get(s.id) : undefined;
             const n = old ? (usage.get(old.id)?.opportunities ?? 0) : 0;
             if (old && n > 0 && (old.terminal !== s.terminal || (old.outcome ?? null) !== s.outcome)) {
-              throw new AppError('CONFLICT', `stage ${old.key} holds ${n} opportunit${n === 1 ? 'y' : 'ies'}; its terminal flag and outcome cannot change`, { extra: { stageId: old.id, stageKey: old.key, opportunities: n } });
+              throw new AppError('STAGE_HAS_OPPORTUNITIES', `stage ${old.key} holds ${n} opportunit${n === 1 ? 'y' : 'ies'}; its terminal flag and outcome cannot change`, { extra: { stageId: old.id, stageKey: old.key, opportunities: n } });
             }
           }
           const shape = (s: { key: string; name: string; position: number; probability: number; terminal: boolean; outcome: string | null; gates: unknown }) =>
@@ -364,11 +364,11 @@ export function createOpportunityService(database: Database) {
         // A customer the caller cannot see answers like an unknown id (as owners do): no probing.
         const customer = await repo.findVisibleCustomer(tx, p, input.customerId);
         if (!customer) throw fieldError('VALIDATION_FAILED', 'customerId', 'no such customer');
-        if (customer.status !== 'ACTIVE') throw new AppError('CONFLICT', `the customer is ${customer.status.toLowerCase()}; it takes no new opportunities`);
+        if (customer.status !== 'ACTIVE') throw new AppError(customer.status === 'MERGED' ? 'CUSTOMER_MERGED' : 'CUSTOMER_FROZEN', `the customer is ${customer.status.toLowerCase()}; it takes no new opportunities`);
         const pipeline = input.pipelineId ? await repo.findPipeline(tx, input.pipelineId) : await repo.defaultPipeline(tx);
         if (!pipeline) throw fieldError('VALIDATION_FAILED', 'pipelineId', input.pipelineId ? 'no such pipeline' : 'there is no default pipeline');
         const first = (await repo.stagesOf(tx, [pipeline.id])).find((s) => !s.terminal);
-        if (!first) throw new AppError('CONFLICT', 'the pipeline has no open stage');
+        if (!first) throw new AppError('PIPELINE_HAS_NO_OPEN_STAGE', 'the pipeline has no open stage');
         const owner = await resolveOwner(tx, p, 'opportunities:create', input.ownerUserId, input.ownerUnitId);
         const row = await repo.insert(tx, {
           customerId: customer.id,
@@ -451,10 +451,10 @@ export function createOpportunityService(database: Database) {
             ? fieldError('VALIDATION_FAILED', 'toStageId', "not a stage of the opportunity's pipeline")
             : fieldError('VALIDATION_FAILED', 'toStageKey', "not a stage of the opportunity's pipeline");
         }
-        if (to.id === from.id) throw new AppError('CONFLICT', `the opportunity is already in stage ${from.key}`, { extra: { stageId: from.id, stageKey: from.key } });
+        if (to.id === from.id) throw new AppError('ALREADY_IN_STAGE', `the opportunity is already in stage ${from.key}`, { extra: { stageId: from.id, stageKey: from.key } });
         // Reopening a closed deal is a manager's decision.
         if (from.terminal && !MANAGER_SCOPES.has(scopeFor(p, 'opportunities:update')?.scope ?? '')) {
-          throw new AppError('FORBIDDEN', `reopening a ${from.outcome} opportunity needs a manager (opportunities:update with scope SUBTREE or ALL)`);
+          throw new AppError('REOPEN_NEEDS_MANAGER', `reopening a ${from.outcome} opportunity needs a manager (opportunities:update with scope SUBTREE or ALL)`);
         }
         const backward = to.position < from.position || from.terminal;
         const reason = input.reason ?? null;
@@ -469,7 +469,7 @@ export function createOpportunityService(database: Database) {
           doneActionKeys: await repo.doneActionKeys(tx, opp.id),
         });
         if (unmet.length) {
-          throw new AppError('UNPROCESSABLE', `the gate to ${to.key} is not met: ${unmet.map((u) => u.criterion).join(', ')}`, { extra: { unmet, toStageId: to.id, toStageKey: to.key } });
+          throw new AppError('GATE_NOT_MET', `the gate to ${to.key} is not met: ${unmet.map((u) => u.criterion).join(', ')}`, { extra: { unmet, toStageId: to.id, toStageKey: to.key } });
         }
         const status = to.outcome === 'WON' ? 'WON' : lost ? 'LOST' : 'OPEN';
         const row = await repo.update(tx, id, opp.version, {

@@ -68,7 +68,7 @@ export function createDelegationService(database: Database) {
         if (byOther && !to.inReach) throw fieldError('FORBIDDEN', 'toUserId', 'outside your reach');
         // Delegated work is seen by the delegate: it must not carry one partner's customers to another.
         if (from.partnerPath !== to.partnerPath) {
-          throw fieldError('UNPROCESSABLE', 'toUserId', 'a delegation never crosses a partner boundary: both users must belong to the same partner, or both to the company’s own staff');
+          throw fieldError('DELEGATION_CROSSES_PARTNER', 'toUserId', 'a delegation never crosses a partner boundary: both users must belong to the same partner, or both to the company’s own staff');
         }
         const row = await repo.insert(tx, {
           fromUserId: from.id,

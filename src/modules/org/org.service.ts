@@ -64,7 +64,7 @@ export const toUserDto = (r: UserRow): UserDto => ({
 // Roles belong to no unit and bind the whole company: a partner's users never edit them,
 // whatever permissions a custom role hands them.
 function requireCompanyStaff(p: Principal): void {
-  if (p.partnerPath !== null) throw new AppError('FORBIDDEN', 'roles are managed by the company, not by partners');
+  if (p.partnerPath !== null) throw new AppError('PARTNER_ROLES_FIXED', 'roles are managed by the company, not by partners');
 }
 
 // `onAccessChanged`: called after a write that can change what a principal is (a unit's place in the
@@ -89,7 +89,7 @@ export function createOrgService(database: Database, opts: { onAccessChanged?: (
     const missing = unique.filter((n) => !found.some((r) => r.name === n));
     if (missing.length) throw fieldError('VALIDATION_FAILED', 'roles', `unknown role(s): ${missing.join(', ')}`);
     if (found.some((r) => r.scope === 'ALL') && (await repo.isInPartner(tx, unit.path))) {
-      throw fieldError('UNPROCESSABLE', 'roles', 'a partner unit’s users cannot hold a role of scope ALL');
+      throw fieldError('PARTNER_SCOPE_ALL', 'roles', 'a partner unit’s users cannot hold a role of scope ALL');
     }
     return found;
   }
@@ -103,7 +103,7 @@ export function createOrgService(database: Database, opts: { onAccessChanged?: (
       owned.opportunities ? `owns ${owned.opportunities} open opportunit${owned.opportunities === 1 ? 'y' : 'ies'}` : null,
       owned.actions ? `has ${owned.actions} open action(s) assigned` : null,
     ].filter(Boolean);
-    throw new AppError('CONFLICT', `the user still ${parts.join(', ')}; hand them over with POST /v1/transfers (GraphQL transferWork), then deactivate`, {
+    throw new AppError('USER_HOLDS_RECORDS', `the user still ${parts.join(', ')}; hand them over with POST /v1/transfers (GraphQL transferWork), then deactivate`, {
       extra: { owned, transferWith: 'POST /v1/transfers' },
     });
   }
@@ -193,12 +193,12 @@ export function createOrgService(database: Database, opts: { onAccessChanged?: (
         if (input.partnerType !== undefined) set.partnerType = input.partnerType;
         let newPath: string | null = null;
         if (input.parentId !== undefined && input.parentId !== before.parentId) {
-          if (before.parentId === null) throw fieldError('UNPROCESSABLE', 'parentId', 'the headquarters is the root and cannot move');
+          if (before.parentId === null) throw fieldError('ROOT_UNIT_FIXED', 'parentId', 'the headquarters is the root and cannot move');
           const parent = await requireUnitInReach(tx, p, 'org-units:update', input.parentId, 'parentId');
-          if (parent.path.startsWith(before.path)) throw fieldError('UNPROCESSABLE', 'parentId', 'a unit cannot move below itself');
+          if (parent.path.startsWith(before.path)) throw fieldError('UNIT_CYCLE', 'parentId', 'a unit cannot move below itself');
           newPath = `${parent.path}${id}/`;
           if ((await repo.isInPartner(tx, newPath)) && (await repo.allScopeHoldersUnder(tx, before.path)) > 0) {
-            throw fieldError('UNPROCESSABLE', 'parentId', 'users below this unit hold ALL-scope roles, which partner units may not');
+            throw fieldError('PARTNER_SCOPE_ALL', 'parentId', 'users below this unit hold ALL-scope roles, which partner units may not');
           }
           set.parentId = parent.id;
         }
@@ -228,7 +228,7 @@ export function createOrgService(database: Database, opts: { onAccessChanged?: (
       requirePermission(p, 'roles:create');
       requireCompanyStaff(p);
       return db.transaction(async (tx) => {
-        if (await repo.roleByName(tx, input.name)) throw fieldError('CONFLICT', 'name', 'a role with this name exists');
+        if (await repo.roleByName(tx, input.name)) throw fieldError('ROLE_NAME_TAKEN', 'name', 'a role with this name exists');
         const row = await repo.insertRole(tx, { name: input.name, scope: input.scope, permissions: [...new Set(input.permissions)], hiddenFields: [...new Set(input.hiddenFields ?? [])] });
         await recordChange(tx, p, { entityType: 'role', entityId: row.id, action: 'created', before: null, after: row });
         return toRoleDto(row);
@@ -242,13 +242,13 @@ export function createOrgService(database: Database, opts: { onAccessChanged?: (
         const before = await repo.roleById(tx, id, true);
         if (!before) throw notFound('role');
         checkVersion(expectedVersion, before.version);
-        if (before.builtIn && input.name !== undefined && input.name !== before.name) throw fieldError('UNPROCESSABLE', 'name', 'the name of a built-in role is fixed');
-        if (before.builtIn && input.scope !== undefined && input.scope !== before.scope) throw fieldError('UNPROCESSABLE', 'scope', 'the scope of a built-in role is fixed');
+        if (before.builtIn && input.name !== undefined && input.name !== before.name) throw fieldError('BUILT_IN_ROLE_FIXED', 'name', 'the name of a built-in role is fixed');
+        if (before.builtIn && input.scope !== undefined && input.scope !== before.scope) throw fieldError('BUILT_IN_ROLE_FIXED', 'scope', 'the scope of a built-in role is fixed');
         if (input.name !== undefined && input.name !== before.name && (BUILT_IN_NAMES.has(input.name) || (await repo.roleByName(tx, input.name)))) {
-          throw fieldError('CONFLICT', 'name', 'a role with this name exists');
+          throw fieldError('ROLE_NAME_TAKEN', 'name', 'a role with this name exists');
         }
         if (input.scope === 'ALL' && before.scope !== 'ALL' && (await repo.partnerHoldersOfRole(tx, id)) > 0) {
-          throw fieldError('UNPROCESSABLE', 'scope', 'partner users hold this role; a partner can never have scope ALL');
+          throw fieldError('PARTNER_SCOPE_ALL', 'scope', 'partner users hold this role; a partner can never have scope ALL');
         }
         const set: Partial<RoleRow> = {};
         if (input.name !== undefined) set.name = input.name;
@@ -286,7 +286,7 @@ export function createOrgService(database: Database, opts: { onAccessChanged?: (
       return db.transaction(async (tx) => {
         const unit = await requireUnitInReach(tx, p, 'users:create', input.unitId, 'unitId');
         const roles = await resolveRoles(tx, input.roles, unit);
-        if (await repo.emailTaken(tx, input.email)) throw fieldError('CONFLICT', 'email', 'a user with this email exists');
+        if (await repo.emailTaken(tx, input.email)) throw fieldError('EMAIL_TAKEN', 'email', 'a user with this email exists');
         const id = await repo.insertUser(tx, { email: input.email, name: input.name, unitId: unit.id, kind: input.kind ?? 'HUMAN' });
         await repo.setUserRoles(tx, id, roles.map((r) => r.id));
         const dto = await userDto(tx, id);
@@ -304,13 +304,13 @@ export function createOrgService(database: Database, opts: { onAccessChanged?: (
         const before = await repo.userById(tx, id, true);
         if (!before) throw notFound('user');
         checkVersion(expectedVersion, before.version);
-        if (input.active === false && id === p.userId) throw fieldError('UNPROCESSABLE', 'active', 'you cannot deactivate yourself');
+        if (input.active === false && id === p.userId) throw fieldError('SELF_DEACTIVATION', 'active', 'you cannot deactivate yourself');
         const deactivating = input.active === false && before.active;
         if (deactivating) await refuseWhileHolding(tx, id);
         const unit = input.unitId !== undefined ? await requireUnitInReach(tx, p, 'users:update', input.unitId, 'unitId') : await repo.unitById(tx, before.unitId);
         if (!unit) throw notFound('org unit');
         const roles = await resolveRoles(tx, input.roles ?? before.roles, unit);
-        if (input.email !== undefined && (await repo.emailTaken(tx, input.email, id))) throw fieldError('CONFLICT', 'email', 'a user with this email exists');
+        if (input.email !== undefined && (await repo.emailTaken(tx, input.email, id))) throw fieldError('EMAIL_TAKEN', 'email', 'a user with this email exists');
         const set: Record<string, unknown> = {};
         for (const k of ['email', 'name', 'unitId', 'kind', 'active'] as const) if (input[k] !== undefined) set[k] = input[k];
         if (!(await repo.updateUser(tx, id, before.version, set))) throw staleWrite();

@@ -62,7 +62,7 @@ export function createTransferService(database: Database) {
         if ((await repo.openActionsOf(tx, from.id)) > 0) {
           const assignee = toUserId ? { id: toUserId, unitId: toUnitId } : await repo.headOf(tx, toUnitId);
           if (!assignee) {
-            throw fieldError('UNPROCESSABLE', 'toUnitId', 'the unit has no active manager to take over the open actions; transfer to a user, or give the unit a head first');
+            throw fieldError('UNIT_HAS_NO_MANAGER', 'toUnitId', 'the unit has no active manager to take over the open actions; transfer to a user, or give the unit a head first');
           }
           actions = await repo.moveActions(tx, m, assignee);
         }
