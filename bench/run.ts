@@ -13,7 +13,7 @@ import { loadConfig } from '../src/config.js';
 import { createDatabase, type Database } from '../src/db/client.js';
 import { migrateAndBootstrap } from '../src/db/migrate.js';
 import { customers } from '../src/db/schema/index.js';
-import { canSee } from '../src/modules/customers/customers.repository.js';
+import { access } from '../src/lib/access.js';
 import { normalizeEmail, normalizeName, normalizePhone, normalizeRegistrationId, searchTextOf } from '../src/modules/customers/normalize.js';
 import { loadPrincipal } from '../src/modules/org/principal.repository.js';
 import { encodeCursor } from '../src/lib/pagination.js';
@@ -441,7 +441,7 @@ async function fixtures(database: Database, org: OrgSeed): Promise<Fixtures> {
     for (const [name, id] of Object.entries(personaIds) as [PersonaName, string][]) {
       const p = await loadPrincipal(db, id);
       if (!p) throw new Error(`persona ${name} not found`);
-      const where = and(canSee(p), eq(customers.status, 'ACTIVE'));
+      const where = and(access.customer.visible(p), eq(customers.status, 'ACTIVE'));
       const [{ n } = { n: 0 }] = await db.select({ n: sql<number>`count(*)::int` }).from(customers).where(where);
       const depth = Math.min(50_000, Math.floor(n / 2));
       const [row] = depth > 0

@@ -1,6 +1,7 @@
 import { Column, getTableName, type SQL, sql } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
-import { type Scope, SCOPE_RANK, permits } from '../modules/org/built-in-roles.js';
+import { type Scope, SCOPE_RANK, permits } from './permissions.js';
+import { actions, customers, handoffs, opportunities, orgUnits, users } from '../db/schema/index.js';
 import { AppError } from './errors.js';
 
 // The one access choke point: a principal becomes a SQL predicate here and nowhere else.
@@ -187,3 +188,84 @@ export function hiddenFields(p: Principal): Set<string> {
 export function onBehalfOf(p: Principal, ownerUserId: string | null): string | null {
   return ownerUserId && ownerUserId !== p.userId && p.delegatorIds.includes(ownerUserId) ? ownerUserId : null;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Visibility per resource: the one definition of who sees what, used by every read, list, report
+// and GraphQL loader. Each entry is the visibility rule above applied to that resource's owner
+// columns; `allows(p, permission)` is the same rule for another permission (writes, deletes).
+
+const customerOwner = { id: customers.id, ownerUserId: customers.ownerUserId, ownerUnitId: customers.ownerUnitId };
+const opportunityOwner = { id: opportunities.id, ownerUserId: opportunities.ownerUserId, ownerUnitId: opportunities.ownerUnitId };
+// The assignee and its unit are an action's owner.
+const actionOwner = { id: actions.id, ownerUserId: actions.assigneeId, ownerUnitId: actions.ownerUnitId };
+
+export const access = {
+  customer: {
+    /** Needs `customers` in the FROM list. */
+    visible: (p: Principal): SQL => accessPredicate(p, 'customers:read', 'customer', customerOwner),
+    allows: (p: Principal, permission: string): SQL => accessPredicate(p, permission, 'customer', customerOwner),
+  },
+  /**
+   * Contacts and interactions have no owner of their own: they are visible exactly when their
+   * customer is, under their own read permission (resource type 'customer', so shares and the
+   * other customer-level grants apply). Need `customers` joined.
+   */
+  contact: {
+    visible: (p: Principal): SQL => accessPredicate(p, 'customers:read', 'customer', customerOwner),
+  },
+  interaction: {
+    visible: (p: Principal): SQL => accessPredicate(p, 'interactions:read', 'customer', customerOwner),
+  },
+  opportunity: {
+    /** Needs `opportunities` in the FROM list. */
+    visible: (p: Principal): SQL => accessPredicate(p, 'opportunities:read', 'opportunity', opportunityOwner),
+    allows: (p: Principal, permission: string): SQL => accessPredicate(p, permission, 'opportunity', opportunityOwner),
+  },
+  action: {
+    /**
+     * What `permission` allows on an action: its parent record (the opportunity for an
+     * opportunity's action, else the customer) falls under the caller's scope for that permission,
+     * or its assignee does. Needs `customers` joined and `opportunities` left-joined.
+     */
+    allows: (p: Principal, permission: string): SQL => {
+      const oppId = qualified(actions.opportunityId);
+      return sql`((${oppId} IS NULL AND ${accessPredicate(p, permission, 'customer', customerOwner)})
+        OR (${oppId} IS NOT NULL AND ${accessPredicate(p, permission, 'opportunity', opportunityOwner)})
+        OR ${accessPredicate(p, permission, 'action', actionOwner)})`;
+    },
+    visible: (p: Principal): SQL => access.action.allows(p, 'actions:read'),
+  },
+  handoff: {
+    /**
+     * A handoff is visible to its sender, its receiver, the heads above the receiving unit, and
+     * whoever sees its customer (a handoff is part of the customer's history).
+     */
+    visible: (p: Principal): SQL => {
+      const customerSeen = sql`EXISTS (SELECT 1 FROM customers WHERE ${customers.id} = ${handoffs.customerId} AND ${access.customer.visible(p)})`;
+      return sql`(${handoffs.fromUserId} = ${p.userId} OR ${handoffReceived(p)} OR ${customerSeen})`;
+    },
+  },
+  unit: {
+    // Units a principal may see: its reach for org-units:read, plus the chain of units above its own.
+    visible: (p: Principal): SQL => sql`(${unitReachPredicate(p, 'org-units:read', orgUnits.id)} OR ${p.unitPath} LIKE ${qualified(orgUnits.path)} || '%')`,
+  },
+  user: {
+    // Users a principal may see: those in its reach for users:read, and itself.
+    visible: (p: Principal): SQL => sql`(${unitReachPredicate(p, 'users:read', users.unitId)} OR ${qualified(users.id)} = ${p.userId})`,
+  },
+} as const;
+
+// Addressed to the caller: to its user, or to its unit with no user named.
+const handoffAddressedTo = (p: Principal): SQL =>
+  sql`(${handoffs.toUserId} = ${p.userId} OR (${handoffs.toUserId} IS NULL AND ${handoffs.toUnitId} = ${p.unitId}))`;
+
+/** Handoffs the caller receives: addressed to it, or — for a head of a unit — to the units below. */
+export function handoffReceived(p: Principal): SQL {
+  const s = scopeFor(p, 'customers:read');
+  if (s?.scope !== 'SUBTREE') return handoffAddressedTo(p);
+  // What the head sent itself belongs to its sent box, not to its inbox.
+  return sql`(${handoffAddressedTo(p)} OR (${handoffs.toUnitId} IN (SELECT su.id FROM org_units su WHERE su.path LIKE ${`${s.basePath}%`}) AND ${handoffs.fromUserId} <> ${p.userId}))`;
+}
+
+export const isHandoffReceiver = (p: Principal, h: { toUserId: string | null; toUnitId: string }): boolean =>
+  h.toUserId === p.userId || (h.toUserId === null && h.toUnitId === p.unitId);

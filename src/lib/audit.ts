@@ -1,6 +1,11 @@
+import { type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
 import { auditLog, events } from '../db/schema/index.js';
 import type { Principal } from './access.js';
+
+// The one writer of audit rows and outbox events. Every change leaves one audit row and one event of
+// type `<entityType>.<action>` whose payload is `{ before, after }`, addressed to the record's owner
+// (the events feed and webhooks filter on it), in the transaction that makes the change.
 
 export type Change = {
   entityType: string;
@@ -12,30 +17,68 @@ export type Change = {
   owner?: { ownerUserId: string | null; ownerUnitId: string | null };
 };
 
-/**
- * Writes the audit row and the outbox event of one change. Always called with the transaction
- * that makes the change, so the three land together or not at all.
- */
 export async function recordChange(tx: Executor, p: Principal, c: Change): Promise<void> {
-  await tx.insert(auditLog).values({
-    actorId: p.userId,
-    onBehalfOfId: c.onBehalfOfId ?? null,
-    client: p.client ?? null,
-    requestId: p.requestId ?? null,
-    entityType: c.entityType,
-    entityId: c.entityId,
-    action: c.action,
-    before: c.before ?? null,
-    after: c.after ?? null,
-  });
-  await tx.insert(events).values({
-    type: `${c.entityType}.${c.action}`,
-    entityType: c.entityType,
-    entityId: c.entityId,
-    ownerUserId: c.owner?.ownerUserId ?? null,
-    ownerUnitId: c.owner?.ownerUnitId ?? null,
-    actorId: p.userId,
-    onBehalfOfId: c.onBehalfOfId ?? null,
-    payload: { before: c.before ?? null, after: c.after ?? null },
-  });
+  await recordChanges(tx, p, [c]);
+}
+
+/** Many changes by one principal: one statement for the audit rows and one for the events. */
+export async function recordChanges(tx: Executor, p: Principal, cs: readonly Change[]): Promise<void> {
+  if (cs.length === 0) return;
+  await tx.insert(auditLog).values(
+    cs.map((c) => ({
+      actorId: p.userId,
+      onBehalfOfId: c.onBehalfOfId ?? null,
+      client: p.client ?? null,
+      requestId: p.requestId ?? null,
+      entityType: c.entityType,
+      entityId: c.entityId,
+      action: c.action,
+      before: c.before ?? null,
+      after: c.after ?? null,
+    })),
+  );
+  await tx.insert(events).values(
+    cs.map((c) => ({
+      type: `${c.entityType}.${c.action}`,
+      entityType: c.entityType,
+      entityId: c.entityId,
+      ownerUserId: c.owner?.ownerUserId ?? null,
+      ownerUnitId: c.owner?.ownerUnitId ?? null,
+      actorId: p.userId,
+      onBehalfOfId: c.onBehalfOfId ?? null,
+      payload: { before: c.before ?? null, after: c.after ?? null },
+    })),
+  );
+}
+
+/**
+ * The same two writes for every row of a common table expression, for set-based statements that
+ * change many rows at once (a transfer, a merge). `rows` names the CTE; the other parts are SQL
+ * expressions over its columns. Put both into the statement's WITH list:
+ * `WITH moved AS (…), audit AS (${w.audit}), outbox AS (${w.events}) SELECT …`.
+ */
+export type RowChanges = {
+  rows: string;
+  entityType: string;
+  action: string;
+  entityId: SQL;
+  ownerUserId: SQL;
+  ownerUnitId: SQL;
+  before: SQL;
+  after: SQL;
+  onBehalfOfId?: string | null;
+};
+
+export function recordRowChanges(p: Principal, c: RowChanges): { audit: SQL; events: SQL } {
+  const from = sql.identifier(c.rows);
+  const behalf = sql`${c.onBehalfOfId ?? null}::uuid`;
+  return {
+    audit: sql`INSERT INTO audit_log (actor_id, on_behalf_of_id, client, request_id, entity_type, entity_id, action, before, after)
+      SELECT ${p.userId}::uuid, ${behalf}, ${p.client ?? null}, ${p.requestId ?? null}, ${c.entityType}, ${c.entityId}, ${c.action}, ${c.before}, ${c.after}
+      FROM ${from}`,
+    events: sql`INSERT INTO events (type, entity_type, entity_id, owner_user_id, owner_unit_id, actor_id, on_behalf_of_id, payload)
+      SELECT ${`${c.entityType}.${c.action}`}, ${c.entityType}, ${c.entityId}, ${c.ownerUserId}, ${c.ownerUnitId}, ${p.userId}::uuid, ${behalf},
+        jsonb_build_object('before', ${c.before}, 'after', ${c.after})
+      FROM ${from}`,
+  };
 }

@@ -1,10 +1,8 @@
 import { and, asc, eq, inArray, lte, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { actions, customers, opportunities, pipelineStages, users } from '../../db/schema/index.js';
-import { accessPredicate, type Principal, qualified, unitReachPredicate } from '../../lib/access.js';
+import { access, type Principal, qualified, unitReachPredicate } from '../../lib/access.js';
 import { keyset, type SortSpec } from '../../lib/pagination.js';
-import { canSee as customerVisible } from '../customers/customers.repository.js';
-import { userVisible } from '../org/org.repository.js';
 import { HORIZON_HOURS, MS_PER_HOUR, OVERDUE_RAMP_HOURS } from './priority.js';
 
 export type ActionRow = typeof actions.$inferSelect;
@@ -13,25 +11,10 @@ export type ActionWithContext = { row: ActionRow; customerName: string | null; o
 
 export const RESOURCE = 'action';
 
-const customerCols = { id: customers.id, ownerUserId: customers.ownerUserId, ownerUnitId: customers.ownerUnitId };
-const opportunityCols = { id: opportunities.id, ownerUserId: opportunities.ownerUserId, ownerUnitId: opportunities.ownerUnitId };
-// The assignee and its unit are the action's owner for the visibility rule.
-const actionCols = { id: actions.id, ownerUserId: actions.assigneeId, ownerUnitId: actions.ownerUnitId };
-
-// Opportunities exist for a caller as the opportunities module decides: opportunities:read on its owner.
-export const opportunityVisible = (p: Principal): SQL => accessPredicate(p, 'opportunities:read', 'opportunity', opportunityCols);
-
-/**
- * What `permission` (actions:read, actions:update, …) allows on an action: its parent record (the
- * opportunity for an opportunity's action, else the customer) falls under the caller's scope for
- * that permission, or its assignee does. Needs `customers` joined and `opportunities` left-joined.
- */
-export function actionAccess(p: Principal, permission: string): SQL {
-  const oppId = qualified(actions.opportunityId);
-  return sql`((${oppId} IS NULL AND ${accessPredicate(p, permission, 'customer', customerCols)})
-    OR (${oppId} IS NOT NULL AND ${accessPredicate(p, permission, 'opportunity', opportunityCols)})
-    OR ${accessPredicate(p, permission, RESOURCE, actionCols)})`;
-}
+const customerVisible = access.customer.visible;
+const opportunityVisible = access.opportunity.visible;
+const userVisible = access.user.visible;
+export const actionAccess = access.action.allows;
 
 /**
  * priority.ts's formula in SQL: the same float8 operations in the same order on the same integer
@@ -173,7 +156,7 @@ export const actionsRepository = {
   /** A customer as parent: null when invisible (customers:read), with whether actions:create covers it. */
   async customerParent(ex: Executor, p: Principal, id: string) {
     const [hit] = await ex
-      .select({ id: customers.id, status: customers.status, ownerUserId: customers.ownerUserId, allowed: sql<boolean>`(${accessPredicate(p, 'actions:create', 'customer', customerCols)})` })
+      .select({ id: customers.id, status: customers.status, ownerUserId: customers.ownerUserId, allowed: sql<boolean>`(${access.customer.allows(p, 'actions:create')})` })
       .from(customers)
       .where(and(eq(customers.id, id), customerVisible(p)));
     return hit ?? null;
@@ -186,7 +169,7 @@ export const actionsRepository = {
         id: opportunities.id,
         customerId: opportunities.customerId,
         ownerUserId: opportunities.ownerUserId,
-        allowed: sql<boolean>`(${accessPredicate(p, 'actions:create', 'opportunity', opportunityCols)})`,
+        allowed: sql<boolean>`(${access.opportunity.allows(p, 'actions:create')})`,
       })
       .from(opportunities)
       .where(and(eq(opportunities.id, id), opportunityVisible(p)));

@@ -1,7 +1,7 @@
-import { and, asc, eq, gt, inArray, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, gt, inArray, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { contacts, customers, interactionRevisions, interactions, opportunities } from '../../db/schema/index.js';
-import { accessPredicate, type Principal } from '../../lib/access.js';
+import { access, type Principal } from '../../lib/access.js';
 import { keyset } from '../../lib/pagination.js';
 import type { InteractionFilter } from './contact-history.schemas.js';
 
@@ -10,14 +10,9 @@ export type InteractionInsert = typeof interactions.$inferInsert;
 export type RevisionRow = typeof interactionRevisions.$inferSelect;
 export type CustomerRow = typeof customers.$inferSelect;
 
-const customerCols = { id: customers.id, ownerUserId: customers.ownerUserId, ownerUnitId: customers.ownerUnitId };
-const opportunityCols = { id: opportunities.id, ownerUserId: opportunities.ownerUserId, ownerUnitId: opportunities.ownerUnitId };
-
-// Interactions have no owner of their own: they are visible exactly when their customer is, under
-// interactions:read (resource type 'customer', so shares and other customer-level grants apply).
-export const interactionsVisible = (p: Principal): SQL => accessPredicate(p, 'interactions:read', 'customer', customerCols);
-export const customerAllows = (p: Principal, permission: string): SQL => accessPredicate(p, permission, 'customer', customerCols);
-export const opportunityVisible = (p: Principal): SQL => accessPredicate(p, 'opportunities:read', 'opportunity', opportunityCols);
+export const interactionsVisible = access.interaction.visible;
+export const customerAllows = access.customer.allows;
+export const opportunityVisible = access.opportunity.visible;
 
 const newestFirst = { column: interactions.occurredAt, desc: true, kind: 'timestamp' } as const;
 
@@ -38,7 +33,7 @@ export const contactHistoryRepository = {
     const q = ex
       .select({ row: customers, allowed: sql<boolean>`(${customerAllows(p, permission)})` })
       .from(customers)
-      .where(and(eq(customers.id, id), accessPredicate(p, 'customers:read', 'customer', customerCols)));
+      .where(and(eq(customers.id, id), access.customer.visible(p)));
     const [hit] = lock ? await q.for('share', { of: customers }) : await q;
     return hit ?? null;
   },
@@ -166,12 +161,14 @@ export const contactHistoryRepository = {
       .limit(limit + 1);
   },
 
-  async revisionsOf(ex: Executor, interactionIds: string[]): Promise<RevisionRow[]> {
+  async revisionsOf(ex: Executor, p: Principal, interactionIds: string[]): Promise<RevisionRow[]> {
     if (interactionIds.length === 0) return [];
     return ex
-      .select()
+      .select(getTableColumns(interactionRevisions))
       .from(interactionRevisions)
-      .where(inArray(interactionRevisions.interactionId, interactionIds))
+      .innerJoin(interactions, eq(interactions.id, interactionRevisions.interactionId))
+      .innerJoin(customers, eq(customers.id, interactions.customerId))
+      .where(and(inArray(interactionRevisions.interactionId, interactionIds), interactionsVisible(p)))
       .orderBy(asc(interactionRevisions.interactionId), asc(interactionRevisions.version));
   },
 };

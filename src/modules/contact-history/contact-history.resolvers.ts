@@ -101,7 +101,7 @@ export const contactHistoryLoaders = {
   },
   Interaction: {
     revisions: async (queries: LoaderQuery<InteractionDto>[], ctx: Ctx) => {
-      const byInteraction = await ctx.services.contactHistory.revisionsOf(queries.map((q) => q.obj.id));
+      const byInteraction = await ctx.services.contactHistory.revisionsOf(ctx.principal, queries.map((q) => q.obj.id));
       return queries.map((q) => byInteraction.get(q.obj.id) ?? []);
     },
   },

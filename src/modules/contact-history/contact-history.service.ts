@@ -239,9 +239,9 @@ export function createContactHistoryService(database: Database) {
     },
 
     /** Earlier versions of many interactions the caller already holds (GraphQL Interaction.revisions). */
-    async revisionsOf(interactionIds: readonly string[]): Promise<Map<string, InteractionRevisionDto[]>> {
+    async revisionsOf(p: Principal, interactionIds: readonly string[]): Promise<Map<string, InteractionRevisionDto[]>> {
       const out = new Map<string, InteractionRevisionDto[]>();
-      for (const r of await repo.revisionsOf(db, [...new Set(interactionIds)])) out.set(r.interactionId, [...(out.get(r.interactionId) ?? []), toRevisionDto(r)]);
+      for (const r of await repo.revisionsOf(db, p, [...new Set(interactionIds)])) out.set(r.interactionId, [...(out.get(r.interactionId) ?? []), toRevisionDto(r)]);
       return out;
     },
   };

@@ -1,10 +1,9 @@
 import { and, asc, eq, getTableColumns, inArray, type SQL, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
 import { contacts, customers, orgUnits, ownershipChanges, users } from '../../db/schema/index.js';
-import { accessPredicate, preparedAccessPredicate, type Principal, unitReachPredicate } from '../../lib/access.js';
+import { access, preparedAccessPredicate, type Principal, unitReachPredicate } from '../../lib/access.js';
 import { keyset, type SortSpec } from '../../lib/pagination.js';
 import { preparedStatements } from '../../lib/prepared.js';
-import { unitVisible, userVisible } from '../org/org.repository.js';
 import { escapeLike } from './normalize.js';
 
 export type CustomerRow = typeof customers.$inferSelect;
@@ -32,8 +31,8 @@ const visibleById = preparedStatements<ReturnType<typeof prepareVisibleById>>('c
 const prepareVisibleById = (ex: Executor, predicate: SQL, name: string) =>
   ex.select(readColumns).from(customers).where(and(eq(customers.id, sql.placeholder('id')), predicate)).prepare(name);
 
-export const canSee = (p: Principal): SQL => accessPredicate(p, 'customers:read', RESOURCE, ownerCols);
-export const canDo = (p: Principal, permission: string): SQL => accessPredicate(p, permission, RESOURCE, ownerCols);
+const canSee = access.customer.visible;
+const canDo = access.customer.allows;
 
 export type ListFilter = {
   q?: string | undefined;
@@ -170,14 +169,14 @@ export const customersRepository = {
   async ownerCandidate(ex: Executor, p: Principal, permission: string, userId: string | null, unitId: string | null) {
     if (userId) {
       const [u] = await ex
-        .select({ id: users.id, unitId: users.unitId, active: users.active, visible: sql<boolean>`(${userVisible(p)})`, inReach: sql<boolean>`(${unitReachPredicate(p, permission, users.unitId)})` })
+        .select({ id: users.id, unitId: users.unitId, active: users.active, visible: sql<boolean>`(${access.user.visible(p)})`, inReach: sql<boolean>`(${unitReachPredicate(p, permission, users.unitId)})` })
         .from(users)
         .where(eq(users.id, userId));
       return u ? { kind: 'user' as const, ...u } : null;
     }
     if (unitId) {
       const [u] = await ex
-        .select({ id: orgUnits.id, visible: sql<boolean>`(${unitVisible(p)})`, inReach: sql<boolean>`(${unitReachPredicate(p, permission, orgUnits.id)})` })
+        .select({ id: orgUnits.id, visible: sql<boolean>`(${access.unit.visible(p)})`, inReach: sql<boolean>`(${unitReachPredicate(p, permission, orgUnits.id)})` })
         .from(orgUnits)
         .where(eq(orgUnits.id, unitId));
       return u ? { kind: 'unit' as const, id: u.id, unitId: u.id, active: true, visible: u.visible, inReach: u.inReach } : null;
@@ -256,12 +255,13 @@ export const customersRepository = {
   },
 
   // Contacts: always reached through a customer the caller can see.
-  async contactsOf(ex: Executor, customerIds: readonly string[]): Promise<ContactRow[]> {
+  async contactsOf(ex: Executor, p: Principal, customerIds: readonly string[]): Promise<ContactRow[]> {
     if (customerIds.length === 0) return [];
     return ex
-      .select()
+      .select(getTableColumns(contacts))
       .from(contacts)
-      .where(inArray(contacts.customerId, [...customerIds]))
+      .innerJoin(customers, eq(customers.id, contacts.customerId))
+      .where(and(inArray(contacts.customerId, [...customerIds]), access.contact.visible(p)))
       .orderBy(asc(contacts.createdAt), asc(contacts.id));
   },
 

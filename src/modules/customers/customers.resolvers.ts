@@ -69,7 +69,7 @@ type LoaderQuery = { obj: CustomerDto; params: Args };
 export const customerLoaders = {
   Customer: {
     contacts: async (queries: LoaderQuery[], ctx: Ctx) => {
-      const byCustomer = await ctx.services.customers.contactsByCustomer(queries.map((q) => q.obj.id));
+      const byCustomer = await ctx.services.customers.contactsByCustomer(ctx.principal, queries.map((q) => q.obj.id));
       return queries.map((q) => byCustomer.get(q.obj.id) ?? []);
     },
     owner: async (queries: LoaderQuery[], ctx: Ctx) => {

@@ -398,8 +398,8 @@ export function createCustomerService(database: Database) {
     },
 
     // Contacts.
-    async contactsByCustomer(customerIds: readonly string[]): Promise<Map<string, ContactDto[]>> {
-      const rows = await repo.contactsOf(db, customerIds);
+    async contactsByCustomer(p: Principal, customerIds: readonly string[]): Promise<Map<string, ContactDto[]>> {
+      const rows = await repo.contactsOf(db, p, customerIds);
       const out = new Map<string, ContactDto[]>();
       for (const r of rows) {
         const list = out.get(r.customerId) ?? [];

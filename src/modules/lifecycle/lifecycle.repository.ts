@@ -1,43 +1,19 @@
-import { and, desc, eq, inArray, type SQL, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, inArray, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { customers, handoffs, lifecycleTransitions, orgUnits, ownershipChanges, users } from '../../db/schema/index.js';
-import { allocationReachPredicate, type Principal, scopeFor } from '../../lib/access.js';
+import { access, allocationReachPredicate, handoffReceived, isHandoffReceiver, type Principal } from '../../lib/access.js';
 import { keyset } from '../../lib/pagination.js';
-import { canSee } from '../customers/customers.repository.js';
 
 export type HandoffRow = typeof handoffs.$inferSelect;
 export type TransitionRow = typeof lifecycleTransitions.$inferSelect;
 export type CustomerRow = typeof customers.$inferSelect;
 
-// Addressed to the caller: to its user, or to its unit with no user named.
-const addressedTo = (p: Principal): SQL =>
-  sql`(${handoffs.toUserId} = ${p.userId} OR (${handoffs.toUserId} IS NULL AND ${handoffs.toUnitId} = ${p.unitId}))`;
-
-// A head of a unit (SUBTREE scope on customers) also watches what is addressed to the units below it.
-function addressedBelow(p: Principal): SQL | null {
-  const s = scopeFor(p, 'customers:read');
-  if (s?.scope !== 'SUBTREE') return null;
-  // What the head sent itself belongs to its sent box, not to its inbox.
-  return sql`(${handoffs.toUnitId} IN (SELECT su.id FROM org_units su WHERE su.path LIKE ${`${s.basePath}%`}) AND ${handoffs.fromUserId} <> ${p.userId})`;
-}
-
-function received(p: Principal): SQL {
-  const below = addressedBelow(p);
-  return below ? sql`(${addressedTo(p)} OR ${below})` : addressedTo(p);
-}
-
-/**
- * A handoff is visible to its sender, its receiver, the heads above the receiving unit, and whoever
- * sees its customer (a handoff is part of the customer's history).
- */
-function handoffVisible(p: Principal): SQL {
-  const customerSeen = sql`EXISTS (SELECT 1 FROM customers WHERE ${customers.id} = ${handoffs.customerId} AND ${canSee(p)})`;
-  return sql`(${handoffs.fromUserId} = ${p.userId} OR ${received(p)} OR ${customerSeen})`;
-}
+const received = handoffReceived;
+const handoffVisible = access.handoff.visible;
 
 export const lifecycleRepository = {
   isReceiver(p: Principal, h: HandoffRow): boolean {
-    return h.toUserId === p.userId || (h.toUserId === null && h.toUnitId === p.unitId);
+    return isHandoffReceiver(p, h);
   },
 
   async lockCustomer(ex: Executor, id: string): Promise<CustomerRow | null> {
@@ -55,21 +31,22 @@ export const lifecycleRepository = {
       .limit(limit + 1);
   },
 
-  async transitionsOf(ex: Executor, customerIds: readonly string[]): Promise<TransitionRow[]> {
+  async transitionsOf(ex: Executor, p: Principal, customerIds: readonly string[]): Promise<TransitionRow[]> {
     if (customerIds.length === 0) return [];
     return ex
-      .select()
+      .select(getTableColumns(lifecycleTransitions))
       .from(lifecycleTransitions)
-      .where(inArray(lifecycleTransitions.customerId, [...customerIds]))
+      .innerJoin(customers, eq(customers.id, lifecycleTransitions.customerId))
+      .where(and(inArray(lifecycleTransitions.customerId, [...customerIds]), access.customer.visible(p)))
       .orderBy(desc(lifecycleTransitions.at), desc(lifecycleTransitions.id));
   },
 
-  async handoffsOf(ex: Executor, customerIds: readonly string[]): Promise<HandoffRow[]> {
+  async handoffsOf(ex: Executor, p: Principal, customerIds: readonly string[]): Promise<HandoffRow[]> {
     if (customerIds.length === 0) return [];
     return ex
       .select()
       .from(handoffs)
-      .where(inArray(handoffs.customerId, [...customerIds]))
+      .where(and(inArray(handoffs.customerId, [...customerIds]), handoffVisible(p)))
       .orderBy(desc(handoffs.createdAt), desc(handoffs.id));
   },
 

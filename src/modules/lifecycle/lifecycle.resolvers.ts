@@ -45,11 +45,11 @@ type LoaderQuery = { obj: CustomerDto; params: Args };
 export const lifecycleLoaders = {
   Customer: {
     lifecycleTransitions: async (queries: LoaderQuery[], ctx: Ctx) => {
-      const by = await ctx.services.lifecycle.transitionsByCustomer(queries.map((q) => q.obj.id));
+      const by = await ctx.services.lifecycle.transitionsByCustomer(ctx.principal, queries.map((q) => q.obj.id));
       return queries.map((q) => by.get(q.obj.id) ?? []);
     },
     handoffs: async (queries: LoaderQuery[], ctx: Ctx) => {
-      const by = await ctx.services.lifecycle.handoffsByCustomer(queries.map((q) => q.obj.id));
+      const by = await ctx.services.lifecycle.handoffsByCustomer(ctx.principal, queries.map((q) => q.obj.id));
       return queries.map((q) => by.get(q.obj.id) ?? []);
     },
   },

@@ -137,16 +137,15 @@ export function createLifecycleService(database: Database) {
       return { ...pg, data: pg.data.map(toTransitionDto) };
     },
 
-    // Batched for GraphQL: the customers are already visible to the caller.
-    async transitionsByCustomer(customerIds: readonly string[]): Promise<Map<string, TransitionDto[]>> {
+    async transitionsByCustomer(p: Principal, customerIds: readonly string[]): Promise<Map<string, TransitionDto[]>> {
       const out = new Map<string, TransitionDto[]>();
-      for (const r of await repo.transitionsOf(db, customerIds)) out.set(r.customerId, [...(out.get(r.customerId) ?? []), toTransitionDto(r)]);
+      for (const r of await repo.transitionsOf(db, p, customerIds)) out.set(r.customerId, [...(out.get(r.customerId) ?? []), toTransitionDto(r)]);
       return out;
     },
 
-    async handoffsByCustomer(customerIds: readonly string[]): Promise<Map<string, HandoffDto[]>> {
+    async handoffsByCustomer(p: Principal, customerIds: readonly string[]): Promise<Map<string, HandoffDto[]>> {
       const out = new Map<string, HandoffDto[]>();
-      for (const r of await repo.handoffsOf(db, customerIds)) out.set(r.customerId, [...(out.get(r.customerId) ?? []), toHandoffDto(r)]);
+      for (const r of await repo.handoffsOf(db, p, customerIds)) out.set(r.customerId, [...(out.get(r.customerId) ?? []), toHandoffDto(r)]);
       return out;
     },
 

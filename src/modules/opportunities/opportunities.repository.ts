@@ -1,11 +1,10 @@
-import { and, asc, eq, inArray, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, type SQL, sql } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { Executor } from '../../db/client.js';
 import { actions, customers, opportunities, pipelineStages, pipelines, stageTransitions } from '../../db/schema/index.js';
-import { accessPredicate, type Principal } from '../../lib/access.js';
+import { access, type Principal } from '../../lib/access.js';
 import { decodeCursor, keyset } from '../../lib/pagination.js';
 import { fieldError } from '../../lib/errors.js';
-import { canSee as canSeeCustomer } from '../customers/customers.repository.js';
 
 export type PipelineRow = typeof pipelines.$inferSelect;
 export type StageRow = typeof pipelineStages.$inferSelect;
@@ -16,11 +15,9 @@ export type OpportunityWithStage = { row: OpportunityRow; stageKey: string };
 
 export const RESOURCE = 'opportunity';
 
-const ownerCols = { id: opportunities.id, ownerUserId: opportunities.ownerUserId, ownerUnitId: opportunities.ownerUnitId };
-
-// The one rule of visibility, on the opportunity's own owner.
-export const canSee = (p: Principal): SQL => accessPredicate(p, 'opportunities:read', RESOURCE, ownerCols);
-export const canDo = (p: Principal, permission: string): SQL => accessPredicate(p, permission, RESOURCE, ownerCols);
+const canSee = access.opportunity.visible;
+const canDo = access.opportunity.allows;
+const canSeeCustomer = access.customer.visible;
 
 export type ListFilter = {
   stageId?: string | undefined;
@@ -273,12 +270,13 @@ export const opportunitiesRepository = {
       .limit(limit + 1);
   },
 
-  async transitionsOf(ex: Executor, opportunityIds: readonly string[]): Promise<TransitionRow[]> {
+  async transitionsOf(ex: Executor, p: Principal, opportunityIds: readonly string[]): Promise<TransitionRow[]> {
     if (opportunityIds.length === 0) return [];
     return ex
-      .select()
+      .select(getTableColumns(stageTransitions))
       .from(stageTransitions)
-      .where(inArray(stageTransitions.opportunityId, [...opportunityIds]))
+      .innerJoin(opportunities, eq(opportunities.id, stageTransitions.opportunityId))
+      .where(and(inArray(stageTransitions.opportunityId, [...opportunityIds]), canSee(p)))
       .orderBy(asc(stageTransitions.at), asc(stageTransitions.id));
   },
 };

@@ -56,7 +56,7 @@ type Q<T> = { obj: T; params: Args };
 export const opportunitiesLoaders = {
   Opportunity: {
     stage: async (queries: Q<OpportunityDto>[], ctx: Ctx) => {
-      const stages = await ctx.services.opportunities.stagesByIds(queries.map((q) => q.obj.stageId));
+      const stages = await ctx.services.opportunities.stagesByIds(ctx.principal, queries.map((q) => q.obj.stageId));
       return queries.map((q) => stages.get(q.obj.stageId) ?? null);
     },
     customer: async (queries: Q<OpportunityDto>[], ctx: Ctx) => {
@@ -64,7 +64,7 @@ export const opportunitiesLoaders = {
       return queries.map((q) => customers.get(q.obj.customerId) ?? null);
     },
     transitions: async (queries: Q<OpportunityDto>[], ctx: Ctx) => {
-      const byOpp = await ctx.services.opportunities.transitionsByOpportunity(queries.map((q) => q.obj.id));
+      const byOpp = await ctx.services.opportunities.transitionsByOpportunity(ctx.principal, queries.map((q) => q.obj.id));
       return queries.map((q) => byOpp.get(q.obj.id) ?? []);
     },
   },

@@ -1,7 +1,7 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Database, Executor } from '../../db/client.js';
 import { orgUnits, pipelineStages, pipelines } from '../../db/schema/index.js';
-import { onBehalfOf, type Principal, requirePermission, scopeFor } from '../../lib/access.js';
+import { access, onBehalfOf, type Principal, requirePermission, scopeFor } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, type FieldError, fieldError, notFound, staleWrite } from '../../lib/errors.js';
 import { type Page, pageOf, parseSort } from '../../lib/pagination.js';
@@ -9,7 +9,6 @@ import { customersRepository } from '../customers/customers.repository.js';
 import type { CustomerDto } from '../customers/customers.schemas.js';
 import { toCustomerDto } from '../customers/customers.service.js';
 import { applyLifecycleTransition, stageRank } from '../lifecycle/lifecycle.transition.js';
-import { unitVisible } from '../org/org.repository.js';
 import { checkMove, type Gate, type Qualification, type StageForGates } from './gates.js';
 import {
   type OpportunityRow,
@@ -193,7 +192,7 @@ export function createOpportunityService(database: Database) {
 
   async function checkUnit(tx: Executor, p: Principal, unitId: string | null | undefined): Promise<void> {
     if (!unitId) return;
-    const [u] = await tx.select({ id: orgUnits.id }).from(orgUnits).where(and(eq(orgUnits.id, unitId), unitVisible(p)));
+    const [u] = await tx.select({ id: orgUnits.id }).from(orgUnits).where(and(eq(orgUnits.id, unitId), access.unit.visible(p)));
     if (!u) throw fieldError('VALIDATION_FAILED', 'unitId', 'no such unit');
   }
 
@@ -522,7 +521,8 @@ export function createOpportunityService(database: Database) {
     },
 
     // ---- batches for GraphQL nested fields (one statement each, whatever the page size) ----
-    async stagesByIds(ids: readonly string[]): Promise<Map<string, StageDto>> {
+    // Stages are the pipeline's configuration, not customer data: every reader of an opportunity may see its stage.
+    async stagesByIds(_p: Principal, ids: readonly string[]): Promise<Map<string, StageDto>> {
       const rows = await repo.stagesByIds(db, [...new Set(ids)]);
       return new Map(rows.map((s) => [s.id, toStageDto(s)]));
     },
@@ -540,8 +540,8 @@ export function createOpportunityService(database: Database) {
       return new Map(rows.map((r) => [r.id, toCustomerDto(p, r)]));
     },
 
-    async transitionsByOpportunity(ids: readonly string[]): Promise<Map<string, TransitionDto[]>> {
-      const rows = await repo.transitionsOf(db, [...new Set(ids)]);
+    async transitionsByOpportunity(p: Principal, ids: readonly string[]): Promise<Map<string, TransitionDto[]>> {
+      const rows = await repo.transitionsOf(db, p, [...new Set(ids)]);
       const out = new Map<string, TransitionDto[]>();
       for (const r of rows) out.set(r.opportunityId, [...(out.get(r.opportunityId) ?? []), toTransitionDto(r)]);
       return out;

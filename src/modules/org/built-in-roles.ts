@@ -1,7 +1,6 @@
-export const SCOPES = ['OWN', 'UNIT', 'SUBTREE', 'ALL'] as const;
-export type Scope = (typeof SCOPES)[number];
+import { SCOPES, type Scope, SCOPE_RANK, permits } from '../../lib/permissions.js';
 
-export const SCOPE_RANK: Record<Scope, number> = { OWN: 0, UNIT: 1, SUBTREE: 2, ALL: 3 };
+export { SCOPES, type Scope, SCOPE_RANK, permits };
 
 export const RESOURCES = [
   'org-units',
@@ -97,10 +96,3 @@ export const BUILT_IN_ROLES: BuiltInRole[] = [
 
 export const BUILT_IN_NAMES = new Set(BUILT_IN_ROLES.map((r) => r.name));
 
-export function permits(granted: readonly string[], wanted: string): boolean {
-  const [resource, action] = wanted.split(':');
-  return granted.some((g) => {
-    const [r, a] = g.split(':');
-    return (r === '*' || r === resource) && (a === '*' || a === action);
-  });
-}

@@ -1,9 +1,8 @@
 import { and, eq, or, type SQL, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
 import { delegations } from '../../db/schema/index.js';
-import { type Principal, qualified, scopeFor, unitReachPredicate } from '../../lib/access.js';
+import { access, type Principal, qualified, scopeFor, unitReachPredicate } from '../../lib/access.js';
 import { keyset } from '../../lib/pagination.js';
-import { userVisible } from './org.repository.js';
 
 export type DelegationRow = typeof delegations.$inferSelect & { active: boolean };
 
@@ -108,7 +107,7 @@ export const delegationsRepository = {
     const [row] = await queryRows<{ id: string; unit_id: string; unit_path: string; active: boolean; partner_path: string | null; visible: boolean; in_reach: boolean }>(
       ex,
       sql`SELECT users.id, users.unit_id, ou.path AS unit_path, users.active, ${partnerPathOf(sql`ou.path`)} AS partner_path,
-        (${userVisible(p)}) AS visible, (${unitReachPredicate(p, permission, sql`users.unit_id`)}) AS in_reach
+        (${access.user.visible(p)}) AS visible, (${unitReachPredicate(p, permission, sql`users.unit_id`)}) AS in_reach
         FROM users JOIN org_units ou ON ou.id = users.unit_id WHERE users.id = ${id}
         ${lock === 'update' ? sql`FOR UPDATE OF users` : lock === 'share' ? sql`FOR SHARE OF users` : sql``}`,
     );

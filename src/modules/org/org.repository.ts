@@ -1,22 +1,15 @@
 import { and, asc, eq, ilike, inArray, or, type SQL, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
 import { delegations, orgUnits, roles, shares, userRoles, users } from '../../db/schema/index.js';
-import { type Principal, qualified, unitReachPredicate } from '../../lib/access.js';
+import { access, type Principal, qualified, unitReachPredicate } from '../../lib/access.js';
 import { keyset } from '../../lib/pagination.js';
 
 export type OrgUnitRow = typeof orgUnits.$inferSelect;
 export type RoleRow = typeof roles.$inferSelect;
 export type UserRow = typeof users.$inferSelect & { roles: string[] };
 
-// Units a principal may see: its reach for org-units:read, plus the chain of units above its own.
-export function unitVisible(p: Principal): SQL {
-  return sql`(${unitReachPredicate(p, 'org-units:read', orgUnits.id)} OR ${p.unitPath} LIKE ${qualified(orgUnits.path)} || '%')`;
-}
-
-// Users a principal may see: those in its reach for users:read, and itself.
-export function userVisible(p: Principal): SQL {
-  return sql`(${unitReachPredicate(p, 'users:read', users.unitId)} OR ${qualified(users.id)} = ${p.userId})`;
-}
+const unitVisible = access.unit.visible;
+const userVisible = access.user.visible;
 
 const userColumns = {
   id: users.id,

@@ -1,7 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
-import type { Principal } from '../../lib/access.js';
-import { canSee } from '../customers/customers.repository.js';
+import { access, type Principal } from '../../lib/access.js';
 
 export type SourceRow = { channel: string | null; campaign: string | null; customers: number; to_opportunity: number; to_customer: number };
 
@@ -25,7 +24,7 @@ export const reportsRepository = {
           count(*) FILTER (WHERE ${reached(FROM_CUSTOMER)}) AS to_customer
         FROM customers
         WHERE customers.created_at >= ${from.toISOString()}::timestamptz AND customers.created_at < ${to.toISOString()}::timestamptz
-          AND customers.status = 'ACTIVE' AND ${canSee(p)}
+          AND customers.status = 'ACTIVE' AND ${access.customer.visible(p)}
         GROUP BY 1, 2
         ORDER BY count(*) DESC, 1 NULLS LAST, 2 NULLS FIRST`,
     );
