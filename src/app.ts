@@ -5,21 +5,14 @@ import type { Config } from './config.js';
 import { createDatabase, type Database } from './db/client.js';
 import { migrateAndBootstrap } from './db/migrate.js';
 import { responseSerializerCompiler } from './lib/serializer.js';
-import { actionsRoutes } from './modules/actions/actions.routes.js';
-import { createActionService, type ActionService } from './modules/actions/actions.service.js';
-import { contactHistoryRoutes } from './modules/contact-history/contact-history.routes.js';
-import { createContactHistoryService, type ContactHistoryService } from './modules/contact-history/contact-history.service.js';
-import { customersRoutes } from './modules/customers/customers.routes.js';
-import { createCustomerService, type CustomerService } from './modules/customers/customers.service.js';
-import { lifecycleRoutes } from './modules/lifecycle/lifecycle.routes.js';
-import { createLifecycleService, type LifecycleService } from './modules/lifecycle/lifecycle.service.js';
-import { opportunitiesRoutes } from './modules/opportunities/opportunities.routes.js';
-import { createOpportunityService, type OpportunityService } from './modules/opportunities/opportunities.service.js';
-import { orgRoutes } from './modules/org/org.routes.js';
-import { createOrgService, type OrgService } from './modules/org/org.service.js';
-import { createPrincipalCache, type PrincipalCache } from './modules/org/principal-cache.js';
-import { reportsRoutes } from './modules/reports/reports.routes.js';
-import { createReportService, type ReportService } from './modules/reports/reports.service.js';
+import { createJobQueue } from './lib/job-queue.js';
+import { type ActionService, actionsRoutes, createActionService, repointActions } from './modules/actions/index.js';
+import { type ContactHistoryService, contactHistoryRoutes, createContactHistoryService, repointInteractions } from './modules/contact-history/index.js';
+import { createCustomerService, type CustomerService, customersRoutes } from './modules/customers/index.js';
+import { createLifecycleService, type LifecycleService, lifecycleRoutes, repointHandoffs } from './modules/lifecycle/index.js';
+import { createOpportunityService, type OpportunityService, opportunitiesRoutes, repointOpportunities } from './modules/opportunities/index.js';
+import { createOrgService, createPrincipalCache, type OrgService, orgRoutes, type PrincipalCache } from './modules/org/index.js';
+import { createReportService, type ReportService, reportsRoutes } from './modules/reports/index.js';
 import { authPlugin } from './plugins/auth.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { graphqlPlugin } from './plugins/graphql.js';
@@ -77,11 +70,14 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   app.decorate('config', config);
   const principals = createPrincipalCache(config.principalCacheMs);
   app.decorate('principals', principals);
+  // The job queue exists before the services: the lifecycle service schedules deadlines through it.
+  const jobs = createJobQueue(database, config.jobs, app.log);
   app.decorate('services', {
-    customers: createCustomerService(database),
+    // A merge asks each module that keeps records of a customer to repoint them to the survivor.
+    customers: createCustomerService(database, { mergeRepoints: [repointInteractions, repointOpportunities, repointActions, repointHandoffs] }),
     org: createOrgService(database, { onAccessChanged: () => principals.clear() }),
     contactHistory: createContactHistoryService(database),
-    lifecycle: createLifecycleService(database),
+    lifecycle: createLifecycleService(database, { scheduler: (tx, h) => jobs.scheduleEscalation(tx, h) }),
     opportunities: createOpportunityService(database),
     actions: createActionService(database),
     reports: createReportService(database),
@@ -128,6 +124,6 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   );
   await app.register(graphqlPlugin, { graphiql: config.env !== 'production' });
   // Background work (deadline escalations) through a PostgreSQL-backed queue.
-  await app.register(jobsPlugin);
+  await app.register(jobsPlugin, { queue: jobs });
   return app;
 }

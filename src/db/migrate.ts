@@ -3,7 +3,8 @@ import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import type { PgliteDatabase } from 'drizzle-orm/pglite';
-import type { Database } from './client.js';
+import { sql } from 'drizzle-orm';
+import { type Database, queryRows } from './client.js';
 import { bootstrap } from './bootstrap.js';
 
 export const migrationsFolder = fileURLToPath(new URL('../../migrations', import.meta.url));
@@ -20,4 +21,11 @@ export async function migrateAndBootstrap(database: Database, adminEmail: string
     }
     await bootstrap(db, adminEmail);
   });
+}
+
+// Whether the application's tables exist: an app built on an unmigrated database (e.g. to render
+// the API document) keeps its background work off.
+export async function isMigrated(database: Database): Promise<boolean> {
+  const [row] = await queryRows<{ ok: boolean }>(database.db, sql`SELECT to_regclass('public.handoffs') IS NOT NULL AS ok`);
+  return row?.ok === true;
 }

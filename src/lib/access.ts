@@ -43,6 +43,12 @@ export function can(p: Principal, permission: string): boolean {
   return scopeFor(p, permission) !== null;
 }
 
+/** A manager's authority: the scope for `permission` reaches beyond the caller's own records and unit. */
+export function hasManagerScope(p: Principal, permission: string): boolean {
+  const s = scopeFor(p, permission)?.scope;
+  return s === 'SUBTREE' || s === 'ALL';
+}
+
 export function requirePermission(p: Principal, permission: string): void {
   if (!can(p, permission)) throw new AppError('FORBIDDEN', `missing permission ${permission}`);
 }

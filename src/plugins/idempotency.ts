@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { and, eq, sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { idempotencyKeys } from '../db/schema/index.js';
+import { idempotencyStore } from '../lib/idempotency.js';
 import { AppError } from '../lib/errors.js';
 
 declare module 'fastify' {
@@ -32,7 +31,7 @@ function stableJson(v: unknown): string {
  */
 export const idempotencyPlugin = fp(
   async (app: FastifyInstance) => {
-    const db = app.database.db;
+    const store = idempotencyStore(app.database.db);
 
     app.addHook('preHandler', async (request, reply) => {
       if (request.method !== 'POST') return;
@@ -48,23 +47,12 @@ export const idempotencyPlugin = fp(
         .update(`${request.method} ${path}\n${stableJson(request.body ?? null)}`)
         .digest('hex');
       const userId = request.principal.userId;
-      // Keys older than the replay window are forgotten, so the key may be used afresh.
-      await db
-        .delete(idempotencyKeys)
-        .where(and(eq(idempotencyKeys.userId, userId), eq(idempotencyKeys.key, key), sql`${idempotencyKeys.createdAt} < now() - interval '24 hours'`));
-      const inserted = await db
-        .insert(idempotencyKeys)
-        .values({ userId, key, method: request.method, path, requestHash: hash })
-        .onConflictDoNothing()
-        .returning({ id: idempotencyKeys.id });
-      if (inserted[0]) {
-        request.idempotencyRowId = inserted[0].id;
+      const claimed = await store.claim(userId, key, request.method, path, hash);
+      if (claimed) {
+        request.idempotencyRowId = claimed;
         return;
       }
-      const [existing] = await db
-        .select()
-        .from(idempotencyKeys)
-        .where(and(eq(idempotencyKeys.userId, userId), eq(idempotencyKeys.key, key)));
+      const existing = await store.find(userId, key);
       if (!existing || Date.now() - existing.createdAt.getTime() > TTL_MS) {
         throw new AppError('IDEMPOTENCY_IN_PROGRESS', 'retry the request');
       }
@@ -84,7 +72,7 @@ export const idempotencyPlugin = fp(
       if (!rowId) return payload;
       request.idempotencyRowId = undefined;
       if (reply.statusCode >= 500) {
-        await db.delete(idempotencyKeys).where(eq(idempotencyKeys.id, rowId));
+        await store.release(rowId);
         return payload;
       }
       const headers: Record<string, string> = {};
@@ -92,16 +80,13 @@ export const idempotencyPlugin = fp(
         const v = reply.getHeader(h);
         if (v !== undefined) headers[h] = String(v);
       }
-      await db
-        .update(idempotencyKeys)
-        .set({ state: 'DONE', statusCode: reply.statusCode, responseHeaders: headers, responseBody: typeof payload === 'string' ? payload : String(payload ?? '') })
-        .where(eq(idempotencyKeys.id, rowId));
+      await store.complete(rowId, reply.statusCode, headers, typeof payload === 'string' ? payload : String(payload ?? ''));
       return payload;
     });
 
     // A request that failed before onSend (aborted connection) must not leave its key pending forever.
     app.addHook('onResponse', async (request) => {
-      if (request.idempotencyRowId) await db.delete(idempotencyKeys).where(eq(idempotencyKeys.id, request.idempotencyRowId));
+      if (request.idempotencyRowId) await store.release(request.idempotencyRowId);
     });
   },
   { name: 'keel-idempotency', dependencies: ['keel-auth'] },

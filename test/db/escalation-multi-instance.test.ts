@@ -3,7 +3,6 @@ import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import t from 'tap';
 import { queryRows } from '../../src/db/client.js';
-import { escalateOverdue } from '../../src/modules/lifecycle/escalation.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 
 // Two instances of the app, each with its own pool and its own job workers, on one PostgreSQL
@@ -49,7 +48,7 @@ t.test('handoffs escalate exactly once across instances', { skip: url ? false : 
 
   // Past the deadlines, the sweep also runs on both instances at once, racing the workers.
   await new Promise((r) => setTimeout(r, 2600));
-  await Promise.all([escalateOverdue(a.database), escalateOverdue(b.database)]);
+  await Promise.all([a.app.services.lifecycle.escalateOverdue(), b.app.services.lifecycle.escalateOverdue()]);
 
   const until = Date.now() + 20_000;
   let statuses: { status: string }[] = [];

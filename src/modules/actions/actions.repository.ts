@@ -1,8 +1,10 @@
 import { and, asc, eq, inArray, lte, type SQL, sql } from 'drizzle-orm';
-import type { Executor } from '../../db/client.js';
-import { actions, customers, opportunities, pipelineStages, users } from '../../db/schema/index.js';
-import { access, type Principal, qualified, unitReachPredicate } from '../../lib/access.js';
+import { type Executor, queryRows } from '../../db/client.js';
+import { actions, customers, opportunities, pipelineStages } from '../../db/schema/index.js';
+import { access, type Principal, qualified } from '../../lib/access.js';
 import { keyset, type SortSpec } from '../../lib/pagination.js';
+import { repointCustomerRows } from '../../lib/repoint.js';
+import { type Move, transferWrites } from '../customers/index.js';
 import { HORIZON_HOURS, MS_PER_HOUR, OVERDUE_RAMP_HOURS } from './priority.js';
 
 export type ActionRow = typeof actions.$inferSelect;
@@ -13,7 +15,6 @@ export const RESOURCE = 'action';
 
 const customerVisible = access.customer.visible;
 const opportunityVisible = access.opportunity.visible;
-const userVisible = access.user.visible;
 export const actionAccess = access.action.allows;
 
 /**
@@ -186,12 +187,39 @@ export const actionsRepository = {
     return hit !== undefined;
   },
 
-  /** A would-be assignee: whether the caller sees the user at all and whether its reach for `permission` covers it. */
-  async assigneeCandidate(ex: Executor, p: Principal, permission: string, userId: string) {
-    const [u] = await ex
-      .select({ id: users.id, unitId: users.unitId, active: users.active, visible: sql<boolean>`(${userVisible(p)})`, inReach: sql<boolean>`(${unitReachPredicate(p, permission, users.unitId)})` })
-      .from(users)
-      .where(eq(users.id, userId));
-    return u ?? null;
+  /** The key action an overdue handoff puts on its escalation's assignee (unique per handoff). */
+  async insertEscalation(ex: Executor, v: { customerId: string; title: string; handoffId: string; assigneeId: string; ownerUnitId: string; createdBy: string }): Promise<ActionRow> {
+    const [row] = await ex
+      .insert(actions)
+      .values({ ...v, dueAt: sql`now()`, value: 4, urgency: 5, kind: 'ESCALATION' })
+      .returning();
+    if (!row) throw new Error('insert returned nothing');
+    return row;
+  },
+
+  async openCountOf(ex: Executor, userId: string): Promise<number> {
+    const [r] = await queryRows<{ n: number | string }>(ex, sql`SELECT count(*) AS n FROM actions WHERE assignee_id = ${userId} AND status = 'OPEN'`);
+    return Number(r?.n ?? 0);
+  },
+
+  /** A transfer: open actions assigned to the user go to `assignee` (never null: an action always has someone to do it). */
+  async transferOpen(ex: Executor, m: Move, assignee: { id: string; unitId: string }): Promise<number> {
+    const [r] = await queryRows<{ n: number | string }>(
+      ex,
+      sql`WITH locked AS (
+          SELECT id, owner_unit_id FROM actions WHERE assignee_id = ${m.fromUserId} AND status = 'OPEN' ORDER BY id FOR UPDATE
+        ), moved AS (
+          UPDATE actions a SET assignee_id = ${assignee.id}::uuid, owner_unit_id = ${assignee.unitId}::uuid, version = a.version + 1, updated_at = now()
+          FROM locked l WHERE a.id = l.id
+          RETURNING a.id, a.customer_id, l.owner_unit_id AS from_unit_id, a.assignee_id AS to_user_id, a.owner_unit_id AS to_unit_id, a.version
+        ), ${transferWrites('action', m)}
+        SELECT count(*) AS n FROM moved`,
+    );
+    return Number(r?.n ?? 0);
+  },
+
+  /** A merge: the duplicate's actions move to the survivor. */
+  async repointToCustomer(ex: Executor, p: Principal, fromId: string, toId: string): Promise<number> {
+    return repointCustomerRows(ex, p, { table: 'actions', entityType: 'action', owner: sql`t.assignee_id AS owner_user_id, t.owner_unit_id`, fromId, toId });
   },
 };

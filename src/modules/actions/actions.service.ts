@@ -1,11 +1,12 @@
 import type { Database, Executor } from '../../db/client.js';
-import { onBehalfOf, type Principal, requirePermission, scopeFor } from '../../lib/access.js';
+import { onBehalfOf, type Principal, requirePermission } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../lib/errors.js';
 import { decodeCursor, type Page, pageOf, parseSort } from '../../lib/pagination.js';
 import { type ActionRow, type ActionWithContext, actionsRepository as repo, RESOURCE } from './actions.repository.js';
 import { ACTION_SORTS, type ActionDto, type CreateActionInput, type ListActionsQuery, type PatchActionInput } from './actions.schemas.js';
 import { priority } from './priority.js';
+import { resolveOwner } from '../customers/index.js';
 
 const iso = (d: Date) => d.toISOString();
 const isoOrNull = (d: Date | null) => (d ? d.toISOString() : null);
@@ -57,16 +58,11 @@ export function createActionService(database: Database) {
 
   /**
    * The assignee a caller may give an action to: itself, a delegator, or — with a scope wider than
-   * OWN — an active user its reach covers. A user it cannot see answers like an unknown one.
+   * OWN — an active user its reach covers (the ownership rule of every record).
    */
   async function resolveAssignee(tx: Executor, p: Principal, permission: string, assigneeId: string | undefined) {
-    if (assigneeId === undefined || assigneeId === p.userId) return { assigneeId: p.userId, ownerUnitId: p.unitId };
-    const own = p.delegatorIds.includes(assigneeId);
-    const u = await repo.assigneeCandidate(tx, p, permission, assigneeId);
-    if (!u || !u.active || (!u.visible && !own)) throw fieldError('VALIDATION_FAILED', 'assigneeId', 'no such active user');
-    const reachesOthers = scopeFor(p, permission)?.scope !== 'OWN';
-    if (!own && !(reachesOthers && u.inReach)) throw fieldError('FORBIDDEN', 'assigneeId', 'outside your reach');
-    return { assigneeId: u.id, ownerUnitId: u.unitId };
+    const o = await resolveOwner(tx, p, permission, assigneeId, undefined, { fields: { user: 'assigneeId', unit: 'assigneeId' } });
+    return { assigneeId: o.ownerUserId ?? p.userId, ownerUnitId: o.ownerUnitId };
   }
 
   async function readBack(tx: Executor, p: Principal, id: string): Promise<ActionDto> {
@@ -249,3 +245,21 @@ export function createActionService(database: Database) {
 }
 
 export type ActionService = ReturnType<typeof createActionService>;
+
+/** The key action an overdue handoff puts on the agenda of the manager it escalates to. */
+export async function createEscalationAction(
+  tx: Executor,
+  actor: Principal,
+  v: { customerId: string; customerName: string; handoffId: string; assignee: { id: string; unitId: string } },
+): Promise<void> {
+  const action = await repo.insertEscalation(tx, {
+    customerId: v.customerId,
+    title: `Handoff overdue: ${v.customerName}`,
+    handoffId: v.handoffId,
+    assigneeId: v.assignee.id,
+    ownerUnitId: v.assignee.unitId,
+    createdBy: actor.userId,
+  });
+  await recordChange(tx, actor, { entityType: 'action', entityId: action.id, action: 'created', before: null, after: action, owner: { ownerUserId: v.assignee.id, ownerUnitId: v.assignee.unitId } });
+}
+

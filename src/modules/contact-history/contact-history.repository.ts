@@ -3,6 +3,7 @@ import type { Executor } from '../../db/client.js';
 import { contacts, customers, interactionRevisions, interactions, opportunities } from '../../db/schema/index.js';
 import { access, type Principal } from '../../lib/access.js';
 import { keyset } from '../../lib/pagination.js';
+import { repointCustomerRows, survivorOwner } from '../../lib/repoint.js';
 import type { InteractionFilter } from './contact-history.schemas.js';
 
 export type InteractionRow = typeof interactions.$inferSelect;
@@ -170,5 +171,10 @@ export const contactHistoryRepository = {
       .innerJoin(customers, eq(customers.id, interactions.customerId))
       .where(and(inArray(interactionRevisions.interactionId, interactionIds), interactionsVisible(p)))
       .orderBy(asc(interactionRevisions.interactionId), asc(interactionRevisions.version));
+  },
+
+  /** A merge: the duplicate's interactions move to the survivor (their events addressed to its owner). */
+  async repointToCustomer(ex: Executor, p: Principal, fromId: string, toId: string): Promise<number> {
+    return repointCustomerRows(ex, p, { table: 'interactions', entityType: 'interaction', owner: survivorOwner(toId), fromId, toId });
   },
 };

@@ -1,6 +1,6 @@
 import { and, asc, eq, getTableColumns, inArray, type SQL, sql } from 'drizzle-orm';
-import { type Executor, queryRows } from '../../db/client.js';
-import { contacts, customers, orgUnits, ownershipChanges, users } from '../../db/schema/index.js';
+import type { Executor } from '../../db/client.js';
+import { customers, orgUnits, users } from '../../db/schema/index.js';
 import { access, preparedAccessPredicate, type Principal, unitReachPredicate } from '../../lib/access.js';
 import { keyset, type SortSpec } from '../../lib/pagination.js';
 import { preparedStatements } from '../../lib/prepared.js';
@@ -17,7 +17,6 @@ const readColumns = Object.fromEntries(Object.entries(getTableColumns(customers)
   Unread
 >;
 export type CustomerReadRow = Omit<CustomerRow, Unread>;
-export type ContactRow = typeof contacts.$inferSelect;
 export type CustomerInsert = typeof customers.$inferInsert;
 
 export const RESOURCE = 'customer';
@@ -183,113 +182,4 @@ export const customersRepository = {
     }
     return null;
   },
-
-  /** One row of a customer's ownership history (a reassignment by PATCH, or a duplicate folded in by a merge). */
-  async recordOwnershipChange(
-    ex: Executor,
-    p: Principal,
-    c: {
-      customerId: string;
-      entityId?: string;
-      from: { ownerUserId: string | null; ownerUnitId: string };
-      to: { ownerUserId: string | null; ownerUnitId: string };
-      cause: 'REASSIGNMENT' | 'MERGE';
-      onBehalfOfId: string | null;
-    },
-  ): Promise<void> {
-    await ex.insert(ownershipChanges).values({
-      entityType: RESOURCE,
-      entityId: c.entityId ?? c.customerId,
-      customerId: c.customerId,
-      fromUserId: c.from.ownerUserId,
-      fromUnitId: c.from.ownerUnitId,
-      toUserId: c.to.ownerUserId,
-      toUnitId: c.to.ownerUnitId,
-      cause: c.cause,
-      actorId: p.userId,
-      onBehalfOfId: c.onBehalfOfId,
-    });
-  },
-
-  /**
-   * A merge moves a duplicate's history to the survivor: interactions, opportunities (with their
-   * stage transitions), actions, handoffs and ownership history. Its lifecycle transitions stay
-   * with the duplicate (they describe its own stages, and it stays readable by id). A PENDING
-   * handoff of the duplicate is cancelled first: the survivor may have one of its own, and a lead
-   * cannot be handed off twice. Versioned records get a new version and one outbox event each.
-   */
-  async repointHistory(ex: Executor, p: Principal, fromId: string, toId: string) {
-    const cancelled = await queryRows<{ id: string }>(
-      ex,
-      sql`WITH moved AS (
-          UPDATE handoffs SET status = 'CANCELLED', reason = ${`customer merged into ${toId}`}, decided_by = ${p.userId}, decided_at = now(), version = version + 1, updated_at = now()
-          WHERE customer_id = ${fromId} AND status = 'PENDING'
-          RETURNING id, to_user_id AS owner_user_id, to_unit_id AS owner_unit_id
-        ), outbox AS (${mergeEvents(p, 'handoff', 'cancelled_by_merge', fromId, toId)})
-        SELECT id FROM moved`,
-    );
-    const move = async (table: string, entityType: string | null, owner: ReturnType<typeof sql>) => {
-      const versioned = entityType !== null;
-      const [r] = await queryRows<{ n: number | string }>(
-        ex,
-        sql`WITH moved AS (
-            UPDATE ${sql.identifier(table)} t SET customer_id = ${toId}${versioned ? sql`, version = t.version + 1, updated_at = now()` : sql``}
-            WHERE t.customer_id = ${fromId}
-            RETURNING t.id, ${owner}
-          )${entityType ? sql`, outbox AS (${mergeEvents(p, entityType, 'moved_by_merge', fromId, toId)})` : sql``}
-          SELECT count(*) AS n FROM moved`,
-      );
-      return Number(r?.n ?? 0);
-    };
-    const survivorOwner = sql`(SELECT c.owner_user_id FROM customers c WHERE c.id = ${toId}) AS owner_user_id, (SELECT c.owner_unit_id FROM customers c WHERE c.id = ${toId}) AS owner_unit_id`;
-    const none = sql`NULL::uuid AS owner_user_id, NULL::uuid AS owner_unit_id`;
-    return {
-      interactions: await move('interactions', 'interaction', survivorOwner),
-      opportunities: await move('opportunities', 'opportunity', sql`t.owner_user_id, t.owner_unit_id`),
-      stageTransitions: await move('stage_transitions', null, none),
-      actions: await move('actions', 'action', sql`t.assignee_id AS owner_user_id, t.owner_unit_id`),
-      handoffs: await move('handoffs', 'handoff', sql`t.to_user_id AS owner_user_id, t.to_unit_id AS owner_unit_id`),
-      ownershipChanges: await move('ownership_changes', null, none),
-      cancelledHandoffs: cancelled.map((h) => h.id),
-    };
-  },
-
-  // Contacts: always reached through a customer the caller can see.
-  async contactsOf(ex: Executor, p: Principal, customerIds: readonly string[]): Promise<ContactRow[]> {
-    if (customerIds.length === 0) return [];
-    return ex
-      .select(getTableColumns(contacts))
-      .from(contacts)
-      .innerJoin(customers, eq(customers.id, contacts.customerId))
-      .where(and(inArray(contacts.customerId, [...customerIds]), access.contact.visible(p)))
-      .orderBy(asc(contacts.createdAt), asc(contacts.id));
-  },
-
-  async listContacts(ex: Executor, customerId: string, cursor: string | undefined, limit: number): Promise<ContactRow[]> {
-    const ks = keyset({ column: contacts.createdAt, desc: false, kind: 'timestamp' }, contacts.id, cursor);
-    return ex
-      .select()
-      .from(contacts)
-      .where(and(eq(contacts.customerId, customerId), ks.where))
-      .orderBy(...ks.orderBy)
-      .limit(limit + 1);
-  },
-
-  async findContactForAction(ex: Executor, p: Principal, id: string, permission: string, lock = false) {
-    const q = ex
-      .select({ contact: contacts, customer: customers, allowed: sql<boolean>`(${canDo(p, permission)})` })
-      .from(contacts)
-      .innerJoin(customers, eq(customers.id, contacts.customerId))
-      .where(and(eq(contacts.id, id), canSee(p)));
-    const [hit] = lock ? await q.for('update', { of: contacts }) : await q;
-    return hit ?? null;
-  },
 };
-
-// One outbox event per row of the CTE `moved` (id, owner_user_id, owner_unit_id), set-based.
-function mergeEvents(p: Principal, entityType: string, action: string, fromId: string, toId: string) {
-  return sql`INSERT INTO events (type, entity_type, entity_id, owner_user_id, owner_unit_id, actor_id, on_behalf_of_id, payload)
-    SELECT ${`${entityType}.${action}`}, ${entityType}, id, owner_user_id, owner_unit_id, ${p.userId}::uuid, NULL,
-      jsonb_build_object('before', jsonb_build_object('customerId', ${fromId}::text), 'after', jsonb_build_object('customerId', ${toId}::text))
-    FROM moved`;
-}

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { limitSchema } from '../../lib/pagination.js';
 import { timestamp, trimmed } from '../../lib/schemas.js';
+import { LIFECYCLE_STAGES } from './lifecycle-stages.js';
 
 export const CUSTOMER_KINDS = ['ORGANIZATION', 'PERSON'] as const;
-export const LIFECYCLE_STAGES = ['SUSPECT', 'PROSPECT', 'OPPORTUNITY', 'CUSTOMER', 'USER'] as const;
+export { LIFECYCLE_STAGES };
 export const CUSTOMER_STATUSES = ['ACTIVE', 'FROZEN', 'MERGED'] as const;
 export const SOURCE_CHANNELS = ['MEDIA', 'WEBSITE', 'EVENT', 'REFERRAL', 'SALES_PROSPECTING', 'PARTNER', 'IMPORT', 'OTHER'] as const;
 export const CUSTOMER_ROLES = ['BUYER', 'SUPPLIER', 'DISTRIBUTOR', 'AGENT', 'COMPETITOR', 'PARTNER', 'OTHER'] as const;

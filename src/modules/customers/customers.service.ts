@@ -1,12 +1,9 @@
 import type { Database, Executor } from '../../db/client.js';
-import { contacts } from '../../db/schema/index.js';
-import { eq, sql } from 'drizzle-orm';
-import { hiddenFields, onBehalfOf, type Principal, requirePermission, scopeFor } from '../../lib/access.js';
+import { hiddenFields, onBehalfOf, type Principal, requirePermission } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../lib/errors.js';
 import { type Page, pageOf, parseSort } from '../../lib/pagination.js';
 import {
-  type ContactRow,
   type CustomerReadRow,
   type CustomerRow,
   type CustomerSort,
@@ -17,14 +14,17 @@ import {
 } from './customers.repository.js';
 import {
   CUSTOMER_SORTS,
-  type ContactDto,
-  type CreateContactInput,
   type CreateCustomerInput,
   type CustomerDto,
   type ListCustomersQuery,
-  type PatchContactInput,
   type PatchCustomerInput,
 } from './customers.schemas.js';
+import { createContactService } from './contacts.service.js';
+import { lowestCommonUnit, matchedOn } from './duplicates.js';
+import { contactsRepository } from './contacts.repository.js';
+import { INITIAL_STAGE } from './lifecycle-stages.js';
+import { resolveOwner } from './owner-resolution.js';
+import { ownershipRepository } from './ownership.repository.js';
 import { normalizeEmail, normalizeName, normalizePhone, normalizeQuery, normalizeRegistrationId, searchTextOf } from './normalize.js';
 
 const iso = (d: Date) => d.toISOString();
@@ -66,20 +66,6 @@ export function toCustomerDto(p: Principal, r: CustomerReadRow): CustomerDto {
   return dto;
 }
 
-export function toContactDto(r: ContactRow): ContactDto {
-  return {
-    id: r.id,
-    customerId: r.customerId,
-    name: r.name,
-    title: r.title,
-    decisionRole: r.decisionRole as ContactDto['decisionRole'],
-    phones: r.phones,
-    emails: r.emails,
-    version: r.version,
-    createdAt: iso(r.createdAt),
-    updatedAt: iso(r.updatedAt),
-  };
-}
 
 // The audit/event snapshot of a customer: data as stored, minus derived search columns.
 function snapshot(r: CustomerRow) {
@@ -110,43 +96,17 @@ function refuseHiddenWrites(p: Principal, input: object): void {
 export type DuplicateCandidate = { id: string; name: string; lifecycleStage: string; ownerUserId: string | null; ownerUnitId: string; matchedOn: string[] };
 export type ProtectedMatch = { matchedOn: string[]; contactUnitId: string; contactUnitName: string };
 
-export function createCustomerService(database: Database) {
+/**
+ * A merge asks each module that keeps records of a customer to move them from the duplicate to the
+ * survivor, in the merge's transaction; the answer counts what moved (it lands in the audit row).
+ */
+export type MergeRepoint = (tx: Executor, p: Principal, fromId: string, toId: string) => Promise<Record<string, number | string[]>>;
+
+export function createCustomerService(database: Database, opts: { mergeRepoints?: readonly MergeRepoint[] } = {}) {
   const { db } = database;
-
-  // `poolUnitId`: the unit a record falls back to when its owner user is cleared (its current unit on PATCH).
-  async function resolveOwner(tx: Executor, p: Principal, permission: string, ownerUserId: string | null | undefined, ownerUnitId: string | undefined, poolUnitId = p.unitId) {
-    if (ownerUserId === undefined && ownerUnitId === undefined) return { ownerUserId: p.userId, ownerUnitId: p.unitId };
-    const own = [p.userId, ...p.delegatorIds];
-    if (ownerUserId) {
-      const u = await repo.ownerCandidate(tx, p, permission, ownerUserId, null);
-      // A user the caller cannot see answers like one that does not exist: no probing of ids.
-      if (!u || !u.active || (!u.visible && !own.includes(u.id))) throw fieldError('VALIDATION_FAILED', 'ownerUserId', 'no such active user');
-      // An OWN scope reaches no one else's records: handing a customer to a colleague is a transfer,
-      // a manager's act, so only the caller itself and its delegators qualify as owners.
-      const reachesOthers = scopeFor(p, permission)?.scope !== 'OWN';
-      if (!own.includes(u.id) && !(reachesOthers && u.inReach)) {
-        throw fieldError('FORBIDDEN', 'ownerUserId', 'outside your reach');
-      }
-      if (ownerUnitId !== undefined && ownerUnitId !== u.unitId) {
-        throw fieldError('VALIDATION_FAILED', 'ownerUnitId', "must be the owner user's unit");
-      }
-      return { ownerUserId: u.id, ownerUnitId: u.unitId };
-    }
-    const unitId = ownerUnitId ?? poolUnitId;
-    const u = await repo.ownerCandidate(tx, p, permission, null, unitId);
-    if (!u || !u.visible) throw fieldError('VALIDATION_FAILED', 'ownerUnitId', 'no such unit');
-    // No owner user (ownerUserId null, or only ownerUnitId given) makes a pool, on create as on PATCH.
-    if (!u.inReach || !canOwnPool(p, permission)) {
-      throw fieldError('FORBIDDEN', 'ownerUnitId', 'outside your reach');
-    }
-    return { ownerUserId: null, ownerUnitId: u.id };
-  }
-
-  // A record owned by a unit and no user (a pool) is only for principals who see their unit's records.
-  function canOwnPool(p: Principal, permission: string): boolean {
-    const s = scopeFor(p, permission);
-    return s !== null && s.scope !== 'OWN';
-  }
+  const mergeRepoints = opts.mergeRepoints ?? [];
+  // The customers service answers for customers and their contact persons (contacts.service.ts).
+  const contacts = createContactService(database, loadForWrite);
 
   async function loadForWrite(tx: Executor, p: Principal, id: string, permission: string) {
     const hit = await repo.findForAction(tx, p, id, permission, true);
@@ -159,23 +119,15 @@ export function createCustomerService(database: Database) {
   async function duplicateCheck(tx: Executor, p: Principal, c: ReturnType<typeof derived> & { name: string }, allow: boolean): Promise<string[]> {
     const hits = await repo.findDuplicates(tx, p, c);
     if (hits.length === 0 || allow) return hits.map((h) => h.row.id);
-    const matchedOn = (r: CustomerRow) => {
-      const m: string[] = [];
-      if (r.nameNorm === c.nameNorm) m.push('name');
-      if (c.registrationNorm && r.registrationNorm === c.registrationNorm) m.push('registrationId');
-      if (r.phonesNorm.some((x) => c.phonesNorm.includes(x))) m.push('phone');
-      if (r.emailsNorm.some((x) => c.emailsNorm.includes(x))) m.push('email');
-      return m;
-    };
     const candidates: DuplicateCandidate[] = hits
       .filter((h) => h.visible)
-      .map((h) => ({ id: h.row.id, name: h.row.name, lifecycleStage: h.row.lifecycleStage, ownerUserId: h.row.ownerUserId, ownerUnitId: h.row.ownerUnitId, matchedOn: matchedOn(h.row) }));
+      .map((h) => ({ id: h.row.id, name: h.row.name, lifecycleStage: h.row.lifecycleStage, ownerUserId: h.row.ownerUserId, ownerUnitId: h.row.ownerUnitId, matchedOn: matchedOn(h.row, c) }));
     // Invisible matches: only that a protected record exists and which common unit arbitrates.
     const hidden = hits.filter((h) => !h.visible);
     const arbiters = hidden.map((h) => lowestCommonUnit(p.unitPath, h.ownerUnitPath));
     const names = await repo.unitNames(tx, [...new Set(arbiters)]);
     const protectedMatches: ProtectedMatch[] = hidden.map((h, i) => ({
-      matchedOn: matchedOn(h.row),
+      matchedOn: matchedOn(h.row, c),
       contactUnitId: arbiters[i] ?? '',
       contactUnitName: names.get(arbiters[i] ?? '') ?? '',
     }));
@@ -230,7 +182,7 @@ export function createCustomerService(database: Database) {
           region: input.region ?? null,
           address: input.address ?? null,
           roles: [...new Set(input.roles ?? [])],
-          lifecycleStage: input.lifecycleStage ?? 'SUSPECT',
+          lifecycleStage: input.lifecycleStage ?? INITIAL_STAGE,
           sourceChannel: input.source?.channel ?? null,
           sourceCampaign: input.source?.campaign ?? null,
           sourceReferrerCustomerId: input.source?.referrerCustomerId ?? null,
@@ -272,7 +224,7 @@ export function createCustomerService(database: Database) {
           set.sourceDetail = input.source?.detail ?? null;
         }
         if (input.ownerUserId !== undefined || input.ownerUnitId !== undefined) {
-          Object.assign(set, await resolveOwner(tx, p, 'customers:update', input.ownerUserId, input.ownerUnitId, before.ownerUnitId));
+          Object.assign(set, await resolveOwner(tx, p, 'customers:update', input.ownerUserId, input.ownerUnitId, { poolUnitId: before.ownerUnitId }));
         }
         // A PATCH that changes nothing writes nothing: no new version, no audit row, no event.
         const changed = (Object.keys(set) as (keyof CustomerRow)[]).filter((k) => JSON.stringify(set[k] ?? null) !== JSON.stringify(before[k] ?? null));
@@ -286,7 +238,7 @@ export function createCustomerService(database: Database) {
         if (!row) throw staleWrite();
         const ownerChanged = before.ownerUserId !== row.ownerUserId || before.ownerUnitId !== row.ownerUnitId;
         // The customer's timeline shows who owned it when: a reassignment is ownership history.
-        if (ownerChanged) await repo.recordOwnershipChange(tx, p, { customerId: id, from: before, to: row, cause: 'REASSIGNMENT', onBehalfOfId: onBehalfOf(p, before.ownerUserId) });
+        if (ownerChanged) await ownershipRepository.insertChange(tx, p, { entityType: RESOURCE, entityId: id, customerId: id, from: before, to: row, cause: 'REASSIGNMENT', onBehalfOfId: onBehalfOf(p, before.ownerUserId) });
         await recordChange(tx, p, {
           entityType: RESOURCE,
           entityId: id,
@@ -366,20 +318,19 @@ export function createCustomerService(database: Database) {
         Object.assign(set, derived({ name: survivor.name, registrationId: set.registrationId, phones, emails }));
         const row = await repo.update(tx, id, survivor.version, set);
         if (!row) throw staleWrite();
-        const movedHistory: ({ customerId: string } & Awaited<ReturnType<typeof repo.repointHistory>>)[] = [];
+        const movedHistory: Record<string, unknown>[] = [];
         for (const d of dups) {
-          const moved = await tx
-            .update(contacts)
-            .set({ customerId: id, updatedAt: sql`now()`, version: sql`${contacts.version} + 1` })
-            .where(eq(contacts.customerId, d.id))
-            .returning();
+          const moved = await contactsRepository.moveToCustomer(tx, d.id, id);
           for (const c of moved) {
             await recordChange(tx, p, { entityType: 'contact', entityId: c.id, action: 'moved_by_merge', before: { customerId: d.id }, after: { customerId: id }, onBehalfOfId: onBehalfOf(p, d.ownerUserId), owner: row });
           }
           // The duplicate's history follows it into the survivor, whose timeline then tells the whole story.
-          const repointed = await repo.repointHistory(tx, p, d.id, id);
+          // Each module repoints its own records; the ownership history is this module's.
+          const repointed: Record<string, unknown> = {};
+          for (const repoint of mergeRepoints) Object.assign(repointed, await repoint(tx, p, d.id, id));
+          repointed.ownershipChanges = await ownershipRepository.repointHistory(tx, d.id, id);
           movedHistory.push({ customerId: d.id, ...repointed });
-          await repo.recordOwnershipChange(tx, p, { entityId: d.id, customerId: id, from: d, to: row, cause: 'MERGE', onBehalfOfId: onBehalfOf(p, d.ownerUserId) });
+          await ownershipRepository.insertChange(tx, p, { entityType: RESOURCE, entityId: d.id, customerId: id, from: d, to: row, cause: 'MERGE', onBehalfOfId: onBehalfOf(p, d.ownerUserId) });
           const folded = await repo.update(tx, d.id, d.version, { status: 'MERGED', mergedIntoId: id });
           if (!folded) throw new AppError('PRECONDITION_FAILED', 'a duplicate changed while this request ran; reload and retry');
           await recordChange(tx, p, { entityType: RESOURCE, entityId: d.id, action: 'merged', before: snapshot(d), after: snapshot(folded), onBehalfOfId: onBehalfOf(p, d.ownerUserId), owner: folded });
@@ -396,93 +347,10 @@ export function createCustomerService(database: Database) {
         return toCustomerDto(p, row);
       });
     },
-
-    // Contacts.
-    async contactsByCustomer(p: Principal, customerIds: readonly string[]): Promise<Map<string, ContactDto[]>> {
-      const rows = await repo.contactsOf(db, p, customerIds);
-      const out = new Map<string, ContactDto[]>();
-      for (const r of rows) {
-        const list = out.get(r.customerId) ?? [];
-        list.push(toContactDto(r));
-        out.set(r.customerId, list);
-      }
-      return out;
-    },
-
-    async listContacts(p: Principal, customerId: string, cursor: string | undefined, limit: number): Promise<Page<ContactDto>> {
-      requirePermission(p, 'contacts:read');
-      if (!(await repo.findVisible(db, p, customerId))) throw notFound('customer');
-      const rows = await repo.listContacts(db, customerId, cursor, limit);
-      const pg = pageOf(rows, limit, (r) => [iso(r.createdAt), r.id]);
-      return { ...pg, data: pg.data.map(toContactDto) };
-    },
-
-    async getContact(p: Principal, id: string): Promise<ContactDto> {
-      requirePermission(p, 'contacts:read');
-      const hit = await repo.findContactForAction(db, p, id, 'contacts:read');
-      if (!hit) throw notFound('contact');
-      return toContactDto(hit.contact);
-    },
-
-    async createContact(p: Principal, customerId: string, input: CreateContactInput): Promise<ContactDto> {
-      requirePermission(p, 'contacts:create');
-      return db.transaction(async (tx) => {
-        const customer = await loadForWrite(tx, p, customerId, 'contacts:create');
-        if (customer.status === 'MERGED') throw new AppError('CUSTOMER_MERGED', 'a merged customer is read-only; add contacts to the surviving record');
-        const [row] = await tx
-          .insert(contacts)
-          .values({ customerId, name: input.name, title: input.title ?? null, decisionRole: input.decisionRole ?? 'OTHER', phones: input.phones ?? [], emails: input.emails ?? [] })
-          .returning();
-        if (!row) throw new Error('insert returned nothing');
-        await recordChange(tx, p, { entityType: 'contact', entityId: row.id, action: 'created', before: null, after: row, onBehalfOfId: onBehalfOf(p, customer.ownerUserId), owner: customer });
-        return toContactDto(row);
-      });
-    },
-
-    async updateContact(p: Principal, id: string, input: PatchContactInput, expectedVersion?: number): Promise<ContactDto> {
-      return db.transaction(async (tx) => {
-        const hit = await repo.findContactForAction(tx, p, id, 'contacts:update', true);
-        if (!hit) throw notFound('contact');
-        if (!hit.allowed) throw new AppError('FORBIDDEN', 'missing permission contacts:update on this customer');
-        checkVersion(expectedVersion, hit.contact.version);
-        const set: Partial<ContactRow> = {};
-        for (const k of ['name', 'title', 'decisionRole', 'phones', 'emails'] as const) {
-          if (input[k] !== undefined) (set as Record<string, unknown>)[k] = input[k];
-        }
-        const [row] = await tx
-          .update(contacts)
-          .set({ ...set, version: sql`${contacts.version} + 1`, updatedAt: sql`now()` })
-          .where(sql`${contacts.id} = ${id} AND ${contacts.version} = ${hit.contact.version}`)
-          .returning();
-        if (!row) throw staleWrite();
-        await recordChange(tx, p, { entityType: 'contact', entityId: id, action: 'updated', before: hit.contact, after: row, onBehalfOfId: onBehalfOf(p, hit.customer.ownerUserId), owner: hit.customer });
-        return toContactDto(row);
-      });
-    },
-
-    async deleteContact(p: Principal, id: string, expectedVersion?: number): Promise<void> {
-      await db.transaction(async (tx) => {
-        const hit = await repo.findContactForAction(tx, p, id, 'contacts:delete', true);
-        if (!hit) throw notFound('contact');
-        if (!hit.allowed) throw new AppError('FORBIDDEN', 'missing permission contacts:delete on this customer');
-        checkVersion(expectedVersion, hit.contact.version);
-        await tx.delete(contacts).where(eq(contacts.id, id));
-        await recordChange(tx, p, { entityType: 'contact', entityId: id, action: 'deleted', before: hit.contact, after: null, onBehalfOfId: onBehalfOf(p, hit.customer.ownerUserId), owner: hit.customer });
-      });
-    },
+    ...contacts,
   };
 }
 
 export type CustomerService = ReturnType<typeof createCustomerService>;
 
-// The unit both paths share at the deepest level: who arbitrates a collision between them.
-export function lowestCommonUnit(pathA: string, pathB: string): string {
-  const a = pathA.split('/').filter(Boolean);
-  const b = pathB.split('/').filter(Boolean);
-  let last = a[0] ?? '';
-  for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    if (a[i] !== b[i]) break;
-    last = a[i] ?? last;
-  }
-  return last;
-}
+export { lowestCommonUnit };

@@ -1,10 +1,20 @@
 import { and, desc, eq, getTableColumns, inArray, type SQL, sql } from 'drizzle-orm';
-import type { Executor } from '../../db/client.js';
+import { type Executor, queryRows } from '../../db/client.js';
+import { recordRowChanges } from '../../lib/audit.js';
+import { repointCustomerRows } from '../../lib/repoint.js';
 import { customers, handoffs, lifecycleTransitions, orgUnits, ownershipChanges, users } from '../../db/schema/index.js';
 import { access, allocationReachPredicate, handoffReceived, isHandoffReceiver, type Principal } from '../../lib/access.js';
 import { keyset } from '../../lib/pagination.js';
 
 export type HandoffRow = typeof handoffs.$inferSelect;
+export type DueHandoff = {
+  id: string;
+  customerId: string;
+  customerName: string;
+  owner: { ownerUserId: string | null; ownerUnitId: string };
+  toUnitId: string;
+  toUserId: string | null;
+};
 export type TransitionRow = typeof lifecycleTransitions.$inferSelect;
 export type CustomerRow = typeof customers.$inferSelect;
 
@@ -122,5 +132,67 @@ export const lifecycleRepository = {
 
   async insertOwnershipChange(ex: Executor, v: typeof ownershipChanges.$inferInsert): Promise<void> {
     await ex.insert(ownershipChanges).values(v);
+  },
+
+  // ---- deadline escalation ----
+
+  /** The handoff if still pending and overdue, with its customer (key-share locked, as accept and reject lock it first). */
+  async dueForEscalation(ex: Executor, id: string): Promise<DueHandoff | null> {
+    const [due] = await queryRows<{ id: string; customer_id: string; customer_name: string; owner_user_id: string | null; owner_unit_id: string; to_unit_id: string; to_user_id: string | null }>(
+      ex,
+      sql`SELECT h.id, h.customer_id, c.name AS customer_name, c.owner_user_id, c.owner_unit_id, h.to_unit_id, h.to_user_id
+          FROM handoffs h JOIN customers c ON c.id = h.customer_id
+          WHERE h.id = ${id} AND h.status = 'PENDING' AND h.due_at <= now()
+          FOR KEY SHARE OF c`,
+    );
+    return due
+      ? { id: due.id, customerId: due.customer_id, customerName: due.customer_name, owner: { ownerUserId: due.owner_user_id, ownerUnitId: due.owner_unit_id }, toUnitId: due.to_unit_id, toUserId: due.to_user_id }
+      : null;
+  },
+
+  /** Flips a pending overdue handoff to ESCALATED; false when another run got there first. */
+  async markEscalated(ex: Executor, id: string, escalatedToId: string | null): Promise<boolean> {
+    const rows = await queryRows<{ id: string }>(
+      ex,
+      sql`UPDATE handoffs SET status = 'ESCALATED', escalated_at = now(), escalated_to_id = ${escalatedToId}::uuid, version = version + 1, updated_at = now()
+          WHERE id = ${id} AND status = 'PENDING' AND due_at <= now()
+          RETURNING id`,
+    );
+    return rows.length > 0;
+  },
+
+  async overdueIds(ex: Executor, limit: number): Promise<string[]> {
+    const rows = await queryRows<{ id: string }>(ex, sql`SELECT id FROM handoffs WHERE status = 'PENDING' AND due_at <= now() ORDER BY due_at, id LIMIT ${limit}`);
+    return rows.map((r) => r.id);
+  },
+
+  // ---- merge ----
+
+  /**
+   * A merge: a PENDING handoff of the duplicate is cancelled first (the survivor may have one of its
+   * own, and a lead cannot be handed off twice), then the duplicate's handoffs move to the survivor.
+   */
+  async repointToCustomer(ex: Executor, p: Principal, fromId: string, toId: string) {
+    const w = recordRowChanges(p, {
+      rows: 'moved',
+      entityType: 'handoff',
+      action: 'cancelled_by_merge',
+      entityId: sql`id`,
+      ownerUserId: sql`owner_user_id`,
+      ownerUnitId: sql`owner_unit_id`,
+      before: sql`jsonb_build_object('customerId', ${fromId}::text)`,
+      after: sql`jsonb_build_object('customerId', ${toId}::text)`,
+    });
+    const cancelled = await queryRows<{ id: string }>(
+      ex,
+      sql`WITH moved AS (
+          UPDATE handoffs SET status = 'CANCELLED', reason = ${`customer merged into ${toId}`}, decided_by = ${p.userId}, decided_at = now(), version = version + 1, updated_at = now()
+          WHERE customer_id = ${fromId} AND status = 'PENDING'
+          RETURNING id, to_user_id AS owner_user_id, to_unit_id AS owner_unit_id
+        ), audit AS (${w.audit}), outbox AS (${w.events})
+        SELECT id FROM moved`,
+    );
+    const handoffsMoved = await repointCustomerRows(ex, p, { table: 'handoffs', entityType: 'handoff', owner: sql`t.to_user_id AS owner_user_id, t.to_unit_id AS owner_unit_id`, fromId, toId });
+    return { handoffs: handoffsMoved, cancelledHandoffs: cancelled.map((h) => h.id) };
   },
 };

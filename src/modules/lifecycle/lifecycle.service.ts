@@ -3,16 +3,13 @@ import { onBehalfOf, type Principal, requirePermission } from '../../lib/access.
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, notFound } from '../../lib/errors.js';
 import { type Page, pageOf } from '../../lib/pagination.js';
-import { customersRepository } from '../customers/customers.repository.js';
-import { type CustomerRow, type HandoffRow, lifecycleRepository as repo, type TransitionRow } from './lifecycle.repository.js';
+import { applyLifecycleTransition, changeCustomerOwner, type CustomerRow, customersRepository, isBefore, LEAD_STAGES, ownershipRepository } from '../customers/index.js';
+import { type HandoffRow, lifecycleRepository as repo, type TransitionRow } from './lifecycle.repository.js';
 import type { HandoffDto, HandoffInput, ListHandoffsQuery, TransitionDto, TransitionInput } from './lifecycle.schemas.js';
-import { applyLifecycleTransition, stageRank } from './lifecycle.transition.js';
+import { createEscalation } from './escalation.js';
 
 const iso = (d: Date) => d.toISOString();
 const isoOrNull = (d: Date | null) => (d ? d.toISOString() : null);
-
-// Who may receive a handoff: a lead still being identified or nurtured, not one sales already works.
-const HANDOFF_STAGES = new Set(['SUSPECT', 'PROSPECT']);
 
 export function toTransitionDto(r: TransitionRow): TransitionDto {
   return {
@@ -51,7 +48,7 @@ export function toHandoffDto(r: HandoffRow): HandoffDto {
   };
 }
 
-// Schedules the deadline of a new handoff inside the transaction that creates it (set by the jobs plugin).
+// Schedules the deadline of a new handoff inside the transaction that creates it (the job queue's, given when the service is built).
 export type EscalationScheduler = (tx: Executor, handoff: { id: string; dueAt: Date }) => Promise<void>;
 
 function refuseInactive(c: CustomerRow, what: string): void {
@@ -59,9 +56,9 @@ function refuseInactive(c: CustomerRow, what: string): void {
   if (c.status === 'FROZEN') throw new AppError('CUSTOMER_FROZEN', `a frozen customer cannot change; unfreeze it first, then ${what} it`);
 }
 
-export function createLifecycleService(database: Database) {
+export function createLifecycleService(database: Database, opts: { scheduler?: EscalationScheduler | null } = {}) {
   const { db } = database;
-  let scheduler: EscalationScheduler | null = null;
+  const scheduler = opts.scheduler ?? null;
 
   async function loadForWrite(tx: Executor, p: Principal, id: string) {
     const hit = await customersRepository.findForAction(tx, p, id, 'customers:update', true);
@@ -70,33 +67,9 @@ export function createLifecycleService(database: Database) {
     return hit.row;
   }
 
-  async function changeOwner(tx: Executor, p: Principal, customer: CustomerRow, to: { ownerUserId: string | null; ownerUnitId: string }, handoffId: string): Promise<CustomerRow> {
-    if (customer.ownerUserId === to.ownerUserId && customer.ownerUnitId === to.ownerUnitId) return customer;
-    const row = await repo.setOwner(tx, customer.id, to);
-    const behalf = onBehalfOf(p, customer.ownerUserId);
-    await repo.insertOwnershipChange(tx, {
-      entityType: 'customer',
-      entityId: customer.id,
-      customerId: customer.id,
-      fromUserId: customer.ownerUserId,
-      fromUnitId: customer.ownerUnitId,
-      toUserId: to.ownerUserId,
-      toUnitId: to.ownerUnitId,
-      cause: 'HANDOFF',
-      actorId: p.userId,
-      onBehalfOfId: behalf,
-    });
-    await recordChange(tx, p, {
-      entityType: 'customer',
-      entityId: customer.id,
-      action: 'owner_changed',
-      before: { ownerUserId: customer.ownerUserId, ownerUnitId: customer.ownerUnitId },
-      after: { ownerUserId: row.ownerUserId, ownerUnitId: row.ownerUnitId, cause: 'HANDOFF', handoffId },
-      onBehalfOfId: behalf,
-      owner: row,
-    });
-    return row;
-  }
+  // The receiver takes (or the sender's unit gets back) the lead: an ownership change with cause HANDOFF.
+  const changeOwner = (tx: Executor, p: Principal, customer: CustomerRow, to: { ownerUserId: string | null; ownerUnitId: string }, handoffId: string) =>
+    changeCustomerOwner(tx, p, customer, to, 'HANDOFF', { handoffId });
 
   /** Locks the customer, then the handoff (the order every writer of both uses), for its receiver. */
   async function loadForDecision(tx: Executor, p: Principal, id: string) {
@@ -104,7 +77,7 @@ export function createLifecycleService(database: Database) {
     if (!seen) throw notFound('handoff');
     if (!repo.isReceiver(p, seen)) throw new AppError('NOT_HANDOFF_RECEIVER', 'only the receiver decides a handoff');
     requirePermission(p, 'customers:update');
-    const customer = await repo.lockCustomer(tx, seen.customerId);
+    const customer = await ownershipRepository.lockById(tx, seen.customerId);
     const h = await repo.lockHandoff(tx, id);
     if (!customer || !h) throw notFound('handoff');
     if (h.status !== 'PENDING') throw new AppError('HANDOFF_NOT_PENDING', `the handoff is ${h.status}; only a PENDING handoff can be decided`);
@@ -112,10 +85,8 @@ export function createLifecycleService(database: Database) {
   }
 
   return {
-    /** Set by the jobs plugin while the queue runs; null turns scheduling off. */
-    useScheduler(s: EscalationScheduler | null): void {
-      scheduler = s;
-    },
+    // Missed deadlines (run by the job queue): escalate one handoff, or every overdue one.
+    ...createEscalation(database),
 
     async transition(p: Principal, customerId: string, input: TransitionInput, expectedVersion?: number): Promise<TransitionDto> {
       return db.transaction(async (tx) => {
@@ -165,7 +136,7 @@ export function createLifecycleService(database: Database) {
           toUnitId = u.id;
         }
         refuseInactive(c, 'hand off');
-        if (!HANDOFF_STAGES.has(c.lifecycleStage)) {
+        if (!LEAD_STAGES.has(c.lifecycleStage)) {
           throw new AppError('NOT_A_LEAD', `only a SUSPECT or PROSPECT can be handed off; this customer is ${c.lifecycleStage}`);
         }
         if (await repo.pendingFor(tx, customerId)) throw new AppError('HANDOFF_ALREADY_PENDING', 'the customer already has a pending handoff');
@@ -204,7 +175,7 @@ export function createLifecycleService(database: Database) {
         const { customer, h } = await loadForDecision(tx, p, id);
         const owned = await changeOwner(tx, p, customer, { ownerUserId: p.userId, ownerUnitId: p.unitId }, id);
         // A lead moved on meanwhile (e.g. already a CUSTOMER) is not pulled back.
-        if (stageRank(owned.lifecycleStage) < stageRank('OPPORTUNITY')) {
+        if (isBefore(owned.lifecycleStage, 'OPPORTUNITY')) {
           await applyLifecycleTransition(tx, p, owned, 'OPPORTUNITY', { cause: 'HANDOFF' });
         }
         const row = await repo.decide(tx, id, { status: 'ACCEPTED', decidedBy: p.userId, decidedAt: new Date() });

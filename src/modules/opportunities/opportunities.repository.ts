@@ -1,10 +1,12 @@
 import { and, asc, eq, getTableColumns, inArray, type SQL, sql } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
-import type { Executor } from '../../db/client.js';
-import { actions, customers, opportunities, pipelineStages, pipelines, stageTransitions } from '../../db/schema/index.js';
+import { type Executor, queryRows } from '../../db/client.js';
+import { actions, customers, opportunities, orgUnits, pipelineStages, pipelines, stageTransitions } from '../../db/schema/index.js';
 import { access, type Principal } from '../../lib/access.js';
 import { decodeCursor, keyset } from '../../lib/pagination.js';
 import { fieldError } from '../../lib/errors.js';
+import { repointCustomerRows } from '../../lib/repoint.js';
+import { type Move, transferWrites } from '../customers/index.js';
 
 export type PipelineRow = typeof pipelines.$inferSelect;
 export type StageRow = typeof pipelineStages.$inferSelect;
@@ -278,5 +280,92 @@ export const opportunitiesRepository = {
       .innerJoin(opportunities, eq(opportunities.id, stageTransitions.opportunityId))
       .where(and(inArray(stageTransitions.opportunityId, [...opportunityIds]), canSee(p)))
       .orderBy(asc(stageTransitions.at), asc(stageTransitions.id));
+  },
+
+  async openCountOf(ex: Executor, userId: string): Promise<number> {
+    const [r] = await queryRows<{ n: number | string }>(ex, sql`SELECT count(*) AS n FROM opportunities WHERE owner_user_id = ${userId} AND status = 'OPEN'`);
+    return Number(r?.n ?? 0);
+  },
+
+  /** A transfer: open opportunities the user owns; won and lost ones keep who closed them. */
+  async transferOpen(ex: Executor, m: Move): Promise<number> {
+    const [r] = await queryRows<{ n: number | string }>(
+      ex,
+      sql`WITH locked AS (
+          SELECT id, owner_unit_id FROM opportunities WHERE owner_user_id = ${m.fromUserId} AND status = 'OPEN' ORDER BY id FOR UPDATE
+        ), moved AS (
+          UPDATE opportunities o SET owner_user_id = ${m.toUserId}::uuid, owner_unit_id = ${m.toUnitId}::uuid, version = o.version + 1, updated_at = now()
+          FROM locked l WHERE o.id = l.id
+          RETURNING o.id, o.customer_id, l.owner_unit_id AS from_unit_id, o.owner_user_id AS to_user_id, o.owner_unit_id AS to_unit_id, o.version
+        ), ${transferWrites('opportunity', m)}
+        SELECT count(*) AS n FROM moved`,
+    );
+    return Number(r?.n ?? 0);
+  },
+
+  /** A merge: the duplicate's opportunities, and their stage transitions, move to the survivor. */
+  async repointToCustomer(ex: Executor, p: Principal, fromId: string, toId: string) {
+    return {
+      opportunities: await repointCustomerRows(ex, p, { table: 'opportunities', entityType: 'opportunity', owner: sql`t.owner_user_id, t.owner_unit_id`, fromId, toId }),
+      stageTransitions: await repointCustomerRows(ex, p, { table: 'stage_transitions', entityType: null, fromId, toId }),
+    };
+  },
+
+  // ---- pipelines ----
+
+  async unitVisible(ex: Executor, p: Principal, unitId: string): Promise<boolean> {
+    const [u] = await ex.select({ id: orgUnits.id }).from(orgUnits).where(and(eq(orgUnits.id, unitId), access.unit.visible(p)));
+    return u !== undefined;
+  },
+
+  // Making one pipeline the default unsets the other in the same transaction.
+  async unsetDefaultPipeline(ex: Executor, except: string): Promise<void> {
+    await ex
+      .update(pipelines)
+      .set({ isDefault: false, version: sql`${pipelines.version} + 1`, updatedAt: sql`now()` })
+      .where(and(eq(pipelines.isDefault, true), sql`${pipelines.id} <> ${except}`));
+  },
+
+  async insertPipeline(ex: Executor, v: typeof pipelines.$inferInsert): Promise<PipelineRow> {
+    const [row] = await ex.insert(pipelines).values(v).returning();
+    if (!row) throw new Error('insert returned nothing');
+    return row;
+  },
+
+  async insertStages(ex: Executor, v: (typeof pipelineStages.$inferInsert)[]): Promise<StageRow[]> {
+    return ex.insert(pipelineStages).values(v).returning();
+  },
+
+  /** Compare-and-set on version: null when another write got there first. */
+  async updatePipeline(ex: Executor, id: string, version: number, set: Partial<PipelineRow>): Promise<PipelineRow | null> {
+    const [row] = await ex
+      .update(pipelines)
+      .set({ ...set, version: sql`${pipelines.version} + 1`, updatedAt: sql`now()` })
+      .where(and(eq(pipelines.id, id), eq(pipelines.version, version)))
+      .returning();
+    return row ?? null;
+  },
+
+  /** A pipeline's new stage list: removed stages go, kept ones are rewritten in place, new ones are added. */
+  async replaceStages(
+    ex: Executor,
+    pipelineId: string,
+    removedIds: string[],
+    keptIds: string[],
+    next: { id?: string | undefined; key: string; name: string; position: number; probability: number; terminal: boolean; outcome: string | null; gates: unknown }[],
+  ): Promise<void> {
+    if (removedIds.length) await ex.delete(pipelineStages).where(inArray(pipelineStages.id, removedIds));
+    // Keys are unique per pipeline: park the kept ones first so two stages may swap keys.
+    if (keptIds.length) {
+      await ex
+        .update(pipelineStages)
+        .set({ key: sql`${pipelineStages.key} || '#' || ${pipelineStages.id}` })
+        .where(inArray(pipelineStages.id, keptIds));
+    }
+    for (const s of next) {
+      const values = { key: s.key, name: s.name, position: s.position, probability: s.probability, terminal: s.terminal, outcome: s.outcome, gates: s.gates };
+      if (s.id) await ex.update(pipelineStages).set(values).where(eq(pipelineStages.id, s.id));
+      else await ex.insert(pipelineStages).values({ pipelineId, ...values });
+    }
   },
 };

@@ -1,14 +1,10 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { Database, Executor } from '../../db/client.js';
-import { orgUnits, pipelineStages, pipelines } from '../../db/schema/index.js';
-import { access, onBehalfOf, type Principal, requirePermission, scopeFor } from '../../lib/access.js';
+import { hasManagerScope, onBehalfOf, type Principal, requirePermission, scopeFor } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, type FieldError, fieldError, notFound, staleWrite } from '../../lib/errors.js';
 import { type Page, pageOf, parseSort } from '../../lib/pagination.js';
-import { customersRepository } from '../customers/customers.repository.js';
-import type { CustomerDto } from '../customers/customers.schemas.js';
-import { toCustomerDto } from '../customers/customers.service.js';
-import { applyLifecycleTransition, stageRank } from '../lifecycle/lifecycle.transition.js';
+import { applyLifecycleTransition, type CustomerDto, isBefore, resolveOwner, toCustomerDto } from '../customers/index.js';
 import { checkMove, type Gate, type Qualification, type StageForGates } from './gates.js';
 import {
   type OpportunityRow,
@@ -165,43 +161,17 @@ export function canonicalMoney(v: string): string {
   return `${int.replace(/^0+(?=\d)/, '')}.${`${frac}00`.slice(0, 2)}`;
 }
 
-const MANAGER_SCOPES = new Set(['SUBTREE', 'ALL']);
-
 export function createOpportunityService(database: Database) {
   const { db } = database;
 
-  // As for customers: the owner defaults to the caller; an OWN scope cannot hand a record to
-  // someone else (that is a transfer); a unit pool needs a scope above OWN.
-  async function resolveOwner(tx: Executor, p: Principal, permission: string, ownerUserId: string | null | undefined, ownerUnitId: string | undefined, poolUnitId = p.unitId) {
-    if (ownerUserId === undefined && ownerUnitId === undefined) return { ownerUserId: p.userId, ownerUnitId: p.unitId };
-    const own = [p.userId, ...p.delegatorIds];
-    const scope = scopeFor(p, permission)?.scope;
-    if (ownerUserId) {
-      const u = await customersRepository.ownerCandidate(tx, p, permission, ownerUserId, null);
-      if (!u || !u.active || (!u.visible && !own.includes(u.id))) throw fieldError('VALIDATION_FAILED', 'ownerUserId', 'no such active user');
-      if (!own.includes(u.id) && !(scope !== 'OWN' && u.inReach)) throw fieldError('FORBIDDEN', 'ownerUserId', 'outside your reach');
-      if (ownerUnitId !== undefined && ownerUnitId !== u.unitId) throw fieldError('VALIDATION_FAILED', 'ownerUnitId', "must be the owner user's unit");
-      return { ownerUserId: u.id, ownerUnitId: u.unitId };
-    }
-    const unitId = ownerUnitId ?? poolUnitId;
-    const u = await customersRepository.ownerCandidate(tx, p, permission, null, unitId);
-    if (!u || !u.visible) throw fieldError('VALIDATION_FAILED', 'ownerUnitId', 'no such unit');
-    if (!u.inReach || scope === undefined || scope === 'OWN') throw fieldError('FORBIDDEN', 'ownerUnitId', 'outside your reach');
-    return { ownerUserId: null, ownerUnitId: u.id };
-  }
-
   async function checkUnit(tx: Executor, p: Principal, unitId: string | null | undefined): Promise<void> {
     if (!unitId) return;
-    const [u] = await tx.select({ id: orgUnits.id }).from(orgUnits).where(and(eq(orgUnits.id, unitId), access.unit.visible(p)));
-    if (!u) throw fieldError('VALIDATION_FAILED', 'unitId', 'no such unit');
+    if (!(await repo.unitVisible(tx, p, unitId))) throw fieldError('VALIDATION_FAILED', 'unitId', 'no such unit');
   }
 
   // Making one pipeline the default unsets the other in the same transaction.
   async function unsetDefault(tx: Executor, except: string): Promise<void> {
-    await tx
-      .update(pipelines)
-      .set({ isDefault: false, version: sql`${pipelines.version} + 1`, updatedAt: sql`now()` })
-      .where(and(eq(pipelines.isDefault, true), sql`${pipelines.id} <> ${except}`));
+    await repo.unsetDefaultPipeline(tx, except);
   }
 
   async function loadPipeline(ex: Executor, id: string): Promise<PipelineDto> {
@@ -241,15 +211,11 @@ export function createOpportunityService(database: Database) {
         await checkUnit(tx, p, input.unitId);
         const id = crypto.randomUUID();
         if (input.isDefault) await unsetDefault(tx, id);
-        const [row] = await tx
-          .insert(pipelines)
-          .values({ id, name: input.name, isDefault: input.isDefault ?? false, unitId: input.unitId ?? null, productLine: input.productLine ?? null })
-          .returning();
-        if (!row) throw new Error('insert returned nothing');
-        const inserted = await tx
-          .insert(pipelineStages)
-          .values(stages.map((s) => ({ pipelineId: id, key: s.key, name: s.name, position: s.position, probability: s.probability, terminal: s.terminal, outcome: s.outcome, gates: s.gates })))
-          .returning();
+        const row = await repo.insertPipeline(tx, { id, name: input.name, isDefault: input.isDefault ?? false, unitId: input.unitId ?? null, productLine: input.productLine ?? null });
+        const inserted = await repo.insertStages(
+          tx,
+          stages.map((s) => ({ pipelineId: id, key: s.key, name: s.name, position: s.position, probability: s.probability, terminal: s.terminal, outcome: s.outcome, gates: s.gates })),
+        );
         const dto = toPipelineDto(row, inserted);
         await recordChange(tx, p, { entityType: 'pipeline', entityId: id, action: 'created', before: null, after: dto });
         return dto;
@@ -309,28 +275,12 @@ export function createOpportunityService(database: Database) {
               return !old || shape(old) !== shape(s);
             });
           if (stagesChanged) {
-            if (removed.length) await tx.delete(pipelineStages).where(inArray(pipelineStages.id, removed.map((s) => s.id)));
-            // Keys are unique per pipeline: park the kept ones first so two stages may swap keys.
-            if (kept.size) {
-              await tx
-                .update(pipelineStages)
-                .set({ key: sql`${pipelineStages.key} || '#' || ${pipelineStages.id}` })
-                .where(inArray(pipelineStages.id, [...kept]));
-            }
-            for (const s of next) {
-              const values = { key: s.key, name: s.name, position: s.position, probability: s.probability, terminal: s.terminal, outcome: s.outcome, gates: s.gates };
-              if (s.id) await tx.update(pipelineStages).set(values).where(eq(pipelineStages.id, s.id));
-              else await tx.insert(pipelineStages).values({ pipelineId: id, ...values });
-            }
+            await repo.replaceStages(tx, id, removed.map((s) => s.id), [...kept], next);
           }
         }
         if (Object.keys(set).length === 0 && !stagesChanged) return beforeDto;
         if (set.isDefault) await unsetDefault(tx, id);
-        const [row] = await tx
-          .update(pipelines)
-          .set({ ...set, version: sql`${pipelines.version} + 1`, updatedAt: sql`now()` })
-          .where(and(eq(pipelines.id, id), eq(pipelines.version, before.version)))
-          .returning();
+        const row = await repo.updatePipeline(tx, id, before.version, set);
         if (!row) throw staleWrite();
         const dto = toPipelineDto(row, await repo.stagesOf(tx, [id]));
         await recordChange(tx, p, { entityType: 'pipeline', entityId: id, action: 'updated', before: beforeDto, after: dto });
@@ -383,8 +333,8 @@ export function createOpportunityService(database: Database) {
         });
         await recordChange(tx, p, { entityType: RESOURCE, entityId: row.id, action: 'created', before: null, after: row, onBehalfOfId: onBehalfOf(p, row.ownerUserId), owner });
         // An opportunity being pursued makes its customer an OPPORTUNITY — forward only.
-        if (stageRank(customer.lifecycleStage) < stageRank('OPPORTUNITY')) {
-          await applyLifecycleTransition(tx, p, customer, 'OPPORTUNITY', { cause: 'OPPORTUNITY', reason: `opportunity ${row.name} opened` });
+        if (isBefore(customer.lifecycleStage, 'OPPORTUNITY')) {
+          await applyLifecycleTransition(tx, p, customer, 'OPPORTUNITY', { cause: 'OPPORTUNITY', reason: `opportunity ${row.id} opened` });
         }
         return toOpportunityDto(row, first.key);
       });
@@ -412,7 +362,7 @@ export function createOpportunityService(database: Database) {
         if (before.status === 'WON' && amount === null) throw fieldError('VALIDATION_FAILED', 'amount', 'a won opportunity keeps its amount');
         checkMoney(amount, currency);
         if (input.ownerUserId !== undefined || input.ownerUnitId !== undefined) {
-          Object.assign(set, await resolveOwner(tx, p, 'opportunities:update', input.ownerUserId, input.ownerUnitId, before.ownerUnitId));
+          Object.assign(set, await resolveOwner(tx, p, 'opportunities:update', input.ownerUserId, input.ownerUnitId, { poolUnitId: before.ownerUnitId }));
         }
         // A PATCH that changes nothing writes nothing: no new version, no audit row, no event.
         const changed = (Object.keys(set) as (keyof OpportunityRow)[]).filter((k) => JSON.stringify(set[k] ?? null) !== JSON.stringify(before[k] ?? null));
@@ -452,7 +402,7 @@ export function createOpportunityService(database: Database) {
         }
         if (to.id === from.id) throw new AppError('ALREADY_IN_STAGE', `the opportunity is already in stage ${from.key}`, { extra: { stageId: from.id, stageKey: from.key } });
         // Reopening a closed deal is a manager's decision.
-        if (from.terminal && !MANAGER_SCOPES.has(scopeFor(p, 'opportunities:update')?.scope ?? '')) {
+        if (from.terminal && !hasManagerScope(p, 'opportunities:update')) {
           throw new AppError('REOPEN_NEEDS_MANAGER', `reopening a ${from.outcome} opportunity needs a manager (opportunities:update with scope SUBTREE or ALL)`);
         }
         const backward = to.position < from.position || from.terminal;
@@ -504,8 +454,8 @@ export function createOpportunityService(database: Database) {
         if (status === 'WON') {
           // A won deal makes its customer a CUSTOMER — forward only.
           const customer = await repo.lockCustomer(tx, opp.customerId);
-          if (customer && customer.status !== 'MERGED' && stageRank(customer.lifecycleStage) < stageRank('CUSTOMER')) {
-            await applyLifecycleTransition(tx, p, customer, 'CUSTOMER', { cause: 'OPPORTUNITY', reason: `opportunity ${row.name} won` });
+          if (customer && customer.status !== 'MERGED' && isBefore(customer.lifecycleStage, 'CUSTOMER')) {
+            await applyLifecycleTransition(tx, p, customer, 'CUSTOMER', { cause: 'OPPORTUNITY', reason: `opportunity ${row.id} won` });
           }
         }
         return toTransitionDto(tr);

@@ -3,12 +3,13 @@ import { hiddenFields, type Principal, requirePermission, scopeFor } from '../..
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../lib/errors.js';
 import { type Page, pageOf } from '../../lib/pagination.js';
-import { customersRepository } from '../customers/customers.repository.js';
+import { openActionCount } from '../actions/index.js';
+import { customersRepository, ownershipRepository } from '../customers/index.js';
+import { openOpportunityCount } from '../opportunities/index.js';
 import { ACTIONS, BUILT_IN_NAMES, RESOURCES } from './built-in-roles.js';
 import { createDelegationService, endDelegationsOf, toDelegationDto } from './delegations.service.js';
 import { orgRepository as repo, type OrgUnitRow, type RoleRow, type UserRow } from './org.repository.js';
 import { createTransferService } from './transfers.service.js';
-import { transfersRepository } from './transfers.repository.js';
 import type {
   CreateOrgUnitInput,
   CreateRoleInput,
@@ -96,7 +97,11 @@ export function createOrgService(database: Database, opts: { onAccessChanged?: (
 
   // No customer is left without an owner when staff leave (domain.md §1): deactivation waits for a transfer.
   async function refuseWhileHolding(tx: Executor, userId: string): Promise<void> {
-    const owned = await transfersRepository.holdings(tx, userId);
+    const owned = {
+      customers: await ownershipRepository.ownedCount(tx, userId),
+      opportunities: await openOpportunityCount(tx, userId),
+      actions: await openActionCount(tx, userId),
+    };
     if (owned.customers + owned.opportunities + owned.actions === 0) return;
     const parts = [
       owned.customers ? `owns ${owned.customers} customer(s)` : null,

@@ -7,6 +7,10 @@ import { delegationsRepository } from './delegations.repository.js';
 import { orgRepository } from './org.repository.js';
 import type { TransferDto, TransferInput } from './org.schemas.js';
 import { type TransferRow, transfersRepository as repo } from './transfers.repository.js';
+import { staffRepository } from './staff.repository.js';
+import { openActionCount, transferOpenActions } from '../actions/index.js';
+import { ownershipRepository } from '../customers/index.js';
+import { transferOpenOpportunities } from '../opportunities/index.js';
 
 const PERMISSION = 'transfers:create';
 
@@ -55,16 +59,16 @@ export function createTransferService(database: Database) {
           toUnitId = unit.id;
         }
         const m = { transferId: randomUUID(), fromUserId: from.id, toUserId, toUnitId, actor: p };
-        const customers = await repo.moveCustomers(tx, m);
-        const opportunities = await repo.moveOpportunities(tx, m);
+        const customers = await ownershipRepository.transferCustomers(tx, m);
+        const opportunities = await transferOpenOpportunities(tx, m);
         // An action always has an assignee: into a pool, it goes to the unit's head.
         let actions = 0;
-        if ((await repo.openActionsOf(tx, from.id)) > 0) {
-          const assignee = toUserId ? { id: toUserId, unitId: toUnitId } : await repo.headOf(tx, toUnitId);
+        if ((await openActionCount(tx, from.id)) > 0) {
+          const assignee = toUserId ? { id: toUserId, unitId: toUnitId } : await staffRepository.headOf(tx, toUnitId);
           if (!assignee) {
             throw fieldError('UNIT_HAS_NO_MANAGER', 'toUnitId', 'the unit has no active manager to take over the open actions; transfer to a user, or give the unit a head first');
           }
-          actions = await repo.moveActions(tx, m, assignee);
+          actions = await transferOpenActions(tx, m, assignee);
         }
         const row = await repo.insert(tx, m, { customers, opportunities, actions });
         const dto = toTransferDto(row);

@@ -1,12 +1,13 @@
 import { sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
 import { access, type Principal } from '../../lib/access.js';
+import { stagesFrom } from '../customers/index.js';
 
 export type SourceRow = { channel: string | null; campaign: string | null; customers: number; to_opportunity: number; to_customer: number };
 
 // Stages at or beyond OPPORTUNITY, and at or beyond CUSTOMER (the lifecycle order of domain.md §2).
-const FROM_OPPORTUNITY = ['OPPORTUNITY', 'CUSTOMER', 'USER'];
-const FROM_CUSTOMER = ['CUSTOMER', 'USER'];
+const FROM_OPPORTUNITY = stagesFrom('OPPORTUNITY');
+const FROM_CUSTOMER = stagesFrom('CUSTOMER');
 
 // A customer "reached" a stage when it stands there now or a lifecycle transition ever took it there
 // (a customer moved back to PROSPECT still counts as having reached OPPORTUNITY).

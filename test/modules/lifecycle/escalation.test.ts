@@ -29,8 +29,7 @@ t.test('a missed deadline escalates once, to the receiving unit’s manager', as
   t.equal(await count(app, sql`SELECT count(*) AS n FROM events WHERE type = 'handoff.escalated' AND entity_id = ${id}`), 1, 'one escalation event');
 
   // The sweep finds nothing more to do.
-  const { escalateOverdue } = await import('../../../src/modules/lifecycle/escalation.js');
-  await escalateOverdue(app.database);
+  await app.app.services.lifecycle.escalateOverdue();
   t.equal(await count(app, sql`SELECT count(*) AS n FROM actions WHERE handoff_id = ${id}`), 1, 'still one action after a sweep');
   t.equal((await app.rest(w.users.seller, 'POST', `/v1/handoffs/${id}/accept`)).status, 409, 'an escalated handoff can no longer be accepted');
   t.equal((await app.rest(w.users.seller, 'GET', `/v1/customers/${lead.id}`)).status, 404, 'and the receiver no longer reads the customer');
@@ -49,7 +48,6 @@ t.test('a pending handoff before its deadline is left alone', async (t) => {
   const lead = await pooledLead(app, w.users.marketer, w.pool);
   const res = await app.rest(w.users.marketer, 'POST', `/v1/customers/${lead.id}/handoffs`, { toUnitId: w.branch.id, dueAt: inHours(48) });
   t.equal(res.status, 201);
-  const { escalateOverdue } = await import('../../../src/modules/lifecycle/escalation.js');
-  await escalateOverdue(app.database);
+  await app.app.services.lifecycle.escalateOverdue();
   t.equal((await app.rest(w.users.marketer, 'GET', `/v1/handoffs/${res.body.id}`)).body.status, 'PENDING');
 });

@@ -1,0 +1,119 @@
+import type { PGlite } from '@electric-sql/pglite';
+import { type SQL, sql } from 'drizzle-orm';
+import type { FastifyBaseLogger } from 'fastify';
+import type pg from 'pg';
+import PgBoss from 'pg-boss';
+import type { Database, Executor } from '../db/client.js';
+import { isMigrated } from '../db/migrate.js';
+
+export const ESCALATION_QUEUE = 'handoff-escalation';
+export const SWEEP_QUEUE = 'handoff-escalation-sweep';
+// pg-boss keeps its tables in a schema of its own, next to the application's.
+const BOSS_SCHEMA = 'pgboss';
+// Session advisory lock under which instances set up the queues (apart from the migrations' key).
+const JOBS_LOCK_KEY = 7_240_101;
+
+type Rows = { rows: unknown[] };
+type Values = unknown[] | undefined;
+
+// drizzle turns a plain array into a list of parameters; pg-boss means one value, and null for undefined.
+function statement(text: string, values: Values): SQL {
+  const parts = text.split(/\$(\d+)/);
+  const chunks: SQL[] = [];
+  parts.forEach((part, i) => {
+    if (i % 2 === 0) chunks.push(sql.raw(part));
+    else chunks.push(sql`${sql.param(values?.[Number(part) - 1] ?? null)}`);
+  });
+  return sql.join(chunks, sql``);
+}
+
+/** pg-boss statements inside an application transaction: a job is queued only if the transaction commits. */
+export function transactionDb(tx: Executor): PgBoss.Db {
+  return { executeSql: async (text: string, values: Values) => (await tx.execute(statement(text, values))) as unknown as Rows };
+}
+
+/**
+ * pg-boss on the application's own connection: the pg pool, or the one embedded PGlite connection.
+ * PGlite's `query` takes one statement with parameters; pg-boss sends its schema scripts (several
+ * statements, no parameters) in one call, which only `exec` accepts: the last result is the answer.
+ */
+export function bossDb(database: Database): PgBoss.Db {
+  const client = (database.db as unknown as { $client: unknown }).$client;
+  if (database.kind === 'postgres') {
+    const pool = client as pg.Pool;
+    return { executeSql: async (text: string, values: Values) => pool.query(text, values?.map((v) => v ?? null)) };
+  }
+  const lite = client as PGlite;
+  return {
+    executeSql: async (text: string, values: Values) => {
+      if (values && values.length > 0) return lite.query(text, values.map((v) => v ?? null));
+      const results = await lite.exec(text);
+      return results[results.length - 1] ?? { rows: [] };
+    },
+  };
+}
+
+export type JobsConfig = { enabled: boolean; pollSeconds: number; sweepCron: string };
+export type JobHandlers = { escalate: (handoffId: string) => Promise<boolean>; escalateOverdue: () => Promise<number> };
+
+/**
+ * The PostgreSQL-backed job queue: one escalation job per handoff at its deadline, and a periodic
+ * sweep that escalates anything overdue a lost job left behind. Every instance runs workers; the
+ * escalation itself is idempotent, so a job run twice still escalates once. Built before the
+ * services (the lifecycle service schedules through `scheduleEscalation`), started once they exist.
+ */
+export function createJobQueue(database: Database, cfg: JobsConfig, log: FastifyBaseLogger) {
+  const boss = cfg.enabled ? new PgBoss({ db: bossDb(database), schema: BOSS_SCHEMA, migrate: true, supervise: true, schedule: true }) : null;
+  boss?.on('error', (err: unknown) => log.error({ err }, 'job queue error'));
+  // `running`: the queue is started (stop must stop it); `ready`: its queues and workers are set up.
+  let running = false;
+  let ready = false;
+
+  return {
+    /** Queues a handoff's deadline inside the transaction that creates the handoff (nothing while the queue is off). */
+    async scheduleEscalation(tx: Executor, h: { id: string; dueAt: Date }): Promise<void> {
+      if (!boss || !ready) return;
+      await boss.send(ESCALATION_QUEUE, { handoffId: h.id }, { startAfter: h.dueAt, singletonKey: h.id, db: transactionDb(tx) });
+    },
+
+    async start(handlers: JobHandlers): Promise<void> {
+      if (!boss) return;
+      if (!(await isMigrated(database))) {
+        log.warn('the database is not migrated; background jobs are off');
+        return;
+      }
+      // pg-boss creates its schema without serialising concurrent starters either (CREATE SCHEMA
+      // races on pg_namespace's unique index), so starting is done in turns as well.
+      await database.withLock(JOBS_LOCK_KEY, () => boss.start());
+      running = true;
+      // pg-boss creates queues without serialising concurrent creators (two instances starting
+      // together deadlock), so instances take turns, and only a missing queue is created.
+      await database.withLock(JOBS_LOCK_KEY, async () => {
+        // `short`: at most one waiting job per singleton key, so a handoff never has two.
+        if (!(await boss.getQueue(ESCALATION_QUEUE))) await boss.createQueue(ESCALATION_QUEUE, { name: ESCALATION_QUEUE, policy: 'short', retryLimit: 5, retryDelay: 5 });
+        if (!(await boss.getQueue(SWEEP_QUEUE))) await boss.createQueue(SWEEP_QUEUE, { name: SWEEP_QUEUE, policy: 'short', retryLimit: 1 });
+        await boss.schedule(SWEEP_QUEUE, cfg.sweepCron);
+      });
+      await boss.work<{ handoffId: string }>(ESCALATION_QUEUE, { pollingIntervalSeconds: cfg.pollSeconds, batchSize: 5 }, async (jobs) => {
+        for (const job of jobs) await handlers.escalate(job.data.handoffId);
+      });
+      await boss.work(SWEEP_QUEUE, { pollingIntervalSeconds: cfg.pollSeconds }, async () => {
+        const n = await handlers.escalateOverdue();
+        if (n > 0) log.info({ escalated: n }, 'overdue handoffs escalated by the sweep');
+      });
+      // Whatever fell due while no instance ran is caught at once, not at the next scheduled sweep.
+      await boss.send(SWEEP_QUEUE, {}, { singletonKey: 'start' });
+      ready = true;
+    },
+
+    /** Before the database closes: stop taking jobs and let the running ones finish. */
+    async stop(): Promise<void> {
+      ready = false;
+      if (!boss || !running) return;
+      running = false;
+      await boss.stop({ graceful: true, wait: true, timeout: 10_000 });
+    },
+  };
+}
+
+export type JobQueue = ReturnType<typeof createJobQueue>;

@@ -1,0 +1,74 @@
+import { and, asc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
+import type { Executor } from '../../db/client.js';
+import { contacts, customers } from '../../db/schema/index.js';
+import { access, type Principal } from '../../lib/access.js';
+import { keyset } from '../../lib/pagination.js';
+
+export type ContactRow = typeof contacts.$inferSelect;
+export type ContactInsert = typeof contacts.$inferInsert;
+
+const canSee = access.customer.visible;
+const canDo = access.customer.allows;
+
+// Contact persons: always reached through a customer the caller can see.
+export const contactsRepository = {
+  // Contacts: always reached through a customer the caller can see.
+  async contactsOf(ex: Executor, p: Principal, customerIds: readonly string[]): Promise<ContactRow[]> {
+    if (customerIds.length === 0) return [];
+    return ex
+      .select(getTableColumns(contacts))
+      .from(contacts)
+      .innerJoin(customers, eq(customers.id, contacts.customerId))
+      .where(and(inArray(contacts.customerId, [...customerIds]), access.contact.visible(p)))
+      .orderBy(asc(contacts.createdAt), asc(contacts.id));
+  },
+
+  async listContacts(ex: Executor, customerId: string, cursor: string | undefined, limit: number): Promise<ContactRow[]> {
+    const ks = keyset({ column: contacts.createdAt, desc: false, kind: 'timestamp' }, contacts.id, cursor);
+    return ex
+      .select()
+      .from(contacts)
+      .where(and(eq(contacts.customerId, customerId), ks.where))
+      .orderBy(...ks.orderBy)
+      .limit(limit + 1);
+  },
+
+  async findContactForAction(ex: Executor, p: Principal, id: string, permission: string, lock = false) {
+    const q = ex
+      .select({ contact: contacts, customer: customers, allowed: sql<boolean>`(${canDo(p, permission)})` })
+      .from(contacts)
+      .innerJoin(customers, eq(customers.id, contacts.customerId))
+      .where(and(eq(contacts.id, id), canSee(p)));
+    const [hit] = lock ? await q.for('update', { of: contacts }) : await q;
+    return hit ?? null;
+  },
+
+  async insert(ex: Executor, values: ContactInsert): Promise<ContactRow> {
+    const [row] = await ex.insert(contacts).values(values).returning();
+    if (!row) throw new Error('insert returned nothing');
+    return row;
+  },
+
+  /** Compare-and-set on version: null when another write got there first. */
+  async update(ex: Executor, id: string, version: number, set: Partial<ContactInsert>): Promise<ContactRow | null> {
+    const [row] = await ex
+      .update(contacts)
+      .set({ ...set, version: sql`${contacts.version} + 1`, updatedAt: sql`now()` })
+      .where(and(eq(contacts.id, id), eq(contacts.version, version)))
+      .returning();
+    return row ?? null;
+  },
+
+  async delete(ex: Executor, id: string): Promise<void> {
+    await ex.delete(contacts).where(eq(contacts.id, id));
+  },
+
+  /** A merge: the duplicate's contact persons move to the survivor. */
+  async moveToCustomer(ex: Executor, fromId: string, toId: string): Promise<ContactRow[]> {
+    return ex
+      .update(contacts)
+      .set({ customerId: toId, updatedAt: sql`now()`, version: sql`${contacts.version} + 1` })
+      .where(eq(contacts.customerId, fromId))
+      .returning();
+  },
+};

@@ -1,0 +1,12 @@
+// The customers module's public surface: the only file other modules import. The customers row,
+// contact persons, lifecycle transitions and the ownership history of every record are this
+// module's tables; others change them only through the functions below, in their own transaction.
+export { customersRoutes } from './customers.routes.js';
+export { customerLoaders, customerResolvers } from './customers.resolvers.js';
+export { createCustomerService, type CustomerService, type MergeRepoint, toCustomerDto } from './customers.service.js';
+export { customersRepository } from './customers.repository.js';
+export { applyLifecycleTransition, changeCustomerOwner, type LifecycleCause } from './customer-moves.js';
+export { type CustomerRow, type Move, type Owner, ownershipRepository, transferWrites } from './ownership.repository.js';
+export { resolveOwner, type ResolvedOwner } from './owner-resolution.js';
+export { INITIAL_STAGE, isBackward, isBefore, LEAD_STAGES, LIFECYCLE_STAGES, type LifecycleStage, stageRank, stagesFrom } from './lifecycle-stages.js';
+export { type CreateContactInput, type CreateCustomerInput, type CustomerDto, SOURCE_CHANNELS } from './customers.schemas.js';
