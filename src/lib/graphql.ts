@@ -1,27 +1,72 @@
-import type { z } from 'zod';
-import type { Principal } from './access.js';
+import type { MercuriusContext } from 'mercurius';
+import { z } from 'zod';
 import { AppError } from './errors.js';
+import type { Resolvers } from './graphql.generated.js';
 import type { Page } from './pagination.js';
-import { fieldErrors } from '../plugins/errors.js';
-import type { Services } from '../app.js';
+import { idParams } from './schemas.js';
+import { fieldErrors } from './validation.js';
 
-export type GqlContext = { principal: Principal; services: Services };
+export type { Resolvers } from './graphql.generated.js';
 
-// GraphQL arguments go through the same zod schemas as REST bodies: the same rules, the same errors.
-export function parseArgs<S extends z.ZodType>(schema: S, value: unknown, prefix?: string): z.output<S> {
-  const r = schema.safeParse(stripNulls(value));
+// GraphQL arguments go through the REST door's own zod schemas: the same rules, the same field errors.
+// Only the paths differ where the two doors name a thing differently, and the errors say the GraphQL name.
+
+type IssuePath = PropertyKey[];
+
+function parseWith<S extends z.ZodType>(schema: S, value: unknown, pathOf: (path: IssuePath) => IssuePath): z.output<S> {
+  const r = schema.safeParse(value);
   if (r.success) return r.data;
-  const errors = fieldErrors(r.error.issues, prefix ? [prefix] : []);
+  const errors = fieldErrors(r.error.issues.map((i) => ({ ...i, path: pathOf(i.path) })));
   const first = errors[0];
   throw new AppError('VALIDATION_FAILED', first ? `${first.path}: ${first.message}` : 'invalid input', { errors });
 }
 
 // GraphQL objects arrive with a null prototype; zod wants plain values.
-function stripNulls(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(stripNulls);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, stripNulls(x)]));
+function plain(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(plain);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
   return v;
 }
+
+/** An input object, parsed as the REST body it stands for; null stays null (in a merge patch it clears). */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown, at = 'input'): z.output<S> {
+  return parseWith(schema, plain(value), (path) => [at, ...path]);
+}
+
+// The names of a list's page arguments in the REST query.
+const QUERY_NAMES: Record<string, string> = { first: 'limit', after: 'cursor' };
+
+/**
+ * Top-level arguments parsed as the REST query (or small body) they stand for: `first` and `after` are
+ * its `limit` and `cursor`, a `filter` object's fields its other parameters. A null argument means
+ * "not given", as an absent query parameter does.
+ */
+export function parseArgs<S extends z.ZodType>(schema: S, args: object): z.output<S> {
+  const value: Record<string, unknown> = {};
+  const graphPath = new Map<string, IssuePath>();
+  const put = (key: string, v: unknown, path: IssuePath) => {
+    if (v === null || v === undefined) return;
+    value[key] = plain(v);
+    graphPath.set(key, path);
+  };
+  for (const [k, v] of Object.entries(args)) {
+    if (k === 'filter' && v && typeof v === 'object') for (const [fk, fv] of Object.entries(v)) put(fk, fv, ['filter', fk]);
+    else put(QUERY_NAMES[k] ?? k, v, [k]);
+  }
+  return parseWith(schema, value, (path) => {
+    const [head, ...rest] = path;
+    const renamed = typeof head === 'string' ? graphPath.get(head) : undefined;
+    return renamed ? [...renamed, ...rest] : path;
+  });
+}
+
+const idSchema = idParams.shape.id;
+/** An id argument: the REST path parameter's schema, the error named after the argument. */
+export const parseId = (value: unknown, at = 'id'): string => parseWith(idSchema, value, (path) => [at, ...path]);
+
+// REST takes the expected version from If-Match; GraphQL as an argument.
+const expectedVersion = z.number().int().min(1).optional();
+export const parseVersion = (value: unknown): number | undefined => parseWith(expectedVersion, value ?? undefined, (path) => ['expectedVersion', ...path]);
 
 export function connection<T>(pg: Page<T>) {
   return {
@@ -29,3 +74,14 @@ export function connection<T>(pg: Page<T>) {
     pageInfo: { hasNextPage: pg.nextCursor !== null, endCursor: pg.nextCursor ?? pg.cursors?.[pg.cursors.length - 1] ?? null },
   };
 }
+
+// Mercurius loaders, typed from the schema: one call per field for all parents of a request, one
+// answer per parent. A loader for a field the schema does not have, or reading an argument it does
+// not declare, fails the typecheck.
+type FieldsOf<T extends keyof Resolvers> = NonNullable<Resolvers[T]>;
+type Fn<R> = Extract<NonNullable<R>, (...args: never[]) => unknown>;
+export type LoaderOf<T extends keyof Resolvers, F extends keyof FieldsOf<T>, Parent> = (
+  queries: { obj: Parent; params: Parameters<Fn<FieldsOf<T>[F]>>[1] }[],
+  ctx: MercuriusContext,
+) => Promise<Awaited<ReturnType<Fn<FieldsOf<T>[F]>>>[]>;
+export type LoadersOf<T extends keyof Resolvers, Parent> = { [F in keyof FieldsOf<T>]?: LoaderOf<T, F, Parent> };

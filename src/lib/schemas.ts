@@ -32,3 +32,8 @@ export const errorResponses = {
 
 
 export const trimmed = (max: number) => z.string().trim().min(1).max(max);
+
+// A yes/no query parameter: "true" or "false" in a query string, a Boolean where GraphQL passes one.
+export const queryFlag = z
+  .preprocess((v) => (typeof v === 'boolean' ? String(v) : v), z.enum(['true', 'false']))
+  .transform((v) => v === 'true');

@@ -1,23 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
-import { AppError, type FieldError, fromDatabaseError, toProblem } from '../lib/errors.js';
-
-type ZodIssueLike = { path?: PropertyKey[]; message: string; code?: string; keys?: string[] };
-
-// Turns zod issues into field errors: one per unknown key, paths as dotted field names.
-export function fieldErrors(issues: ZodIssueLike[], prefix: string[] = []): FieldError[] {
-  const out: FieldError[] = [];
-  for (const i of issues) {
-    const base = [...prefix, ...(i.path ?? []).map(String)];
-    if (i.code === 'unrecognized_keys' && i.keys) {
-      for (const k of i.keys) out.push({ path: [...base, k].join('.'), message: 'unknown field' });
-    } else {
-      out.push({ path: base.join('.') || prefix.join('.') || 'body', message: i.message });
-    }
-  }
-  return out;
-}
+import { AppError, fromDatabaseError, toProblem } from '../lib/errors.js';
+import { fieldErrors, type ZodIssueLike } from '../lib/validation.js';
 
 export function fromFastifyError(err: FastifyError): AppError | null {
   switch (err.code) {

@@ -1,14 +1,15 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { type ASTVisitor, GraphQLError, GraphQLScalarType, Kind, type SelectionSetNode, type ValidationContext, type ValueNode } from 'graphql';
+import { type ASTVisitor, GraphQLError, Kind, type SelectionSetNode, type ValidationContext } from 'graphql';
 import { createRequire } from 'node:module';
 import type * as ComplexityModule from 'graphql-query-complexity';
 import type { ComplexityEstimator } from 'graphql-query-complexity';
-import mercurius, { type IResolvers, type MercuriusLoaders } from 'mercurius';
+import mercurius, { type IResolvers, type MercuriusContext, type MercuriusLoaders } from 'mercurius';
+import type { Services } from '../app.js';
+import type { Principal } from '../lib/access.js';
 import { AppError, ERROR_MAP, fromDatabaseError } from '../lib/errors.js';
 import { fromFastifyError } from './errors.js';
-import type { GqlContext } from '../lib/graphql.js';
 import { actionsLoaders, actionsResolvers } from '../modules/actions/actions.resolvers.js';
 import { contactHistoryLoaders, contactHistoryResolvers } from '../modules/contact-history/contact-history.resolvers.js';
 import { customerLoaders, customerResolvers } from '../modules/customers/customers.resolvers.js';
@@ -17,6 +18,14 @@ import { opportunitiesLoaders, opportunitiesResolvers } from '../modules/opportu
 import { orgLoaders, orgResolvers } from '../modules/org/org.resolvers.js';
 import { reportsLoaders, reportsResolvers } from '../modules/reports/reports.resolvers.js';
 
+// What every resolver and loader receives besides mercurius' own context: who calls, and the services.
+declare module 'mercurius' {
+  interface MercuriusContext {
+    principal: Principal;
+    services: Services;
+  }
+}
+
 // The ESM build of graphql-query-complexity imports graphql's .mjs files, a second graphql realm
 // beside the CommonJS one mercurius uses; its CommonJS build shares mercurius' graphql.
 const { createComplexityRule, simpleEstimator } = createRequire(import.meta.url)('graphql-query-complexity') as typeof ComplexityModule;
@@ -24,33 +33,6 @@ const { createComplexityRule, simpleEstimator } = createRequire(import.meta.url)
 export const schemaPath = new URL('../../schema.graphql', import.meta.url);
 export const MAX_DEPTH = 8;
 export const MAX_COMPLEXITY = 5000;
-
-const DateTime = new GraphQLScalarType({
-  name: 'DateTime',
-  description: 'RFC 3339 timestamp',
-  serialize: (v) => (v instanceof Date ? v.toISOString() : String(v)),
-  parseValue: (v) => v,
-  parseLiteral: (ast) => (ast.kind === Kind.STRING ? ast.value : null),
-});
-
-function literal(ast: ValueNode): unknown {
-  switch (ast.kind) {
-    case Kind.STRING:
-    case Kind.BOOLEAN:
-      return ast.value;
-    case Kind.INT:
-    case Kind.FLOAT:
-      return Number(ast.value);
-    case Kind.OBJECT:
-      return Object.fromEntries(ast.fields.map((f) => [f.name.value, literal(f.value)]));
-    case Kind.LIST:
-      return ast.values.map(literal);
-    default:
-      return null;
-  }
-}
-
-const JSONScalar = new GraphQLScalarType({ name: 'JSON', serialize: (v) => v, parseValue: (v) => v, parseLiteral: literal });
 
 // Depth counted as mercurius counts it (fields and inline fragments; a spread adds its fragment),
 // minus the introspection fields: they read the schema, not the data, and the introspection query
@@ -82,11 +64,17 @@ const connectionEstimator: ComplexityEstimator = ({ args, childComplexity }) => 
   return first !== undefined ? 1 + childComplexity * first : undefined;
 };
 
-type Mergeable = Record<string, Record<string, unknown>>;
-function mergeResolvers(...parts: Mergeable[]): IResolvers {
-  const out: Mergeable = {};
-  for (const part of parts) for (const [type, fields] of Object.entries(part)) out[type] = { ...(out[type] ?? {}), ...fields };
-  return out as IResolvers;
+// Each module resolves its own fields of the shared types (Query, Mutation, Customer, ...); a field
+// claimed by two modules is a mistake, refused at start rather than silently overridden.
+function merge<T extends Record<string, object | undefined>>(parts: T[]): T {
+  const out: Record<string, object> = {};
+  for (const part of parts) {
+    for (const [type, fields] of Object.entries(part)) {
+      for (const field of Object.keys(fields ?? {})) if (out[type] && field in out[type]) throw new Error(`${type}.${field} is resolved by two modules`);
+      out[type] = { ...out[type], ...fields };
+    }
+  }
+  return out as T;
 }
 
 function formatError(err: GraphQLError, log: FastifyInstance['log']): GraphQLError[] {
@@ -123,28 +111,19 @@ export const graphqlPlugin = fp(
       schema,
       path: '/graphql',
       graphiql: opts.graphiql,
-      resolvers: mergeResolvers(
-        { DateTime: { scalar: DateTime }, JSON: { scalar: JSONScalar } } as unknown as Mergeable,
-        customerResolvers as Mergeable,
-        orgResolvers as Mergeable,
-        contactHistoryResolvers as Mergeable,
-        lifecycleResolvers as Mergeable,
-        opportunitiesResolvers as Mergeable,
-        actionsResolvers as Mergeable,
-        reportsResolvers as Mergeable,
-      ),
-      loaders: mergeResolvers(
-        customerLoaders as Mergeable,
-        orgLoaders as Mergeable,
-        contactHistoryLoaders as Mergeable,
-        lifecycleLoaders as Mergeable,
-        opportunitiesLoaders as Mergeable,
-        actionsLoaders as Mergeable,
-        reportsLoaders as Mergeable,
-      ) as unknown as MercuriusLoaders,
+      resolvers: merge<IResolvers>([
+        customerResolvers,
+        orgResolvers,
+        contactHistoryResolvers,
+        lifecycleResolvers,
+        opportunitiesResolvers,
+        actionsResolvers,
+        reportsResolvers,
+      ]),
+      loaders: merge<MercuriusLoaders>([customerLoaders, orgLoaders, contactHistoryLoaders, lifecycleLoaders, opportunitiesLoaders, actionsLoaders, reportsLoaders]),
       // The cost rule reads the variables, which rules out mercurius' per-query cache.
       cache: false,
-      context: (request): GqlContext => ({ principal: request.principal, services: app.services }),
+      context: (request): Pick<MercuriusContext, 'principal' | 'services'> => ({ principal: request.principal, services: app.services }),
       validationRules: ({ variables }) => [
         depthRule,
         createComplexityRule({

@@ -3,8 +3,8 @@ import { users } from '../../src/db/schema/index.js';
 import { AppError, ERROR_MAP, toProblem } from '../../src/lib/errors.js';
 import { parseIfMatch } from '../../src/lib/http.js';
 import { decodeCursor, encodeCursor, keyset, limitSchema, pageOf, parseSort } from '../../src/lib/pagination.js';
+import { fieldErrors } from '../../src/lib/validation.js';
 import { lowestCommonUnit } from '../../src/modules/customers/customers.service.js';
-import { fieldErrors } from '../../src/plugins/errors.js';
 
 // The error `fn` throws (undefined when it does not throw).
 function caught(fn: () => unknown): unknown {

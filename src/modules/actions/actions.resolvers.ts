@@ -1,65 +1,49 @@
-import { z } from 'zod';
-import { connection, type GqlContext, parseArgs } from '../../lib/graphql.js';
-import { limitSchema } from '../../lib/pagination.js';
-import { createActionGraphInput, patchActionBody } from './actions.schemas.js';
-
-const idArg = z.object({ id: z.uuid() });
-const versionArg = z.number().int().min(1).optional();
-const pageArgs = z.object({ first: limitSchema, after: z.string().max(500).optional() });
-
-type Args = Record<string, unknown>;
-type Ctx = GqlContext;
-
-const pageOfArgs = (args: Args) => parseArgs(pageArgs, { first: args.first ?? undefined, after: args.after ?? undefined });
+import type { MercuriusContext } from 'mercurius';
+import { connection, type LoadersOf, parseArgs, parseId, parseInput, parseVersion, type Resolvers } from '../../lib/graphql.js';
+import { agendaQuery, createActionGraphInput, listActionsQuery, patchActionBody } from './actions.schemas.js';
 
 export const actionsResolvers = {
   Query: {
-    agenda: async (_: unknown, args: Args, ctx: Ctx) => {
-      const { first, after } = pageOfArgs(args);
-      return connection(await ctx.services.actions.agenda(ctx.principal, { limit: first, cursor: after }));
-    },
-    action: async (_: unknown, args: Args, ctx: Ctx) => ctx.services.actions.get(ctx.principal, parseArgs(idArg, args).id),
+    agenda: async (_, args, ctx) => connection(await ctx.services.actions.agenda(ctx.principal, parseArgs(agendaQuery, args))),
+    action: async (_, args, ctx) => ctx.services.actions.get(ctx.principal, parseId(args.id)),
   },
   Mutation: {
-    createAction: async (_: unknown, args: Args, ctx: Ctx) => {
-      const { opportunityId, customerId, ...input } = parseArgs(createActionGraphInput, args.input, 'input');
+    createAction: async (_, args, ctx) => {
+      const { opportunityId, customerId, ...input } = parseInput(createActionGraphInput, args.input);
       return opportunityId
         ? ctx.services.actions.createForOpportunity(ctx.principal, opportunityId, input)
         : ctx.services.actions.createForCustomer(ctx.principal, customerId ?? '', input);
     },
-    updateAction: async (_: unknown, args: Args, ctx: Ctx) => {
-      const { id } = parseArgs(idArg, { id: args.id });
-      return ctx.services.actions.update(ctx.principal, id, parseArgs(patchActionBody, args.input, 'input'), parseArgs(versionArg, args.expectedVersion ?? undefined, 'expectedVersion'));
-    },
+    updateAction: async (_, args, ctx) =>
+      ctx.services.actions.update(ctx.principal, parseId(args.id), parseInput(patchActionBody, args.input), parseVersion(args.expectedVersion)),
   },
-};
+} satisfies Resolvers;
 
-type LoaderQuery = { obj: { id: string }; params: Args };
-
-// Batched per request: one statement per distinct (first, after) for all customers of a page.
-type PagesByParent = (p: Ctx['principal'], ids: readonly string[], args: { first: number; after?: string | undefined }) => ReturnType<Ctx['services']['actions']['actionsByCustomers']>;
+// The page arguments of a parent's actions: those of the REST list of a customer's actions.
+const pageQuery = listActionsQuery.pick({ limit: true, cursor: true });
+type PagesByParent = MercuriusContext['services']['actions']['actionsByCustomers'];
+type PageArgs = Parameters<PagesByParent>[2];
 
 // One statement per distinct (first, after) for all parents of a page.
-function batchedByParent(load: (ctx: Ctx) => PagesByParent) {
-  return async (queries: LoaderQuery[], ctx: Ctx) => {
-    const groups = new Map<string, { args: { first: number; after?: string | undefined }; ids: string[] }>();
-    for (const q of queries) {
-      const args = pageOfArgs(q.params);
+function batchedByParent(load: (ctx: MercuriusContext) => PagesByParent) {
+  return async (queries: { obj: { id: string }; params: { first?: number | null; after?: string | null } }[], ctx: MercuriusContext) => {
+    const groups = new Map<string, { args: PageArgs; ids: string[] }>();
+    const keys = queries.map((q) => {
+      const { limit, cursor } = parseArgs(pageQuery, q.params);
+      const args = { first: limit, after: cursor };
       const key = JSON.stringify(args);
       const g = groups.get(key) ?? { args, ids: [] };
       g.ids.push(q.obj.id);
       groups.set(key, g);
-    }
+      return key;
+    });
     const results = new Map<string, Awaited<ReturnType<PagesByParent>>>();
     for (const [key, g] of groups) results.set(key, await load(ctx)(ctx.principal, g.ids, g.args));
-    return queries.map((q) => {
-      const page = results.get(JSON.stringify(pageOfArgs(q.params)))?.get(q.obj.id) ?? { data: [], nextCursor: null, cursors: [] };
-      return connection(page);
-    });
+    return queries.map((q, i) => connection(results.get(keys[i] ?? '')?.get(q.obj.id) ?? { data: [], nextCursor: null, cursors: [] }));
   };
 }
 
 export const actionsLoaders = {
-  Customer: { actions: batchedByParent((ctx) => ctx.services.actions.actionsByCustomers) },
-  Opportunity: { actions: batchedByParent((ctx) => ctx.services.actions.actionsByOpportunities) },
+  Customer: { actions: batchedByParent((ctx) => ctx.services.actions.actionsByCustomers) } satisfies LoadersOf<'Customer', { id: string }>,
+  Opportunity: { actions: batchedByParent((ctx) => ctx.services.actions.actionsByOpportunities) } satisfies LoadersOf<'Opportunity', { id: string }>,
 };

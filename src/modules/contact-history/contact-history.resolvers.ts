@@ -1,73 +1,53 @@
-import { z } from 'zod';
-import { AppError } from '../../lib/errors.js';
-import { connection, type GqlContext, parseArgs } from '../../lib/graphql.js';
-import { limitSchema, type Page } from '../../lib/pagination.js';
+import type { MercuriusContext } from 'mercurius';
+import { fieldError } from '../../lib/errors.js';
+import { connection, type LoadersOf, parseArgs, parseId, parseInput, parseVersion, type Resolvers } from '../../lib/graphql.js';
+import type { CustomerInteractionsArgs } from '../../lib/graphql.generated.js';
+import type { Page } from '../../lib/pagination.js';
 import type { CustomerDto } from '../customers/customers.schemas.js';
+import type { OpportunityDto } from '../opportunities/opportunities.schemas.js';
 import {
   type InteractionDto,
-  interactionFilter,
+  type InteractionFilter,
+  listInteractionsQuery,
   patchInteractionBody,
   recordInteractionBody,
-  TIMELINE_TYPES,
-  type TimelineType,
+  timelineQuery,
+  type TimelineQuery,
 } from './contact-history.schemas.js';
 
-type Args = Record<string, unknown>;
-type Ctx = GqlContext;
-
-const idArg = z.object({ id: z.uuid() });
-const versionArg = z.number().int().min(1).optional();
-const pageArgs = z.object({ first: limitSchema, after: z.string().max(500).optional() });
-const listArgs = pageArgs.extend({ customerId: z.uuid().optional(), opportunityId: z.uuid().optional() });
-const timelineArgs = pageArgs.extend({ types: z.array(z.enum(TIMELINE_TYPES)).min(1).optional() });
-
-// GraphQL passes absent optional arguments as undefined and explicit ones as null: both mean "not given".
-const given = (args: Args, ...keys: string[]) => Object.fromEntries(keys.map((k) => [k, args[k] ?? undefined]));
+const optionalId = (value: string | null | undefined, at: string) => (value === null || value === undefined ? undefined : parseId(value, at));
 
 export const contactHistoryResolvers = {
   Query: {
-    interaction: async (_: unknown, args: Args, ctx: Ctx) => ctx.services.contactHistory.get(ctx.principal, parseArgs(idArg, args).id),
-    interactions: async (_: unknown, args: Args, ctx: Ctx) => {
-      const a = parseArgs(listArgs, given(args, 'first', 'after', 'customerId', 'opportunityId'));
-      const filter = parseArgs(interactionFilter, args.filter ?? {}, 'filter');
-      if ((a.customerId === undefined) === (a.opportunityId === undefined)) {
-        throw new AppError('VALIDATION_FAILED', 'customerId: give exactly one of customerId and opportunityId', {
-          errors: [{ path: 'customerId', message: 'give exactly one of customerId and opportunityId' }],
-        });
-      }
-      const q = { ...filter, limit: a.first, cursor: a.after };
+    interaction: async (_, args, ctx) => ctx.services.contactHistory.get(ctx.principal, parseId(args.id)),
+    interactions: async (_, args, ctx) => {
+      const customerId = optionalId(args.customerId, 'customerId');
+      const opportunityId = optionalId(args.opportunityId, 'opportunityId');
+      const q = parseArgs(listInteractionsQuery, { filter: args.filter, first: args.first, after: args.after });
+      if ((customerId === undefined) === (opportunityId === undefined)) throw fieldError('VALIDATION_FAILED', 'customerId', 'give exactly one of customerId and opportunityId');
       const svc = ctx.services.contactHistory;
-      return connection(a.customerId ? await svc.listForCustomer(ctx.principal, a.customerId, q) : await svc.listForOpportunity(ctx.principal, a.opportunityId ?? '', q));
+      return connection(customerId ? await svc.listForCustomer(ctx.principal, customerId, q) : await svc.listForOpportunity(ctx.principal, opportunityId ?? '', q));
     },
   },
   Mutation: {
-    recordInteraction: async (_: unknown, args: Args, ctx: Ctx) => {
-      const { id } = parseArgs(idArg, { id: args.customerId });
-      return ctx.services.contactHistory.record(ctx.principal, id, parseArgs(recordInteractionBody, args.input, 'input'));
-    },
-    updateInteraction: async (_: unknown, args: Args, ctx: Ctx) => {
-      const { id } = parseArgs(idArg, { id: args.id });
-      const input = parseArgs(patchInteractionBody, args.input, 'input');
-      return ctx.services.contactHistory.update(ctx.principal, id, input, parseArgs(versionArg, args.expectedVersion ?? undefined, 'expectedVersion'));
-    },
+    recordInteraction: async (_, args, ctx) =>
+      ctx.services.contactHistory.record(ctx.principal, parseId(args.customerId, 'customerId'), parseInput(recordInteractionBody, args.input)),
+    updateInteraction: async (_, args, ctx) =>
+      ctx.services.contactHistory.update(ctx.principal, parseId(args.id), parseInput(patchInteractionBody, args.input), parseVersion(args.expectedVersion)),
   },
-};
+} satisfies Resolvers;
 
-type LoaderQuery<T> = { obj: T; params: Args };
-
-// Nested fields are batched per request.
 type InteractionPages = ReadonlyMap<string, Page<InteractionDto>>;
-type PagesFor = (ctx: Ctx, ids: string[], first: number, filter: z.infer<typeof interactionFilter>, after: string | undefined) => Promise<InteractionPages>;
+type PagesFor = (ctx: MercuriusContext, ids: string[], first: number, filter: InteractionFilter, after: string | undefined) => Promise<InteractionPages>;
 
-// Parents asking with the same arguments share one statement.
-function interactionsOf<T extends { id: string }>(load: PagesFor) {
-  return async (queries: LoaderQuery<T>[], ctx: Ctx) => {
-    const groups = new Map<string, { first: number; after: string | undefined; filter: z.infer<typeof interactionFilter>; ids: string[] }>();
+// Nested fields are batched per request; parents asking with the same arguments share one statement.
+function interactionsOf(load: PagesFor) {
+  return async (queries: { obj: { id: string }; params: Partial<CustomerInteractionsArgs> }[], ctx: MercuriusContext) => {
+    const groups = new Map<string, { first: number; after: string | undefined; filter: InteractionFilter; ids: string[] }>();
     const keys = queries.map((q) => {
-      const a = parseArgs(pageArgs, given(q.params, 'first', 'after'));
-      const filter = parseArgs(interactionFilter, q.params.filter ?? {}, 'filter');
-      const key = JSON.stringify([a.first, a.after ?? null, filter]);
-      const g = groups.get(key) ?? { first: a.first, after: a.after, filter, ids: [] };
+      const { limit, cursor, ...filter } = parseArgs(listInteractionsQuery, q.params);
+      const key = JSON.stringify([limit, cursor ?? null, filter]);
+      const g = groups.get(key) ?? { first: limit, after: cursor, filter, ids: [] };
       g.ids.push(q.obj.id);
       groups.set(key, g);
       return key;
@@ -80,16 +60,16 @@ function interactionsOf<T extends { id: string }>(load: PagesFor) {
 
 export const contactHistoryLoaders = {
   Opportunity: {
-    interactions: interactionsOf<{ id: string }>((ctx, ids, first, filter, after) => ctx.services.contactHistory.listForOpportunities(ctx.principal, ids, first, filter, after)),
-  },
+    interactions: interactionsOf((ctx, ids, first, filter, after) => ctx.services.contactHistory.listForOpportunities(ctx.principal, ids, first, filter, after)),
+  } satisfies LoadersOf<'Opportunity', OpportunityDto>,
   Customer: {
-    interactions: interactionsOf<CustomerDto>((ctx, ids, first, filter, after) => ctx.services.contactHistory.listForCustomers(ctx.principal, ids, filter, first, after)),
-    timeline: async (queries: LoaderQuery<CustomerDto>[], ctx: Ctx) => {
-      const groups = new Map<string, { q: { limit: number; cursor: string | undefined; types: TimelineType[] | undefined }; ids: string[] }>();
+    interactions: interactionsOf((ctx, ids, first, filter, after) => ctx.services.contactHistory.listForCustomers(ctx.principal, ids, filter, first, after)),
+    timeline: async (queries, ctx) => {
+      const groups = new Map<string, { q: TimelineQuery; ids: string[] }>();
       const keys = queries.map((q) => {
-        const a = parseArgs(timelineArgs, given(q.params, 'first', 'after', 'types'));
-        const key = JSON.stringify([a.first, a.after ?? null, a.types ?? null]);
-        const g = groups.get(key) ?? { q: { limit: a.first, cursor: a.after, types: a.types }, ids: [] };
+        const parsed = parseArgs(timelineQuery, q.params);
+        const key = JSON.stringify([parsed.limit, parsed.cursor ?? null, parsed.types ?? null]);
+        const g = groups.get(key) ?? { q: parsed, ids: [] };
         g.ids.push(q.obj.id);
         groups.set(key, g);
         return key;
@@ -98,11 +78,11 @@ export const contactHistoryLoaders = {
       for (const [key, g] of groups) pages.set(key, await ctx.services.contactHistory.timelines(ctx.principal, g.ids, g.q));
       return queries.map((q, i) => connection(pages.get(keys[i] ?? '')?.get(q.obj.id) ?? { data: [], nextCursor: null }));
     },
-  },
+  } satisfies LoadersOf<'Customer', CustomerDto>,
   Interaction: {
-    revisions: async (queries: LoaderQuery<InteractionDto>[], ctx: Ctx) => {
+    revisions: async (queries, ctx) => {
       const byInteraction = await ctx.services.contactHistory.revisionsOf(ctx.principal, queries.map((q) => q.obj.id));
       return queries.map((q) => byInteraction.get(q.obj.id) ?? []);
     },
-  },
+  } satisfies LoadersOf<'Interaction', InteractionDto>,
 };

@@ -1,85 +1,63 @@
-import { z } from 'zod';
-import { connection, type GqlContext, parseArgs } from '../../lib/graphql.js';
-import { limitSchema } from '../../lib/pagination.js';
+import { connection, type LoadersOf, parseArgs, parseId, parseInput, parseVersion, type Resolvers } from '../../lib/graphql.js';
 import {
   createContactBody,
   createCustomerBody,
+  createCustomerQuery,
   type CustomerDto,
+  freezeBody,
   listCustomersQuery,
   mergeBody,
   patchContactBody,
   patchCustomerBody,
 } from './customers.schemas.js';
 
-const idArg = z.object({ id: z.uuid() });
-const versionArg = z.number().int().min(1).optional();
-const customersArgs = z.object({ first: limitSchema, after: z.string().max(500).optional(), sort: z.string().max(40).optional() });
-
-type Args = Record<string, unknown>;
-type Ctx = GqlContext;
-
 export const customerResolvers = {
   Query: {
-    customer: async (_: unknown, args: Args, ctx: Ctx) => {
-      const { id } = parseArgs(idArg, args);
-      return ctx.services.customers.get(ctx.principal, id);
-    },
-    customers: async (_: unknown, args: Args, ctx: Ctx) => {
-      const { first, after, sort } = parseArgs(customersArgs, { first: args.first ?? undefined, after: args.after ?? undefined, sort: args.sort ?? undefined });
-      const filter = parseArgs(listCustomersQuery.omit({ limit: true, cursor: true, sort: true }), args.filter ?? {}, 'filter');
-      return connection(await ctx.services.customers.list(ctx.principal, { ...filter, limit: first, cursor: after, sort }));
-    },
-    contact: async (_: unknown, args: Args, ctx: Ctx) => ctx.services.customers.getContact(ctx.principal, parseArgs(idArg, args).id),
+    customer: async (_, args, ctx) => ctx.services.customers.get(ctx.principal, parseId(args.id)),
+    customers: async (_, args, ctx) => connection(await ctx.services.customers.list(ctx.principal, parseArgs(listCustomersQuery, args))),
+    contact: async (_, args, ctx) => ctx.services.customers.getContact(ctx.principal, parseId(args.id)),
   },
   Mutation: {
-    createCustomer: async (_: unknown, args: Args, ctx: Ctx) =>
-      ctx.services.customers.create(ctx.principal, parseArgs(createCustomerBody, args.input, 'input'), { allowDuplicate: args.allowDuplicate === true }),
-    updateCustomer: async (_: unknown, args: Args, ctx: Ctx) => {
-      const { id } = parseArgs(idArg, { id: args.id });
-      return ctx.services.customers.update(ctx.principal, id, parseArgs(patchCustomerBody, args.input, 'input'), parseArgs(versionArg, args.expectedVersion ?? undefined, 'expectedVersion'));
+    createCustomer: async (_, args, ctx) => {
+      const { allowDuplicate } = parseArgs(createCustomerQuery, { allowDuplicate: args.allowDuplicate });
+      return ctx.services.customers.create(ctx.principal, parseInput(createCustomerBody, args.input), { allowDuplicate });
     },
-    freezeCustomer: async (_: unknown, args: Args, ctx: Ctx) =>
-      ctx.services.customers.setFrozen(ctx.principal, parseArgs(idArg, { id: args.id }).id, true, (args.reason as string | null) ?? undefined, parseArgs(versionArg, args.expectedVersion ?? undefined, 'expectedVersion')),
-    unfreezeCustomer: async (_: unknown, args: Args, ctx: Ctx) =>
-      ctx.services.customers.setFrozen(ctx.principal, parseArgs(idArg, { id: args.id }).id, false, undefined, parseArgs(versionArg, args.expectedVersion ?? undefined, 'expectedVersion')),
-    mergeCustomers: async (_: unknown, args: Args, ctx: Ctx) => {
-      const { id } = parseArgs(idArg, { id: args.id });
+    updateCustomer: async (_, args, ctx) =>
+      ctx.services.customers.update(ctx.principal, parseId(args.id), parseInput(patchCustomerBody, args.input), parseVersion(args.expectedVersion)),
+    freezeCustomer: async (_, args, ctx) => {
+      const body = parseArgs(freezeBody, { reason: args.reason });
+      return ctx.services.customers.setFrozen(ctx.principal, parseId(args.id), true, body?.reason, parseVersion(args.expectedVersion));
+    },
+    unfreezeCustomer: async (_, args, ctx) => ctx.services.customers.setFrozen(ctx.principal, parseId(args.id), false, undefined, parseVersion(args.expectedVersion)),
+    mergeCustomers: async (_, args, ctx) => {
       const { duplicateIds } = parseArgs(mergeBody, { duplicateIds: args.duplicateIds });
-      return ctx.services.customers.merge(ctx.principal, id, duplicateIds, parseArgs(versionArg, args.expectedVersion ?? undefined, 'expectedVersion'));
+      return ctx.services.customers.merge(ctx.principal, parseId(args.id), duplicateIds, parseVersion(args.expectedVersion));
     },
-    createContact: async (_: unknown, args: Args, ctx: Ctx) => {
-      const { id } = parseArgs(idArg, { id: args.customerId });
-      return ctx.services.customers.createContact(ctx.principal, id, parseArgs(createContactBody, args.input, 'input'));
-    },
-    updateContact: async (_: unknown, args: Args, ctx: Ctx) => {
-      const { id } = parseArgs(idArg, { id: args.id });
-      return ctx.services.customers.updateContact(ctx.principal, id, parseArgs(patchContactBody, args.input, 'input'), parseArgs(versionArg, args.expectedVersion ?? undefined, 'expectedVersion'));
-    },
-    deleteContact: async (_: unknown, args: Args, ctx: Ctx) => {
-      const { id } = parseArgs(idArg, { id: args.id });
-      await ctx.services.customers.deleteContact(ctx.principal, id, parseArgs(versionArg, args.expectedVersion ?? undefined, 'expectedVersion'));
+    createContact: async (_, args, ctx) => ctx.services.customers.createContact(ctx.principal, parseId(args.customerId, 'customerId'), parseInput(createContactBody, args.input)),
+    updateContact: async (_, args, ctx) =>
+      ctx.services.customers.updateContact(ctx.principal, parseId(args.id), parseInput(patchContactBody, args.input), parseVersion(args.expectedVersion)),
+    deleteContact: async (_, args, ctx) => {
+      await ctx.services.customers.deleteContact(ctx.principal, parseId(args.id), parseVersion(args.expectedVersion));
       return true;
     },
   },
-};
-
-type LoaderQuery = { obj: CustomerDto; params: Args };
+} satisfies Resolvers;
 
 // Nested fields are batched per request: one statement per field for the whole page.
 export const customerLoaders = {
   Customer: {
-    contacts: async (queries: LoaderQuery[], ctx: Ctx) => {
+    contacts: async (queries, ctx) => {
       const byCustomer = await ctx.services.customers.contactsByCustomer(ctx.principal, queries.map((q) => q.obj.id));
       return queries.map((q) => byCustomer.get(q.obj.id) ?? []);
     },
-    owner: async (queries: LoaderQuery[], ctx: Ctx) => {
+    owner: async (queries, ctx) => {
       const ids = [...new Set(queries.map((q) => q.obj.ownerUserId).filter((x): x is string => !!x))];
       const users = await ctx.services.org.usersByIds(ctx.principal, ids);
       return queries.map((q) => (q.obj.ownerUserId ? (users.get(q.obj.ownerUserId) ?? null) : null));
     },
-    ownerUnit: async (queries: LoaderQuery[], ctx: Ctx) => {
+    ownerUnit: async (queries, ctx) => {
       const units = await ctx.services.org.unitsByIds(ctx.principal, [...new Set(queries.map((q) => q.obj.ownerUnitId))]);
       return queries.map((q) => units.get(q.obj.ownerUnitId) ?? null);
     },
-  },
+  } satisfies LoadersOf<'Customer', CustomerDto>,
 };

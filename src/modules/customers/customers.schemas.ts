@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { limitSchema } from '../../lib/pagination.js';
-import { timestamp, trimmed } from '../../lib/schemas.js';
+import { queryFlag, timestamp, trimmed } from '../../lib/schemas.js';
 import { LIFECYCLE_STAGES } from './lifecycle-stages.js';
 
 export const CUSTOMER_KINDS = ['ORGANIZATION', 'PERSON'] as const;
@@ -160,9 +160,7 @@ export const listCustomersQuery = z
   .strict();
 export type ListCustomersQuery = z.infer<typeof listCustomersQuery>;
 
-export const createCustomerQuery = z
-  .object({ allowDuplicate: z.enum(['true', 'false']).transform((v) => v === 'true').optional() })
-  .strict();
+export const createCustomerQuery = z.object({ allowDuplicate: queryFlag.optional() }).strict();
 
 export const freezeBody = z.object({ reason: z.string().trim().max(2000).optional() }).strict().nullish();
 export const mergeBody = z.object({ duplicateIds: z.array(z.uuid()).min(1).max(20) }).strict();

@@ -1,56 +1,34 @@
-import { z } from 'zod';
-import { connection, type GqlContext, parseArgs } from '../../lib/graphql.js';
-import { limitSchema } from '../../lib/pagination.js';
+import { connection, type LoadersOf, parseArgs, parseId, parseInput, parseVersion, type Resolvers } from '../../lib/graphql.js';
 import type { CustomerDto } from '../customers/customers.schemas.js';
 import { handoffBody, listHandoffsQuery, rejectBody, transitionBody } from './lifecycle.schemas.js';
 
-const idArg = z.object({ id: z.uuid() });
-const versionArg = z.number().int().min(1).optional();
-const pageArgs = z.object({ first: limitSchema, after: z.string().max(500).optional() });
-
-type Args = Record<string, unknown>;
-type Ctx = GqlContext;
-
 export const lifecycleResolvers = {
   Query: {
-    handoffs: async (_: unknown, args: Args, ctx: Ctx) => {
-      const { first, after } = parseArgs(pageArgs, { first: args.first ?? undefined, after: args.after ?? undefined });
-      const filter = parseArgs(listHandoffsQuery.pick({ status: true, box: true }), args.filter ?? {}, 'filter');
-      return connection(await ctx.services.lifecycle.listHandoffs(ctx.principal, { ...filter, limit: first, cursor: after }));
-    },
-    handoff: async (_: unknown, args: Args, ctx: Ctx) => ctx.services.lifecycle.getHandoff(ctx.principal, parseArgs(idArg, args).id),
+    handoffs: async (_, args, ctx) => connection(await ctx.services.lifecycle.listHandoffs(ctx.principal, parseArgs(listHandoffsQuery, args))),
+    handoff: async (_, args, ctx) => ctx.services.lifecycle.getHandoff(ctx.principal, parseId(args.id)),
   },
   Mutation: {
-    transitionLifecycle: async (_: unknown, args: Args, ctx: Ctx) => {
-      const { id } = parseArgs(idArg, { id: args.customerId }, 'customerId');
-      const input = parseArgs(transitionBody, args.input, 'input');
-      return ctx.services.lifecycle.transition(ctx.principal, id, input, parseArgs(versionArg, args.expectedVersion ?? undefined, 'expectedVersion'));
-    },
-    handOffCustomer: async (_: unknown, args: Args, ctx: Ctx) => {
-      const { id } = parseArgs(idArg, { id: args.customerId }, 'customerId');
-      return ctx.services.lifecycle.handOff(ctx.principal, id, parseArgs(handoffBody, args.input, 'input'));
-    },
-    acceptHandoff: async (_: unknown, args: Args, ctx: Ctx) => ctx.services.lifecycle.accept(ctx.principal, parseArgs(idArg, { id: args.id }).id),
-    rejectHandoff: async (_: unknown, args: Args, ctx: Ctx) => {
-      const { id } = parseArgs(idArg, { id: args.id });
+    transitionLifecycle: async (_, args, ctx) =>
+      ctx.services.lifecycle.transition(ctx.principal, parseId(args.customerId, 'customerId'), parseInput(transitionBody, args.input), parseVersion(args.expectedVersion)),
+    handOffCustomer: async (_, args, ctx) => ctx.services.lifecycle.handOff(ctx.principal, parseId(args.customerId, 'customerId'), parseInput(handoffBody, args.input)),
+    acceptHandoff: async (_, args, ctx) => ctx.services.lifecycle.accept(ctx.principal, parseId(args.id)),
+    rejectHandoff: async (_, args, ctx) => {
       const { reason } = parseArgs(rejectBody, { reason: args.reason });
-      return ctx.services.lifecycle.reject(ctx.principal, id, reason);
+      return ctx.services.lifecycle.reject(ctx.principal, parseId(args.id), reason);
     },
   },
-};
-
-type LoaderQuery = { obj: CustomerDto; params: Args };
+} satisfies Resolvers;
 
 // Nested fields are batched per request: one statement per field for the whole page.
 export const lifecycleLoaders = {
   Customer: {
-    lifecycleTransitions: async (queries: LoaderQuery[], ctx: Ctx) => {
+    lifecycleTransitions: async (queries, ctx) => {
       const by = await ctx.services.lifecycle.transitionsByCustomer(ctx.principal, queries.map((q) => q.obj.id));
       return queries.map((q) => by.get(q.obj.id) ?? []);
     },
-    handoffs: async (queries: LoaderQuery[], ctx: Ctx) => {
+    handoffs: async (queries, ctx) => {
       const by = await ctx.services.lifecycle.handoffsByCustomer(ctx.principal, queries.map((q) => q.obj.id));
       return queries.map((q) => by.get(q.obj.id) ?? []);
     },
-  },
+  } satisfies LoadersOf<'Customer', CustomerDto>,
 };

@@ -1,13 +1,12 @@
-import { z } from 'zod';
-import { connection, type GqlContext, parseArgs } from '../../lib/graphql.js';
-import { limitSchema } from '../../lib/pagination.js';
+import { connection, type LoadersOf, parseArgs, parseId, parseInput, parseVersion, type Resolvers } from '../../lib/graphql.js';
 import {
   createDelegationBody,
   createOrgUnitBody,
   createRoleBody,
   createShareBody,
   createUserBody,
-  delegationFilter,
+  listDelegationsQuery,
+  listUsersQuery,
   patchOrgUnitBody,
   patchRoleBody,
   patchUserBody,
@@ -15,64 +14,43 @@ import {
   type UserDto,
 } from './org.schemas.js';
 
-const idArg = z.object({ id: z.uuid() });
-const versionArg = z.number().int().min(1).optional();
-const pageArgs = z.object({ first: limitSchema, after: z.string().max(500).optional() });
-
-type Args = Record<string, unknown>;
-type Ctx = GqlContext;
-const id = (args: Args) => parseArgs(idArg, { id: args.id }).id;
-const version = (args: Args) => parseArgs(versionArg, args.expectedVersion ?? undefined, 'expectedVersion');
-
 export const orgResolvers = {
   Query: {
-    me: async (_: unknown, _args: Args, ctx: Ctx) => ctx.services.org.me(ctx.principal),
-    orgUnits: async (_: unknown, _args: Args, ctx: Ctx) => ctx.services.org.listUnits(ctx.principal),
-    orgUnit: async (_: unknown, args: Args, ctx: Ctx) => ctx.services.org.getUnit(ctx.principal, id(args)),
-    users: async (_: unknown, args: Args, ctx: Ctx) => {
-      const { first, after } = parseArgs(pageArgs, { first: args.first ?? undefined, after: args.after ?? undefined });
-      return connection(await ctx.services.org.listUsers(ctx.principal, { limit: first, cursor: after }));
-    },
-    user: async (_: unknown, args: Args, ctx: Ctx) => ctx.services.org.getUser(ctx.principal, id(args)),
-    roles: async (_: unknown, _args: Args, ctx: Ctx) => ctx.services.org.listRoles(ctx.principal),
-    role: async (_: unknown, args: Args, ctx: Ctx) => ctx.services.org.getRole(ctx.principal, id(args)),
-    delegations: async (_: unknown, args: Args, ctx: Ctx) => {
-      const { first, after } = parseArgs(pageArgs, { first: args.first ?? undefined, after: args.after ?? undefined });
-      const filter = parseArgs(delegationFilter, args.filter ?? {}, 'filter');
-      return connection(await ctx.services.org.listDelegations(ctx.principal, { ...filter, limit: first, cursor: after }));
-    },
+    me: async (_, _args, ctx) => ctx.services.org.me(ctx.principal),
+    orgUnits: async (_, _args, ctx) => ctx.services.org.listUnits(ctx.principal),
+    orgUnit: async (_, args, ctx) => ctx.services.org.getUnit(ctx.principal, parseId(args.id)),
+    users: async (_, args, ctx) => connection(await ctx.services.org.listUsers(ctx.principal, parseArgs(listUsersQuery, args))),
+    user: async (_, args, ctx) => ctx.services.org.getUser(ctx.principal, parseId(args.id)),
+    roles: async (_, _args, ctx) => ctx.services.org.listRoles(ctx.principal),
+    role: async (_, args, ctx) => ctx.services.org.getRole(ctx.principal, parseId(args.id)),
+    delegations: async (_, args, ctx) => connection(await ctx.services.org.listDelegations(ctx.principal, parseArgs(listDelegationsQuery, args))),
   },
   Mutation: {
-    createOrgUnit: async (_: unknown, args: Args, ctx: Ctx) => ctx.services.org.createUnit(ctx.principal, parseArgs(createOrgUnitBody, args.input, 'input')),
-    updateOrgUnit: async (_: unknown, args: Args, ctx: Ctx) =>
-      ctx.services.org.updateUnit(ctx.principal, id(args), parseArgs(patchOrgUnitBody, args.input, 'input'), version(args)),
-    createUser: async (_: unknown, args: Args, ctx: Ctx) => ctx.services.org.createUser(ctx.principal, parseArgs(createUserBody, args.input, 'input')),
-    updateUser: async (_: unknown, args: Args, ctx: Ctx) =>
-      ctx.services.org.updateUser(ctx.principal, id(args), parseArgs(patchUserBody, args.input, 'input'), version(args)),
-    createRole: async (_: unknown, args: Args, ctx: Ctx) => ctx.services.org.createRole(ctx.principal, parseArgs(createRoleBody, args.input, 'input')),
-    updateRole: async (_: unknown, args: Args, ctx: Ctx) =>
-      ctx.services.org.updateRole(ctx.principal, id(args), parseArgs(patchRoleBody, args.input, 'input'), version(args)),
-    createShare: async (_: unknown, args: Args, ctx: Ctx) => ctx.services.org.createShare(ctx.principal, parseArgs(createShareBody, args.input, 'input')),
-    createDelegation: async (_: unknown, args: Args, ctx: Ctx) => ctx.services.org.createDelegation(ctx.principal, parseArgs(createDelegationBody, args.input, 'input')),
-    revokeDelegation: async (_: unknown, args: Args, ctx: Ctx) => {
-      await ctx.services.org.revokeDelegation(ctx.principal, id(args));
+    createOrgUnit: async (_, args, ctx) => ctx.services.org.createUnit(ctx.principal, parseInput(createOrgUnitBody, args.input)),
+    updateOrgUnit: async (_, args, ctx) => ctx.services.org.updateUnit(ctx.principal, parseId(args.id), parseInput(patchOrgUnitBody, args.input), parseVersion(args.expectedVersion)),
+    createUser: async (_, args, ctx) => ctx.services.org.createUser(ctx.principal, parseInput(createUserBody, args.input)),
+    updateUser: async (_, args, ctx) => ctx.services.org.updateUser(ctx.principal, parseId(args.id), parseInput(patchUserBody, args.input), parseVersion(args.expectedVersion)),
+    createRole: async (_, args, ctx) => ctx.services.org.createRole(ctx.principal, parseInput(createRoleBody, args.input)),
+    updateRole: async (_, args, ctx) => ctx.services.org.updateRole(ctx.principal, parseId(args.id), parseInput(patchRoleBody, args.input), parseVersion(args.expectedVersion)),
+    createShare: async (_, args, ctx) => ctx.services.org.createShare(ctx.principal, parseInput(createShareBody, args.input)),
+    createDelegation: async (_, args, ctx) => ctx.services.org.createDelegation(ctx.principal, parseInput(createDelegationBody, args.input)),
+    revokeDelegation: async (_, args, ctx) => {
+      await ctx.services.org.revokeDelegation(ctx.principal, parseId(args.id));
       return true;
     },
-    transferWork: async (_: unknown, args: Args, ctx: Ctx) => ctx.services.org.transferWork(ctx.principal, parseArgs(transferBody, args.input, 'input')),
-    deleteShare: async (_: unknown, args: Args, ctx: Ctx) => {
-      await ctx.services.org.deleteShare(ctx.principal, id(args));
+    transferWork: async (_, args, ctx) => ctx.services.org.transferWork(ctx.principal, parseInput(transferBody, args.input)),
+    deleteShare: async (_, args, ctx) => {
+      await ctx.services.org.deleteShare(ctx.principal, parseId(args.id));
       return true;
     },
   },
-};
-
-type UserQuery = { obj: UserDto; params: Args };
+} satisfies Resolvers;
 
 export const orgLoaders = {
   User: {
-    unit: async (queries: UserQuery[], ctx: Ctx) => {
+    unit: async (queries, ctx) => {
       const units = await ctx.services.org.unitsByIds(ctx.principal, [...new Set(queries.map((q) => q.obj.unitId))]);
       return queries.map((q) => units.get(q.obj.unitId) ?? null);
     },
-  },
+  } satisfies LoadersOf<'User', UserDto>,
 };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { limitSchema } from '../../lib/pagination.js';
-import { timestamp, trimmed } from '../../lib/schemas.js';
+import { queryFlag, timestamp, trimmed } from '../../lib/schemas.js';
 import { HIDEABLE_FIELDS, SCOPES } from './built-in-roles.js';
 
 export const UNIT_KINDS = ['HEADQUARTERS', 'REGION', 'BRANCH', 'DEPARTMENT', 'PARTNER'] as const;
@@ -205,27 +205,17 @@ export const createDelegationBody = z
   .meta({ id: 'DelegationCreate' });
 export type CreateDelegationInput = z.infer<typeof createDelegationBody>;
 
-const boolString = z.enum(['true', 'false']).transform((v) => v === 'true');
-
-export const delegationFilter = z
-  .object({
-    fromUserId: z.uuid().optional(),
-    toUserId: z.uuid().optional(),
-    active: z.boolean().optional(),
-  })
-  .strict();
-export type DelegationFilter = z.infer<typeof delegationFilter>;
-
 export const listDelegationsQuery = z
   .object({
     limit: limitSchema,
     cursor: z.string().max(500).optional(),
     fromUserId: z.uuid().optional(),
     toUserId: z.uuid().optional(),
-    active: boolString.optional(),
+    active: queryFlag.optional(),
   })
   .strict();
 export type ListDelegationsQuery = z.infer<typeof listDelegationsQuery>;
+export type DelegationFilter = Omit<ListDelegationsQuery, 'limit' | 'cursor'>;
 
 export const transferBody = z
   .object({

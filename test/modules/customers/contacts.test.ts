@@ -233,7 +233,7 @@ t.test('GraphQL: bad contact input is BAD_USER_INPUT and writes nothing', async 
     ['wrong enum', GQL_CREATE, { cid: cust.id, input: { name: 'N2', decisionRole: 'BOSS' } }, null],
     ['bad email', GQL_CREATE, { cid: cust.id, input: { name: 'N3', emails: ['x'] } }, 'input.emails.0'],
     ['bad phone', GQL_CREATE, { cid: cust.id, input: { name: 'N4', phones: ['abc'] } }, 'input.phones.0'],
-    ['bad customer id', GQL_CREATE, { cid: 'nope', input: { name: 'N5' } }, 'id'],
+    ['bad customer id', GQL_CREATE, { cid: 'nope', input: { name: 'N5' } }, 'customerId'],
     ['bad contact id', GQL_GET, { id: 'nope' }, 'id'],
     ['update: bad email', GQL_UPDATE, { id: existing.id, input: { emails: ['x'] } }, 'input.emails.0'],
     ['update: clear name', GQL_UPDATE, { id: existing.id, input: { name: null } }, 'input.name'],
