@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { connection, type GqlContext, parseArgs } from '../../lib/graphql.js';
-import { limitSchema } from '../../lib/pagination.js';
+import { cursorParam, limitSchema } from '../../lib/pagination.js';
 import { createActionGraphInput, patchActionBody } from './actions.schemas.js';
 
 const idArg = z.object({ id: z.uuid() });
 const versionArg = z.number().int().min(1).optional();
-const pageArgs = z.object({ first: limitSchema, after: z.string().max(500).optional() });
+const pageArgs = z.object({ first: limitSchema, after: cursorParam.optional() });
 
 type Args = Record<string, unknown>;
 type Ctx = GqlContext;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../../lib/errors.js';
 import { connection, type GqlContext, parseArgs } from '../../lib/graphql.js';
-import { limitSchema, type Page } from '../../lib/pagination.js';
+import { cursorParam, limitSchema, type Page } from '../../lib/pagination.js';
 import type { CustomerDto } from '../customers/customers.schemas.js';
 import {
   type InteractionDto,
@@ -17,7 +17,7 @@ type Ctx = GqlContext;
 
 const idArg = z.object({ id: z.uuid() });
 const versionArg = z.number().int().min(1).optional();
-const pageArgs = z.object({ first: limitSchema, after: z.string().max(500).optional() });
+const pageArgs = z.object({ first: limitSchema, after: cursorParam.optional() });
 const listArgs = pageArgs.extend({ customerId: z.uuid().optional(), opportunityId: z.uuid().optional() });
 const timelineArgs = pageArgs.extend({ types: z.array(z.enum(TIMELINE_TYPES)).min(1).optional() });
 

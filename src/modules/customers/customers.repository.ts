@@ -1,4 +1,4 @@
-import { and, asc, eq, getTableColumns, inArray, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, or, type SQL, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
 import { contacts, customers, orgUnits, ownershipChanges, users } from '../../db/schema/index.js';
 import { accessPredicate, preparedAccessPredicate, type Principal, unitReachPredicate } from '../../lib/access.js';
@@ -36,7 +36,8 @@ export const canSee = (p: Principal): SQL => accessPredicate(p, 'customers:read'
 export const canDo = (p: Principal, permission: string): SQL => accessPredicate(p, permission, RESOURCE, ownerCols);
 
 export type ListFilter = {
-  q?: string | undefined;
+  // The forms of the `q` search (normalize.ts searchForms): a record matching any of them is found.
+  q?: readonly string[] | undefined;
   lifecycleStage?: string | undefined;
   status?: string | undefined;
   ownerUnitId?: string | undefined;
@@ -87,7 +88,7 @@ export const customersRepository = {
     const conds: (SQL | undefined)[] = [canSee(p)];
     // Frozen and merged customers leave the default lists; ask for them by status.
     conds.push(f.status ? eq(customers.status, f.status) : eq(customers.status, 'ACTIVE'));
-    if (f.q) conds.push(sql`${customers.searchText} LIKE ${`%${escapeLike(f.q)}%`}`);
+    if (f.q?.length) conds.push(or(...f.q.map((form) => sql`${customers.searchText} LIKE ${`%${escapeLike(form)}%`}`)));
     if (f.lifecycleStage) conds.push(eq(customers.lifecycleStage, f.lifecycleStage));
     if (f.ownerUnitId) conds.push(eq(customers.ownerUnitId, f.ownerUnitId));
     if (f.ownerUserId) conds.push(eq(customers.ownerUserId, f.ownerUserId));

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { connection, type GqlContext, parseArgs } from '../../lib/graphql.js';
-import { limitSchema } from '../../lib/pagination.js';
+import { cursorParam, limitSchema } from '../../lib/pagination.js';
 import {
   createContactBody,
   createCustomerBody,
   type CustomerDto,
+  freezeBody,
   listCustomersQuery,
   mergeBody,
   patchContactBody,
@@ -13,7 +14,7 @@ import {
 
 const idArg = z.object({ id: z.uuid() });
 const versionArg = z.number().int().min(1).optional();
-const customersArgs = z.object({ first: limitSchema, after: z.string().max(500).optional(), sort: z.string().max(40).optional() });
+const customersArgs = z.object({ first: limitSchema, after: cursorParam.optional(), sort: z.string().max(40).optional() });
 
 type Args = Record<string, unknown>;
 type Ctx = GqlContext;
@@ -39,7 +40,7 @@ export const customerResolvers = {
       return ctx.services.customers.update(ctx.principal, id, parseArgs(patchCustomerBody, args.input, 'input'), parseArgs(versionArg, args.expectedVersion ?? undefined, 'expectedVersion'));
     },
     freezeCustomer: async (_: unknown, args: Args, ctx: Ctx) =>
-      ctx.services.customers.setFrozen(ctx.principal, parseArgs(idArg, { id: args.id }).id, true, (args.reason as string | null) ?? undefined, parseArgs(versionArg, args.expectedVersion ?? undefined, 'expectedVersion')),
+      ctx.services.customers.setFrozen(ctx.principal, parseArgs(idArg, { id: args.id }).id, true, parseArgs(freezeBody, { reason: args.reason ?? undefined })?.reason, parseArgs(versionArg, args.expectedVersion ?? undefined, 'expectedVersion')),
     unfreezeCustomer: async (_: unknown, args: Args, ctx: Ctx) =>
       ctx.services.customers.setFrozen(ctx.principal, parseArgs(idArg, { id: args.id }).id, false, undefined, parseArgs(versionArg, args.expectedVersion ?? undefined, 'expectedVersion')),
     mergeCustomers: async (_: unknown, args: Args, ctx: Ctx) => {

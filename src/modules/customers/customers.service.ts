@@ -4,7 +4,7 @@ import { eq, sql } from 'drizzle-orm';
 import { hiddenFields, onBehalfOf, type Principal, requirePermission, scopeFor } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../lib/errors.js';
-import { type Page, pageOf, parseSort } from '../../lib/pagination.js';
+import { cursorForSort, type Page, pageOf, parseSort, sortKey } from '../../lib/pagination.js';
 import {
   type ContactRow,
   type CustomerReadRow,
@@ -25,7 +25,7 @@ import {
   type PatchContactInput,
   type PatchCustomerInput,
 } from './customers.schemas.js';
-import { normalizeEmail, normalizeName, normalizePhone, normalizeQuery, normalizeRegistrationId, searchTextOf } from './normalize.js';
+import { normalizeEmail, normalizeName, normalizePhone, normalizeRegistrationId, searchForms, searchTextOf } from './normalize.js';
 
 const iso = (d: Date) => d.toISOString();
 
@@ -197,11 +197,12 @@ export function createCustomerService(database: Database) {
     async list(p: Principal, q: ListCustomersQuery): Promise<Page<CustomerDto>> {
       requirePermission(p, 'customers:read');
       const { field, desc } = parseSort<CustomerSort>(q.sort, CUSTOMER_SORTS, '-createdAt');
-      const search = q.q === undefined ? undefined : normalizeQuery(q.q);
+      const search = q.q === undefined ? undefined : searchForms(q.q);
       // A query of punctuation alone folds to nothing; answering with everything would mislead.
-      if (search === '') throw fieldError('VALIDATION_FAILED', 'q', 'needs a letter or a digit');
-      const rows = await repo.list(db, p, { ...q, q: search }, sortSpec(field, desc), q.cursor, q.limit);
-      const pg = pageOf(rows, q.limit, (r) => [sortValue(r, field), r.id]);
+      if (search?.length === 0) throw fieldError('VALIDATION_FAILED', 'q', 'needs a letter or a digit');
+      const sort = sortKey({ field, desc });
+      const rows = await repo.list(db, p, { ...q, q: search }, sortSpec(field, desc), cursorForSort(q.cursor, sort), q.limit);
+      const pg = pageOf(rows, q.limit, (r) => [sortValue(r, field), r.id], sort);
       return { ...pg, data: pg.data.map((r) => toCustomerDto(p, r)) };
     },
 

@@ -5,6 +5,7 @@ import { actions, customers, opportunities, pipelineStages, pipelines, stageTran
 import { accessPredicate, type Principal } from '../../lib/access.js';
 import { decodeCursor, keyset } from '../../lib/pagination.js';
 import { fieldError } from '../../lib/errors.js';
+import { isoDate } from '../../lib/schemas.js';
 import { canSee as canSeeCustomer } from '../customers/customers.repository.js';
 
 export type PipelineRow = typeof pipelines.$inferSelect;
@@ -69,7 +70,8 @@ function nullableKeyset(def: SortDef, desc: boolean, cursor: string | undefined)
   const orderBy = [sql`${col} ${dir} NULLS LAST`, sql`${id} ${dir}`];
   if (!cursor) return { where: undefined, orderBy };
   const [value, last] = decodeCursor(cursor, 2);
-  if (typeof last !== 'string' || !UUID.test(last) || (value !== null && (typeof value !== 'string' || !CURSOR_SHAPES[def.kind].test(value)))) {
+  const shapeOk = (v: string) => CURSOR_SHAPES[def.kind].test(v) && (def.kind !== 'date' || isoDate.safeParse(v).success);
+  if (typeof last !== 'string' || !UUID.test(last) || (value !== null && (typeof value !== 'string' || !shapeOk(value)))) {
     throw fieldError('VALIDATION_FAILED', 'cursor', 'invalid cursor');
   }
   const idCmp = desc ? sql`${id} < ${last}::uuid` : sql`${id} > ${last}::uuid`;

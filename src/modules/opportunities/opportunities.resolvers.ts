@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { connection, type GqlContext, parseArgs } from '../../lib/graphql.js';
-import { limitSchema } from '../../lib/pagination.js';
+import { cursorParam, limitSchema } from '../../lib/pagination.js';
 import type { CustomerDto } from '../customers/customers.schemas.js';
 import {
   createOpportunityBody,
@@ -14,7 +14,7 @@ import {
 
 const idArg = z.object({ id: z.uuid() });
 const versionArg = z.number().int().min(1).optional();
-const pageArgs = z.object({ first: limitSchema, after: z.string().max(500).optional(), sort: z.string().max(40).optional() });
+const pageArgs = z.object({ first: limitSchema, after: cursorParam.optional(), sort: z.string().max(40).optional() });
 
 type Args = Record<string, unknown>;
 type Ctx = GqlContext;

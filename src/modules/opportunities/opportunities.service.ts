@@ -4,7 +4,7 @@ import { orgUnits, pipelineStages, pipelines } from '../../db/schema/index.js';
 import { onBehalfOf, type Principal, requirePermission, scopeFor } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, type FieldError, fieldError, notFound, staleWrite } from '../../lib/errors.js';
-import { type Page, pageOf, parseSort } from '../../lib/pagination.js';
+import { cursorForSort, type Page, pageOf, parseSort, sortKey } from '../../lib/pagination.js';
 import { customersRepository } from '../customers/customers.repository.js';
 import type { CustomerDto } from '../customers/customers.schemas.js';
 import { toCustomerDto } from '../customers/customers.service.js';
@@ -350,8 +350,9 @@ export function createOpportunityService(database: Database) {
     async list(p: Principal, q: ListOpportunitiesQuery): Promise<Page<OpportunityDto>> {
       requirePermission(p, 'opportunities:read');
       const { field, desc } = parseSort<OpportunitySort>(q.sort, OPPORTUNITY_SORTS, '-createdAt');
-      const rows = await repo.list(db, p, q, field, desc, q.cursor, q.limit);
-      const pg = pageOf(rows, q.limit, (r) => [sortValue(r.row, field), r.row.id]);
+      const sort = sortKey({ field, desc });
+      const rows = await repo.list(db, p, q, field, desc, cursorForSort(q.cursor, sort), q.limit);
+      const pg = pageOf(rows, q.limit, (r) => [sortValue(r.row, field), r.row.id], sort);
       return { ...pg, data: pg.data.map((r) => toOpportunityDto(r.row, r.stageKey)) };
     },
 
