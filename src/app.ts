@@ -4,6 +4,7 @@ import type { DestinationStream } from 'pino';
 import type { Config } from './config.js';
 import { createDatabase, type Database } from './db/client.js';
 import { migrateAndBootstrap } from './db/migrate.js';
+import { onlyDeclaredQuery } from './lib/schemas.js';
 import { responseSerializerCompiler } from './lib/serializer.js';
 import { createJobQueue } from './lib/job-queue.js';
 import { type ActionService, actionsRoutes, createActionService, repointActions } from './modules/actions/index.js';
@@ -112,6 +113,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       // (src/lib/serializer.ts). Mercurius keeps its own JSON schemas.
       v1.setValidatorCompiler(validatorCompiler);
       v1.setSerializerCompiler(responseSerializerCompiler);
+      // Unknown query parameters are refused on every route, never ignored.
+      v1.addHook('onRoute', onlyDeclaredQuery);
       await v1.register(orgRoutes);
       await v1.register(customersRoutes);
       await v1.register(contactHistoryRoutes);

@@ -2,33 +2,64 @@ import { type SQL, sql } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
 import { AppError, fieldError } from './errors.js';
+import { CONTROL_CHARACTERS, timestamp } from './schemas.js';
 
 export const limitSchema = z.coerce.number().int().min(1).max(200).default(50);
+
+// A cursor as clients send it back: base64url only. Long enough for a position in a name sort (names
+// run to 300 characters, up to four bytes each) together with the sort it belongs to.
+export const cursorParam = z.string().max(2000).regex(/^[A-Za-z0-9_-]*$/, 'invalid cursor');
 
 // `cursors` holds each item's own cursor (for GraphQL edges); REST answers only data and nextCursor.
 export type Page<T> = { data: T[]; nextCursor: string | null; cursors?: string[] };
 
 type CursorValue = string | number | null;
 
-export function encodeCursor(values: CursorValue[]): string {
-  return Buffer.from(JSON.stringify(values)).toString('base64url');
+const invalidCursor = () => fieldError('VALIDATION_FAILED', 'cursor', 'invalid cursor');
+
+/** The canonical name of a sort (`-name`, `createdAt`): what a sortable list's cursors are bound to. */
+export const sortKey = (s: { field: string; desc: boolean }): string => `${s.desc ? '-' : ''}${s.field}`;
+
+/**
+ * A position in a list, opaque to clients. A list that can be sorted several ways passes its `sort`:
+ * the cursor then carries it, since a position in one order read in another returns a wrong page.
+ */
+export function encodeCursor(values: CursorValue[], sort?: string): string {
+  return Buffer.from(JSON.stringify(sort === undefined ? values : { s: sort, v: values })).toString('base64url');
 }
 
-export function decodeCursor(cursor: string, arity: number): CursorValue[] {
+export function decodeCursor(cursor: string, arity: number, sort?: string): CursorValue[] {
+  let v: unknown;
   try {
-    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && v.length === arity && v.every((x) => x === null || typeof x === 'string' || typeof x === 'number')) {
-      return v as CursorValue[];
-    }
+    v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    // fall through to the error below
+    throw invalidCursor();
   }
-  throw fieldError('VALIDATION_FAILED', 'cursor', 'invalid cursor');
+  if (sort !== undefined) {
+    if (!v || typeof v !== 'object' || Array.isArray(v) || typeof (v as { s?: unknown }).s !== 'string') throw invalidCursor();
+    if ((v as { s: string }).s !== sort) throw fieldError('VALIDATION_FAILED', 'cursor', 'belongs to another sort: use it with the sort it came from, or start again without a cursor');
+    v = (v as { v?: unknown }).v;
+  }
+  // A forged cursor's text goes into SQL as a value: a control character there would fail as a 500.
+  if (
+    Array.isArray(v) &&
+    v.length === arity &&
+    v.every((x) => x === null || (typeof x === 'string' && !CONTROL_CHARACTERS.test(x)) || (typeof x === 'number' && Number.isFinite(x)))
+  ) {
+    return v as CursorValue[];
+  }
+  throw invalidCursor();
+}
+
+/** A sortable list's cursor, checked against the sort asked for: the position inside, for keyset(). */
+export function cursorForSort(cursor: string | undefined, sort: string, arity = 2): string | undefined {
+  return cursor ? encodeCursor(decodeCursor(cursor, arity, sort)) : undefined;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/;
-const isIsoTimestamp = (v: string) => ISO_TIMESTAMP.test(v) && !Number.isNaN(Date.parse(v));
+// Also within the range the API stores: a forged year 0000 would fail in the database as a 500.
+const isIsoTimestamp = (v: string) => ISO_TIMESTAMP.test(v) && timestamp.safeParse(v).success;
 
 export type SortSpec = { column: AnyPgColumn; desc: boolean; kind: 'timestamp' | 'text' };
 
@@ -43,21 +74,22 @@ export function keyset(spec: SortSpec, idCol: AnyPgColumn, cursor: string | unde
   const [value, id] = decodeCursor(cursor, 2);
   // A forged cursor, or one from another sort, must be refused here: cast by the database it would fail as a 500.
   if (typeof id !== 'string' || typeof value !== 'string' || !UUID.test(id) || (spec.kind === 'timestamp' && !isIsoTimestamp(value))) {
-    throw fieldError('VALIDATION_FAILED', 'cursor', 'invalid cursor');
+    throw invalidCursor();
   }
   const v = spec.kind === 'timestamp' ? sql`${value}::timestamptz` : sql`${value}`;
   const where = spec.desc ? sql`(${spec.column}, ${idCol}) < (${v}, ${id}::uuid)` : sql`(${spec.column}, ${idCol}) > (${v}, ${id}::uuid)`;
   return { where, orderBy };
 }
 
-export function pageOf<T>(rows: T[], limit: number, cursorOf: (row: T) => CursorValue[]): Page<T> {
+/** The page and its cursors; a sortable list passes its `sort` (see encodeCursor). */
+export function pageOf<T>(rows: T[], limit: number, cursorOf: (row: T) => CursorValue[], sort?: string): Page<T> {
   const more = rows.length > limit;
   const data = more ? rows.slice(0, limit) : rows;
   const last = data[data.length - 1];
   return {
     data,
-    nextCursor: more && last !== undefined ? encodeCursor(cursorOf(last)) : null,
-    cursors: data.map((row) => encodeCursor(cursorOf(row))),
+    nextCursor: more && last !== undefined ? encodeCursor(cursorOf(last), sort) : null,
+    cursors: data.map((row) => encodeCursor(cursorOf(row), sort)),
   };
 }
 

@@ -1,8 +1,72 @@
+import type { onRouteHookHandler, preValidationAsyncHookHandler } from 'fastify';
 import { z } from 'zod';
+import { AppError } from './errors.js';
+
+// ---- input rules shared by every module (README "Input rules") ----------------------------------
+
+// One rule for control characters, in every string the API takes: C0 controls other than tab, line
+// feed and carriage return, and DEL, are refused. U+0000 cannot be stored in a PostgreSQL text value at
+// all (a 500 before this rule); the others never mean anything in a record's text and are invisible in
+// most clients.
+export const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+const NO_CONTROL_CHARACTERS = /^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$/;
+export const CONTROL_CHARACTERS_MESSAGE = 'must not contain control characters';
+
+/** The base of every free-text input: a string without control characters (checked before trimming). */
+export const safeString = () => z.string().regex(NO_CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE);
+
+/** Free text, trimmed, possibly empty. */
+export const text = (max: number) => safeString().trim().max(max);
+
+/** Required text: trimmed, at least one character. */
+export const trimmed = (max: number) => text(max).min(1);
+
+// The storable and plausible range of every date and time the API takes: years 1900 to 9999, as UTC
+// instants. PostgreSQL has no year 0000, and an instant past 9999 (9999-12-31T23:00:00-05:00) could not
+// be written back as an RFC 3339 time with a four-digit year.
+export const EARLIEST_INSTANT = '1900-01-01T00:00:00.000Z';
+export const LATEST_INSTANT = '9999-12-31T23:59:59.999Z';
+const EARLIEST_MS = Date.parse(EARLIEST_INSTANT);
+const LATEST_MS = Date.parse(LATEST_INSTANT);
+export const DATE_RANGE_MESSAGE = 'must be between 1900-01-01 and 9999-12-31 (UTC)';
+const inRange = (ms: number) => ms >= EARLIEST_MS && ms <= LATEST_MS;
+
+/** An RFC 3339 time with an offset, within the storable range. Also the shape of every time answered. */
+export const timestamp = z.iso.datetime({ offset: true }).refine((v) => inRange(Date.parse(v)), DATE_RANGE_MESSAGE);
+
+/** A calendar day (2025-03-01), within the storable range. */
+export const isoDate = z.iso.date().refine((v) => inRange(Date.parse(`${v}T00:00:00Z`)), DATE_RANGE_MESSAGE);
+
+// Every /v1 route without query parameters of its own gets this one: an unknown parameter is refused,
+// never ignored (`POST …/transitions?dryRun=true` must not move anything).
+export const noQuery = z.object({}).strict();
+
+/**
+ * onRoute hook of the /v1 scope: every route gets a querystring schema (noQuery when it declares
+ * none), and a query parameter the schema does not name is refused before anything else is looked
+ * at, with one error per parameter; validation alone would report a faulty body first.
+ */
+export const onlyDeclaredQuery: onRouteHookHandler = (route) => {
+  const querystring: unknown = route.schema?.querystring ?? noQuery;
+  route.schema = { ...route.schema, querystring };
+  if (!(querystring instanceof z.ZodObject)) return;
+  const declared = new Set(Object.keys(querystring.shape));
+  const refuseUnknown: preValidationAsyncHookHandler = async (request) => {
+    const unknown = Object.keys(request.query as object).filter((k) => !declared.has(k));
+    if (unknown.length === 0) return;
+    throw new AppError('VALIDATION_FAILED', `${unknown[0]}: unknown query parameter`, {
+      errors: unknown.map((path) => ({ path, message: 'unknown query parameter' })),
+      extra: { in: 'querystring' },
+    });
+  };
+  const existing = route.preValidation;
+  route.preValidation = [refuseUnknown, ...(existing === undefined ? [] : Array.isArray(existing) ? existing : [existing])];
+};
+
+// ---- shared shapes ------------------------------------------------------------------------------
 
 export const uuid = z.uuid();
 export const idParams = z.object({ id: z.uuid() }).strict();
-export const timestamp = z.iso.datetime({ offset: true });
 export const page = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), nextCursor: z.string().nullable() });
 
 const problemError = z.object({ path: z.string(), message: z.string() });
@@ -30,8 +94,6 @@ export const errorResponses = {
   422: problem,
 };
 
-
-export const trimmed = (max: number) => z.string().trim().min(1).max(max);
 
 // A yes/no query parameter: "true" or "false" in a query string, a Boolean where GraphQL passes one.
 export const queryFlag = z

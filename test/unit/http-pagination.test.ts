@@ -2,7 +2,7 @@ import t from 'tap';
 import { users } from '../../src/db/schema/index.js';
 import { AppError, ERROR_MAP, toProblem } from '../../src/lib/errors.js';
 import { parseIfMatch } from '../../src/lib/http.js';
-import { decodeCursor, encodeCursor, keyset, limitSchema, pageOf, parseSort } from '../../src/lib/pagination.js';
+import { cursorForSort, cursorParam, decodeCursor, encodeCursor, keyset, limitSchema, pageOf, parseSort, sortKey } from '../../src/lib/pagination.js';
 import { fieldErrors } from '../../src/lib/validation.js';
 import { lowestCommonUnit } from '../../src/modules/customers/customers.service.js';
 
@@ -45,6 +45,48 @@ t.test('cursor encode/decode round-trips and refuses anything else', async (t) =
   t.ok(isAppError(caught(() => decodeCursor(Buffer.from('{"a":1}').toString('base64url'), 1)), 'VALIDATION_FAILED', 'cursor'));
   t.ok(isAppError(caught(() => decodeCursor(Buffer.from('[{"a":1},"x"]').toString('base64url'), 2)), 'VALIDATION_FAILED', 'cursor'));
   t.ok(isAppError(caught(() => decodeCursor(Buffer.from('[true,"x"]').toString('base64url'), 2)), 'VALIDATION_FAILED', 'cursor'));
+});
+
+t.test('a sortable list\'s cursor carries its sort and is refused with another', async (t) => {
+  const id = 'b8a1b0d2-0000-4000-8000-000000000001';
+  t.equal(sortKey({ field: 'name', desc: true }), '-name');
+  t.equal(sortKey({ field: 'createdAt', desc: false }), 'createdAt');
+  const c = encodeCursor(['acme', id], '-name');
+  t.match(c, /^[A-Za-z0-9_-]+$/, 'still url-safe and opaque');
+  t.notOk(Buffer.from(c, 'base64url').toString('utf8').startsWith('['), 'not a bare position');
+  t.same(decodeCursor(c, 2, '-name'), ['acme', id]);
+  for (const other of ['name', 'createdAt', '-createdAt', '']) {
+    const err = caught(() => decodeCursor(c, 2, other));
+    t.ok(isAppError(err, 'VALIDATION_FAILED', 'cursor'), `refused for sort ${JSON.stringify(other)}`);
+    t.equal((err as AppError).status, 400);
+  }
+  t.ok(isAppError(caught(() => decodeCursor(encodeCursor(['acme', id]), 2, '-name')), 'VALIDATION_FAILED', 'cursor'), 'a position without a sort is refused by a sorted list');
+  t.ok(isAppError(caught(() => decodeCursor(c, 2)), 'VALIDATION_FAILED', 'cursor'), 'a sorted cursor is refused by a list without sorts');
+  t.ok(isAppError(caught(() => decodeCursor(Buffer.from('{"s":"-name"}').toString('base64url'), 2, '-name')), 'VALIDATION_FAILED', 'cursor'), 'no position');
+  // cursorForSort: the position inside, in the form keyset() reads.
+  t.same(decodeCursor(cursorForSort(c, '-name') ?? '', 2), ['acme', id]);
+  t.equal(cursorForSort(undefined, '-name'), undefined);
+  t.equal(cursorForSort('', '-name'), undefined, 'an empty cursor is the first page');
+  t.ok(isAppError(caught(() => cursorForSort(c, 'name')), 'VALIDATION_FAILED', 'cursor'));
+  // pageOf with a sort mints cursors that carry it.
+  const pg = pageOf([{ k: 'a' }, { k: 'b' }], 1, (r) => [r.k, id], 'name');
+  t.same(decodeCursor(pg.nextCursor ?? '', 2, 'name'), ['a', id]);
+  t.same(pg.cursors?.map((x) => decodeCursor(x, 2, 'name')[0]), ['a']);
+});
+
+t.test('a cursor never carries a control character or an unstorable time to the database', async (t) => {
+  const id = '4c4f1a52-1111-4111-8111-111111111111';
+  t.ok(isAppError(caught(() => decodeCursor(encodeCursor(['a\u0000', id]), 2)), 'VALIDATION_FAILED', 'cursor'));
+  t.ok(isAppError(caught(() => decodeCursor(encodeCursor(['a\u001b', id], 'name'), 2, 'name')), 'VALIDATION_FAILED', 'cursor'));
+  t.ok(isAppError(caught(() => decodeCursor(Buffer.from('[1e999,"x"]').toString('base64url'), 2)), 'VALIDATION_FAILED', 'cursor'), 'no infinity');
+  const spec = { column: users.createdAt, desc: false, kind: 'timestamp' as const };
+  for (const at of ['0000-01-01T00:00:00.000Z', '1899-12-31T23:59:59.999Z', '9999-12-31T23:00:00-05:00']) {
+    t.ok(isAppError(caught(() => keyset(spec, users.id, encodeCursor([at, id]))), 'VALIDATION_FAILED', 'cursor'), at);
+  }
+  t.ok(keyset(spec, users.id, encodeCursor(['1900-01-01T00:00:00.000Z', id])).where, 'the edge of the range is a position');
+  // What clients send back: base64url only, long enough for a long name sort.
+  t.ok(cursorParam.safeParse(encodeCursor(['\u{1F600}'.repeat(300), id], '-name')).success, 'a 300-character name in four-byte characters');
+  for (const bad of ['a b', 'a+b', 'a/b', 'a=', '\u0000', 'x'.repeat(2001)]) t.notOk(cursorParam.safeParse(bad).success, JSON.stringify(bad.slice(0, 10)));
 });
 
 t.test('keyset: order by (column, id), a cursor of the wrong shape is refused', async (t) => {

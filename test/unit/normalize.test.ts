@@ -7,6 +7,7 @@ import {
   normalizePhone,
   normalizeQuery,
   normalizeRegistrationId,
+  searchForms,
   searchTextOf,
 } from '../../src/modules/customers/normalize.js';
 
@@ -70,6 +71,39 @@ t.test('searchTextOf joins folded name, phones, emails and registration id', asy
   // A phone query finds the record whatever format was stored.
   t.ok(s.includes(normalizeQuery('0044 20 7946')));
   t.ok(s.includes(normalizeQuery('acme')));
+});
+
+t.test('searchForms: the query in every form search_text stores', async (t) => {
+  t.same(searchForms('HRB 243988'), ['hrb 243988', 'hrb243988'], 'folded text, and compact like a registration id');
+  t.same(searchForms('hrb-243.988'), ['hrb 243.988', 'hrb243988']);
+  t.same(searchForms('HRB243988'), ['hrb243988'], 'one form when both agree');
+  t.same(searchForms('nordhaf'), ['nordhaf']);
+  t.same(searchForms('Ácme GmbH'), ['acme gmbh', 'ácmegmbh'], 'names fold accents; registration ids keep letters as stored');
+  t.same(searchForms('+44 20 7946'), ['44207946'], 'phone-like: digits only, which also match registration digits');
+  t.same(searchForms(' John@Example.com '), ['john@example.com'], 'e-mail-like: lower-cased');
+  t.same(searchForms('-- //'), [], 'nothing to search for');
+  t.same(searchForms('12'), ['12']);
+
+  // Whatever the spacing and punctuation of the query, one of its forms is in what is stored.
+  const stored = (registrationId: string) => searchTextOf({ name: 'Nordhafen Logistik GmbH', phones: ['+49 40 123 4567'], emails: ['Info@Nordhafen.example'], registrationId });
+  const cases: [string, string][] = [
+    ['HRB243988', 'HRB 243988'],
+    ['HRB243988', 'hrb-243988'],
+    ['HRB 243988', 'HRB243988'],
+    ['HRB 243988', 'hrb.243.988'],
+    ['FN 123456 a', 'FN123456A'],
+    ['CHE-123.456.789', 'che 123 456 789'],
+    ['CHE-123.456.789', '123.456'],
+    ['GB-123', 'gb 123'],
+  ];
+  for (const [reg, q] of cases) {
+    const text = stored(reg);
+    t.ok(searchForms(q).some((f) => text.includes(f)), `${q} finds registration ${reg}`);
+  }
+  const text = stored('X1');
+  for (const q of ['nordhafen logistik', 'NORDHAFEN  Logistik', '0049 40 1234567', '+49 (40) 123-4567', 'info@nordhafen.example', 'Nordhafen']) {
+    t.ok(searchForms(q).some((f) => text.includes(f)), `${q} still finds name, phone or e-mail`);
+  }
 });
 
 t.test('escapeLike escapes LIKE wildcards and the escape character', async (t) => {

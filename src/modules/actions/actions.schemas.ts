@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { limitSchema } from '../../lib/pagination.js';
-import { timestamp, trimmed } from '../../lib/schemas.js';
+import { cursorParam, limitSchema } from '../../lib/pagination.js';
+import { safeString, timestamp, trimmed } from '../../lib/schemas.js';
 
 export const ACTION_STATUSES = ['OPEN', 'DONE', 'CANCELLED'] as const;
 export const ACTION_KINDS = ['PLANNED', 'ESCALATION'] as const;
@@ -18,7 +18,7 @@ const scale = z.number().int('must be a whole number from 1 to 5').min(1, 'must 
 const writable = {
   title: trimmed(300),
   key: actionKey.nullish(),
-  notes: z.string().max(10_000).nullish(),
+  notes: safeString().max(10_000).nullish(),
   dueAt: timestamp.nullish(),
   value: scale,
   urgency: scale,
@@ -90,12 +90,12 @@ export type ActionDto = z.infer<typeof actionSchema>;
 export const listActionsQuery = z
   .object({
     limit: limitSchema,
-    cursor: z.string().max(500).optional(),
-    sort: z.string().max(40).optional(),
+    cursor: cursorParam.optional(),
+    sort: safeString().max(40).optional(),
     status: z.preprocess(upper, z.enum(ACTION_STATUSES)).optional(),
     assigneeId: z.uuid().optional(),
   })
   .strict();
 export type ListActionsQuery = z.infer<typeof listActionsQuery>;
 
-export const agendaQuery = z.object({ limit: limitSchema, cursor: z.string().max(500).optional() }).strict();
+export const agendaQuery = z.object({ limit: limitSchema, cursor: cursorParam.optional() }).strict();

@@ -2,7 +2,7 @@ import type { Database, Executor } from '../../db/client.js';
 import { onBehalfOf, type Principal, requirePermission } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../lib/errors.js';
-import { decodeCursor, type Page, pageOf, parseSort } from '../../lib/pagination.js';
+import { cursorForSort, decodeCursor, type Page, pageOf, parseSort, sortKey } from '../../lib/pagination.js';
 import { type ActionRow, type ActionWithContext, actionsRepository as repo, RESOURCE } from './actions.repository.js';
 import { ACTION_SORTS, type ActionDto, type CreateActionInput, type ListActionsQuery, type PatchActionInput } from './actions.schemas.js';
 import { priority } from './priority.js';
@@ -122,14 +122,15 @@ export function createActionService(database: Database) {
   }
 
   async function list(p: Principal, parent: Parent, q: ListActionsQuery): Promise<Page<ActionDto>> {
-    const { desc } = parseSort(q.sort, ACTION_SORTS, 'createdAt');
+    const { field, desc } = parseSort(q.sort, ACTION_SORTS, 'createdAt');
+    const sort = sortKey({ field, desc });
     // An invisible parent is 404 whatever the caller's permissions; a visible one without actions:read, 403.
     const visible = parent.kind === 'customer' ? await repo.customerVisible(db, p, parent.id) : await repo.opportunityVisible(db, p, parent.id);
     if (!visible) throw notFound(parent.kind);
     requirePermission(p, 'actions:read');
-    const rows = await repo.list(db, p, parent.kind === 'customer' ? { customerId: parent.id } : { opportunityId: parent.id }, q, q.cursor, q.limit, desc);
+    const rows = await repo.list(db, p, parent.kind === 'customer' ? { customerId: parent.id } : { opportunityId: parent.id }, q, cursorForSort(q.cursor, sort), q.limit, desc);
     const now = new Date();
-    const pg = pageOf(rows, q.limit, (r) => [iso(r.row.createdAt), r.row.id]);
+    const pg = pageOf(rows, q.limit, (r) => [iso(r.row.createdAt), r.row.id], sort);
     return { ...pg, data: pg.data.map((r) => toActionDto(r, now)) };
   }
 

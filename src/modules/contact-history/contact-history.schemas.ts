@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { limitSchema } from '../../lib/pagination.js';
-import { timestamp } from '../../lib/schemas.js';
+import { cursorParam, limitSchema } from '../../lib/pagination.js';
+import { safeString, timestamp } from '../../lib/schemas.js';
 
 export const INTERACTION_CHANNELS = ['PHONE', 'FAX', 'EMAIL', 'SMS', 'VISIT', 'MEETING', 'WEB', 'EVENT', 'MEDIA', 'LETTER', 'OTHER'] as const;
 export const INTERACTION_DIRECTIONS = ['INBOUND', 'OUTBOUND'] as const;
@@ -22,20 +22,17 @@ export type TimelineType = (typeof TIMELINE_TYPES)[number];
 export const LIMITS = { subject: 300, notes: 20_000, outcome: 2_000 } as const;
 // A touch point may be logged a little ahead (time zones, a meeting about to start), not planned far out.
 export const MAX_FUTURE_MS = 24 * 3600_000;
-const EARLIEST = Date.parse('1900-01-01T00:00:00Z');
 
 const upper = (v: unknown) => (typeof v === 'string' ? v.toUpperCase() : v);
 const channel = z.preprocess(upper, z.enum(INTERACTION_CHANNELS));
 const direction = z.preprocess(upper, z.enum(INTERACTION_DIRECTIONS));
 
-export const occurredAt = timestamp
-  .refine((v) => Date.parse(v) <= Date.now() + MAX_FUTURE_MS, 'must not be more than 24 hours in the future')
-  .refine((v) => Date.parse(v) >= EARLIEST, 'must not be before 1900');
+// Not before 1900: the shared timestamp's range.
+export const occurredAt = timestamp.refine((v) => Date.parse(v) <= Date.now() + MAX_FUTURE_MS, 'must not be more than 24 hours in the future');
 
 // Empty or blank text means "none": stored as null.
 const text = (max: number) =>
-  z
-    .string()
+  safeString()
     .max(max)
     .transform((s) => (s.trim() === '' ? null : s.trim()))
     .nullish();
@@ -123,17 +120,17 @@ export const interactionFilter = z
   .strict();
 export type InteractionFilter = z.infer<typeof interactionFilter>;
 
-export const listInteractionsQuery = interactionFilter.extend({ limit: limitSchema, cursor: z.string().max(500).optional() }).strict();
+export const listInteractionsQuery = interactionFilter.extend({ limit: limitSchema, cursor: cursorParam.optional() }).strict();
 export type ListInteractionsQuery = z.infer<typeof listInteractionsQuery>;
 
-export const pageQuery = z.object({ limit: limitSchema, cursor: z.string().max(500).optional() }).strict();
+export const pageQuery = z.object({ limit: limitSchema, cursor: cursorParam.optional() }).strict();
 
 // `types` as a comma-separated list (?types=INTERACTION,STAGE_TRANSITION) or repeated parameters.
 const typesParam = z.preprocess(
   (v) => (v === undefined ? undefined : (Array.isArray(v) ? v : [v]).flatMap((x) => (typeof x === 'string' ? x.split(',') : [x])).map(upper)),
   z.array(z.enum(TIMELINE_TYPES)).min(1).max(TIMELINE_TYPES.length),
 );
-export const timelineQuery = z.object({ limit: limitSchema, cursor: z.string().max(500).optional(), types: typesParam.optional() }).strict();
+export const timelineQuery = z.object({ limit: limitSchema, cursor: cursorParam.optional(), types: typesParam.optional() }).strict();
 export type TimelineQuery = z.infer<typeof timelineQuery>;
 
 export const timelineEntrySchema = z

@@ -1,4 +1,4 @@
-import { and, asc, eq, getTableColumns, inArray, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, or, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { customers, orgUnits, users } from '../../db/schema/index.js';
 import { access, preparedAccessPredicate, type Principal, unitReachPredicate } from '../../lib/access.js';
@@ -34,7 +34,8 @@ const canSee = access.customer.visible;
 const canDo = access.customer.allows;
 
 export type ListFilter = {
-  q?: string | undefined;
+  // The forms of the `q` search (normalize.ts searchForms): a record matching any of them is found.
+  q?: readonly string[] | undefined;
   lifecycleStage?: string | undefined;
   status?: string | undefined;
   ownerUnitId?: string | undefined;
@@ -85,7 +86,7 @@ export const customersRepository = {
     const conds: (SQL | undefined)[] = [canSee(p)];
     // Frozen and merged customers leave the default lists; ask for them by status.
     conds.push(f.status ? eq(customers.status, f.status) : eq(customers.status, 'ACTIVE'));
-    if (f.q) conds.push(sql`${customers.searchText} LIKE ${`%${escapeLike(f.q)}%`}`);
+    if (f.q?.length) conds.push(or(...f.q.map((form) => sql`${customers.searchText} LIKE ${`%${escapeLike(form)}%`}`)));
     if (f.lifecycleStage) conds.push(eq(customers.lifecycleStage, f.lifecycleStage));
     if (f.ownerUnitId) conds.push(eq(customers.ownerUnitId, f.ownerUnitId));
     if (f.ownerUserId) conds.push(eq(customers.ownerUserId, f.ownerUserId));

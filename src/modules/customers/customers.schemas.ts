@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { limitSchema } from '../../lib/pagination.js';
-import { queryFlag, timestamp, trimmed } from '../../lib/schemas.js';
+import { cursorParam, limitSchema } from '../../lib/pagination.js';
+import { queryFlag, safeString, text, timestamp, trimmed } from '../../lib/schemas.js';
 import { LIFECYCLE_STAGES } from './lifecycle-stages.js';
 
 export const CUSTOMER_KINDS = ['ORGANIZATION', 'PERSON'] as const;
@@ -13,8 +13,7 @@ export const DECISION_ROLES = ['DECISION_MAKER', 'INFLUENCER', 'USER', 'GATEKEEP
 
 const upper = (v: unknown) => (typeof v === 'string' ? v.toUpperCase() : v);
 
-export const phone = z
-  .string()
+export const phone = safeString()
   .trim()
   .regex(/^\+?[\d\s().\-/]{3,40}$/, 'not a phone number')
   .refine((s) => s.replace(/\D/g, '').length >= 3, 'not a phone number');
@@ -22,42 +21,42 @@ export const email = z.email().max(320);
 
 export const addressSchema = z
   .object({
-    line1: z.string().max(300).optional(),
-    line2: z.string().max(300).optional(),
-    city: z.string().max(200).optional(),
-    postalCode: z.string().max(40).optional(),
-    region: z.string().max(200).optional(),
-    country: z.string().max(100).optional(),
+    line1: safeString().max(300).optional(),
+    line2: safeString().max(300).optional(),
+    city: safeString().max(200).optional(),
+    postalCode: safeString().max(40).optional(),
+    region: safeString().max(200).optional(),
+    country: safeString().max(100).optional(),
   })
   .strict()
   .meta({ id: 'Address' });
 
 // A plain string is accepted as the first address line.
-const addressInput = z.union([z.string().max(300).transform((line1) => ({ line1 })), addressSchema]);
+const addressInput = z.union([safeString().max(300).transform((line1) => ({ line1 })), addressSchema]);
 
 export const sourceSchema = z
   .object({
     channel: z.preprocess(upper, z.enum(SOURCE_CHANNELS)),
-    campaign: z.string().max(200).nullish(),
+    campaign: safeString().max(200).nullish(),
     referrerCustomerId: z.uuid().nullish(),
-    detail: z.string().max(2000).nullish(),
+    detail: safeString().max(2000).nullish(),
   })
   .strict();
 
-const externalIds = z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,50}$/, 'system names are 1-50 letters, digits, _ . -'), z.string().min(1).max(200));
+const externalIds = z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,50}$/, 'system names are 1-50 letters, digits, _ . -'), safeString().min(1).max(200));
 
 const writable = {
   name: trimmed(300),
-  registrationId: z.string().trim().max(100).nullish(),
+  registrationId: text(100).nullish(),
   phones: z.array(phone).max(20),
   emails: z.array(email).max(20),
-  website: z.string().trim().max(500).nullish(),
-  industry: z.string().trim().max(200).nullish(),
-  region: z.string().trim().max(200).nullish(),
+  website: text(500).nullish(),
+  industry: text(200).nullish(),
+  region: text(200).nullish(),
   address: addressInput.nullish(),
   roles: z.array(z.preprocess(upper, z.enum(CUSTOMER_ROLES))).max(10),
   source: sourceSchema.nullish(),
-  creditStatus: z.string().trim().max(50).nullish(),
+  creditStatus: text(50).nullish(),
   externalIds,
   ownerUserId: z.uuid(),
   ownerUnitId: z.uuid(),
@@ -145,9 +144,9 @@ export const CUSTOMER_SORTS = ['createdAt', 'updatedAt', 'name'] as const;
 export const listCustomersQuery = z
   .object({
     limit: limitSchema,
-    cursor: z.string().max(500).optional(),
-    sort: z.string().max(40).optional(),
-    q: z.string().trim().min(1).max(200).optional(),
+    cursor: cursorParam.optional(),
+    sort: safeString().max(40).optional(),
+    q: trimmed(200).optional(),
     lifecycleStage: z.preprocess(upper, z.enum(LIFECYCLE_STAGES)).optional(),
     status: z.preprocess(upper, z.enum(CUSTOMER_STATUSES)).optional(),
     ownerUnitId: z.uuid().optional(),
@@ -162,7 +161,7 @@ export type ListCustomersQuery = z.infer<typeof listCustomersQuery>;
 
 export const createCustomerQuery = z.object({ allowDuplicate: queryFlag.optional() }).strict();
 
-export const freezeBody = z.object({ reason: z.string().trim().max(2000).optional() }).strict().nullish();
+export const freezeBody = z.object({ reason: text(2000).optional() }).strict().nullish();
 export const mergeBody = z.object({ duplicateIds: z.array(z.uuid()).min(1).max(20) }).strict();
 
 export const contactSchema = z
@@ -184,7 +183,7 @@ export type ContactDto = z.infer<typeof contactSchema>;
 export const createContactBody = z
   .object({
     name: trimmed(300),
-    title: z.string().trim().max(200).nullish(),
+    title: text(200).nullish(),
     decisionRole: z.preprocess(upper, z.enum(DECISION_ROLES)).optional(),
     phones: z.array(phone).max(20).optional(),
     emails: z.array(email).max(20).optional(),
@@ -196,7 +195,7 @@ export type CreateContactInput = z.infer<typeof createContactBody>;
 export const patchContactBody = z
   .object({
     name: trimmed(300).optional(),
-    title: z.string().trim().max(200).nullish(),
+    title: text(200).nullish(),
     decisionRole: z.preprocess(upper, z.enum(DECISION_ROLES)).optional(),
     phones: z.array(phone).max(20).optional(),
     emails: z.array(email).max(20).optional(),
@@ -205,4 +204,4 @@ export const patchContactBody = z
   .meta({ id: 'ContactPatch' });
 export type PatchContactInput = z.infer<typeof patchContactBody>;
 
-export const listContactsQuery = z.object({ limit: limitSchema, cursor: z.string().max(500).optional() }).strict();
+export const listContactsQuery = z.object({ limit: limitSchema, cursor: cursorParam.optional() }).strict();

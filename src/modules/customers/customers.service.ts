@@ -2,7 +2,7 @@ import type { Database, Executor } from '../../db/client.js';
 import { hiddenFields, onBehalfOf, type Principal, requirePermission } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../lib/errors.js';
-import { type Page, pageOf, parseSort } from '../../lib/pagination.js';
+import { cursorForSort, type Page, pageOf, parseSort, sortKey } from '../../lib/pagination.js';
 import {
   type CustomerReadRow,
   type CustomerRow,
@@ -25,7 +25,7 @@ import { contactsRepository } from './contacts.repository.js';
 import { INITIAL_STAGE } from './lifecycle-stages.js';
 import { resolveOwner } from './owner-resolution.js';
 import { ownershipRepository } from './ownership.repository.js';
-import { normalizeEmail, normalizeName, normalizePhone, normalizeQuery, normalizeRegistrationId, searchTextOf } from './normalize.js';
+import { normalizeEmail, normalizeName, normalizePhone, normalizeRegistrationId, searchForms, searchTextOf } from './normalize.js';
 
 const iso = (d: Date) => d.toISOString();
 
@@ -149,11 +149,12 @@ export function createCustomerService(database: Database, opts: { mergeRepoints?
     async list(p: Principal, q: ListCustomersQuery): Promise<Page<CustomerDto>> {
       requirePermission(p, 'customers:read');
       const { field, desc } = parseSort<CustomerSort>(q.sort, CUSTOMER_SORTS, '-createdAt');
-      const search = q.q === undefined ? undefined : normalizeQuery(q.q);
+      const search = q.q === undefined ? undefined : searchForms(q.q);
       // A query of punctuation alone folds to nothing; answering with everything would mislead.
-      if (search === '') throw fieldError('VALIDATION_FAILED', 'q', 'needs a letter or a digit');
-      const rows = await repo.list(db, p, { ...q, q: search }, sortSpec(field, desc), q.cursor, q.limit);
-      const pg = pageOf(rows, q.limit, (r) => [sortValue(r, field), r.id]);
+      if (search?.length === 0) throw fieldError('VALIDATION_FAILED', 'q', 'needs a letter or a digit');
+      const sort = sortKey({ field, desc });
+      const rows = await repo.list(db, p, { ...q, q: search }, sortSpec(field, desc), cursorForSort(q.cursor, sort), q.limit);
+      const pg = pageOf(rows, q.limit, (r) => [sortValue(r, field), r.id], sort);
       return { ...pg, data: pg.data.map((r) => toCustomerDto(p, r)) };
     },
 

@@ -44,12 +44,27 @@ export function searchTextOf(c: { name: string; phones: string[]; emails: string
     .join(' ');
 }
 
+const isPhoneLike = (q: string) => /^[\d\s()+\-./]+$/.test(q) && /\d{3,}/.test(q.replace(/\D/g, ''));
+
 // What the `q` parameter matches against search_text: digits for a phone-like query, folded text otherwise.
 export function normalizeQuery(q: string): string {
   const trimmed = q.trim();
-  if (/^[\d\s()+\-./]+$/.test(trimmed) && /\d{3,}/.test(trimmed.replace(/\D/g, ''))) return normalizePhone(trimmed);
+  if (isPhoneLike(trimmed)) return normalizePhone(trimmed);
   if (trimmed.includes('@')) return normalizeEmail(trimmed);
   return foldText(trimmed);
+}
+
+/**
+ * Every form the query may take in search_text, normalised exactly as searchTextOf stores each part,
+ * so a record is found however the query is spaced or punctuated: `HRB 243988` finds the registration
+ * id stored as `hrb243988` as well as a name containing `hrb 243988`. A phone-like query's digits also
+ * cover registration ids (their stored form keeps every digit). None when the query has no letter or digit.
+ */
+export function searchForms(q: string): string[] {
+  const trimmed = q.trim();
+  const forms = [normalizeQuery(trimmed)];
+  if (!isPhoneLike(trimmed) && !trimmed.includes('@')) forms.push(normalizeRegistrationId(trimmed).toLowerCase());
+  return [...new Set(forms.filter(Boolean))];
 }
 
 export function escapeLike(s: string): string {

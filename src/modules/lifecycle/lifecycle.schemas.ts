@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { limitSchema } from '../../lib/pagination.js';
-import { timestamp, trimmed } from '../../lib/schemas.js';
+import { cursorParam, limitSchema } from '../../lib/pagination.js';
+import { text, timestamp, trimmed } from '../../lib/schemas.js';
 import { LIFECYCLE_STAGES } from '../customers/customers.schemas.js';
 
 export const LIFECYCLE_CAUSES = ['MANUAL', 'HANDOFF', 'OPPORTUNITY', 'ORDER'] as const;
@@ -14,7 +14,7 @@ const lower = (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v);
 export const transitionBody = z
   .object({
     to: z.preprocess(upper, z.enum(LIFECYCLE_STAGES)),
-    reason: z.string().trim().max(2000).nullish(),
+    reason: text(2000).nullish(),
   })
   .strict()
   .meta({ id: 'LifecycleTransitionCreate' });
@@ -38,7 +38,7 @@ export type TransitionDto = z.infer<typeof transitionSchema>;
 export const listTransitionsQuery = z
   .object({
     limit: limitSchema,
-    cursor: z.string().max(500).optional(),
+    cursor: cursorParam.optional(),
   })
   .strict();
 
@@ -50,7 +50,7 @@ export const handoffBody = z
     toUnitId: z.uuid().optional(),
     toUserId: z.uuid().optional(),
     dueAt: futureTimestamp,
-    note: z.string().trim().max(2000).nullish(),
+    note: text(2000).nullish(),
   })
   .strict()
   .superRefine((v, ctx) => {
@@ -68,7 +68,7 @@ export const listHandoffsQuery = z
     status: z.preprocess(upper, z.enum(HANDOFF_STATUSES)).optional(),
     box: z.preprocess(lower, z.enum(HANDOFF_BOXES)).default('received'),
     limit: limitSchema,
-    cursor: z.string().max(500).optional(),
+    cursor: cursorParam.optional(),
   })
   .strict();
 export type ListHandoffsQuery = z.infer<typeof listHandoffsQuery>;

@@ -7,6 +7,7 @@ import { decodeCursor, keyset } from '../../lib/pagination.js';
 import { fieldError } from '../../lib/errors.js';
 import { repointCustomerRows } from '../../lib/repoint.js';
 import { type Move, transferWrites } from '../customers/index.js';
+import { isoDate } from '../../lib/schemas.js';
 
 export type PipelineRow = typeof pipelines.$inferSelect;
 export type StageRow = typeof pipelineStages.$inferSelect;
@@ -68,7 +69,8 @@ function nullableKeyset(def: SortDef, desc: boolean, cursor: string | undefined)
   const orderBy = [sql`${col} ${dir} NULLS LAST`, sql`${id} ${dir}`];
   if (!cursor) return { where: undefined, orderBy };
   const [value, last] = decodeCursor(cursor, 2);
-  if (typeof last !== 'string' || !UUID.test(last) || (value !== null && (typeof value !== 'string' || !CURSOR_SHAPES[def.kind].test(value)))) {
+  const shapeOk = (v: string) => CURSOR_SHAPES[def.kind].test(v) && (def.kind !== 'date' || isoDate.safeParse(v).success);
+  if (typeof last !== 'string' || !UUID.test(last) || (value !== null && (typeof value !== 'string' || !shapeOk(value)))) {
     throw fieldError('VALIDATION_FAILED', 'cursor', 'invalid cursor');
   }
   const idCmp = desc ? sql`${id} < ${last}::uuid` : sql`${id} > ${last}::uuid`;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { limitSchema } from '../../lib/pagination.js';
-import { timestamp, trimmed } from '../../lib/schemas.js';
+import { cursorParam, limitSchema } from '../../lib/pagination.js';
+import { isoDate, safeString, text, timestamp, trimmed } from '../../lib/schemas.js';
 import { PAYMENT_CAPABILITIES, QUALIFICATION_FACTS } from './gates.js';
 
 export const OPPORTUNITY_STATUSES = ['OPEN', 'WON', 'LOST'] as const;
@@ -12,7 +12,6 @@ const upper = (v: unknown) => (typeof v === 'string' ? v.toUpperCase() : v);
 // Money: a decimal string that fits numeric(18,2). Never parsed into a float.
 export const money = z.string().regex(/^\d{1,16}(\.\d{1,2})?$/, 'a non-negative decimal string with at most 16 integer digits and 2 decimals, e.g. "1500.00"');
 export const currency = z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code: three capital letters');
-export const isoDate = z.iso.date();
 
 // ---- pipelines ----------------------------------------------------------------------------
 
@@ -52,7 +51,7 @@ export const createPipelineBody = z
     name: trimmed(200),
     isDefault: z.boolean().optional(),
     unitId: z.uuid().nullish(),
-    productLine: z.string().trim().max(200).nullish(),
+    productLine: text(200).nullish(),
     stages,
   })
   .strict()
@@ -64,7 +63,7 @@ export const patchPipelineBody = z
     name: trimmed(200).optional(),
     isDefault: z.boolean().optional(),
     unitId: z.uuid().nullish(),
-    productLine: z.string().trim().max(200).nullish(),
+    productLine: text(200).nullish(),
     stages: stages.optional(),
   })
   .strict()
@@ -111,9 +110,9 @@ const qualificationFields = {
   decisionMakerKnown: z.boolean(),
   budgetKnown: z.boolean(),
   timingKnown: z.boolean(),
-  purchaseMotive: z.string().trim().min(1).max(2000),
+  purchaseMotive: trimmed(2000),
   paymentCapability: z.preprocess(upper, z.enum(PAYMENT_CAPABILITIES)),
-  judgement: z.string().trim().min(1).max(4000),
+  judgement: trimmed(4000),
 };
 
 export const qualificationSchema = z
@@ -225,10 +224,10 @@ export type OpportunityDto = z.infer<typeof opportunitySchema>;
 export const listOpportunitiesQuery = z
   .object({
     limit: limitSchema,
-    cursor: z.string().max(500).optional(),
-    sort: z.string().max(40).optional(),
+    cursor: cursorParam.optional(),
+    sort: safeString().max(40).optional(),
     stageId: z.uuid().optional(),
-    stageKey: z.preprocess(upper, z.string().max(50)).optional(),
+    stageKey: z.preprocess(upper, safeString().max(50)).optional(),
     status: z.preprocess(upper, z.enum(OPPORTUNITY_STATUSES)).optional(),
     ownerUserId: z.uuid().optional(),
     ownerUnitId: z.uuid().optional(),
@@ -248,9 +247,9 @@ export const transitionBody = z
   .object({
     toStageId: z.uuid().optional(),
     toStageKey: stageKey.optional(),
-    reason: z.string().trim().min(1).max(2000).nullish(),
-    lostReason: z.string().trim().min(1).max(2000).nullish(),
-    competitor: z.string().trim().min(1).max(300).nullish(),
+    reason: trimmed(2000).nullish(),
+    lostReason: trimmed(2000).nullish(),
+    competitor: trimmed(300).nullish(),
   })
   .strict()
   .superRefine((v, ctx) => {
@@ -279,4 +278,4 @@ export const transitionSchema = z
   .meta({ id: 'StageTransition' });
 export type TransitionDto = z.infer<typeof transitionSchema>;
 
-export const listTransitionsQuery = z.object({ limit: limitSchema, cursor: z.string().max(500).optional() }).strict();
+export const listTransitionsQuery = z.object({ limit: limitSchema, cursor: cursorParam.optional() }).strict();

@@ -3,7 +3,7 @@ import type { Database, Executor } from '../../db/client.js';
 import { hasManagerScope, onBehalfOf, type Principal, requirePermission, scopeFor } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, type FieldError, fieldError, notFound, staleWrite } from '../../lib/errors.js';
-import { type Page, pageOf, parseSort } from '../../lib/pagination.js';
+import { cursorForSort, type Page, pageOf, parseSort, sortKey } from '../../lib/pagination.js';
 import { applyLifecycleTransition, type CustomerDto, isBefore, resolveOwner, toCustomerDto } from '../customers/index.js';
 import { checkMove, type Gate, type Qualification, type StageForGates } from './gates.js';
 import {
@@ -299,8 +299,9 @@ export function createOpportunityService(database: Database) {
     async list(p: Principal, q: ListOpportunitiesQuery): Promise<Page<OpportunityDto>> {
       requirePermission(p, 'opportunities:read');
       const { field, desc } = parseSort<OpportunitySort>(q.sort, OPPORTUNITY_SORTS, '-createdAt');
-      const rows = await repo.list(db, p, q, field, desc, q.cursor, q.limit);
-      const pg = pageOf(rows, q.limit, (r) => [sortValue(r.row, field), r.row.id]);
+      const sort = sortKey({ field, desc });
+      const rows = await repo.list(db, p, q, field, desc, cursorForSort(q.cursor, sort), q.limit);
+      const pg = pageOf(rows, q.limit, (r) => [sortValue(r.row, field), r.row.id], sort);
       return { ...pg, data: pg.data.map((r) => toOpportunityDto(r.row, r.stageKey)) };
     },
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { limitSchema } from '../../lib/pagination.js';
+import { cursorParam, limitSchema } from '../../lib/pagination.js';
 import { queryFlag, timestamp, trimmed } from '../../lib/schemas.js';
 import { HIDEABLE_FIELDS, SCOPES } from './built-in-roles.js';
 
@@ -131,10 +131,10 @@ export type PatchUserInput = z.infer<typeof patchUserBody>;
 export const listUsersQuery = z
   .object({
     limit: limitSchema,
-    cursor: z.string().max(500).optional(),
+    cursor: cursorParam.optional(),
     unitId: z.uuid().optional(),
     active: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
-    q: z.string().trim().min(1).max(200).optional(),
+    q: trimmed(200).optional(),
   })
   .strict();
 export type ListUsersQuery = z.infer<typeof listUsersQuery>;
@@ -208,7 +208,7 @@ export type CreateDelegationInput = z.infer<typeof createDelegationBody>;
 export const listDelegationsQuery = z
   .object({
     limit: limitSchema,
-    cursor: z.string().max(500).optional(),
+    cursor: cursorParam.optional(),
     fromUserId: z.uuid().optional(),
     toUserId: z.uuid().optional(),
     active: queryFlag.optional(),

@@ -1,12 +1,15 @@
 import { z } from 'zod';
+import { DATE_RANGE_MESSAGE, isoDate, LATEST_INSTANT, timestamp } from '../../lib/schemas.js';
 import { SOURCE_CHANNELS } from '../customers/customers.schemas.js';
 
-// A day (2025-03-01) or an RFC 3339 timestamp. A day as `to` means the whole day: up to the next midnight (UTC).
+// A day (2025-03-01) or an RFC 3339 timestamp. A day as `to` means the whole day: up to the next midnight
+// (UTC), or the last storable instant for 9999-12-31, whose next midnight has a five-digit year.
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const LATEST_MS = Date.parse(LATEST_INSTANT);
 const bound = (edge: 'from' | 'to') =>
   z
-    .union([z.iso.date(), z.iso.datetime({ offset: true })])
-    .transform((v) => (DAY.test(v) ? new Date(Date.parse(`${v}T00:00:00Z`) + (edge === 'to' ? 86_400_000 : 0)) : new Date(v)));
+    .union([isoDate, timestamp], { error: `must be a day (2025-03-01) or an RFC 3339 time, ${DATE_RANGE_MESSAGE.replace('must be ', '')}` })
+    .transform((v) => (DAY.test(v) ? new Date(Math.min(Date.parse(`${v}T00:00:00Z`) + (edge === 'to' ? 86_400_000 : 0), LATEST_MS)) : new Date(v)));
 
 export const sourceReportQuery = z.object({ from: bound('from').optional(), to: bound('to').optional() }).strict();
 export type SourceReportQuery = z.infer<typeof sourceReportQuery>;
