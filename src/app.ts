@@ -7,13 +7,16 @@ import { migrateAndBootstrap } from './db/migrate.js';
 import { onlyDeclaredQuery } from './lib/schemas.js';
 import { responseSerializerCompiler } from './lib/serializer.js';
 import { createJobQueue } from './lib/job-queue.js';
-import { type ActionService, actionsRoutes, createActionService, repointActions } from './modules/actions/index.js';
-import { type ContactHistoryService, contactHistoryRoutes, createContactHistoryService, repointInteractions } from './modules/contact-history/index.js';
-import { createCustomerService, type CustomerService, customersRoutes } from './modules/customers/index.js';
-import { createLifecycleService, type LifecycleService, lifecycleRoutes, repointHandoffs } from './modules/lifecycle/index.js';
-import { createOpportunityService, type OpportunityService, opportunitiesRoutes, repointOpportunities } from './modules/opportunities/index.js';
-import { createOrgService, createPrincipalCache, type OrgService, orgRoutes, type PrincipalCache } from './modules/org/index.js';
-import { createReportService, type ReportService, reportsRoutes } from './modules/reports/index.js';
+import type { Services } from './services.js';
+
+export type { Services };
+import { actionsRoutes, createActionService, repointActions } from './modules/actions/index.js';
+import { contactHistoryRoutes, createContactHistoryService, repointInteractions } from './modules/contact-history/index.js';
+import { createCustomerService, customersRoutes } from './modules/customers/index.js';
+import { createLifecycleService, lifecycleRoutes, repointHandoffs } from './modules/lifecycle/index.js';
+import { createOpportunityService, opportunitiesRoutes, repointOpportunities } from './modules/opportunities/index.js';
+import { createOrgService, createPrincipalCache, orgRoutes, type PrincipalCache } from './modules/org/index.js';
+import { createReportService, reportsRoutes } from './modules/reports/index.js';
 import { authPlugin } from './plugins/auth.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { graphqlPlugin } from './plugins/graphql.js';
@@ -22,15 +25,6 @@ import { idempotencyPlugin } from './plugins/idempotency.js';
 import { jobsPlugin } from './plugins/jobs.js';
 import { openapiPlugin } from './plugins/openapi.js';
 
-export type Services = {
-  customers: CustomerService;
-  org: OrgService;
-  contactHistory: ContactHistoryService;
-  lifecycle: LifecycleService;
-  opportunities: OpportunityService;
-  actions: ActionService;
-  reports: ReportService;
-};
 
 declare module 'fastify' {
   interface FastifyInstance {

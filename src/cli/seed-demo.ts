@@ -9,10 +9,8 @@ import { actions, handoffs, interactions, lifecycleTransitions, opportunities, p
 import { migrateAndBootstrap } from '../db/migrate.js';
 import type { Principal } from '../lib/access.js';
 import { AppError } from '../lib/errors.js';
-import type { CreateContactInput, CreateCustomerInput } from '../modules/customers/customers.schemas.js';
-import { normalizeEmail, normalizeName, normalizePhone, normalizeRegistrationId } from '../modules/customers/normalize.js';
-import type { OrgUnitDto, UserDto } from '../modules/org/org.schemas.js';
-import { loadPrincipal } from '../modules/org/principal.repository.js';
+import { type CreateContactInput, type CreateCustomerInput, normalizeEmail, normalizeName, normalizePhone, normalizeRegistrationId } from '../modules/customers/index.js';
+import { loadPrincipal, type OrgUnitDto, type UserDto } from '../modules/org/index.js';
 
 // `npm run seed:demo`: a believable small company on the configured database, the same on every
 // fresh database (fixed seed), created through the services so every rule, derived column, audit

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { DEFAULT_STAGES } from '../modules/opportunities/gates.js';
-import { BUILT_IN_ROLES } from '../modules/org/built-in-roles.js';
+import { DEFAULT_STAGES } from '../modules/opportunities/index.js';
+import { BUILT_IN_ROLES } from '../modules/org/index.js';
 import type { Db } from './client.js';
 import { orgUnits, pipelineStages, pipelines, roles, userRoles, users } from './schema/index.js';
 

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Principal } from '../lib/access.js';
 import { AppError } from '../lib/errors.js';
-import { loadPrincipal } from '../modules/org/principal.repository.js';
+import { loadPrincipal } from '../modules/org/index.js';
 import { sendProblem } from './errors.js';
 
 declare module 'fastify' {

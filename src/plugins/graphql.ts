@@ -6,17 +6,17 @@ import { createRequire } from 'node:module';
 import type * as ComplexityModule from 'graphql-query-complexity';
 import type { ComplexityEstimator } from 'graphql-query-complexity';
 import mercurius, { type IResolvers, type MercuriusContext, type MercuriusLoaders } from 'mercurius';
-import type { Services } from '../app.js';
+import type { Services } from '../services.js';
 import type { Principal } from '../lib/access.js';
 import { AppError, ERROR_MAP, fromDatabaseError } from '../lib/errors.js';
 import { fromFastifyError } from './errors.js';
-import { actionsLoaders, actionsResolvers } from '../modules/actions/actions.resolvers.js';
-import { contactHistoryLoaders, contactHistoryResolvers } from '../modules/contact-history/contact-history.resolvers.js';
-import { customerLoaders, customerResolvers } from '../modules/customers/customers.resolvers.js';
-import { lifecycleLoaders, lifecycleResolvers } from '../modules/lifecycle/lifecycle.resolvers.js';
-import { opportunitiesLoaders, opportunitiesResolvers } from '../modules/opportunities/opportunities.resolvers.js';
-import { orgLoaders, orgResolvers } from '../modules/org/org.resolvers.js';
-import { reportsLoaders, reportsResolvers } from '../modules/reports/reports.resolvers.js';
+import { actionsLoaders, actionsResolvers } from '../modules/actions/index.js';
+import { contactHistoryLoaders, contactHistoryResolvers } from '../modules/contact-history/index.js';
+import { customerLoaders, customerResolvers } from '../modules/customers/index.js';
+import { lifecycleLoaders, lifecycleResolvers } from '../modules/lifecycle/index.js';
+import { opportunitiesLoaders, opportunitiesResolvers } from '../modules/opportunities/index.js';
+import { orgLoaders, orgResolvers } from '../modules/org/index.js';
+import { reportsLoaders, reportsResolvers } from '../modules/reports/index.js';
 
 // What every resolver and loader receives besides mercurius' own context: who calls, and the services.
 declare module 'mercurius' {

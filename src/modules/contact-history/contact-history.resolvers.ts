@@ -3,8 +3,8 @@ import { fieldError } from '../../lib/errors.js';
 import { connection, type LoadersOf, parseArgs, parseId, parseInput, parseVersion, type Resolvers } from '../../lib/graphql.js';
 import type { CustomerInteractionsArgs } from '../../lib/graphql.generated.js';
 import type { Page } from '../../lib/pagination.js';
-import type { CustomerDto } from '../customers/customers.schemas.js';
-import type { OpportunityDto } from '../opportunities/opportunities.schemas.js';
+import type { CustomerDto } from '../customers/index.js';
+import type { OpportunityDto } from '../opportunities/index.js';
 import {
   type InteractionDto,
   type InteractionFilter,

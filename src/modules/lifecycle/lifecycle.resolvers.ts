@@ -1,5 +1,5 @@
 import { connection, type LoadersOf, parseArgs, parseId, parseInput, parseVersion, type Resolvers } from '../../lib/graphql.js';
-import type { CustomerDto } from '../customers/customers.schemas.js';
+import type { CustomerDto } from '../customers/index.js';
 import { handoffBody, listHandoffsQuery, rejectBody, transitionBody } from './lifecycle.schemas.js';
 
 export const lifecycleResolvers = {

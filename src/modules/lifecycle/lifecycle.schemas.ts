@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { cursorParam, limitSchema } from '../../lib/pagination.js';
 import { text, timestamp, trimmed } from '../../lib/schemas.js';
-import { LIFECYCLE_STAGES } from '../customers/customers.schemas.js';
+import { LIFECYCLE_STAGES } from '../customers/index.js';
 
 export const LIFECYCLE_CAUSES = ['MANUAL', 'HANDOFF', 'OPPORTUNITY', 'ORDER'] as const;
 // CANCELLED: closed without a decision because the customer was merged into another record.

@@ -9,6 +9,7 @@ export { opportunitiesRoutes } from './opportunities.routes.js';
 export { opportunitiesLoaders, opportunitiesResolvers } from './opportunities.resolvers.js';
 export { createOpportunityService, type OpportunityService } from './opportunities.service.js';
 export { DEFAULT_STAGES } from './gates.js';
+export type { OpportunityDto } from './opportunities.schemas.js';
 
 export const transferOpenOpportunities = (tx: Executor, m: Move): Promise<number> => opportunitiesRepository.transferOpen(tx, m);
 export const openOpportunityCount = (ex: Executor, userId: string): Promise<number> => opportunitiesRepository.openCountOf(ex, userId);

@@ -1,6 +1,6 @@
 import { connection, type LoadersOf, parseArgs, parseId, parseInput, parseVersion, type Resolvers } from '../../lib/graphql.js';
 import type { Page } from '../../lib/pagination.js';
-import type { CustomerDto } from '../customers/customers.schemas.js';
+import type { CustomerDto } from '../customers/index.js';
 import {
   createOpportunityBody,
   createPipelineBody,

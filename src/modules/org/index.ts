@@ -12,6 +12,7 @@ export { createOrgService, type OrgService } from './org.service.js';
 export { createPrincipalCache, type PrincipalCache } from './principal-cache.js';
 export { loadPrincipal } from './principal.repository.js';
 export { BUILT_IN_ROLES } from './built-in-roles.js';
+export type { OrgUnitDto, UserDto } from './org.schemas.js';
 export { HEAD_OF_UNIT_ROLES } from './management.js';
 export { SYSTEM_EMAIL } from './staff.repository.js';
 

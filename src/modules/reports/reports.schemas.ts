@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DATE_RANGE_MESSAGE, isoDate, LATEST_INSTANT, timestamp } from '../../lib/schemas.js';
-import { SOURCE_CHANNELS } from '../customers/customers.schemas.js';
+import { SOURCE_CHANNELS } from '../customers/index.js';
 
 // A day (2025-03-01) or an RFC 3339 timestamp. A day as `to` means the whole day: up to the next midnight
 // (UTC), or the last storable instant for 9999-12-31, whose next midnight has a five-digit year.
