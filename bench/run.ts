@@ -447,7 +447,7 @@ async function fixtures(database: Database, org: OrgSeed): Promise<Fixtures> {
       const [row] = depth > 0
         ? await db.select({ createdAt: customers.createdAt, id: customers.id }).from(customers).where(where).orderBy(desc(customers.createdAt), desc(customers.id)).offset(depth - 1).limit(1)
         : [];
-      deepCursor[name] = { cursor: row ? encodeCursor([row.createdAt.toISOString(), row.id]) : undefined, depth: row ? depth : 0, visible: n };
+      deepCursor[name] = { cursor: row ? encodeCursor([row.createdAt.toISOString(), row.id], '-createdAt') : undefined, depth: row ? depth : 0, visible: n };
     }
 
     const bigPartnerPath = org.units.find((u) => u.name === 'Bench Big Partner')!.path;
