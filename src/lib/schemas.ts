@@ -32,10 +32,12 @@ export const DATE_RANGE_MESSAGE = 'must be between 1900-01-01 and 9999-12-31 (UT
 const inRange = (ms: number) => ms >= EARLIEST_MS && ms <= LATEST_MS;
 
 /** An RFC 3339 time with an offset, within the storable range. Also the shape of every time answered. */
-export const timestamp = z.iso.datetime({ offset: true }).refine((v) => inRange(Date.parse(v)), DATE_RANGE_MESSAGE);
+// The range is judged only of a well-formed value: one fault, one error.
+const wellFormed = { when: (payload: { issues: readonly unknown[] }) => payload.issues.length === 0 };
+export const timestamp = z.iso.datetime({ offset: true }).refine((v) => inRange(Date.parse(v)), { message: DATE_RANGE_MESSAGE, ...wellFormed });
 
 /** A calendar day (2025-03-01), within the storable range. */
-export const isoDate = z.iso.date().refine((v) => inRange(Date.parse(`${v}T00:00:00Z`)), DATE_RANGE_MESSAGE);
+export const isoDate = z.iso.date().refine((v) => inRange(Date.parse(`${v}T00:00:00Z`)), { message: DATE_RANGE_MESSAGE, ...wellFormed });
 
 // Every /v1 route without query parameters of its own gets this one: an unknown parameter is refused,
 // never ignored (`POST …/transitions?dryRun=true` must not move anything).
