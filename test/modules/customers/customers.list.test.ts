@@ -1,7 +1,9 @@
 import { sql } from 'drizzle-orm';
 import t from 'tap';
 import { buildTestApp, company } from '../../helpers/app.js';
-import { digits, errorPaths, isProblem, sleep, tag } from './support.js';
+import { digits, tag } from '../../helpers/factories.js';
+import { errorPaths, isProblem } from '../../helpers/problems.js';
+import { sleep } from '../../helpers/time.js';
 
 const app = await buildTestApp();
 t.teardown(() => app.close());
