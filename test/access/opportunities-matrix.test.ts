@@ -8,10 +8,10 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import t from 'tap';
 import { queryRows } from '../../src/db/client.js';
-import { delegations, opportunities, pipelineStages, pipelines } from '../../src/db/schema/index.js';
 import type { CreateCustomerInput } from '../../src/modules/customers/customers.schemas.js';
 import { loadPrincipal } from '../../src/modules/org/principal.repository.js';
 import { buildTestApp, type Unit, type User } from '../helpers/app.js';
+import { defaultPipeline, delegation, opportunity } from '../helpers/factories.js';
 import { BUILT_IN, BUILT_IN_NAMES, canAct, expectOnRecord, grants, type MRecord, type MRole, type MUnit, type MUser, onBehalfOf, reach, seesUser, type Status, type UnitKind, visibleIds, type World } from './model.js';
 
 const app = await buildTestApp();
@@ -58,11 +58,7 @@ const caller = (name: string): Caller => {
 const admin = await app.admin();
 const adminP = await loadPrincipal(app.db, admin.id);
 if (!adminP) throw new Error('no admin principal');
-const [defaultPl] = await app.db.select().from(pipelines).where(sql`${pipelines.isDefault}`);
-if (!defaultPl) throw new Error('no default pipeline');
-const stages = await app.db.select().from(pipelineStages).where(sql`${pipelineStages.pipelineId} = ${defaultPl.id}`);
-const firstStage = stages.find((s) => s.key === 'QUALIFICATION');
-if (!firstStage) throw new Error('no first stage');
+const defaultPl = await defaultPipeline(app, admin);
 
 let serial = 0;
 async function customerOf(owner: User): Promise<string> {
@@ -72,14 +68,10 @@ async function customerOf(owner: User): Promise<string> {
 
 type Rec = MRecord & { customerId: string };
 const allRecords: Rec[] = [];
-// An opportunity owned by `owner`, on a customer of the same owner, in the first stage.
+// An opportunity owned by `owner`, on a customer of the same owner, in the first stage; the admin makes both.
 async function oppOf(owner: User, track = true): Promise<Rec> {
   const customerId = await customerOf(owner);
-  const [row] = await app.db
-    .insert(opportunities)
-    .values({ customerId, pipelineId: defaultPl!.id, stageId: firstStage!.id, name: `omx opp ${++serial}`, ownerUserId: owner.id, ownerUnitId: owner.unitId })
-    .returning();
-  if (!row) throw new Error('insert failed');
+  const row = await opportunity(app, admin, customerId, { name: `omx opp ${++serial}`, ownerUserId: owner.id });
   const rec = { id: row.id, ownerUserId: row.ownerUserId, ownerUnitId: row.ownerUnitId, customerId };
   if (track) allRecords.push(rec);
   return rec;
@@ -108,7 +100,8 @@ for (const name of CALLERS) {
   const c = caller(name);
   const side = homeOf(name);
   const delegator = side === 'partner' ? await app.user(P1s, ['partner_sales']) : await app.user(B2, ['sales']);
-  await app.db.insert(delegations).values({ fromUserId: delegator.id, toUserId: c.user.id, startsAt: new Date(Date.now() - 3600_000), endsAt: new Date(Date.now() + 86400_000), createdBy: delegator.id });
+  // The delegator need not see the caller (another region, or its own scope only): the admin arranges it.
+  await delegation(app, delegator, c.user, { by: admin });
   activeDelegations.push({ fromUserId: delegator.id, toUserId: c.user.id });
   ownCustomer.set(name, await customerOf(c.user));
   targets.set(name, {

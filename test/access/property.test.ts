@@ -10,11 +10,11 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import t from 'tap';
-import { and, eq } from 'drizzle-orm';
-import { delegations, handoffs, interactions, opportunities, pipelineStages, pipelines } from '../../src/db/schema/index.js';
 import type { CreateCustomerInput } from '../../src/modules/customers/customers.schemas.js';
 import { loadPrincipal } from '../../src/modules/org/principal.repository.js';
 import { buildTestApp, type Unit, type User } from '../helpers/app.js';
+import { delegation, handoff, interaction, opportunity, share } from '../helpers/factories.js';
+import { inHours } from '../helpers/time.js';
 import { BUILT_IN, BUILT_IN_NAMES, isVisible, type MHandoff, type MRecord, type MShare, type MUnit, type MUser, partnerOf, type UnitKind, type World } from './model.js';
 
 const SEED = Number(process.env.ACCESS_SEED ?? 20_241_117);
@@ -71,15 +71,6 @@ type Built = {
   records: (MRecord & { name: string; label: string; interactionId: string; deal: MRecord })[];
 };
 
-// Opportunities of the random worlds stand in the default pipeline's first stage.
-const [firstStage] = await app.db
-  .select({ pipelineId: pipelines.id, stageId: pipelineStages.id })
-  .from(pipelineStages)
-  .innerJoin(pipelines, eq(pipelines.id, pipelineStages.pipelineId))
-  .where(and(eq(pipelines.isDefault, true), eq(pipelineStages.key, 'QUALIFICATION')));
-if (!firstStage) throw new Error('no default pipeline');
-const qualification = firstStage;
-
 const at = <T>(xs: readonly T[], i: number): T => {
   const x = xs[i % xs.length];
   if (x === undefined) throw new Error('empty choice');
@@ -106,33 +97,22 @@ async function build(spec: Spec): Promise<Built> {
     users.push({ user, m: { id: user.id, unitId: unit.id, roles }, label: `user#${i} (${u.roles.join('+')} @ unit#${units.indexOf(at(units, u.unit))} ${unit.kind})` });
   }
 
-  const records: Built['records'] = [];
+  const made: { id: string; ownerUserId: string | null; ownerUnitId: string; name: string; label: string; interactionId: string; dealOwner: number }[] = [];
   for (const [i, c] of spec.customers.entries()) {
     const owner = at(users, c.owner);
     const name = `${token} ${WORDS[c.word]} ${i}`;
     const input = { kind: 'ORGANIZATION', name, ...(c.pool ? { ownerUserId: null, ownerUnitId: owner.user.unitId } : { ownerUserId: owner.user.id }) } as CreateCustomerInput;
-    const made = await app.app.services.customers.create(adminPrincipal, input, { allowDuplicate: true });
+    const customer = await app.app.services.customers.create(adminPrincipal, input, { allowDuplicate: true });
     // Every customer has a contact history: one interaction, whose visibility is the customer's.
-    const [touch] = await app.db
-      .insert(interactions)
-      .values({ customerId: made.id, channel: 'PHONE', direction: 'OUTBOUND', occurredAt: new Date(), subject: `${name} call`, actorId: admin.id })
-      .returning({ id: interactions.id });
-    if (!touch) throw new Error('interaction insert failed');
-    const dealOwner = at(users, c.dealOwner);
-    const [deal] = await app.db
-      .insert(opportunities)
-      .values({ customerId: made.id, pipelineId: qualification.pipelineId, stageId: qualification.stageId, name: `${name} deal`, ownerUserId: dealOwner.user.id, ownerUnitId: dealOwner.user.unitId })
-      .returning({ id: opportunities.id, ownerUserId: opportunities.ownerUserId, ownerUnitId: opportunities.ownerUnitId });
-    if (!deal) throw new Error('opportunity insert failed');
-    records.push({ id: made.id, ownerUserId: made.ownerUserId, ownerUnitId: made.ownerUnitId, name, label: `customer#${i}`, interactionId: touch.id, deal });
+    const touch = await interaction(app, admin, customer.id, { subject: `${name} call` });
+    made.push({ id: customer.id, ownerUserId: customer.ownerUserId, ownerUnitId: customer.ownerUnitId, name, label: `customer#${i}`, interactionId: touch.id, dealOwner: c.dealOwner });
   }
 
   const shares: MShare[] = [];
   for (const s of spec.shares) {
-    const rec = at(records, s.customer);
+    const rec = at(made, s.customer);
     const to = s.toUser ? { toUserId: at(users, s.target).user.id } : { toUnitId: at(units, s.target).unit.id };
-    const res = await app.rest(admin, 'POST', '/v1/shares', { resourceType: 'customer', resourceId: rec.id, ...to });
-    if (res.status !== 201) throw new Error(`share refused: ${res.raw}`);
+    await share(app, rec.id, to, admin);
     shares.push({ recordId: rec.id, ...to });
   }
 
@@ -143,23 +123,24 @@ async function build(spec: Spec): Promise<Built> {
     const to = at(users, d.to);
     // A delegation is between two people, and never crosses a partner boundary.
     if (from === to || partnerOf(world, from.m.unitId) !== partnerOf(world, to.m.unitId)) continue;
-    await app.db.insert(delegations).values({
-      fromUserId: from.user.id,
-      toUserId: to.user.id,
-      startsAt: new Date(Date.now() - 3600_000),
-      endsAt: new Date(Date.now() + 3600_000),
-      createdBy: from.user.id,
-    });
+    await delegation(app, from.user, to.user, { by: admin });
     active.push({ fromUserId: from.user.id, toUserId: to.user.id });
   }
+  // Leads are handed off while they are still leads (SUSPECT), before their deals are opened.
   const pending: MHandoff[] = [];
   for (const h of spec.handoffs) {
-    const rec = at(records, h.customer);
+    const rec = at(made, h.customer);
     // One pending handoff per customer.
     if (pending.some((p) => p.recordId === rec.id)) continue;
-    const to = h.toUser ? { toUserId: at(users, h.target).user.id, toUnitId: at(users, h.target).user.unitId } : { toUserId: null, toUnitId: at(units, h.target).unit.id };
-    await app.db.insert(handoffs).values({ customerId: rec.id, fromUserId: admin.id, fromUnitId: root.id, ...to, dueAt: new Date(Date.now() + 3600_000) });
-    pending.push({ recordId: rec.id, ...to });
+    const target = h.toUser ? { toUserId: at(users, h.target).user.id } : { toUnitId: at(units, h.target).unit.id };
+    const sent = await handoff(app, admin, rec.id, target, { dueAt: inHours(1) });
+    pending.push({ recordId: rec.id, toUserId: sent.toUserId, toUnitId: sent.toUnitId });
+  }
+  const records: Built['records'] = [];
+  for (const r of made) {
+    const dealOwner = at(users, r.dealOwner);
+    const deal = await opportunity(app, admin, r.id, { name: `${r.name} deal`, ownerUserId: dealOwner.user.id });
+    records.push({ id: r.id, ownerUserId: r.ownerUserId, ownerUnitId: r.ownerUnitId, name: r.name, label: r.label, interactionId: r.interactionId, deal: { id: deal.id, ownerUserId: deal.ownerUserId, ownerUnitId: deal.ownerUnitId } });
   }
   return { token, world: { ...world, delegations: active, pendingHandoffs: pending }, users, records };
 }

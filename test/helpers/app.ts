@@ -78,6 +78,10 @@ export class TestApp {
     return this.app.jwt.sign({ sub: userId, ...extra });
   }
 
+  // Units and users are written straight into their tables, unlike every other record (see
+  // ./factories.ts): the access tests need org states the API refuses (a partner's user holding an
+  // ALL-scope role, a user without roles) to show that visibility still holds for them.
+
   /** A unit below `parent` (the root when omitted), with a unique name. */
   async unit(kind: Kind, parent?: Unit, name?: string): Promise<Unit> {
     const p = parent ?? (await this.root());

@@ -1,6 +1,8 @@
 import t from 'tap';
 import { buildTestApp, company } from '../../helpers/app.js';
-import { actionCount, auditFor, delegate, insertAction, opportunity, testPipeline } from './support.js';
+import { action, delegation, opportunity, testPipeline } from '../../helpers/factories.js';
+import { auditFor } from '../../helpers/records.js';
+import { actionCount } from './support.js';
 
 const app = await buildTestApp();
 t.teardown(() => app.close());
@@ -13,7 +15,7 @@ const UPDATE = 'mutation($id: ID!, $input: UpdateActionInput!, $v: Int) { update
 
 t.test('createAction on a customer or an opportunity; action(id); the REST door sees the same', async (t) => {
   const c = await app.customer(u.sales);
-  const o = await opportunity(app, pipeline, c.id, u.sales, 'ACCEPTANCE');
+  const o = await opportunity(app, u.sales, c.id, { pipelineId: pipeline.id, stage: 'ACCEPTANCE' });
   const onCustomer = await app.gql(u.sales, CREATE, { input: { customerId: c.id, title: 'Call', value: 4, urgency: 4 } });
   t.same(onCustomer.errors, undefined);
   t.match(onCustomer.data.createAction, { customerId: c.id, opportunityId: null, value: 4, urgency: 4, status: 'OPEN', kind: 'PLANNED', assigneeId: u.sales.id, priority: 16, customerName: c.name });
@@ -41,7 +43,7 @@ t.test('updateAction: expectedVersion, DONE, 403 and 404', async (t) => {
 
 t.test('bad input: BAD_USER_INPUT naming the field, nothing written', async (t) => {
   const c = await app.customer(u.sales);
-  const o = await opportunity(app, pipeline, c.id, u.sales);
+  const o = await opportunity(app, u.sales, c.id, { pipelineId: pipeline.id });
   const cases: [Record<string, unknown>, string][] = [
     [{ title: 'x' }, 'input.customerId'],
     [{ title: 'x', customerId: c.id, opportunityId: o.id }, 'input.opportunityId'],
@@ -57,7 +59,7 @@ t.test('bad input: BAD_USER_INPUT naming the field, nothing written', async (t) 
     t.ok(r.errors?.[0]?.extensions?.errors?.some((e: { path: string }) => e.path === path), `${JSON.stringify(input)} names ${path}: ${JSON.stringify(r.errors)}`);
   }
   t.equal(await actionCount(app, { customerId: c.id }), 0, 'nothing written');
-  const a = await insertAction(app, { customerId: c.id, assignee: u.sales });
+  const a = await action(app, u.sales, { customerId: c.id });
   const bad = await app.gql(u.sales, UPDATE, { id: a.id, input: { value: 6 } });
   t.same(bad.codes, ['BAD_USER_INPUT']);
   t.ok(bad.errors?.[0]?.extensions?.errors?.some((e: { path: string }) => e.path === 'input.value'));
@@ -66,7 +68,7 @@ t.test('bad input: BAD_USER_INPUT naming the field, nothing written', async (t) 
 
 t.test("another partner's customer and opportunity: NOT_FOUND", async (t) => {
   const theirs = await app.customer(u.partnerBSales);
-  const deal = await opportunity(app, pipeline, theirs.id, u.partnerBSales);
+  const deal = await opportunity(app, u.partnerBSales, theirs.id, { pipelineId: pipeline.id });
   t.same((await app.gql(u.partnerASales, CREATE, { input: { customerId: theirs.id, title: 'x' } })).codes, ['NOT_FOUND']);
   t.same((await app.gql(u.partnerASales, CREATE, { input: { opportunityId: deal.id, title: 'x' } })).codes, ['NOT_FOUND']);
   t.equal(await actionCount(app, { customerId: theirs.id }), 0);
@@ -76,7 +78,7 @@ t.test('delegation through GraphQL: on behalf of the delegator', async (t) => {
   const delegator = await app.user(co.branch, ['sales']);
   const d = await app.user(co.branch, ['sales']);
   const c = await app.customer(delegator);
-  await delegate(app, delegator, d);
+  await delegation(app, delegator, d);
   const r = await app.gql(d, CREATE, { input: { customerId: c.id, title: 'For them', assigneeId: delegator.id } });
   t.equal(r.data.createAction.assigneeId, delegator.id);
   t.same((await auditFor(app, r.data.createAction.id)).map((a) => [a.actor_id, a.on_behalf_of_id]), [[d.id, delegator.id]]);
@@ -86,7 +88,7 @@ t.test('Customer.actions: batched (statements do not grow with customers), visib
   const owner = await app.user(co.branch, ['sales']);
   const customers = [];
   for (let i = 0; i < 6; i++) customers.push(await app.customer(owner, { name: `Batch ${i} ${owner.id.slice(0, 6)}` }));
-  for (const [i, c] of customers.entries()) for (let k = 0; k <= i % 3; k++) await insertAction(app, { customerId: c.id, assignee: owner });
+  for (const [i, c] of customers.entries()) for (let k = 0; k <= i % 3; k++) await action(app, owner, { customerId: c.id });
   const q = 'query($f: CustomerFilter, $n: Int) { customers(filter: $f, first: $n) { edges { node { id actions(first: 2) { edges { node { id customerId } } pageInfo { hasNextPage endCursor } } } } } }';
   const small = await app.countStatements(() => app.gql(owner, q, { f: { ownerUserId: owner.id }, n: 2 }));
   const large = await app.countStatements(() => app.gql(owner, q, { f: { ownerUserId: owner.id }, n: 6 }));

@@ -2,19 +2,20 @@ import { sql } from 'drizzle-orm';
 import t from 'tap';
 import { queryRows } from '../../../src/db/client.js';
 import { buildTestApp, company } from '../../helpers/app.js';
-import { contactRow, count, delegate, errorPaths, opportunityOf, pipeline } from './support.js';
+import { contact, delegation, opportunity, testPipeline } from '../../helpers/factories.js';
+import { errorPaths, isProblem } from '../../helpers/problems.js';
+import { countRows } from '../../helpers/records.js';
 
 const app = await buildTestApp();
 t.teardown(() => app.close());
 const c = await company(app);
-const pl = await pipeline(app);
-
-const isProblem = (h: Record<string, unknown>) => String(h['content-type'] ?? '').startsWith('application/problem+json');
+const pl = await testPipeline(app);
+const contactOf = async (customerId: string) => (await contact(app, c.users.sales, customerId)).id;
 
 t.test('record, read and list an interaction', async (t) => {
   const cust = await app.customer(c.users.sales);
-  const contactId = await contactRow(app, cust.id);
-  const opp = await opportunityOf(app, pl, cust.id, c.users.sales);
+  const contactId = await contactOf(cust.id);
+  const opp = await opportunity(app, c.users.sales, cust.id, { pipelineId: pl.id });
   const res = await app.rest(c.users.sales, 'POST', `/v1/customers/${cust.id}/interactions`, {
     channel: 'phone',
     direction: 'OUTBOUND',
@@ -66,8 +67,8 @@ t.test('record, read and list an interaction', async (t) => {
 
 t.test('lists: filters and keyset pagination, newest first', async (t) => {
   const cust = await app.customer(c.users.sales);
-  const contactId = await contactRow(app, cust.id);
-  const opp = await opportunityOf(app, pl, cust.id, c.users.sales);
+  const contactId = await contactOf(cust.id);
+  const opp = await opportunity(app, c.users.sales, cust.id, { pipelineId: pl.id });
   const ids: string[] = [];
   const base = Date.parse('2025-01-01T00:00:00.000Z');
   for (let i = 0; i < 7; i++) {
@@ -124,8 +125,8 @@ t.test('lists: filters and keyset pagination, newest first', async (t) => {
 t.test('bad input on record: 400 naming the field, nothing written', async (t) => {
   const cust = await app.customer(c.users.sales);
   const other = await app.customer(c.users.sales);
-  const foreignContact = await contactRow(app, other.id);
-  const foreignOpp = await opportunityOf(app, pl, other.id, c.users.sales);
+  const foreignContact = await contactOf(other.id);
+  const foreignOpp = await opportunity(app, c.users.sales, other.id, { pipelineId: pl.id });
   const ok = { channel: 'PHONE', direction: 'OUTBOUND' };
   const cases: [string, Record<string, unknown>, string][] = [
     ['unknown channel', { ...ok, channel: 'PIGEON' }, 'channel'],
@@ -144,17 +145,17 @@ t.test('bad input on record: 400 naming the field, nothing written', async (t) =
     ['unknown field', { ...ok, mood: 'great' }, 'mood'],
     ['actor is not writable', { ...ok, actorId: c.users.sales2.id }, 'actorId'],
   ];
-  const before = await count(app, 'interactions', sql`customer_id = ${cust.id}`);
-  const auditBefore = await count(app, 'audit_log');
+  const before = await countRows(app, 'interactions', sql`customer_id = ${cust.id}`);
+  const auditBefore = await countRows(app, 'audit_log');
   for (const [label, body, path] of cases) {
     const r = await app.rest(c.users.sales, 'POST', `/v1/customers/${cust.id}/interactions`, body);
     t.equal(r.status, 400, `${label}: ${r.raw}`);
     t.ok(isProblem(r.headers), `${label}: problem+json`);
     t.ok(errorPaths(r.body.errors).includes(path) || r.body.detail?.includes(path), `${label}: names ${path} (${r.raw.slice(0, 200)})`);
   }
-  t.equal(await count(app, 'interactions', sql`customer_id = ${cust.id}`), before, 'nothing written');
-  t.equal(await count(app, 'audit_log', sql`entity_type = 'interaction' AND actor_id = ${c.users.sales.id} AND (after->>'customerId') = ${cust.id}`), 0, 'no audit row');
-  t.ok((await count(app, 'audit_log')) >= auditBefore);
+  t.equal(await countRows(app, 'interactions', sql`customer_id = ${cust.id}`), before, 'nothing written');
+  t.equal(await countRows(app, 'audit_log', sql`entity_type = 'interaction' AND actor_id = ${c.users.sales.id} AND (after->>'customerId') = ${cust.id}`), 0, 'no audit row');
+  t.ok((await countRows(app, 'audit_log')) >= auditBefore);
   const badId = await app.rest(c.users.sales, 'POST', '/v1/customers/not-a-uuid/interactions', ok);
   t.equal(badId.status, 400);
   t.ok(errorPaths(badId.body.errors).includes('id'));
@@ -162,7 +163,7 @@ t.test('bad input on record: 400 naming the field, nothing written', async (t) =
 
 t.test('edit history: PATCH with If-Match keeps each replaced version', async (t) => {
   const cust = await app.customer(c.users.sales);
-  const contactId = await contactRow(app, cust.id);
+  const contactId = await contactOf(cust.id);
   const made = await app.rest(c.users.sales, 'POST', `/v1/customers/${cust.id}/interactions`, { channel: 'PHONE', direction: 'OUTBOUND', subject: 'First', occurredAt: '2025-02-01T10:00:00.000Z' });
   const id = made.body.id;
   const p1 = await app.rest(c.users.sales, 'PATCH', `/v1/interactions/${id}`, { subject: 'Second', contactId }, { 'if-match': '"1"' });
@@ -196,12 +197,12 @@ t.test('edit history: PATCH with If-Match keeps each replaced version', async (t
   t.same(audit.map((a) => a.action), ['recorded', 'updated', 'updated']);
 
   // Bad input on PATCH: nothing written.
-  const revCount = await count(app, 'interaction_revisions', sql`interaction_id = ${id}`);
+  const revCount = await countRows(app, 'interaction_revisions', sql`interaction_id = ${id}`);
   for (const [body, path] of [
     [{ channel: 'PIGEON' }, 'channel'],
     [{ channel: null }, 'channel'],
     [{ occurredAt: new Date(Date.now() + 3 * 24 * 3600_000).toISOString() }, 'occurredAt'],
-    [{ contactId: await contactRow(app, (await app.customer(c.users.sales)).id) }, 'contactId'],
+    [{ contactId: await contactOf((await app.customer(c.users.sales)).id) }, 'contactId'],
     [{ notes: 'x'.repeat(20_001) }, 'notes'],
     [{ actorId: c.users.sales2.id }, 'actorId'],
   ] as const) {
@@ -209,7 +210,7 @@ t.test('edit history: PATCH with If-Match keeps each replaced version', async (t
     t.equal(r.status, 400, `${path}: ${r.raw}`);
     t.ok(errorPaths(r.body.errors).includes(path) || r.body.detail?.includes(path), `names ${path}`);
   }
-  t.equal(await count(app, 'interaction_revisions', sql`interaction_id = ${id}`), revCount, 'no revision written');
+  t.equal(await countRows(app, 'interaction_revisions', sql`interaction_id = ${id}`), revCount, 'no revision written');
   t.equal((await app.rest(c.users.sales, 'GET', `/v1/interactions/${id}`)).body.version, 3, 'version unchanged');
   const badMatch = await app.rest(c.users.sales, 'PATCH', `/v1/interactions/${id}`, { subject: 'x' }, { 'if-match': '"3' });
   t.equal(badMatch.status, 400);
@@ -220,7 +221,7 @@ t.test('visibility: another partner’s customer and interaction do not exist; r
   const made = await app.rest(c.users.partnerBSales, 'POST', `/v1/customers/${theirs.id}/interactions`, { channel: 'PHONE', direction: 'INBOUND', subject: 'Secret' });
   t.equal(made.status, 201);
   const id = made.body.id;
-  const before = await count(app, 'interactions', sql`customer_id = ${theirs.id}`);
+  const before = await countRows(app, 'interactions', sql`customer_id = ${theirs.id}`);
   for (const who of [c.users.partnerASales, c.users.partnerAManager, c.users.sales, c.users.branchManager]) {
     for (const [method, url, body] of [
       ['GET', `/v1/customers/${theirs.id}/interactions`, undefined],
@@ -235,7 +236,7 @@ t.test('visibility: another partner’s customer and interaction do not exist; r
       t.notMatch(r.raw, /Secret/, 'nothing leaked');
     }
   }
-  t.equal(await count(app, 'interactions', sql`customer_id = ${theirs.id}`), before, 'nothing written');
+  t.equal(await countRows(app, 'interactions', sql`customer_id = ${theirs.id}`), before, 'nothing written');
   t.equal((await app.rest(c.users.partnerBSales, 'GET', `/v1/interactions/${id}`)).body.subject, 'Secret', 'unchanged');
   t.equal((await app.rest(c.users.admin, 'GET', `/v1/interactions/${id}`)).status, 200, 'the admin sees it');
 
@@ -259,7 +260,7 @@ t.test('delegation: the delegate records and edits on behalf of the owner', asyn
   const deputy = await app.user(c.branch, ['sales']);
   const cust = await app.customer(owner);
   t.equal((await app.rest(deputy, 'POST', `/v1/customers/${cust.id}/interactions`, { channel: 'PHONE', direction: 'OUTBOUND' })).status, 404, 'before the delegation: invisible');
-  await delegate(app, owner, deputy);
+  await delegation(app, owner, deputy);
   const r = await app.rest(deputy, 'POST', `/v1/customers/${cust.id}/interactions`, { channel: 'PHONE', direction: 'OUTBOUND', subject: 'For my colleague' });
   t.equal(r.status, 201, r.raw);
   t.match(r.body, { actorId: deputy.id, onBehalfOfId: owner.id });
@@ -277,8 +278,8 @@ t.test('delegation: the delegate records and edits on behalf of the owner', asyn
 
 t.test('per opportunity: visibility of the opportunity, 404 for another partner', async (t) => {
   const cust = await app.customer(c.users.sales);
-  const opp = await opportunityOf(app, pl, cust.id, c.users.sales);
-  const other = await opportunityOf(app, pl, cust.id, c.users.sales);
+  const opp = await opportunity(app, c.users.sales, cust.id, { pipelineId: pl.id });
+  const other = await opportunity(app, c.users.sales, cust.id, { pipelineId: pl.id });
   const a = await app.rest(c.users.sales, 'POST', `/v1/customers/${cust.id}/interactions`, { channel: 'MEETING', direction: 'OUTBOUND', opportunityId: opp.id });
   await app.rest(c.users.sales, 'POST', `/v1/customers/${cust.id}/interactions`, { channel: 'MEETING', direction: 'OUTBOUND', opportunityId: other.id });
   await app.rest(c.users.sales, 'POST', `/v1/customers/${cust.id}/interactions`, { channel: 'MEETING', direction: 'OUTBOUND' });

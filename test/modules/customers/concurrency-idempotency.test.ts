@@ -2,7 +2,10 @@ import { sql } from 'drizzle-orm';
 import t from 'tap';
 import { queryRows } from '../../../src/db/client.js';
 import { buildTestApp, company } from '../../helpers/app.js';
-import { auditFor, contactOf, customerRow, customersNamed, eventsFor, isProblem, tag } from './support.js';
+import { contact, tag } from '../../helpers/factories.js';
+import { isProblem } from '../../helpers/problems.js';
+import { auditFor, eventsFor, findRow } from '../../helpers/records.js';
+import { customersNamed } from './support.js';
 
 const app = await buildTestApp();
 t.teardown(() => app.close());
@@ -21,7 +24,7 @@ t.test('two PATCHes with the same If-Match: exactly one wins, the other gets 412
     const loser = a.status === 200 ? b : a;
     t.ok(isProblem(loser.headers));
     t.equal(winner.body.version, 2);
-    const row = await customerRow(app, cust.id);
+    const row = await findRow(app, 'customers', cust.id);
     t.equal(row?.version, 2, 'one write only');
     t.equal(row?.region, winner.body.region, "the record holds the winner's value");
     if (winner === a) t.match(row, { industry: 'A', website: null });
@@ -41,20 +44,20 @@ t.test('two PATCHes without If-Match on different fields both land (no lost upda
   t.equal(a.status, 200, a.raw);
   t.equal(b.status, 200, b.raw);
   t.same([a.body.version, b.body.version].sort(), [2, 3]);
-  t.match(await customerRow(app, cust.id), { industry: 'Glass', region: 'Coast', version: 3 });
+  t.match(await findRow(app, 'customers', cust.id), { industry: 'Glass', region: 'Coast', version: 3 });
 });
 
 t.test('the same race on a contact, and through GraphQL', async (t) => {
   const c = await company(app);
   const cust = await app.customer(c.users.sales, { name: `Race Contact ${tag()}` });
-  const contact = await contactOf(app, c.users.sales, cust.id, { name: 'Racer' });
+  const person = await contact(app, c.users.sales, cust.id, { name: 'Racer' });
   const [a, b] = await Promise.all([
-    app.rest(c.users.sales, 'PATCH', `/v1/contacts/${contact.id}`, { title: 'One' }, { 'if-match': '"1"' }),
-    app.rest(c.users.branchManager, 'PATCH', `/v1/contacts/${contact.id}`, { title: 'Two' }, { 'if-match': '"1"' }),
+    app.rest(c.users.sales, 'PATCH', `/v1/contacts/${person.id}`, { title: 'One' }, { 'if-match': '"1"' }),
+    app.rest(c.users.branchManager, 'PATCH', `/v1/contacts/${person.id}`, { title: 'Two' }, { 'if-match': '"1"' }),
   ]);
   t.same([a.status, b.status].sort(), [200, 412], `${a.raw} / ${b.raw}`);
   const winner = a.status === 200 ? a : b;
-  const [row] = await queryRows<{ title: string; version: number }>(app.db, sql`SELECT title, version FROM contacts WHERE id = ${contact.id}::uuid`);
+  const [row] = await queryRows<{ title: string; version: number }>(app.db, sql`SELECT title, version FROM contacts WHERE id = ${person.id}::uuid`);
   t.same(row, { title: winner.body.title, version: 2 });
 
   const q = 'mutation($id: ID!, $r: String) { updateCustomer(id: $id, input: { region: $r }, expectedVersion: 1) { region version } }';
@@ -62,7 +65,7 @@ t.test('the same race on a contact, and through GraphQL', async (t) => {
   const codes = [g1.codes[0] ?? 'OK', g2.codes[0] ?? 'OK'].sort();
   t.same(codes, ['OK', 'PRECONDITION_FAILED'], JSON.stringify([g1, g2]));
   const gw = g1.codes.length === 0 ? g1 : g2;
-  t.match(await customerRow(app, cust.id), { region: gw.data.updateCustomer.region, version: 2 });
+  t.match(await findRow(app, 'customers', cust.id), { region: gw.data.updateCustomer.region, version: 2 });
 });
 
 t.test('Idempotency-Key: a replay answers the first response and writes nothing new', async (t) => {
@@ -169,7 +172,7 @@ t.test('crossed merges at once (A into B, B into A): one wins, the other is 409,
       app.rest(c.users.regionManager, 'POST', `/v1/customers/${b.id}/merge`, { duplicateIds: [a.id] }),
     ]);
     t.same([r1.status, r2.status].sort(), [200, 409], `round ${round}: ${r1.raw} / ${r2.raw}`);
-    const rows = [await customerRow(app, a.id), await customerRow(app, b.id)];
+    const rows = [await findRow(app, 'customers', a.id), await findRow(app, 'customers', b.id)];
     t.same(rows.map((r) => r?.status).sort(), ['ACTIVE', 'MERGED'], 'exactly one folded into the other');
   }
 });

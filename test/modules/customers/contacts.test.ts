@@ -2,7 +2,10 @@ import { sql } from 'drizzle-orm';
 import t from 'tap';
 import { queryRows } from '../../../src/db/client.js';
 import { buildTestApp, company } from '../../helpers/app.js';
-import { auditFor, byCreation, CONTACT_FIELDS, contactOf, contactRow, digits, errorPaths, eventsFor, isProblem, tag } from './support.js';
+import { contact, digits, tag } from '../../helpers/factories.js';
+import { errorPaths, isProblem } from '../../helpers/problems.js';
+import { auditFor, eventsFor, findRow } from '../../helpers/records.js';
+import { byCreation, CONTACT_FIELDS } from './support.js';
 
 const app = await buildTestApp();
 t.teardown(() => app.close());
@@ -50,20 +53,20 @@ t.test('REST: create, read, list, patch and delete a contact person', async (t) 
   const stale = await app.rest(c.users.sales, 'PATCH', `/v1/contacts/${id}`, { name: 'Stale' }, { 'if-match': '"1"' });
   t.equal(stale.status, 412);
   t.ok(isProblem(stale.headers));
-  t.equal((await contactRow(app, id))?.name, 'Dana Decider');
+  t.equal((await findRow(app, 'contacts', id))?.name, 'Dana Decider');
 
   const noDelete = await app.rest(c.users.sales, 'DELETE', `/v1/contacts/${id}`);
   t.equal(noDelete.status, 403, 'sales holds no contacts:delete');
-  t.ok(await contactRow(app, id), 'still there');
+  t.ok(await findRow(app, 'contacts', id), 'still there');
   const staleDel = await app.rest(c.users.branchManager, 'DELETE', `/v1/contacts/${id}`, undefined, { 'if-match': '"1"' });
   t.equal(staleDel.status, 412);
-  t.ok(await contactRow(app, id), 'still there after a stale delete');
+  t.ok(await findRow(app, 'contacts', id), 'still there after a stale delete');
   const del = await app.rest(c.users.branchManager, 'DELETE', `/v1/contacts/${id}`, undefined, { 'if-match': '"2"' });
   t.equal(del.status, 204, del.raw);
   t.equal(del.raw, '');
   t.equal((await app.rest(c.users.sales, 'GET', `/v1/contacts/${id}`)).status, 404);
   t.equal((await app.rest(c.users.branchManager, 'DELETE', `/v1/contacts/${id}`)).status, 404, 'deleting twice is 404');
-  t.notOk(await contactRow(app, id));
+  t.notOk(await findRow(app, 'contacts', id));
 
   const audit = await auditFor(app, id);
   t.same(audit.map((a) => a.action), ['created', 'updated', 'deleted']);
@@ -77,7 +80,7 @@ t.test('contact list: keyset pages of 2 walk every contact once; bad cursor and 
   const c = await company(app);
   const cust = await app.customer(c.users.sales, { name: `Many Contacts ${tag()}` });
   const rows = [];
-  for (let i = 0; i < 5; i++) rows.push(await contactOf(app, c.users.sales, cust.id, { name: `P${i}` }));
+  for (let i = 0; i < 5; i++) rows.push(await contact(app, c.users.sales, cust.id, { name: `P${i}` }));
   const made = byCreation(rows);
   const seen: string[] = [];
   let cursor: string | null = null;
@@ -107,7 +110,7 @@ t.test('contact list: keyset pages of 2 walk every contact once; bad cursor and 
 t.test('REST: bad contact input is 400 naming the field and writes nothing', async (t) => {
   const c = await company(app);
   const cust = await app.customer(c.users.sales, { name: `Bad Contacts ${tag()}` });
-  const existing = await contactOf(app, c.users.sales, cust.id, { name: 'Existing', title: 'CTO' });
+  const existing = await contact(app, c.users.sales, cust.id, { name: 'Existing', title: 'CTO' });
   const createCases: [string, (n: string) => unknown, string][] = [
     ['unknown field', (name) => ({ name, shoeSize: 44 }), 'shoeSize'],
     ['wrong decisionRole', (name) => ({ name, decisionRole: 'BOSS' }), 'decisionRole'],
@@ -153,7 +156,7 @@ t.test('REST: bad contact input is 400 naming the field and writes nothing', asy
     t.equal(res.status, 400, `${method} bad uuid`);
     t.ok(errorPaths(res.body.errors).includes('id'));
   }
-  t.match(await contactRow(app, existing.id), { version: 1, name: 'Existing', title: 'CTO' });
+  t.match(await findRow(app, 'contacts', existing.id), { version: 1, name: 'Existing', title: 'CTO' });
   t.equal((await auditFor(app, existing.id)).length, 1, 'only the create is audited');
 });
 
@@ -162,12 +165,12 @@ t.test("another partner's contacts are 404 through both doors, nothing leaked or
   const custName = `Hidden Cust ${tag()}`;
   const contactName = `Hidden Person ${tag()}`;
   const cust = await app.customer(c.users.partnerASales, { name: custName });
-  const contact = await contactOf(app, c.users.partnerASales, cust.id, { name: contactName, title: 'Buyer' });
+  const person = await contact(app, c.users.partnerASales, cust.id, { name: contactName, title: 'Buyer' });
   for (const who of [c.users.partnerBManager, c.users.partnerBSales, c.users.branchManager, c.users.partnerASubSales]) {
     const calls: [string, string, unknown?][] = [
-      ['GET', `/v1/contacts/${contact.id}`],
-      ['PATCH', `/v1/contacts/${contact.id}`, { title: 'Hijacked' }],
-      ['DELETE', `/v1/contacts/${contact.id}`],
+      ['GET', `/v1/contacts/${person.id}`],
+      ['PATCH', `/v1/contacts/${person.id}`, { title: 'Hijacked' }],
+      ['DELETE', `/v1/contacts/${person.id}`],
       ['GET', `/v1/customers/${cust.id}/contacts`],
       ['POST', `/v1/customers/${cust.id}/contacts`, { name: 'Spy' }],
     ];
@@ -177,9 +180,9 @@ t.test("another partner's contacts are 404 through both doors, nothing leaked or
       t.notOk(res.raw.includes(contactName) || res.raw.includes(custName), 'no name leaked');
     }
     const gqlCalls: [string, Record<string, unknown>][] = [
-      [GQL_GET, { id: contact.id }],
-      [GQL_UPDATE, { id: contact.id, input: { title: 'Hijacked' } }],
-      [GQL_DELETE, { id: contact.id }],
+      [GQL_GET, { id: person.id }],
+      [GQL_UPDATE, { id: person.id, input: { title: 'Hijacked' } }],
+      [GQL_DELETE, { id: person.id }],
       [GQL_CREATE, { cid: cust.id, input: { name: 'Spy' } }],
       ['query($id: ID!) { customer(id: $id) { contacts { name } } }', { id: cust.id }],
     ];
@@ -189,10 +192,10 @@ t.test("another partner's contacts are 404 through both doors, nothing leaked or
       t.notOk(JSON.stringify(g).includes(contactName) || JSON.stringify(g).includes(custName), 'no name leaked');
     }
   }
-  t.match(await contactRow(app, contact.id), { version: 1, title: 'Buyer' });
+  t.match(await findRow(app, 'contacts', person.id), { version: 1, title: 'Buyer' });
   t.same(await contactsNamed(cust.id, 'Spy'), []);
-  t.equal((await auditFor(app, contact.id)).length, 1);
-  t.equal((await app.rest(c.users.partnerAManager, 'GET', `/v1/contacts/${contact.id}`)).status, 200, "the partner's manager sees it");
+  t.equal((await auditFor(app, person.id)).length, 1);
+  t.equal((await app.rest(c.users.partnerAManager, 'GET', `/v1/contacts/${person.id}`)).status, 200, "the partner's manager sees it");
 });
 
 t.test('GraphQL: createContact, contact, updateContact, deleteContact — the same records as REST', async (t) => {
@@ -227,7 +230,7 @@ t.test('GraphQL: createContact, contact, updateContact, deleteContact — the sa
 t.test('GraphQL: bad contact input is BAD_USER_INPUT and writes nothing', async (t) => {
   const c = await company(app);
   const cust = await app.customer(c.users.sales, { name: `GBadContacts ${tag()}` });
-  const existing = await contactOf(app, c.users.sales, cust.id, { name: 'Keep Me' });
+  const existing = await contact(app, c.users.sales, cust.id, { name: 'Keep Me' });
   const cases: [string, string, Record<string, unknown>, string | null][] = [
     ['unknown field', GQL_CREATE, { cid: cust.id, input: { name: 'N1', shoeSize: 1 } }, null],
     ['wrong enum', GQL_CREATE, { cid: cust.id, input: { name: 'N2', decisionRole: 'BOSS' } }, null],
@@ -247,5 +250,5 @@ t.test('GraphQL: bad contact input is BAD_USER_INPUT and writes nothing', async 
   }
   const rows = await queryRows<{ name: string }>(app.db, sql`SELECT name FROM contacts WHERE customer_id = ${cust.id}::uuid`);
   t.same(rows.map((r) => r.name), ['Keep Me'], 'nothing written');
-  t.match(await contactRow(app, existing.id), { version: 1, name: 'Keep Me' });
+  t.match(await findRow(app, 'contacts', existing.id), { version: 1, name: 'Keep Me' });
 });

@@ -1,6 +1,9 @@
 import t from 'tap';
 import { buildTestApp, company } from '../../helpers/app.js';
-import { auditFor, contactOf, CUSTOMER_FIELDS, customerRow, customersNamed, digits, errorPaths, eventsFor, tag } from './support.js';
+import { contact, digits, tag } from '../../helpers/factories.js';
+import { errorPaths } from '../../helpers/problems.js';
+import { auditFor, eventsFor, findRow } from '../../helpers/records.js';
+import { CUSTOMER_FIELDS, customersNamed } from './support.js';
 
 const app = await buildTestApp();
 t.teardown(() => app.close());
@@ -159,7 +162,7 @@ t.test('bad input is BAD_USER_INPUT and writes nothing', async (t) => {
   t.ok(errorPaths(byId.errors?.[0]?.extensions?.errors).includes('id'), JSON.stringify(byId.errors));
   t.same((await app.gql(c.users.sales, FREEZE, { id: 'xyz' })).codes, ['BAD_USER_INPUT']);
   t.same((await app.gql(c.users.sales, UNFREEZE, { id: 'xyz' })).codes, ['BAD_USER_INPUT']);
-  const row = await customerRow(app, cust.id);
+  const row = await findRow(app, 'customers', cust.id);
   t.match(row, { version: 1, lifecycle_stage: 'SUSPECT', status: 'ACTIVE', name: cust.name });
   t.equal((await auditFor(app, cust.id)).length, 1);
 
@@ -199,8 +202,8 @@ t.test("another partner's customer does not exist through GraphQL either", async
   }
   const list = await app.gql(c.users.partnerBManager, LIST, { filter: { q: secret } });
   t.same(list.data.customers.edges, []);
-  t.match(await customerRow(app, cust.id), { version: 1, status: 'ACTIVE', industry: null });
-  t.match(await customerRow(app, mine.id), { version: 1, status: 'ACTIVE' });
+  t.match(await findRow(app, 'customers', cust.id), { version: 1, status: 'ACTIVE', industry: null });
+  t.match(await findRow(app, 'customers', mine.id), { version: 1, status: 'ACTIVE' });
 });
 
 t.test('field-level security in GraphQL: creditStatus resolves to null for partner_sales and marketing', async (t) => {
@@ -261,8 +264,8 @@ t.test('nested fields are batched: the same number of statements for 3 and 30 cu
   for (let i = 0; i < 30; i++) {
     const owner = sellers[i % sellers.length]!;
     const cust = await app.customer(owner, { name: `Batch ${k} ${String(i).padStart(2, '0')}` });
-    await contactOf(app, owner, cust.id, { name: `Contact ${i}a` });
-    if (i % 2 === 0) await contactOf(app, owner, cust.id, { name: `Contact ${i}b` });
+    await contact(app, owner, cust.id, { name: `Contact ${i}a` });
+    if (i % 2 === 0) await contact(app, owner, cust.id, { name: `Contact ${i}b` });
   }
   const q = `query($n: Int, $f: CustomerFilter) { customers(first: $n, filter: $f, sort: "name") {
     edges { node { name contacts { name } owner { email } ownerUnit { name } } } } }`;

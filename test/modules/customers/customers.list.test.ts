@@ -1,7 +1,9 @@
 import { sql } from 'drizzle-orm';
 import t from 'tap';
 import { buildTestApp, company } from '../../helpers/app.js';
-import { digits, errorPaths, isProblem, sleep, tag } from './support.js';
+import { digits, tag } from '../../helpers/factories.js';
+import { errorPaths, isProblem } from '../../helpers/problems.js';
+import { sleep } from '../../helpers/time.js';
 
 const app = await buildTestApp();
 t.teardown(() => app.close());
@@ -20,6 +22,7 @@ t.test('filters: lifecycleStage, status, ownerUnitId, ownerUserId, source, kind,
   const frozen = await mk(c.users.sales, { lifecycleStage: 'PROSPECT' });
   const fr = await app.rest(c.users.branchManager, 'POST', `/v1/customers/${frozen.id}/freeze`, {});
   t.equal(fr.status, 200);
+  // No API writes the value class (the value model will compute it): set only that column.
   await app.db.execute(sql`UPDATE customers SET value_class = 'A' WHERE id = ${d.id}::uuid`);
   const all = [a.id, b.id, d.id, e.id];
 

@@ -1,6 +1,9 @@
 import t from 'tap';
 import { buildTestApp, company } from '../../helpers/app.js';
-import { auditFor, auditMentioning, customerRow, customersNamed, digits, errorPaths, eventsFor, isProblem, tag } from './support.js';
+import { digits, tag } from '../../helpers/factories.js';
+import { errorPaths, isProblem } from '../../helpers/problems.js';
+import { auditFor, eventsFor, findRow } from '../../helpers/records.js';
+import { auditMentioning, customersNamed } from './support.js';
 
 const app = await buildTestApp();
 t.teardown(() => app.close());
@@ -177,7 +180,7 @@ t.test('PATCH refuses bad input and writes nothing', async (t) => {
   t.equal(malformed.statusCode, 400);
   t.ok(isProblem(malformed.headers));
 
-  const row = await customerRow(app, cust.id);
+  const row = await findRow(app, 'customers', cust.id);
   t.equal(row?.version, 1, 'version unchanged');
   t.equal(row?.name, cust.name, 'name unchanged');
   t.equal(row?.lifecycle_stage, 'SUSPECT', 'stage unchanged');
@@ -208,7 +211,7 @@ t.test('PATCH is a JSON merge patch: absent unchanged, null clears, version incr
   const stale = await app.rest(c.users.sales, 'PATCH', url, { region: 'East' }, { 'if-match': '"1"' });
   t.equal(stale.status, 412, stale.raw);
   t.ok(isProblem(stale.headers));
-  t.equal((await customerRow(app, cust.id))?.region, 'North', 'a stale If-Match writes nothing');
+  t.equal((await findRow(app, 'customers', cust.id))?.region, 'North', 'a stale If-Match writes nothing');
 
   const p2 = await app.rest(c.users.sales, 'PATCH', url, { source: null, registrationId: null, phones: [] }, { 'if-match': 'W/"2"' });
   t.equal(p2.status, 200, p2.raw);
@@ -262,10 +265,10 @@ t.test("another partner's record is 404 on every customer route, nothing leaked,
   t.same(list.body.data, [], 'not in lists or search either');
   const byOwner = await app.rest(c.users.partnerBManager, 'GET', `/v1/customers?ownerUserId=${c.users.partnerASales.id}`);
   t.same(byOwner.body.data, [], 'nor by owner filter');
-  const row = await customerRow(app, cust.id);
+  const row = await findRow(app, 'customers', cust.id);
   t.match(row, { version: 1, status: 'ACTIVE', industry: null });
   t.equal((await auditFor(app, cust.id)).length, 1, 'only the create is audited');
-  t.equal((await customerRow(app, mine.id))?.status, 'ACTIVE');
+  t.equal((await findRow(app, 'customers', mine.id))?.status, 'ACTIVE');
   // The partner's own manager sees it.
   t.equal((await app.rest(c.users.partnerAManager, 'GET', `/v1/customers/${cust.id}`)).status, 200);
 });
@@ -279,7 +282,7 @@ t.test('freeze and unfreeze: a frozen customer leaves the default list, is liste
   const forbidden = await app.rest(c.users.sales, 'POST', `/v1/customers/${cust.id}/freeze`, {});
   t.equal(forbidden.status, 403, 'sales has no freeze permission on a record it sees');
   t.ok(isProblem(forbidden.headers));
-  t.equal((await customerRow(app, cust.id))?.status, 'ACTIVE');
+  t.equal((await findRow(app, 'customers', cust.id))?.status, 'ACTIVE');
 
   const stale = await app.rest(c.users.branchManager, 'POST', `/v1/customers/${cust.id}/freeze`, { reason: 'dormant' }, { 'if-match': '"7"' });
   t.equal(stale.status, 412, stale.raw);
@@ -289,7 +292,7 @@ t.test('freeze and unfreeze: a frozen customer leaves the default list, is liste
   const badId = await app.rest(c.users.branchManager, 'POST', '/v1/customers/zzz/freeze', {});
   t.equal(badId.status, 400);
   t.ok(errorPaths(badId.body.errors).includes('id'), badId.raw);
-  t.equal((await customerRow(app, cust.id))?.version, 1, 'refusals wrote nothing');
+  t.equal((await findRow(app, 'customers', cust.id))?.version, 1, 'refusals wrote nothing');
 
   const fr = await app.rest(c.users.branchManager, 'POST', `/v1/customers/${cust.id}/freeze`, { reason: 'dormant for 2 years' }, { 'if-match': '"1"' });
   t.equal(fr.status, 200, fr.raw);
@@ -361,7 +364,7 @@ t.test('field-level security: partner_sales and marketing do not get creditStatu
 
   const mgr = await app.rest(c.users.branchManager, 'GET', `/v1/customers/${branchCust.id}`);
   t.equal(mgr.body.creditStatus, 'WATCH', 'a manager sees it');
-  t.equal((await customerRow(app, branchCust.id))?.credit_status, 'WATCH', 'hiding is not clearing');
+  t.equal((await findRow(app, 'customers', branchCust.id))?.credit_status, 'WATCH', 'hiding is not clearing');
 });
 
 t.test('owner rules: sales cannot give a customer to a user outside its reach; a manager can assign in its subtree', async (t) => {
@@ -409,7 +412,7 @@ t.test('owner rules: sales cannot give a customer to a user outside its reach; a
   t.equal(away.status, 403, away.raw);
   const hidden = await app.rest(c.users.sales, 'PATCH', `/v1/customers/${mine.id}`, { ownerUserId: c.users.otherSales.id });
   t.equal(hidden.status, 400, hidden.raw);
-  t.equal((await customerRow(app, mine.id))?.owner_user_id, c.users.sales.id);
+  t.equal((await findRow(app, 'customers', mine.id))?.owner_user_id, c.users.sales.id);
   const moved = await app.rest(c.users.branchManager, 'PATCH', `/v1/customers/${mine.id}`, { ownerUserId: c.users.sales2.id });
   t.equal(moved.status, 200, moved.raw);
   t.equal(moved.body.ownerUserId, c.users.sales2.id);

@@ -1,6 +1,9 @@
 import t from 'tap';
 import { buildTestApp, company } from '../../helpers/app.js';
-import { auditFor, contactOf, customerRow, customersNamed, digits, errorPaths, isProblem, tag } from './support.js';
+import { contact, digits, tag } from '../../helpers/factories.js';
+import { errorPaths, isProblem } from '../../helpers/problems.js';
+import { auditFor, findRow } from '../../helpers/records.js';
+import { customersNamed } from './support.js';
 
 const app = await buildTestApp();
 t.teardown(() => app.close());
@@ -116,10 +119,10 @@ async function mergeFixture(c: Awaited<ReturnType<typeof company>>) {
   const dup1 = await app.customer(c.users.sales, { name: `Merge ${k} GmbH`, phones: ['+49 40 222', '+49 40 111'], emails: [`b-${k}@m.example`], registrationId: `REG${k}`, industry: 'Steel', externalIds: { erp: `E${k}` } });
   const dup2 = await app.customer(c.users.sales, { name: `MERGE ${k}`, emails: [`c-${k}@m.example`, `a-${k}@m.example`], roles: ['SUPPLIER'] });
   const contacts = {
-    s: await contactOf(app, c.users.sales, survivor.id, { name: 'S1' }),
-    d1a: await contactOf(app, c.users.sales, dup1.id, { name: 'D1a' }),
-    d1b: await contactOf(app, c.users.sales, dup1.id, { name: 'D1b' }),
-    d2: await contactOf(app, c.users.sales, dup2.id, { name: 'D2' }),
+    s: await contact(app, c.users.sales, survivor.id, { name: 'S1' }),
+    d1a: await contact(app, c.users.sales, dup1.id, { name: 'D1a' }),
+    d1b: await contact(app, c.users.sales, dup1.id, { name: 'D1b' }),
+    d2: await contact(app, c.users.sales, dup2.id, { name: 'D2' }),
   };
   return { k, survivor, dup1, dup2, contacts };
 }
@@ -149,7 +152,7 @@ t.test('merge (REST): contacts move, phones and emails are united, duplicates be
   t.equal(stale.status, 412);
   const ghost = await app.rest(c.users.branchManager, 'POST', url, { duplicateIds: [f.dup1.id, '00000000-0000-4000-8000-000000000000'] });
   t.equal(ghost.status, 404, 'an unknown duplicate is 404 and nothing is merged');
-  for (const x of [f.survivor, f.dup1, f.dup2]) t.match(await customerRow(app, x.id), { version: 1, status: 'ACTIVE', merged_into_id: null }, 'refusals wrote nothing');
+  for (const x of [f.survivor, f.dup1, f.dup2]) t.match(await findRow(app, 'customers', x.id), { version: 1, status: 'ACTIVE', merged_into_id: null }, 'refusals wrote nothing');
   t.equal((await app.rest(c.users.sales, 'GET', `/v1/customers/${f.survivor.id}/contacts`)).body.data.length, 1);
 
   const res = await app.rest(c.users.branchManager, 'POST', url, { duplicateIds: [f.dup1.id, f.dup2.id] }, { 'if-match': '"1"' });
@@ -177,7 +180,7 @@ t.test('merge (REST): contacts move, phones and emails are united, duplicates be
   t.equal((await app.rest(c.users.sales, 'POST', `/v1/customers/${f.dup1.id}/contacts`, { name: 'Late' })).status, 409);
   t.equal((await app.rest(c.users.branchManager, 'POST', url, { duplicateIds: [f.dup1.id] })).status, 409, 'cannot merge twice');
   t.equal((await app.rest(c.users.branchManager, 'POST', `/v1/customers/${f.dup1.id}/merge`, { duplicateIds: [f.survivor.id] })).status, 409, 'a merged record cannot survive');
-  t.equal((await customerRow(app, f.dup1.id))?.industry, 'Steel');
+  t.equal((await findRow(app, 'customers', f.dup1.id))?.industry, 'Steel');
 
   const list = await app.rest(c.users.sales, 'GET', `/v1/customers?q=merge ${f.k}`);
   t.same(list.body.data.map((x: any) => x.id), [f.survivor.id], 'merged records leave the default list');
@@ -217,7 +220,7 @@ t.test('mergeCustomers (GraphQL): the same rules and the same result', async (t)
   t.same((await app.gql(c.users.branchManager, q, { id: f.survivor.id, d: [f.survivor.id] })).codes, ['BAD_USER_INPUT']);
   t.same((await app.gql(c.users.branchManager, q, { id: f.survivor.id, d: ['nope'] })).codes, ['BAD_USER_INPUT']);
   t.same((await app.gql(c.users.branchManager, q, { id: f.survivor.id, d: [f.dup1.id], v: 3 })).codes, ['PRECONDITION_FAILED']);
-  t.match(await customerRow(app, f.dup1.id), { status: 'ACTIVE', version: 1 });
+  t.match(await findRow(app, 'customers', f.dup1.id), { status: 'ACTIVE', version: 1 });
 
   const g = await app.gql(c.users.branchManager, q, { id: f.survivor.id, d: [f.dup1.id, f.dup2.id], v: 1 });
   t.same(g.errors, undefined, JSON.stringify(g.errors));

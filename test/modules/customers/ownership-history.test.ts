@@ -1,31 +1,31 @@
-import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import t from 'tap';
 import { queryRows } from '../../../src/db/client.js';
 import { buildTestApp, company, type TestApp, type User } from '../../helpers/app.js';
-import { action, opportunity, ownershipOf, row, stage } from '../org/work-support.js';
-import { errorPaths, isProblem } from './support.js';
+import { action, handoff, interaction, lifecycleMove, opportunity, testPipeline } from '../../helpers/factories.js';
+import { errorPaths, isProblem } from '../../helpers/problems.js';
+import { ownershipOf, row } from '../../helpers/records.js';
 
 const app = await buildTestApp();
 t.teardown(() => app.close());
+const pl = await testPipeline(app);
 
 const UPDATE = 'mutation($id: ID!, $input: UpdateCustomerInput!) { updateCustomer(id: $id, input: $input) { id ownerUserId ownerUnitId } }';
 const MERGE = 'mutation($id: ID!, $ids: [ID!]!) { mergeCustomers(id: $id, duplicateIds: $ids) { id status } }';
 
+/**
+ * A customer's history, made through the API by `actor`: a lifecycle move, a pending handoff to
+ * `unitId`, an opportunity moved on one stage, an interaction and an action on the opportunity.
+ */
 async function history(app: TestApp, customerId: string, actor: User, unitId: string) {
-  const id = (table: string) => ({ table, id: randomUUID() });
-  const s = await stage(app);
-  const opp = await opportunity(app, actor, unitId, customerId);
-  const interaction = id('interactions');
-  await app.db.execute(sql`INSERT INTO interactions (id, customer_id, channel, direction, occurred_at, actor_id) VALUES (${interaction.id}, ${customerId}, 'PHONE', 'OUTBOUND', now(), ${actor.id})`);
-  const st = id('stage_transitions');
-  await app.db.execute(sql`INSERT INTO stage_transitions (id, opportunity_id, customer_id, to_stage_id, actor_id) VALUES (${st.id}, ${opp}, ${customerId}, ${s.stageId}, ${actor.id})`);
-  const lt = id('lifecycle_transitions');
-  await app.db.execute(sql`INSERT INTO lifecycle_transitions (id, customer_id, from_stage, to_stage, actor_id) VALUES (${lt.id}, ${customerId}, 'SUSPECT', 'PROSPECT', ${actor.id})`);
-  const act = await action(app, actor, customerId, { opportunityId: opp });
-  const handoff = id('handoffs');
-  await app.db.execute(sql`INSERT INTO handoffs (id, customer_id, from_user_id, from_unit_id, to_unit_id, due_at, status) VALUES (${handoff.id}, ${customerId}, ${actor.id}, ${unitId}, ${unitId}, now() + interval '2 days', 'PENDING')`);
-  return { opp, interaction: interaction.id, stageTransition: st.id, lifecycle: lt.id, action: act, handoff: handoff.id };
+  const lifecycle = await lifecycleMove(app, actor, customerId, 'PROSPECT');
+  const pending = await handoff(app, actor, customerId, { toUnitId: unitId });
+  const opp = await opportunity(app, actor, customerId, { pipelineId: pl.id, stage: 'ACCEPTANCE' });
+  const [st] = await queryRows<{ id: string }>(app.db, sql`SELECT id FROM stage_transitions WHERE opportunity_id = ${opp.id}::uuid`);
+  if (!st) throw new Error('no stage transition');
+  const touch = await interaction(app, actor, customerId);
+  const act = await action(app, actor, { opportunityId: opp.id });
+  return { opp: opp.id, interaction: touch.id, stageTransition: st.id, lifecycle: lifecycle.id, action: act.id, handoff: pending.id };
 }
 
 t.test('a PATCH that changes the owner writes ownership history (REST and GraphQL); other PATCHes do not', async (t) => {

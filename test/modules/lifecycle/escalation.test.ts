@@ -1,7 +1,9 @@
 import { sql } from 'drizzle-orm';
 import t from 'tap';
 import { buildTestApp } from '../../helpers/app.js';
-import { count, handoffWorld, inHours, inMs, pooledLead, waitFor } from './support.js';
+import { count } from '../../helpers/records.js';
+import { inHours, inMs, waitFor } from '../../helpers/time.js';
+import { handoffWorld, pooledLead } from './support.js';
 
 // The queue runs here (it is off in other tests), polling often so the deadline is met quickly.
 const app = await buildTestApp({ JOBS_ENABLED: 'true', JOBS_POLL_SECONDS: '0.5' });

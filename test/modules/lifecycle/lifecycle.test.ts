@@ -2,7 +2,9 @@ import { sql } from 'drizzle-orm';
 import t from 'tap';
 import { queryRows } from '../../../src/db/client.js';
 import { buildTestApp } from '../../helpers/app.js';
-import { count, handoffWorld, inHours, pooledLead } from './support.js';
+import { count } from '../../helpers/records.js';
+import { inHours } from '../../helpers/time.js';
+import { handoffWorld, pooledLead } from './support.js';
 
 const app = await buildTestApp();
 t.teardown(() => app.close());

@@ -1,10 +1,6 @@
-import { sql } from 'drizzle-orm';
-import { queryRows } from '../../../src/db/client.js';
-import { type TestApp, type Unit, type User } from '../../helpers/app.js';
-
-/** A due date `ms` from now, as the API takes it. */
-export const inMs = (ms: number) => new Date(Date.now() + ms).toISOString();
-export const inHours = (h: number) => inMs(h * 3600_000);
+// Helpers of the lifecycle and handoff tests (not a test file itself); shared factories and readers
+// live in test/helpers.
+import type { TestApp, Unit, User } from '../../helpers/app.js';
 
 /**
  * A region whose marketer nurtures the region's pool, a sales branch with a manager and two
@@ -33,18 +29,4 @@ export async function handoffWorld(t: TestApp) {
 /** A lead in a unit's pool (no owner user), made by `creator` (who must reach that unit). */
 export async function pooledLead(t: TestApp, creator: User, unit: Unit, stage = 'PROSPECT') {
   return t.customer(creator, { ownerUnitId: unit.id, lifecycleStage: stage as 'PROSPECT' });
-}
-
-export async function count(t: TestApp, q: ReturnType<typeof sql>): Promise<number> {
-  const [r] = await queryRows<{ n: number | string }>(t.db, q);
-  return Number(r?.n ?? 0);
-}
-
-export async function waitFor(cond: () => Promise<boolean>, ms: number, step = 250): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (await cond()) return true;
-    await new Promise((r) => setTimeout(r, step));
-  }
-  return cond();
 }

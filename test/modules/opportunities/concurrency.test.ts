@@ -1,6 +1,8 @@
 import t from 'tap';
 import { buildTestApp, company } from '../../helpers/app.js';
-import { opportunity, opportunityRow, transitionRows } from './support.js';
+import { opportunity } from '../../helpers/factories.js';
+import { findRow } from '../../helpers/records.js';
+import { transitionRows } from './support.js';
 
 const app = await buildTestApp();
 t.teardown(() => app.close());
@@ -18,7 +20,7 @@ t.test('10 parallel identical transitions: one 201, nine 409, one history row, n
   const statuses = results.map((r) => r.status).sort();
   t.same(statuses, [201, ...Array(9).fill(409)], JSON.stringify(results.filter((r) => r.status !== 201 && r.status !== 409).map((r) => r.raw)));
   t.equal((await transitionRows(app, o.id)).length, 1, 'one history row');
-  const row = await opportunityRow(app, o.id);
+  const row = await findRow(app, 'opportunities', o.id);
   t.equal(row?.version, 2, 'one write');
 
   // Racing different targets: each request is applied to the state the previous one left, never lost.
@@ -30,5 +32,5 @@ t.test('10 parallel identical transitions: one 201, nine 409, one history row, n
   t.ok(moves.every((m) => m.status < 500), 'no 5xx');
   const ok = moves.filter((m) => m.status === 201).length;
   t.equal((await transitionRows(app, o.id)).length, 1 + ok, 'one history row per accepted move');
-  t.equal((await opportunityRow(app, o.id))?.version, 2 + ok);
+  t.equal((await findRow(app, 'opportunities', o.id))?.version, 2 + ok);
 });

@@ -1,7 +1,7 @@
 // An opportunity's contact history and advancement plan through GraphQL: batched, and visible by the same rule.
 import t from 'tap';
 import { buildTestApp, company } from '../../helpers/app.js';
-import { opportunity } from './support.js';
+import { opportunity } from '../../helpers/factories.js';
 
 const app = await buildTestApp();
 t.teardown(() => app.close());

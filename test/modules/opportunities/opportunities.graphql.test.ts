@@ -1,7 +1,9 @@
 import t from 'tap';
 import { buildTestApp, company } from '../../helpers/app.js';
-import { customerRow } from '../customers/support.js';
-import { defaultPipeline, doneAction, errorPaths, opportunitiesNamed, opportunity, OPPORTUNITY_FIELDS, opportunityRow, stageOf, tag, TRANSITION_FIELDS } from './support.js';
+import { action, defaultPipeline, opportunity, stageOf, tag } from '../../helpers/factories.js';
+import { errorPaths } from '../../helpers/problems.js';
+import { findRow } from '../../helpers/records.js';
+import { opportunitiesNamed, OPPORTUNITY_FIELDS, TRANSITION_FIELDS } from './support.js';
 
 const app = await buildTestApp();
 t.teardown(() => app.close());
@@ -19,7 +21,7 @@ t.test('createOpportunity, opportunity, updateOpportunity: same rules as REST', 
   t.same(r.errors, undefined);
   const o = r.data.createOpportunity;
   t.match(o, { stageKey: 'QUALIFICATION', amount: '10.50', currency: 'CHF', status: 'OPEN', ownerUserId: sales.id, stage: { key: 'QUALIFICATION', probability: 10 } });
-  t.equal((await customerRow(app, cust.id))?.lifecycle_stage, 'OPPORTUNITY');
+  t.equal((await findRow(app, 'customers', cust.id))?.lifecycle_stage, 'OPPORTUNITY');
 
   const read = await app.gql(sales, `query($id: ID!) { opportunity(id: $id) { ${OPPORTUNITY_FIELDS} } }`, { id: o.id });
   t.same(read.data.opportunity.qualification, { needDefined: true, decisionMakerKnown: null, budgetKnown: null, timingKnown: null, purchaseMotive: null, paymentCapability: 'HIGH', judgement: null });
@@ -76,7 +78,7 @@ t.test('transitionOpportunity: gates answer with the unmet list in extensions', 
   t.same(rest.body.unmet, gated.errors?.[0]?.extensions?.unmet, 'the same list through both doors');
 
   await app.gql(sales, UPDATE, { id: o.id, i: { qualification: { judgement: 'Long-standing buyer', timingKnown: true } } });
-  await doneAction(app, sales, { id: o.id, customerId: cust.id, ownerUnitId: sales.unitId }, 'SOLUTION_ACCEPTED');
+  await action(app, sales, { opportunityId: o.id }, { title: 'Solution accepted by the customer', key: 'SOLUTION_ACCEPTED', status: 'DONE' });
   const moved = await app.gql(sales, MOVE, { id: o.id, i: { toStageId: stageOf(pl, 'NEGOTIATION').id }, v: 2 });
   t.same(moved.errors, undefined);
   t.match(moved.data.transitionOpportunity, { opportunityId: o.id, fromStageId: stageOf(pl, 'QUALIFICATION').id, toStageId: stageOf(pl, 'NEGOTIATION').id, actorId: sales.id });
@@ -84,7 +86,7 @@ t.test('transitionOpportunity: gates answer with the unmet list in extensions', 
   const lost = await app.gql(sales, MOVE, { id: o.id, i: { toStageKey: 'LOST' } });
   t.same(errorPaths(lost.errors?.[0]?.extensions?.errors), ['lostReason']);
   t.same((await app.gql(partnerBSales, MOVE, { id: o.id, i: { toStageKey: 'LOST', lostReason: 'x' } })).codes, ['NOT_FOUND']);
-  t.equal((await opportunityRow(app, o.id))?.stage_id, stageOf(pl, 'NEGOTIATION').id);
+  t.equal((await findRow(app, 'opportunities', o.id))?.stage_id, stageOf(pl, 'NEGOTIATION').id);
 });
 
 t.test('lists and nested fields are batched', async (t) => {

@@ -1,7 +1,9 @@
 import t from 'tap';
 import { buildTestApp, company } from '../../helpers/app.js';
-import { customerRow } from '../customers/support.js';
-import { auditFor, defaultPipeline, doneAction, errorPaths, eventsFor, isProblem, opportunitiesNamed, opportunity, opportunityRow, stageOf, tag, transitionRows } from './support.js';
+import { action, defaultPipeline, delegation, opportunity, stageOf, tag } from '../../helpers/factories.js';
+import { errorPaths, isProblem } from '../../helpers/problems.js';
+import { auditFor, eventsFor, findRow } from '../../helpers/records.js';
+import { opportunitiesNamed, transitionRows } from './support.js';
 
 const app = await buildTestApp();
 t.teardown(() => app.close());
@@ -39,7 +41,7 @@ t.test('create: defaults, money, qualification, the customer becomes an OPPORTUN
     version: 1,
   });
   t.equal(typeof res.body.amount, 'string', 'money is a string');
-  const customer = await customerRow(app, cust.id);
+  const customer = await findRow(app, 'customers', cust.id);
   t.equal(customer?.lifecycle_stage, 'OPPORTUNITY', 'the customer moved forward');
   const audits = await auditFor(app, res.body.id);
   t.same(audits.map((a) => [a.action, a.actor_id]), [['created', sales.id]]);
@@ -49,7 +51,7 @@ t.test('create: defaults, money, qualification, the customer becomes an OPPORTUN
   // Only forward: a CUSTOMER stays a CUSTOMER.
   const cust2 = await app.customer(sales, { lifecycleStage: 'CUSTOMER' });
   await opportunity(app, sales, cust2.id);
-  t.equal((await customerRow(app, cust2.id))?.lifecycle_stage, 'CUSTOMER', 'never moved back');
+  t.equal((await findRow(app, 'customers', cust2.id))?.lifecycle_stage, 'CUSTOMER', 'never moved back');
 });
 
 t.test('create: bad input answers 400 naming the field, and writes nothing', async (t) => {
@@ -142,7 +144,7 @@ t.test('read and patch: merge patch, qualification merge, stage never patched, I
   }
   const clearCurrency = await app.rest(sales, 'PATCH', `/v1/opportunities/${o.id}`, { currency: null });
   t.same([clearCurrency.status, errorPaths(clearCurrency.body.errors)], [400, ['currency']], 'an amount keeps its currency');
-  t.equal((await opportunityRow(app, o.id))?.version, 2, 'nothing written by the refused patches');
+  t.equal((await findRow(app, 'opportunities', o.id))?.version, 2, 'nothing written by the refused patches');
 
   t.equal((await app.rest(service, 'GET', `/v1/opportunities/${o.id}`)).status, 200, "service sees its unit's opportunities");
   t.equal((await app.rest(sales2, 'GET', `/v1/opportunities/${o.id}`)).status, 404, "a colleague with OWN scope does not");
@@ -162,7 +164,7 @@ t.test("another partner's opportunity does not exist", async (t) => {
     t.same(list.body.data, [], 'absent from lists');
   }
   t.equal((await app.rest(partnerBManager, 'GET', `/v1/opportunities/${theirs.id}`)).status, 200, 'their own manager sees it');
-  t.equal((await opportunityRow(app, theirs.id))?.version, 1, 'untouched');
+  t.equal((await findRow(app, 'opportunities', theirs.id))?.version, 1, 'untouched');
 });
 
 t.test('list: filters, sorts and keyset pages', async (t) => {
@@ -248,7 +250,7 @@ t.test('transitions: the rules', async (t) => {
   const lost = await move({ toStageKey: 'LOST', lostReason: 'price', competitor: 'Acme' });
   t.equal(lost.status, 201);
   t.match(lost.body, { lostReason: 'price', competitor: 'Acme' });
-  const row = await opportunityRow(app, o.id);
+  const row = await findRow(app, 'opportunities', o.id);
   t.match(row, { status: 'LOST', lost_reason: 'price', competitor: 'Acme' });
   t.ok(row?.closed_at, 'closedAt set');
 
@@ -258,7 +260,7 @@ t.test('transitions: the rules', async (t) => {
   t.same([noReason.status, errorPaths(noReason.body.errors)], [400, ['reason']], 'reopening needs a reason');
   const reopened = await move({ toStageKey: 'QUALIFICATION', reason: 'they called back' }, branchManager);
   t.equal(reopened.status, 201, reopened.raw);
-  t.match(await opportunityRow(app, o.id), { status: 'OPEN', closed_at: null, lost_reason: null });
+  t.match(await findRow(app, 'opportunities', o.id), { status: 'OPEN', closed_at: null, lost_reason: null });
 
   const list = await app.rest(sales, 'GET', `/v1/opportunities/${o.id}/transitions?limit=2`);
   t.equal(list.status, 200);
@@ -280,13 +282,13 @@ t.test('WON: status, closedAt, the customer becomes a CUSTOMER, opportunity.won 
   const skip = await app.rest(sales, 'POST', `/v1/opportunities/${o.id}/transitions`, { toStageKey: 'WON' });
   t.equal(skip.status, 422, 'skipping NEGOTIATION does not skip its key action');
   t.same(skip.body.unmet.map((u: { criterion: string; stageKey: string }) => `${u.stageKey}:${u.criterion}`), ['NEGOTIATION:action:SOLUTION_ACCEPTED']);
-  await doneAction(app, sales, { id: o.id, customerId: cust.id, ownerUnitId: sales.unitId }, 'SOLUTION_ACCEPTED');
+  await action(app, sales, { opportunityId: o.id }, { title: 'Solution accepted by the customer', key: 'SOLUTION_ACCEPTED', status: 'DONE' });
   const won = await app.rest(sales, 'POST', `/v1/opportunities/${o.id}/transitions`, { toStageKey: 'won' });
   t.equal(won.status, 201, won.raw);
-  const row = await opportunityRow(app, o.id);
+  const row = await findRow(app, 'opportunities', o.id);
   t.equal(row?.status, 'WON');
   t.ok(row?.closed_at);
-  t.equal((await customerRow(app, cust.id))?.lifecycle_stage, 'CUSTOMER');
+  t.equal((await findRow(app, 'customers', cust.id))?.lifecycle_stage, 'CUSTOMER');
   const ev = (await eventsFor(app, o.id)).find((e) => e.type === 'opportunity.won');
   t.ok(ev, 'opportunity.won written');
   t.match(ev?.payload.after, { amount: '25000.00', currency: 'EUR', customerId: cust.id, status: 'WON' });
@@ -295,11 +297,10 @@ t.test('WON: status, closedAt, the customer becomes a CUSTOMER, opportunity.won 
 });
 
 t.test('delegation: a delegate moves the delegator’s opportunity on its behalf', async (t) => {
-  const { delegations } = await import('../../../src/db/schema/index.js');
   const delegator = await app.user(c.branch, ['sales']);
   const delegate = await app.user(c.branch, ['sales']);
   const o = await opportunity(app, delegator, (await app.customer(delegator)).id);
-  await app.db.insert(delegations).values({ fromUserId: delegator.id, toUserId: delegate.id, startsAt: new Date(Date.now() - 3600_000), endsAt: new Date(Date.now() + 3600_000), createdBy: delegator.id });
+  await delegation(app, delegator, delegate);
   const res = await app.rest(delegate, 'POST', `/v1/opportunities/${o.id}/transitions`, { toStageKey: 'LOST', lostReason: 'no budget' });
   t.equal(res.status, 201, res.raw);
   t.equal(res.body.actorId, delegate.id);

@@ -2,7 +2,9 @@ import { sql } from 'drizzle-orm';
 import t from 'tap';
 import { queryRows } from '../../../src/db/client.js';
 import { buildTestApp, company } from '../../helpers/app.js';
-import { auditFor, defaultPipeline, errorPaths, opportunity, tag } from './support.js';
+import { defaultPipeline, opportunity, tag } from '../../helpers/factories.js';
+import { errorPaths } from '../../helpers/problems.js';
+import { auditFor } from '../../helpers/records.js';
 
 const app = await buildTestApp();
 t.teardown(() => app.close());

@@ -4,8 +4,8 @@
  */
 import t from 'tap';
 import { buildTestApp, company } from '../../helpers/app.js';
-import { customerRow } from '../customers/support.js';
-import { doneAction, eventsFor } from './support.js';
+import { action } from '../../helpers/factories.js';
+import { eventsFor, findRow } from '../../helpers/records.js';
 
 const app = await buildTestApp();
 t.teardown(() => app.close());
@@ -18,7 +18,7 @@ t.test('qualify, get stopped, record the facts, negotiate; lose another one to a
   t.equal(created.status, 201);
   const opp = created.body;
   t.equal(opp.stageKey, 'QUALIFICATION');
-  t.equal((await customerRow(app, customer.id))?.lifecycle_stage, 'OPPORTUNITY', 'the prospect is now an opportunity');
+  t.equal((await findRow(app, 'customers', customer.id))?.lifecycle_stage, 'OPPORTUNITY', 'the prospect is now an opportunity');
 
   const early = await app.rest(anna, 'POST', `/v1/opportunities/${opp.id}/transitions`, { toStageKey: 'ACCEPTANCE' });
   t.equal(early.status, 422, 'stopped at the gate');
@@ -33,7 +33,7 @@ t.test('qualify, get stopped, record the facts, negotiate; lose another one to a
   t.equal(tooSoon.status, 422);
   t.same(tooSoon.body.unmet.map((u: { criterion: string }) => u.criterion), ['budgetKnown', 'timingKnown', 'action:SOLUTION_ACCEPTED']);
   await app.rest(anna, 'PATCH', `/v1/opportunities/${opp.id}`, { qualification: { budgetKnown: true, timingKnown: true } });
-  await doneAction(app, anna, { id: opp.id, customerId: customer.id, ownerUnitId: anna.unitId }, 'SOLUTION_ACCEPTED');
+  await action(app, anna, { opportunityId: opp.id }, { title: 'Solution accepted by the customer', key: 'SOLUTION_ACCEPTED', status: 'DONE' });
   const negotiating = await app.rest(anna, 'POST', `/v1/opportunities/${opp.id}/transitions`, { toStageKey: 'NEGOTIATION' });
   t.equal(negotiating.status, 201, 'NEGOTIATION');
   t.equal((await app.rest(anna, 'GET', `/v1/opportunities/${opp.id}`)).body.stageKey, 'NEGOTIATION');

@@ -1,11 +1,14 @@
 import { sql } from 'drizzle-orm';
 import t from 'tap';
 import { buildTestApp, company } from '../../helpers/app.js';
-import { count, problemOf } from './support.js';
-import { action, day, delegation, hour, opportunity, row } from './work-support.js';
+import { action, delegation, opportunity, testPipeline } from '../../helpers/factories.js';
+import { problemOf } from '../../helpers/problems.js';
+import { count, row } from '../../helpers/records.js';
+import { day, hour } from '../../helpers/time.js';
 
 const app = await buildTestApp();
 t.teardown(() => app.close());
+const pl = await testPipeline(app);
 
 const UPDATE_USER = 'mutation($id: ID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { id active } }';
 
@@ -14,9 +17,9 @@ t.test('a user who still holds work cannot be deactivated (both doors); after a 
   const leaver = c.users.sales;
   const c1 = await app.customer(leaver);
   await app.customer(leaver);
-  await opportunity(app, leaver, c.branch.id, c1.id);
-  await opportunity(app, leaver, c.branch.id, c1.id, 'LOST');
-  await action(app, leaver, c1.id);
+  await opportunity(app, leaver, c1.id, { pipelineId: pl.id });
+  await opportunity(app, leaver, c1.id, { pipelineId: pl.id, stage: 'LOST' });
+  await action(app, leaver, { customerId: c1.id });
   const version = (await row(app, 'users', leaver.id)).version;
 
   const res = await app.rest(c.users.admin, 'PATCH', `/v1/users/${leaver.id}`, { active: false });
@@ -42,11 +45,11 @@ t.test('a user who still holds work cannot be deactivated (both doors); after a 
 t.test('a deactivated user’s delegations, given or received, end with it', async (t) => {
   const c = await company(app);
   const leaver = await app.user(c.branch, ['sales']);
-  const given = await delegation(app, leaver, c.users.sales, new Date(Date.now() - hour), new Date(Date.now() + day));
-  const received = await delegation(app, c.users.sales2, leaver, new Date(Date.now() - hour), new Date(Date.now() + day));
-  const future = await delegation(app, leaver, c.users.sales2, new Date(Date.now() + day), new Date(Date.now() + 2 * day));
-  const past = await delegation(app, leaver, c.users.sales2, new Date(Date.now() - 2 * day), new Date(Date.now() - day));
-  const unrelated = await delegation(app, c.users.sales, c.users.sales2, new Date(Date.now() - hour), new Date(Date.now() + day));
+  const given = (await delegation(app, leaver, c.users.sales, { startsAt: new Date(Date.now() - hour), endsAt: new Date(Date.now() + day) })).id;
+  const received = (await delegation(app, c.users.sales2, leaver, { startsAt: new Date(Date.now() - hour), endsAt: new Date(Date.now() + day) })).id;
+  const future = (await delegation(app, leaver, c.users.sales2, { startsAt: new Date(Date.now() + day), endsAt: new Date(Date.now() + 2 * day) })).id;
+  const past = (await delegation(app, leaver, c.users.sales2, { startsAt: new Date(Date.now() - 2 * day), endsAt: new Date(Date.now() - day) })).id;
+  const unrelated = (await delegation(app, c.users.sales, c.users.sales2, { startsAt: new Date(Date.now() - hour), endsAt: new Date(Date.now() + day) })).id;
   t.equal((await app.rest(c.users.sales, 'GET', '/v1/me')).body.activeDelegations.length, 2, 'running before');
 
   const res = await app.rest(c.users.admin, 'PATCH', `/v1/users/${leaver.id}`, { active: false });

@@ -2,8 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import t from 'tap';
 import { buildTestApp, company } from '../../helpers/app.js';
-import { count, gqlPaths, problemOf } from './support.js';
-import { auditOf, DELEGATION_FIELDS, day, delegation, hour, inFuture, row } from './work-support.js';
+import { delegation } from '../../helpers/factories.js';
+import { gqlPaths, problemOf } from '../../helpers/problems.js';
+import { auditFor, count, row } from '../../helpers/records.js';
+import { day, hour, inMs } from '../../helpers/time.js';
+import { DELEGATION_FIELDS } from './support.js';
 
 const app = await buildTestApp();
 t.teardown(() => app.close());
@@ -20,13 +23,13 @@ const customerAudit = (id: string) =>
 
 t.test('a salesperson delegates to a colleague: create, read, list, revoke (REST)', async (t) => {
   const c = await company(app);
-  const endsAt = inFuture(7 * day);
+  const endsAt = inMs(7 * day);
   const res = await app.rest(c.users.sales, 'POST', '/v1/delegations', { toUserId: c.users.sales2.id, endsAt });
   t.equal(res.status, 201, res.raw);
   t.match(res.body, { id: String, fromUserId: c.users.sales.id, toUserId: c.users.sales2.id, startsAt: String, endsAt: new Date(endsAt).toISOString(), revokedAt: null, createdBy: c.users.sales.id, active: true });
   t.equal(res.headers.location, `/v1/delegations/${res.body.id}`);
   t.ok(Math.abs(Date.parse(res.body.startsAt) - Date.now()) < 60_000, 'startsAt defaults to now');
-  const audit = await auditOf(app, res.body.id);
+  const audit = await auditFor(app, res.body.id);
   t.same(audit.map((a) => a.action), ['created'], 'audited');
 
   t.same((await app.rest(c.users.sales, 'GET', `/v1/delegations/${res.body.id}`)).body, res.body, 'the delegator reads it');
@@ -51,14 +54,14 @@ t.test('a salesperson delegates to a colleague: create, read, list, revoke (REST
   const after = await app.rest(c.users.sales, 'GET', `/v1/delegations/${res.body.id}`);
   t.match(after.body, { active: false, revokedAt: String });
   t.equal((await app.rest(c.users.sales, 'DELETE', `/v1/delegations/${res.body.id}`)).status, 204, 'revoking twice is harmless');
-  t.same((await auditOf(app, res.body.id)).map((a) => a.action), ['created', 'revoked'], 'the second revoke writes nothing');
+  t.same((await auditFor(app, res.body.id)).map((a) => a.action), ['created', 'revoked'], 'the second revoke writes nothing');
   t.equal((await app.rest(c.users.sales, 'GET', `/v1/delegations/${res.body.id}`)).body.revokedAt, after.body.revokedAt, 'revokedAt is kept');
   t.same((await app.rest(c.users.sales, 'GET', '/v1/delegations?active=false')).body.data.map((d: any) => d.id), [res.body.id]);
 });
 
 t.test('the same through GraphQL', async (t) => {
   const c = await company(app);
-  const g = await app.gql(c.users.sales2, CREATE, { input: { toUserId: c.users.sales.id, endsAt: inFuture(2 * day) } });
+  const g = await app.gql(c.users.sales2, CREATE, { input: { toUserId: c.users.sales.id, endsAt: inMs(2 * day) } });
   t.same(g.errors, undefined);
   t.match(g.data.createDelegation, { fromUserId: c.users.sales2.id, toUserId: c.users.sales.id, active: true, revokedAt: null, createdBy: c.users.sales2.id });
   const id = g.data.createDelegation.id;
@@ -72,10 +75,10 @@ t.test('the same through GraphQL', async (t) => {
   const me = await app.gql(c.users.sales, `{ me { activeDelegations { ${DELEGATION_FIELDS} } } }`);
   t.same(me.data.me.activeDelegations, [], 'gone from /me');
 
-  const bad = await app.gql(c.users.sales2, CREATE, { input: { toUserId: c.users.sales.id, endsAt: inFuture(400 * day) } });
+  const bad = await app.gql(c.users.sales2, CREATE, { input: { toUserId: c.users.sales.id, endsAt: inMs(400 * day) } });
   t.same(bad.codes, ['BAD_USER_INPUT']);
   t.same(gqlPaths(bad), ['input.endsAt']);
-  const cross = await app.gql(c.users.admin, CREATE, { input: { fromUserId: c.users.partnerASales.id, toUserId: c.users.sales.id, endsAt: inFuture(day) } });
+  const cross = await app.gql(c.users.admin, CREATE, { input: { fromUserId: c.users.partnerASales.id, toUserId: c.users.sales.id, endsAt: inMs(day) } });
   t.same(cross.codes, ['BAD_USER_INPUT'], 'across a partner boundary: refused (422 in REST)');
   t.match(cross.errors?.[0]?.extensions, { status: 422 });
 });
@@ -86,7 +89,7 @@ t.test('while active the delegate sees and updates the delegator’s customers, 
   const delegate = c.users.sales2;
   t.equal((await app.rest(delegate, 'GET', `/v1/customers/${customer.id}`)).status, 404, 'invisible before');
 
-  const d = await app.rest(c.users.branchManager, 'POST', '/v1/delegations', { fromUserId: c.users.sales.id, toUserId: delegate.id, endsAt: inFuture(day) });
+  const d = await app.rest(c.users.branchManager, 'POST', '/v1/delegations', { fromUserId: c.users.sales.id, toUserId: delegate.id, endsAt: inMs(day) });
   t.equal(d.status, 201, 'a manager over both users delegates for them');
   t.equal(d.body.createdBy, c.users.branchManager.id);
 
@@ -111,8 +114,8 @@ t.test('while active the delegate sees and updates the delegator’s customers, 
 t.test('an expired delegation, or one yet to start, grants nothing', async (t) => {
   const c = await company(app);
   const customer = await app.customer(c.users.sales);
-  const expired = await delegation(app, c.users.sales, c.users.sales2, new Date(Date.now() - 3 * day), new Date(Date.now() - hour));
-  const future = await delegation(app, c.users.sales, c.users.sales2, new Date(Date.now() + day), new Date(Date.now() + 2 * day));
+  const expired = (await delegation(app, c.users.sales, c.users.sales2, { startsAt: new Date(Date.now() - 3 * day), endsAt: new Date(Date.now() - hour) })).id;
+  const future = (await delegation(app, c.users.sales, c.users.sales2, { startsAt: new Date(Date.now() + day), endsAt: new Date(Date.now() + 2 * day) })).id;
   t.equal(problemOf(await app.rest(c.users.sales2, 'GET', `/v1/customers/${customer.id}`), 404), null, 'REST: invisible');
   t.same((await app.gql(c.users.sales2, CUSTOMER, { id: customer.id })).codes, ['NOT_FOUND'], 'GraphQL: invisible');
   const listed = await app.rest(c.users.sales2, 'GET', '/v1/delegations?active=false');
@@ -126,21 +129,21 @@ t.test('a delegation never crosses a partner boundary', async (t) => {
   const partnerCustomer = await app.customer(c.users.partnerASales);
   const before = await delegationsFrom(c.users.partnerASales.id);
 
-  const adminCross = await app.rest(c.users.admin, 'POST', '/v1/delegations', { fromUserId: c.users.partnerASales.id, toUserId: c.users.sales.id, endsAt: inFuture(day) });
+  const adminCross = await app.rest(c.users.admin, 'POST', '/v1/delegations', { fromUserId: c.users.partnerASales.id, toUserId: c.users.sales.id, endsAt: inMs(day) });
   t.equal(problemOf(adminCross, 422, ['toUserId']), null, 'partner → company staff: 422, even for an admin');
   t.match(adminCross.body.detail, /partner boundary/);
-  const otherPartner = await app.rest(c.users.admin, 'POST', '/v1/delegations', { fromUserId: c.users.partnerASales.id, toUserId: c.users.partnerBSales.id, endsAt: inFuture(day) });
+  const otherPartner = await app.rest(c.users.admin, 'POST', '/v1/delegations', { fromUserId: c.users.partnerASales.id, toUserId: c.users.partnerBSales.id, endsAt: inMs(day) });
   t.equal(problemOf(otherPartner, 422, ['toUserId']), null, 'partner A → partner B: 422');
-  const managerIntoPartner = await app.rest(c.users.regionManager, 'POST', '/v1/delegations', { toUserId: c.users.partnerASales.id, endsAt: inFuture(day) });
+  const managerIntoPartner = await app.rest(c.users.regionManager, 'POST', '/v1/delegations', { toUserId: c.users.partnerASales.id, endsAt: inMs(day) });
   t.equal(problemOf(managerIntoPartner, 422, ['toUserId']), null, 'company → partner: 422');
-  const partnerProbe = await app.rest(c.users.partnerAManager, 'POST', '/v1/delegations', { fromUserId: c.users.partnerASales.id, toUserId: c.users.partnerBSales.id, endsAt: inFuture(day) });
-  const unknown = await app.rest(c.users.partnerAManager, 'POST', '/v1/delegations', { fromUserId: c.users.partnerASales.id, toUserId: randomUUID(), endsAt: inFuture(day) });
+  const partnerProbe = await app.rest(c.users.partnerAManager, 'POST', '/v1/delegations', { fromUserId: c.users.partnerASales.id, toUserId: c.users.partnerBSales.id, endsAt: inMs(day) });
+  const unknown = await app.rest(c.users.partnerAManager, 'POST', '/v1/delegations', { fromUserId: c.users.partnerASales.id, toUserId: randomUUID(), endsAt: inMs(day) });
   t.equal(problemOf(partnerProbe, 400, ['toUserId']), null, 'another partner’s user does not exist for a partner manager');
   t.equal(partnerProbe.body.detail, unknown.body.detail, 'the same answer as an unknown id');
   t.equal(await delegationsFrom(c.users.partnerASales.id), before, 'nothing written');
 
   // Within the partner (its sub-unit is still the same partner): allowed, and it works.
-  const inside = await app.rest(c.users.partnerAManager, 'POST', '/v1/delegations', { fromUserId: c.users.partnerASales.id, toUserId: c.users.partnerASubSales.id, endsAt: inFuture(day) });
+  const inside = await app.rest(c.users.partnerAManager, 'POST', '/v1/delegations', { fromUserId: c.users.partnerASales.id, toUserId: c.users.partnerASubSales.id, endsAt: inMs(day) });
   t.equal(inside.status, 201, inside.raw);
   t.equal((await app.rest(c.users.partnerASubSales, 'GET', `/v1/customers/${partnerCustomer.id}`)).status, 200, 'the delegate inside the partner sees the customer');
   t.equal((await app.rest(c.users.partnerBSales, 'GET', `/v1/customers/${partnerCustomer.id}`)).status, 404, 'the other partner never');
@@ -151,13 +154,13 @@ t.test('a delegation never crosses a partner boundary', async (t) => {
 
 t.test('who may delegate', async (t) => {
   const c = await company(app);
-  const forColleague = await app.rest(c.users.sales, 'POST', '/v1/delegations', { fromUserId: c.users.sales2.id, toUserId: c.users.sales.id, endsAt: inFuture(day) });
+  const forColleague = await app.rest(c.users.sales, 'POST', '/v1/delegations', { fromUserId: c.users.sales2.id, toUserId: c.users.sales.id, endsAt: inMs(day) });
   t.equal(problemOf(forColleague, 403, ['fromUserId']), null, 'a salesperson cannot delegate a colleague’s work');
-  const noPermission = await app.rest(c.users.service, 'POST', '/v1/delegations', { toUserId: c.users.sales.id, endsAt: inFuture(day) });
+  const noPermission = await app.rest(c.users.service, 'POST', '/v1/delegations', { toUserId: c.users.sales.id, endsAt: inMs(day) });
   t.equal(problemOf(noPermission, 403), null, 'a role without delegations:create: 403');
-  const outside = await app.rest(c.users.branchManager, 'POST', '/v1/delegations', { fromUserId: c.users.sales.id, toUserId: c.users.otherSales.id, endsAt: inFuture(day) });
+  const outside = await app.rest(c.users.branchManager, 'POST', '/v1/delegations', { fromUserId: c.users.sales.id, toUserId: c.users.otherSales.id, endsAt: inMs(day) });
   t.equal(problemOf(outside, 400, ['toUserId']), null, 'a user outside the manager’s sight: no such user');
-  const regional = await app.rest(c.users.regionManager, 'POST', '/v1/delegations', { fromUserId: c.users.sales.id, toUserId: c.users.otherSales.id, endsAt: inFuture(day) });
+  const regional = await app.rest(c.users.regionManager, 'POST', '/v1/delegations', { fromUserId: c.users.sales.id, toUserId: c.users.otherSales.id, endsAt: inMs(day) });
   t.equal(regional.status, 201, 'a manager over both branches may');
   t.equal(await delegationsFrom(c.users.sales2.id), 0);
 });
@@ -167,18 +170,18 @@ t.test('bad input answers 400 naming the field, and writes nothing', async (t) =
   const inactive = await app.user(c.branch, ['sales'], { active: false });
   const me = c.users.sales;
   const cases: [string, Record<string, unknown>, string[], number?][] = [
-    ['toUserId missing', { endsAt: inFuture(day) }, ['toUserId']],
+    ['toUserId missing', { endsAt: inMs(day) }, ['toUserId']],
     ['endsAt missing', { toUserId: c.users.sales2.id }, ['endsAt']],
     ['endsAt not a time', { toUserId: c.users.sales2.id, endsAt: 'tomorrow' }, ['endsAt']],
-    ['endsAt before startsAt', { toUserId: c.users.sales2.id, startsAt: inFuture(2 * day), endsAt: inFuture(day) }, ['endsAt']],
-    ['longer than 180 days', { toUserId: c.users.sales2.id, endsAt: inFuture(181 * day) }, ['endsAt']],
+    ['endsAt before startsAt', { toUserId: c.users.sales2.id, startsAt: inMs(2 * day), endsAt: inMs(day) }, ['endsAt']],
+    ['longer than 180 days', { toUserId: c.users.sales2.id, endsAt: inMs(181 * day) }, ['endsAt']],
     ['ended already', { toUserId: c.users.sales2.id, startsAt: new Date(Date.now() - 3 * day).toISOString(), endsAt: new Date(Date.now() - day).toISOString() }, ['endsAt']],
-    ['unknown field', { toUserId: c.users.sales2.id, endsAt: inFuture(day), note: 'x' }, ['note']],
-    ['unknown user', { toUserId: randomUUID(), endsAt: inFuture(day) }, ['toUserId']],
-    ['invisible user', { toUserId: c.users.otherSales.id, endsAt: inFuture(day) }, ['toUserId']],
-    ['self', { toUserId: me.id, endsAt: inFuture(day) }, ['toUserId']],
-    ['inactive delegate', { toUserId: inactive.id, endsAt: inFuture(day) }, ['toUserId']],
-    ['bad uuid', { toUserId: 'nope', endsAt: inFuture(day) }, ['toUserId']],
+    ['unknown field', { toUserId: c.users.sales2.id, endsAt: inMs(day), note: 'x' }, ['note']],
+    ['unknown user', { toUserId: randomUUID(), endsAt: inMs(day) }, ['toUserId']],
+    ['invisible user', { toUserId: c.users.otherSales.id, endsAt: inMs(day) }, ['toUserId']],
+    ['self', { toUserId: me.id, endsAt: inMs(day) }, ['toUserId']],
+    ['inactive delegate', { toUserId: inactive.id, endsAt: inMs(day) }, ['toUserId']],
+    ['bad uuid', { toUserId: 'nope', endsAt: inMs(day) }, ['toUserId']],
   ];
   for (const [name, body, paths] of cases) {
     t.equal(problemOf(await app.rest(me, 'POST', '/v1/delegations', body), 400, paths), null, name);
@@ -188,7 +191,7 @@ t.test('bad input answers 400 naming the field, and writes nothing', async (t) =
   t.equal(problemOf(await app.rest(me, 'GET', '/v1/delegations/not-a-uuid'), 400), null);
   t.equal(problemOf(await app.rest(me, 'GET', `/v1/delegations/${randomUUID()}`), 404), null);
   t.equal(await delegationsFrom(me.id), 0, 'nothing written');
-  const g = await app.gql(me, CREATE, { input: { toUserId: me.id, endsAt: inFuture(day) } });
+  const g = await app.gql(me, CREATE, { input: { toUserId: me.id, endsAt: inMs(day) } });
   t.same(g.codes, ['BAD_USER_INPUT']);
   t.same(gqlPaths(g), ['toUserId']);
   const gf = await app.gql(me, LIST, { filter: { fromUserId: 'nope' } });
@@ -199,7 +202,7 @@ t.test('bad input answers 400 naming the field, and writes nothing', async (t) =
 
 t.test('lists page by keyset', async (t) => {
   const c = await company(app);
-  for (let i = 0; i < 3; i++) t.equal((await app.rest(c.users.sales, 'POST', '/v1/delegations', { toUserId: c.users.sales2.id, endsAt: inFuture((i + 1) * day) })).status, 201);
+  for (let i = 0; i < 3; i++) t.equal((await app.rest(c.users.sales, 'POST', '/v1/delegations', { toUserId: c.users.sales2.id, endsAt: inMs((i + 1) * day) })).status, 201);
   const first = await app.rest(c.users.sales, 'GET', '/v1/delegations?limit=2');
   t.equal(first.body.data.length, 2);
   t.type(first.body.nextCursor, 'string');

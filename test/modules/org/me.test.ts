@@ -1,8 +1,8 @@
 import t from 'tap';
-import { delegations } from '../../../src/db/schema/index.js';
 import { ACTIONS, RESOURCES } from '../../../src/modules/org/built-in-roles.js';
 import { buildTestApp, company } from '../../helpers/app.js';
-import { customRole } from './support.js';
+import { customRole, delegation } from '../../helpers/factories.js';
+import { hour } from '../../helpers/time.js';
 
 const app = await buildTestApp();
 t.teardown(() => app.close());
@@ -95,24 +95,19 @@ t.test('a user without roles still knows who it is', async (t) => {
 
 t.test('active delegations: current ones only, seen by both sides', async (t) => {
   const c = await company(app);
-  const hour = 3600_000;
-  const at = (ms: number) => new Date(Date.now() + ms);
-  const [active] = await app.db
-    .insert(delegations)
-    .values({ fromUserId: c.users.sales2.id, toUserId: c.users.sales.id, startsAt: at(-hour), endsAt: at(hour), createdBy: c.users.sales2.id })
-    .returning();
-  await app.db.insert(delegations).values([
-    { fromUserId: c.users.otherSales.id, toUserId: c.users.sales.id, startsAt: at(-3 * hour), endsAt: at(-hour), createdBy: c.users.admin.id },
-    { fromUserId: c.users.service.id, toUserId: c.users.sales.id, startsAt: at(hour), endsAt: at(2 * hour), createdBy: c.users.admin.id },
-    { fromUserId: c.users.branchManager.id, toUserId: c.users.sales.id, startsAt: at(-hour), endsAt: at(hour), revokedAt: at(-1000), createdBy: c.users.admin.id },
-  ]);
+  const active = await delegation(app, c.users.sales2, c.users.sales, { startsAt: new Date(Date.now() - hour), endsAt: new Date(Date.now() + hour) });
+  // The admin arranges the others: a service user may not delegate its own work.
+  const admin = c.users.admin;
+  await delegation(app, c.users.otherSales, c.users.sales, { startsAt: new Date(Date.now() - 3 * hour), endsAt: new Date(Date.now() - hour), by: admin });
+  await delegation(app, c.users.service, c.users.sales, { startsAt: new Date(Date.now() + hour), endsAt: new Date(Date.now() + 2 * hour), by: admin });
+  await delegation(app, c.users.branchManager, c.users.sales, { startsAt: new Date(Date.now() - hour), endsAt: new Date(Date.now() + hour), revoked: true, by: admin });
   const me = (await app.rest(c.users.sales, 'GET', '/v1/me')).body;
-  t.same(me.activeDelegations.map((d: any) => d.id), [active?.id], 'expired, future and revoked ones are left out');
-  t.match(me.activeDelegations[0], { fromUserId: c.users.sales2.id, toUserId: c.users.sales.id, startsAt: active?.startsAt.toISOString(), endsAt: active?.endsAt.toISOString() });
+  t.same(me.activeDelegations.map((d: any) => d.id), [active.id], 'expired, future and revoked ones are left out');
+  t.match(me.activeDelegations[0], { fromUserId: c.users.sales2.id, toUserId: c.users.sales.id, startsAt: active.startsAt, endsAt: active.endsAt });
   const from = (await app.rest(c.users.sales2, 'GET', '/v1/me')).body;
-  t.same(from.activeDelegations.map((d: any) => d.id), [active?.id], 'the delegator sees it too');
+  t.same(from.activeDelegations.map((d: any) => d.id), [active.id], 'the delegator sees it too');
   const g = await app.gql(c.users.sales, ME);
-  t.same(g.data.me.activeDelegations.map((d: any) => d.id), [active?.id], 'GraphQL too');
+  t.same(g.data.me.activeDelegations.map((d: any) => d.id), [active.id], 'GraphQL too');
 });
 
 t.test('GraphQL me answers what REST answers', async (t) => {

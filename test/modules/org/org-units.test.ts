@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { buildTestApp, company } from '../../helpers/app.js';
-import { partnerAdmin, problemOf, tag, UNIT_FIELDS, gqlPaths, unitRow, unitsNamed } from './support.js';
+import { tag } from '../../helpers/factories.js';
+import { gqlPaths, problemOf } from '../../helpers/problems.js';
+import { partnerAdmin, UNIT_FIELDS, unitRow, unitsNamed } from './support.js';
 
 const app = await buildTestApp();
 t.teardown(() => app.close());

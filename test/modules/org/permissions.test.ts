@@ -1,6 +1,8 @@
 import t from 'tap';
 import { buildTestApp, company } from '../../helpers/app.js';
-import { problemOf, tag, unitsNamed, usersWithEmail, rolesNamed } from './support.js';
+import { tag } from '../../helpers/factories.js';
+import { problemOf } from '../../helpers/problems.js';
+import { unitsNamed, usersWithEmail, rolesNamed } from './support.js';
 
 const app = await buildTestApp();
 t.teardown(() => app.close());

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { BUILT_IN_ROLES } from '../../../src/modules/org/built-in-roles.js';
 import { buildTestApp, company } from '../../helpers/app.js';
-import { customRole, gqlPaths, problemOf, ROLE_FIELDS, rolesNamed, tag } from './support.js';
+import { customRole, tag } from '../../helpers/factories.js';
+import { gqlPaths, problemOf } from '../../helpers/problems.js';
+import { ROLE_FIELDS, rolesNamed } from './support.js';
 
 const app = await buildTestApp();
 t.teardown(() => app.close());

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { buildTestApp, company } from '../../helpers/app.js';
-import { gqlPaths, problemOf, sharesOf } from './support.js';
+import { gqlPaths, problemOf } from '../../helpers/problems.js';
+import { sharesOf } from './support.js';
 
 const app = await buildTestApp();
 t.teardown(() => app.close());

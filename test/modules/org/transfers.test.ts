@@ -2,11 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import t from 'tap';
 import { buildTestApp, company } from '../../helpers/app.js';
-import { count, gqlPaths, partnerAdmin, problemOf } from './support.js';
-import { action, auditOf, eventsOf, opportunity, ownershipOf, row, TRANSFER_FIELDS } from './work-support.js';
+import { action, opportunity, testPipeline } from '../../helpers/factories.js';
+import { gqlPaths, problemOf } from '../../helpers/problems.js';
+import { auditFor, count, eventsFor, ownershipOf, row } from '../../helpers/records.js';
+import { partnerAdmin, TRANSFER_FIELDS } from './support.js';
 
 const app = await buildTestApp();
 t.teardown(() => app.close());
+const pl = await testPipeline(app);
 
 const TRANSFER = `mutation($input: TransferInput!) { transferWork(input: $input) { ${TRANSFER_FIELDS} } }`;
 const transfersFrom = (userId: string) => count(app, sql`SELECT count(*) AS n FROM transfers WHERE from_user_id = ${userId}::uuid`);
@@ -20,11 +23,12 @@ t.test('a partner salesperson leaves: the partner manager transfers her book, th
   const c2 = await app.customer(leaver);
   t.equal((await app.rest(c.users.partnerAManager, 'POST', `/v1/customers/${c2.id}/freeze`, {})).status, 200, 'a frozen customer is hers too');
   const other = await app.customer(c.users.partnerAManager);
-  const openOpp = await opportunity(app, leaver, c.partnerA.id, c1.id);
-  const wonOpp = await opportunity(app, leaver, c.partnerA.id, c1.id, 'WON');
-  const a1 = await action(app, leaver, c1.id, { opportunityId: openOpp });
-  const a2 = await action(app, leaver, other.id);
-  const done = await action(app, leaver, c1.id, { status: 'DONE' });
+  const openOpp = (await opportunity(app, leaver, c1.id, { pipelineId: pl.id })).id;
+  const wonOpp = (await opportunity(app, leaver, c1.id, { pipelineId: pl.id, stage: 'WON' })).id;
+  const a1 = (await action(app, leaver, { opportunityId: openOpp })).id;
+  // Her manager gave her an action on his own customer: it goes to the heir too.
+  const a2 = (await action(app, c.users.partnerAManager, { customerId: other.id }, { assignee: leaver })).id;
+  const done = (await action(app, leaver, { customerId: c1.id }, { status: 'DONE' })).id;
   const c1Before = await row(app, 'customers', c1.id);
   // The partner's own user administrator deactivates; the partner manager hands over the book.
   const userAdmin = await partnerAdmin(app, c.partnerA);
@@ -63,10 +67,10 @@ t.test('a partner salesperson leaves: the partner manager transfers her book, th
     const h = await ownershipOf(app, id);
     t.equal(h.length, 1, `${type} has one ownership change`);
     t.match(h[0], { entity_type: type, customer_id: customerId, from_user_id: leaver.id, to_user_id: heir.id, to_unit_id: c.partnerASub.id, cause: 'TRANSFER', transfer_id: res.body.id, actor_id: c.users.partnerAManager.id });
-    t.equal((await eventsOf(app, id, `${type}.transferred`)).length, 1, `${type}: one event`);
+    t.equal((await eventsFor(app, id, `${type}.transferred`)).length, 1, `${type}: one event`);
   }
   t.equal(await historyOfTransfer(res.body.id), 5, 'five rows, no more');
-  t.same((await auditOf(app, res.body.id)).map((a) => a.action), ['created'], 'one audit row for the transfer');
+  t.same((await auditFor(app, res.body.id)).map((a) => a.action), ['created'], 'one audit row for the transfer');
   t.same((await row(app, 'transfers', res.body.id)).counts, res.body.counts);
 
   // The heir now works them; the leaver can go.
@@ -80,8 +84,8 @@ t.test('to a unit’s pool through GraphQL: customers and opportunities to the p
   const c = await company(app);
   const leaver = c.users.sales;
   const cust = await app.customer(leaver);
-  const opp = await opportunity(app, leaver, c.branch.id, cust.id);
-  const act = await action(app, leaver, cust.id);
+  const opp = (await opportunity(app, leaver, cust.id, { pipelineId: pl.id })).id;
+  const act = (await action(app, leaver, { customerId: cust.id })).id;
   const g = await app.gql(c.users.branchManager, TRANSFER, { input: { fromUserId: leaver.id, toUnitId: c.branch.id } });
   t.same(g.errors, undefined);
   t.match(g.data.transferWork, { fromUserId: leaver.id, toUserId: null, toUnitId: c.branch.id, counts: { customers: 1, opportunities: 1, actions: 1 } });
@@ -97,8 +101,8 @@ t.test('half-way failure rolls everything back: a unit without a head while acti
   const headless = await app.unit('DEPARTMENT', c.branch);
   const leaver = c.users.sales;
   const cust = await app.customer(leaver);
-  const opp = await opportunity(app, leaver, c.branch.id, cust.id);
-  const act = await action(app, leaver, cust.id);
+  const opp = (await opportunity(app, leaver, cust.id, { pipelineId: pl.id })).id;
+  const act = (await action(app, leaver, { customerId: cust.id })).id;
   const before = { cust: await row(app, 'customers', cust.id), opp: await row(app, 'opportunities', opp), act: await row(app, 'actions', act) };
   const eventsBefore = await count(app, sql`SELECT count(*) AS n FROM events WHERE entity_id IN (${cust.id}::uuid, ${opp}::uuid, ${act}::uuid)`);
 
@@ -116,7 +120,7 @@ t.test('half-way failure rolls everything back: a unit without a head while acti
   t.match(g.errors?.[0]?.extensions, { status: 422 });
 
   // Without open actions the same unit is a fine target.
-  await app.db.execute(sql`UPDATE actions SET status = 'DONE' WHERE id = ${act}::uuid`);
+  t.equal((await app.rest(leaver, 'PATCH', `/v1/actions/${act}`, { status: 'DONE' })).status, 200, 'the action is done');
   const ok = await app.rest(c.users.branchManager, 'POST', '/v1/transfers', { fromUserId: leaver.id, toUnitId: headless.id });
   t.equal(ok.status, 201, ok.raw);
   t.same(ok.body.counts, { customers: 1, opportunities: 1, actions: 0 });

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { buildTestApp, company } from '../../helpers/app.js';
-import { customRole, gqlPaths, partnerAdmin, problemOf, tag, USER_FIELDS, usersWithEmail } from './support.js';
+import { customRole, tag } from '../../helpers/factories.js';
+import { gqlPaths, problemOf } from '../../helpers/problems.js';
+import { partnerAdmin, USER_FIELDS, usersWithEmail } from './support.js';
 
 const app = await buildTestApp();
 t.teardown(() => app.close());

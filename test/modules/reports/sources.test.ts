@@ -1,7 +1,7 @@
 import t from 'tap';
-import { lifecycleTransitions } from '../../../src/db/schema/index.js';
 import { rateOf } from '../../../src/modules/reports/reports.service.js';
 import { buildTestApp, company } from '../../helpers/app.js';
+import { lifecycleMove } from '../../helpers/factories.js';
 
 const app = await buildTestApp();
 t.teardown(() => app.close());
@@ -24,10 +24,8 @@ t.test('GET /v1/reports/sources: per channel and campaign, visible customers onl
   await made('CUSTOMER', 'EVENT', 'Fair 2025');
   const back = await made('PROSPECT', 'EVENT', 'Fair 2025');
   // Reached OPPORTUNITY once, then moved back: still counted as having reached it.
-  await app.db.insert(lifecycleTransitions).values([
-    { customerId: back.id, fromStage: 'PROSPECT', toStage: 'OPPORTUNITY', actorId: s.id },
-    { customerId: back.id, fromStage: 'OPPORTUNITY', toStage: 'PROSPECT', reason: 'not ready', actorId: s.id },
-  ]);
+  await lifecycleMove(app, s, back.id, 'OPPORTUNITY');
+  await lifecycleMove(app, s, back.id, 'PROSPECT', 'not ready');
   await made('USER', 'WEBSITE');
   await made('SUSPECT', null);
   const frozen = await made('CUSTOMER', 'WEBSITE');
