@@ -12,7 +12,6 @@ import { sql } from 'drizzle-orm';
 import type { ActionDto } from '../../src/modules/actions/actions.schemas.js';
 import type { InteractionDto } from '../../src/modules/contact-history/contact-history.schemas.js';
 import type { ContactDto } from '../../src/modules/customers/customers.schemas.js';
-import { escalateHandoff } from '../../src/modules/lifecycle/escalation.js';
 import type { HandoffDto, TransitionDto as LifecycleTransitionDto } from '../../src/modules/lifecycle/lifecycle.schemas.js';
 import { DEFAULT_STAGES, type Gate, type QualificationFact } from '../../src/modules/opportunities/gates.js';
 import type { OpportunityDto, PipelineDto, StageDto, TransitionDto as StageTransitionDto } from '../../src/modules/opportunities/opportunities.schemas.js';
@@ -101,7 +100,7 @@ export async function handoff(app: TestApp, who: User, customerId: string, to: {
  */
 export async function escalate(app: TestApp, handoffId: string): Promise<void> {
   await app.db.execute(sql`UPDATE handoffs SET due_at = now() - interval '1 minute' WHERE id = ${handoffId}::uuid`);
-  if (!(await escalateHandoff(app.database, handoffId))) throw new Error(`handoff ${handoffId} did not escalate (not pending?)`);
+  if (!(await app.app.services.lifecycle.escalate(handoffId))) throw new Error(`handoff ${handoffId} did not escalate (not pending?)`);
 }
 
 // ---- opportunities and actions ---------------------------------------------------------------

@@ -6,7 +6,8 @@ import { parse } from 'yaml';
 import { queryRows } from '../../src/db/client.js';
 import { CONTROL_CHARACTERS_MESSAGE, DATE_RANGE_MESSAGE } from '../../src/lib/schemas.js';
 import { buildTestApp, company, type User } from '../helpers/app.js';
-import { errorPaths, isProblem, tag } from '../modules/customers/support.js';
+import { tag } from '../helpers/factories.js';
+import { errorPaths, isProblem } from '../helpers/problems.js';
 
 // The input rules every door shares (README "Input rules"): no control characters in any string,
 // dates within 1900..9999, no unknown query parameter on any route. Each refusal is a 400

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { buildTestApp, company } from '../../helpers/app.js';
-import { digits, errorPaths, isProblem, tag } from './support.js';
+import { digits, tag } from '../../helpers/factories.js';
+import { errorPaths, isProblem } from '../../helpers/problems.js';
 
 // The `q` search is normalised exactly as the stored values are, and a cursor belongs to the sort it
 // was minted for.
