@@ -69,7 +69,10 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const jobs = createJobQueue(database, config.jobs, app.log);
   app.decorate('services', {
     // A merge asks each module that keeps records of a customer to repoint them to the survivor.
-    customers: createCustomerService(database, { mergeRepoints: [repointInteractions, repointOpportunities, repointActions, repointHandoffs] }),
+    customers: createCustomerService(database, {
+      mergeRepoints: [repointInteractions, repointOpportunities, repointActions, repointHandoffs],
+      duplicateProbeLimitPerHour: config.duplicateProbeLimitPerHour,
+    }),
     org: createOrgService(database, { onAccessChanged: () => principals.clear() }),
     contactHistory: createContactHistoryService(database),
     lifecycle: createLifecycleService(database, { scheduler: (tx, h) => jobs.scheduleEscalation(tx, h) }),

@@ -22,6 +22,8 @@ const envSchema = z.object({
   DB_POOL_SIZE: z.coerce.number().int().positive().default(10),
   // How long a loaded principal (user, unit, roles, delegations) is reused; 0 loads it on every request.
   PRINCIPAL_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  // Answers naming protected customers (duplicate matches the caller cannot see) per user and hour.
+  DUPLICATE_PROBE_LIMIT_PER_HOUR: z.coerce.number().int().min(0).max(100_000).default(20),
   // Background jobs (handoff deadline escalations) through the PostgreSQL-backed queue.
   JOBS_ENABLED: z.preprocess(emptyAsUndefined, z.enum(['true', 'false', '1', '0']).default('true')),
   // How often a worker asks the queue for due jobs; pg-boss accepts at least 0.5 s.
@@ -42,6 +44,7 @@ export type Config = {
   bodyLimit: number;
   dbPoolSize: number;
   principalCacheMs: number;
+  duplicateProbeLimitPerHour: number;
   jobs: { enabled: boolean; pollSeconds: number; sweepCron: string };
 };
 
@@ -76,6 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimit: e.BODY_LIMIT_BYTES,
     dbPoolSize: e.DB_POOL_SIZE,
     principalCacheMs: e.PRINCIPAL_CACHE_MS,
+    duplicateProbeLimitPerHour: e.DUPLICATE_PROBE_LIMIT_PER_HOUR,
     jobs: { enabled: e.JOBS_ENABLED === 'true' || e.JOBS_ENABLED === '1', pollSeconds: e.JOBS_POLL_SECONDS, sweepCron: e.JOBS_SWEEP_CRON },
   };
 }

@@ -52,6 +52,24 @@ export async function recordChanges(tx: Executor, p: Principal, cs: readonly Cha
 }
 
 /**
+ * An audit row without an event: a read worth attributing (an answer that named protected records),
+ * which must not reach the events feed of the records' owners.
+ */
+export async function recordAudit(tx: Executor, p: Principal, c: Omit<Change, 'owner'>): Promise<void> {
+  await tx.insert(auditLog).values({
+    actorId: p.userId,
+    onBehalfOfId: c.onBehalfOfId ?? null,
+    client: p.client ?? null,
+    requestId: p.requestId ?? null,
+    entityType: c.entityType,
+    entityId: c.entityId,
+    action: c.action,
+    before: c.before ?? null,
+    after: c.after ?? null,
+  });
+}
+
+/**
  * The same two writes for every row of a common table expression, for set-based statements that
  * change many rows at once (a transfer, a merge). `rows` names the CTE; the other parts are SQL
  * expressions over its columns. Put both into the statement's WITH list:

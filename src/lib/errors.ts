@@ -16,6 +16,7 @@ export const ERROR_MAP = {
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large', graphql: 'BAD_USER_INPUT' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type', graphql: 'BAD_USER_INPUT' },
   UNPROCESSABLE: { status: 422, title: 'Unprocessable request', graphql: 'BAD_USER_INPUT' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests', graphql: 'RATE_LIMITED' },
   INTERNAL: { status: 500, title: 'Internal error', graphql: 'INTERNAL_SERVER_ERROR' },
   UNAVAILABLE: { status: 503, title: 'Service unavailable', graphql: 'UNAVAILABLE' },
 

@@ -25,6 +25,8 @@ export function fromFastifyError(err: FastifyError): AppError | null {
 }
 
 export function sendProblem(reply: FastifyReply, err: AppError, request?: FastifyRequest): FastifyReply {
+  const retryAfter = err.extra?.retryAfterSeconds;
+  if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
   return reply
     .code(err.status)
     .type('application/problem+json')

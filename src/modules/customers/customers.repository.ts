@@ -1,5 +1,5 @@
 import { and, asc, eq, getTableColumns, inArray, or, type SQL, sql } from 'drizzle-orm';
-import type { Executor } from '../../db/client.js';
+import { type Executor, queryRows } from '../../db/client.js';
 import { customers, orgUnits, users } from '../../db/schema/index.js';
 import { access, preparedAccessPredicate, type Principal, unitReachPredicate } from '../../lib/access.js';
 import { keyset, type SortSpec } from '../../lib/pagination.js';
@@ -182,5 +182,14 @@ export const customersRepository = {
       return u ? { kind: 'unit' as const, id: u.id, unitId: u.id, active: true, visible: u.visible, inReach: u.inReach } : null;
     }
     return null;
+  },
+
+  /** How many audit rows of `action` the user left in the last `seconds` (what a per-user limit counts). */
+  async recentAuditCount(ex: Executor, userId: string, action: string, seconds: number): Promise<number> {
+    const [r] = await queryRows<{ n: number | string }>(
+      ex,
+      sql`SELECT count(*) AS n FROM audit_log WHERE actor_id = ${userId}::uuid AND action = ${action} AND at > now() - make_interval(secs => ${seconds})`,
+    );
+    return Number(r?.n ?? 0);
   },
 };

@@ -1,5 +1,5 @@
 import type { Database, Executor } from '../../db/client.js';
-import { hiddenFields, onBehalfOf, type Principal, requirePermission } from '../../lib/access.js';
+import { can, hiddenFields, onBehalfOf, type Principal, requirePermission } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../lib/errors.js';
 import { cursorForSort, type Page, pageOf, parseSort, sortKey } from '../../lib/pagination.js';
@@ -20,7 +20,8 @@ import {
   type PatchCustomerInput,
 } from './customers.schemas.js';
 import { createContactService } from './contacts.service.js';
-import { lowestCommonUnit, matchedOn } from './duplicates.js';
+import { createDuplicateCheck } from './duplicate-check.js';
+import { lowestCommonUnit } from './duplicates.js';
 import { contactsRepository } from './contacts.repository.js';
 import { INITIAL_STAGE } from './lifecycle-stages.js';
 import { resolveOwner } from './owner-resolution.js';
@@ -93,8 +94,20 @@ function refuseHiddenWrites(p: Principal, input: object): void {
   }
 }
 
-export type DuplicateCandidate = { id: string; name: string; lifecycleStage: string; ownerUserId: string | null; ownerUnitId: string; matchedOn: string[] };
-export type ProtectedMatch = { matchedOn: string[]; contactUnitId: string; contactUnitName: string };
+export type { DuplicateCandidate, ProtectedMatch } from './duplicate-check.js';
+
+// Fields a system owns (domain.md §8): written only by callers holding integration:write, so a
+// salesperson cannot overwrite what the ERP knows. A PATCH that repeats the stored value is no write.
+const SYSTEM_FIELDS = ['externalIds', 'creditStatus'] as const;
+function refuseSystemFieldWrites(p: Principal, input: Partial<Record<(typeof SYSTEM_FIELDS)[number], unknown>>, before: CustomerRow | null): void {
+  if (can(p, 'integration:write')) return;
+  for (const f of SYSTEM_FIELDS) {
+    const v = input[f];
+    if (v === undefined) continue;
+    const unchanged = before ? JSON.stringify(v ?? null) === JSON.stringify(before[f] ?? null) : v === null || (typeof v === 'object' && Object.keys(v).length === 0);
+    if (!unchanged) throw fieldError('FORBIDDEN', f, 'owned by the integrated systems: written only with integration:write');
+  }
+}
 
 /**
  * A merge asks each module that keeps records of a customer to move them from the duplicate to the
@@ -102,8 +115,9 @@ export type ProtectedMatch = { matchedOn: string[]; contactUnitId: string; conta
  */
 export type MergeRepoint = (tx: Executor, p: Principal, fromId: string, toId: string) => Promise<Record<string, number | string[]>>;
 
-export function createCustomerService(database: Database, opts: { mergeRepoints?: readonly MergeRepoint[] } = {}) {
+export function createCustomerService(database: Database, opts: { mergeRepoints?: readonly MergeRepoint[]; duplicateProbeLimitPerHour?: number } = {}) {
   const { db } = database;
+  const duplicates = createDuplicateCheck(database, { probeLimitPerHour: opts.duplicateProbeLimitPerHour ?? 20 });
   const mergeRepoints = opts.mergeRepoints ?? [];
   // The customers service answers for customers and their contact persons (contacts.service.ts).
   const contacts = createContactService(database, loadForWrite);
@@ -113,29 +127,6 @@ export function createCustomerService(database: Database, opts: { mergeRepoints?
     if (!hit) throw notFound('customer');
     if (!hit.allowed) throw new AppError('FORBIDDEN', `missing permission ${permission} on this customer`);
     return hit.row;
-  }
-
-  // Refuses a duplicate with its candidates; with `allow`, returns the ids it overrides instead.
-  async function duplicateCheck(tx: Executor, p: Principal, c: ReturnType<typeof derived> & { name: string }, allow: boolean): Promise<string[]> {
-    const hits = await repo.findDuplicates(tx, p, c);
-    if (hits.length === 0 || allow) return hits.map((h) => h.row.id);
-    const candidates: DuplicateCandidate[] = hits
-      .filter((h) => h.visible)
-      .map((h) => ({ id: h.row.id, name: h.row.name, lifecycleStage: h.row.lifecycleStage, ownerUserId: h.row.ownerUserId, ownerUnitId: h.row.ownerUnitId, matchedOn: matchedOn(h.row, c) }));
-    // Invisible matches: only that a protected record exists and which common unit arbitrates.
-    const hidden = hits.filter((h) => !h.visible);
-    const arbiters = hidden.map((h) => lowestCommonUnit(p.unitPath, h.ownerUnitPath));
-    const names = await repo.unitNames(tx, [...new Set(arbiters)]);
-    const protectedMatches: ProtectedMatch[] = hidden.map((h, i) => ({
-      matchedOn: matchedOn(h.row, c),
-      contactUnitId: arbiters[i] ?? '',
-      contactUnitName: names.get(arbiters[i] ?? '') ?? '',
-    }));
-    throw new AppError(
-      'DUPLICATE_CUSTOMER',
-      `${hits.length} existing customer(s) match; use one of them, or repeat with ?allowDuplicate=true`,
-      { extra: { candidates, protectedMatches } },
-    );
   }
 
   return {
@@ -161,50 +152,61 @@ export function createCustomerService(database: Database, opts: { mergeRepoints?
     async create(p: Principal, input: CreateCustomerInput, opts: { allowDuplicate?: boolean | undefined } = {}): Promise<CustomerDto> {
       requirePermission(p, 'customers:create');
       refuseHiddenWrites(p, input);
-      return db.transaction(async (tx) => {
-        const owner = await resolveOwner(tx, p, 'customers:create', input.ownerUserId, input.ownerUnitId);
-        const phones = input.phones ?? [];
-        const emails = input.emails ?? [];
-        const d = derived({ name: input.name, registrationId: input.registrationId, phones, emails });
-        // Also when duplicates are allowed: a concurrent create without the override must see this one.
-        await repo.lockIdentities(tx, d);
-        const overridden = await duplicateCheck(tx, p, { ...d, name: input.name }, opts.allowDuplicate === true);
-        if (input.source?.referrerCustomerId && !(await repo.findVisible(tx, p, input.source.referrerCustomerId))) {
-          throw fieldError('VALIDATION_FAILED', 'source.referrerCustomerId', 'no such customer');
-        }
-        const row = await repo.insert(tx, {
-          kind: input.kind,
-          name: input.name,
-          registrationId: input.registrationId ?? null,
-          phones,
-          emails,
-          website: input.website ?? null,
-          industry: input.industry ?? null,
-          region: input.region ?? null,
-          address: input.address ?? null,
-          roles: [...new Set(input.roles ?? [])],
-          lifecycleStage: input.lifecycleStage ?? INITIAL_STAGE,
-          sourceChannel: input.source?.channel ?? null,
-          sourceCampaign: input.source?.campaign ?? null,
-          sourceReferrerCustomerId: input.source?.referrerCustomerId ?? null,
-          sourceDetail: input.source?.detail ?? null,
-          creditStatus: input.creditStatus ?? null,
-          externalIds: input.externalIds ?? {},
-          ...owner,
-          ...d,
-          createdBy: p.userId,
+      refuseSystemFieldWrites(p, input, null);
+      try {
+        return await createIn();
+      } catch (err) {
+        await duplicates.recordProbe(p, err);
+        throw err;
+      }
+
+      // The create itself; a refusal that named protected customers is audited after it rolled back.
+      function createIn() {
+        return db.transaction(async (tx) => {
+          const owner = await resolveOwner(tx, p, 'customers:create', input.ownerUserId, input.ownerUnitId);
+          const phones = input.phones ?? [];
+          const emails = input.emails ?? [];
+          const d = derived({ name: input.name, registrationId: input.registrationId, phones, emails });
+          // Also when duplicates are allowed: a concurrent create without the override must see this one.
+          await repo.lockIdentities(tx, d);
+          const overridden = await duplicates.check(tx, p, { ...d, name: input.name }, opts.allowDuplicate === true);
+          if (input.source?.referrerCustomerId && !(await repo.findVisible(tx, p, input.source.referrerCustomerId))) {
+            throw fieldError('VALIDATION_FAILED', 'source.referrerCustomerId', 'no such customer');
+          }
+          const row = await repo.insert(tx, {
+            kind: input.kind,
+            name: input.name,
+            registrationId: input.registrationId ?? null,
+            phones,
+            emails,
+            website: input.website ?? null,
+            industry: input.industry ?? null,
+            region: input.region ?? null,
+            address: input.address ?? null,
+            roles: [...new Set(input.roles ?? [])],
+            lifecycleStage: input.lifecycleStage ?? INITIAL_STAGE,
+            sourceChannel: input.source?.channel ?? null,
+            sourceCampaign: input.source?.campaign ?? null,
+            sourceReferrerCustomerId: input.source?.referrerCustomerId ?? null,
+            sourceDetail: input.source?.detail ?? null,
+            creditStatus: input.creditStatus ?? null,
+            externalIds: input.externalIds ?? {},
+            ...owner,
+            ...d,
+            createdBy: p.userId,
+          });
+          await recordChange(tx, p, {
+            entityType: RESOURCE,
+            entityId: row.id,
+            action: overridden.length ? 'created_despite_duplicates' : 'created',
+            before: null,
+            after: overridden.length ? { ...snapshot(row), overriddenDuplicateIds: overridden } : snapshot(row),
+            onBehalfOfId: onBehalfOf(p, row.ownerUserId),
+            owner,
+          });
+          return toCustomerDto(p, row);
         });
-        await recordChange(tx, p, {
-          entityType: RESOURCE,
-          entityId: row.id,
-          action: overridden.length ? 'created_despite_duplicates' : 'created',
-          before: null,
-          after: overridden.length ? { ...snapshot(row), overriddenDuplicateIds: overridden } : snapshot(row),
-          onBehalfOfId: onBehalfOf(p, row.ownerUserId),
-          owner,
-        });
-        return toCustomerDto(p, row);
-      });
+      }
     },
 
     async update(p: Principal, id: string, input: PatchCustomerInput, expectedVersion?: number): Promise<CustomerDto> {
@@ -213,6 +215,12 @@ export function createCustomerService(database: Database, opts: { mergeRepoints?
         const before = await loadForWrite(tx, p, id, 'customers:update');
         checkVersion(expectedVersion, before.version);
         if (before.status === 'MERGED') throw new AppError('CUSTOMER_MERGED', 'a merged customer is read-only; edit the surviving record');
+        refuseSystemFieldWrites(p, input, before);
+        // Every id given anywhere is checked the same way: one the caller cannot see is no customer.
+        const referrer = input.source?.referrerCustomerId;
+        if (referrer && referrer !== before.sourceReferrerCustomerId && !(await repo.findVisible(tx, p, referrer))) {
+          throw fieldError('VALIDATION_FAILED', 'source.referrerCustomerId', 'no such customer');
+        }
         const set: Partial<CustomerRow> = {};
         for (const k of ['kind', 'name', 'registrationId', 'phones', 'emails', 'website', 'industry', 'region', 'address', 'creditStatus', 'externalIds'] as const) {
           if (input[k] !== undefined) (set as Record<string, unknown>)[k] = input[k];

@@ -240,11 +240,6 @@ export const opportunitiesRepository = {
     return row ?? null;
   },
 
-  async findVisibleCustomer(ex: Executor, p: Principal, id: string) {
-    const [row] = await ex.select().from(customers).where(and(eq(customers.id, id), canSeeCustomer(p))).for('update');
-    return row ?? null;
-  },
-
   async customersByIds(ex: Executor, p: Principal, ids: readonly string[]) {
     if (ids.length === 0) return [];
     return ex

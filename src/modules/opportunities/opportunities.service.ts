@@ -4,7 +4,7 @@ import { hasManagerScope, onBehalfOf, type Principal, requirePermission, scopeFo
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, type FieldError, fieldError, notFound, staleWrite } from '../../lib/errors.js';
 import { cursorForSort, type Page, pageOf, parseSort, sortKey } from '../../lib/pagination.js';
-import { applyLifecycleTransition, type CustomerDto, isBefore, resolveOwner, toCustomerDto } from '../customers/index.js';
+import { applyLifecycleTransition, type CustomerDto, customersRepository, isBefore, resolveOwner, toCustomerDto } from '../customers/index.js';
 import { checkMove, type Gate, type Qualification, type StageForGates } from './gates.js';
 import {
   type OpportunityRow,
@@ -312,8 +312,11 @@ export function createOpportunityService(database: Database) {
       checkMoney(amount, currency);
       return db.transaction(async (tx) => {
         // A customer the caller cannot see answers like an unknown id (as owners do): no probing.
-        const customer = await repo.findVisibleCustomer(tx, p, input.customerId);
-        if (!customer) throw fieldError('VALIDATION_FAILED', 'customerId', 'no such customer');
+        // Creating anything on a customer needs write access to it: a share grants reading only.
+        const hit = await customersRepository.findForAction(tx, p, input.customerId, 'opportunities:create', true);
+        if (!hit) throw fieldError('VALIDATION_FAILED', 'customerId', 'no such customer');
+        if (!hit.allowed) throw fieldError('FORBIDDEN', 'customerId', 'opportunities on this customer need write access to it; a share grants reading only');
+        const customer = hit.row;
         if (customer.status !== 'ACTIVE') throw new AppError(customer.status === 'MERGED' ? 'CUSTOMER_MERGED' : 'CUSTOMER_FROZEN', `the customer is ${customer.status.toLowerCase()}; it takes no new opportunities`);
         const pipeline = input.pipelineId ? await repo.findPipeline(tx, input.pipelineId) : await repo.defaultPipeline(tx);
         if (!pipeline) throw fieldError('VALIDATION_FAILED', 'pipelineId', input.pipelineId ? 'no such pipeline' : 'there is no default pipeline');

@@ -28,6 +28,10 @@ export const HIDEABLE_FIELDS = ['customer.creditStatus', 'customer.valueClass', 
 const crm = (...actions: string[]) =>
   ['customers', 'contacts', 'interactions', 'opportunities', 'actions'].flatMap((r) => actions.map((a) => `${r}:${a}`));
 
+// The company's system fields (external ids, credit, value) are not a partner's business: the
+// built-in partner roles hide them by default (admins may change that per role).
+export const PARTNER_HIDDEN = ['customer.creditStatus', 'customer.externalIds', 'customer.valueClass'];
+
 // What a head of a unit does, the company's own (manager) or a partner's (partner_manager).
 const HEAD_OF_UNIT = [
   ...crm('read', 'create', 'update', 'delete', 'freeze', 'merge'),
@@ -78,13 +82,13 @@ export const BUILT_IN_ROLES: BuiltInRole[] = [
     name: 'partner_manager',
     scope: 'SUBTREE',
     permissions: HEAD_OF_UNIT,
-    hiddenFields: ['customer.creditStatus'],
+    hiddenFields: PARTNER_HIDDEN,
   },
   {
     name: 'partner_sales',
     scope: 'OWN',
     permissions: [...crm('read', 'create', 'update'), ...OWN_BOOK],
-    hiddenFields: ['customer.creditStatus'],
+    hiddenFields: PARTNER_HIDDEN,
   },
   {
     name: 'integration',
