@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import t from 'tap';
 import { buildApp } from '../../src/app.js';
-import { DEMO_MARKER, keyLogins, seedDemo } from '../../src/cli/seed-demo.js';
+import { DEMO_MARKER, keyLogins, seedDemo } from '../../src/cli/seed-demo/index.js';
 import { queryRows } from '../../src/db/client.js';
 import { BUILT_IN_ROLES } from '../../src/modules/org/built-in-roles.js';
 import { loadPrincipal } from '../../src/modules/org/principal.repository.js';
