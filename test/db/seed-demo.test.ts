@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import t from 'tap';
 import { buildApp } from '../../src/app.js';
-import { DEMO_MARKER, keyLogins, seedDemo } from '../../src/cli/seed-demo.js';
+import { DEMO_MARKER, keyLogins, seedDemo } from '../../src/cli/seed-demo/index.js';
 import { queryRows } from '../../src/db/client.js';
 import { BUILT_IN_ROLES } from '../../src/modules/org/built-in-roles.js';
 import { loadPrincipal } from '../../src/modules/org/principal.repository.js';
@@ -129,6 +129,24 @@ t.test('seeds a small company once', async (t) => {
                (SELECT count(*)::int FROM opportunities o JOIN customers c ON c.id = o.customer_id WHERE o.status = 'OPEN' AND c.lifecycle_stage <> 'OPPORTUNITY') AS open_on_non_opportunity`,
   );
   t.same(consistency, { won_not_customer: 0, without_history: 0, wrong_last: 0, lifecycle_gaps: 0, open_on_non_opportunity: 0 }, 'histories agree with the current stages');
+
+  // The history too went through the services: each record has its audit row, the deals live in the
+  // bootstrap's default pipeline (the seed makes none), and each deal past ACCEPTANCE met the gate's
+  // key action, SOLUTION_ACCEPTED done.
+  const [through] = await queryRows<{ unaudited: number; pipelines: number; without_key_action: number; backdated: number }>(
+    db,
+    sql`SELECT (SELECT count(*)::int FROM opportunities o WHERE NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.entity_type = 'opportunity' AND a.entity_id = o.id AND a.action = 'created'))
+                 + (SELECT count(*)::int FROM interactions i WHERE NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.entity_type = 'interaction' AND a.entity_id = i.id AND a.action = 'recorded'))
+                 + (SELECT count(*)::int FROM actions x WHERE NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.entity_type = 'action' AND a.entity_id = x.id AND a.action = 'created'))
+                 + (SELECT count(*)::int FROM handoffs h WHERE NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.entity_type = 'handoff' AND a.entity_id = h.id AND a.action = 'created'))
+                 + (SELECT count(*)::int FROM lifecycle_transitions lt WHERE NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.entity_type = 'customer' AND a.entity_id = lt.customer_id AND a.action = 'lifecycle_transitioned' AND a.after->>'transitionId' = lt.id::text)) AS unaudited,
+               (SELECT count(*)::int FROM pipelines) AS pipelines,
+               (SELECT count(*)::int FROM opportunities o JOIN pipeline_stages s ON s.id = o.stage_id
+                  WHERE s.key IN ('NEGOTIATION', 'WON') AND NOT EXISTS (SELECT 1 FROM actions x WHERE x.opportunity_id = o.id AND x.key = 'SOLUTION_ACCEPTED' AND x.status = 'DONE')) AS without_key_action,
+               (SELECT count(*)::int FROM stage_transitions WHERE at < now() - interval '7 days') AS backdated`,
+  );
+  t.match(through, { unaudited: 0, pipelines: 1, without_key_action: 0 }, 'created through the services, in the default pipeline, gates met');
+  t.ok((through?.backdated ?? 0) > 0, 'the stage history reaches back months');
 
   // Salespeople find open key actions on their agendas, some overdue.
   const [agendas] = await queryRows<{ open: number; overdue: number; assignees: number }>(
