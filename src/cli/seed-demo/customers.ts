@@ -90,8 +90,6 @@ export async function seedCustomers(ctx: SeedContext, org: SeededOrg, total: num
       },
       ...(person ? {} : { website: `https://www.${domain}` }),
       ...(registrationId && !taken.regs.has(normalizeRegistrationId(registrationId)) ? { registrationId } : {}),
-      ...(buyer && !partner ? { creditStatus: rng.weighted([['GOOD', 80], ['WATCH', 15], ['BLOCKED', 5]]) } : {}),
-      ...(buyer ? { externalIds: { erp: `D${100000 + i}` } } : {}),
       ...(owner.kind === 'pool' ? { ownerUnitId: owner.unit.id } : {}),
     };
     for (const e of input.emails ?? []) taken.emails.add(normalizeEmail(e));
@@ -107,6 +105,11 @@ export async function seedCustomers(ctx: SeedContext, org: SeededOrg, total: num
     }
     summary.customers++;
     byOwner.set(ownerKey, [...earlier, customerId]);
+    // What the ERP knows of a buyer (its id there, its credit) comes from the ERP connector: the only caller allowed to write it.
+    if (buyer) {
+      const credit = partner ? {} : { creditStatus: rng.weighted([['GOOD', 80], ['WATCH', 15], ['BLOCKED', 5]] as const) };
+      await services.customers.update(await ctx.as(org.erp.id), customerId, { externalIds: { erp: `D${100000 + i}` }, ...credit });
+    }
 
     // Contact persons: who decides, who influences, who keeps the door.
     const contacts: CreateContactInput[] = [];

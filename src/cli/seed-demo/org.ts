@@ -7,7 +7,8 @@ import type { SeedContext } from './context.js';
 // Who owns a share of the customers (weighted), and who creates them.
 export type Owner = { kind: 'user'; user: UserDto; place: Place; partner: boolean; weight: number } | { kind: 'pool'; creator: UserDto; unit: OrgUnitDto; weight: number };
 export type Branch = { unit: OrgUnitDto; place: Place; manager?: UserDto };
-export type SeededOrg = { owners: Owner[]; branches: Branch[]; partners: OrgUnitDto[]; marketers: UserDto[]; marketingUnit: OrgUnitDto };
+// `erp`: the ERP connector, which alone writes the fields the ERP owns (external ids, credit).
+export type SeededOrg = { owners: Owner[]; branches: Branch[]; partners: OrgUnitDto[]; marketers: UserDto[]; marketingUnit: OrgUnitDto; erp: UserDto };
 
 export async function seedOrg(ctx: SeedContext, root: OrgUnitDto): Promise<SeededOrg> {
   const { services, admin, summary } = ctx;
@@ -22,7 +23,7 @@ export async function seedOrg(ctx: SeedContext, root: OrgUnitDto): Promise<Seede
 
   const owners: Owner[] = [];
   await user(HQ_PEOPLE.executive, 'executive', root);
-  await user(INTEGRATION.name, 'integration', root, INTEGRATION.email, 'SERVICE');
+  const erp = await user(INTEGRATION.name, 'integration', root, INTEGRATION.email, 'SERVICE');
   const marketingUnit = await unit('Marketing', 'DEPARTMENT', root);
   const marketers: UserDto[] = [];
   for (const m of HQ_PEOPLE.marketing) marketers.push(await user(m, 'marketing', marketingUnit));
@@ -56,5 +57,5 @@ export async function seedOrg(ctx: SeedContext, root: OrgUnitDto): Promise<Seede
   const marketer = marketers[0];
   if (!marketer) throw new Error('the demo company has no marketer');
   owners.push({ kind: 'pool', creator: marketer, unit: marketingUnit, weight: 30 });
-  return { owners, branches, partners, marketers, marketingUnit };
+  return { owners, branches, partners, marketers, marketingUnit, erp };
 }
