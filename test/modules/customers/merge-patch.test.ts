@@ -1,6 +1,6 @@
 import t from 'tap';
 import { buildTestApp, company } from '../../helpers/app.js';
-import { opportunity, tag } from '../../helpers/factories.js';
+import { action, contact, customRole, interaction, opportunity, tag, testPipeline } from '../../helpers/factories.js';
 import { errorPaths, gqlPaths, problemOf } from '../../helpers/problems.js';
 import { auditFor } from '../../helpers/records.js';
 
@@ -184,4 +184,32 @@ t.test('a bad phone is one error', async (t) => {
   t.equal(problemOf(patch, 400, ['phones.1']), null);
   const contact = await app.rest(c.users.sales, 'POST', `/v1/customers/${cu.id}/contacts`, { name: 'Eva', phones: ['x'] });
   t.equal(problemOf(contact, 400, ['phones.0']), null);
+});
+
+t.test('every PATCH route takes application/merge-patch+json: a member changes, null clears one', async (t) => {
+  const cu = await customerWithEverything();
+  const sales = c.users.sales;
+  const person = await contact(app, sales, cu.id, { title: 'CFO' });
+  const touch = await interaction(app, sales, cu.id, { subject: 'First call' });
+  const todo = await action(app, sales, { customerId: cu.id }, { notes: 'bring samples' });
+  const opp = await opportunity(app, sales, cu.id, { amount: '100.00', currency: 'EUR' });
+  const unit = await app.unit('BRANCH', c.region);
+  const user = await app.user(unit, ['sales']);
+  const role = await customRole(app, 'OWN', ['customers:read']);
+  const pipeline = await testPipeline(app);
+  const cases: [string, string, Record<string, unknown>, (b: any) => boolean, typeof sales][] = [
+    ['contact', `/v1/contacts/${person.id}`, { title: null }, (b) => b.title === null, sales],
+    ['interaction', `/v1/interactions/${touch.id}`, { subject: null, outcome: 'Call back' }, (b) => b.subject === null && b.outcome === 'Call back', sales],
+    ['action', `/v1/actions/${todo.id}`, { notes: null }, (b) => b.notes === null, sales],
+    ['opportunity', `/v1/opportunities/${opp.id}`, { amount: null, currency: null }, (b) => b.amount === null, sales],
+    ['org unit', `/v1/org-units/${unit.id}`, { name: `Renamed ${tag()}` }, (b) => b.name.startsWith('Renamed'), admin],
+    ['user', `/v1/users/${user.id}`, { name: 'Renamed User' }, (b) => b.name === 'Renamed User', admin],
+    ['role', `/v1/roles/${role.id}`, { permissions: ['customers:read', 'contacts:read'] }, (b) => b.permissions.length === 2, admin],
+    ['pipeline', `/v1/pipelines/${pipeline.id}`, { productLine: null }, (b) => b.productLine === null, admin],
+  ];
+  for (const [what, url, body, holds, who] of cases) {
+    const res = await app.inject({ method: 'PATCH', url, headers: { authorization: `Bearer ${who.token}`, 'content-type': 'application/merge-patch+json' }, payload: JSON.stringify(body) });
+    t.equal(res.statusCode, 200, `${what}: ${res.body}`);
+    t.ok(holds(JSON.parse(res.body)), `${what}: ${res.body}`);
+  }
 });
