@@ -58,6 +58,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   }).withTypeProvider<ZodTypeProvider>();
   // JSON only: Fastify's built-in text/plain parser would let a plain-text body through to validation (400, not 415).
   app.removeContentTypeParser('text/plain');
+  // PATCH bodies are JSON merge patches (RFC 7386); their own media type is parsed as JSON is, within the same limit.
+  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string', bodyLimit: config.bodyLimit }, app.getDefaultJsonParser('error', 'error'));
 
   const database = opts.database ?? (await createDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize }));
   if (opts.migrate !== false) await migrateAndBootstrap(database, config.adminEmail);

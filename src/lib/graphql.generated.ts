@@ -322,6 +322,14 @@ export type CustomerSourceInput = {
   referrerCustomerId?: InputMaybe<Scalars['ID']['input']>;
 };
 
+/** A merge patch of the source: omitted fields are unchanged, null removes one; the result needs a channel. */
+export type CustomerSourcePatchInput = {
+  campaign?: InputMaybe<Scalars['String']['input']>;
+  channel?: InputMaybe<SourceChannel>;
+  detail?: InputMaybe<Scalars['String']['input']>;
+  referrerCustomerId?: InputMaybe<Scalars['ID']['input']>;
+};
+
 export type CustomerStatus =
   | 'ACTIVE'
   | 'FROZEN'
@@ -1316,7 +1324,7 @@ export type UpdateContactInput = {
   title?: InputMaybe<Scalars['String']['input']>;
 };
 
-/** Merge patch: omitted fields are unchanged, null clears. */
+/** Merge patch: omitted fields are unchanged, null clears; address, source and externalIds merge key by key. */
 export type UpdateCustomerInput = {
   address?: InputMaybe<AddressInput>;
   creditStatus?: InputMaybe<Scalars['String']['input']>;
@@ -1331,7 +1339,7 @@ export type UpdateCustomerInput = {
   region?: InputMaybe<Scalars['String']['input']>;
   registrationId?: InputMaybe<Scalars['String']['input']>;
   roles?: InputMaybe<Array<Scalars['String']['input']>>;
-  source?: InputMaybe<CustomerSourceInput>;
+  source?: InputMaybe<CustomerSourcePatchInput>;
   website?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -1522,6 +1530,7 @@ export type ResolversTypes = {
   CustomerKind: ResolverTypeWrapper<unknown>;
   CustomerSource: ResolverTypeWrapper<unknown>;
   CustomerSourceInput: ResolverTypeWrapper<unknown>;
+  CustomerSourcePatchInput: ResolverTypeWrapper<unknown>;
   CustomerStatus: ResolverTypeWrapper<unknown>;
   DateTime: ResolverTypeWrapper<unknown>;
   DecisionRole: ResolverTypeWrapper<unknown>;
@@ -1633,6 +1642,7 @@ export type ResolversParentTypes = {
   CustomerFilter: unknown;
   CustomerSource: unknown;
   CustomerSourceInput: unknown;
+  CustomerSourcePatchInput: unknown;
   DateTime: unknown;
   Delegation: unknown;
   DelegationConnection: unknown;

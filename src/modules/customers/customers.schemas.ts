@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { cursorParam, limitSchema } from '../../lib/pagination.js';
+import { mergePatchOf } from '../../lib/merge-patch.js';
 import { queryFlag, safeString, text, timestamp, trimmed } from '../../lib/schemas.js';
 import { LIFECYCLE_STAGES } from './lifecycle-stages.js';
 
@@ -13,10 +14,10 @@ export const DECISION_ROLES = ['DECISION_MAKER', 'INFLUENCER', 'USER', 'GATEKEEP
 
 const upper = (v: unknown) => (typeof v === 'string' ? v.toUpperCase() : v);
 
+// One rule, so one error for one bad phone: the characters of a phone number, at least three of them digits.
 export const phone = safeString()
   .trim()
-  .regex(/^\+?[\d\s().\-/]{3,40}$/, 'not a phone number')
-  .refine((s) => s.replace(/\D/g, '').length >= 3, 'not a phone number');
+  .regex(/^(?=(?:\D*\d){3})\+?[\d\s().\-/]{3,40}$/, 'not a phone number');
 export const email = z.email().max(320);
 
 export const addressSchema = z
@@ -43,7 +44,10 @@ export const sourceSchema = z
   })
   .strict();
 
-const externalIds = z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,50}$/, 'system names are 1-50 letters, digits, _ . -'), safeString().min(1).max(200));
+const systemName = z.string().regex(/^[A-Za-z0-9_.-]{1,50}$/, 'system names are 1-50 letters, digits, _ . -');
+const externalIdValue = safeString().min(1).max(200);
+export const externalIdsSchema = z.record(systemName, externalIdValue);
+const externalIds = externalIdsSchema;
 
 const writable = {
   name: trimmed(300),
@@ -83,7 +87,19 @@ const lifecycleNotHere = z
   .optional();
 const statusNotHere = z.never({ error: 'changes only through /freeze, /unfreeze and /merge' }).optional();
 
-// JSON merge patch: absent = unchanged, null = cleared.
+// The patch forms of the nested objects (merged by the service, the result validated as on create).
+const ADDRESS_KEYS = Object.keys(addressSchema.shape) as (keyof typeof addressSchema.shape)[];
+const addressPatch = z.union([
+  // A plain string is the whole address, as on create: the other lines go.
+  safeString()
+    .max(300)
+    .transform((line1) => ({ ...Object.fromEntries(ADDRESS_KEYS.map((k) => [k, null])), line1 })),
+  mergePatchOf(addressSchema),
+]);
+const sourcePatch = mergePatchOf(sourceSchema);
+const externalIdsPatch = z.record(systemName, externalIdValue.nullable());
+
+// JSON merge patch: absent = unchanged, null = cleared; nested objects merge key by key.
 export const patchCustomerBody = z
   .object({
     kind: z.preprocess(upper, z.enum(CUSTOMER_KINDS)).optional(),
@@ -94,11 +110,11 @@ export const patchCustomerBody = z
     website: writable.website,
     industry: writable.industry,
     region: writable.region,
-    address: writable.address,
+    address: addressPatch.nullish(),
     roles: writable.roles.optional(),
-    source: writable.source,
+    source: sourcePatch.nullish(),
     creditStatus: writable.creditStatus,
-    externalIds: externalIds.optional(),
+    externalIds: externalIdsPatch.nullish(),
     ownerUserId: z.uuid().nullish(),
     ownerUnitId: z.uuid().optional(),
     lifecycleStage: lifecycleNotHere,

@@ -2,6 +2,7 @@ import type { Database, Executor } from '../../db/client.js';
 import { can, hiddenFields, onBehalfOf, type Principal, requirePermission } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../lib/errors.js';
+import { patchedField, sameJson } from '../../lib/merge-patch.js';
 import { cursorForSort, type Page, pageOf, parseSort, sortKey } from '../../lib/pagination.js';
 import {
   type CustomerReadRow,
@@ -13,7 +14,10 @@ import {
   sortValue,
 } from './customers.repository.js';
 import {
+  addressSchema,
   CUSTOMER_SORTS,
+  externalIdsSchema,
+  sourceSchema,
   type CreateCustomerInput,
   type CustomerDto,
   type ListCustomersQuery,
@@ -222,21 +226,25 @@ export function createCustomerService(database: Database, opts: { mergeRepoints?
           throw fieldError('VALIDATION_FAILED', 'source.referrerCustomerId', 'no such customer');
         }
         const set: Partial<CustomerRow> = {};
-        for (const k of ['kind', 'name', 'registrationId', 'phones', 'emails', 'website', 'industry', 'region', 'address', 'creditStatus', 'externalIds'] as const) {
+        for (const k of ['kind', 'name', 'registrationId', 'phones', 'emails', 'website', 'industry', 'region', 'creditStatus'] as const) {
           if (input[k] !== undefined) (set as Record<string, unknown>)[k] = input[k];
         }
         if (input.roles !== undefined) set.roles = [...new Set(input.roles)];
+        // Nested objects are merge-patched onto what is stored; the result must be one a create accepts.
+        if (input.address !== undefined) set.address = patchedField('address', addressSchema, before.address, input.address);
+        if (input.externalIds !== undefined) set.externalIds = patchedField('externalIds', externalIdsSchema, before.externalIds, input.externalIds) ?? {};
         if (input.source !== undefined) {
-          set.sourceChannel = input.source?.channel ?? null;
-          set.sourceCampaign = input.source?.campaign ?? null;
-          set.sourceReferrerCustomerId = input.source?.referrerCustomerId ?? null;
-          set.sourceDetail = input.source?.detail ?? null;
+          const source = patchedField('source', sourceSchema, toCustomerDto(p, before).source, input.source);
+          set.sourceChannel = source?.channel ?? null;
+          set.sourceCampaign = source?.campaign ?? null;
+          set.sourceReferrerCustomerId = source?.referrerCustomerId ?? null;
+          set.sourceDetail = source?.detail ?? null;
         }
         if (input.ownerUserId !== undefined || input.ownerUnitId !== undefined) {
           Object.assign(set, await resolveOwner(tx, p, 'customers:update', input.ownerUserId, input.ownerUnitId, { poolUnitId: before.ownerUnitId }));
         }
         // A PATCH that changes nothing writes nothing: no new version, no audit row, no event.
-        const changed = (Object.keys(set) as (keyof CustomerRow)[]).filter((k) => JSON.stringify(set[k] ?? null) !== JSON.stringify(before[k] ?? null));
+        const changed = (Object.keys(set) as (keyof CustomerRow)[]).filter((k) => !sameJson(set[k], before[k]));
         if (changed.length === 0) return toCustomerDto(p, before);
         const merged = { ...before, ...set };
         const d = derived(merged);

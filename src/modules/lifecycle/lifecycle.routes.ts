@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { parseIfMatch, withEtag } from '../../lib/http.js';
 import { errorResponses, idParams, page } from '../../lib/schemas.js';
-import { handoffBody, handoffSchema, listHandoffsQuery, listTransitionsQuery, rejectBody, transitionBody, transitionSchema } from './lifecycle.schemas.js';
+import { handoffBody, handoffSchema, listHandoffsQuery, listTransitionsQuery, rejectBody, transitionBody, transitionResultSchema, transitionSchema } from './lifecycle.schemas.js';
 
 export async function lifecycleRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
@@ -19,11 +19,11 @@ export async function lifecycleRoutes(fastify: FastifyInstance): Promise<void> {
       summary: "Move a customer's lifecycle stage (a move back needs a reason; If-Match honoured)",
       params: idParams,
       body: transitionBody,
-      response: { 201: transitionSchema, ...errorResponses },
+      response: { 201: transitionResultSchema, ...errorResponses },
     },
     handler: async (req, reply) => {
       const row = await svc().transition(req.principal, req.params.id, req.body, parseIfMatch(req.headers['if-match']));
-      return reply.code(201).send(row);
+      return reply.code(201).header('etag', `"${row.customerVersion}"`).send(row);
     },
   });
 

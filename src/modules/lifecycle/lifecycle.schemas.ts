@@ -35,6 +35,13 @@ export const transitionSchema = z
   .meta({ id: 'LifecycleTransition' });
 export type TransitionDto = z.infer<typeof transitionSchema>;
 
+// The answer to a move: the transition, and the customer's new version (also its ETag), so a client
+// can go on writing with If-Match without reading the customer again.
+export const transitionResultSchema = transitionSchema
+  .extend({ customerVersion: z.number().int().meta({ description: "the customer's version after the move; the answer's ETag" }) })
+  .meta({ id: 'LifecycleTransitionResult' });
+export type TransitionResultDto = z.infer<typeof transitionResultSchema>;
+
 export const listTransitionsQuery = z
   .object({
     limit: limitSchema,

@@ -5,7 +5,7 @@ import { AppError, checkVersion, fieldError, notFound } from '../../lib/errors.j
 import { type Page, pageOf } from '../../lib/pagination.js';
 import { applyLifecycleTransition, changeCustomerOwner, type CustomerRow, customersRepository, isBefore, LEAD_STAGES, ownershipRepository } from '../customers/index.js';
 import { type HandoffRow, lifecycleRepository as repo, type TransitionRow } from './lifecycle.repository.js';
-import type { HandoffDto, HandoffInput, ListHandoffsQuery, TransitionDto, TransitionInput } from './lifecycle.schemas.js';
+import type { HandoffDto, HandoffInput, ListHandoffsQuery, TransitionDto, TransitionInput, TransitionResultDto } from './lifecycle.schemas.js';
 import { createEscalation } from './escalation.js';
 
 const iso = (d: Date) => d.toISOString();
@@ -88,7 +88,7 @@ export function createLifecycleService(database: Database, opts: { scheduler?: E
     // Missed deadlines (run by the job queue): escalate one handoff, or every overdue one.
     ...createEscalation(database),
 
-    async transition(p: Principal, customerId: string, input: TransitionInput, expectedVersion?: number): Promise<TransitionDto> {
+    async transition(p: Principal, customerId: string, input: TransitionInput, expectedVersion?: number): Promise<TransitionResultDto> {
       return db.transaction(async (tx) => {
         const c = await loadForWrite(tx, p, customerId);
         checkVersion(expectedVersion, c.version);
@@ -96,7 +96,8 @@ export function createLifecycleService(database: Database, opts: { scheduler?: E
         if (c.lifecycleStage === input.to) throw fieldError('LIFECYCLE_UNCHANGED', 'to', `the customer already stands at ${input.to}`);
         const row = await applyLifecycleTransition(tx, p, c, input.to, { reason: input.reason, cause: 'MANUAL' });
         if (!row) throw fieldError('LIFECYCLE_UNCHANGED', 'to', `the customer already stands at ${input.to}`);
-        return toTransitionDto(row);
+        // The customer row is locked since loadForWrite and the move bumps its version by exactly one.
+        return { ...toTransitionDto(row), customerVersion: c.version + 1 };
       });
     },
 

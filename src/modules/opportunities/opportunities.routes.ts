@@ -13,6 +13,7 @@ import {
   patchPipelineBody,
   pipelineSchema,
   transitionBody,
+  transitionResultSchema,
   transitionSchema,
 } from './opportunities.schemas.js';
 
@@ -82,11 +83,11 @@ export async function opportunitiesRoutes(fastify: FastifyInstance): Promise<voi
       summary: 'Move an opportunity to another stage (gated; 422 lists the unmet criteria)',
       params: idParams,
       body: transitionBody,
-      response: { 201: transitionSchema, ...errorResponses },
+      response: { 201: transitionResultSchema, ...errorResponses },
     },
     handler: async (req, reply) => {
       const tr = await svc().transition(req.principal, req.params.id, req.body, parseIfMatch(req.headers['if-match']));
-      reply.code(201);
+      reply.code(201).header('etag', `"${tr.opportunityVersion}"`);
       return tr;
     },
   });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { cursorParam, limitSchema } from '../../lib/pagination.js';
+import { mergePatchOf } from '../../lib/merge-patch.js';
 import { isoDate, safeString, text, timestamp, trimmed } from '../../lib/schemas.js';
 import { PAYMENT_CAPABILITIES, QUALIFICATION_FACTS } from './gates.js';
 
@@ -142,17 +143,7 @@ export const qualificationOut = z
 export type QualificationDto = z.infer<typeof qualificationOut>;
 
 // JSON merge patch of the facts: null removes one.
-export const qualificationPatch = z
-  .object({
-    needDefined: qualificationFields.needDefined.nullish(),
-    decisionMakerKnown: qualificationFields.decisionMakerKnown.nullish(),
-    budgetKnown: qualificationFields.budgetKnown.nullish(),
-    timingKnown: qualificationFields.timingKnown.nullish(),
-    purchaseMotive: qualificationFields.purchaseMotive.nullish(),
-    paymentCapability: qualificationFields.paymentCapability.nullish(),
-    judgement: qualificationFields.judgement.nullish(),
-  })
-  .strict();
+export const qualificationPatch = mergePatchOf(qualificationSchema);
 export type QualificationPatch = z.infer<typeof qualificationPatch>;
 
 export const createOpportunityBody = z
@@ -277,5 +268,11 @@ export const transitionSchema = z
   })
   .meta({ id: 'StageTransition' });
 export type TransitionDto = z.infer<typeof transitionSchema>;
+
+// The answer to a move: the transition, and the opportunity's new version (also its ETag).
+export const transitionResultSchema = transitionSchema
+  .extend({ opportunityVersion: z.number().int().meta({ description: "the opportunity's version after the move; the answer's ETag" }) })
+  .meta({ id: 'StageTransitionResult' });
+export type TransitionResultDto = z.infer<typeof transitionResultSchema>;
 
 export const listTransitionsQuery = z.object({ limit: limitSchema, cursor: cursorParam.optional() }).strict();

@@ -3,6 +3,7 @@ import type { Database, Executor } from '../../db/client.js';
 import { hasManagerScope, onBehalfOf, type Principal, requirePermission, scopeFor } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, type FieldError, fieldError, notFound, staleWrite } from '../../lib/errors.js';
+import { patchedField, sameJson } from '../../lib/merge-patch.js';
 import { cursorForSort, type Page, pageOf, parseSort, sortKey } from '../../lib/pagination.js';
 import { applyLifecycleTransition, type CustomerDto, customersRepository, isBefore, resolveOwner, toCustomerDto } from '../customers/index.js';
 import { checkMove, type Gate, type Qualification, type StageForGates } from './gates.js';
@@ -30,6 +31,8 @@ import {
   type StageInput,
   type TransitionDto,
   type TransitionInput,
+  type TransitionResultDto,
+  qualificationSchema,
 } from './opportunities.schemas.js';
 
 const iso = (d: Date) => d.toISOString();
@@ -357,9 +360,8 @@ export function createOpportunityService(database: Database) {
         if (input.currency !== undefined) set.currency = input.currency;
         if (input.expectedCloseDate !== undefined) set.expectedCloseDate = input.expectedCloseDate;
         if (input.qualification !== undefined) {
-          // JSON merge patch of the facts; `qualification: null` clears them all.
-          const merged = input.qualification === null ? {} : { ...(before.qualification as Qualification), ...input.qualification };
-          set.qualification = cleanQualification(merged);
+          // Merge-patched fact by fact; `qualification: null` clears them all.
+          set.qualification = cleanQualification(patchedField('qualification', qualificationSchema, before.qualification, input.qualification) ?? {});
         }
         const amount = set.amount !== undefined ? set.amount : before.amount;
         const currency = set.currency !== undefined ? set.currency : before.currency;
@@ -369,7 +371,7 @@ export function createOpportunityService(database: Database) {
           Object.assign(set, await resolveOwner(tx, p, 'opportunities:update', input.ownerUserId, input.ownerUnitId, { poolUnitId: before.ownerUnitId }));
         }
         // A PATCH that changes nothing writes nothing: no new version, no audit row, no event.
-        const changed = (Object.keys(set) as (keyof OpportunityRow)[]).filter((k) => JSON.stringify(set[k] ?? null) !== JSON.stringify(before[k] ?? null));
+        const changed = (Object.keys(set) as (keyof OpportunityRow)[]).filter((k) => !sameJson(set[k], before[k]));
         if (changed.length === 0) return toOpportunityDto(before, await stageKeyOf(tx, before.stageId));
         const row = await repo.update(tx, id, before.version, set);
         if (!row) throw staleWrite();
@@ -386,7 +388,7 @@ export function createOpportunityService(database: Database) {
       });
     },
 
-    async transition(p: Principal, id: string, input: TransitionInput, expectedVersion?: number): Promise<TransitionDto> {
+    async transition(p: Principal, id: string, input: TransitionInput, expectedVersion?: number): Promise<TransitionResultDto> {
       return db.transaction(async (tx) => {
         // The row lock serialises moves of one opportunity: a concurrent identical request waits here,
         // then sees the stage already changed and answers 409.
@@ -462,7 +464,7 @@ export function createOpportunityService(database: Database) {
             await applyLifecycleTransition(tx, p, customer, 'CUSTOMER', { cause: 'OPPORTUNITY', reason: `opportunity ${row.id} won` });
           }
         }
-        return toTransitionDto(tr);
+        return { ...toTransitionDto(tr), opportunityVersion: row.version };
       });
     },
 
