@@ -108,7 +108,7 @@ function refuseSystemFieldWrites(p: Principal, input: Partial<Record<(typeof SYS
   for (const f of SYSTEM_FIELDS) {
     const v = input[f];
     if (v === undefined) continue;
-    const unchanged = before ? JSON.stringify(v ?? null) === JSON.stringify(before[f] ?? null) : v === null || (typeof v === 'object' && Object.keys(v).length === 0);
+    const unchanged = before ? sameJson(v ?? null, before[f] ?? null) : v === null || (typeof v === 'object' && Object.keys(v).length === 0);
     if (!unchanged) throw fieldError('FORBIDDEN', f, 'owned by the integrated systems: written only with integration:write');
   }
 }
@@ -219,7 +219,6 @@ export function createCustomerService(database: Database, opts: { mergeRepoints?
         const before = await loadForWrite(tx, p, id, 'customers:update');
         checkVersion(expectedVersion, before.version);
         if (before.status === 'MERGED') throw new AppError('CUSTOMER_MERGED', 'a merged customer is read-only; edit the surviving record');
-        refuseSystemFieldWrites(p, input, before);
         // Every id given anywhere is checked the same way: one the caller cannot see is no customer.
         const referrer = input.source?.referrerCustomerId;
         if (referrer && referrer !== before.sourceReferrerCustomerId && !(await repo.findVisible(tx, p, referrer))) {
@@ -243,6 +242,7 @@ export function createCustomerService(database: Database, opts: { mergeRepoints?
         if (input.ownerUserId !== undefined || input.ownerUnitId !== undefined) {
           Object.assign(set, await resolveOwner(tx, p, 'customers:update', input.ownerUserId, input.ownerUnitId, { poolUnitId: before.ownerUnitId }));
         }
+        refuseSystemFieldWrites(p, set, before);
         // A PATCH that changes nothing writes nothing: no new version, no audit row, no event.
         const changed = (Object.keys(set) as (keyof CustomerRow)[]).filter((k) => !sameJson(set[k], before[k]));
         if (changed.length === 0) return toCustomerDto(p, before);
