@@ -427,7 +427,7 @@ export async function seedDemo(app: FastifyInstance, opts: { customers?: number;
     for (const [i, partner] of partners.entries()) {
       const deal = jointDeals[i];
       if (!hamburg?.manager || !deal) continue;
-      await services.org.createShare(await principalOf(hamburg.manager.id), { resourceType: 'customer', resourceId: deal.id, toUnitId: partner.id });
+      await services.org.createShare(await principalOf(hamburg.manager.id), { resourceType: 'CUSTOMER', resourceId: deal.id, toUnitId: partner.id });
       summary.shares++;
     }
 
