@@ -114,8 +114,9 @@ function buildAccessPredicate(p: Principal, permission: string, resourceType: st
   const id = qualified(cols.id);
   const userId = param('userId', p.userId);
   const unitId = param('unitId', p.unitId);
+  // An expired share stops granting by itself: no job has to delete it first.
   const shared = sql`${id} = ANY(ARRAY(SELECT sh.resource_id FROM shares sh WHERE sh.resource_type = ${resourceType}
-    AND (sh.to_user_id = ${userId} OR sh.to_unit_id = ${unitId})))`;
+    AND (sh.to_user_id = ${userId} OR sh.to_unit_id = ${unitId}) AND (sh.expires_at IS NULL OR sh.expires_at > now())))`;
   if (resourceType !== 'customer') return sql`(${byOwner} OR ${shared})`;
   // A customer handed off to the caller (or to its unit, with no user named) is readable while the
   // handoff is pending, so the receiver can judge it before accepting; never writable through this.
@@ -126,8 +127,8 @@ function buildAccessPredicate(p: Principal, permission: string, resourceType: st
 
 /**
  * The visibility rule of domain.md §1 as SQL: the principal's scope for `permission` covers the
- * record's owner, or the record is shared with the principal's user or unit (shares grant reading
- * only), or — for a customer — a pending handoff names the principal's user or unit as its receiver
+ * record's owner, or the record is shared with the principal's user or unit and the share has not
+ * expired (shares grant reading only), or — for a customer — a pending handoff names the principal's user or unit as its receiver
  * (reading only, too). Without the permission at all, nothing is visible.
  */
 export function accessPredicate(p: Principal, permission: string, resourceType: string, cols: OwnerColumns): SQL {

@@ -193,6 +193,8 @@ export type CreateRoleInput = {
 };
 
 export type CreateShareInput = {
+  /** In the future; omitted: until revoked. */
+  expiresAt?: InputMaybe<Scalars['DateTime']['input']>;
   resourceId: Scalars['ID']['input'];
   resourceType: ShareResourceType;
   toUnitId?: InputMaybe<Scalars['ID']['input']>;
@@ -242,6 +244,8 @@ export type Customer = {
   region?: Maybe<Scalars['String']['output']>;
   registrationId?: Maybe<Scalars['String']['output']>;
   roles: Array<Scalars['String']['output']>;
+  /** The customer's shares the caller sees, newest first. Batched: one statement for all customers of a page. */
+  shares: Array<Share>;
   source?: Maybe<CustomerSource>;
   status: CustomerStatus;
   /** One time-ordered feed of the customer's history, newest first. */
@@ -584,6 +588,7 @@ export type Mutation = {
   createShare: Share;
   createUser: User;
   deleteContact: Scalars['Boolean']['output'];
+  /** @deprecated use revokeShare */
   deleteShare: Scalars['Boolean']['output'];
   freezeCustomer: Customer;
   handOffCustomer: Handoff;
@@ -591,6 +596,8 @@ export type Mutation = {
   recordInteraction: Interaction;
   rejectHandoff: Handoff;
   revokeDelegation: Scalars['Boolean']['output'];
+  /** Revoke a share (REST DELETE /v1/shares/{id}). */
+  revokeShare: Scalars['Boolean']['output'];
   transferWork: Transfer;
   transitionLifecycle: LifecycleTransition;
   transitionOpportunity: StageTransition;
@@ -708,6 +715,11 @@ export type MutationRejectHandoffArgs = {
 
 
 export type MutationRevokeDelegationArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationRevokeShareArgs = {
   id: Scalars['ID']['input'];
 };
 
@@ -995,6 +1007,9 @@ export type Query = {
   pipelines: Array<Pipeline>;
   role?: Maybe<Role>;
   roles: Array<Role>;
+  share?: Maybe<Share>;
+  /** Shares the caller made, those granted to it or its unit, and those on customers it may edit; newest first. */
+  shares: ShareConnection;
   /** Defaults to the last 90 days. */
   sourceReport: SourceReport;
   user?: Maybe<User>;
@@ -1092,6 +1107,18 @@ export type QueryRoleArgs = {
 };
 
 
+export type QueryShareArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QuerySharesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<ShareFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
 export type QuerySourceReportArgs = {
   from?: InputMaybe<Scalars['DateTime']['input']>;
   to?: InputMaybe<Scalars['DateTime']['input']>;
@@ -1140,6 +1167,9 @@ export type Scope =
 export type Share = {
   __typename?: 'Share';
   createdAt: Scalars['DateTime']['output'];
+  createdBy: Scalars['ID']['output'];
+  /** Null: until revoked. Past it the share grants nothing. */
+  expiresAt?: Maybe<Scalars['DateTime']['output']>;
   id: Scalars['ID']['output'];
   resourceId: Scalars['ID']['output'];
   resourceType: ShareResourceType;
@@ -1147,8 +1177,28 @@ export type Share = {
   toUserId?: Maybe<Scalars['ID']['output']>;
 };
 
+export type ShareConnection = {
+  __typename?: 'ShareConnection';
+  edges: Array<ShareEdge>;
+  pageInfo: PageInfo;
+};
+
+export type ShareEdge = {
+  __typename?: 'ShareEdge';
+  cursor: Scalars['String']['output'];
+  node: Share;
+};
+
+export type ShareFilter = {
+  resourceId?: InputMaybe<Scalars['ID']['input']>;
+  resourceType?: InputMaybe<ShareResourceType>;
+  toUnitId?: InputMaybe<Scalars['ID']['input']>;
+  toUserId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+/** Answered upper-case; REST accepts it in any case. */
 export type ShareResourceType =
-  | 'customer';
+  | 'CUSTOMER';
 
 export type SourceChannel =
   | 'EVENT'
@@ -1583,6 +1633,9 @@ export type ResolversTypes = {
   Role: ResolverTypeWrapper<unknown>;
   Scope: ResolverTypeWrapper<unknown>;
   Share: ResolverTypeWrapper<unknown>;
+  ShareConnection: ResolverTypeWrapper<unknown>;
+  ShareEdge: ResolverTypeWrapper<unknown>;
+  ShareFilter: ResolverTypeWrapper<unknown>;
   ShareResourceType: ResolverTypeWrapper<unknown>;
   SourceChannel: ResolverTypeWrapper<unknown>;
   SourceReport: ResolverTypeWrapper<unknown>;
@@ -1682,6 +1735,9 @@ export type ResolversParentTypes = {
   RecordInteractionInput: unknown;
   Role: unknown;
   Share: unknown;
+  ShareConnection: unknown;
+  ShareEdge: unknown;
+  ShareFilter: unknown;
   SourceReport: unknown;
   SourceReportRow: unknown;
   SourceReportTotals: unknown;
@@ -1794,6 +1850,7 @@ export type CustomerResolvers<ContextType = MercuriusContext, ParentType extends
   region?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   registrationId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   roles?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  shares?: Resolver<Array<ResolversTypes['Share']>, ParentType, ContextType>;
   source?: Resolver<Maybe<ResolversTypes['CustomerSource']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['CustomerStatus'], ParentType, ContextType>;
   timeline?: Resolver<ResolversTypes['TimelineConnection'], ParentType, ContextType, Partial<CustomerTimelineArgs>>;
@@ -1973,6 +2030,7 @@ export type MutationResolvers<ContextType = MercuriusContext, ParentType extends
   recordInteraction?: Resolver<ResolversTypes['Interaction'], ParentType, ContextType, RequireFields<MutationRecordInteractionArgs, 'customerId' | 'input'>>;
   rejectHandoff?: Resolver<ResolversTypes['Handoff'], ParentType, ContextType, RequireFields<MutationRejectHandoffArgs, 'id' | 'reason'>>;
   revokeDelegation?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeDelegationArgs, 'id'>>;
+  revokeShare?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeShareArgs, 'id'>>;
   transferWork?: Resolver<ResolversTypes['Transfer'], ParentType, ContextType, RequireFields<MutationTransferWorkArgs, 'input'>>;
   transitionLifecycle?: Resolver<ResolversTypes['LifecycleTransition'], ParentType, ContextType, RequireFields<MutationTransitionLifecycleArgs, 'customerId' | 'input'>>;
   transitionOpportunity?: Resolver<ResolversTypes['StageTransition'], ParentType, ContextType, RequireFields<MutationTransitionOpportunityArgs, 'id' | 'input'>>;
@@ -2095,6 +2153,8 @@ export type QueryResolvers<ContextType = MercuriusContext, ParentType extends Re
   pipelines?: Resolver<Array<ResolversTypes['Pipeline']>, ParentType, ContextType>;
   role?: Resolver<Maybe<ResolversTypes['Role']>, ParentType, ContextType, RequireFields<QueryRoleArgs, 'id'>>;
   roles?: Resolver<Array<ResolversTypes['Role']>, ParentType, ContextType>;
+  share?: Resolver<Maybe<ResolversTypes['Share']>, ParentType, ContextType, RequireFields<QueryShareArgs, 'id'>>;
+  shares?: Resolver<ResolversTypes['ShareConnection'], ParentType, ContextType, Partial<QuerySharesArgs>>;
   sourceReport?: Resolver<ResolversTypes['SourceReport'], ParentType, ContextType, Partial<QuerySourceReportArgs>>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
   users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, Partial<QueryUsersArgs>>;
@@ -2112,11 +2172,23 @@ export type RoleResolvers<ContextType = MercuriusContext, ParentType extends Res
 
 export type ShareResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Share'] = ResolversParentTypes['Share']> = {
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  createdBy?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   resourceId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   resourceType?: Resolver<ResolversTypes['ShareResourceType'], ParentType, ContextType>;
   toUnitId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   toUserId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+};
+
+export type ShareConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ShareConnection'] = ResolversParentTypes['ShareConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['ShareEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type ShareEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ShareEdge'] = ResolversParentTypes['ShareEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Share'], ParentType, ContextType>;
 };
 
 export type SourceReportResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['SourceReport'] = ResolversParentTypes['SourceReport']> = {
@@ -2264,6 +2336,8 @@ export type Resolvers<ContextType = MercuriusContext> = {
   Query?: QueryResolvers<ContextType>;
   Role?: RoleResolvers<ContextType>;
   Share?: ShareResolvers<ContextType>;
+  ShareConnection?: ShareConnectionResolvers<ContextType>;
+  ShareEdge?: ShareEdgeResolvers<ContextType>;
   SourceReport?: SourceReportResolvers<ContextType>;
   SourceReportRow?: SourceReportRowResolvers<ContextType>;
   SourceReportTotals?: SourceReportTotalsResolvers<ContextType>;

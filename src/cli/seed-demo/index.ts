@@ -87,7 +87,7 @@ export async function seedDemo(app: FastifyInstance, opts: { customers?: number;
     for (const [i, partner] of org.partners.entries()) {
       const deal = jointDeals[i];
       if (!hamburg?.manager || !deal) continue;
-      await services.org.createShare(await as(hamburg.manager.id), { resourceType: 'customer', resourceId: deal.id, toUnitId: partner.id });
+      await services.org.createShare(await as(hamburg.manager.id), { resourceType: 'CUSTOMER', resourceId: deal.id, toUnitId: partner.id });
       summary.shares++;
     }
     return { ...summary, created: true, ms: Date.now() - started };

@@ -93,6 +93,9 @@ export const shares = pgTable(
     resourceId: uuid('resource_id').notNull(),
     toUnitId: uuid('to_unit_id').references(() => orgUnits.id),
     toUserId: uuid('to_user_id').references(() => users.id),
+    // Null: until revoked. Past it the share grants nothing (the visibility predicate skips it);
+    // the row stays, so lists and audits still show what was granted.
+    expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }),
     createdBy: uuid('created_by').notNull().references(() => users.id),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
@@ -100,6 +103,9 @@ export const shares = pgTable(
     index('shares_resource_idx').on(t.resourceType, t.resourceId),
     index('shares_to_unit_idx').on(t.toUnitId),
     index('shares_to_user_idx').on(t.toUserId),
+    index('shares_created_by_idx').on(t.createdBy),
+    // Lists page newest first on (createdAt, id).
+    index('shares_created_idx').on(t.createdAt, t.id),
   ],
 );
 

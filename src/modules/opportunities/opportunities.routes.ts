@@ -12,6 +12,7 @@ import {
   patchOpportunityBody,
   patchPipelineBody,
   pipelineSchema,
+  stageGatesSchema,
   transitionBody,
   transitionResultSchema,
   transitionSchema,
@@ -67,6 +68,15 @@ export async function opportunitiesRoutes(fastify: FastifyInstance): Promise<voi
     },
   });
 
+  app.get('/opportunities/:id/gates', {
+    schema: {
+      tags,
+      summary: 'Each stage reachable from the current one, with the criteria a move there would lack (as a refused transition lists them)',
+      params: idParams,
+      response: { 200: stageGatesSchema, ...errorResponses },
+    },
+    handler: async (req) => svc().gates(req.principal, req.params.id),
+  });
   app.get('/opportunities/:id', {
     schema: { tags, summary: 'Read an opportunity', params: idParams, response: { 200: opportunitySchema, ...errorResponses } },
     handler: async (req, reply) => withEtag(reply, await svc().get(req.principal, req.params.id)),

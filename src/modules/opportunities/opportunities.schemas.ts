@@ -276,3 +276,16 @@ export const transitionResultSchema = transitionSchema
 export type TransitionResultDto = z.infer<typeof transitionResultSchema>;
 
 export const listTransitionsQuery = z.object({ limit: limitSchema, cursor: cursorParam.optional() }).strict();
+
+// The criteria a move would lack: the same shape as a refused transition's `unmet`.
+const unmetCriterionSchema = z.object({ criterion: z.string(), message: z.string(), stageKey: z.string().optional() }).meta({ id: 'UnmetCriterion' });
+
+export const stageGatesSchema = z
+  .object({
+    opportunityId: z.uuid(),
+    stageId: z.uuid(),
+    stageKey: z.string(),
+    stages: z.array(z.object({ stageId: z.uuid(), stageKey: z.string(), name: z.string(), unmet: z.array(unmetCriterionSchema) })),
+  })
+  .meta({ id: 'OpportunityGates' });
+export type StageGatesDto = z.infer<typeof stageGatesSchema>;

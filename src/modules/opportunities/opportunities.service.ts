@@ -28,6 +28,7 @@ import {
   type PipelineDto,
   type QualificationDto,
   type StageDto,
+  type StageGatesDto,
   type StageInput,
   type TransitionDto,
   type TransitionInput,
@@ -297,6 +298,31 @@ export function createOpportunityService(database: Database) {
       const hit = await repo.findVisible(db, p, id);
       if (!hit) throw notFound('opportunity');
       return toOpportunityDto(hit.row, hit.stageKey);
+    },
+
+    /**
+     * What a move to each other stage would lack: the same checkMove a refused transition runs, so
+     * a stage listed with no unmet criteria is one a transition would pass the gates of. A closed
+     * deal reaches no stage for a caller who may not reopen it.
+     */
+    async gates(p: Principal, id: string): Promise<StageGatesDto> {
+      requirePermission(p, 'opportunities:read');
+      const hit = await repo.findVisible(db, p, id);
+      if (!hit) throw notFound('opportunity');
+      const opp = hit.row;
+      const stages = await repo.stagesOf(db, [opp.pipelineId]);
+      const from = stages.find((s) => s.id === opp.stageId);
+      if (!from) throw new Error('opportunity stage outside its pipeline');
+      const reachable = from.terminal && !hasManagerScope(p, 'opportunities:update') ? [] : stages.filter((s) => s.id !== from.id);
+      const subject = { qualification: opp.qualification as Qualification, amount: opp.amount, doneActionKeys: await repo.doneActionKeys(db, opp.id) };
+      return {
+        opportunityId: opp.id,
+        stageId: from.id,
+        stageKey: from.key,
+        stages: reachable
+          .sort((a, b) => a.position - b.position)
+          .map((to) => ({ stageId: to.id, stageKey: to.key, name: to.name, unmet: checkMove(stages.map(forGates), forGates(from), forGates(to), subject) })),
+      };
     },
 
     async list(p: Principal, q: ListOpportunitiesQuery): Promise<Page<OpportunityDto>> {

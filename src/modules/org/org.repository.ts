@@ -1,6 +1,6 @@
 import { and, asc, eq, ilike, inArray, or, type SQL, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
-import { delegations, orgUnits, roles, shares, userRoles, users } from '../../db/schema/index.js';
+import { delegations, orgUnits, roles, userRoles, users } from '../../db/schema/index.js';
 import { access, type Principal, qualified, unitReachPredicate } from '../../lib/access.js';
 import { keyset } from '../../lib/pagination.js';
 
@@ -224,20 +224,5 @@ export const orgRepository = {
         ),
       )
       .orderBy(asc(delegations.startsAt));
-  },
-
-  async insertShare(ex: Executor, v: typeof shares.$inferInsert) {
-    const [row] = await ex.insert(shares).values(v).returning();
-    if (!row) throw new Error('insert returned nothing');
-    return row;
-  },
-
-  async shareById(ex: Executor, id: string) {
-    const [row] = await ex.select().from(shares).where(eq(shares.id, id));
-    return row ?? null;
-  },
-
-  async deleteShare(ex: Executor, id: string): Promise<void> {
-    await ex.delete(shares).where(eq(shares.id, id));
   },
 };

@@ -6,6 +6,7 @@ import {
   createShareBody,
   createUserBody,
   listDelegationsQuery,
+  listSharesQuery,
   listUsersQuery,
   patchOrgUnitBody,
   patchRoleBody,
@@ -24,6 +25,8 @@ export const orgResolvers = {
     roles: async (_, _args, ctx) => ctx.services.org.listRoles(ctx.principal),
     role: async (_, args, ctx) => ctx.services.org.getRole(ctx.principal, parseId(args.id)),
     delegations: async (_, args, ctx) => connection(await ctx.services.org.listDelegations(ctx.principal, parseArgs(listDelegationsQuery, args))),
+    shares: async (_, args, ctx) => connection(await ctx.services.org.listShares(ctx.principal, parseArgs(listSharesQuery, args))),
+    share: async (_, args, ctx) => ctx.services.org.getShare(ctx.principal, parseId(args.id)),
   },
   Mutation: {
     createOrgUnit: async (_, args, ctx) => ctx.services.org.createUnit(ctx.principal, parseInput(createOrgUnitBody, args.input)),
@@ -43,6 +46,10 @@ export const orgResolvers = {
       await ctx.services.org.deleteShare(ctx.principal, parseId(args.id));
       return true;
     },
+    revokeShare: async (_, args, ctx) => {
+      await ctx.services.org.deleteShare(ctx.principal, parseId(args.id));
+      return true;
+    },
   },
 } satisfies Resolvers;
 
@@ -53,4 +60,10 @@ export const orgLoaders = {
       return queries.map((q) => units.get(q.obj.unitId) ?? null);
     },
   } satisfies LoadersOf<'User', UserDto>,
+  Customer: {
+    shares: async (queries, ctx) => {
+      const byCustomer = await ctx.services.org.sharesByCustomers(ctx.principal, [...new Set(queries.map((q) => q.obj.id))]);
+      return queries.map((q) => byCustomer.get(q.obj.id) ?? []);
+    },
+  } satisfies LoadersOf<'Customer', { id: string }>,
 };

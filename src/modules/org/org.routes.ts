@@ -7,10 +7,12 @@ import {
   createOrgUnitBody,
   createRoleBody,
   createShareBody,
+  customerSharesQuery,
   createDelegationBody,
   createUserBody,
   delegationSchema,
   listDelegationsQuery,
+  listSharesQuery,
   listUsersQuery,
   meSchema,
   orgUnitSchema,
@@ -142,9 +144,29 @@ export async function orgRoutes(fastify: FastifyInstance): Promise<void> {
     handler: async (req, reply) => reply.code(201).send(await svc().transferWork(req.principal, req.body)),
   });
 
+  app.get('/shares', {
+    schema: {
+      tags: ['org'],
+      summary: 'Shares the caller sees: those it made, those granted to it or its unit, and those on customers it may edit (newest first)',
+      querystring: listSharesQuery,
+      response: { 200: page(shareSchema), ...errorResponses },
+    },
+    handler: async (req) => svc().listShares(req.principal, req.query),
+  });
+  app.get('/shares/:id', {
+    schema: { tags: ['org'], summary: 'Read a share', params: idParams, response: { 200: shareSchema, ...errorResponses } },
+    handler: async (req) => svc().getShare(req.principal, req.params.id),
+  });
+  app.get('/customers/:id/shares', {
+    schema: { tags: ['org'], summary: 'The shares of a customer the caller sees', params: idParams, querystring: customerSharesQuery, response: { 200: page(shareSchema), ...errorResponses } },
+    handler: async (req) => svc().listCustomerShares(req.principal, req.params.id, req.query),
+  });
   app.post('/shares', {
     schema: { tags: ['org'], summary: 'Share a record with a unit or a user (read access)', body: createShareBody, response: { 201: shareSchema, ...errorResponses } },
-    handler: async (req, reply) => reply.code(201).send(await svc().createShare(req.principal, req.body)),
+    handler: async (req, reply) => {
+      const share = await svc().createShare(req.principal, req.body);
+      return reply.code(201).header('location', `/v1/shares/${share.id}`).send(share);
+    },
   });
   app.delete('/shares/:id', {
     schema: { tags: ['org'], summary: 'Revoke a share', params: idParams, response: { 204: z.null(), ...errorResponses } },

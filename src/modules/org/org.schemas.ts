@@ -139,7 +139,11 @@ export const listUsersQuery = z
   .strict();
 export type ListUsersQuery = z.infer<typeof listUsersQuery>;
 
-export const SHARE_RESOURCE_TYPES = ['customer'] as const;
+// Answered upper-case like every enum, accepted in any case; stored lower-case ('customer'), the
+// resource type the visibility predicate matches shares on.
+export const SHARE_RESOURCE_TYPES = ['CUSTOMER'] as const;
+export type ShareResourceType = (typeof SHARE_RESOURCE_TYPES)[number];
+const shareResourceType = z.preprocess(upper, z.enum(SHARE_RESOURCE_TYPES, { error: 'one of CUSTOMER' }));
 
 export const shareSchema = z
   .object({
@@ -148,6 +152,8 @@ export const shareSchema = z
     resourceId: z.uuid(),
     toUnitId: z.uuid().nullable(),
     toUserId: z.uuid().nullable(),
+    expiresAt: timestamp.nullable(),
+    createdBy: z.uuid(),
     createdAt: timestamp,
   })
   .meta({ id: 'Share' });
@@ -155,10 +161,14 @@ export type ShareDto = z.infer<typeof shareSchema>;
 
 export const createShareBody = z
   .object({
-    resourceType: z.enum(SHARE_RESOURCE_TYPES),
+    resourceType: shareResourceType,
     resourceId: z.uuid(),
     toUnitId: z.uuid().optional(),
     toUserId: z.uuid().optional(),
+    // A share that ends by itself; omitted: until revoked.
+    expiresAt: timestamp
+      .refine((v) => Date.parse(v) > Date.now(), { message: 'must be in the future', when: (payload) => payload.issues.length === 0 })
+      .optional(),
   })
   .strict()
   .superRefine((v, ctx) => {
@@ -166,6 +176,22 @@ export const createShareBody = z
   })
   .meta({ id: 'ShareCreate' });
 export type CreateShareInput = z.infer<typeof createShareBody>;
+
+export const listSharesQuery = z
+  .object({
+    limit: limitSchema,
+    cursor: cursorParam.optional(),
+    resourceType: shareResourceType.optional(),
+    resourceId: z.uuid().optional(),
+    toUserId: z.uuid().optional(),
+    toUnitId: z.uuid().optional(),
+  })
+  .strict();
+export type ListSharesQuery = z.infer<typeof listSharesQuery>;
+export type ShareFilter = Omit<ListSharesQuery, 'limit' | 'cursor'>;
+
+export const customerSharesQuery = z.object({ limit: limitSchema, cursor: cursorParam.optional() }).strict();
+export type CustomerSharesQuery = z.infer<typeof customerSharesQuery>;
 
 export const delegationSchema = z
   .object({

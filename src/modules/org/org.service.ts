@@ -4,16 +4,16 @@ import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../lib/errors.js';
 import { type Page, pageOf } from '../../lib/pagination.js';
 import { openActionCount } from '../actions/index.js';
-import { customersRepository, ownershipRepository } from '../customers/index.js';
+import { ownershipRepository } from '../customers/index.js';
 import { openOpportunityCount } from '../opportunities/index.js';
 import { ACTIONS, BUILT_IN_NAMES, RESOURCES } from './built-in-roles.js';
 import { createDelegationService, endDelegationsOf, toDelegationDto } from './delegations.service.js';
 import { orgRepository as repo, type OrgUnitRow, type RoleRow, type UserRow } from './org.repository.js';
+import { createShareService } from './shares.service.js';
 import { createTransferService } from './transfers.service.js';
 import type {
   CreateOrgUnitInput,
   CreateRoleInput,
-  CreateShareInput,
   CreateUserInput,
   ListUsersQuery,
   MeDto,
@@ -22,7 +22,6 @@ import type {
   PatchRoleInput,
   PatchUserInput,
   RoleDto,
-  ShareDto,
   UserDto,
 } from './org.schemas.js';
 
@@ -122,6 +121,7 @@ export function createOrgService(database: Database, opts: { onAccessChanged?: (
   const service = {
     ...createDelegationService(database),
     ...createTransferService(database),
+    ...createShareService(database),
 
     async me(p: Principal): Promise<MeDto> {
       const [user, unit, roles, delegations] = await Promise.all([
@@ -325,41 +325,6 @@ export function createOrgService(database: Database, opts: { onAccessChanged?: (
         if (deactivating) await endDelegationsOf(tx, p, id, after.unitId);
         await recordChange(tx, p, { entityType: 'user', entityId: id, action: input.active === false ? 'deactivated' : 'updated', before: toUserDto(before), after, owner: { ownerUserId: id, ownerUnitId: after.unitId } });
         return after;
-      });
-    },
-
-    // Shares: an explicit read grant on one record, made by someone who may edit the record.
-    async createShare(p: Principal, input: CreateShareInput): Promise<ShareDto> {
-      requirePermission(p, 'shares:create');
-      return db.transaction(async (tx) => {
-        const hit = await customersRepository.findForAction(tx, p, input.resourceId, 'customers:update');
-        if (!hit) throw notFound('customer');
-        if (!hit.allowed) throw new AppError('FORBIDDEN', 'only those who may edit the customer may share it');
-        // The company's staff may share with any unit or user; a partner's users only with those they
-        // can see, so that other partners' ids cannot be probed.
-        const staff = p.partnerPath === null;
-        if (input.toUnitId && !(staff ? await repo.unitById(tx, input.toUnitId) : (await repo.unitsByIds(tx, p, [input.toUnitId]))[0])) {
-          throw fieldError('VALIDATION_FAILED', 'toUnitId', 'no such unit');
-        }
-        if (input.toUserId && !(staff ? await repo.userById(tx, input.toUserId) : await repo.userVisibleById(tx, p, input.toUserId))) {
-          throw fieldError('VALIDATION_FAILED', 'toUserId', 'no such user');
-        }
-        const row = await repo.insertShare(tx, { resourceType: input.resourceType, resourceId: input.resourceId, toUnitId: input.toUnitId ?? null, toUserId: input.toUserId ?? null, createdBy: p.userId });
-        await recordChange(tx, p, { entityType: 'share', entityId: row.id, action: 'created', before: null, after: row, owner: hit.row });
-        return { id: row.id, resourceType: 'customer', resourceId: row.resourceId, toUnitId: row.toUnitId, toUserId: row.toUserId, createdAt: iso(row.createdAt) };
-      });
-    },
-
-    async deleteShare(p: Principal, id: string): Promise<void> {
-      requirePermission(p, 'shares:delete');
-      await db.transaction(async (tx) => {
-        const share = await repo.shareById(tx, id);
-        if (!share) throw notFound('share');
-        const hit = await customersRepository.findForAction(tx, p, share.resourceId, 'customers:update');
-        if (!hit) throw notFound('share');
-        if (!hit.allowed && share.createdBy !== p.userId) throw new AppError('FORBIDDEN', 'only those who may edit the customer may revoke its shares');
-        await repo.deleteShare(tx, id);
-        await recordChange(tx, p, { entityType: 'share', entityId: id, action: 'deleted', before: share, after: null, owner: hit.row });
       });
     },
   };

@@ -19,7 +19,7 @@ t.test('a share makes a customer readable to a user; DELETE revokes it', async (
 
   const res = await app.rest(c.users.branchManager, 'POST', '/v1/shares', { resourceType: 'customer', resourceId: customer.id, toUserId: reader.id });
   t.equal(res.status, 201, res.raw);
-  t.match(res.body, { resourceType: 'customer', resourceId: customer.id, toUserId: reader.id, toUnitId: null, createdAt: String });
+  t.match(res.body, { resourceType: 'CUSTOMER', resourceId: customer.id, toUserId: reader.id, toUnitId: null, createdAt: String });
 
   const read = await app.rest(reader, 'GET', `/v1/customers/${customer.id}`);
   t.equal(read.status, 200, 'readable through the share');
@@ -89,9 +89,9 @@ t.test('only someone who may edit the record may share it', async (t) => {
   t.equal(problemOf(await app.rest(c.users.partnerBManager, 'DELETE', `/v1/shares/${s.body.id}`), 404), null, 'another partner: 404');
   t.equal(problemOf(await app.rest(c.users.sales, 'DELETE', `/v1/shares/${s.body.id}`), 403), null, 'no shares:delete: 403');
   t.equal(await sharesOf(app, customer.id), 1, 'only the manager’s share exists');
-  const g = await app.gql(c.users.partnerAManager, CREATE, { input: { ...body, toUserId: c.users.partnerBManager.id } });
+  const g = await app.gql(c.users.partnerAManager, CREATE, { input: { ...body, resourceType: 'CUSTOMER', toUserId: c.users.partnerBManager.id } });
   t.same(g.codes, ['FORBIDDEN'], 'GraphQL: FORBIDDEN');
-  const gb = await app.gql(c.users.partnerBManager, CREATE, { input: body });
+  const gb = await app.gql(c.users.partnerBManager, CREATE, { input: { ...body, resourceType: 'CUSTOMER' } });
   t.same(gb.codes, ['NOT_FOUND'], 'GraphQL: another partner gets NOT_FOUND');
   t.same((await app.gql(c.users.partnerBManager, DELETE, { id: s.body.id })).codes, ['NOT_FOUND']);
 });
@@ -130,7 +130,7 @@ t.test('bad input: 400 naming the field, nothing written', async (t) => {
   t.equal(await sharesOf(app, customer.id), 0, 'nothing written');
   t.equal(problemOf(await app.rest(c.users.branchManager, 'DELETE', `/v1/shares/${randomUUID()}`), 404), null);
   t.equal(problemOf(await app.rest(c.users.branchManager, 'DELETE', '/v1/shares/abc'), 400, ['id']), null);
-  const g = await app.gql(c.users.branchManager, CREATE, { input: { ...ok, toUnitId: c.branch.id, toUserId: c.users.sales2.id } });
+  const g = await app.gql(c.users.branchManager, CREATE, { input: { ...ok, resourceType: 'CUSTOMER', toUnitId: c.branch.id, toUserId: c.users.sales2.id } });
   t.same(g.codes, ['BAD_USER_INPUT']);
   t.same(gqlPaths(g), ['input.toUnitId']);
 });
@@ -138,9 +138,9 @@ t.test('bad input: 400 naming the field, nothing written', async (t) => {
 t.test('share and revoke through GraphQL', async (t) => {
   const c = await company(app);
   const customer = await app.customer(c.users.sales);
-  const g = await app.gql(c.users.branchManager, CREATE, { input: { resourceType: 'customer', resourceId: customer.id, toUserId: c.users.service.id } });
+  const g = await app.gql(c.users.branchManager, CREATE, { input: { resourceType: 'CUSTOMER', resourceId: customer.id, toUserId: c.users.service.id } });
   t.equal(g.errors, undefined, JSON.stringify(g.errors));
-  t.match(g.data.createShare, { resourceType: 'customer', resourceId: customer.id, toUserId: c.users.service.id, toUnitId: null });
+  t.match(g.data.createShare, { resourceType: 'CUSTOMER', resourceId: customer.id, toUserId: c.users.service.id, toUnitId: null });
   const d = await app.gql(c.users.branchManager, DELETE, { id: g.data.createShare.id });
   t.equal(d.data.deleteShare, true);
   t.equal(await sharesOf(app, customer.id), 0);
