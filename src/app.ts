@@ -4,6 +4,7 @@ import type { DestinationStream } from 'pino';
 import type { Config } from './config.js';
 import { createDatabase, type Database } from './db/client.js';
 import { migrateAndBootstrap } from './db/migrate.js';
+import { AppError } from './lib/errors.js';
 import { responseSerializerCompiler } from './lib/serializer.js';
 import { actionsRoutes } from './modules/actions/actions.routes.js';
 import { createActionService, type ActionService } from './modules/actions/actions.service.js';
@@ -21,7 +22,8 @@ import { createPrincipalCache, type PrincipalCache } from './modules/org/princip
 import { reportsRoutes } from './modules/reports/reports.routes.js';
 import { createReportService, type ReportService } from './modules/reports/reports.service.js';
 import { authPlugin } from './plugins/auth.js';
-import { errorsPlugin } from './plugins/errors.js';
+import { corsPlugin } from './plugins/cors.js';
+import { clientErrorHandler, errorsPlugin, frameworkErrors, MAX_PARAM_LENGTH, sendProblem } from './plugins/errors.js';
 import { graphqlPlugin } from './plugins/graphql.js';
 import { healthPlugin } from './plugins/health.js';
 import { idempotencyPlugin } from './plugins/idempotency.js';
@@ -67,6 +69,13 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     },
     requestIdHeader: false,
     ajv: { customOptions: { removeAdditional: false } },
+    // Whatever refuses a request before a route runs answers problem+json too: the router (bad
+    // percent-encoding, an over-long path segment), Node's HTTP parser (headers over the limit), and
+    // the drain at shutdown (the hook below, instead of Fastify's plain-JSON 503).
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors,
+    clientErrorHandler,
+    return503OnClosing: false,
   }).withTypeProvider<ZodTypeProvider>();
   // JSON only: Fastify's built-in text/plain parser would let a plain-text body through to validation (400, not 415).
   app.removeContentTypeParser('text/plain');
@@ -89,6 +98,15 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    if (!closing) return;
+    reply.header('connection', 'close').header('retry-after', '1');
+    return sendProblem(reply, new AppError('UNAVAILABLE', 'the server is shutting down; retry the request'), request);
+  });
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(
       {
@@ -104,8 +122,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   });
   if (!opts.database) app.addHook('onClose', async () => database.close());
 
-  // Fixed order: errors, auth, idempotency, docs, then the doors.
+  // Fixed order: errors, CORS (a preflight is answered before auth), auth, idempotency, docs, then the doors.
   await app.register(errorsPlugin);
+  await app.register(corsPlugin, { config });
   await app.register(healthPlugin);
   await app.register(authPlugin, { config });
   await app.register(idempotencyPlugin);

@@ -6,6 +6,8 @@ export type ErrorCode =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
   | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
+  | 'REQUEST_TIMEOUT'
   | 'CONFLICT'
   | 'DUPLICATE_CUSTOMER'
   | 'PRECONDITION_FAILED'
@@ -14,6 +16,7 @@ export type ErrorCode =
   | 'UNPROCESSABLE'
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'HEADERS_TOO_LARGE'
   | 'UNAVAILABLE'
   | 'INTERNAL';
 
@@ -24,6 +27,8 @@ export const ERROR_MAP: Record<ErrorCode, Mapping> = {
   UNAUTHENTICATED: { status: 401, title: 'Authentication required', graphql: 'UNAUTHENTICATED' },
   FORBIDDEN: { status: 403, title: 'Forbidden', graphql: 'FORBIDDEN' },
   NOT_FOUND: { status: 404, title: 'Not found', graphql: 'NOT_FOUND' },
+  METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed', graphql: 'BAD_USER_INPUT' },
+  REQUEST_TIMEOUT: { status: 408, title: 'Request timeout', graphql: 'BAD_USER_INPUT' },
   CONFLICT: { status: 409, title: 'Conflict', graphql: 'CONFLICT' },
   DUPLICATE_CUSTOMER: { status: 409, title: 'Possible duplicate customer', graphql: 'CONFLICT' },
   PRECONDITION_FAILED: { status: 412, title: 'Precondition failed', graphql: 'PRECONDITION_FAILED' },
@@ -32,6 +37,7 @@ export const ERROR_MAP: Record<ErrorCode, Mapping> = {
   UNPROCESSABLE: { status: 422, title: 'Unprocessable request', graphql: 'BAD_USER_INPUT' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large', graphql: 'BAD_USER_INPUT' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type', graphql: 'BAD_USER_INPUT' },
+  HEADERS_TOO_LARGE: { status: 431, title: 'Request header fields too large', graphql: 'BAD_USER_INPUT' },
   UNAVAILABLE: { status: 503, title: 'Service unavailable', graphql: 'UNAVAILABLE' },
   INTERNAL: { status: 500, title: 'Internal error', graphql: 'INTERNAL_SERVER_ERROR' },
 };
