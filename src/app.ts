@@ -28,6 +28,7 @@ import { graphqlPlugin } from './plugins/graphql.js';
 import { healthPlugin } from './plugins/health.js';
 import { idempotencyPlugin } from './plugins/idempotency.js';
 import { jobsPlugin } from './plugins/jobs.js';
+import { localControlPlugin } from './plugins/local-control.js';
 import { openapiPlugin } from './plugins/openapi.js';
 
 export type Services = {
@@ -148,5 +149,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(graphqlPlugin, { graphiql: config.env !== 'production' });
   // Background work (deadline escalations) through a PostgreSQL-backed queue.
   await app.register(jobsPlugin);
+  // The process that opened an embedded directory answers the command-line tools that cannot.
+  if (!opts.database && database.dataDir) await app.register(localControlPlugin, { dataDir: database.dataDir });
   return app;
 }

@@ -13,6 +13,7 @@ import type { CreateContactInput, CreateCustomerInput } from '../modules/custome
 import { normalizeEmail, normalizeName, normalizePhone, normalizeRegistrationId } from '../modules/customers/normalize.js';
 import type { OrgUnitDto, UserDto } from '../modules/org/org.schemas.js';
 import { loadPrincipal } from '../modules/org/principal.repository.js';
+import { askRunningServer } from '../plugins/local-control.js';
 
 // `npm run seed:demo`: a believable small company on the configured database, the same on every
 // fresh database (fixed seed), created through the services so every rule, derived column, audit
@@ -702,28 +703,43 @@ function printLogins(adminEmail: string): void {
   console.log('Then:         curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:3000/v1/customers');
 }
 
-async function main(): Promise<void> {
-  const config = loadConfig();
-  const database = await createDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+// Seeds through this process, or, while a server holds the embedded directory, asks that server to
+// seed itself (over its control socket): the Quick start's order, start then seed, works as written.
+async function seedSomewhere(config: ReturnType<typeof loadConfig>): Promise<{ s: SeedSummary; kind: string }> {
+  let database;
+  try {
+    database = await createDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+  } catch (err) {
+    if (!(err instanceof DataDirBusyError)) throw err;
+    const reply = await askRunningServer(config, 'seed-demo', {});
+    if (!reply) throw err;
+    if (reply.status !== 200) throw new Error((reply.body as { error?: string }).error ?? `the running server answered ${reply.status}`);
+    return { s: reply.body as SeedSummary, kind: 'embedded database, through the running server' };
+  }
   let app: FastifyInstance | undefined;
   try {
     await migrateAndBootstrap(database, config.adminEmail);
     app = await buildApp(config, { database, migrate: false, logger: false });
-    const s = await seedDemo(app);
-    if (!s.created) {
-      console.log(`demo data already present (unit "${DEMO_MARKER}" exists); nothing changed`);
-    } else {
-      console.log(
-        `demo company created in ${(s.ms / 1000).toFixed(1)} s: ${s.units} units, ${s.users} users, ${s.customers} customers ` +
-          `(${s.frozen} frozen), ${s.contacts} contact persons, ${s.shares} shares, ${s.interactions} interactions, ` +
-          `${s.opportunities} opportunities, ${s.actions} key actions, ${s.handoffs} pending handoff (${database.kind} database)`,
-      );
-    }
-    printLogins(config.adminEmail);
+    return { s: await seedDemo(app), kind: `${database.kind} database` };
   } finally {
     await app?.close();
     await database.close();
   }
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const { s, kind } = await seedSomewhere(config);
+  if (!s.created) {
+    console.log(`demo data already present (unit "${DEMO_MARKER}" exists); nothing changed`);
+  } else {
+    console.log(
+      `demo company created in ${(s.ms / 1000).toFixed(1)} s: ${s.units} units, ${s.users} users, ${s.customers} customers ` +
+        `(${s.frozen} frozen), ${s.contacts} contact persons, ${s.shares} shares, ${s.interactions} interactions, ` +
+        `${s.opportunities} opportunities, ${s.actions} key actions, ${s.handoffs} pending handoff (${kind})`,
+    );
+  }
+  printLogins(config.adminEmail);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
