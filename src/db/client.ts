@@ -37,9 +37,10 @@ export type Database = {
 export type DatabaseOptions = { url?: string | undefined; dataDir?: string; poolSize?: number };
 
 /**
- * A fresh cluster, as PGlite's initdb makes it, restored rather than made: initdb is most of a first
- * start on the embedded database (about 8 of 15 CPU seconds; restoring takes under 2). Made by
- * `npm run db:template` and committed; resolved from the sources, also when running compiled.
+ * A fresh cluster, as PGlite's initdb makes it, restored rather than made: initdb was half of a
+ * first start on the embedded database (about 8 of 16.5 CPU seconds; unpacking and writing the
+ * template takes well under one). Made by `npm run db:template` and committed; resolved from the
+ * sources, also when running compiled.
  */
 export const TEMPLATE_FILE = fileURLToPath(new URL('../../src/db/pglite-template.tar.br', import.meta.url));
 export const TEMPLATE_MANIFEST = fileURLToPath(new URL('../../src/db/pglite-template.json', import.meta.url));
@@ -66,11 +67,13 @@ export async function freshClusterTemplate(): Promise<Buffer | undefined> {
 
 /**
  * Writes the files of a ustar archive (plain files and directories, as `npm run db:template` makes
- * it) into `dir`. On disk this is a tenth of the CPU of PGlite's own restore (`loadDataDir`), which
- * writes through its emulated file system; names that would leave `dir` are refused.
+ * it) into `dir`, with plain file writes: PGlite's own restore (`loadDataDir`) writes through its
+ * emulated file system at several times the cost. PG_VERSION, which marks a directory as a cluster,
+ * is written last, so an interrupted restore is started again. Names that would leave `dir` are refused.
  */
 export function extractTar(tar: Buffer, dir: string): void {
   const root = resolve(dir);
+  let marker: (() => void) | undefined;
   for (let at = 0; at + 512 <= tar.length; ) {
     const header = tar.subarray(at, at + 512);
     if (header.every((b) => b === 0)) break;
@@ -85,11 +88,15 @@ export function extractTar(tar: Buffer, dir: string): void {
     at += 512;
     if (type === '5') mkdirSync(target, { recursive: true, mode: mode | 0o700 });
     else if (type === '0') {
+      const data = tar.subarray(at, at + size);
+      const write = () => writeFileSync(target, data, { mode: mode | 0o600 });
       mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, tar.subarray(at, at + size), { mode: mode | 0o600 });
+      if (target === join(root, 'PG_VERSION')) marker = write;
+      else write();
     }
     at += Math.ceil(size / 512) * 512;
   }
+  marker?.();
 }
 
 // In memory, PGlite restores the template itself; on disk it was written beforehand (extractTar).

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -76,4 +76,15 @@ t.test('extracting refuses names that leave the data directory', async (t) => {
   header.write('0', 156);
   const tar = Buffer.concat([header, Buffer.from('evil'), Buffer.alloc(508), Buffer.alloc(1024)]);
   t.throws(() => extractTar(tar, dir), /outside the data directory/);
+});
+
+t.test('a restore interrupted before PG_VERSION was written is done again on the next start', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'keel-template-half-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, 'base', '1'), { recursive: true });
+  writeFileSync(join(dir, 'base', '1', '1259'), 'half-written');
+  const database = await createDatabase({ dataDir: dir });
+  const [row] = await queryRows<{ n: number }>(database.db, sql`SELECT count(*)::int AS n FROM pg_class`);
+  t.ok((row?.n ?? 0) > 100, 'a whole cluster');
+  await database.close();
 });
