@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import { createDatabase, type Database } from './db/client.js';
 import { migrateAndBootstrap } from './db/migrate.js';
 import { onlyDeclaredQuery } from './lib/schemas.js';
+import { AppError } from './lib/errors.js';
 import { responseSerializerCompiler } from './lib/serializer.js';
 import { createJobQueue } from './lib/job-queue.js';
 import type { Services } from './services.js';
@@ -18,11 +19,13 @@ import { createOpportunityService, opportunitiesRoutes, repointOpportunities } f
 import { createOrgService, createPrincipalCache, orgRoutes, type PrincipalCache } from './modules/org/index.js';
 import { createReportService, reportsRoutes } from './modules/reports/index.js';
 import { authPlugin } from './plugins/auth.js';
-import { errorsPlugin } from './plugins/errors.js';
+import { corsPlugin } from './plugins/cors.js';
+import { clientErrorHandler, errorsPlugin, frameworkErrors, MAX_PARAM_LENGTH, sendProblem } from './plugins/errors.js';
 import { graphqlPlugin } from './plugins/graphql.js';
 import { healthPlugin } from './plugins/health.js';
 import { idempotencyPlugin } from './plugins/idempotency.js';
 import { jobsPlugin } from './plugins/jobs.js';
+import { localControlPlugin } from './plugins/local-control.js';
 import { openapiPlugin } from './plugins/openapi.js';
 
 
@@ -55,6 +58,13 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     },
     requestIdHeader: false,
     ajv: { customOptions: { removeAdditional: false } },
+    // Whatever refuses a request before a route runs answers problem+json too: the router (bad
+    // percent-encoding, an over-long path segment), Node's HTTP parser (headers over the limit), and
+    // the drain at shutdown (the hook below, instead of Fastify's plain-JSON 503).
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors,
+    clientErrorHandler,
+    return503OnClosing: false,
   }).withTypeProvider<ZodTypeProvider>();
   // JSON only: Fastify's built-in text/plain parser would let a plain-text body through to validation (400, not 415).
   app.removeContentTypeParser('text/plain');
@@ -85,6 +95,15 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    if (!closing) return;
+    reply.header('connection', 'close').header('retry-after', '1');
+    return sendProblem(reply, new AppError('UNAVAILABLE', 'the server is shutting down; retry the request'), request);
+  });
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(
       {
@@ -100,8 +119,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   });
   if (!opts.database) app.addHook('onClose', async () => database.close());
 
-  // Fixed order: errors, auth, idempotency, docs, then the doors.
+  // Fixed order: errors, CORS (a preflight is answered before auth), auth, idempotency, docs, then the doors.
   await app.register(errorsPlugin);
+  await app.register(corsPlugin, { config });
   await app.register(healthPlugin);
   await app.register(authPlugin, { config });
   await app.register(idempotencyPlugin);
@@ -127,5 +147,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(graphqlPlugin, { graphiql: config.env !== 'production' });
   // Background work (deadline escalations) through a PostgreSQL-backed queue.
   await app.register(jobsPlugin, { queue: jobs });
+  // The process that opened an embedded directory answers the command-line tools that cannot.
+  if (!opts.database && database.dataDir) await app.register(localControlPlugin, { dataDir: database.dataDir });
   return app;
 }

@@ -3,6 +3,9 @@ import { z } from 'zod';
 const WEAK_SECRETS = new Set(['secret', 'changeme', 'change-me', 'password', 'jwt-secret', 'development']);
 const DEV_SECRET = 'keel-development-secret-not-for-production-use';
 
+// An origin as browsers send it: scheme, host and optional port, nothing after.
+const ORIGIN = /^https?:\/\/[^/?#\s]+\/?$/;
+
 const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
 
 const envSchema = z.object({
@@ -30,6 +33,11 @@ const envSchema = z.object({
   JOBS_POLL_SECONDS: z.coerce.number().min(0.5).max(600).default(2),
   // When the sweep that escalates every overdue handoff runs (cron, minute resolution).
   JOBS_SWEEP_CRON: z.string().trim().regex(/^\S+( \S+){4}$/, 'expected a five-field cron expression').default('* * * * *'),
+  // Browser origins allowed to call the API (CORS): a comma list of `scheme://host[:port]`, or `*`.
+  CORS_ORIGINS: z.preprocess(
+    (v) => (typeof v === 'string' ? v.split(',').map((o) => o.trim()).filter(Boolean) : v),
+    z.array(z.union([z.literal('*'), z.string().regex(ORIGIN, 'expected a comma list of origins such as https://app.example.com (no path), or *')])).default([]),
+  ),
 });
 
 export type Config = {
@@ -46,6 +54,7 @@ export type Config = {
   principalCacheMs: number;
   duplicateProbeLimitPerHour: number;
   jobs: { enabled: boolean; pollSeconds: number; sweepCron: string };
+  corsOrigins: string[];
 };
 
 export class ConfigError extends Error {}
@@ -55,7 +64,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const name = issue?.path.join('.') ?? 'environment';
+    const name = issue?.path[0] !== undefined ? String(issue.path[0]) : 'environment';
     throw new ConfigError(`Invalid environment variable ${name}: ${issue?.message ?? 'invalid value'}`);
   }
   const e = parsed.data;
@@ -81,5 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     principalCacheMs: e.PRINCIPAL_CACHE_MS,
     duplicateProbeLimitPerHour: e.DUPLICATE_PROBE_LIMIT_PER_HOUR,
     jobs: { enabled: e.JOBS_ENABLED === 'true' || e.JOBS_ENABLED === '1', pollSeconds: e.JOBS_POLL_SECONDS, sweepCron: e.JOBS_SWEEP_CRON },
+    // Browsers send the origin without a trailing slash; a configured one may have it.
+    corsOrigins: e.CORS_ORIGINS.map((o) => o.replace(/\/$/, '')),
   };
 }

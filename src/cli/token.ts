@@ -1,39 +1,49 @@
-import { createSigner } from 'fast-jwt';
-import { sql } from 'drizzle-orm';
 import { ConfigError, loadConfig } from '../config.js';
-import { createDatabase, queryRows } from '../db/client.js';
-import { migrateAndBootstrap } from '../db/migrate.js';
+import { DataDirBusyError, dataDirHolder } from '../db/embedded-lock.js';
+import { askRunningServer } from '../plugins/local-control.js';
 
 // `npm run --silent token -- <email>`: prints a JWT for that user, signed as the server verifies it.
+// Only what the chosen path needs is loaded: while the server holds the embedded directory the
+// token comes from the server itself, without the database driver or PGlite in this process.
 const email = process.argv[2];
 if (!email) {
   console.error('usage: npm run --silent token -- <email>');
   process.exit(2);
 }
+
+async function fromDatabase(config: ReturnType<typeof loadConfig>, address: string): Promise<{ token?: string; error?: string }> {
+  const { createDatabase } = await import('../db/client.js');
+  const { migrateAndBootstrap } = await import('../db/migrate.js');
+  const { findTokenUser, refusal, signToken } = await import('./token-user.js');
+  const database = await createDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: 1 });
+  try {
+    await migrateAndBootstrap(database, config.adminEmail);
+    const user = await findTokenUser(database.db, address);
+    const why = refusal(address, user);
+    return why || !user ? { error: why ?? 'no user' } : { token: signToken(config.jwt, user.id) };
+  } finally {
+    await database.close();
+  }
+}
+
 try {
   const config = loadConfig();
-  // While the server holds the embedded directory, read a private copy of it rather than the original.
-  const database = await createDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: 1, snapshotIfBusy: true });
-  if (!database.snapshot) await migrateAndBootstrap(database, config.adminEmail);
-  const [user] = await queryRows<{ id: string; active: boolean }>(database.db, sql`SELECT id, active FROM users WHERE lower(email) = lower(${email})`);
-  await database.close();
-  if (!user) {
-    console.error(`no user with email ${email}${database.snapshot ? ' (the server is running: a user created moments ago may not be on disk yet)' : ''}`);
+  const holder = config.databaseUrl || config.dataDir.startsWith('memory://') ? null : dataDirHolder(config.dataDir);
+  let answer: { token?: string; error?: string };
+  if (holder === null) {
+    answer = await fromDatabase(config, email);
+  } else {
+    // The server holds the embedded directory: it signs the token, asked over its control socket.
+    const reply = await askRunningServer(config, 'token', { email });
+    if (!reply) throw new DataDirBusyError(config.dataDir, holder);
+    answer = reply.body as { token?: string; error?: string };
+  }
+  if (!answer.token) {
+    console.error(answer.error ?? 'token failed');
     process.exit(1);
   }
-  if (!user.active) {
-    console.error(`user ${email} is deactivated`);
-    process.exit(1);
-  }
-  const sign = createSigner({
-    key: config.jwt.secret,
-    algorithm: 'HS256',
-    expiresIn: config.jwt.ttlSeconds * 1000,
-    ...(config.jwt.issuer ? { iss: config.jwt.issuer } : {}),
-    ...(config.jwt.audience ? { aud: config.jwt.audience } : {}),
-  });
-  process.stdout.write(`${sign({ sub: user.id })}\n`);
+  process.stdout.write(`${answer.token}\n`);
 } catch (err) {
-  console.error(err instanceof ConfigError ? err.message : `token failed: ${(err as Error).message}`);
+  console.error(err instanceof ConfigError || err instanceof DataDirBusyError ? err.message : `token failed: ${(err as Error).message}`);
   process.exit(1);
 }

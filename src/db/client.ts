@@ -1,12 +1,18 @@
-import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { brotliDecompress } from 'node:zlib';
+import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import type { ExtractTablesWithRelations, SQL } from 'drizzle-orm';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
-import { DataDirBusyError, lockDataDir, snapshotDataDir } from './embedded-lock.js';
+import { LOCK_FILE, lockDataDir } from './embedded-lock.js';
 import * as schema from './schema/index.js';
 
 export type Schema = typeof schema;
@@ -19,8 +25,8 @@ export type QueryStats = { statements: number };
 export type Database = {
   db: Db;
   kind: 'postgres' | 'embedded';
-  // True when this is a private copy of an embedded directory another process holds.
-  snapshot?: boolean;
+  // The directory an embedded database holds (absent for PostgreSQL and for `memory://`).
+  dataDir?: string;
   stats: QueryStats;
   // Runs fn on one session holding a PostgreSQL advisory lock (several instances may start at once).
   withLock<T>(key: number, fn: (db: Db) => Promise<T>): Promise<T>;
@@ -28,9 +34,83 @@ export type Database = {
   close(): Promise<void>;
 };
 
-// `snapshotIfBusy`: when another process holds the embedded directory, open a private copy of it
-// instead of failing (read-only uses such as minting a token while the server runs).
-export type DatabaseOptions = { url?: string | undefined; dataDir?: string; poolSize?: number; snapshotIfBusy?: boolean };
+export type DatabaseOptions = { url?: string | undefined; dataDir?: string; poolSize?: number };
+
+/**
+ * A fresh cluster, as PGlite's initdb makes it, restored rather than made: initdb was half of a
+ * first start on the embedded database (about 8 of 16.5 CPU seconds; unpacking and writing the
+ * template takes well under one). Made by `npm run db:template` and committed; resolved from the
+ * sources, also when running compiled.
+ */
+export const TEMPLATE_FILE = fileURLToPath(new URL('../../src/db/pglite-template.tar.br', import.meta.url));
+export const TEMPLATE_MANIFEST = fileURLToPath(new URL('../../src/db/pglite-template.json', import.meta.url));
+export type TemplateManifest = { pglite: string; postgres: string; bytes: number };
+
+export function installedPgliteVersion(): string {
+  const main = createRequire(import.meta.url).resolve('@electric-sql/pglite');
+  return (JSON.parse(readFileSync(join(dirname(main), '..', 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+// PGlite's minor version is its PostgreSQL major: a template from another one is not used.
+const minor = (v: string) => v.split('.').slice(0, 2).join('.');
+
+/** The template as a tar, or undefined when there is none for the installed PGlite. */
+export async function freshClusterTemplate(): Promise<Buffer | undefined> {
+  try {
+    const manifest = JSON.parse(await readFile(TEMPLATE_MANIFEST, 'utf8')) as TemplateManifest;
+    if (minor(manifest.pglite) !== minor(installedPgliteVersion())) return undefined;
+    return await promisify(brotliDecompress)(await readFile(TEMPLATE_FILE), { chunkSize: 1 << 22 });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Writes the files of a ustar archive (plain files and directories, as `npm run db:template` makes
+ * it) into `dir`, with plain file writes: PGlite's own restore (`loadDataDir`) writes through its
+ * emulated file system at several times the cost. PG_VERSION, which marks a directory as a cluster,
+ * is written last, so an interrupted restore is started again. Names that would leave `dir` are refused.
+ */
+export function extractTar(tar: Buffer, dir: string): void {
+  const root = resolve(dir);
+  let marker: (() => void) | undefined;
+  for (let at = 0; at + 512 <= tar.length; ) {
+    const header = tar.subarray(at, at + 512);
+    if (header.every((b) => b === 0)) break;
+    const field = (start: number, length: number) => header.subarray(start, start + length).toString('utf8').split('\0')[0] ?? '';
+    const prefix = field(345, 155);
+    const name = `${prefix ? `${prefix}/` : ''}${field(0, 100)}`;
+    const size = parseInt(field(124, 12).trim() || '0', 8);
+    const mode = parseInt(field(100, 8).trim() || '600', 8) & 0o777;
+    const type = field(156, 1) || '0';
+    const target = resolve(root, `.${sep}${name}`);
+    if (target !== root && !target.startsWith(root + sep)) throw new Error(`the template names a file outside the data directory: ${name}`);
+    at += 512;
+    if (type === '5') mkdirSync(target, { recursive: true, mode: mode | 0o700 });
+    else if (type === '0') {
+      const data = tar.subarray(at, at + size);
+      const write = () => writeFileSync(target, data, { mode: mode | 0o600 });
+      mkdirSync(dirname(target), { recursive: true });
+      if (target === join(root, 'PG_VERSION')) marker = write;
+      else write();
+    }
+    at += Math.ceil(size / 512) * 512;
+  }
+  marker?.();
+}
+
+// In memory, PGlite restores the template itself; on disk it was written beforehand (extractTar).
+async function openPglite(dataDir: string, template: Buffer | undefined): Promise<PGlite> {
+  const options: PGliteOptions = { dataDir, extensions: { pg_trgm }, ...(template ? { loadDataDir: new Blob([new Uint8Array(template)]) } : {}) };
+  const client = new PGlite(options);
+  await client.waitReady;
+  return client as PGlite;
+}
+
+// What a failed restore left in a directory that was empty of data before: all but the lock.
+function clearDataDir(dir: string): void {
+  for (const entry of readdirSync(dir)) if (entry !== LOCK_FILE) rmSync(join(dir, entry), { recursive: true, force: true });
+}
 
 export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
   const stats: QueryStats = { statements: 0 };
@@ -68,26 +148,26 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
     };
   }
 
-  let dir = opts.dataDir ?? './data';
+  const dir = opts.dataDir ?? './data';
   const inMemory = dir.startsWith('memory://');
   let release = () => undefined as void;
-  let snapshot = false;
   if (!inMemory) {
     mkdirSync(dir, { recursive: true });
-    try {
-      release = lockDataDir(dir);
-    } catch (err) {
-      if (!(err instanceof DataDirBusyError) || !opts.snapshotIfBusy) throw err;
-      const copy = snapshotDataDir(dir);
-      dir = copy.dir;
-      release = copy.discard;
-      snapshot = true;
-    }
+    release = lockDataDir(dir);
   }
   let client: PGlite;
   try {
-    client = new PGlite({ dataDir: inMemory ? 'memory://' : dir, extensions: { pg_trgm } });
-    await client.waitReady;
+    const template = inMemory || !existsSync(join(dir, 'PG_VERSION')) ? await freshClusterTemplate() : undefined;
+    try {
+      if (template && !inMemory) extractTar(template, dir);
+      client = await openPglite(inMemory ? 'memory://' : dir, inMemory ? template : undefined);
+    } catch (err) {
+      if (!template) throw err;
+      // A template this PGlite cannot start from: make the cluster the slow way, from nothing.
+      process.emitWarning(`the embedded database template could not be used (${(err as Error).message}); run npm run db:template`);
+      if (!inMemory) clearDataDir(dir);
+      client = await openPglite(inMemory ? 'memory://' : dir, undefined);
+    }
   } catch (err) {
     release();
     throw err;
@@ -97,7 +177,7 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
   return {
     db,
     kind: 'embedded',
-    snapshot,
+    ...(inMemory ? {} : { dataDir: dir }),
     stats,
     // The embedded database is one connection in one process: nothing else can race the lock.
     async withLock(_key, fn) {

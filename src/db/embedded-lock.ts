@@ -1,10 +1,10 @@
-import { closeSync, cpSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 
 // The embedded database is one process's: two processes writing one data directory would corrupt
 // it, and PGlite itself does not check. A pid file in the directory says who holds it.
-const LOCK_FILE = 'keel.pid';
+export const LOCK_FILE = 'keel.pid';
 
 export class DataDirBusyError extends Error {
   constructor(
@@ -22,6 +22,16 @@ function alive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The live process other than this one that holds the directory, if any. */
+export function dataDirHolder(dir: string): number | null {
+  try {
+    const pid = Number(readFileSync(join(dir, LOCK_FILE), 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid) ? pid : null;
+  } catch {
+    return null;
   }
 }
 
@@ -51,11 +61,14 @@ export function lockDataDir(dir: string): () => void {
 }
 
 /**
- * A throw-away copy of a directory another process holds, for a read that must not touch the
- * original (the token command while the server runs). Recent writes may not be in it yet.
+ * Where the process holding the directory answers the command-line tools (token, seed:demo) that
+ * cannot open the directory themselves: a socket inside the directory, so reaching it takes the same
+ * file-system access as reading the database (src/plugins/local-control.ts). Unix sockets have a
+ * path limit of about 100 bytes: a long absolute path is given relative to the working directory.
  */
-export function snapshotDataDir(dir: string): { dir: string; discard: () => void } {
-  const copy = mkdtempSync(join(tmpdir(), 'keel-snapshot-'));
-  cpSync(dir, copy, { recursive: true, filter: (src) => !src.endsWith(LOCK_FILE) });
-  return { dir: copy, discard: () => rmSync(copy, { recursive: true, force: true }) };
+export function controlSocketPath(dir: string): string {
+  const absolute = resolve(dir, 'keel.sock');
+  if (process.platform === 'win32') return `\\\\.\\pipe\\keel-${createHash('sha256').update(absolute).digest('hex').slice(0, 24)}`;
+  if (absolute.length < 100) return absolute;
+  return relative(process.cwd(), absolute) || join(dir, 'keel.sock');
 }

@@ -10,6 +10,7 @@ import type { Services } from '../services.js';
 import type { Principal } from '../lib/access.js';
 import { AppError, ERROR_MAP, fromDatabaseError } from '../lib/errors.js';
 import { fromFastifyError } from './errors.js';
+import { graphqlLimitsPlugin } from './graphql-limits.js';
 import { actionsLoaders, actionsResolvers } from '../modules/actions/index.js';
 import { contactHistoryLoaders, contactHistoryResolvers } from '../modules/contact-history/index.js';
 import { customerLoaders, customerResolvers } from '../modules/customers/index.js';
@@ -77,6 +78,11 @@ function merge<T extends Record<string, object | undefined>>(parts: T[]): T {
   return out as T;
 }
 
+// The services word some refusals for the REST door; GraphQL callers get their own door's terms.
+function inGraphqlTerms(err: AppError): string {
+  return err.code === 'DUPLICATE_CUSTOMER' ? err.message.replaceAll('?allowDuplicate=true', 'the argument allowDuplicate: true') : err.message;
+}
+
 function formatError(err: GraphQLError, log: FastifyInstance['log']): GraphQLError[] {
   const raw = err.originalError as (Error & { errors?: GraphQLError[] }) | undefined;
   if (raw && Array.isArray(raw.errors) && !(raw instanceof AppError)) {
@@ -89,7 +95,7 @@ function formatError(err: GraphQLError, log: FastifyInstance['log']): GraphQLErr
   if (known) {
     const m = ERROR_MAP[known.code];
     return [
-      new GraphQLError(known.message, {
+      new GraphQLError(inGraphqlTerms(known), {
         ...(err.nodes ? { nodes: err.nodes } : {}),
         ...(err.path ? { path: err.path } : {}),
         extensions: { code: m.graphql, reason: known.code, status: m.status, ...(known.errors ? { errors: known.errors } : {}), ...(known.extra ?? {}) },
@@ -107,6 +113,8 @@ function formatError(err: GraphQLError, log: FastifyInstance['log']): GraphQLErr
 export const graphqlPlugin = fp(
   async (app: FastifyInstance, opts: { graphiql: boolean }) => {
     const schema = readFileSync(schemaPath, 'utf8');
+    // Request shape and document size are checked before mercurius parses or validates anything.
+    await app.register(graphqlLimitsPlugin, { path: '/graphql' });
     await app.register(mercurius, {
       schema,
       path: '/graphql',
