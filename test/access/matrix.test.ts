@@ -306,6 +306,8 @@ const ROWS: Row[] = [
     call: (c, tg) => rest(c, 'GET', `/v1/customers/${tg.record.id}`) },
   { route: 'GET /v1/customers/:id/contacts', on: 'record', permission: 'contacts:read', ok: 200,
     call: (c, tg) => rest(c, 'GET', `/v1/customers/${tg.record.id}/contacts`) },
+  { route: 'GET /v1/customers/:id/shares', on: 'record', permission: 'customers:read', ok: 200,
+    call: (c, tg) => rest(c, 'GET', `/v1/customers/${tg.record.id}/shares`) },
   { route: 'GET /v1/contacts/:id', on: 'record', permission: 'contacts:read', ok: 200,
     call: (c, tg) => rest(c, 'GET', `/v1/contacts/${tg.record.contactId}`) },
   { route: 'graphql Query.customer', on: 'record', permission: 'customers:read', ok: 200,
