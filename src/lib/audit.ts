@@ -24,19 +24,7 @@ export async function recordChange(tx: Executor, p: Principal, c: Change): Promi
 /** Many changes by one principal: one statement for the audit rows and one for the events. */
 export async function recordChanges(tx: Executor, p: Principal, cs: readonly Change[]): Promise<void> {
   if (cs.length === 0) return;
-  await tx.insert(auditLog).values(
-    cs.map((c) => ({
-      actorId: p.userId,
-      onBehalfOfId: c.onBehalfOfId ?? null,
-      client: p.client ?? null,
-      requestId: p.requestId ?? null,
-      entityType: c.entityType,
-      entityId: c.entityId,
-      action: c.action,
-      before: c.before ?? null,
-      after: c.after ?? null,
-    })),
-  );
+  await tx.insert(auditLog).values(cs.map((c) => auditRow(p, c)));
   await tx.insert(events).values(
     cs.map((c) => ({
       type: `${c.entityType}.${c.action}`,
@@ -56,7 +44,11 @@ export async function recordChanges(tx: Executor, p: Principal, cs: readonly Cha
  * which must not reach the events feed of the records' owners.
  */
 export async function recordAudit(tx: Executor, p: Principal, c: Omit<Change, 'owner'>): Promise<void> {
-  await tx.insert(auditLog).values({
+  await tx.insert(auditLog).values(auditRow(p, c));
+}
+
+function auditRow(p: Principal, c: Omit<Change, 'owner'>) {
+  return {
     actorId: p.userId,
     onBehalfOfId: c.onBehalfOfId ?? null,
     client: p.client ?? null,
@@ -66,7 +58,7 @@ export async function recordAudit(tx: Executor, p: Principal, c: Omit<Change, 'o
     action: c.action,
     before: c.before ?? null,
     after: c.after ?? null,
-  });
+  };
 }
 
 /**
