@@ -17,6 +17,7 @@ import {
   type StageRow,
   type TransitionRow,
 } from './opportunities.repository.js';
+import { type OpportunityViewerCan, opportunityViewerCan } from './viewer-can.repository.js';
 import {
   type CreateOpportunityInput,
   type CreatePipelineInput,
@@ -299,6 +300,15 @@ export function createOpportunityService(database: Database) {
       if (!hit) throw notFound('opportunity');
       return toOpportunityDto(hit.row, hit.stageKey);
     },
+
+    /** What the caller may do with an opportunity it sees (404 for one it does not). */
+    async viewerCan(p: Principal, id: string): Promise<OpportunityViewerCan> {
+      const can = (await opportunityViewerCan(db, p, [id])).get(id);
+      if (!can) throw notFound('opportunity');
+      return can;
+    },
+
+    viewerCanByIds: (p: Principal, ids: readonly string[]) => opportunityViewerCan(db, p, ids),
 
     /**
      * What a move to each other stage would lack: the same checkMove a refused transition runs, so
