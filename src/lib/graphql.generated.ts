@@ -254,6 +254,8 @@ export type Customer = {
   /** Null when a role of the caller hides it (field-level security). */
   valueClass?: Maybe<ValueClass>;
   version: Scalars['Int']['output'];
+  /** What the caller may do with this customer, as the writes would decide now. Batched: one statement for all customers of a page. */
+  viewerCan: CustomerViewerCan;
   website?: Maybe<Scalars['String']['output']>;
 };
 
@@ -339,6 +341,19 @@ export type CustomerStatus =
   | 'FROZEN'
   | 'MERGED';
 
+export type CustomerViewerCan = {
+  __typename?: 'CustomerViewerCan';
+  createContact: Scalars['Boolean']['output'];
+  createOpportunity: Scalars['Boolean']['output'];
+  freeze: Scalars['Boolean']['output'];
+  merge: Scalars['Boolean']['output'];
+  recordInteraction: Scalars['Boolean']['output'];
+  share: Scalars['Boolean']['output'];
+  /** A lifecycle transition. */
+  transition: Scalars['Boolean']['output'];
+  update: Scalars['Boolean']['output'];
+};
+
 export type DecisionRole =
   | 'DECISION_MAKER'
   | 'GATEKEEPER'
@@ -377,6 +392,23 @@ export type DelegationFilter = {
   active?: InputMaybe<Scalars['Boolean']['input']>;
   fromUserId?: InputMaybe<Scalars['ID']['input']>;
   toUserId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+export type DuplicateCandidate = {
+  __typename?: 'DuplicateCandidate';
+  id: Scalars['ID']['output'];
+  lifecycleStage: Scalars['String']['output'];
+  matchedOn: Array<Scalars['String']['output']>;
+  name: Scalars['String']['output'];
+  ownerUnitId: Scalars['ID']['output'];
+  ownerUserId?: Maybe<Scalars['ID']['output']>;
+};
+
+/** What a create would find: the refused create's candidates and protected matches. */
+export type DuplicateCheck = {
+  __typename?: 'DuplicateCheck';
+  candidates: Array<DuplicateCandidate>;
+  protectedMatches: Array<ProtectedMatch>;
 };
 
 export type EffectiveScope = {
@@ -842,6 +874,8 @@ export type Opportunity = {
   transitions: Array<StageTransition>;
   updatedAt: Scalars['DateTime']['output'];
   version: Scalars['Int']['output'];
+  /** What the caller may do with this opportunity, as the writes would decide now. Batched. */
+  viewerCan: OpportunityViewerCan;
 };
 
 
@@ -887,6 +921,15 @@ export type OpportunityStatus =
   | 'LOST'
   | 'OPEN'
   | 'WON';
+
+export type OpportunityViewerCan = {
+  __typename?: 'OpportunityViewerCan';
+  /** A move out of a closed (won or lost) stage: a manager's. */
+  reopen: Scalars['Boolean']['output'];
+  /** A move from an open stage. */
+  transition: Scalars['Boolean']['output'];
+  update: Scalars['Boolean']['output'];
+};
 
 export type OrgUnit = {
   __typename?: 'OrgUnit';
@@ -963,6 +1006,14 @@ export type PipelineStageInput = {
   terminal?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
+/** A match the caller cannot see: only whom to ask. */
+export type ProtectedMatch = {
+  __typename?: 'ProtectedMatch';
+  contactUnitId: Scalars['ID']['output'];
+  contactUnitName: Scalars['String']['output'];
+  matchedOn: Array<Scalars['String']['output']>;
+};
+
 export type Qualification = {
   __typename?: 'Qualification';
   budgetKnown?: Maybe<Scalars['Boolean']['output']>;
@@ -993,6 +1044,8 @@ export type Query = {
   customer?: Maybe<Customer>;
   customers: CustomerConnection;
   delegations: DelegationConnection;
+  /** What createCustomer with this input would find, creating nothing (audited and limited like a refused create). */
+  duplicateCheck: DuplicateCheck;
   handoff?: Maybe<Handoff>;
   handoffs: HandoffConnection;
   interaction?: Maybe<Interaction>;
@@ -1050,6 +1103,11 @@ export type QueryDelegationsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<DelegationFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryDuplicateCheckArgs = {
+  input: CreateCustomerInput;
 };
 
 
@@ -1582,12 +1640,15 @@ export type ResolversTypes = {
   CustomerSourceInput: ResolverTypeWrapper<unknown>;
   CustomerSourcePatchInput: ResolverTypeWrapper<unknown>;
   CustomerStatus: ResolverTypeWrapper<unknown>;
+  CustomerViewerCan: ResolverTypeWrapper<unknown>;
   DateTime: ResolverTypeWrapper<unknown>;
   DecisionRole: ResolverTypeWrapper<unknown>;
   Delegation: ResolverTypeWrapper<unknown>;
   DelegationConnection: ResolverTypeWrapper<unknown>;
   DelegationEdge: ResolverTypeWrapper<unknown>;
   DelegationFilter: ResolverTypeWrapper<unknown>;
+  DuplicateCandidate: ResolverTypeWrapper<unknown>;
+  DuplicateCheck: ResolverTypeWrapper<unknown>;
   EffectiveScope: ResolverTypeWrapper<unknown>;
   Float: ResolverTypeWrapper<unknown>;
   Handoff: ResolverTypeWrapper<unknown>;
@@ -1618,6 +1679,7 @@ export type ResolversTypes = {
   OpportunityEdge: ResolverTypeWrapper<unknown>;
   OpportunityFilter: ResolverTypeWrapper<unknown>;
   OpportunityStatus: ResolverTypeWrapper<unknown>;
+  OpportunityViewerCan: ResolverTypeWrapper<unknown>;
   OrgUnit: ResolverTypeWrapper<unknown>;
   OrgUnitKind: ResolverTypeWrapper<unknown>;
   PageInfo: ResolverTypeWrapper<unknown>;
@@ -1626,6 +1688,7 @@ export type ResolversTypes = {
   Pipeline: ResolverTypeWrapper<unknown>;
   PipelineStage: ResolverTypeWrapper<unknown>;
   PipelineStageInput: ResolverTypeWrapper<unknown>;
+  ProtectedMatch: ResolverTypeWrapper<unknown>;
   Qualification: ResolverTypeWrapper<unknown>;
   QualificationInput: ResolverTypeWrapper<unknown>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -1696,11 +1759,14 @@ export type ResolversParentTypes = {
   CustomerSource: unknown;
   CustomerSourceInput: unknown;
   CustomerSourcePatchInput: unknown;
+  CustomerViewerCan: unknown;
   DateTime: unknown;
   Delegation: unknown;
   DelegationConnection: unknown;
   DelegationEdge: unknown;
   DelegationFilter: unknown;
+  DuplicateCandidate: unknown;
+  DuplicateCheck: unknown;
   EffectiveScope: unknown;
   Float: unknown;
   Handoff: unknown;
@@ -1724,11 +1790,13 @@ export type ResolversParentTypes = {
   OpportunityConnection: unknown;
   OpportunityEdge: unknown;
   OpportunityFilter: unknown;
+  OpportunityViewerCan: unknown;
   OrgUnit: unknown;
   PageInfo: unknown;
   Pipeline: unknown;
   PipelineStage: unknown;
   PipelineStageInput: unknown;
+  ProtectedMatch: unknown;
   Qualification: unknown;
   QualificationInput: unknown;
   Query: Record<PropertyKey, never>;
@@ -1857,6 +1925,7 @@ export type CustomerResolvers<ContextType = MercuriusContext, ParentType extends
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   valueClass?: Resolver<Maybe<ResolversTypes['ValueClass']>, ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  viewerCan?: Resolver<ResolversTypes['CustomerViewerCan'], ParentType, ContextType>;
   website?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
@@ -1875,6 +1944,17 @@ export type CustomerSourceResolvers<ContextType = MercuriusContext, ParentType e
   channel?: Resolver<ResolversTypes['SourceChannel'], ParentType, ContextType>;
   detail?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   referrerCustomerId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+};
+
+export type CustomerViewerCanResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['CustomerViewerCan'] = ResolversParentTypes['CustomerViewerCan']> = {
+  createContact?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  createOpportunity?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  freeze?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  merge?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  recordInteraction?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  share?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  transition?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  update?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
@@ -1901,6 +1981,20 @@ export type DelegationConnectionResolvers<ContextType = MercuriusContext, Parent
 export type DelegationEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['DelegationEdge'] = ResolversParentTypes['DelegationEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Delegation'], ParentType, ContextType>;
+};
+
+export type DuplicateCandidateResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['DuplicateCandidate'] = ResolversParentTypes['DuplicateCandidate']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lifecycleStage?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  matchedOn?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  ownerUnitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  ownerUserId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+};
+
+export type DuplicateCheckResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['DuplicateCheck'] = ResolversParentTypes['DuplicateCheck']> = {
+  candidates?: Resolver<Array<ResolversTypes['DuplicateCandidate']>, ParentType, ContextType>;
+  protectedMatches?: Resolver<Array<ResolversTypes['ProtectedMatch']>, ParentType, ContextType>;
 };
 
 export type EffectiveScopeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['EffectiveScope'] = ResolversParentTypes['EffectiveScope']> = {
@@ -2072,6 +2166,7 @@ export type OpportunityResolvers<ContextType = MercuriusContext, ParentType exte
   transitions?: Resolver<Array<ResolversTypes['StageTransition']>, ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  viewerCan?: Resolver<ResolversTypes['OpportunityViewerCan'], ParentType, ContextType>;
 };
 
 export type OpportunityConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['OpportunityConnection'] = ResolversParentTypes['OpportunityConnection']> = {
@@ -2082,6 +2177,12 @@ export type OpportunityConnectionResolvers<ContextType = MercuriusContext, Paren
 export type OpportunityEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['OpportunityEdge'] = ResolversParentTypes['OpportunityEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Opportunity'], ParentType, ContextType>;
+};
+
+export type OpportunityViewerCanResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['OpportunityViewerCan'] = ResolversParentTypes['OpportunityViewerCan']> = {
+  reopen?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  transition?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  update?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
 export type OrgUnitResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['OrgUnit'] = ResolversParentTypes['OrgUnit']> = {
@@ -2123,6 +2224,12 @@ export type PipelineStageResolvers<ContextType = MercuriusContext, ParentType ex
   terminal?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
+export type ProtectedMatchResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ProtectedMatch'] = ResolversParentTypes['ProtectedMatch']> = {
+  contactUnitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  contactUnitName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  matchedOn?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
 export type QualificationResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Qualification'] = ResolversParentTypes['Qualification']> = {
   budgetKnown?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   decisionMakerKnown?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
@@ -2140,6 +2247,7 @@ export type QueryResolvers<ContextType = MercuriusContext, ParentType extends Re
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerArgs, 'id'>>;
   customers?: Resolver<ResolversTypes['CustomerConnection'], ParentType, ContextType, Partial<QueryCustomersArgs>>;
   delegations?: Resolver<ResolversTypes['DelegationConnection'], ParentType, ContextType, Partial<QueryDelegationsArgs>>;
+  duplicateCheck?: Resolver<ResolversTypes['DuplicateCheck'], ParentType, ContextType, RequireFields<QueryDuplicateCheckArgs, 'input'>>;
   handoff?: Resolver<Maybe<ResolversTypes['Handoff']>, ParentType, ContextType, RequireFields<QueryHandoffArgs, 'id'>>;
   handoffs?: Resolver<ResolversTypes['HandoffConnection'], ParentType, ContextType, Partial<QueryHandoffsArgs>>;
   interaction?: Resolver<Maybe<ResolversTypes['Interaction']>, ParentType, ContextType, RequireFields<QueryInteractionArgs, 'id'>>;
@@ -2309,10 +2417,13 @@ export type Resolvers<ContextType = MercuriusContext> = {
   CustomerConnection?: CustomerConnectionResolvers<ContextType>;
   CustomerEdge?: CustomerEdgeResolvers<ContextType>;
   CustomerSource?: CustomerSourceResolvers<ContextType>;
+  CustomerViewerCan?: CustomerViewerCanResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Delegation?: DelegationResolvers<ContextType>;
   DelegationConnection?: DelegationConnectionResolvers<ContextType>;
   DelegationEdge?: DelegationEdgeResolvers<ContextType>;
+  DuplicateCandidate?: DuplicateCandidateResolvers<ContextType>;
+  DuplicateCheck?: DuplicateCheckResolvers<ContextType>;
   EffectiveScope?: EffectiveScopeResolvers<ContextType>;
   Handoff?: HandoffResolvers<ContextType>;
   HandoffConnection?: HandoffConnectionResolvers<ContextType>;
@@ -2328,10 +2439,12 @@ export type Resolvers<ContextType = MercuriusContext> = {
   Opportunity?: OpportunityResolvers<ContextType>;
   OpportunityConnection?: OpportunityConnectionResolvers<ContextType>;
   OpportunityEdge?: OpportunityEdgeResolvers<ContextType>;
+  OpportunityViewerCan?: OpportunityViewerCanResolvers<ContextType>;
   OrgUnit?: OrgUnitResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Pipeline?: PipelineResolvers<ContextType>;
   PipelineStage?: PipelineStageResolvers<ContextType>;
+  ProtectedMatch?: ProtectedMatchResolvers<ContextType>;
   Qualification?: QualificationResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Role?: RoleResolvers<ContextType>;

@@ -101,3 +101,10 @@ export const errorResponses = {
 export const queryFlag = z
   .preprocess((v) => (typeof v === 'boolean' ? String(v) : v), z.enum(['true', 'false']))
   .transform((v) => v === 'true');
+
+/**
+ * `include`: optional parts of an answer, comma-separated (`include=viewerCan`) or repeated. A value
+ * the route does not know is refused rather than ignored, so a typo never looks like "nothing to add".
+ */
+export const includeParam = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()) : v), z.array(z.enum(values)).min(1).max(values.length * 2));

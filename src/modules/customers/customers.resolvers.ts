@@ -16,6 +16,7 @@ export const customerResolvers = {
     customer: async (_, args, ctx) => ctx.services.customers.get(ctx.principal, parseId(args.id)),
     customers: async (_, args, ctx) => connection(await ctx.services.customers.list(ctx.principal, parseArgs(listCustomersQuery, args))),
     contact: async (_, args, ctx) => ctx.services.customers.getContact(ctx.principal, parseId(args.id)),
+    duplicateCheck: async (_, args, ctx) => ctx.services.customers.duplicateCheck(ctx.principal, parseInput(createCustomerBody, args.input)),
   },
   Mutation: {
     createCustomer: async (_, args, ctx) => {
@@ -54,6 +55,10 @@ export const customerLoaders = {
       const ids = [...new Set(queries.map((q) => q.obj.ownerUserId).filter((x): x is string => !!x))];
       const users = await ctx.services.org.usersByIds(ctx.principal, ids);
       return queries.map((q) => (q.obj.ownerUserId ? (users.get(q.obj.ownerUserId) ?? null) : null));
+    },
+    viewerCan: async (queries, ctx) => {
+      const can = await ctx.services.customers.viewerCanByIds(ctx.principal, [...new Set(queries.map((q) => q.obj.id))]);
+      return queries.map((q) => can.get(q.obj.id) ?? null);
     },
     ownerUnit: async (queries, ctx) => {
       const units = await ctx.services.org.unitsByIds(ctx.principal, [...new Set(queries.map((q) => q.obj.ownerUnitId))]);

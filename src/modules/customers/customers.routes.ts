@@ -2,19 +2,21 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { parseIfMatch, withEtag } from '../../lib/http.js';
-import { errorResponses, idParams, page } from '../../lib/schemas.js';
+import { errorResponses, idParams, page, problem } from '../../lib/schemas.js';
 import {
   contactSchema,
   createContactBody,
   createCustomerBody,
   createCustomerQuery,
   customerSchema,
+  duplicateCheckSchema,
   freezeBody,
   listContactsQuery,
   listCustomersQuery,
   mergeBody,
   patchContactBody,
   patchCustomerBody,
+  readCustomerQuery,
 } from './customers.schemas.js';
 
 const tags = ['customers'];
@@ -43,9 +45,23 @@ export async function customersRoutes(fastify: FastifyInstance): Promise<void> {
     },
   });
 
+  app.post('/customers/duplicate-check', {
+    schema: {
+      tags,
+      summary: 'What a create with this body would find (its candidates and protected matches), creating nothing',
+      body: createCustomerBody,
+      response: { 200: duplicateCheckSchema, ...errorResponses, 429: problem },
+    },
+    handler: async (req) => svc().duplicateCheck(req.principal, req.body),
+  });
+
   app.get('/customers/:id', {
-    schema: { tags, summary: 'Read a customer', params: idParams, response: { 200: customerSchema, ...errorResponses } },
-    handler: async (req, reply) => withEtag(reply, await svc().get(req.principal, req.params.id)),
+    schema: { tags, summary: 'Read a customer (`include=viewerCan` adds what the caller may do with it)', params: idParams, querystring: readCustomerQuery, response: { 200: customerSchema, ...errorResponses } },
+    handler: async (req, reply) => {
+      const c = await svc().get(req.principal, req.params.id);
+      if (req.query.include?.includes('viewerCan')) c.viewerCan = await svc().viewerCan(req.principal, c.id);
+      return withEtag(reply, c);
+    },
   });
 
   app.patch('/customers/:id', {

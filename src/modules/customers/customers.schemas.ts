@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { cursorParam, limitSchema } from '../../lib/pagination.js';
 import { mergePatchOf } from '../../lib/merge-patch.js';
-import { queryFlag, safeString, text, timestamp, trimmed } from '../../lib/schemas.js';
+import { includeParam, queryFlag, safeString, text, timestamp, trimmed } from '../../lib/schemas.js';
 import { LIFECYCLE_STAGES } from './lifecycle-stages.js';
 
 export const CUSTOMER_KINDS = ['ORGANIZATION', 'PERSON'] as const;
@@ -124,6 +124,20 @@ export const patchCustomerBody = z
   .meta({ id: 'CustomerPatch' });
 export type PatchCustomerInput = z.infer<typeof patchCustomerBody>;
 
+/** What the caller may do with the record: each answer is what the write's own checks would decide now. */
+export const customerViewerCanSchema = z
+  .object({
+    update: z.boolean(),
+    freeze: z.boolean(),
+    merge: z.boolean(),
+    transition: z.boolean(),
+    share: z.boolean(),
+    createOpportunity: z.boolean(),
+    recordInteraction: z.boolean(),
+    createContact: z.boolean(),
+  })
+  .meta({ id: 'CustomerViewerCan' });
+
 export const customerSchema = z
   .object({
     id: z.uuid(),
@@ -151,6 +165,8 @@ export const customerSchema = z
     version: z.number().int(),
     createdAt: timestamp,
     updatedAt: timestamp,
+    // Only with ?include=viewerCan.
+    viewerCan: customerViewerCanSchema.optional(),
   })
   .meta({ id: 'Customer' });
 export type CustomerDto = z.infer<typeof customerSchema>;
@@ -174,6 +190,27 @@ export const listCustomersQuery = z
   })
   .strict();
 export type ListCustomersQuery = z.infer<typeof listCustomersQuery>;
+
+export const readCustomerQuery = z.object({ include: includeParam(['viewerCan']).optional() }).strict();
+
+const duplicateCandidateSchema = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    lifecycleStage: z.string(),
+    ownerUserId: z.uuid().nullable(),
+    ownerUnitId: z.uuid(),
+    matchedOn: z.array(z.string()),
+  })
+  .meta({ id: 'DuplicateCandidate' });
+const protectedMatchSchema = z
+  .object({ matchedOn: z.array(z.string()), contactUnitId: z.string(), contactUnitName: z.string() })
+  .meta({ id: 'ProtectedMatch' });
+/** What a create with the same body would find: the refused create's `candidates` and `protectedMatches`. */
+export const duplicateCheckSchema = z
+  .object({ candidates: z.array(duplicateCandidateSchema), protectedMatches: z.array(protectedMatchSchema) })
+  .meta({ id: 'DuplicateCheck' });
+export type DuplicateCheckDto = z.infer<typeof duplicateCheckSchema>;
 
 export const createCustomerQuery = z.object({ allowDuplicate: queryFlag.optional() }).strict();
 

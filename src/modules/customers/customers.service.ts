@@ -20,6 +20,7 @@ import {
   sourceSchema,
   type CreateCustomerInput,
   type CustomerDto,
+  type DuplicateCheckDto,
   type ListCustomersQuery,
   type PatchCustomerInput,
 } from './customers.schemas.js';
@@ -30,6 +31,7 @@ import { contactsRepository } from './contacts.repository.js';
 import { INITIAL_STAGE } from './lifecycle-stages.js';
 import { resolveOwner } from './owner-resolution.js';
 import { ownershipRepository } from './ownership.repository.js';
+import { type CustomerViewerCan, customerViewerCan } from './viewer-can.repository.js';
 import { normalizeEmail, normalizeName, normalizePhone, normalizeRegistrationId, searchForms, searchTextOf } from './normalize.js';
 
 const iso = (d: Date) => d.toISOString();
@@ -139,6 +141,22 @@ export function createCustomerService(database: Database, opts: { mergeRepoints?
       const row = await repo.findVisible(db, p, id);
       if (!row) throw notFound('customer');
       return toCustomerDto(p, row);
+    },
+
+    /** What the caller may do with a customer it sees (404 for one it does not). */
+    async viewerCan(p: Principal, id: string): Promise<CustomerViewerCan> {
+      const can = (await customerViewerCan(db, p, [id])).get(id);
+      if (!can) throw notFound('customer');
+      return can;
+    },
+
+    viewerCanByIds: (p: Principal, ids: readonly string[]) => customerViewerCan(db, p, ids),
+
+    /** What a create with this body would find, creating nothing (the duplicate rule only). */
+    async duplicateCheck(p: Principal, input: CreateCustomerInput): Promise<DuplicateCheckDto> {
+      requirePermission(p, 'customers:create');
+      const d = derived({ name: input.name, registrationId: input.registrationId, phones: input.phones ?? [], emails: input.emails ?? [] });
+      return duplicates.preview(p, { ...d, name: input.name });
     },
 
     async list(p: Principal, q: ListCustomersQuery): Promise<Page<CustomerDto>> {

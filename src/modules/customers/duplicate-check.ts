@@ -54,6 +54,22 @@ export function createDuplicateCheck(database: Database, opts: { probeLimitPerHo
       throw err;
     },
 
+    /**
+     * The answer a create with this identity would refuse with, creating nothing: the same check,
+     * the same probe limit and the same audit of protected matches (a preview reveals as much).
+     */
+    async preview(p: Principal, c: Identity): Promise<{ candidates: DuplicateCandidate[]; protectedMatches: ProtectedMatch[] }> {
+      try {
+        await this.check(database.db, p, c, false);
+        return { candidates: [], protectedMatches: [] };
+      } catch (err) {
+        await this.recordProbe(p, err);
+        if (!(err instanceof AppError) || err.code !== 'DUPLICATE_CUSTOMER') throw err;
+        const extra = err.extra as { candidates: DuplicateCandidate[]; protectedMatches: ProtectedMatch[] };
+        return { candidates: extra.candidates, protectedMatches: extra.protectedMatches };
+      }
+    },
+
     /** Audits an answer that reported protected matches (outside the refused create's transaction). */
     async recordProbe(p: Principal, err: unknown): Promise<void> {
       const ids = err instanceof AppError ? probes.get(err) : undefined;

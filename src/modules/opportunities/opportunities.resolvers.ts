@@ -36,6 +36,10 @@ const pageQuery = listOpportunitiesQuery.pick({ limit: true, cursor: true });
 // Nested fields are batched per request: one statement per field for the whole page.
 export const opportunitiesLoaders = {
   Opportunity: {
+    viewerCan: async (queries, ctx) => {
+      const can = await ctx.services.opportunities.viewerCanByIds(ctx.principal, [...new Set(queries.map((q) => q.obj.id))]);
+      return queries.map((q) => can.get(q.obj.id) ?? null);
+    },
     stage: async (queries, ctx) => {
       const stages = await ctx.services.opportunities.stagesByIds(ctx.principal, queries.map((q) => q.obj.stageId));
       return queries.map((q) => stages.get(q.obj.stageId) ?? null);

@@ -12,6 +12,7 @@ import {
   patchOpportunityBody,
   patchPipelineBody,
   pipelineSchema,
+  readOpportunityQuery,
   stageGatesSchema,
   transitionBody,
   transitionResultSchema,
@@ -78,8 +79,12 @@ export async function opportunitiesRoutes(fastify: FastifyInstance): Promise<voi
     handler: async (req) => svc().gates(req.principal, req.params.id),
   });
   app.get('/opportunities/:id', {
-    schema: { tags, summary: 'Read an opportunity', params: idParams, response: { 200: opportunitySchema, ...errorResponses } },
-    handler: async (req, reply) => withEtag(reply, await svc().get(req.principal, req.params.id)),
+    schema: { tags, summary: 'Read an opportunity (`include=viewerCan` adds what the caller may do with it)', params: idParams, querystring: readOpportunityQuery, response: { 200: opportunitySchema, ...errorResponses } },
+    handler: async (req, reply) => {
+      const o = await svc().get(req.principal, req.params.id);
+      if (req.query.include?.includes('viewerCan')) o.viewerCan = await svc().viewerCan(req.principal, o.id);
+      return withEtag(reply, o);
+    },
   });
 
   app.patch('/opportunities/:id', {

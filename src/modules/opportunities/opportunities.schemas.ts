@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { cursorParam, limitSchema } from '../../lib/pagination.js';
 import { mergePatchOf } from '../../lib/merge-patch.js';
-import { isoDate, safeString, text, timestamp, trimmed } from '../../lib/schemas.js';
+import { includeParam, isoDate, safeString, text, timestamp, trimmed } from '../../lib/schemas.js';
 import { PAYMENT_CAPABILITIES, QUALIFICATION_FACTS } from './gates.js';
 
 export const OPPORTUNITY_STATUSES = ['OPEN', 'WON', 'LOST'] as const;
@@ -186,6 +186,13 @@ export const patchOpportunityBody = z
   .meta({ id: 'OpportunityPatch' });
 export type PatchOpportunityInput = z.infer<typeof patchOpportunityBody>;
 
+/** What the caller may do with the opportunity: each answer is what the write's own checks would decide now. */
+export const opportunityViewerCanSchema = z
+  .object({ update: z.boolean(), transition: z.boolean(), reopen: z.boolean() })
+  .meta({ id: 'OpportunityViewerCan' });
+
+export const readOpportunityQuery = z.object({ include: includeParam(['viewerCan']).optional() }).strict();
+
 export const opportunitySchema = z
   .object({
     id: z.uuid(),
@@ -208,6 +215,8 @@ export const opportunitySchema = z
     version: z.number().int(),
     createdAt: timestamp,
     updatedAt: timestamp,
+    // Only with ?include=viewerCan.
+    viewerCan: opportunityViewerCanSchema.optional(),
   })
   .meta({ id: 'Opportunity' });
 export type OpportunityDto = z.infer<typeof opportunitySchema>;

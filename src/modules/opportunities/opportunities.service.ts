@@ -15,6 +15,7 @@ import { canonicalMoney, checkMoney, cleanQualification, forGates } from './oppo
 
 export { canonicalMoney } from './opportunity-rules.js';
 export { normaliseStages, toPipelineDto, toStageDto } from './pipelines.service.js';
+import { type OpportunityViewerCan, opportunityViewerCan } from './viewer-can.repository.js';
 
 const iso = (d: Date) => d.toISOString();
 
@@ -80,6 +81,15 @@ export function createOpportunityService(database: Database) {
       if (!hit) throw notFound('opportunity');
       return toOpportunityDto(hit.row, hit.stageKey);
     },
+
+    /** What the caller may do with an opportunity it sees (404 for one it does not). */
+    async viewerCan(p: Principal, id: string): Promise<OpportunityViewerCan> {
+      const can = (await opportunityViewerCan(db, p, [id])).get(id);
+      if (!can) throw notFound('opportunity');
+      return can;
+    },
+
+    viewerCanByIds: (p: Principal, ids: readonly string[]) => opportunityViewerCan(db, p, ids),
 
     /**
      * What a move to each other stage would lack: the same checkMove a refused transition runs, so
