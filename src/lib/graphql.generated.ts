@@ -23,9 +23,11 @@ export type Scalars = {
 /** A key action: a step of the advancement plan of an opportunity or a customer. */
 export type Action = {
   __typename?: 'Action';
+  assignee?: Maybe<User>;
   assigneeId: Scalars['ID']['output'];
   completedAt?: Maybe<Scalars['DateTime']['output']>;
   createdAt: Scalars['DateTime']['output'];
+  customer?: Maybe<Customer>;
   customerId: Scalars['ID']['output'];
   /** Null when the caller cannot see the customer. */
   customerName?: Maybe<Scalars['String']['output']>;
@@ -289,6 +291,8 @@ export type CustomerConnection = {
   __typename?: 'CustomerConnection';
   edges: Array<CustomerEdge>;
   pageInfo: PageInfo;
+  /** The rows of every page with these filters, within visibility; counted only when asked for. */
+  totalCount: Scalars['Int']['output'];
 };
 
 export type CustomerEdge = {
@@ -421,6 +425,7 @@ export type EffectiveScope = {
 export type Handoff = {
   __typename?: 'Handoff';
   createdAt: Scalars['DateTime']['output'];
+  customer?: Maybe<Customer>;
   customerId: Scalars['ID']['output'];
   decidedAt?: Maybe<Scalars['DateTime']['output']>;
   decidedBy?: Maybe<Scalars['ID']['output']>;
@@ -487,8 +492,10 @@ export type HandoffStatus =
 /** One touch point with a customer. Visible exactly when its customer is (interactions:read). */
 export type Interaction = {
   __typename?: 'Interaction';
+  actor?: Maybe<User>;
   actorId: Scalars['ID']['output'];
   channel: InteractionChannel;
+  contact?: Maybe<Contact>;
   contactId?: Maybe<Scalars['ID']['output']>;
   createdAt: Scalars['DateTime']['output'];
   customerId: Scalars['ID']['output'];
@@ -860,6 +867,7 @@ export type Opportunity = {
   interactions: InteractionConnection;
   lostReason?: Maybe<Scalars['String']['output']>;
   name: Scalars['String']['output'];
+  owner?: Maybe<User>;
   ownerUnitId: Scalars['ID']['output'];
   ownerUserId?: Maybe<Scalars['ID']['output']>;
   pipelineId: Scalars['ID']['output'];
@@ -895,6 +903,8 @@ export type OpportunityConnection = {
   __typename?: 'OpportunityConnection';
   edges: Array<OpportunityEdge>;
   pageInfo: PageInfo;
+  /** The rows of every page with these filters, within visibility; counted only when asked for. */
+  totalCount: Scalars['Int']['output'];
 };
 
 export type OpportunityEdge = {
@@ -1835,9 +1845,11 @@ export type ResolversParentTypes = {
 };
 
 export type ActionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Action'] = ResolversParentTypes['Action']> = {
+  assignee?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   assigneeId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   completedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
   customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   customerName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   dueAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
@@ -1932,6 +1944,7 @@ export type CustomerResolvers<ContextType = MercuriusContext, ParentType extends
 export type CustomerConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['CustomerConnection'] = ResolversParentTypes['CustomerConnection']> = {
   edges?: Resolver<Array<ResolversTypes['CustomerEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type CustomerEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['CustomerEdge'] = ResolversParentTypes['CustomerEdge']> = {
@@ -2004,6 +2017,7 @@ export type EffectiveScopeResolvers<ContextType = MercuriusContext, ParentType e
 
 export type HandoffResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Handoff'] = ResolversParentTypes['Handoff']> = {
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
   customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   decidedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   decidedBy?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
@@ -2034,8 +2048,10 @@ export type HandoffEdgeResolvers<ContextType = MercuriusContext, ParentType exte
 };
 
 export type InteractionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Interaction'] = ResolversParentTypes['Interaction']> = {
+  actor?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   actorId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   channel?: Resolver<ResolversTypes['InteractionChannel'], ParentType, ContextType>;
+  contact?: Resolver<Maybe<ResolversTypes['Contact']>, ParentType, ContextType>;
   contactId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -2154,6 +2170,7 @@ export type OpportunityResolvers<ContextType = MercuriusContext, ParentType exte
   interactions?: Resolver<ResolversTypes['InteractionConnection'], ParentType, ContextType, Partial<OpportunityInteractionsArgs>>;
   lostReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  owner?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   ownerUnitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   ownerUserId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   pipelineId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -2172,6 +2189,7 @@ export type OpportunityResolvers<ContextType = MercuriusContext, ParentType exte
 export type OpportunityConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['OpportunityConnection'] = ResolversParentTypes['OpportunityConnection']> = {
   edges?: Resolver<Array<ResolversTypes['OpportunityEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type OpportunityEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['OpportunityEdge'] = ResolversParentTypes['OpportunityEdge']> = {

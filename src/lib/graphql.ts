@@ -85,3 +85,16 @@ export type LoaderOf<T extends keyof Resolvers, F extends keyof FieldsOf<T>, Par
   ctx: MercuriusContext,
 ) => Promise<Awaited<ReturnType<Fn<FieldsOf<T>[F]>>>[]>;
 export type LoadersOf<T extends keyof Resolvers, Parent> = { [F in keyof FieldsOf<T>]?: LoaderOf<T, F, Parent> };
+
+/**
+ * A relation field's loader: the distinct ids of all parents loaded in one call; null for a parent
+ * without an id, and for one whose related record the load leaves out (not visible to the caller).
+ */
+export async function related<P, R>(parents: readonly { obj: P }[], idOf: (parent: P) => string | null | undefined, load: (ids: string[]) => Promise<ReadonlyMap<string, R>>): Promise<(R | null)[]> {
+  const ids = [...new Set(parents.map((q) => idOf(q.obj)).filter((id): id is string => !!id))];
+  const found = ids.length > 0 ? await load(ids) : new Map<string, R>();
+  return parents.map((q) => {
+    const id = idOf(q.obj);
+    return id ? (found.get(id) ?? null) : null;
+  });
+}

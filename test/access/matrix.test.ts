@@ -320,6 +320,8 @@ const ROWS: Row[] = [
     call: (c) => rest(c, 'POST', '/v1/customers', createBody()) },
   { route: 'POST /v1/customers', label: "ownerUserId = the position's owner", on: 'owner', permission: 'customers:create', ok: 201, audited: 'response',
     call: (c, tg) => rest(c, 'POST', '/v1/customers', createBody(tg.owner)) },
+  { route: 'POST /v1/customers/duplicate-check', on: 'caller', permission: 'customers:create', ok: 200,
+    call: (c) => rest(c, 'POST', '/v1/customers/duplicate-check', createBody()) },
   { route: 'graphql Mutation.createCustomer', label: "ownerUserId = the position's owner", on: 'owner', permission: 'customers:create', ok: 201, audited: 'response',
     call: (c, tg) => gql(c, 'mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { id } }', { input: createBody(tg.owner) }, 201, (d) => d.createCustomer?.id) },
 

@@ -1,6 +1,6 @@
 import type { MercuriusContext } from 'mercurius';
-import { connection, type LoadersOf, parseArgs, parseId, parseInput, parseVersion, type Resolvers } from '../../lib/graphql.js';
-import { agendaQuery, createActionGraphInput, listActionsQuery, patchActionBody } from './actions.schemas.js';
+import { connection, type LoadersOf, parseArgs, parseId, parseInput, parseVersion, related, type Resolvers } from '../../lib/graphql.js';
+import { type ActionDto, agendaQuery, createActionGraphInput, listActionsQuery, patchActionBody } from './actions.schemas.js';
 
 export const actionsResolvers = {
   Query: {
@@ -46,4 +46,8 @@ function batchedByParent(load: (ctx: MercuriusContext) => PagesByParent) {
 export const actionsLoaders = {
   Customer: { actions: batchedByParent((ctx) => ctx.services.actions.actionsByCustomers) } satisfies LoadersOf<'Customer', { id: string }>,
   Opportunity: { actions: batchedByParent((ctx) => ctx.services.actions.actionsByOpportunities) } satisfies LoadersOf<'Opportunity', { id: string }>,
+  Action: {
+    assignee: async (queries, ctx) => related(queries, (a) => a.assigneeId, (ids) => ctx.services.org.usersByIds(ctx.principal, ids)),
+    customer: async (queries, ctx) => related(queries, (a) => a.customerId, (ids) => ctx.services.customers.byIds(ctx.principal, ids)),
+  } satisfies LoadersOf<'Action', ActionDto>,
 };

@@ -1,6 +1,6 @@
 import type { MercuriusContext } from 'mercurius';
 import { fieldError } from '../../lib/errors.js';
-import { connection, type LoadersOf, parseArgs, parseId, parseInput, parseVersion, type Resolvers } from '../../lib/graphql.js';
+import { connection, type LoadersOf, parseArgs, parseId, parseInput, parseVersion, related, type Resolvers } from '../../lib/graphql.js';
 import type { CustomerInteractionsArgs } from '../../lib/graphql.generated.js';
 import type { Page } from '../../lib/pagination.js';
 import type { CustomerDto } from '../customers/index.js';
@@ -84,5 +84,7 @@ export const contactHistoryLoaders = {
       const byInteraction = await ctx.services.contactHistory.revisionsOf(ctx.principal, queries.map((q) => q.obj.id));
       return queries.map((q) => byInteraction.get(q.obj.id) ?? []);
     },
+    actor: async (queries, ctx) => related(queries, (i) => i.actorId, (ids) => ctx.services.org.usersByIds(ctx.principal, ids)),
+    contact: async (queries, ctx) => related(queries, (i) => i.contactId, (ids) => ctx.services.customers.contactsByIds(ctx.principal, ids)),
   } satisfies LoadersOf<'Interaction', InteractionDto>,
 };

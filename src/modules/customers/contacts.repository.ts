@@ -23,6 +23,15 @@ export const contactsRepository = {
       .orderBy(asc(contacts.createdAt), asc(contacts.id));
   },
 
+  async contactsByIds(ex: Executor, p: Principal, ids: readonly string[]): Promise<ContactRow[]> {
+    if (ids.length === 0) return [];
+    return ex
+      .select(getTableColumns(contacts))
+      .from(contacts)
+      .innerJoin(customers, eq(customers.id, contacts.customerId))
+      .where(and(inArray(contacts.id, [...ids]), access.contact.visible(p)));
+  },
+
   async listContacts(ex: Executor, customerId: string, cursor: string | undefined, limit: number): Promise<ContactRow[]> {
     const ks = keyset({ column: contacts.createdAt, desc: false, kind: 'timestamp' }, contacts.id, cursor);
     return ex

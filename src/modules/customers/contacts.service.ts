@@ -40,6 +40,12 @@ export function createContactService(database: Database, loadForWrite: CustomerF
       return out;
     },
 
+    /** The contacts of these ids the caller sees; the others are left out (GraphQL relation fields). */
+    async contactsByIds(p: Principal, ids: readonly string[]): Promise<Map<string, ContactDto>> {
+      const rows = await repo.contactsByIds(db, p, [...new Set(ids)]);
+      return new Map(rows.map((r) => [r.id, toContactDto(r)]));
+    },
+
     async listContacts(p: Principal, customerId: string, cursor: string | undefined, limit: number): Promise<Page<ContactDto>> {
       requirePermission(p, 'contacts:read');
       if (!(await customersRepository.findVisible(db, p, customerId))) throw notFound('customer');

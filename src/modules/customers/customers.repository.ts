@@ -63,6 +63,21 @@ export function sortValue(row: CustomerReadRow, field: CustomerSort): string {
   return v instanceof Date ? v.toISOString() : v;
 }
 
+function listConditions(p: Principal, f: ListFilter): (SQL | undefined)[] {
+  const conds: (SQL | undefined)[] = [canSee(p)];
+  // Frozen and merged customers leave the default lists; ask for them by status.
+  conds.push(f.status ? eq(customers.status, f.status) : eq(customers.status, 'ACTIVE'));
+  if (f.q?.length) conds.push(or(...f.q.map((form) => sql`${customers.searchText} LIKE ${`%${escapeLike(form)}%`}`)));
+  if (f.lifecycleStage) conds.push(eq(customers.lifecycleStage, f.lifecycleStage));
+  if (f.ownerUnitId) conds.push(eq(customers.ownerUnitId, f.ownerUnitId));
+  if (f.ownerUserId) conds.push(eq(customers.ownerUserId, f.ownerUserId));
+  if (f.source) conds.push(eq(customers.sourceChannel, f.source));
+  if (f.valueClass) conds.push(eq(customers.valueClass, f.valueClass));
+  if (f.kind) conds.push(eq(customers.kind, f.kind));
+  if (f.updatedAfter) conds.push(sql`${customers.updatedAt} > ${f.updatedAfter}::timestamptz`);
+  return conds;
+}
+
 export const customersRepository = {
   /** The record if visible, with whether `permission` also allows acting on it. */
   async findForAction(ex: Executor, p: Principal, id: string, permission: string, lock = false) {
@@ -83,25 +98,30 @@ export const customersRepository = {
   },
 
   async list(ex: Executor, p: Principal, f: ListFilter, sort: SortSpec, cursor: string | undefined, limit: number): Promise<CustomerReadRow[]> {
-    const conds: (SQL | undefined)[] = [canSee(p)];
-    // Frozen and merged customers leave the default lists; ask for them by status.
-    conds.push(f.status ? eq(customers.status, f.status) : eq(customers.status, 'ACTIVE'));
-    if (f.q?.length) conds.push(or(...f.q.map((form) => sql`${customers.searchText} LIKE ${`%${escapeLike(form)}%`}`)));
-    if (f.lifecycleStage) conds.push(eq(customers.lifecycleStage, f.lifecycleStage));
-    if (f.ownerUnitId) conds.push(eq(customers.ownerUnitId, f.ownerUnitId));
-    if (f.ownerUserId) conds.push(eq(customers.ownerUserId, f.ownerUserId));
-    if (f.source) conds.push(eq(customers.sourceChannel, f.source));
-    if (f.valueClass) conds.push(eq(customers.valueClass, f.valueClass));
-    if (f.kind) conds.push(eq(customers.kind, f.kind));
-    if (f.updatedAfter) conds.push(sql`${customers.updatedAt} > ${f.updatedAfter}::timestamptz`);
     const ks = keyset(sort, customers.id, cursor);
-    conds.push(ks.where);
     return ex
       .select(readColumns)
       .from(customers)
-      .where(and(...conds))
+      .where(and(...listConditions(p, f), ks.where))
       .orderBy(...ks.orderBy)
       .limit(limit + 1);
+  },
+
+  // The list's rows without its page: the same filters, the same visibility.
+  async count(ex: Executor, p: Principal, f: ListFilter): Promise<number> {
+    const [row] = await ex
+      .select({ n: sql<number>`count(*)::int` })
+      .from(customers)
+      .where(and(...listConditions(p, f)));
+    return row?.n ?? 0;
+  },
+
+  async visibleByIds(ex: Executor, p: Principal, ids: readonly string[]): Promise<CustomerReadRow[]> {
+    if (ids.length === 0) return [];
+    return ex
+      .select(readColumns)
+      .from(customers)
+      .where(and(inArray(customers.id, [...ids]), canSee(p)));
   },
 
   async insert(ex: Executor, values: CustomerInsert): Promise<CustomerRow> {

@@ -19,6 +19,9 @@ import {
   readCustomerQuery,
 } from './customers.schemas.js';
 
+// A list page; with ?count=true also how many rows all its pages hold.
+const countedPage = page(customerSchema).extend({ totalCount: z.number().int().min(0).optional() });
+
 const tags = ['customers'];
 
 export async function customersRoutes(fastify: FastifyInstance): Promise<void> {
@@ -26,8 +29,11 @@ export async function customersRoutes(fastify: FastifyInstance): Promise<void> {
   const svc = () => app.services.customers;
 
   app.get('/customers', {
-    schema: { tags, summary: 'List visible customers', querystring: listCustomersQuery, response: { 200: page(customerSchema), ...errorResponses } },
-    handler: async (req) => svc().list(req.principal, req.query),
+    schema: { tags, summary: 'List visible customers', querystring: listCustomersQuery, response: { 200: countedPage, ...errorResponses } },
+    handler: async (req) => {
+      const pg = await svc().list(req.principal, req.query);
+      return req.query.count ? { ...pg, totalCount: await svc().count(req.principal, req.query) } : pg;
+    },
   });
 
   app.post('/customers', {

@@ -187,6 +187,8 @@ export const listCustomersQuery = z
     valueClass: z.preprocess(upper, z.enum(VALUE_CLASSES)).optional(),
     kind: z.preprocess(upper, z.enum(CUSTOMER_KINDS)).optional(),
     updatedAfter: timestamp.optional(),
+    // true: the answer carries totalCount, the rows of every page within visibility.
+    count: queryFlag.optional(),
   })
   .strict();
 export type ListCustomersQuery = z.infer<typeof listCustomersQuery>;

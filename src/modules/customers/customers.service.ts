@@ -9,6 +9,7 @@ import {
   type CustomerRow,
   type CustomerSort,
   customersRepository as repo,
+  type ListFilter,
   RESOURCE,
   sortSpec,
   sortValue,
@@ -121,6 +122,13 @@ function refuseSystemFieldWrites(p: Principal, input: Partial<Record<(typeof SYS
  */
 export type MergeRepoint = (tx: Executor, p: Principal, fromId: string, toId: string) => Promise<Record<string, number | string[]>>;
 
+function listFilter(q: ListCustomersQuery): ListFilter {
+  const search = q.q === undefined ? undefined : searchForms(q.q);
+  // A query of punctuation alone folds to nothing; answering with everything would mislead.
+  if (search?.length === 0) throw fieldError('VALIDATION_FAILED', 'q', 'needs a letter or a digit');
+  return { ...q, q: search };
+}
+
 export function createCustomerService(database: Database, opts: { mergeRepoints?: readonly MergeRepoint[]; duplicateProbeLimitPerHour?: number } = {}) {
   const { db } = database;
   const duplicates = createDuplicateCheck(database, { probeLimitPerHour: opts.duplicateProbeLimitPerHour ?? 20 });
@@ -162,13 +170,24 @@ export function createCustomerService(database: Database, opts: { mergeRepoints?
     async list(p: Principal, q: ListCustomersQuery): Promise<Page<CustomerDto>> {
       requirePermission(p, 'customers:read');
       const { field, desc } = parseSort<CustomerSort>(q.sort, CUSTOMER_SORTS, '-createdAt');
-      const search = q.q === undefined ? undefined : searchForms(q.q);
-      // A query of punctuation alone folds to nothing; answering with everything would mislead.
-      if (search?.length === 0) throw fieldError('VALIDATION_FAILED', 'q', 'needs a letter or a digit');
+      const filter = listFilter(q);
       const sort = sortKey({ field, desc });
-      const rows = await repo.list(db, p, { ...q, q: search }, sortSpec(field, desc), cursorForSort(q.cursor, sort), q.limit);
+      const rows = await repo.list(db, p, filter, sortSpec(field, desc), cursorForSort(q.cursor, sort), q.limit);
       const pg = pageOf(rows, q.limit, (r) => [sortValue(r, field), r.id], sort);
       return { ...pg, data: pg.data.map((r) => toCustomerDto(p, r)) };
+    },
+
+    /** How many customers the list with these filters holds for the caller, over all its pages. */
+    async count(p: Principal, q: ListCustomersQuery): Promise<number> {
+      requirePermission(p, 'customers:read');
+      return repo.count(db, p, listFilter(q));
+    },
+
+    /** The customers of these ids the caller sees; the others are left out (GraphQL relation fields). */
+    async byIds(p: Principal, ids: readonly string[]): Promise<Map<string, CustomerDto>> {
+      if (!can(p, 'customers:read')) return new Map();
+      const rows = await repo.visibleByIds(db, p, [...new Set(ids)]);
+      return new Map(rows.map((r) => [r.id, toCustomerDto(p, r)]));
     },
 
     async create(p: Principal, input: CreateCustomerInput, opts: { allowDuplicate?: boolean | undefined } = {}): Promise<CustomerDto> {

@@ -1,6 +1,6 @@
-import { connection, type LoadersOf, parseArgs, parseId, parseInput, parseVersion, type Resolvers } from '../../lib/graphql.js';
+import { connection, type LoadersOf, parseArgs, parseId, parseInput, parseVersion, related, type Resolvers } from '../../lib/graphql.js';
 import type { CustomerDto } from '../customers/index.js';
-import { handoffBody, listHandoffsQuery, rejectBody, transitionBody } from './lifecycle.schemas.js';
+import { handoffBody, type HandoffDto, listHandoffsQuery, rejectBody, transitionBody } from './lifecycle.schemas.js';
 
 export const lifecycleResolvers = {
   Query: {
@@ -31,4 +31,7 @@ export const lifecycleLoaders = {
       return queries.map((q) => by.get(q.obj.id) ?? []);
     },
   } satisfies LoadersOf<'Customer', CustomerDto>,
+  Handoff: {
+    customer: async (queries, ctx) => related(queries, (h) => h.customerId, (ids) => ctx.services.customers.byIds(ctx.principal, ids)),
+  } satisfies LoadersOf<'Handoff', HandoffDto>,
 };

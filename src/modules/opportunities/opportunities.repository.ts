@@ -88,6 +88,22 @@ function sortKeyset(field: OpportunitySort, desc: boolean, cursor: string | unde
 
 const withStage = { row: opportunities, stageKey: pipelineStages.key };
 
+function listConditions(p: Principal, f: ListFilter): (SQL | undefined)[] {
+  const conds: (SQL | undefined)[] = [canSee(p)];
+  if (f.stageId) conds.push(eq(opportunities.stageId, f.stageId));
+  if (f.stageKey) conds.push(eq(pipelineStages.key, f.stageKey));
+  if (f.status) conds.push(eq(opportunities.status, f.status));
+  if (f.ownerUserId) conds.push(eq(opportunities.ownerUserId, f.ownerUserId));
+  if (f.ownerUnitId) conds.push(eq(opportunities.ownerUnitId, f.ownerUnitId));
+  if (f.customerId) conds.push(eq(opportunities.customerId, f.customerId));
+  if (f.pipelineId) conds.push(eq(opportunities.pipelineId, f.pipelineId));
+  if (f.expectedCloseFrom) conds.push(sql`${opportunities.expectedCloseDate} >= ${f.expectedCloseFrom}::date`);
+  if (f.expectedCloseTo) conds.push(sql`${opportunities.expectedCloseDate} <= ${f.expectedCloseTo}::date`);
+  if (f.amountMin) conds.push(sql`${opportunities.amount} >= ${f.amountMin}::numeric`);
+  if (f.amountMax) conds.push(sql`${opportunities.amount} <= ${f.amountMax}::numeric`);
+  return conds;
+}
+
 export const opportunitiesRepository = {
   // ---- pipelines (configuration: readable by everyone with pipelines:read, no owner) ----
   async listPipelines(ex: Executor): Promise<PipelineRow[]> {
@@ -161,19 +177,8 @@ export const opportunitiesRepository = {
   },
 
   async list(ex: Executor, p: Principal, f: ListFilter, field: OpportunitySort, desc: boolean, cursor: string | undefined, limit: number, customerIds?: readonly string[]): Promise<OpportunityWithStage[]> {
-    const conds: (SQL | undefined)[] = [canSee(p)];
-    if (f.stageId) conds.push(eq(opportunities.stageId, f.stageId));
-    if (f.stageKey) conds.push(eq(pipelineStages.key, f.stageKey));
-    if (f.status) conds.push(eq(opportunities.status, f.status));
-    if (f.ownerUserId) conds.push(eq(opportunities.ownerUserId, f.ownerUserId));
-    if (f.ownerUnitId) conds.push(eq(opportunities.ownerUnitId, f.ownerUnitId));
-    if (f.customerId) conds.push(eq(opportunities.customerId, f.customerId));
+    const conds = listConditions(p, f);
     if (customerIds) conds.push(inArray(opportunities.customerId, [...customerIds]));
-    if (f.pipelineId) conds.push(eq(opportunities.pipelineId, f.pipelineId));
-    if (f.expectedCloseFrom) conds.push(sql`${opportunities.expectedCloseDate} >= ${f.expectedCloseFrom}::date`);
-    if (f.expectedCloseTo) conds.push(sql`${opportunities.expectedCloseDate} <= ${f.expectedCloseTo}::date`);
-    if (f.amountMin) conds.push(sql`${opportunities.amount} >= ${f.amountMin}::numeric`);
-    if (f.amountMax) conds.push(sql`${opportunities.amount} <= ${f.amountMax}::numeric`);
     const ks = sortKeyset(field, desc, cursor);
     conds.push(ks.where);
     return ex
@@ -183,6 +188,16 @@ export const opportunitiesRepository = {
       .where(and(...conds))
       .orderBy(...ks.orderBy)
       .limit(limit + 1);
+  },
+
+  // The list's rows without its page: the same filters (the stage key joins the stage), the same visibility.
+  async count(ex: Executor, p: Principal, f: ListFilter): Promise<number> {
+    const [row] = await ex
+      .select({ n: sql<number>`count(*)::int` })
+      .from(opportunities)
+      .innerJoin(pipelineStages, eq(pipelineStages.id, opportunities.stageId))
+      .where(and(...listConditions(p, f)));
+    return row?.n ?? 0;
   },
 
   /**

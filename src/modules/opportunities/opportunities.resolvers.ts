@@ -1,4 +1,4 @@
-import { connection, type LoadersOf, parseArgs, parseId, parseInput, parseVersion, type Resolvers } from '../../lib/graphql.js';
+import { connection, type LoadersOf, parseArgs, parseId, parseInput, parseVersion, related, type Resolvers } from '../../lib/graphql.js';
 import type { Page } from '../../lib/pagination.js';
 import type { CustomerDto } from '../customers/index.js';
 import {
@@ -16,7 +16,11 @@ export const opportunitiesResolvers = {
     pipelines: async (_, _args, ctx) => ctx.services.opportunities.listPipelines(ctx.principal),
     pipeline: async (_, args, ctx) => ctx.services.opportunities.getPipeline(ctx.principal, parseId(args.id)),
     opportunity: async (_, args, ctx) => ctx.services.opportunities.get(ctx.principal, parseId(args.id)),
-    opportunities: async (_, args, ctx) => connection(await ctx.services.opportunities.list(ctx.principal, parseArgs(listOpportunitiesQuery, args))),
+    opportunities: async (_, args, ctx) => {
+      const q = parseArgs(listOpportunitiesQuery, args);
+      // A function field: the default resolver calls it only when the query selects totalCount.
+      return { ...connection(await ctx.services.opportunities.list(ctx.principal, q)), totalCount: () => ctx.services.opportunities.count(ctx.principal, q) };
+    },
   },
   Mutation: {
     createPipeline: async (_, args, ctx) => ctx.services.opportunities.createPipeline(ctx.principal, parseInput(createPipelineBody, args.input)),
@@ -48,6 +52,7 @@ export const opportunitiesLoaders = {
       const customers = await ctx.services.opportunities.customersByIds(ctx.principal, queries.map((q) => q.obj.customerId));
       return queries.map((q) => customers.get(q.obj.customerId) ?? null);
     },
+    owner: async (queries, ctx) => related(queries, (o) => o.ownerUserId, (ids) => ctx.services.org.usersByIds(ctx.principal, ids)),
     transitions: async (queries, ctx) => {
       const byOpp = await ctx.services.opportunities.transitionsByOpportunity(ctx.principal, queries.map((q) => q.obj.id));
       return queries.map((q) => byOpp.get(q.obj.id) ?? []);

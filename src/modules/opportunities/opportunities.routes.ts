@@ -53,11 +53,17 @@ export async function opportunitiesRoutes(fastify: FastifyInstance): Promise<voi
     handler: async (req, reply) => withEtag(reply, await svc().updatePipeline(req.principal, req.params.id, req.body, parseIfMatch(req.headers['if-match']))),
   });
 
-  const tags = ['opportunities'];
+  // A list page; with ?count=true also how many rows all its pages hold.
+const countedPage = page(opportunitySchema).extend({ totalCount: z.number().int().min(0).optional() });
+
+const tags = ['opportunities'];
 
   app.get('/opportunities', {
-    schema: { tags, summary: 'List visible opportunities', querystring: listOpportunitiesQuery, response: { 200: page(opportunitySchema), ...errorResponses } },
-    handler: async (req) => svc().list(req.principal, req.query),
+    schema: { tags, summary: 'List visible opportunities', querystring: listOpportunitiesQuery, response: { 200: countedPage, ...errorResponses } },
+    handler: async (req) => {
+      const pg = await svc().list(req.principal, req.query);
+      return req.query.count ? { ...pg, totalCount: await svc().count(req.principal, req.query) } : pg;
+    },
   });
 
   app.post('/opportunities', {

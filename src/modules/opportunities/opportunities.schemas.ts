@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { cursorParam, limitSchema } from '../../lib/pagination.js';
 import { mergePatchOf } from '../../lib/merge-patch.js';
-import { includeParam, isoDate, safeString, text, timestamp, trimmed } from '../../lib/schemas.js';
+import { includeParam, isoDate, queryFlag, safeString, text, timestamp, trimmed } from '../../lib/schemas.js';
 import { PAYMENT_CAPABILITIES, QUALIFICATION_FACTS } from './gates.js';
 
 export const OPPORTUNITY_STATUSES = ['OPEN', 'WON', 'LOST'] as const;
@@ -237,6 +237,8 @@ export const listOpportunitiesQuery = z
     expectedCloseTo: isoDate.optional(),
     amountMin: money.optional(),
     amountMax: money.optional(),
+    // true: the answer carries totalCount, the rows of every page within visibility.
+    count: queryFlag.optional(),
   })
   .strict();
 export type ListOpportunitiesQuery = z.infer<typeof listOpportunitiesQuery>;

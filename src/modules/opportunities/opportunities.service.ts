@@ -125,6 +125,12 @@ export function createOpportunityService(database: Database) {
       return { ...pg, data: pg.data.map((r) => toOpportunityDto(r.row, r.stageKey)) };
     },
 
+    /** How many opportunities the list with these filters holds for the caller, over all its pages. */
+    async count(p: Principal, q: ListOpportunitiesQuery): Promise<number> {
+      requirePermission(p, 'opportunities:read');
+      return repo.count(db, p, q);
+    },
+
     async create(p: Principal, input: CreateOpportunityInput): Promise<OpportunityDto> {
       requirePermission(p, 'opportunities:create');
       const amount = input.amount ? canonicalMoney(input.amount) : null;
