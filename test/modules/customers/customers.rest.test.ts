@@ -34,7 +34,11 @@ t.test('POST /v1/customers creates with every field; GET reads it back with ETag
     externalIds: { erp: `E-${k}` },
     creditStatus: 'GOOD',
   };
-  const res = await app.rest(c.users.sales, 'POST', '/v1/customers', body);
+  // Every field at once: the ERP-owned ones (externalIds, creditStatus) only an integration caller
+  // writes, so the ERP creates it for the salesperson; the salesperson alone is refused.
+  const bySales = await app.rest(c.users.sales, 'POST', '/v1/customers', { ...body, name: `Other ${k}` });
+  t.equal(bySales.status, 403, bySales.raw);
+  const res = await app.rest(c.users.integration, 'POST', '/v1/customers', { ...body, ownerUserId: c.users.sales.id });
   t.equal(res.status, 201, res.raw);
   const id = res.body.id;
   t.match(id, /^[0-9a-f-]{36}$/);

@@ -89,8 +89,12 @@ t.test('a match the caller cannot see is reported only as protected: no id, no n
   t.equal(mixed.body.protectedMatches.length, 1);
   t.notOk(mixed.raw.includes(theirs.id), "the colleague's record id does not leak");
   t.notOk(mixed.raw.includes(c.users.sales2.id));
-  // The override still works for someone who cannot see the match.
-  const forced = await app.rest(c.users.partnerBSales, 'POST', '/v1/customers?allowDuplicate=true', { kind: 'ORGANIZATION', name: `acme ${o.k}` });
+  // A partner's user cannot override a protected match (working another unit's customer unknowingly
+  // is the collision the product prevents); the company's own staff still may, knowingly.
+  const refused = await app.rest(c.users.partnerBSales, 'POST', '/v1/customers?allowDuplicate=true', { kind: 'ORGANIZATION', name: `acme ${o.k}` });
+  t.equal(refused.status, 409, refused.raw);
+  t.equal(refused.body.code, 'DUPLICATE_CUSTOMER');
+  const forced = await app.rest(c.users.otherSales, 'POST', '/v1/customers?allowDuplicate=true', { kind: 'ORGANIZATION', name: `acme ${o.k}` });
   t.equal(forced.status, 201, forced.raw);
 });
 
