@@ -112,7 +112,15 @@ export class TestApp {
     const p = await loadPrincipal(this.db, owner.id);
     if (!p) throw new Error('owner not found');
     const name = input.name ?? `Customer ${randomUUID().slice(0, 8)}`;
-    return this.app.services.customers.create(p, { kind: 'ORGANIZATION', ...input, name } as CreateCustomerInput, { allowDuplicate: true });
+    // The fields the ERP owns (external ids, credit) only an integration caller writes: the admin adds them.
+    const { externalIds, creditStatus, ...own } = input;
+    const made = await this.app.services.customers.create(p, { kind: 'ORGANIZATION', ...own, name } as CreateCustomerInput, { allowDuplicate: true });
+    if (externalIds === undefined && creditStatus === undefined) return made;
+    const admin = await loadPrincipal(this.db, (await this.admin()).id);
+    if (!admin) throw new Error('no admin');
+    const erp = await this.app.services.customers.update(admin, made.id, { ...(externalIds !== undefined ? { externalIds } : {}), ...(creditStatus !== undefined ? { creditStatus } : {}) });
+    // As the owner reads it (fields its roles hide stay hidden).
+    return this.app.services.customers.get(p, erp.id);
   }
 
   inject(opts: InjectOptions): Promise<LightMyRequestResponse> {

@@ -38,7 +38,10 @@ t.test('createCustomer in GraphQL reads back the same through REST', async (t) =
     externalIds: { erp: `G-${k}` },
     creditStatus: 'GOOD',
   };
-  const g = await app.gql(c.users.sales, CREATE, { input });
+  // The ERP-owned fields only an integration caller writes: the ERP creates the customer for the salesperson.
+  const bySales = await app.gql(c.users.sales, CREATE, { input });
+  t.same(bySales.codes, ['FORBIDDEN'], 'a salesperson may not set what the ERP owns');
+  const g = await app.gql(c.users.integration, CREATE, { input: { ...input, ownerUserId: c.users.sales.id } });
   t.same(g.errors, undefined, JSON.stringify(g.errors));
   const created = g.data.createCustomer;
   t.match(created, { ...input, address: { line1: '1 High St', city: 'London', country: 'GB', line2: null }, status: 'ACTIVE', ownerUserId: c.users.sales.id, ownerUnitId: c.branch.id, version: 1, mergedIntoId: null });
