@@ -112,15 +112,18 @@ export class TestApp {
     const p = await loadPrincipal(this.db, owner.id);
     if (!p) throw new Error('owner not found');
     const name = input.name ?? `Customer ${randomUUID().slice(0, 8)}`;
-    // The fields the ERP owns (external ids, credit) only an integration caller writes: the admin adds them.
-    const { externalIds, creditStatus, ...own } = input;
-    const made = await this.app.services.customers.create(p, { kind: 'ORGANIZATION', ...own, name } as CreateCustomerInput, { allowDuplicate: true });
-    if (externalIds === undefined && creditStatus === undefined) return made;
-    const admin = await loadPrincipal(this.db, (await this.admin()).id);
-    if (!admin) throw new Error('no admin');
-    const erp = await this.app.services.customers.update(admin, made.id, { ...(externalIds !== undefined ? { externalIds } : {}), ...(creditStatus !== undefined ? { creditStatus } : {}) });
+    // The fields the ERP owns (external ids, credit) only an integration caller writes: with them, the
+    // admin creates the customer for its owner (still one create, version 1).
+    const erpFields = input.externalIds !== undefined || input.creditStatus !== undefined;
+    const creator = erpFields ? await loadPrincipal(this.db, (await this.admin()).id) : p;
+    if (!creator) throw new Error('no admin');
+    const made = await this.app.services.customers.create(
+      creator,
+      { kind: 'ORGANIZATION', ...input, name, ...(erpFields && input.ownerUnitId === undefined ? { ownerUserId: input.ownerUserId ?? owner.id } : {}) } as CreateCustomerInput,
+      { allowDuplicate: true },
+    );
     // As the owner reads it (fields its roles hide stay hidden).
-    return this.app.services.customers.get(p, erp.id);
+    return erpFields ? this.app.services.customers.get(p, made.id) : made;
   }
 
   inject(opts: InjectOptions): Promise<LightMyRequestResponse> {
