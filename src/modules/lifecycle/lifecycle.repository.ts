@@ -2,7 +2,7 @@ import { and, desc, eq, getTableColumns, inArray, type SQL, sql } from 'drizzle-
 import { type Executor, queryRows } from '../../db/client.js';
 import { recordRowChanges } from '../../lib/audit.js';
 import { repointCustomerRows } from '../../lib/repoint.js';
-import { customers, handoffs, lifecycleTransitions, orgUnits, ownershipChanges, users } from '../../db/schema/index.js';
+import { customers, handoffs, lifecycleTransitions, orgUnits, users } from '../../db/schema/index.js';
 import { access, allocationReachPredicate, handoffReceived, isHandoffReceiver, type Principal } from '../../lib/access.js';
 import { keyset } from '../../lib/pagination.js';
 
@@ -16,7 +16,6 @@ export type DueHandoff = {
   toUserId: string | null;
 };
 export type TransitionRow = typeof lifecycleTransitions.$inferSelect;
-export type CustomerRow = typeof customers.$inferSelect;
 
 const received = handoffReceived;
 const handoffVisible = access.handoff.visible;
@@ -24,11 +23,6 @@ const handoffVisible = access.handoff.visible;
 export const lifecycleRepository = {
   isReceiver(p: Principal, h: HandoffRow): boolean {
     return isHandoffReceiver(p, h);
-  },
-
-  async lockCustomer(ex: Executor, id: string): Promise<CustomerRow | null> {
-    const [row] = await ex.select().from(customers).where(eq(customers.id, id)).for('update');
-    return row ?? null;
   },
 
   async listTransitions(ex: Executor, customerId: string, cursor: string | undefined, limit: number): Promise<TransitionRow[]> {
@@ -118,20 +112,6 @@ export const lifecycleRepository = {
       .returning();
     if (!row) throw new Error('update returned nothing');
     return row;
-  },
-
-  async setOwner(ex: Executor, id: string, owner: { ownerUserId: string | null; ownerUnitId: string }): Promise<CustomerRow> {
-    const [row] = await ex
-      .update(customers)
-      .set({ ...owner, version: sql`${customers.version} + 1`, updatedAt: sql`now()` })
-      .where(eq(customers.id, id))
-      .returning();
-    if (!row) throw new Error('update returned nothing');
-    return row;
-  },
-
-  async insertOwnershipChange(ex: Executor, v: typeof ownershipChanges.$inferInsert): Promise<void> {
-    await ex.insert(ownershipChanges).values(v);
   },
 
   // ---- deadline escalation ----

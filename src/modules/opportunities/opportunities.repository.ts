@@ -250,10 +250,6 @@ export const opportunitiesRepository = {
 
   // The customer as the subject of a consequence (its lifecycle moves with its opportunities), locked.
   // Visibility was settled by the caller's own read; nothing of it is returned to the client.
-  async lockCustomer(ex: Executor, id: string) {
-    const [row] = await ex.select().from(customers).where(eq(customers.id, id)).for('update');
-    return row ?? null;
-  },
 
   async customersByIds(ex: Executor, p: Principal, ids: readonly string[]) {
     if (ids.length === 0) return [];

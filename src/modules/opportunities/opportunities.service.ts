@@ -5,7 +5,7 @@ import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../lib/errors.js';
 import { patchedField, sameJson } from '../../lib/merge-patch.js';
 import { cursorForSort, type Page, pageOf, parseSort, sortKey } from '../../lib/pagination.js';
-import { applyLifecycleTransition, type CustomerDto, customersRepository, isBefore, resolveOwner, toCustomerDto } from '../customers/index.js';
+import { applyLifecycleTransition, type CustomerDto, customersRepository, isBefore, ownershipRepository, resolveOwner, toCustomerDto } from '../customers/index.js';
 import { checkMove, type Qualification } from './gates.js';
 import { type OpportunityRow, type OpportunitySort, opportunitiesRepository as repo, RESOURCE, sortValue, type TransitionRow } from './opportunities.repository.js';
 import { type CreateOpportunityInput, type ListOpportunitiesQuery, OPPORTUNITY_SORTS, type OpportunityDto, type PatchOpportunityInput, type QualificationDto, type StageGatesDto, type TransitionDto, type TransitionInput, type TransitionResultDto, qualificationSchema } from './opportunities.schemas.js';
@@ -282,7 +282,7 @@ export function createOpportunityService(database: Database) {
         }
         if (status === 'WON') {
           // A won deal makes its customer a CUSTOMER — forward only.
-          const customer = await repo.lockCustomer(tx, opp.customerId);
+          const customer = await ownershipRepository.lockById(tx, opp.customerId);
           if (customer && customer.status !== 'MERGED' && isBefore(customer.lifecycleStage, 'CUSTOMER')) {
             await applyLifecycleTransition(tx, p, customer, 'CUSTOMER', { cause: 'OPPORTUNITY', reason: `opportunity ${row.id} won` });
           }
