@@ -32,6 +32,9 @@ export const ERROR_MAP = {
   CUSTOMER_MERGED: { status: 409, title: 'The customer is merged', graphql: 'CONFLICT' },
   CUSTOMER_FROZEN: { status: 409, title: 'The customer is frozen', graphql: 'CONFLICT' },
 
+  // Integration
+  EXTERNAL_ID_TAKEN: { status: 409, title: 'The external id is held by another record', graphql: 'CONFLICT' },
+
   // Lifecycle and handoffs
   LIFECYCLE_UNCHANGED: { status: 422, title: 'The customer already stands at that stage', graphql: 'BAD_USER_INPUT' },
   NOT_A_LEAD: { status: 422, title: 'Only a suspect or prospect can be handed off', graphql: 'BAD_USER_INPUT' },

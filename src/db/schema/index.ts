@@ -4,3 +4,4 @@ export * from './contact-history.js';
 export * from './lifecycle.js';
 export * from './opportunities.js';
 export * from './platform.js';
+export * from './orders.js';

@@ -1,4 +1,4 @@
-import { bigserial, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigserial, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 // Every write leaves one row here, in the same transaction as the write.
 export const auditLog = pgTable(
@@ -53,4 +53,22 @@ export const idempotencyKeys = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
   (t) => [uniqueIndex('idempotency_user_key_idx').on(t.userId, t.key), index('idempotency_created_idx').on(t.createdAt)],
+);
+
+// External ids of every resource that a system syncs (customers, contacts, opportunities, orders): one id per
+// system and record, and one record per resource type, system and id across the company. The primary key is the
+// uniqueness, so two concurrent upserts of the same new id cannot both win.
+export const externalIds = pgTable(
+  'external_ids',
+  {
+    resourceType: text('resource_type').notNull(),
+    system: text('system').notNull(),
+    externalId: text('external_id').notNull(),
+    recordId: uuid('record_id').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ name: 'external_ids_pkey', columns: [t.resourceType, t.system, t.externalId] }),
+    uniqueIndex('external_ids_record_system_idx').on(t.resourceType, t.recordId, t.system),
+  ],
 );
