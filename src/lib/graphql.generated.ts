@@ -100,6 +100,7 @@ export type AddressInput = {
 export type Contact = {
   __typename?: 'Contact';
   createdAt: Scalars['DateTime']['output'];
+  customer?: Maybe<Customer>;
   customerId: Scalars['ID']['output'];
   decisionRole: DecisionRole;
   emails: Array<Scalars['String']['output']>;
@@ -435,6 +436,7 @@ export type Handoff = {
   escalatedToId?: Maybe<Scalars['ID']['output']>;
   /** The sender's pool: where a rejected customer goes back to. */
   fromUnitId: Scalars['ID']['output'];
+  fromUser?: Maybe<User>;
   fromUserId: Scalars['ID']['output'];
   id: Scalars['ID']['output'];
   note?: Maybe<Scalars['String']['output']>;
@@ -442,7 +444,9 @@ export type Handoff = {
   /** Why it was rejected. */
   reason?: Maybe<Scalars['String']['output']>;
   status: HandoffStatus;
+  toUnit?: Maybe<OrgUnit>;
   toUnitId: Scalars['ID']['output'];
+  toUser?: Maybe<User>;
   toUserId?: Maybe<Scalars['ID']['output']>;
   updatedAt: Scalars['DateTime']['output'];
   version: Scalars['Int']['output'];
@@ -498,6 +502,7 @@ export type Interaction = {
   contact?: Maybe<Contact>;
   contactId?: Maybe<Scalars['ID']['output']>;
   createdAt: Scalars['DateTime']['output'];
+  customer?: Maybe<Customer>;
   customerId: Scalars['ID']['output'];
   direction: InteractionDirection;
   id: Scalars['ID']['output'];
@@ -1893,6 +1898,7 @@ export type AddressResolvers<ContextType = MercuriusContext, ParentType extends 
 
 export type ContactResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Contact'] = ResolversParentTypes['Contact']> = {
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
   customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   decisionRole?: Resolver<ResolversTypes['DecisionRole'], ParentType, ContextType>;
   emails?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
@@ -2025,13 +2031,16 @@ export type HandoffResolvers<ContextType = MercuriusContext, ParentType extends 
   escalatedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   escalatedToId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   fromUnitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  fromUser?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   fromUserId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   note?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   onBehalfOfId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['HandoffStatus'], ParentType, ContextType>;
+  toUnit?: Resolver<Maybe<ResolversTypes['OrgUnit']>, ParentType, ContextType>;
   toUnitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  toUser?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   toUserId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -2054,6 +2063,7 @@ export type InteractionResolvers<ContextType = MercuriusContext, ParentType exte
   contact?: Resolver<Maybe<ResolversTypes['Contact']>, ParentType, ContextType>;
   contactId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
   customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   direction?: Resolver<ResolversTypes['InteractionDirection'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;

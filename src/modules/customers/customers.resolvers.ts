@@ -1,8 +1,9 @@
-import { connection, type LoadersOf, parseArgs, parseId, parseInput, parseVersion, type Resolvers } from '../../lib/graphql.js';
+import { connection, type LoadersOf, parseArgs, parseId, parseInput, parseVersion, related, type Resolvers } from '../../lib/graphql.js';
 import {
   createContactBody,
   createCustomerBody,
   createCustomerQuery,
+  type ContactDto,
   type CustomerDto,
   freezeBody,
   listCustomersQuery,
@@ -69,4 +70,7 @@ export const customerLoaders = {
       return queries.map((q) => units.get(q.obj.ownerUnitId) ?? null);
     },
   } satisfies LoadersOf<'Customer', CustomerDto>,
+  Contact: {
+    customer: async (queries, ctx) => related(queries, (c) => c.customerId, (ids) => ctx.services.customers.byIds(ctx.principal, ids)),
+  } satisfies LoadersOf<'Contact', ContactDto>,
 };

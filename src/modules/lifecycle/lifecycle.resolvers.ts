@@ -33,5 +33,8 @@ export const lifecycleLoaders = {
   } satisfies LoadersOf<'Customer', CustomerDto>,
   Handoff: {
     customer: async (queries, ctx) => related(queries, (h) => h.customerId, (ids) => ctx.services.customers.byIds(ctx.principal, ids)),
+    fromUser: async (queries, ctx) => related(queries, (h) => h.fromUserId, (ids) => ctx.services.org.usersByIds(ctx.principal, ids)),
+    toUser: async (queries, ctx) => related(queries, (h) => h.toUserId, (ids) => ctx.services.org.usersByIds(ctx.principal, ids)),
+    toUnit: async (queries, ctx) => related(queries, (h) => h.toUnitId, (ids) => ctx.services.org.unitsByIds(ctx.principal, ids)),
   } satisfies LoadersOf<'Handoff', HandoffDto>,
 };

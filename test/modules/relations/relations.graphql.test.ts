@@ -27,10 +27,10 @@ async function withRelations(n: number): Promise<string[]> {
 }
 
 const QUERY = `query($first: Int) { customers(first: $first, filter: { ownerUserId: "${seller.id}" }) { edges { node { id
-  interactions(first: 3) { edges { node { id actor { id } contact { id name } } } }
+  interactions(first: 3) { edges { node { id actor { id } contact { id name } customer { id } } } }
   opportunities(first: 3) { edges { node { id owner { id } } } }
   actions(first: 3) { edges { node { id assignee { id } customer { id } } } }
-  handoffs { id customer { id } } } } } }`;
+  handoffs { id customer { id } fromUser { id } toUser { id } toUnit { id } } } } } }`;
 
 t.test('the relation fields answer the related records', async (t) => {
   const [id] = await withRelations(1);
@@ -68,4 +68,47 @@ t.test('a related record the caller cannot see resolves to null', async (t) => {
   t.same(r.data.interaction, { id: call.id, actorId: admin.id, actor: null });
   const own = await app.gql(admin, `query($id: ID!) { interaction(id: $id) { actor { id } } }`, { id: call.id });
   t.equal(own.data.interaction.actor.id, admin.id);
+});
+
+t.test("the other relations: a contact's and an interaction's customer, a handoff's people and unit", async (t) => {
+  const c = await app.customer(seller);
+  const person = await contact(app, seller, c.id);
+  const call = await interaction(app, seller, c.id, { contactId: person.id, subject: 'Visit' });
+  const h = await handoff(app, seller, c.id, { toUserId: manager.id });
+  const r = await app.gql(
+    seller,
+    `query($contact: ID!, $interaction: ID!, $handoff: ID!) {
+      contact(id: $contact) { customer { id } }
+      interaction(id: $interaction) { customer { id } contact { id } }
+      handoff(id: $handoff) { fromUser { id } toUser { id } toUnit { id } customer { id } } }`,
+    { contact: person.id, interaction: call.id, handoff: h.id },
+  );
+  t.same(r.errors, undefined);
+  t.same(r.data, {
+    contact: { customer: { id: c.id } },
+    interaction: { customer: { id: c.id }, contact: { id: person.id } },
+    handoff: { fromUser: { id: seller.id }, toUser: { id: manager.id }, toUnit: { id: manager.unitId }, customer: { id: c.id } },
+  });
+});
+
+t.test('people and units outside the caller’s sight resolve to null on records it does see', async (t) => {
+  // A company customer shared with partner A: the partner reads the customer, not its owner or the owner's branch.
+  const owner = co.users.sales;
+  const shared = await app.customer(owner);
+  await app.rest(co.users.admin, 'POST', '/v1/shares', { resourceType: 'customer', resourceId: shared.id, toUnitId: co.partnerA.id });
+  const q = `query($id: ID!) { customer(id: $id) { id ownerUserId owner { id } ownerUnitId ownerUnit { id } } }`;
+  const seen = await app.gql(seller, q, { id: shared.id });
+  t.same(seen.errors, undefined);
+  t.same(seen.data.customer, { id: shared.id, ownerUserId: owner.id, owner: null, ownerUnitId: owner.unitId, ownerUnit: null });
+  const byOwner = await app.gql(owner, q, { id: shared.id });
+  t.same(byOwner.data.customer.owner, { id: owner.id }, 'the owner sees itself');
+
+  // A lead marketing hands to partner A's unit: its receiver sees the handoff and its own unit, not the sender.
+  const lead = await app.customer(co.users.marketing);
+  const h = await handoff(app, co.users.marketing, lead.id, { toUnitId: co.partnerA.id });
+  const got = await app.gql(manager, `query($id: ID!) { handoff(id: $id) { fromUserId fromUser { id } toUnit { id } toUser { id } } }`, { id: h.id });
+  t.same(got.errors, undefined);
+  t.same(got.data.handoff, { fromUserId: co.users.marketing.id, fromUser: null, toUnit: { id: co.partnerA.id }, toUser: null });
+  const other = await app.gql(co.users.partnerBManager, `query($id: ID!) { handoff(id: $id) { id } }`, { id: h.id });
+  t.same(other.codes, ['NOT_FOUND'], "another partner's manager: the handoff itself is not found");
 });
