@@ -59,7 +59,7 @@ export function cursorForSort(cursor: string | undefined, sort: string, arity = 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/;
 // Also within the range the API stores: a forged year 0000 would fail in the database as a 500.
-const isIsoTimestamp = (v: string) => ISO_TIMESTAMP.test(v) && timestamp.safeParse(v).success;
+export const isIsoTimestamp = (v: string): boolean => ISO_TIMESTAMP.test(v) && timestamp.safeParse(v).success;
 
 export type SortSpec = { column: AnyPgColumn; desc: boolean; kind: 'timestamp' | 'text' };
 

@@ -171,6 +171,28 @@ t.test('U+0000 in a query string: 400 naming the parameter', async (t) => {
   t.ok(errorPaths(res.body?.errors).includes('cursor'));
 });
 
+t.test('forged cursors holding a time outside 1900..9999 are refused, not sent to the database (timeline, agenda)', async (t) => {
+  const customer = await app.customer(boss);
+  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const cases: [string, string][] = [
+    [`/v1/customers/${customer.id}/timeline`, b64(['0000-01-01T00:00:00.000Z', randomUUID(), 'INTERACTION'])],
+    [`/v1/customers/${customer.id}/timeline`, b64(['1899-12-31T23:59:59.999Z', randomUUID(), 'INTERACTION'])],
+    ['/v1/agenda', b64([-62167219200000, 1, randomUUID()])],
+    ['/v1/agenda', b64([Number.MAX_SAFE_INTEGER, 1, randomUUID()])],
+  ];
+  for (const [path, cursor] of cases) {
+    const res = await app.rest(boss, 'GET', `${path}?cursor=${cursor}`);
+    t.equal(res.status, 400, `${path}: ${res.raw}`);
+    t.ok(isProblem(res.headers));
+    t.ok(errorPaths(res.body?.errors).includes('cursor'), res.raw);
+  }
+  const timeline = await app.gql(boss, 'query($id: ID!, $after: String) { customer(id: $id) { timeline(first: 5, after: $after) { edges { cursor } } } }', {
+    id: customer.id,
+    after: cases[0]?.[1],
+  });
+  t.same(timeline.codes, ['BAD_USER_INPUT'], 'GraphQL refuses it too');
+});
+
 const GQL: { label: string; query: string; vars: Record<string, unknown>; input: Record<string, unknown> }[] = [
   { label: 'createCustomer', query: 'mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { id } }', vars: {}, input: { kind: 'ORGANIZATION', ...customerFields, name: `Walk ${tag()}` } },
   { label: 'updateCustomer', query: 'mutation($id: ID!, $input: UpdateCustomerInput!) { updateCustomer(id: $id, input: $input) { id } }', vars: { id: customer.id }, input: customerFields },

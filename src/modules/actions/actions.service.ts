@@ -2,7 +2,7 @@ import type { Database, Executor } from '../../db/client.js';
 import { onBehalfOf, type Principal, requirePermission } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../lib/errors.js';
-import { cursorForSort, decodeCursor, type Page, pageOf, parseSort, sortKey } from '../../lib/pagination.js';
+import { cursorForSort, decodeCursor, isIsoTimestamp, type Page, pageOf, parseSort, sortKey } from '../../lib/pagination.js';
 import { type ActionRow, type ActionWithContext, actionsRepository as repo, RESOURCE } from './actions.repository.js';
 import { ACTION_SORTS, type ActionDto, type CreateActionInput, type ListActionsQuery, type PatchActionInput } from './actions.schemas.js';
 import { priority } from './priority.js';
@@ -47,7 +47,7 @@ export type ActionPageArgs = { first: number; after?: string | undefined };
 // An agenda cursor pins the time the priorities were computed at, so later pages continue the same order.
 function decodeAgendaCursor(cursor: string): { nowMs: number; priority: number; id: string } {
   const [nowMs, prio, id] = decodeCursor(cursor, 3);
-  if (typeof nowMs !== 'number' || !Number.isSafeInteger(nowMs) || typeof prio !== 'number' || !Number.isFinite(prio) || typeof id !== 'string' || !UUID.test(id)) {
+  if (typeof nowMs !== 'number' || !Number.isSafeInteger(nowMs) || !isIsoTimestamp(new Date(Math.min(Math.max(nowMs, -8.64e15), 8.64e15)).toISOString()) || typeof prio !== 'number' || !Number.isFinite(prio) || typeof id !== 'string' || !UUID.test(id)) {
     throw fieldError('VALIDATION_FAILED', 'cursor', 'invalid cursor');
   }
   return { nowMs, priority: prio, id };

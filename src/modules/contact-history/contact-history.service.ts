@@ -2,7 +2,7 @@ import type { Database, Executor } from '../../db/client.js';
 import { can, onBehalfOf, type Principal, requirePermission } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../lib/errors.js';
-import { decodeCursor, type Page, pageOf } from '../../lib/pagination.js';
+import { decodeCursor, isIsoTimestamp, type Page, pageOf } from '../../lib/pagination.js';
 import { contactHistoryRepository as repo, type InteractionRow, type RevisionRow } from './contact-history.repository.js';
 import {
   type InteractionDto,
@@ -79,7 +79,7 @@ const interactionPage = (rows: InteractionRow[], limit: number): Page<Interactio
 function decodeTimelineCursor(cursor: string | undefined): TimelineCursor | undefined {
   if (cursor === undefined) return undefined;
   const [at, id, type] = decodeCursor(cursor, 3);
-  if (typeof at !== 'string' || !ISO_MS.test(at) || typeof id !== 'string' || !UUID.test(id) || !TIMELINE_TYPES.includes(type as TimelineType)) {
+  if (typeof at !== 'string' || !ISO_MS.test(at) || !isIsoTimestamp(at) || typeof id !== 'string' || !UUID.test(id) || !TIMELINE_TYPES.includes(type as TimelineType)) {
     throw fieldError('VALIDATION_FAILED', 'cursor', 'invalid cursor');
   }
   return { at, id, type: type as TimelineType };
