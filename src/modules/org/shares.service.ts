@@ -91,7 +91,7 @@ export function createShareService(database: Database) {
           expiresAt: input.expiresAt ? new Date(input.expiresAt) : null,
           createdBy: p.userId,
         });
-        await recordChange(tx, p, { entityType: 'share', entityId: row.id, action: 'created', before: null, after: row, owner: hit.row });
+        await recordChange(tx, p, { entityType: 'share', entityId: row.id, action: 'created', before: null, after: toShareDto(row), owner: hit.row });
         return toShareDto(row);
       });
     },
@@ -105,7 +105,7 @@ export function createShareService(database: Database) {
         if (!hit) throw notFound('share');
         if (!hit.allowed && share.createdBy !== p.userId) throw new AppError('FORBIDDEN', 'only those who may edit the customer may revoke its shares');
         await shares.delete(tx, id);
-        await recordChange(tx, p, { entityType: 'share', entityId: id, action: 'deleted', before: share, after: null, owner: hit.row });
+        await recordChange(tx, p, { entityType: 'share', entityId: id, action: 'deleted', before: toShareDto(share), after: null, owner: hit.row });
       });
     },
   };

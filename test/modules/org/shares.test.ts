@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { buildTestApp, company } from '../../helpers/app.js';
 import { gqlPaths, problemOf } from '../../helpers/problems.js';
+import { auditFor, eventsFor } from '../../helpers/records.js';
 import { sharesOf } from './support.js';
 
 const app = await buildTestApp();
@@ -37,6 +38,15 @@ t.test('a share makes a customer readable to a user; DELETE revokes it', async (
   t.equal((await app.rest(reader, 'GET', `/v1/customers/${customer.id}`)).status, 404, 'revoked: invisible again');
   t.same((await app.gql(reader, READ, { id: customer.id })).codes, ['NOT_FOUND']);
   t.equal(problemOf(await app.rest(c.users.branchManager, 'DELETE', `/v1/shares/${res.body.id}`), 404), null, 'a second DELETE: 404');
+
+  // The audit trail and the events speak the API's representation, as every other record's do.
+  const audit = await auditFor(app, res.body.id);
+  t.same(audit.map((a) => a.action), ['created', 'deleted']);
+  t.match(audit[0]?.after, { resourceType: 'CUSTOMER', resourceId: customer.id, toUserId: reader.id, createdAt: String });
+  t.match(audit[1]?.before, { resourceType: 'CUSTOMER', resourceId: customer.id });
+  const events = await eventsFor(app, res.body.id);
+  t.same(events.map((e) => e.type), ['share.created', 'share.deleted']);
+  t.match(events[0]?.payload, { after: { resourceType: 'CUSTOMER' } });
 });
 
 t.test('a share with a unit reaches that unit’s users', async (t) => {
