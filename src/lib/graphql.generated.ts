@@ -39,6 +39,7 @@ export type Action = {
   kind: ActionKind;
   notes?: Maybe<Scalars['String']['output']>;
   onBehalfOfId?: Maybe<Scalars['ID']['output']>;
+  opportunity?: Maybe<Opportunity>;
   opportunityId?: Maybe<Scalars['ID']['output']>;
   /** Null when there is no opportunity or the caller cannot see it. */
   opportunityName?: Maybe<Scalars['String']['output']>;
@@ -509,6 +510,7 @@ export type Interaction = {
   notes?: Maybe<Scalars['String']['output']>;
   occurredAt: Scalars['DateTime']['output'];
   onBehalfOfId?: Maybe<Scalars['ID']['output']>;
+  opportunity?: Maybe<Opportunity>;
   opportunityId?: Maybe<Scalars['ID']['output']>;
   outcome?: Maybe<Scalars['String']['output']>;
   /** Earlier versions, oldest first. */
@@ -1864,6 +1866,7 @@ export type ActionResolvers<ContextType = MercuriusContext, ParentType extends R
   kind?: Resolver<ResolversTypes['ActionKind'], ParentType, ContextType>;
   notes?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   onBehalfOfId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  opportunity?: Resolver<Maybe<ResolversTypes['Opportunity']>, ParentType, ContextType>;
   opportunityId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   opportunityName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   ownerUnitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -2070,6 +2073,7 @@ export type InteractionResolvers<ContextType = MercuriusContext, ParentType exte
   notes?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   onBehalfOfId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  opportunity?: Resolver<Maybe<ResolversTypes['Opportunity']>, ParentType, ContextType>;
   opportunityId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   outcome?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   revisions?: Resolver<Array<ResolversTypes['InteractionRevision']>, ParentType, ContextType>;

@@ -49,5 +49,6 @@ export const actionsLoaders = {
   Action: {
     assignee: async (queries, ctx) => related(queries, (a) => a.assigneeId, (ids) => ctx.services.org.usersByIds(ctx.principal, ids)),
     customer: async (queries, ctx) => related(queries, (a) => a.customerId, (ids) => ctx.services.customers.byIds(ctx.principal, ids)),
+    opportunity: async (queries, ctx) => related(queries, (a) => a.opportunityId, (ids) => ctx.services.opportunities.byIds(ctx.principal, ids)),
   } satisfies LoadersOf<'Action', ActionDto>,
 };

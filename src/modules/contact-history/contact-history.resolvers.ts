@@ -87,5 +87,6 @@ export const contactHistoryLoaders = {
     actor: async (queries, ctx) => related(queries, (i) => i.actorId, (ids) => ctx.services.org.usersByIds(ctx.principal, ids)),
     contact: async (queries, ctx) => related(queries, (i) => i.contactId, (ids) => ctx.services.customers.contactsByIds(ctx.principal, ids)),
     customer: async (queries, ctx) => related(queries, (i) => i.customerId, (ids) => ctx.services.customers.byIds(ctx.principal, ids)),
+    opportunity: async (queries, ctx) => related(queries, (i) => i.opportunityId, (ids) => ctx.services.opportunities.byIds(ctx.principal, ids)),
   } satisfies LoadersOf<'Interaction', InteractionDto>,
 };

@@ -166,6 +166,15 @@ export const opportunitiesRepository = {
     return hit ?? null;
   },
 
+  async visibleByIds(ex: Executor, p: Principal, ids: readonly string[]): Promise<OpportunityWithStage[]> {
+    if (ids.length === 0) return [];
+    return ex
+      .select(withStage)
+      .from(opportunities)
+      .innerJoin(pipelineStages, eq(pipelineStages.id, opportunities.stageId))
+      .where(and(inArray(opportunities.id, [...ids]), canSee(p)));
+  },
+
   /** The record if visible (locked when asked), with whether `permission` also allows acting on it. */
   async findForAction(ex: Executor, p: Principal, id: string, permission: string, lock = false) {
     const q = ex

@@ -301,6 +301,12 @@ export function createOpportunityService(database: Database) {
 
     // ---- batches for GraphQL nested fields (one statement each, whatever the page size) ----
     // Stages are the pipeline's configuration, not customer data: every reader of an opportunity may see its stage.
+    /** The visible ones of `ids`, for relation fields (one statement for a whole page). */
+    async byIds(p: Principal, ids: readonly string[]): Promise<Map<string, OpportunityDto>> {
+      const rows = await repo.visibleByIds(db, p, [...new Set(ids)]);
+      return new Map(rows.map((r) => [r.row.id, toOpportunityDto(r.row, r.stageKey)]));
+    },
+
     async customersByIds(p: Principal, ids: readonly string[]): Promise<Map<string, CustomerDto>> {
       if (!scopeFor(p, 'customers:read')) return new Map();
       const rows = await repo.customersByIds(db, p, [...new Set(ids)]);

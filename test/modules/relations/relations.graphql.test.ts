@@ -112,3 +112,25 @@ t.test('people and units outside the caller’s sight resolve to null on records
   const other = await app.gql(co.users.partnerBManager, `query($id: ID!) { handoff(id: $id) { id } }`, { id: h.id });
   t.same(other.codes, ['NOT_FOUND'], "another partner's manager: the handoff itself is not found");
 });
+
+t.test("an action's and an interaction's opportunity: the deal when visible, null when not", async (t) => {
+  const c = await app.customer(seller);
+  const deal = await opportunity(app, seller, c.id);
+  const todo = await action(app, seller, { opportunityId: deal.id });
+  const call = await interaction(app, seller, c.id, { opportunityId: deal.id, subject: 'Pricing' });
+  const q = `query($a: ID!, $i: ID!) { action(id: $a) { opportunity { id name } } interaction(id: $i) { opportunity { id } } }`;
+  const r = await app.gql(seller, q, { a: todo.id, i: call.id });
+  t.same(r.errors, undefined);
+  t.same(r.data, { action: { opportunity: { id: deal.id, name: deal.name } }, interaction: { opportunity: { id: deal.id } } });
+
+  // A company deal on a customer shared with partner A: the partner reads the call about it, never the deal.
+  const owner = co.users.sales;
+  const shared = await app.customer(owner);
+  await app.rest(co.users.admin, 'POST', '/v1/shares', { resourceType: 'customer', resourceId: shared.id, toUnitId: co.partnerA.id });
+  const secret = await opportunity(app, owner, shared.id, { name: 'SECRET HQ deal' });
+  const hqCall = await interaction(app, owner, shared.id, { opportunityId: secret.id, subject: 'Margin talk' });
+  const seen = await app.gql(seller, `query($i: ID!) { interaction(id: $i) { id opportunity { id name } } }`, { i: hqCall.id });
+  t.same(seen.errors, undefined);
+  t.same(seen.data.interaction, { id: hqCall.id, opportunity: null }, 'the call is readable through the share, the deal behind it is not');
+  t.notMatch(JSON.stringify(seen), /SECRET/, 'nothing of the deal reaches the partner');
+});
