@@ -1,4 +1,6 @@
+import type { AccessService } from './modules/access/index.js';
 import type { ActionService } from './modules/actions/index.js';
+import type { ClaimService } from './modules/claims/index.js';
 import type { ContactHistoryService } from './modules/contact-history/index.js';
 import type { CustomerService } from './modules/customers/index.js';
 import type { LifecycleService } from './modules/lifecycle/index.js';
@@ -15,4 +17,6 @@ export type Services = {
   opportunities: OpportunityService;
   actions: ActionService;
   reports: ReportService;
+  access: AccessService;
+  claims: ClaimService;
 };

@@ -20,6 +20,59 @@ export type Scalars = {
   JSON: { input: unknown; output: unknown; }
 };
 
+export type AccessExplanation = {
+  __typename?: 'AccessExplanation';
+  because: Array<AccessReason>;
+  hiddenFields: Array<Scalars['String']['output']>;
+  resourceId: Scalars['ID']['output'];
+  resourceType: ExplainResourceType;
+  userId: Scalars['ID']['output'];
+  visible: Scalars['Boolean']['output'];
+  writable: Scalars['Boolean']['output'];
+};
+
+export type AccessGrant =
+  | 'READ'
+  | 'WRITE';
+
+/** One reason of the visibility rule that holds for the user on the record, with its particulars. */
+export type AccessReason = {
+  __typename?: 'AccessReason';
+  claimId?: Maybe<Scalars['ID']['output']>;
+  delegationId?: Maybe<Scalars['ID']['output']>;
+  detail: Scalars['String']['output'];
+  dueAt?: Maybe<Scalars['DateTime']['output']>;
+  endsAt?: Maybe<Scalars['DateTime']['output']>;
+  expiresAt?: Maybe<Scalars['DateTime']['output']>;
+  fromUserId?: Maybe<Scalars['ID']['output']>;
+  grants: Array<AccessGrant>;
+  handoffId?: Maybe<Scalars['ID']['output']>;
+  protectedUntil?: Maybe<Scalars['DateTime']['output']>;
+  roles?: Maybe<Array<Scalars['String']['output']>>;
+  rule: AccessRule;
+  scope?: Maybe<Scope>;
+  shareId?: Maybe<Scalars['ID']['output']>;
+  startsAt?: Maybe<Scalars['DateTime']['output']>;
+  toUnitId?: Maybe<Scalars['ID']['output']>;
+  toUserId?: Maybe<Scalars['ID']['output']>;
+  /** ROLE_SCOPE: the units from the scope's base down to the record's owner unit. */
+  unitPath?: Maybe<Array<AccessUnitStep>>;
+};
+
+export type AccessRule =
+  | 'CLAIM'
+  | 'DELEGATION'
+  | 'HANDOFF'
+  | 'ROLE_SCOPE'
+  | 'SHARE';
+
+export type AccessUnitStep = {
+  __typename?: 'AccessUnitStep';
+  id: Scalars['ID']['output'];
+  kind: Scalars['String']['output'];
+  name: Scalars['String']['output'];
+};
+
 /** A key action: a step of the advancement plan of an opportunity or a customer. */
 export type Action = {
   __typename?: 'Action';
@@ -98,6 +151,52 @@ export type AddressInput = {
   region?: InputMaybe<Scalars['String']['input']>;
 };
 
+export type Claim = {
+  __typename?: 'Claim';
+  claimantUnitId: Scalars['ID']['output'];
+  claimantUserId: Scalars['ID']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  customerId: Scalars['ID']['output'];
+  decidedAt?: Maybe<Scalars['DateTime']['output']>;
+  decidedBy?: Maybe<Scalars['ID']['output']>;
+  expiredAt?: Maybe<Scalars['DateTime']['output']>;
+  id: Scalars['ID']['output'];
+  note?: Maybe<Scalars['String']['output']>;
+  opportunityId?: Maybe<Scalars['ID']['output']>;
+  /** Set on approval: until then the customer is protected against other units. */
+  protectedUntil?: Maybe<Scalars['DateTime']['output']>;
+  /** The decision's reason. */
+  reason?: Maybe<Scalars['String']['output']>;
+  status: ClaimStatus;
+  updatedAt: Scalars['DateTime']['output'];
+  version: Scalars['Int']['output'];
+};
+
+export type ClaimConnection = {
+  __typename?: 'ClaimConnection';
+  edges: Array<ClaimEdge>;
+  pageInfo: PageInfo;
+};
+
+export type ClaimEdge = {
+  __typename?: 'ClaimEdge';
+  cursor: Scalars['String']['output'];
+  node: Claim;
+};
+
+export type ClaimFilter = {
+  claimantUnitId?: InputMaybe<Scalars['ID']['input']>;
+  claimantUserId?: InputMaybe<Scalars['ID']['input']>;
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  status?: InputMaybe<ClaimStatus>;
+};
+
+export type ClaimStatus =
+  | 'APPROVED'
+  | 'EXPIRED'
+  | 'PENDING'
+  | 'REJECTED';
+
 export type Contact = {
   __typename?: 'Contact';
   createdAt: Scalars['DateTime']['output'];
@@ -125,6 +224,12 @@ export type CreateActionInput = {
   title: Scalars['String']['input'];
   urgency?: InputMaybe<Scalars['Int']['input']>;
   value?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type CreateClaimInput = {
+  customerId: Scalars['ID']['input'];
+  note?: InputMaybe<Scalars['String']['input']>;
+  opportunityId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 export type CreateContactInput = {
@@ -218,6 +323,8 @@ export type Customer = {
   /** The customer's visible actions, its opportunities' included, oldest first. Batched. */
   actions: ActionConnection;
   address?: Maybe<Address>;
+  /** The claims on this customer the caller sees (its own, and those of the people its scope covers). */
+  claims: Array<Claim>;
   /** Batched: one statement for all customers of a page. */
   contacts: Array<Contact>;
   createdAt: Scalars['DateTime']['output'];
@@ -423,6 +530,10 @@ export type EffectiveScope = {
   scope: Scope;
 };
 
+export type ExplainResourceType =
+  | 'CUSTOMER'
+  | 'OPPORTUNITY';
+
 /** A lead handed to a unit or a user, with a deadline. */
 export type Handoff = {
   __typename?: 'Handoff';
@@ -623,7 +734,9 @@ export type Me = {
 export type Mutation = {
   __typename?: 'Mutation';
   acceptHandoff: Handoff;
+  approveClaim: Claim;
   createAction: Action;
+  createClaim: Claim;
   createContact: Contact;
   createCustomer: Customer;
   createDelegation: Delegation;
@@ -640,6 +753,7 @@ export type Mutation = {
   handOffCustomer: Handoff;
   mergeCustomers: Customer;
   recordInteraction: Interaction;
+  rejectClaim: Claim;
   rejectHandoff: Handoff;
   revokeDelegation: Scalars['Boolean']['output'];
   /** Revoke a share (REST DELETE /v1/shares/{id}). */
@@ -665,8 +779,19 @@ export type MutationAcceptHandoffArgs = {
 };
 
 
+export type MutationApproveClaimArgs = {
+  id: Scalars['ID']['input'];
+  reason: Scalars['String']['input'];
+};
+
+
 export type MutationCreateActionArgs = {
   input: CreateActionInput;
+};
+
+
+export type MutationCreateClaimArgs = {
+  input: CreateClaimInput;
 };
 
 
@@ -751,6 +876,12 @@ export type MutationMergeCustomersArgs = {
 export type MutationRecordInteractionArgs = {
   customerId: Scalars['ID']['input'];
   input: RecordInteractionInput;
+};
+
+
+export type MutationRejectClaimArgs = {
+  id: Scalars['ID']['input'];
+  reason: Scalars['String']['input'];
 };
 
 
@@ -1054,9 +1185,14 @@ export type QualificationInput = {
 
 export type Query = {
   __typename?: 'Query';
+  /** Why a user (the caller when omitted) sees and may change a record; for oneself, or a user the caller's scope covers. */
+  accessExplain: AccessExplanation;
   action?: Maybe<Action>;
   /** The caller's open actions (and its delegators') by priority, highest first. */
   agenda: ActionConnection;
+  claim?: Maybe<Claim>;
+  /** Claims the caller sees: its own and those of the people its scope covers; newest first. */
+  claims: ClaimConnection;
   contact?: Maybe<Contact>;
   customer?: Maybe<Customer>;
   customers: CustomerConnection;
@@ -1087,6 +1223,13 @@ export type Query = {
 };
 
 
+export type QueryAccessExplainArgs = {
+  resourceId: Scalars['ID']['input'];
+  resourceType: ExplainResourceType;
+  userId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
 export type QueryActionArgs = {
   id: Scalars['ID']['input'];
 };
@@ -1094,6 +1237,18 @@ export type QueryActionArgs = {
 
 export type QueryAgendaArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryClaimArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryClaimsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<ClaimFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -1629,6 +1784,11 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  AccessExplanation: ResolverTypeWrapper<unknown>;
+  AccessGrant: ResolverTypeWrapper<unknown>;
+  AccessReason: ResolverTypeWrapper<unknown>;
+  AccessRule: ResolverTypeWrapper<unknown>;
+  AccessUnitStep: ResolverTypeWrapper<unknown>;
   Action: ResolverTypeWrapper<unknown>;
   ActionConnection: ResolverTypeWrapper<unknown>;
   ActionEdge: ResolverTypeWrapper<unknown>;
@@ -1637,8 +1797,14 @@ export type ResolversTypes = {
   Address: ResolverTypeWrapper<unknown>;
   AddressInput: ResolverTypeWrapper<unknown>;
   Boolean: ResolverTypeWrapper<unknown>;
+  Claim: ResolverTypeWrapper<unknown>;
+  ClaimConnection: ResolverTypeWrapper<unknown>;
+  ClaimEdge: ResolverTypeWrapper<unknown>;
+  ClaimFilter: ResolverTypeWrapper<unknown>;
+  ClaimStatus: ResolverTypeWrapper<unknown>;
   Contact: ResolverTypeWrapper<unknown>;
   CreateActionInput: ResolverTypeWrapper<unknown>;
+  CreateClaimInput: ResolverTypeWrapper<unknown>;
   CreateContactInput: ResolverTypeWrapper<unknown>;
   CreateCustomerInput: ResolverTypeWrapper<unknown>;
   CreateDelegationInput: ResolverTypeWrapper<unknown>;
@@ -1667,6 +1833,7 @@ export type ResolversTypes = {
   DuplicateCandidate: ResolverTypeWrapper<unknown>;
   DuplicateCheck: ResolverTypeWrapper<unknown>;
   EffectiveScope: ResolverTypeWrapper<unknown>;
+  ExplainResourceType: ResolverTypeWrapper<unknown>;
   Float: ResolverTypeWrapper<unknown>;
   Handoff: ResolverTypeWrapper<unknown>;
   HandoffBox: ResolverTypeWrapper<unknown>;
@@ -1752,14 +1919,22 @@ export type ResolversTypes = {
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
+  AccessExplanation: unknown;
+  AccessReason: unknown;
+  AccessUnitStep: unknown;
   Action: unknown;
   ActionConnection: unknown;
   ActionEdge: unknown;
   Address: unknown;
   AddressInput: unknown;
   Boolean: unknown;
+  Claim: unknown;
+  ClaimConnection: unknown;
+  ClaimEdge: unknown;
+  ClaimFilter: unknown;
   Contact: unknown;
   CreateActionInput: unknown;
+  CreateClaimInput: unknown;
   CreateContactInput: unknown;
   CreateCustomerInput: unknown;
   CreateDelegationInput: unknown;
@@ -1851,6 +2026,43 @@ export type ResolversParentTypes = {
   UserEdge: unknown;
 };
 
+export type AccessExplanationResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AccessExplanation'] = ResolversParentTypes['AccessExplanation']> = {
+  because?: Resolver<Array<ResolversTypes['AccessReason']>, ParentType, ContextType>;
+  hiddenFields?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  resourceId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  resourceType?: Resolver<ResolversTypes['ExplainResourceType'], ParentType, ContextType>;
+  userId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  visible?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  writable?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
+export type AccessReasonResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AccessReason'] = ResolversParentTypes['AccessReason']> = {
+  claimId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  delegationId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  detail?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  dueAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  endsAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  fromUserId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  grants?: Resolver<Array<ResolversTypes['AccessGrant']>, ParentType, ContextType>;
+  handoffId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  protectedUntil?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  roles?: Resolver<Maybe<Array<ResolversTypes['String']>>, ParentType, ContextType>;
+  rule?: Resolver<ResolversTypes['AccessRule'], ParentType, ContextType>;
+  scope?: Resolver<Maybe<ResolversTypes['Scope']>, ParentType, ContextType>;
+  shareId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  startsAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  toUnitId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  toUserId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  unitPath?: Resolver<Maybe<Array<ResolversTypes['AccessUnitStep']>>, ParentType, ContextType>;
+};
+
+export type AccessUnitStepResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AccessUnitStep'] = ResolversParentTypes['AccessUnitStep']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type ActionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Action'] = ResolversParentTypes['Action']> = {
   assignee?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   assigneeId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -1899,6 +2111,34 @@ export type AddressResolvers<ContextType = MercuriusContext, ParentType extends 
   region?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type ClaimResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Claim'] = ResolversParentTypes['Claim']> = {
+  claimantUnitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  claimantUserId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  decidedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  decidedBy?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  expiredAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  note?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  opportunityId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  protectedUntil?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ClaimStatus'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ClaimConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ClaimConnection'] = ResolversParentTypes['ClaimConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['ClaimEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type ClaimEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ClaimEdge'] = ResolversParentTypes['ClaimEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Claim'], ParentType, ContextType>;
+};
+
 export type ContactResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Contact'] = ResolversParentTypes['Contact']> = {
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
@@ -1916,6 +2156,7 @@ export type ContactResolvers<ContextType = MercuriusContext, ParentType extends 
 export type CustomerResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Customer'] = ResolversParentTypes['Customer']> = {
   actions?: Resolver<ResolversTypes['ActionConnection'], ParentType, ContextType, Partial<CustomerActionsArgs>>;
   address?: Resolver<Maybe<ResolversTypes['Address']>, ParentType, ContextType>;
+  claims?: Resolver<Array<ResolversTypes['Claim']>, ParentType, ContextType>;
   contacts?: Resolver<Array<ResolversTypes['Contact']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   creditStatus?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -2136,7 +2377,9 @@ export type MeResolvers<ContextType = MercuriusContext, ParentType extends Resol
 
 export type MutationResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   acceptHandoff?: Resolver<ResolversTypes['Handoff'], ParentType, ContextType, RequireFields<MutationAcceptHandoffArgs, 'id'>>;
+  approveClaim?: Resolver<ResolversTypes['Claim'], ParentType, ContextType, RequireFields<MutationApproveClaimArgs, 'id' | 'reason'>>;
   createAction?: Resolver<ResolversTypes['Action'], ParentType, ContextType, RequireFields<MutationCreateActionArgs, 'input'>>;
+  createClaim?: Resolver<ResolversTypes['Claim'], ParentType, ContextType, RequireFields<MutationCreateClaimArgs, 'input'>>;
   createContact?: Resolver<ResolversTypes['Contact'], ParentType, ContextType, RequireFields<MutationCreateContactArgs, 'customerId' | 'input'>>;
   createCustomer?: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationCreateCustomerArgs, 'input'>>;
   createDelegation?: Resolver<ResolversTypes['Delegation'], ParentType, ContextType, RequireFields<MutationCreateDelegationArgs, 'input'>>;
@@ -2152,6 +2395,7 @@ export type MutationResolvers<ContextType = MercuriusContext, ParentType extends
   handOffCustomer?: Resolver<ResolversTypes['Handoff'], ParentType, ContextType, RequireFields<MutationHandOffCustomerArgs, 'customerId' | 'input'>>;
   mergeCustomers?: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationMergeCustomersArgs, 'duplicateIds' | 'id'>>;
   recordInteraction?: Resolver<ResolversTypes['Interaction'], ParentType, ContextType, RequireFields<MutationRecordInteractionArgs, 'customerId' | 'input'>>;
+  rejectClaim?: Resolver<ResolversTypes['Claim'], ParentType, ContextType, RequireFields<MutationRejectClaimArgs, 'id' | 'reason'>>;
   rejectHandoff?: Resolver<ResolversTypes['Handoff'], ParentType, ContextType, RequireFields<MutationRejectHandoffArgs, 'id' | 'reason'>>;
   revokeDelegation?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeDelegationArgs, 'id'>>;
   revokeShare?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeShareArgs, 'id'>>;
@@ -2273,8 +2517,11 @@ export type QualificationResolvers<ContextType = MercuriusContext, ParentType ex
 };
 
 export type QueryResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  accessExplain?: Resolver<ResolversTypes['AccessExplanation'], ParentType, ContextType, RequireFields<QueryAccessExplainArgs, 'resourceId' | 'resourceType'>>;
   action?: Resolver<Maybe<ResolversTypes['Action']>, ParentType, ContextType, RequireFields<QueryActionArgs, 'id'>>;
   agenda?: Resolver<ResolversTypes['ActionConnection'], ParentType, ContextType, Partial<QueryAgendaArgs>>;
+  claim?: Resolver<Maybe<ResolversTypes['Claim']>, ParentType, ContextType, RequireFields<QueryClaimArgs, 'id'>>;
+  claims?: Resolver<ResolversTypes['ClaimConnection'], ParentType, ContextType, Partial<QueryClaimsArgs>>;
   contact?: Resolver<Maybe<ResolversTypes['Contact']>, ParentType, ContextType, RequireFields<QueryContactArgs, 'id'>>;
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerArgs, 'id'>>;
   customers?: Resolver<ResolversTypes['CustomerConnection'], ParentType, ContextType, Partial<QueryCustomersArgs>>;
@@ -2440,10 +2687,16 @@ export type UserEdgeResolvers<ContextType = MercuriusContext, ParentType extends
 };
 
 export type Resolvers<ContextType = MercuriusContext> = {
+  AccessExplanation?: AccessExplanationResolvers<ContextType>;
+  AccessReason?: AccessReasonResolvers<ContextType>;
+  AccessUnitStep?: AccessUnitStepResolvers<ContextType>;
   Action?: ActionResolvers<ContextType>;
   ActionConnection?: ActionConnectionResolvers<ContextType>;
   ActionEdge?: ActionEdgeResolvers<ContextType>;
   Address?: AddressResolvers<ContextType>;
+  Claim?: ClaimResolvers<ContextType>;
+  ClaimConnection?: ClaimConnectionResolvers<ContextType>;
+  ClaimEdge?: ClaimEdgeResolvers<ContextType>;
   Contact?: ContactResolvers<ContextType>;
   Customer?: CustomerResolvers<ContextType>;
   CustomerConnection?: CustomerConnectionResolvers<ContextType>;
