@@ -1550,6 +1550,10 @@ export type TimelineEntry = {
 };
 
 export type TimelineEntryType =
+  | 'CLAIM_APPROVED'
+  | 'CLAIM_EXPIRED'
+  | 'CLAIM_REGISTERED'
+  | 'CLAIM_REJECTED'
   | 'HANDOFF_ACCEPTED'
   | 'HANDOFF_CREATED'
   | 'HANDOFF_ESCALATED'

@@ -68,6 +68,17 @@ t.test('a partner claims its prospect, its head approves: protected for 90 days;
   t.same(events.map((e) => e.type), ['claim.created', 'claim.approved']);
   t.ok(events.every((e) => e.owner_user_id === c.users.partnerASales.id && e.owner_unit_id === c.partnerA.id));
   t.same((await auditFor(app, made.body.id)).map((a) => a.action), ['created', 'approved']);
+
+  // On the timeline of the claimant's side; never on another viewer's (a share shows the customer, not the claim).
+  const mine = await app.rest(c.users.partnerASales, 'GET', `/v1/customers/${customer.id}/timeline`);
+  t.same(mine.body.data.filter((e: any) => e.type.startsWith('CLAIM_')).map((e: any) => e.type), ['CLAIM_APPROVED', 'CLAIM_REGISTERED']);
+  await app.rest(c.users.admin, 'POST', '/v1/shares', { resourceType: 'CUSTOMER', resourceId: customer.id, toUserId: c.users.partnerBSales.id });
+  const theirs = await app.rest(c.users.partnerBSales, 'GET', `/v1/customers/${customer.id}/timeline`);
+  t.equal(theirs.status, 200, theirs.raw);
+  t.same(theirs.body.data.filter((e: any) => e.type.startsWith('CLAIM_')), [], 'no claim entries for another partner');
+  t.notOk(theirs.raw.includes(made.body.id));
+  const gtl = await app.gql(c.users.partnerBSales, 'query($id: ID!) { customer(id: $id) { claims { id } } }', { id: customer.id });
+  t.same(gtl.data.customer.claims, [], 'nor through GraphQL Customer.claims');
 });
 
 t.test('protection: other units’ claims and other partners’ opportunities are refused; expiry ends it', async (t) => {
