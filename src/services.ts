@@ -1,5 +1,6 @@
 import type { AccessService } from './modules/access/index.js';
 import type { ActionService } from './modules/actions/index.js';
+import type { AllocationService } from './modules/allocation/index.js';
 import type { ClaimService } from './modules/claims/index.js';
 import type { ContactHistoryService } from './modules/contact-history/index.js';
 import type { CustomerService } from './modules/customers/index.js';
@@ -19,4 +20,5 @@ export type Services = {
   reports: ReportService;
   access: AccessService;
   claims: ClaimService;
+  allocation: AllocationService;
 };

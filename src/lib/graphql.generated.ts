@@ -151,6 +151,76 @@ export type AddressInput = {
   region?: InputMaybe<Scalars['String']['input']>;
 };
 
+export type AllocationMatch = {
+  __typename?: 'AllocationMatch';
+  industry?: Maybe<Scalars['String']['output']>;
+  kind?: Maybe<CustomerKind>;
+  lifecycleStage?: Maybe<LifecycleStage>;
+  region?: Maybe<Scalars['String']['output']>;
+  source?: Maybe<SourceChannel>;
+};
+
+export type AllocationMatchInput = {
+  industry?: InputMaybe<Scalars['String']['input']>;
+  kind?: InputMaybe<CustomerKind>;
+  lifecycleStage?: InputMaybe<LifecycleStage>;
+  region?: InputMaybe<Scalars['String']['input']>;
+  source?: InputMaybe<SourceChannel>;
+};
+
+export type AllocationResult = {
+  __typename?: 'AllocationResult';
+  allocated: Scalars['Boolean']['output'];
+  customerId: Scalars['ID']['output'];
+  ownerUnitId: Scalars['ID']['output'];
+  ownerUserId?: Maybe<Scalars['ID']['output']>;
+  ruleId?: Maybe<Scalars['ID']['output']>;
+};
+
+export type AllocationRule = {
+  __typename?: 'AllocationRule';
+  active: Scalars['Boolean']['output'];
+  capacityPerUser?: Maybe<Scalars['Int']['output']>;
+  createdAt: Scalars['DateTime']['output'];
+  createdBy: Scalars['ID']['output'];
+  id: Scalars['ID']['output'];
+  match: AllocationMatch;
+  name: Scalars['String']['output'];
+  order: Scalars['Int']['output'];
+  strategy: AllocationStrategy;
+  target: AllocationTarget;
+  updatedAt: Scalars['DateTime']['output'];
+  version: Scalars['Int']['output'];
+};
+
+export type AllocationRuleConnection = {
+  __typename?: 'AllocationRuleConnection';
+  edges: Array<AllocationRuleEdge>;
+  pageInfo: PageInfo;
+};
+
+export type AllocationRuleEdge = {
+  __typename?: 'AllocationRuleEdge';
+  cursor: Scalars['String']['output'];
+  node: AllocationRule;
+};
+
+export type AllocationStrategy =
+  | 'FIXED'
+  | 'LEAST_LOADED'
+  | 'ROUND_ROBIN';
+
+export type AllocationTarget = {
+  __typename?: 'AllocationTarget';
+  unitId?: Maybe<Scalars['ID']['output']>;
+  userId?: Maybe<Scalars['ID']['output']>;
+};
+
+export type AllocationTargetInput = {
+  unitId?: InputMaybe<Scalars['ID']['input']>;
+  userId?: InputMaybe<Scalars['ID']['input']>;
+};
+
 export type Claim = {
   __typename?: 'Claim';
   claimantUnitId: Scalars['ID']['output'];
@@ -224,6 +294,16 @@ export type CreateActionInput = {
   title: Scalars['String']['input'];
   urgency?: InputMaybe<Scalars['Int']['input']>;
   value?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type CreateAllocationRuleInput = {
+  active?: InputMaybe<Scalars['Boolean']['input']>;
+  capacityPerUser?: InputMaybe<Scalars['Int']['input']>;
+  match: AllocationMatchInput;
+  name: Scalars['String']['input'];
+  order: Scalars['Int']['input'];
+  strategy: AllocationStrategy;
+  target: AllocationTargetInput;
 };
 
 export type CreateClaimInput = {
@@ -734,8 +814,11 @@ export type Me = {
 export type Mutation = {
   __typename?: 'Mutation';
   acceptHandoff: Handoff;
+  /** Apply the allocation rules to a customer (REST POST /v1/customers/{id}/allocate). */
+  allocateCustomer: AllocationResult;
   approveClaim: Claim;
   createAction: Action;
+  createAllocationRule: AllocationRule;
   createClaim: Claim;
   createContact: Contact;
   createCustomer: Customer;
@@ -746,6 +829,7 @@ export type Mutation = {
   createRole: Role;
   createShare: Share;
   createUser: User;
+  deleteAllocationRule: Scalars['Boolean']['output'];
   deleteContact: Scalars['Boolean']['output'];
   /** @deprecated use revokeShare */
   deleteShare: Scalars['Boolean']['output'];
@@ -763,6 +847,7 @@ export type Mutation = {
   transitionOpportunity: StageTransition;
   unfreezeCustomer: Customer;
   updateAction: Action;
+  updateAllocationRule: AllocationRule;
   updateContact: Contact;
   updateCustomer: Customer;
   updateInteraction: Interaction;
@@ -779,6 +864,11 @@ export type MutationAcceptHandoffArgs = {
 };
 
 
+export type MutationAllocateCustomerArgs = {
+  customerId: Scalars['ID']['input'];
+};
+
+
 export type MutationApproveClaimArgs = {
   id: Scalars['ID']['input'];
   reason: Scalars['String']['input'];
@@ -787,6 +877,11 @@ export type MutationApproveClaimArgs = {
 
 export type MutationCreateActionArgs = {
   input: CreateActionInput;
+};
+
+
+export type MutationCreateAllocationRuleArgs = {
+  input: CreateAllocationRuleInput;
 };
 
 
@@ -839,6 +934,11 @@ export type MutationCreateShareArgs = {
 
 export type MutationCreateUserArgs = {
   input: CreateUserInput;
+};
+
+
+export type MutationDeleteAllocationRuleArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -930,6 +1030,13 @@ export type MutationUpdateActionArgs = {
   expectedVersion?: InputMaybe<Scalars['Int']['input']>;
   id: Scalars['ID']['input'];
   input: UpdateActionInput;
+};
+
+
+export type MutationUpdateAllocationRuleArgs = {
+  expectedVersion?: InputMaybe<Scalars['Int']['input']>;
+  id: Scalars['ID']['input'];
+  input: UpdateAllocationRuleInput;
 };
 
 
@@ -1190,6 +1297,9 @@ export type Query = {
   action?: Maybe<Action>;
   /** The caller's open actions (and its delegators') by priority, highest first. */
   agenda: ActionConnection;
+  allocationRule?: Maybe<AllocationRule>;
+  /** Allocation rules within the caller's scope, in the order they are tried. */
+  allocationRules: AllocationRuleConnection;
   claim?: Maybe<Claim>;
   /** Claims the caller sees: its own and those of the people its scope covers; newest first. */
   claims: ClaimConnection;
@@ -1236,6 +1346,18 @@ export type QueryActionArgs = {
 
 
 export type QueryAgendaArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryAllocationRuleArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryAllocationRulesArgs = {
+  active?: InputMaybe<Scalars['Boolean']['input']>;
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
@@ -1600,6 +1722,16 @@ export type UpdateActionInput = {
   value?: InputMaybe<Scalars['Int']['input']>;
 };
 
+export type UpdateAllocationRuleInput = {
+  active?: InputMaybe<Scalars['Boolean']['input']>;
+  capacityPerUser?: InputMaybe<Scalars['Int']['input']>;
+  match?: InputMaybe<AllocationMatchInput>;
+  name?: InputMaybe<Scalars['String']['input']>;
+  order?: InputMaybe<Scalars['Int']['input']>;
+  strategy?: InputMaybe<AllocationStrategy>;
+  target?: InputMaybe<AllocationTargetInput>;
+};
+
 export type UpdateContactInput = {
   decisionRole?: InputMaybe<DecisionRole>;
   emails?: InputMaybe<Array<Scalars['String']['input']>>;
@@ -1800,6 +1932,15 @@ export type ResolversTypes = {
   ActionStatus: ResolverTypeWrapper<unknown>;
   Address: ResolverTypeWrapper<unknown>;
   AddressInput: ResolverTypeWrapper<unknown>;
+  AllocationMatch: ResolverTypeWrapper<unknown>;
+  AllocationMatchInput: ResolverTypeWrapper<unknown>;
+  AllocationResult: ResolverTypeWrapper<unknown>;
+  AllocationRule: ResolverTypeWrapper<unknown>;
+  AllocationRuleConnection: ResolverTypeWrapper<unknown>;
+  AllocationRuleEdge: ResolverTypeWrapper<unknown>;
+  AllocationStrategy: ResolverTypeWrapper<unknown>;
+  AllocationTarget: ResolverTypeWrapper<unknown>;
+  AllocationTargetInput: ResolverTypeWrapper<unknown>;
   Boolean: ResolverTypeWrapper<unknown>;
   Claim: ResolverTypeWrapper<unknown>;
   ClaimConnection: ResolverTypeWrapper<unknown>;
@@ -1808,6 +1949,7 @@ export type ResolversTypes = {
   ClaimStatus: ResolverTypeWrapper<unknown>;
   Contact: ResolverTypeWrapper<unknown>;
   CreateActionInput: ResolverTypeWrapper<unknown>;
+  CreateAllocationRuleInput: ResolverTypeWrapper<unknown>;
   CreateClaimInput: ResolverTypeWrapper<unknown>;
   CreateContactInput: ResolverTypeWrapper<unknown>;
   CreateCustomerInput: ResolverTypeWrapper<unknown>;
@@ -1906,6 +2048,7 @@ export type ResolversTypes = {
   TransferCounts: ResolverTypeWrapper<unknown>;
   TransferInput: ResolverTypeWrapper<unknown>;
   UpdateActionInput: ResolverTypeWrapper<unknown>;
+  UpdateAllocationRuleInput: ResolverTypeWrapper<unknown>;
   UpdateContactInput: ResolverTypeWrapper<unknown>;
   UpdateCustomerInput: ResolverTypeWrapper<unknown>;
   UpdateInteractionInput: ResolverTypeWrapper<unknown>;
@@ -1931,6 +2074,14 @@ export type ResolversParentTypes = {
   ActionEdge: unknown;
   Address: unknown;
   AddressInput: unknown;
+  AllocationMatch: unknown;
+  AllocationMatchInput: unknown;
+  AllocationResult: unknown;
+  AllocationRule: unknown;
+  AllocationRuleConnection: unknown;
+  AllocationRuleEdge: unknown;
+  AllocationTarget: unknown;
+  AllocationTargetInput: unknown;
   Boolean: unknown;
   Claim: unknown;
   ClaimConnection: unknown;
@@ -1938,6 +2089,7 @@ export type ResolversParentTypes = {
   ClaimFilter: unknown;
   Contact: unknown;
   CreateActionInput: unknown;
+  CreateAllocationRuleInput: unknown;
   CreateClaimInput: unknown;
   CreateContactInput: unknown;
   CreateCustomerInput: unknown;
@@ -2017,6 +2169,7 @@ export type ResolversParentTypes = {
   TransferCounts: unknown;
   TransferInput: unknown;
   UpdateActionInput: unknown;
+  UpdateAllocationRuleInput: unknown;
   UpdateContactInput: unknown;
   UpdateCustomerInput: unknown;
   UpdateInteractionInput: unknown;
@@ -2113,6 +2266,52 @@ export type AddressResolvers<ContextType = MercuriusContext, ParentType extends 
   line2?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   postalCode?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   region?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type AllocationMatchResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AllocationMatch'] = ResolversParentTypes['AllocationMatch']> = {
+  industry?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  kind?: Resolver<Maybe<ResolversTypes['CustomerKind']>, ParentType, ContextType>;
+  lifecycleStage?: Resolver<Maybe<ResolversTypes['LifecycleStage']>, ParentType, ContextType>;
+  region?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  source?: Resolver<Maybe<ResolversTypes['SourceChannel']>, ParentType, ContextType>;
+};
+
+export type AllocationResultResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AllocationResult'] = ResolversParentTypes['AllocationResult']> = {
+  allocated?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  ownerUnitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  ownerUserId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  ruleId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+};
+
+export type AllocationRuleResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AllocationRule'] = ResolversParentTypes['AllocationRule']> = {
+  active?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  capacityPerUser?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  createdBy?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  match?: Resolver<ResolversTypes['AllocationMatch'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  order?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  strategy?: Resolver<ResolversTypes['AllocationStrategy'], ParentType, ContextType>;
+  target?: Resolver<ResolversTypes['AllocationTarget'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type AllocationRuleConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AllocationRuleConnection'] = ResolversParentTypes['AllocationRuleConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['AllocationRuleEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type AllocationRuleEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AllocationRuleEdge'] = ResolversParentTypes['AllocationRuleEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['AllocationRule'], ParentType, ContextType>;
+};
+
+export type AllocationTargetResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AllocationTarget'] = ResolversParentTypes['AllocationTarget']> = {
+  unitId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  userId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
 };
 
 export type ClaimResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Claim'] = ResolversParentTypes['Claim']> = {
@@ -2381,8 +2580,10 @@ export type MeResolvers<ContextType = MercuriusContext, ParentType extends Resol
 
 export type MutationResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   acceptHandoff?: Resolver<ResolversTypes['Handoff'], ParentType, ContextType, RequireFields<MutationAcceptHandoffArgs, 'id'>>;
+  allocateCustomer?: Resolver<ResolversTypes['AllocationResult'], ParentType, ContextType, RequireFields<MutationAllocateCustomerArgs, 'customerId'>>;
   approveClaim?: Resolver<ResolversTypes['Claim'], ParentType, ContextType, RequireFields<MutationApproveClaimArgs, 'id' | 'reason'>>;
   createAction?: Resolver<ResolversTypes['Action'], ParentType, ContextType, RequireFields<MutationCreateActionArgs, 'input'>>;
+  createAllocationRule?: Resolver<ResolversTypes['AllocationRule'], ParentType, ContextType, RequireFields<MutationCreateAllocationRuleArgs, 'input'>>;
   createClaim?: Resolver<ResolversTypes['Claim'], ParentType, ContextType, RequireFields<MutationCreateClaimArgs, 'input'>>;
   createContact?: Resolver<ResolversTypes['Contact'], ParentType, ContextType, RequireFields<MutationCreateContactArgs, 'customerId' | 'input'>>;
   createCustomer?: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationCreateCustomerArgs, 'input'>>;
@@ -2393,6 +2594,7 @@ export type MutationResolvers<ContextType = MercuriusContext, ParentType extends
   createRole?: Resolver<ResolversTypes['Role'], ParentType, ContextType, RequireFields<MutationCreateRoleArgs, 'input'>>;
   createShare?: Resolver<ResolversTypes['Share'], ParentType, ContextType, RequireFields<MutationCreateShareArgs, 'input'>>;
   createUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationCreateUserArgs, 'input'>>;
+  deleteAllocationRule?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteAllocationRuleArgs, 'id'>>;
   deleteContact?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteContactArgs, 'id'>>;
   deleteShare?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteShareArgs, 'id'>>;
   freezeCustomer?: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationFreezeCustomerArgs, 'id'>>;
@@ -2408,6 +2610,7 @@ export type MutationResolvers<ContextType = MercuriusContext, ParentType extends
   transitionOpportunity?: Resolver<ResolversTypes['StageTransition'], ParentType, ContextType, RequireFields<MutationTransitionOpportunityArgs, 'id' | 'input'>>;
   unfreezeCustomer?: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationUnfreezeCustomerArgs, 'id'>>;
   updateAction?: Resolver<ResolversTypes['Action'], ParentType, ContextType, RequireFields<MutationUpdateActionArgs, 'id' | 'input'>>;
+  updateAllocationRule?: Resolver<ResolversTypes['AllocationRule'], ParentType, ContextType, RequireFields<MutationUpdateAllocationRuleArgs, 'id' | 'input'>>;
   updateContact?: Resolver<ResolversTypes['Contact'], ParentType, ContextType, RequireFields<MutationUpdateContactArgs, 'id' | 'input'>>;
   updateCustomer?: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationUpdateCustomerArgs, 'id' | 'input'>>;
   updateInteraction?: Resolver<ResolversTypes['Interaction'], ParentType, ContextType, RequireFields<MutationUpdateInteractionArgs, 'id' | 'input'>>;
@@ -2524,6 +2727,8 @@ export type QueryResolvers<ContextType = MercuriusContext, ParentType extends Re
   accessExplain?: Resolver<ResolversTypes['AccessExplanation'], ParentType, ContextType, RequireFields<QueryAccessExplainArgs, 'resourceId' | 'resourceType'>>;
   action?: Resolver<Maybe<ResolversTypes['Action']>, ParentType, ContextType, RequireFields<QueryActionArgs, 'id'>>;
   agenda?: Resolver<ResolversTypes['ActionConnection'], ParentType, ContextType, Partial<QueryAgendaArgs>>;
+  allocationRule?: Resolver<Maybe<ResolversTypes['AllocationRule']>, ParentType, ContextType, RequireFields<QueryAllocationRuleArgs, 'id'>>;
+  allocationRules?: Resolver<ResolversTypes['AllocationRuleConnection'], ParentType, ContextType, Partial<QueryAllocationRulesArgs>>;
   claim?: Resolver<Maybe<ResolversTypes['Claim']>, ParentType, ContextType, RequireFields<QueryClaimArgs, 'id'>>;
   claims?: Resolver<ResolversTypes['ClaimConnection'], ParentType, ContextType, Partial<QueryClaimsArgs>>;
   contact?: Resolver<Maybe<ResolversTypes['Contact']>, ParentType, ContextType, RequireFields<QueryContactArgs, 'id'>>;
@@ -2698,6 +2903,12 @@ export type Resolvers<ContextType = MercuriusContext> = {
   ActionConnection?: ActionConnectionResolvers<ContextType>;
   ActionEdge?: ActionEdgeResolvers<ContextType>;
   Address?: AddressResolvers<ContextType>;
+  AllocationMatch?: AllocationMatchResolvers<ContextType>;
+  AllocationResult?: AllocationResultResolvers<ContextType>;
+  AllocationRule?: AllocationRuleResolvers<ContextType>;
+  AllocationRuleConnection?: AllocationRuleConnectionResolvers<ContextType>;
+  AllocationRuleEdge?: AllocationRuleEdgeResolvers<ContextType>;
+  AllocationTarget?: AllocationTargetResolvers<ContextType>;
   Claim?: ClaimResolvers<ContextType>;
   ClaimConnection?: ClaimConnectionResolvers<ContextType>;
   ClaimEdge?: ClaimEdgeResolvers<ContextType>;

@@ -129,13 +129,17 @@ function listFilter(q: ListCustomersQuery): ListFilter {
   return { ...q, q: search };
 }
 
+/** Gives a customer created without an explicit owner to whom the allocation rules name (wired in app.ts); returns the row as it is then. */
+export type CreateAllocator = (tx: Executor, p: Principal, row: CustomerRow) => Promise<CustomerRow>;
+
 export function createCustomerService(
   database: Database,
-  opts: { mergeRepoints?: readonly MergeRepoint[]; duplicateProbeLimitPerHour?: number; duplicateGuard?: DuplicateGuard } = {},
+  opts: { mergeRepoints?: readonly MergeRepoint[]; duplicateProbeLimitPerHour?: number; duplicateGuard?: DuplicateGuard; allocateOnCreate?: CreateAllocator } = {},
 ) {
   const { db } = database;
   const duplicates = createDuplicateCheck(database, { probeLimitPerHour: opts.duplicateProbeLimitPerHour ?? 20, ...(opts.duplicateGuard ? { guard: opts.duplicateGuard } : {}) });
   const mergeRepoints = opts.mergeRepoints ?? [];
+  const allocateOnCreate = opts.allocateOnCreate;
   // The customers service answers for customers and their contact persons (contacts.service.ts).
   const contacts = createContactService(database, loadForWrite);
 
@@ -248,7 +252,9 @@ export function createCustomerService(
             onBehalfOfId: onBehalfOf(p, row.ownerUserId),
             owner,
           });
-          return toCustomerDto(p, row);
+          // A lead created with an explicit owner is not allocated.
+          const explicit = input.ownerUserId !== undefined || input.ownerUnitId !== undefined;
+          return toCustomerDto(p, allocateOnCreate && !explicit ? await allocateOnCreate(tx, p, row) : row);
         });
       }
     },
