@@ -199,6 +199,7 @@ export type AllocationRuleConnection = {
   __typename?: 'AllocationRuleConnection';
   edges: Array<AllocationRuleEdge>;
   pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
 };
 
 export type AllocationRuleEdge = {
@@ -248,6 +249,7 @@ export type ClaimConnection = {
   __typename?: 'ClaimConnection';
   edges: Array<ClaimEdge>;
   pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
 };
 
 export type ClaimEdge = {
@@ -2317,6 +2319,7 @@ export type AllocationRuleResolvers<ContextType = MercuriusContext, ParentType e
 export type AllocationRuleConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AllocationRuleConnection'] = ResolversParentTypes['AllocationRuleConnection']> = {
   edges?: Resolver<Array<ResolversTypes['AllocationRuleEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type AllocationRuleEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AllocationRuleEdge'] = ResolversParentTypes['AllocationRuleEdge']> = {
@@ -2350,6 +2353,7 @@ export type ClaimResolvers<ContextType = MercuriusContext, ParentType extends Re
 export type ClaimConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ClaimConnection'] = ResolversParentTypes['ClaimConnection']> = {
   edges?: Resolver<Array<ResolversTypes['ClaimEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type ClaimEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ClaimEdge'] = ResolversParentTypes['ClaimEdge']> = {

@@ -2,17 +2,26 @@ import { and, eq, type SQL, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
 import { allocationRules, orgUnits, users } from '../../db/schema/index.js';
 import { allocationReachPredicate, type Principal, unitReachPredicate } from '../../lib/access.js';
+import { countRows } from '../../lib/pagination.js';
 
 export type RuleRow = typeof allocationRules.$inferSelect;
 
 // The roles whose holders receive leads (domain.md §4).
 const RECEIVING_ROLES = ['sales', 'partner_sales'];
 
+// The list's rows: the page and its count share them.
+function listConditions(p: Principal, permission: string, f: { active?: boolean | undefined }): (SQL | undefined)[] {
+  const conds: (SQL | undefined)[] = [unitReachPredicate(p, permission, allocationRules.targetUnitId)];
+  if (f.active !== undefined) conds.push(eq(allocationRules.active, f.active));
+  return conds;
+}
+
 export const allocationRepository = {
+  count: (ex: Executor, p: Principal, permission: string, f: { active?: boolean | undefined }): Promise<number> => countRows(ex, allocationRules, and(...listConditions(p, permission, f))),
+
   /** Rules whose target unit lies in the caller's reach for `permission`. */
   async list(ex: Executor, p: Principal, permission: string, f: { active?: boolean | undefined }, after: { order: number; id: string } | null, limit: number): Promise<RuleRow[]> {
-    const conds: (SQL | undefined)[] = [unitReachPredicate(p, permission, allocationRules.targetUnitId)];
-    if (f.active !== undefined) conds.push(eq(allocationRules.active, f.active));
+    const conds = listConditions(p, permission, f);
     if (after) conds.push(sql`(${allocationRules.order}, ${allocationRules.id}) > (${after.order}, ${after.id}::uuid)`);
     return ex
       .select()

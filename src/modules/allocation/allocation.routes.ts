@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { parseIfMatch, withEtag } from '../../lib/http.js';
+import { answerPage } from '../../lib/pagination.js';
 import { errorResponses, idParams, page } from '../../lib/schemas.js';
 import { allocationResultSchema, createRuleBody, listRulesQuery, patchRuleBody, ruleSchema } from './allocation.schemas.js';
 
@@ -11,7 +12,7 @@ export async function allocationRoutes(fastify: FastifyInstance): Promise<void> 
 
   app.get('/allocation-rules', {
     schema: { tags: ['allocation'], summary: 'Allocation rules within the caller’s scope, in the order they are tried', querystring: listRulesQuery, response: { 200: page(ruleSchema), ...errorResponses } },
-    handler: async (req) => svc().listRules(req.principal, req.query),
+    handler: async (req) => answerPage(await svc().listRules(req.principal, req.query), req.query.count),
   });
   app.post('/allocation-rules', {
     schema: { tags: ['allocation'], summary: 'Create an allocation rule (admin; managers for targets within their scope)', body: createRuleBody, response: { 201: ruleSchema, ...errorResponses } },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cursorParam, limitSchema } from '../../lib/pagination.js';
+import { pageParams } from '../../lib/pagination.js';
 import { queryFlag, trimmed } from '../../lib/schemas.js';
 import { LIFECYCLE_STAGES, SOURCE_CHANNELS } from '../customers/index.js';
 
@@ -72,7 +72,7 @@ export const patchRuleBody = z
   .meta({ id: 'AllocationRulePatch' });
 export type PatchRuleInput = z.infer<typeof patchRuleBody>;
 
-export const listRulesQuery = z.object({ limit: limitSchema, cursor: cursorParam.optional(), active: queryFlag.optional() }).strict();
+export const listRulesQuery = z.object({ ...pageParams, active: queryFlag.optional() }).strict();
 export type ListRulesQuery = z.infer<typeof listRulesQuery>;
 
 export const ruleSchema = z

@@ -2,7 +2,7 @@ import type { Database, Executor } from '../../db/client.js';
 import { type Principal, requirePermission } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../lib/errors.js';
-import { decodeCursor, encodeCursor, type Page } from '../../lib/pagination.js';
+import { decodeCursor, encodeCursor, type Page, withCount } from '../../lib/pagination.js';
 import { createAllocationAction } from '../actions/index.js';
 import { changeCustomerOwner, type CustomerRow, customersRepository, type Owner } from '../customers/index.js';
 import { type RuleRow, allocationRepository as repo } from './allocation.repository.js';
@@ -94,7 +94,9 @@ export function createAllocationService(database: Database, opts: { slaHours: nu
       const rows = await repo.list(db, p, 'allocation-rules:read', { active: q.active }, after, q.limit);
       const page = rows.slice(0, q.limit);
       const last = page[page.length - 1];
-      return { data: page.map(toRuleDto), nextCursor: rows.length > q.limit && last ? encodeCursor([last.order, last.id]) : null };
+      const cursors = page.map((r) => encodeCursor([r.order, r.id]));
+      const pg: Page<RuleDto> = { data: page.map(toRuleDto), nextCursor: rows.length > q.limit && last ? encodeCursor([last.order, last.id]) : null, cursors };
+      return withCount(pg, () => repo.count(db, p, 'allocation-rules:read', { active: q.active }));
     },
 
     async getRule(p: Principal, id: string): Promise<RuleDto> {

@@ -2,7 +2,7 @@ import { and, eq, gt, inArray, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { claims, opportunities, orgUnits, users } from '../../db/schema/index.js';
 import { access, type Principal } from '../../lib/access.js';
-import { keyset } from '../../lib/pagination.js';
+import { countRows, keyset } from '../../lib/pagination.js';
 
 export type ClaimRow = typeof claims.$inferSelect;
 export type ClaimFilter = { status?: string | undefined; customerId?: string | undefined; claimantUserId?: string | undefined; claimantUnitId?: string | undefined };
@@ -11,21 +11,28 @@ export type ProtectingClaim = { id: string; customerId: string; claimantUnitId: 
 
 const protecting = and(eq(claims.status, 'APPROVED'), gt(claims.protectedUntil, sql`now()`));
 
+// The list's rows: the page and its count share them.
+function conditions(p: Principal, f: ClaimFilter): (SQL | undefined)[] {
+  const conds: (SQL | undefined)[] = [access.claim.visible(p)];
+  if (f.status) conds.push(eq(claims.status, f.status));
+  if (f.customerId) conds.push(eq(claims.customerId, f.customerId));
+  if (f.claimantUserId) conds.push(eq(claims.claimantUserId, f.claimantUserId));
+  if (f.claimantUnitId) conds.push(eq(claims.claimantUnitId, f.claimantUnitId));
+  return conds;
+}
+
 export const claimsRepository = {
   async list(ex: Executor, p: Principal, f: ClaimFilter, cursor: string | undefined, limit: number): Promise<ClaimRow[]> {
     const ks = keyset({ column: claims.createdAt, desc: true, kind: 'timestamp' }, claims.id, cursor);
-    const conds: (SQL | undefined)[] = [access.claim.visible(p), ks.where];
-    if (f.status) conds.push(eq(claims.status, f.status));
-    if (f.customerId) conds.push(eq(claims.customerId, f.customerId));
-    if (f.claimantUserId) conds.push(eq(claims.claimantUserId, f.claimantUserId));
-    if (f.claimantUnitId) conds.push(eq(claims.claimantUnitId, f.claimantUnitId));
     return ex
       .select()
       .from(claims)
-      .where(and(...conds))
+      .where(and(...conditions(p, f), ks.where))
       .orderBy(...ks.orderBy)
       .limit(limit + 1);
   },
+
+  count: (ex: Executor, p: Principal, f: ClaimFilter): Promise<number> => countRows(ex, claims, and(...conditions(p, f))),
 
   async byCustomers(ex: Executor, p: Principal, customerIds: string[]): Promise<ClaimRow[]> {
     if (customerIds.length === 0) return [];

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { withEtag } from '../../lib/http.js';
+import { answerPage } from '../../lib/pagination.js';
 import { errorResponses, idParams, page } from '../../lib/schemas.js';
 import { claimSchema, createClaimBody, decideClaimBody, listClaimsQuery } from './claims.schemas.js';
 
@@ -10,7 +11,7 @@ export async function claimsRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.get('/claims', {
     schema: { tags: ['claims'], summary: "Claims the caller sees: its own and those of the people its scope covers (newest first)", querystring: listClaimsQuery, response: { 200: page(claimSchema), ...errorResponses } },
-    handler: async (req) => svc().listClaims(req.principal, req.query),
+    handler: async (req) => answerPage(await svc().listClaims(req.principal, req.query), req.query.count),
   });
   app.post('/claims', {
     schema: { tags: ['claims'], summary: 'Register a customer (or a deal on it): a pending claim for a manager to decide', body: createClaimBody, response: { 201: claimSchema, ...errorResponses } },

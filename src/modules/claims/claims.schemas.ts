@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cursorParam, limitSchema } from '../../lib/pagination.js';
+import { pageParams } from '../../lib/pagination.js';
 import { text, timestamp, trimmed } from '../../lib/schemas.js';
 
 export const CLAIM_STATUSES = ['PENDING', 'APPROVED', 'REJECTED', 'EXPIRED'] as const;
@@ -26,8 +26,7 @@ export const decideClaimBody = z
 
 export const listClaimsQuery = z
   .object({
-    limit: limitSchema,
-    cursor: cursorParam.optional(),
+    ...pageParams,
     status: z.preprocess(upper, z.enum(CLAIM_STATUSES)).optional(),
     customerId: z.uuid().optional(),
     claimantUserId: z.uuid().optional(),

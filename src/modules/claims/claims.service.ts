@@ -2,7 +2,7 @@ import type { Database, Executor } from '../../db/client.js';
 import { type Principal, requirePermission } from '../../lib/access.js';
 import { recordChanges } from '../../lib/audit.js';
 import { AppError, notFound } from '../../lib/errors.js';
-import { type Page, pageOf } from '../../lib/pagination.js';
+import { type Page, pageOf, withCount } from '../../lib/pagination.js';
 import { customersRepository } from '../customers/index.js';
 import { systemPrincipal } from '../org/index.js';
 import { type ClaimRow, claimsRepository as repo, type ProtectingClaim } from './claims.repository.js';
@@ -107,7 +107,7 @@ export function createClaimService(database: Database, opts: { protectionDays: n
       requirePermission(p, 'claims:read');
       const rows = await repo.list(db, p, q, q.cursor, q.limit);
       const pg = pageOf(rows, q.limit, (r) => [iso(r.createdAt), r.id]);
-      return { ...pg, data: pg.data.map(toClaimDto) };
+      return withCount({ ...pg, data: pg.data.map(toClaimDto) }, () => repo.count(db, p, q));
     },
 
     async getClaim(p: Principal, id: string): Promise<ClaimDto> {
