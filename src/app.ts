@@ -16,6 +16,7 @@ import { contactHistoryRoutes, createContactHistoryService, repointInteractions 
 import { createCustomerService, customersRoutes } from './modules/customers/index.js';
 import { createLifecycleService, lifecycleRoutes, repointHandoffs } from './modules/lifecycle/index.js';
 import { createOpportunityService, opportunitiesRoutes, repointOpportunities } from './modules/opportunities/index.js';
+import { createOrderService, ordersRoutes, repointOrders } from './modules/orders/index.js';
 import { createOrgService, createPrincipalCache, orgRoutes, type PrincipalCache } from './modules/org/index.js';
 import { createReportService, reportsRoutes } from './modules/reports/index.js';
 import { authPlugin } from './plugins/auth.js';
@@ -82,7 +83,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   app.decorate('services', {
     // A merge asks each module that keeps records of a customer to repoint them to the survivor.
     customers: createCustomerService(database, {
-      mergeRepoints: [repointInteractions, repointOpportunities, repointActions, repointHandoffs],
+      mergeRepoints: [repointInteractions, repointOpportunities, repointActions, repointHandoffs, repointOrders],
       duplicateProbeLimitPerHour: config.duplicateProbeLimitPerHour,
     }),
     org: createOrgService(database, { onAccessChanged: () => principals.clear() }),
@@ -91,6 +92,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     opportunities: createOpportunityService(database),
     actions: createActionService(database),
     reports: createReportService(database),
+    orders: createOrderService(database),
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -141,6 +143,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       await v1.register(opportunitiesRoutes);
       await v1.register(actionsRoutes);
       await v1.register(reportsRoutes);
+      await v1.register(ordersRoutes);
     },
     { prefix: '/v1' },
   );

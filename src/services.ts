@@ -3,6 +3,7 @@ import type { ContactHistoryService } from './modules/contact-history/index.js';
 import type { CustomerService } from './modules/customers/index.js';
 import type { LifecycleService } from './modules/lifecycle/index.js';
 import type { OpportunityService } from './modules/opportunities/index.js';
+import type { OrderService } from './modules/orders/index.js';
 import type { OrgService } from './modules/org/index.js';
 import type { ReportService } from './modules/reports/index.js';
 
@@ -15,4 +16,5 @@ export type Services = {
   opportunities: OpportunityService;
   actions: ActionService;
   reports: ReportService;
+  orders: OrderService;
 };

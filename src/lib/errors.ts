@@ -50,6 +50,9 @@ export const ERROR_MAP = {
   STAGE_HAS_OPPORTUNITIES: { status: 409, title: 'The stage still holds opportunities', graphql: 'CONFLICT' },
   STAGE_IN_HISTORY: { status: 409, title: 'The stage appears in recorded transitions', graphql: 'CONFLICT' },
 
+  // Orders
+  ORDER_STATUS_BACKWARD: { status: 409, title: 'An order status moves forward only', graphql: 'CONFLICT' },
+
   // Organisation
   PARTNER_SCOPE_ALL: { status: 422, title: 'A partner can never have scope ALL', graphql: 'BAD_USER_INPUT' },
   ROOT_UNIT_FIXED: { status: 422, title: 'The headquarters cannot move', graphql: 'BAD_USER_INPUT' },

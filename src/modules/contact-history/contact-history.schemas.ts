@@ -13,6 +13,7 @@ export const TIMELINE_TYPES = [
   'HANDOFF_REJECTED',
   'HANDOFF_ESCALATED',
   'STAGE_TRANSITION',
+  'ORDER',
 ] as const;
 export type InteractionChannel = (typeof INTERACTION_CHANNELS)[number];
 export type InteractionDirection = (typeof INTERACTION_DIRECTIONS)[number];

@@ -27,5 +27,9 @@ export function summaryOf(type: TimelineType, d: Record<string, unknown>): strin
       const name = str(d.opportunityName) ?? 'Opportunity';
       return d.fromStageKey ? `${name} moved from ${d.fromStageKey} to ${d.toStageKey}` : `${name} entered ${d.toStageKey}`;
     }
+    case 'ORDER': {
+      const what = str(d.number) ? `Order ${d.number}` : 'Order';
+      return `${what} placed: ${d.amount} ${d.currency} (${words(d.status)})`;
+    }
   }
 }
