@@ -124,6 +124,18 @@ export const ordersRepository = {
       .orderBy(asc(orders.customerId), sql`${orders.orderedAt} DESC`, sql`${orders.id} DESC`);
   },
 
+  /** How many visible orders each of these customers has (one statement). */
+  async countsByCustomer(ex: Executor, p: Principal, customerIds: readonly string[]): Promise<Map<string, number>> {
+    if (customerIds.length === 0) return new Map();
+    const rows = await ex
+      .select({ customerId: orders.customerId, n: sql<number>`count(*)::int` })
+      .from(orders)
+      .innerJoin(customers, eq(customers.id, orders.customerId))
+      .where(and(inArray(orders.customerId, [...customerIds]), canSee(p)))
+      .groupBy(orders.customerId);
+    return new Map(rows.map((r) => [r.customerId, Number(r.n)]));
+  },
+
   async linesOf(ex: Executor, orderIds: readonly string[]): Promise<LineRow[]> {
     if (orderIds.length === 0) return [];
     return ex

@@ -53,7 +53,14 @@ export const ordersLoaders = {
       });
       const pages = new Map<string, ReadonlyMap<string, Page<OrderDto>>>();
       for (const [key, g] of groups) pages.set(key, await ctx.services.orders.pagesByCustomer(ctx.principal, g.ids, g.after, g.first));
-      return queries.map((q, i) => connection(pages.get(keys[i] ?? '')?.get(q.obj.id) ?? { data: [], nextCursor: null, cursors: [] }));
+      // totalCount, when selected, is counted for all the customers at once (one statement).
+      let counts: Promise<Map<string, number>> | null = null;
+      const ids = queries.map((q) => q.obj.id);
+      const countOf = (id: string) => async () => ((await (counts ??= ctx.services.orders.countsByCustomer(ctx.principal, ids))).get(id) ?? 0);
+      return queries.map((q, i) => ({
+        ...connection(pages.get(keys[i] ?? '')?.get(q.obj.id) ?? { data: [], nextCursor: null, cursors: [] }),
+        totalCount: countOf(q.obj.id),
+      }));
     },
   } satisfies LoadersOf<'Customer', CustomerDto>,
 };

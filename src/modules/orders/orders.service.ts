@@ -261,6 +261,11 @@ export function createOrderService(database: Database) {
       return new Map(rows.map((r) => [r.id, toCustomerDto(p, r)]));
     },
 
+    async countsByCustomer(p: Principal, customerIds: readonly string[]): Promise<Map<string, number>> {
+      if (!scopeFor(p, 'orders:read')) return new Map();
+      return repo.countsByCustomer(db, p, [...new Set(customerIds)]);
+    },
+
     async pagesByCustomer(p: Principal, customerIds: readonly string[], after: string | undefined, first: number): Promise<Map<string, Page<OrderDto>>> {
       const out = new Map<string, Page<OrderDto>>();
       if (!scopeFor(p, 'orders:read')) {

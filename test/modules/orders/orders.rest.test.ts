@@ -4,7 +4,7 @@ import { applyExternalIds } from '../../../src/lib/external-ids.js';
 import { buildTestApp, company } from '../../helpers/app.js';
 import { customRole, opportunity, share, tag } from '../../helpers/factories.js';
 import { problemOf } from '../../helpers/problems.js';
-import { auditFor, count, eventsFor, findRow } from '../../helpers/records.js';
+import { auditFor, count, eventsFor } from '../../helpers/records.js';
 import { lifecycleOf, order } from './support.js';
 
 const app = await buildTestApp();
