@@ -30,14 +30,9 @@ export function canMove(from: OrderStatus, to: OrderStatus): boolean {
   return rank(to) > rank(from);
 }
 
-/** The steps whose times an order at `status` may carry: the chain up to it, or up to where it was cancelled. */
-function allowedSteps(status: OrderStatus, before: StepTimes): Set<StepField> {
-  if (status === 'CANCELLED') {
-    // A cancelled order keeps the times of the steps it reached, and may be told those of the steps before.
-    const reached = CHAIN.filter((s) => before[STEP_FIELDS[s]] != null);
-    const last = Math.max(0, ...reached.map(rank));
-    return new Set<StepField>(['cancelledAt', ...CHAIN.slice(0, last + 1).map((s) => STEP_FIELDS[s])]);
-  }
+/** The steps whose times an order at `status` may carry: the chain up to it; a cancelled order, the steps before CONFIRMED. */
+function allowedSteps(status: OrderStatus): Set<StepField> {
+  if (status === 'CANCELLED') return new Set<StepField>(['orderedAt', 'paidAt', 'shippedAt', 'cancelledAt']);
   return new Set(CHAIN.slice(0, rank(status) + 1).map((s) => STEP_FIELDS[s]));
 }
 
@@ -60,7 +55,7 @@ export function planStatus(
     });
   }
   const before = current?.times ?? {};
-  const allowed = allowedSteps(to, before);
+  const allowed = allowedSteps(to);
   for (const f of STEP_FIELD_NAMES) {
     const v = wanted.times[f];
     if (v === undefined) continue;

@@ -294,3 +294,20 @@ t.test('a merge moves the duplicate’s orders to the survivor', async (t) => {
   const onMerged = await app.rest(integration, 'POST', '/v1/orders', { customerId: dup.id, currency: 'EUR' });
   t.equal(onMerged.body.code, 'CUSTOMER_MERGED');
 });
+
+t.test("the customer's timeline shows its orders, to callers who may read them", async (t) => {
+  const cust = await app.customer(sales);
+  const o = await order(app, integration, cust.id, { number: 'TL-1', orderedAt: '2024-06-01T08:00:00Z' });
+  const tl = await app.rest(sales, 'GET', `/v1/customers/${cust.id}/timeline?types=ORDER`);
+  t.equal(tl.status, 200, tl.raw);
+  t.match(tl.body.data, [{ type: 'ORDER', id: o.id, at: '2024-06-01T08:00:00.000Z', summary: 'Order TL-1 placed: 100.00 EUR (ordered)', data: { orderId: o.id, number: 'TL-1', status: 'ORDERED', amount: '100.00', currency: 'EUR' } }]);
+  const all = await app.rest(sales, 'GET', `/v1/customers/${cust.id}/timeline`);
+  t.ok(all.body.data.some((e: { type: string }) => e.type === 'ORDER'), 'in the whole feed too');
+  t.ok(all.body.data.some((e: { type: string; data: { cause?: string } }) => e.type === 'LIFECYCLE_TRANSITION' && e.data.cause === 'ORDER'), 'with the lifecycle move it caused');
+  // A role that reads customers but not orders sees no order entries.
+  const noOrders = await app.user(c.branch, [(await customRole(app, 'ALL', ['customers:read', 'interactions:read'])).name]);
+  const hidden = await app.rest(noOrders, 'GET', `/v1/customers/${cust.id}/timeline`);
+  t.equal(hidden.status, 200, hidden.raw);
+  t.notOk(hidden.body.data.some((e: { type: string }) => e.type === 'ORDER'), 'no orders:read, no order entries');
+  t.equal(problemOf(await app.rest(noOrders, 'GET', `/v1/orders/${o.id}`), 403), null);
+});
