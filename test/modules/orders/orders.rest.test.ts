@@ -177,6 +177,11 @@ t.test('bad input: 400 naming the field, nothing written', async (t) => {
     [{ ...base, surprise: true }, ['surprise']],
     [{ ...base, externalIds: { ERP: 'x' } }, ['externalIds.ERP']],
     [{ ...base, lines: [{ product: 'A', quantity: '99999999999999', unitPrice: '9999999999999999' }] }, ['lines.0.amount']],
+    [{ ...base, lines: Array.from({ length: 1001 }, () => ({ product: 'A', quantity: '1', unitPrice: '1' })) }, ['lines']],
+    [{ ...base, lines: [{ product: 'A'.repeat(100_000), quantity: '1', unitPrice: '1' }] }, ['lines.0.product']],
+    [{ ...base, lines: [{ product: 'A', quantity: 2, unitPrice: '1' }] }, ['lines.0.quantity']],
+    [{ ...base, customerId: 'x'.repeat(5000) }, ['customerId']],
+    [{ ...base, customerId: undefined, customer: { system: 'erp', externalId: '' } }, ['customer.externalId']],
   ];
   for (const [body, paths] of cases) {
     const res = await app.rest(integration, 'POST', '/v1/orders', body);
