@@ -113,6 +113,45 @@ export type Contact = {
   version: Scalars['Int']['output'];
 };
 
+export type ConversionGroup = {
+  __typename?: 'ConversionGroup';
+  backwardMoves: Scalars['Int']['output'];
+  group?: Maybe<ReportGroup>;
+  lostCount: Scalars['Int']['output'];
+  meanCycleDays?: Maybe<Scalars['Float']['output']>;
+  reopenings: Scalars['Int']['output'];
+  steps: Array<ConversionStep>;
+  winRate?: Maybe<Scalars['String']['output']>;
+  wonCount: Scalars['Int']['output'];
+};
+
+export type ConversionReport = {
+  __typename?: 'ConversionReport';
+  from: Scalars['DateTime']['output'];
+  groupBy?: Maybe<Scalars['String']['output']>;
+  groups: Array<ConversionGroup>;
+  pipelineId: Scalars['ID']['output'];
+  to: Scalars['DateTime']['output'];
+};
+
+export type ConversionStep = {
+  __typename?: 'ConversionStep';
+  advanced: Scalars['Int']['output'];
+  /** advanced / (advanced + lost), 4 places; null when none decided. */
+  conversionRate?: Maybe<Scalars['String']['output']>;
+  entered: Scalars['Int']['output'];
+  fromStageKey: Scalars['String']['output'];
+  lost: Scalars['Int']['output'];
+  meanDaysInStage?: Maybe<Scalars['Float']['output']>;
+  medianDaysInStage?: Maybe<Scalars['Float']['output']>;
+  open: Scalars['Int']['output'];
+  sampleSize: Scalars['Int']['output'];
+  timeSampleSize: Scalars['Int']['output'];
+  toStageKey: Scalars['String']['output'];
+  winRateFromStage?: Maybe<Scalars['String']['output']>;
+  wonByEnd: Scalars['Int']['output'];
+};
+
 /** Exactly one of opportunityId and customerId. */
 export type CreateActionInput = {
   /** Defaults to the caller. */
@@ -421,6 +460,93 @@ export type EffectiveScope = {
   __typename?: 'EffectiveScope';
   permission: Scalars['String']['output'];
   scope: Scope;
+};
+
+export type ForecastCells = {
+  __typename?: 'ForecastCells';
+  bestCase: Scalars['String']['output'];
+  commit: Scalars['String']['output'];
+  historyBased: Scalars['String']['output'];
+  openCount: Scalars['Int']['output'];
+  otherCurrencyCount: Scalars['Int']['output'];
+  unpricedCount: Scalars['Int']['output'];
+  weighted: Scalars['String']['output'];
+  won: Scalars['String']['output'];
+  wonCount: Scalars['Int']['output'];
+};
+
+export type ForecastMonth = {
+  __typename?: 'ForecastMonth';
+  bestCase: Scalars['String']['output'];
+  commit: Scalars['String']['output'];
+  historyBased: Scalars['String']['output'];
+  month: Scalars['String']['output'];
+  openCount: Scalars['Int']['output'];
+  otherCurrencyCount: Scalars['Int']['output'];
+  unpricedCount: Scalars['Int']['output'];
+  weighted: Scalars['String']['output'];
+  won: Scalars['String']['output'];
+  wonCount: Scalars['Int']['output'];
+};
+
+export type ForecastReport = {
+  __typename?: 'ForecastReport';
+  commitProbability: Scalars['Int']['output'];
+  currency: Scalars['String']['output'];
+  from: Scalars['String']['output'];
+  months: Array<ForecastMonth>;
+  pipelineId: Scalars['ID']['output'];
+  stageRates: Array<ForecastStageRate>;
+  to: Scalars['String']['output'];
+  totals: ForecastCells;
+  undatedCount: Scalars['Int']['output'];
+};
+
+export type ForecastStageRate = {
+  __typename?: 'ForecastStageRate';
+  rate: Scalars['String']['output'];
+  sampleSize: Scalars['Int']['output'];
+  /** HISTORY (measured in the caller's scope) or PIPELINE (the stage's probability: too little history). */
+  source: Scalars['String']['output'];
+  stageKey: Scalars['String']['output'];
+};
+
+export type FunnelCells = {
+  __typename?: 'FunnelCells';
+  amount: Scalars['String']['output'];
+  count: Scalars['Int']['output'];
+  otherCurrencyCount: Scalars['Int']['output'];
+  unpricedCount: Scalars['Int']['output'];
+  weightedAmount: Scalars['String']['output'];
+};
+
+export type FunnelGroup = {
+  __typename?: 'FunnelGroup';
+  /** Null when the report is not grouped. */
+  group?: Maybe<ReportGroup>;
+  stages: Array<FunnelStage>;
+  totals: FunnelCells;
+};
+
+export type FunnelReport = {
+  __typename?: 'FunnelReport';
+  currency: Scalars['String']['output'];
+  groupBy?: Maybe<Scalars['String']['output']>;
+  groups: Array<FunnelGroup>;
+  pipelineId: Scalars['ID']['output'];
+};
+
+export type FunnelStage = {
+  __typename?: 'FunnelStage';
+  amount: Scalars['String']['output'];
+  count: Scalars['Int']['output'];
+  otherCurrencyCount: Scalars['Int']['output'];
+  probability: Scalars['Int']['output'];
+  stageId: Scalars['ID']['output'];
+  stageKey: Scalars['String']['output'];
+  stageName: Scalars['String']['output'];
+  unpricedCount: Scalars['Int']['output'];
+  weightedAmount: Scalars['String']['output'];
 };
 
 /** A lead handed to a unit or a user, with a deadline. */
@@ -1058,11 +1184,17 @@ export type Query = {
   /** The caller's open actions (and its delegators') by priority, highest first. */
   agenda: ActionConnection;
   contact?: Maybe<Contact>;
+  /** Defaults to the last 90 days. */
+  conversionReport: ConversionReport;
   customer?: Maybe<Customer>;
   customers: CustomerConnection;
   delegations: DelegationConnection;
   /** What createCustomer with this input would find, creating nothing (audited and limited like a refused create). */
   duplicateCheck: DuplicateCheck;
+  /** Months as YYYY-MM; defaults to this month and the next two. */
+  forecastReport: ForecastReport;
+  /** Open deals per stage now. groupBy: unit, partner, user or source. */
+  funnelReport: FunnelReport;
   handoff?: Maybe<Handoff>;
   handoffs: HandoffConnection;
   interaction?: Maybe<Interaction>;
@@ -1077,6 +1209,8 @@ export type Query = {
   pipelines: Array<Pipeline>;
   role?: Maybe<Role>;
   roles: Array<Role>;
+  /** groupBy: user (default), unit or partner. Defaults to the last 90 days. */
+  salesPerformanceReport: SalesPerformanceReport;
   share?: Maybe<Share>;
   /** Shares the caller made, those granted to it or its unit, and those on customers it may edit; newest first. */
   shares: ShareConnection;
@@ -1103,6 +1237,18 @@ export type QueryContactArgs = {
 };
 
 
+export type QueryConversionReportArgs = {
+  currency?: InputMaybe<Scalars['String']['input']>;
+  from?: InputMaybe<Scalars['DateTime']['input']>;
+  groupBy?: InputMaybe<Scalars['String']['input']>;
+  ownerUnitId?: InputMaybe<Scalars['ID']['input']>;
+  ownerUserId?: InputMaybe<Scalars['ID']['input']>;
+  pipelineId?: InputMaybe<Scalars['ID']['input']>;
+  source?: InputMaybe<SourceChannel>;
+  to?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+
 export type QueryCustomerArgs = {
   id: Scalars['ID']['input'];
 };
@@ -1125,6 +1271,32 @@ export type QueryDelegationsArgs = {
 
 export type QueryDuplicateCheckArgs = {
   input: CreateCustomerInput;
+};
+
+
+export type QueryForecastReportArgs = {
+  commitProbability?: InputMaybe<Scalars['Int']['input']>;
+  currency?: InputMaybe<Scalars['String']['input']>;
+  from?: InputMaybe<Scalars['String']['input']>;
+  historyMonths?: InputMaybe<Scalars['Int']['input']>;
+  minSample?: InputMaybe<Scalars['Int']['input']>;
+  ownerUnitId?: InputMaybe<Scalars['ID']['input']>;
+  ownerUserId?: InputMaybe<Scalars['ID']['input']>;
+  pipelineId?: InputMaybe<Scalars['ID']['input']>;
+  source?: InputMaybe<SourceChannel>;
+  to?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryFunnelReportArgs = {
+  currency?: InputMaybe<Scalars['String']['input']>;
+  expectedCloseFrom?: InputMaybe<Scalars['String']['input']>;
+  expectedCloseTo?: InputMaybe<Scalars['String']['input']>;
+  groupBy?: InputMaybe<Scalars['String']['input']>;
+  ownerUnitId?: InputMaybe<Scalars['ID']['input']>;
+  ownerUserId?: InputMaybe<Scalars['ID']['input']>;
+  pipelineId?: InputMaybe<Scalars['ID']['input']>;
+  source?: InputMaybe<SourceChannel>;
 };
 
 
@@ -1182,6 +1354,18 @@ export type QueryRoleArgs = {
 };
 
 
+export type QuerySalesPerformanceReportArgs = {
+  currency?: InputMaybe<Scalars['String']['input']>;
+  from?: InputMaybe<Scalars['DateTime']['input']>;
+  groupBy?: InputMaybe<Scalars['String']['input']>;
+  ownerUnitId?: InputMaybe<Scalars['ID']['input']>;
+  ownerUserId?: InputMaybe<Scalars['ID']['input']>;
+  pipelineId?: InputMaybe<Scalars['ID']['input']>;
+  source?: InputMaybe<SourceChannel>;
+  to?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+
 export type QueryShareArgs = {
   id: Scalars['ID']['input'];
 };
@@ -1222,6 +1406,13 @@ export type RecordInteractionInput = {
   subject?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** A report's group: a unit, partner or user (key = its id) or a source channel; null key: none (the company's own staff for partner, no owner for user). */
+export type ReportGroup = {
+  __typename?: 'ReportGroup';
+  key?: Maybe<Scalars['String']['output']>;
+  name?: Maybe<Scalars['String']['output']>;
+};
+
 export type Role = {
   __typename?: 'Role';
   builtIn: Scalars['Boolean']['output'];
@@ -1231,6 +1422,30 @@ export type Role = {
   permissions: Array<Scalars['String']['output']>;
   scope: Scope;
   version: Scalars['Int']['output'];
+};
+
+export type SalesPerformanceReport = {
+  __typename?: 'SalesPerformanceReport';
+  currency: Scalars['String']['output'];
+  from: Scalars['DateTime']['output'];
+  groupBy: Scalars['String']['output'];
+  pipelineId: Scalars['ID']['output'];
+  rows: Array<SalesPerformanceRow>;
+  to: Scalars['DateTime']['output'];
+};
+
+export type SalesPerformanceRow = {
+  __typename?: 'SalesPerformanceRow';
+  actionsDone: Scalars['Int']['output'];
+  conversionRate?: Maybe<Scalars['String']['output']>;
+  created: Scalars['Int']['output'];
+  group?: Maybe<ReportGroup>;
+  interactions: Scalars['Int']['output'];
+  lost: Scalars['Int']['output'];
+  meanCycleDays?: Maybe<Scalars['Float']['output']>;
+  winRate?: Maybe<Scalars['String']['output']>;
+  won: Scalars['Int']['output'];
+  wonAmount: Scalars['String']['output'];
 };
 
 export type Scope =
@@ -1638,6 +1853,9 @@ export type ResolversTypes = {
   AddressInput: ResolverTypeWrapper<unknown>;
   Boolean: ResolverTypeWrapper<unknown>;
   Contact: ResolverTypeWrapper<unknown>;
+  ConversionGroup: ResolverTypeWrapper<unknown>;
+  ConversionReport: ResolverTypeWrapper<unknown>;
+  ConversionStep: ResolverTypeWrapper<unknown>;
   CreateActionInput: ResolverTypeWrapper<unknown>;
   CreateContactInput: ResolverTypeWrapper<unknown>;
   CreateCustomerInput: ResolverTypeWrapper<unknown>;
@@ -1668,6 +1886,14 @@ export type ResolversTypes = {
   DuplicateCheck: ResolverTypeWrapper<unknown>;
   EffectiveScope: ResolverTypeWrapper<unknown>;
   Float: ResolverTypeWrapper<unknown>;
+  ForecastCells: ResolverTypeWrapper<unknown>;
+  ForecastMonth: ResolverTypeWrapper<unknown>;
+  ForecastReport: ResolverTypeWrapper<unknown>;
+  ForecastStageRate: ResolverTypeWrapper<unknown>;
+  FunnelCells: ResolverTypeWrapper<unknown>;
+  FunnelGroup: ResolverTypeWrapper<unknown>;
+  FunnelReport: ResolverTypeWrapper<unknown>;
+  FunnelStage: ResolverTypeWrapper<unknown>;
   Handoff: ResolverTypeWrapper<unknown>;
   HandoffBox: ResolverTypeWrapper<unknown>;
   HandoffConnection: ResolverTypeWrapper<unknown>;
@@ -1710,7 +1936,10 @@ export type ResolversTypes = {
   QualificationInput: ResolverTypeWrapper<unknown>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RecordInteractionInput: ResolverTypeWrapper<unknown>;
+  ReportGroup: ResolverTypeWrapper<unknown>;
   Role: ResolverTypeWrapper<unknown>;
+  SalesPerformanceReport: ResolverTypeWrapper<unknown>;
+  SalesPerformanceRow: ResolverTypeWrapper<unknown>;
   Scope: ResolverTypeWrapper<unknown>;
   Share: ResolverTypeWrapper<unknown>;
   ShareConnection: ResolverTypeWrapper<unknown>;
@@ -1759,6 +1988,9 @@ export type ResolversParentTypes = {
   AddressInput: unknown;
   Boolean: unknown;
   Contact: unknown;
+  ConversionGroup: unknown;
+  ConversionReport: unknown;
+  ConversionStep: unknown;
   CreateActionInput: unknown;
   CreateContactInput: unknown;
   CreateCustomerInput: unknown;
@@ -1786,6 +2018,14 @@ export type ResolversParentTypes = {
   DuplicateCheck: unknown;
   EffectiveScope: unknown;
   Float: unknown;
+  ForecastCells: unknown;
+  ForecastMonth: unknown;
+  ForecastReport: unknown;
+  ForecastStageRate: unknown;
+  FunnelCells: unknown;
+  FunnelGroup: unknown;
+  FunnelReport: unknown;
+  FunnelStage: unknown;
   Handoff: unknown;
   HandoffConnection: unknown;
   HandoffEdge: unknown;
@@ -1818,7 +2058,10 @@ export type ResolversParentTypes = {
   QualificationInput: unknown;
   Query: Record<PropertyKey, never>;
   RecordInteractionInput: unknown;
+  ReportGroup: unknown;
   Role: unknown;
+  SalesPerformanceReport: unknown;
+  SalesPerformanceRow: unknown;
   Share: unknown;
   ShareConnection: unknown;
   ShareEdge: unknown;
@@ -1911,6 +2154,41 @@ export type ContactResolvers<ContextType = MercuriusContext, ParentType extends 
   title?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ConversionGroupResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ConversionGroup'] = ResolversParentTypes['ConversionGroup']> = {
+  backwardMoves?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  group?: Resolver<Maybe<ResolversTypes['ReportGroup']>, ParentType, ContextType>;
+  lostCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  meanCycleDays?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  reopenings?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  steps?: Resolver<Array<ResolversTypes['ConversionStep']>, ParentType, ContextType>;
+  winRate?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  wonCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ConversionReportResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ConversionReport'] = ResolversParentTypes['ConversionReport']> = {
+  from?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  groupBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  groups?: Resolver<Array<ResolversTypes['ConversionGroup']>, ParentType, ContextType>;
+  pipelineId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type ConversionStepResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ConversionStep'] = ResolversParentTypes['ConversionStep']> = {
+  advanced?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  conversionRate?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  entered?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  fromStageKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  lost?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  meanDaysInStage?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  medianDaysInStage?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  open?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  sampleSize?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  timeSampleSize?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  toStageKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  winRateFromStage?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  wonByEnd?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type CustomerResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Customer'] = ResolversParentTypes['Customer']> = {
@@ -2022,6 +2300,83 @@ export type DuplicateCheckResolvers<ContextType = MercuriusContext, ParentType e
 export type EffectiveScopeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['EffectiveScope'] = ResolversParentTypes['EffectiveScope']> = {
   permission?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   scope?: Resolver<ResolversTypes['Scope'], ParentType, ContextType>;
+};
+
+export type ForecastCellsResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ForecastCells'] = ResolversParentTypes['ForecastCells']> = {
+  bestCase?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  commit?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  historyBased?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  openCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  otherCurrencyCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  unpricedCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  weighted?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  won?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  wonCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ForecastMonthResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ForecastMonth'] = ResolversParentTypes['ForecastMonth']> = {
+  bestCase?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  commit?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  historyBased?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  month?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  openCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  otherCurrencyCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  unpricedCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  weighted?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  won?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  wonCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ForecastReportResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ForecastReport'] = ResolversParentTypes['ForecastReport']> = {
+  commitProbability?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  from?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  months?: Resolver<Array<ResolversTypes['ForecastMonth']>, ParentType, ContextType>;
+  pipelineId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  stageRates?: Resolver<Array<ResolversTypes['ForecastStageRate']>, ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  totals?: Resolver<ResolversTypes['ForecastCells'], ParentType, ContextType>;
+  undatedCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ForecastStageRateResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ForecastStageRate'] = ResolversParentTypes['ForecastStageRate']> = {
+  rate?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sampleSize?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  stageKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type FunnelCellsResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['FunnelCells'] = ResolversParentTypes['FunnelCells']> = {
+  amount?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  otherCurrencyCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  unpricedCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  weightedAmount?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type FunnelGroupResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['FunnelGroup'] = ResolversParentTypes['FunnelGroup']> = {
+  group?: Resolver<Maybe<ResolversTypes['ReportGroup']>, ParentType, ContextType>;
+  stages?: Resolver<Array<ResolversTypes['FunnelStage']>, ParentType, ContextType>;
+  totals?: Resolver<ResolversTypes['FunnelCells'], ParentType, ContextType>;
+};
+
+export type FunnelReportResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['FunnelReport'] = ResolversParentTypes['FunnelReport']> = {
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  groupBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  groups?: Resolver<Array<ResolversTypes['FunnelGroup']>, ParentType, ContextType>;
+  pipelineId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+};
+
+export type FunnelStageResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['FunnelStage'] = ResolversParentTypes['FunnelStage']> = {
+  amount?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  otherCurrencyCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  probability?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  stageId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  stageKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  stageName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  unpricedCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  weightedAmount?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type HandoffResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Handoff'] = ResolversParentTypes['Handoff']> = {
@@ -2276,10 +2631,13 @@ export type QueryResolvers<ContextType = MercuriusContext, ParentType extends Re
   action?: Resolver<Maybe<ResolversTypes['Action']>, ParentType, ContextType, RequireFields<QueryActionArgs, 'id'>>;
   agenda?: Resolver<ResolversTypes['ActionConnection'], ParentType, ContextType, Partial<QueryAgendaArgs>>;
   contact?: Resolver<Maybe<ResolversTypes['Contact']>, ParentType, ContextType, RequireFields<QueryContactArgs, 'id'>>;
+  conversionReport?: Resolver<ResolversTypes['ConversionReport'], ParentType, ContextType, Partial<QueryConversionReportArgs>>;
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerArgs, 'id'>>;
   customers?: Resolver<ResolversTypes['CustomerConnection'], ParentType, ContextType, Partial<QueryCustomersArgs>>;
   delegations?: Resolver<ResolversTypes['DelegationConnection'], ParentType, ContextType, Partial<QueryDelegationsArgs>>;
   duplicateCheck?: Resolver<ResolversTypes['DuplicateCheck'], ParentType, ContextType, RequireFields<QueryDuplicateCheckArgs, 'input'>>;
+  forecastReport?: Resolver<ResolversTypes['ForecastReport'], ParentType, ContextType, Partial<QueryForecastReportArgs>>;
+  funnelReport?: Resolver<ResolversTypes['FunnelReport'], ParentType, ContextType, Partial<QueryFunnelReportArgs>>;
   handoff?: Resolver<Maybe<ResolversTypes['Handoff']>, ParentType, ContextType, RequireFields<QueryHandoffArgs, 'id'>>;
   handoffs?: Resolver<ResolversTypes['HandoffConnection'], ParentType, ContextType, Partial<QueryHandoffsArgs>>;
   interaction?: Resolver<Maybe<ResolversTypes['Interaction']>, ParentType, ContextType, RequireFields<QueryInteractionArgs, 'id'>>;
@@ -2293,11 +2651,17 @@ export type QueryResolvers<ContextType = MercuriusContext, ParentType extends Re
   pipelines?: Resolver<Array<ResolversTypes['Pipeline']>, ParentType, ContextType>;
   role?: Resolver<Maybe<ResolversTypes['Role']>, ParentType, ContextType, RequireFields<QueryRoleArgs, 'id'>>;
   roles?: Resolver<Array<ResolversTypes['Role']>, ParentType, ContextType>;
+  salesPerformanceReport?: Resolver<ResolversTypes['SalesPerformanceReport'], ParentType, ContextType, Partial<QuerySalesPerformanceReportArgs>>;
   share?: Resolver<Maybe<ResolversTypes['Share']>, ParentType, ContextType, RequireFields<QueryShareArgs, 'id'>>;
   shares?: Resolver<ResolversTypes['ShareConnection'], ParentType, ContextType, Partial<QuerySharesArgs>>;
   sourceReport?: Resolver<ResolversTypes['SourceReport'], ParentType, ContextType, Partial<QuerySourceReportArgs>>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
   users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, Partial<QueryUsersArgs>>;
+};
+
+export type ReportGroupResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ReportGroup'] = ResolversParentTypes['ReportGroup']> = {
+  key?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  name?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
 export type RoleResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Role'] = ResolversParentTypes['Role']> = {
@@ -2308,6 +2672,28 @@ export type RoleResolvers<ContextType = MercuriusContext, ParentType extends Res
   permissions?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   scope?: Resolver<ResolversTypes['Scope'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type SalesPerformanceReportResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['SalesPerformanceReport'] = ResolversParentTypes['SalesPerformanceReport']> = {
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  from?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  groupBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  pipelineId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  rows?: Resolver<Array<ResolversTypes['SalesPerformanceRow']>, ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type SalesPerformanceRowResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['SalesPerformanceRow'] = ResolversParentTypes['SalesPerformanceRow']> = {
+  actionsDone?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  conversionRate?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  created?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  group?: Resolver<Maybe<ResolversTypes['ReportGroup']>, ParentType, ContextType>;
+  interactions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  lost?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  meanCycleDays?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  winRate?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  won?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  wonAmount?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type ShareResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Share'] = ResolversParentTypes['Share']> = {
@@ -2445,6 +2831,9 @@ export type Resolvers<ContextType = MercuriusContext> = {
   ActionEdge?: ActionEdgeResolvers<ContextType>;
   Address?: AddressResolvers<ContextType>;
   Contact?: ContactResolvers<ContextType>;
+  ConversionGroup?: ConversionGroupResolvers<ContextType>;
+  ConversionReport?: ConversionReportResolvers<ContextType>;
+  ConversionStep?: ConversionStepResolvers<ContextType>;
   Customer?: CustomerResolvers<ContextType>;
   CustomerConnection?: CustomerConnectionResolvers<ContextType>;
   CustomerEdge?: CustomerEdgeResolvers<ContextType>;
@@ -2457,6 +2846,14 @@ export type Resolvers<ContextType = MercuriusContext> = {
   DuplicateCandidate?: DuplicateCandidateResolvers<ContextType>;
   DuplicateCheck?: DuplicateCheckResolvers<ContextType>;
   EffectiveScope?: EffectiveScopeResolvers<ContextType>;
+  ForecastCells?: ForecastCellsResolvers<ContextType>;
+  ForecastMonth?: ForecastMonthResolvers<ContextType>;
+  ForecastReport?: ForecastReportResolvers<ContextType>;
+  ForecastStageRate?: ForecastStageRateResolvers<ContextType>;
+  FunnelCells?: FunnelCellsResolvers<ContextType>;
+  FunnelGroup?: FunnelGroupResolvers<ContextType>;
+  FunnelReport?: FunnelReportResolvers<ContextType>;
+  FunnelStage?: FunnelStageResolvers<ContextType>;
   Handoff?: HandoffResolvers<ContextType>;
   HandoffConnection?: HandoffConnectionResolvers<ContextType>;
   HandoffEdge?: HandoffEdgeResolvers<ContextType>;
@@ -2479,7 +2876,10 @@ export type Resolvers<ContextType = MercuriusContext> = {
   ProtectedMatch?: ProtectedMatchResolvers<ContextType>;
   Qualification?: QualificationResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  ReportGroup?: ReportGroupResolvers<ContextType>;
   Role?: RoleResolvers<ContextType>;
+  SalesPerformanceReport?: SalesPerformanceReportResolvers<ContextType>;
+  SalesPerformanceRow?: SalesPerformanceRowResolvers<ContextType>;
   Share?: ShareResolvers<ContextType>;
   ShareConnection?: ShareConnectionResolvers<ContextType>;
   ShareEdge?: ShareEdgeResolvers<ContextType>;
