@@ -228,6 +228,17 @@ export type CreatePipelineInput = {
   unitId?: InputMaybe<Scalars['ID']['input']>;
 };
 
+export type CreatePlanInput = {
+  historyMonths?: InputMaybe<Scalars['Int']['input']>;
+  minSample?: InputMaybe<Scalars['Int']['input']>;
+  name?: InputMaybe<Scalars['String']['input']>;
+  periodEnd: Scalars['String']['input'];
+  periodStart: Scalars['String']['input'];
+  pipelineId?: InputMaybe<Scalars['ID']['input']>;
+  target: PlanTargetInput;
+  unitId: Scalars['ID']['input'];
+};
+
 export type CreateRoleInput = {
   hiddenFields?: InputMaybe<Array<Scalars['String']['input']>>;
   name: Scalars['String']['input'];
@@ -406,6 +417,16 @@ export type DecisionRole =
   | 'OTHER'
   | 'TECHNICAL'
   | 'USER';
+
+export type DecomposePlanInput = {
+  historyMonths?: InputMaybe<Scalars['Int']['input']>;
+  minSample?: InputMaybe<Scalars['Int']['input']>;
+  periodEnd: Scalars['String']['input'];
+  periodStart: Scalars['String']['input'];
+  pipelineId?: InputMaybe<Scalars['ID']['input']>;
+  target: PlanTargetInput;
+  unitId: Scalars['ID']['input'];
+};
 
 export type Delegation = {
   __typename?: 'Delegation';
@@ -756,6 +777,7 @@ export type Mutation = {
   createOpportunity: Opportunity;
   createOrgUnit: OrgUnit;
   createPipeline: Pipeline;
+  createPlan: Plan;
   createRole: Role;
   createShare: Share;
   createUser: User;
@@ -825,6 +847,11 @@ export type MutationCreateOrgUnitArgs = {
 
 export type MutationCreatePipelineArgs = {
   input: CreatePipelineInput;
+};
+
+
+export type MutationCreatePlanArgs = {
+  input: CreatePlanInput;
 };
 
 
@@ -1149,6 +1176,126 @@ export type PipelineStageInput = {
   terminal?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
+export type Plan = {
+  __typename?: 'Plan';
+  averageWonAmount?: Maybe<Scalars['String']['output']>;
+  averageWonAmountSampleSize: Scalars['Int']['output'];
+  averageWonAmountSource: Scalars['String']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  createdBy: Scalars['ID']['output'];
+  historyMonths: Scalars['Int']['output'];
+  id: Scalars['ID']['output'];
+  measuredFrom: Scalars['DateTime']['output'];
+  measuredTo: Scalars['DateTime']['output'];
+  minSample: Scalars['Int']['output'];
+  name?: Maybe<Scalars['String']['output']>;
+  periodEnd: Scalars['String']['output'];
+  periodStart: Scalars['String']['output'];
+  pipelineId: Scalars['ID']['output'];
+  rates: Array<PlanRate>;
+  required: Array<PlanRequired>;
+  target: PlanTarget;
+  unitId: Scalars['ID']['output'];
+  version: Scalars['Int']['output'];
+  wonNeeded?: Maybe<Scalars['Int']['output']>;
+};
+
+export type PlanConnection = {
+  __typename?: 'PlanConnection';
+  edges: Array<PlanEdge>;
+  pageInfo: PageInfo;
+};
+
+export type PlanDecomposition = {
+  __typename?: 'PlanDecomposition';
+  averageWonAmount?: Maybe<Scalars['String']['output']>;
+  averageWonAmountSampleSize: Scalars['Int']['output'];
+  averageWonAmountSource: Scalars['String']['output'];
+  historyMonths: Scalars['Int']['output'];
+  measuredFrom: Scalars['DateTime']['output'];
+  measuredTo: Scalars['DateTime']['output'];
+  minSample: Scalars['Int']['output'];
+  periodEnd: Scalars['String']['output'];
+  periodStart: Scalars['String']['output'];
+  pipelineId: Scalars['ID']['output'];
+  rates: Array<PlanRate>;
+  required: Array<PlanRequired>;
+  target: PlanTarget;
+  unitId: Scalars['ID']['output'];
+  wonNeeded?: Maybe<Scalars['Int']['output']>;
+};
+
+export type PlanEdge = {
+  __typename?: 'PlanEdge';
+  cursor: Scalars['String']['output'];
+  node: Plan;
+};
+
+export type PlanFilter = {
+  unitId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+export type PlanProgress = {
+  __typename?: 'PlanProgress';
+  asOf: Scalars['DateTime']['output'];
+  averageWonAmountToday?: Maybe<Scalars['String']['output']>;
+  elapsedShare: Scalars['String']['output'];
+  periodEnd: Scalars['String']['output'];
+  periodStart: Scalars['String']['output'];
+  planId: Scalars['ID']['output'];
+  ratesToday: Array<PlanRate>;
+  stages: Array<PlanProgressStage>;
+  won: PlanProgressWon;
+};
+
+export type PlanProgressStage = {
+  __typename?: 'PlanProgressStage';
+  actual: Scalars['Int']['output'];
+  expectedToDate?: Maybe<Scalars['Int']['output']>;
+  gap?: Maybe<Scalars['Int']['output']>;
+  required?: Maybe<Scalars['Int']['output']>;
+  requiredToday?: Maybe<Scalars['Int']['output']>;
+  stageKey: Scalars['String']['output'];
+};
+
+export type PlanProgressWon = {
+  __typename?: 'PlanProgressWon';
+  actual: Scalars['String']['output'];
+  currency: Scalars['String']['output'];
+  gap: Scalars['String']['output'];
+  target: Scalars['String']['output'];
+};
+
+export type PlanRate = {
+  __typename?: 'PlanRate';
+  belowMinimumSample: Scalars['Boolean']['output'];
+  fromStageKey: Scalars['String']['output'];
+  rate?: Maybe<Scalars['String']['output']>;
+  sampleSize: Scalars['Int']['output'];
+  /** UNIT, PARENT, COMPANY (measured there, within the caller's visibility), PIPELINE (stage probabilities) or NONE. */
+  source: Scalars['String']['output'];
+  sourceUnitId?: Maybe<Scalars['ID']['output']>;
+  toStageKey: Scalars['String']['output'];
+};
+
+export type PlanRequired = {
+  __typename?: 'PlanRequired';
+  /** Null when it cannot be computed (no average won amount, or an unknown or zero rate on the way). */
+  count?: Maybe<Scalars['Int']['output']>;
+  stageKey: Scalars['String']['output'];
+};
+
+export type PlanTarget = {
+  __typename?: 'PlanTarget';
+  amount: Scalars['String']['output'];
+  currency: Scalars['String']['output'];
+};
+
+export type PlanTargetInput = {
+  amount: Scalars['String']['input'];
+  currency: Scalars['String']['input'];
+};
+
 /** A match the caller cannot see: only whom to ask. */
 export type ProtectedMatch = {
   __typename?: 'ProtectedMatch';
@@ -1207,6 +1354,11 @@ export type Query = {
   orgUnits: Array<OrgUnit>;
   pipeline?: Maybe<Pipeline>;
   pipelines: Array<Pipeline>;
+  plan?: Maybe<Plan>;
+  /** Computes only: POST /v1/plans/decompose. */
+  planDecomposition: PlanDecomposition;
+  planProgress?: Maybe<PlanProgress>;
+  plans: PlanConnection;
   role?: Maybe<Role>;
   roles: Array<Role>;
   /** groupBy: user (default), unit or partner. Defaults to the last 90 days. */
@@ -1346,6 +1498,28 @@ export type QueryOrgUnitArgs = {
 
 export type QueryPipelineArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryPlanArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryPlanDecompositionArgs = {
+  input: DecomposePlanInput;
+};
+
+
+export type QueryPlanProgressArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryPlansArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<PlanFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -1863,6 +2037,7 @@ export type ResolversTypes = {
   CreateOpportunityInput: ResolverTypeWrapper<unknown>;
   CreateOrgUnitInput: ResolverTypeWrapper<unknown>;
   CreatePipelineInput: ResolverTypeWrapper<unknown>;
+  CreatePlanInput: ResolverTypeWrapper<unknown>;
   CreateRoleInput: ResolverTypeWrapper<unknown>;
   CreateShareInput: ResolverTypeWrapper<unknown>;
   CreateUserInput: ResolverTypeWrapper<unknown>;
@@ -1878,6 +2053,7 @@ export type ResolversTypes = {
   CustomerViewerCan: ResolverTypeWrapper<unknown>;
   DateTime: ResolverTypeWrapper<unknown>;
   DecisionRole: ResolverTypeWrapper<unknown>;
+  DecomposePlanInput: ResolverTypeWrapper<unknown>;
   Delegation: ResolverTypeWrapper<unknown>;
   DelegationConnection: ResolverTypeWrapper<unknown>;
   DelegationEdge: ResolverTypeWrapper<unknown>;
@@ -1931,6 +2107,18 @@ export type ResolversTypes = {
   Pipeline: ResolverTypeWrapper<unknown>;
   PipelineStage: ResolverTypeWrapper<unknown>;
   PipelineStageInput: ResolverTypeWrapper<unknown>;
+  Plan: ResolverTypeWrapper<unknown>;
+  PlanConnection: ResolverTypeWrapper<unknown>;
+  PlanDecomposition: ResolverTypeWrapper<unknown>;
+  PlanEdge: ResolverTypeWrapper<unknown>;
+  PlanFilter: ResolverTypeWrapper<unknown>;
+  PlanProgress: ResolverTypeWrapper<unknown>;
+  PlanProgressStage: ResolverTypeWrapper<unknown>;
+  PlanProgressWon: ResolverTypeWrapper<unknown>;
+  PlanRate: ResolverTypeWrapper<unknown>;
+  PlanRequired: ResolverTypeWrapper<unknown>;
+  PlanTarget: ResolverTypeWrapper<unknown>;
+  PlanTargetInput: ResolverTypeWrapper<unknown>;
   ProtectedMatch: ResolverTypeWrapper<unknown>;
   Qualification: ResolverTypeWrapper<unknown>;
   QualificationInput: ResolverTypeWrapper<unknown>;
@@ -1998,6 +2186,7 @@ export type ResolversParentTypes = {
   CreateOpportunityInput: unknown;
   CreateOrgUnitInput: unknown;
   CreatePipelineInput: unknown;
+  CreatePlanInput: unknown;
   CreateRoleInput: unknown;
   CreateShareInput: unknown;
   CreateUserInput: unknown;
@@ -2010,6 +2199,7 @@ export type ResolversParentTypes = {
   CustomerSourcePatchInput: unknown;
   CustomerViewerCan: unknown;
   DateTime: unknown;
+  DecomposePlanInput: unknown;
   Delegation: unknown;
   DelegationConnection: unknown;
   DelegationEdge: unknown;
@@ -2053,6 +2243,18 @@ export type ResolversParentTypes = {
   Pipeline: unknown;
   PipelineStage: unknown;
   PipelineStageInput: unknown;
+  Plan: unknown;
+  PlanConnection: unknown;
+  PlanDecomposition: unknown;
+  PlanEdge: unknown;
+  PlanFilter: unknown;
+  PlanProgress: unknown;
+  PlanProgressStage: unknown;
+  PlanProgressWon: unknown;
+  PlanRate: unknown;
+  PlanRequired: unknown;
+  PlanTarget: unknown;
+  PlanTargetInput: unknown;
   ProtectedMatch: unknown;
   Qualification: unknown;
   QualificationInput: unknown;
@@ -2498,6 +2700,7 @@ export type MutationResolvers<ContextType = MercuriusContext, ParentType extends
   createOpportunity?: Resolver<ResolversTypes['Opportunity'], ParentType, ContextType, RequireFields<MutationCreateOpportunityArgs, 'input'>>;
   createOrgUnit?: Resolver<ResolversTypes['OrgUnit'], ParentType, ContextType, RequireFields<MutationCreateOrgUnitArgs, 'input'>>;
   createPipeline?: Resolver<ResolversTypes['Pipeline'], ParentType, ContextType, RequireFields<MutationCreatePipelineArgs, 'input'>>;
+  createPlan?: Resolver<ResolversTypes['Plan'], ParentType, ContextType, RequireFields<MutationCreatePlanArgs, 'input'>>;
   createRole?: Resolver<ResolversTypes['Role'], ParentType, ContextType, RequireFields<MutationCreateRoleArgs, 'input'>>;
   createShare?: Resolver<ResolversTypes['Share'], ParentType, ContextType, RequireFields<MutationCreateShareArgs, 'input'>>;
   createUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationCreateUserArgs, 'input'>>;
@@ -2611,6 +2814,105 @@ export type PipelineStageResolvers<ContextType = MercuriusContext, ParentType ex
   terminal?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
+export type PlanResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Plan'] = ResolversParentTypes['Plan']> = {
+  averageWonAmount?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  averageWonAmountSampleSize?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  averageWonAmountSource?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  createdBy?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  historyMonths?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  measuredFrom?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  measuredTo?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  minSample?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  name?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  periodEnd?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  periodStart?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  pipelineId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  rates?: Resolver<Array<ResolversTypes['PlanRate']>, ParentType, ContextType>;
+  required?: Resolver<Array<ResolversTypes['PlanRequired']>, ParentType, ContextType>;
+  target?: Resolver<ResolversTypes['PlanTarget'], ParentType, ContextType>;
+  unitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  wonNeeded?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+};
+
+export type PlanConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['PlanConnection'] = ResolversParentTypes['PlanConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['PlanEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type PlanDecompositionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['PlanDecomposition'] = ResolversParentTypes['PlanDecomposition']> = {
+  averageWonAmount?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  averageWonAmountSampleSize?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  averageWonAmountSource?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  historyMonths?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  measuredFrom?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  measuredTo?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  minSample?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  periodEnd?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  periodStart?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  pipelineId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  rates?: Resolver<Array<ResolversTypes['PlanRate']>, ParentType, ContextType>;
+  required?: Resolver<Array<ResolversTypes['PlanRequired']>, ParentType, ContextType>;
+  target?: Resolver<ResolversTypes['PlanTarget'], ParentType, ContextType>;
+  unitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  wonNeeded?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+};
+
+export type PlanEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['PlanEdge'] = ResolversParentTypes['PlanEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Plan'], ParentType, ContextType>;
+};
+
+export type PlanProgressResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['PlanProgress'] = ResolversParentTypes['PlanProgress']> = {
+  asOf?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  averageWonAmountToday?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  elapsedShare?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  periodEnd?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  periodStart?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  planId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  ratesToday?: Resolver<Array<ResolversTypes['PlanRate']>, ParentType, ContextType>;
+  stages?: Resolver<Array<ResolversTypes['PlanProgressStage']>, ParentType, ContextType>;
+  won?: Resolver<ResolversTypes['PlanProgressWon'], ParentType, ContextType>;
+};
+
+export type PlanProgressStageResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['PlanProgressStage'] = ResolversParentTypes['PlanProgressStage']> = {
+  actual?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  expectedToDate?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  gap?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  required?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  requiredToday?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  stageKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type PlanProgressWonResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['PlanProgressWon'] = ResolversParentTypes['PlanProgressWon']> = {
+  actual?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  gap?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  target?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type PlanRateResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['PlanRate'] = ResolversParentTypes['PlanRate']> = {
+  belowMinimumSample?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  fromStageKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  rate?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  sampleSize?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sourceUnitId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  toStageKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type PlanRequiredResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['PlanRequired'] = ResolversParentTypes['PlanRequired']> = {
+  count?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  stageKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type PlanTargetResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['PlanTarget'] = ResolversParentTypes['PlanTarget']> = {
+  amount?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type ProtectedMatchResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ProtectedMatch'] = ResolversParentTypes['ProtectedMatch']> = {
   contactUnitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   contactUnitName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -2649,6 +2951,10 @@ export type QueryResolvers<ContextType = MercuriusContext, ParentType extends Re
   orgUnits?: Resolver<Array<ResolversTypes['OrgUnit']>, ParentType, ContextType>;
   pipeline?: Resolver<Maybe<ResolversTypes['Pipeline']>, ParentType, ContextType, RequireFields<QueryPipelineArgs, 'id'>>;
   pipelines?: Resolver<Array<ResolversTypes['Pipeline']>, ParentType, ContextType>;
+  plan?: Resolver<Maybe<ResolversTypes['Plan']>, ParentType, ContextType, RequireFields<QueryPlanArgs, 'id'>>;
+  planDecomposition?: Resolver<ResolversTypes['PlanDecomposition'], ParentType, ContextType, RequireFields<QueryPlanDecompositionArgs, 'input'>>;
+  planProgress?: Resolver<Maybe<ResolversTypes['PlanProgress']>, ParentType, ContextType, RequireFields<QueryPlanProgressArgs, 'id'>>;
+  plans?: Resolver<ResolversTypes['PlanConnection'], ParentType, ContextType, Partial<QueryPlansArgs>>;
   role?: Resolver<Maybe<ResolversTypes['Role']>, ParentType, ContextType, RequireFields<QueryRoleArgs, 'id'>>;
   roles?: Resolver<Array<ResolversTypes['Role']>, ParentType, ContextType>;
   salesPerformanceReport?: Resolver<ResolversTypes['SalesPerformanceReport'], ParentType, ContextType, Partial<QuerySalesPerformanceReportArgs>>;
@@ -2873,6 +3179,16 @@ export type Resolvers<ContextType = MercuriusContext> = {
   PageInfo?: PageInfoResolvers<ContextType>;
   Pipeline?: PipelineResolvers<ContextType>;
   PipelineStage?: PipelineStageResolvers<ContextType>;
+  Plan?: PlanResolvers<ContextType>;
+  PlanConnection?: PlanConnectionResolvers<ContextType>;
+  PlanDecomposition?: PlanDecompositionResolvers<ContextType>;
+  PlanEdge?: PlanEdgeResolvers<ContextType>;
+  PlanProgress?: PlanProgressResolvers<ContextType>;
+  PlanProgressStage?: PlanProgressStageResolvers<ContextType>;
+  PlanProgressWon?: PlanProgressWonResolvers<ContextType>;
+  PlanRate?: PlanRateResolvers<ContextType>;
+  PlanRequired?: PlanRequiredResolvers<ContextType>;
+  PlanTarget?: PlanTargetResolvers<ContextType>;
   ProtectedMatch?: ProtectedMatchResolvers<ContextType>;
   Qualification?: QualificationResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;

@@ -16,6 +16,7 @@ export const RESOURCES = [
   'pipelines',
   'actions',
   'reports',
+  'plans',
   'integration',
   'webhooks',
   'events',
@@ -45,6 +46,8 @@ const HEAD_OF_UNIT = [
   'delegations:delete',
   'transfers:create',
   'reports:read',
+  'plans:read',
+  'plans:create',
 ];
 const OWN_BOOK = ['org-units:read', 'users:read', 'pipelines:read', 'delegations:read', 'delegations:create', 'delegations:delete'];
 

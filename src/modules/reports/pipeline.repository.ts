@@ -94,6 +94,18 @@ export const pipelineRepository = {
     return rows.map((r) => ({ month: String(r.month), n: num(r.n), amount: String(r.amount) }));
   },
 
+  /** Deals standing WON now, closed within [from, to), in the currency: how many and their sum. */
+  async wonTotals(ex: Executor, p: Principal, s: OpportunityScope, currency: string, from: Date, to: Date): Promise<{ n: number; amount: string }> {
+    const [r] = await queryRows<{ n: string; amount: string }>(
+      ex,
+      sql`SELECT count(*) AS n, round(COALESCE(sum(opportunities.amount), 0), 2)::text AS amount
+        FROM opportunities JOIN customers ON customers.id = opportunities.customer_id
+        WHERE opportunities.status = 'WON' AND opportunities.currency = ${currency} AND ${opportunityFilter(p, s)}
+          AND opportunities.closed_at >= ${from.toISOString()}::timestamptz AND opportunities.closed_at < ${to.toISOString()}::timestamptz`,
+    );
+    return { n: num(r?.n), amount: r?.amount ?? '0.00' };
+  },
+
   /** Names of the groups a report found: units (unit, partner), users, or the channel itself (source). */
   async groupNames(ex: Executor, g: GroupBy, keys: string[]): Promise<Map<string, string>> {
     const ids = keys.filter((k) => /^[0-9a-f-]{36}$/.test(k));
