@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
-import { access, type Principal } from '../../lib/access.js';
+import { access, type Principal, unitReachPredicate } from '../../lib/access.js';
 import { LIFECYCLE_STAGES } from '../customers/index.js';
 import { type GroupBy, type OpportunityScope, opportunityFilter, opportunityGroup, userGroup } from './report-scope.js';
 
@@ -30,13 +30,17 @@ export const activityRepository = {
     return rows.map((r) => ({ g: (r.g as string | null) ?? null, created: num(r.created), created_won: num(r.created_won) }));
   },
 
-  /** Interactions on customers the caller sees, occurred within the period, by who logged them. */
+  /**
+   * Interactions on customers the caller sees, occurred within the period, by who logged them — people
+   * within the caller's reach only: a customer shared with a partner does not put the company's
+   * salespeople (or their units' names) into the partner's report.
+   */
   async interactions(ex: Executor, p: Principal, g: PeopleGroup, from: Date, to: Date, ownerUnitId?: string, ownerUserId?: string): Promise<ActivityRow[]> {
     const rows = await queryRows<Record<string, unknown>>(
       ex,
       sql`SELECT ${userGroup(g, sql`interactions.actor_id`, sql`au.unit_id`)} AS g, count(*) AS n
         FROM interactions JOIN customers ON customers.id = interactions.customer_id JOIN users au ON au.id = interactions.actor_id
-        WHERE ${access.interaction.visible(p)} AND interactions.occurred_at >= ${iso(from)} AND interactions.occurred_at < ${iso(to)}
+        WHERE ${access.interaction.visible(p)} AND ${unitReachPredicate(p, 'users:read', sql`au.unit_id`)} AND interactions.occurred_at >= ${iso(from)} AND interactions.occurred_at < ${iso(to)}
           ${ownerUnitId ? sql`AND au.unit_id IN (SELECT su.id FROM org_units su WHERE su.path LIKE (SELECT u.path FROM org_units u WHERE u.id = ${ownerUnitId}::uuid) || '%')` : sql``}
           ${ownerUserId ? sql`AND interactions.actor_id = ${ownerUserId}::uuid` : sql``}
         GROUP BY 1`,
@@ -44,13 +48,13 @@ export const activityRepository = {
     return rows.map((r) => ({ g: (r.g as string | null) ?? null, n: num(r.n) }));
   },
 
-  /** Key actions completed within the period that the caller sees, by assignee. */
+  /** Key actions completed within the period that the caller sees, by assignee (within the caller's reach, as above). */
   async actionsDone(ex: Executor, p: Principal, g: PeopleGroup, from: Date, to: Date, ownerUnitId?: string, ownerUserId?: string): Promise<ActivityRow[]> {
     const rows = await queryRows<Record<string, unknown>>(
       ex,
       sql`SELECT ${userGroup(g, sql`actions.assignee_id`, sql`actions.owner_unit_id`)} AS g, count(*) AS n
         FROM actions JOIN customers ON customers.id = actions.customer_id LEFT JOIN opportunities ON opportunities.id = actions.opportunity_id
-        WHERE ${access.action.visible(p)} AND actions.status = 'DONE' AND actions.completed_at >= ${iso(from)} AND actions.completed_at < ${iso(to)}
+        WHERE ${access.action.visible(p)} AND ${unitReachPredicate(p, 'users:read', sql`actions.owner_unit_id`)} AND actions.status = 'DONE' AND actions.completed_at >= ${iso(from)} AND actions.completed_at < ${iso(to)}
           ${ownerUnitId ? sql`AND actions.owner_unit_id IN (SELECT su.id FROM org_units su WHERE su.path LIKE (SELECT u.path FROM org_units u WHERE u.id = ${ownerUnitId}::uuid) || '%')` : sql``}
           ${ownerUserId ? sql`AND actions.assignee_id = ${ownerUserId}::uuid` : sql``}
         GROUP BY 1`,

@@ -20,7 +20,6 @@ import type { GroupBy, OpportunityScope } from './report-scope.js';
 
 export const DEFAULT_PERIOD_DAYS = 90;
 export const DEFAULT_CURRENCY = 'EUR';
-export const DEFAULT_COMMIT_PROBABILITY = 75;
 export const DEFAULT_HISTORY_MONTHS = 12;
 export const MAX_FORECAST_MONTHS = 36;
 
@@ -190,7 +189,8 @@ export function createPipelineReportService(database: Database) {
       const pl = await findPipeline(db, q.pipelineId);
       const s = scopeOf(q, pl.id);
       const currency = q.currency ?? DEFAULT_CURRENCY;
-      const commitProbability = q.commitProbability ?? DEFAULT_COMMIT_PROBABILITY;
+      // By default the last open stage (the highest probability short of WON) is the commit stage.
+      const commitProbability = q.commitProbability ?? Math.max(0, ...openStagesOf(pl).map((st) => st.probability));
       const minSample = q.minSample ?? DEFAULT_MIN_SAMPLE;
       const since = new Date(now);
       since.setUTCMonth(since.getUTCMonth() - (q.historyMonths ?? DEFAULT_HISTORY_MONTHS));

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { buildTestApp, company } from '../../helpers/app.js';
-import { action, interaction, opportunity, testPipeline } from '../../helpers/factories.js';
+import { action, interaction, opportunity, share, testPipeline } from '../../helpers/factories.js';
 
 const app = await buildTestApp();
 t.teardown(() => app.close());
@@ -96,12 +96,12 @@ t.test('GET /v1/reports/forecast: per month weighted, history-based, commit, bes
   ]);
   const [m0, m1, m2] = r.body.months;
   t.same(m0, { month: month(0), openCount: 3, weighted: '100.00', historyBased: '100.00', commit: '4000.00', bestCase: '5000.00', won: '4000.00', wonCount: 1, unpricedCount: 1, otherCurrencyCount: 1 });
-  t.same(m1, { month: month(1), openCount: 2, weighted: '2900.00', historyBased: '2900.00', commit: '0.00', bestCase: '5000.00', won: '0.00', wonCount: 0, unpricedCount: 0, otherCurrencyCount: 0 });
+  t.same(m1, { month: month(1), openCount: 2, weighted: '2900.00', historyBased: '2900.00', commit: '3000.00', bestCase: '5000.00', won: '0.00', wonCount: 0, unpricedCount: 0, otherCurrencyCount: 0 });
   t.equal(m2.openCount, 0, "the partner's deal is not the branch's");
   t.equal(r.body.totals.bestCase, '10000.00');
-  t.equal(r.body.commitProbability, 75);
-  const lower = await app.rest(c.users.branchManager, 'GET', `/v1/reports/forecast?${q}&commitProbability=70`);
-  t.equal(lower.body.months[1].commit, '3000.00', 'NEGOTIATION (70 %) counts as commit at 70');
+  t.equal(r.body.commitProbability, 70, 'the last open stage is the commit stage by default');
+  const higher = await app.rest(c.users.branchManager, 'GET', `/v1/reports/forecast?${q}&commitProbability=80`);
+  t.equal(higher.body.months[1].commit, '0.00', 'NEGOTIATION (70 %) is not commit at 80');
   // With a minimum sample of 1, the branch's own history is used: the won deal passed every stage,
   // the lost one was lost straight from QUALIFICATION.
   const measured = await app.rest(c.users.branchManager, 'GET', `/v1/reports/forecast?${q}&minSample=1`);
@@ -141,6 +141,11 @@ t.test('GET /v1/reports/sales-performance: per user, unit or partner', async (t)
   // Gate actions done while moving the deals, and the one done here.
   t.ok(me.actionsDone >= 1);
   t.notOk(r.body.rows.some((x: { group: { key: string } }) => x.group?.key === c.users.partnerASales.id), 'no partner user in the branch manager report');
+  // A customer shared with partner A: the partner reads its interactions, but the company's
+  // salesperson (and its branch) stay out of the partner's performance report.
+  await share(app, customer.id, { toUnitId: c.partnerA.id });
+  const pa = await app.rest(c.users.partnerAManager, 'GET', `/v1/reports/sales-performance?pipelineId=${pipeline.id}&groupBy=unit`);
+  t.same(pa.body.rows.map((x: { group: { key: string } }) => x.group.key), [c.partnerA.id], pa.raw);
   const byPartner = await app.rest(c.users.regionManager, 'GET', `/v1/reports/sales-performance?pipelineId=${pipeline.id}&ownerUnitId=${c.region.id}&groupBy=partner`);
   t.same(byPartner.body.rows.map((x: { group: { key: string | null }; created: number }) => [x.group.key, x.created]), [[null, 7], [c.partnerA.id, 1]]);
   const g = await app.gql(c.users.branchManager, `query($p: ID) { salesPerformanceReport(pipelineId: $p) { pipelineId currency from to groupBy rows { group { key name } created won lost wonAmount winRate conversionRate meanCycleDays interactions actionsDone } } }`, { p: pipeline.id });
