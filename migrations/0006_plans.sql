@@ -24,6 +24,8 @@ CREATE INDEX "plans_unit_idx" ON "plans" USING btree ("unit_id","created_at","id
 CREATE INDEX "plans_pipeline_idx" ON "plans" USING btree ("pipeline_id");--> statement-breakpoint
 CREATE INDEX "plans_created_by_idx" ON "plans" USING btree ("created_by");--> statement-breakpoint
 CREATE INDEX "plans_created_idx" ON "plans" USING btree ("created_at","id");--> statement-breakpoint
+CREATE INDEX "opportunities_closed_idx" ON "opportunities" USING btree ("closed_at");--> statement-breakpoint
+CREATE INDEX "stage_transitions_at_idx" ON "stage_transitions" USING btree ("at");--> statement-breakpoint
 -- custom:
 -- Heads of units (the company's managers and partner managers) make and read their units' plans.
 UPDATE roles SET permissions = permissions || ARRAY['plans:read', 'plans:create']::text[], version = version + 1, updated_at = now()

@@ -35,7 +35,7 @@ export const conversionRepository = {
   async steps(ex: Executor, p: Principal, s: OpportunityScope, g: GroupBy | undefined, from: Date, to: Date): Promise<StepRow[]> {
     const rows = await queryRows<Record<string, unknown>>(
       ex,
-      sql`WITH ${opportunityCte(p, s, g, to)}, ${stageCte(s.pipelineId)},
+      sql`WITH ${opportunityCte(p, s, g, to, from)}, ${stageCte(s.pipelineId)},
         ev AS (
           SELECT opp.id, opp.g, opp.created_at AS at, 0 AS seq, stg.rank, stg.outcome FROM opp JOIN stg ON stg.id = opp.first_stage
           UNION ALL

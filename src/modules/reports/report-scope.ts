@@ -66,13 +66,19 @@ export function userGroup(g: Exclude<GroupBy, 'source'>, userId: SQL, unitId: SQ
  * matching the filters, created before `until`. `first_stage` is the stage it was created in (the
  * first transition's origin; the current stage when it never moved).
  */
-export function opportunityCte(p: Principal, s: OpportunityScope, g: GroupBy | undefined, until: Date): SQL {
+export function opportunityCte(p: Principal, s: OpportunityScope, g: GroupBy | undefined, until: Date, activeSince?: Date): SQL {
+  // An opportunity with neither its creation nor a move within [activeSince, until) cannot have
+  // reached a stage in that period: left out before the history is walked (an index range on each side).
+  const active = activeSince
+    ? sql` AND (opportunities.created_at >= ${activeSince.toISOString()}::timestamptz OR opportunities.id IN (SELECT sa.opportunity_id FROM stage_transitions sa
+        WHERE sa.at >= ${activeSince.toISOString()}::timestamptz AND sa.at < ${until.toISOString()}::timestamptz))`
+    : sql``;
   return sql`opp AS (
     SELECT opportunities.id, opportunities.created_at, opportunities.status, opportunities.closed_at, opportunities.amount, opportunities.currency,
       ${opportunityGroup(g)} AS g,
       COALESCE((SELECT st.from_stage_id FROM stage_transitions st WHERE st.opportunity_id = opportunities.id ORDER BY st.at, st.id LIMIT 1), opportunities.stage_id) AS first_stage
     FROM opportunities JOIN customers ON customers.id = opportunities.customer_id
-    WHERE ${opportunityFilter(p, s)} AND opportunities.created_at < ${until.toISOString()}::timestamptz
+    WHERE ${opportunityFilter(p, s)} AND opportunities.created_at < ${until.toISOString()}::timestamptz${active}
   )`;
 }
 
