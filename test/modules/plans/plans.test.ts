@@ -146,10 +146,24 @@ t.test('POST /v1/plans stores a plan; GET reads it; progress compares required a
   t.equal(made.body.createdBy, c.users.branchManager.id);
   t.same(made.body.required.map((x: { count: number }) => x.count), [14, 10, 8, 6, 4, 4]);
 
+  // Idempotency-Key: a replay answers the first plan and stores no second one.
+  const key = { 'idempotency-key': `plan-${made.body.id}` };
+  const first = await app.rest(c.users.branchManager, 'POST', '/v1/plans', body(c.branch.id, { minSample: 1, name: 'Once' }), key);
+  const again = await app.rest(c.users.branchManager, 'POST', '/v1/plans', body(c.branch.id, { minSample: 1, name: 'Once' }), key);
+  t.equal(first.status, 201);
+  t.equal(again.body.id, first.body.id);
+  t.equal(again.headers['idempotent-replayed'], 'true');
+  const audit = await app.rest(c.users.admin, 'GET', `/v1/audit?entityType=plan&entityId=${first.body.id}`);
+  if (audit.status === 200) t.equal(audit.body.data.length, 1, 'one audit row for the plan');
+
   const got = await app.rest(c.users.branchManager, 'GET', `/v1/plans/${made.body.id}`);
   t.same(got.body, made.body);
   const list = await app.rest(c.users.regionManager, 'GET', `/v1/plans?unitId=${c.branch.id}`);
-  t.same(list.body.data.map((x: { id: string }) => x.id), [made.body.id]);
+  t.same(list.body.data.map((x: { id: string }) => x.id), [first.body.id, made.body.id], 'newest first');
+  const paged = await app.rest(c.users.regionManager, 'GET', `/v1/plans?unitId=${c.branch.id}&limit=1`);
+  const next = await app.rest(c.users.regionManager, 'GET', `/v1/plans?unitId=${c.branch.id}&limit=1&cursor=${paged.body.nextCursor}`);
+  t.same([...paged.body.data, ...next.body.data].map((x: { id: string }) => x.id), [first.body.id, made.body.id], 'keyset pages');
+  t.equal(next.body.nextCursor, null);
 
   const p = await app.rest(c.users.branchManager, 'GET', `/v1/plans/${made.body.id}/progress`);
   t.equal(p.status, 200, p.raw);
