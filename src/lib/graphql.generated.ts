@@ -1212,6 +1212,7 @@ export type PlanConnection = {
   __typename?: 'PlanConnection';
   edges: Array<PlanEdge>;
   pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
 };
 
 export type PlanDecomposition = {
@@ -2858,6 +2859,7 @@ export type PlanResolvers<ContextType = MercuriusContext, ParentType extends Res
 export type PlanConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['PlanConnection'] = ResolversParentTypes['PlanConnection']> = {
   edges?: Resolver<Array<ResolversTypes['PlanEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type PlanDecompositionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['PlanDecomposition'] = ResolversParentTypes['PlanDecomposition']> = {

@@ -2,13 +2,16 @@ import { and, eq, type SQL, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
 import { orgUnits, plans } from '../../db/schema/index.js';
 import { type Principal, unitReachPredicate } from '../../lib/access.js';
-import { keyset } from '../../lib/pagination.js';
+import { countRows, keyset } from '../../lib/pagination.js';
 
 export type PlanRow = typeof plans.$inferSelect;
 export type ChainUnit = { id: string; name: string; parentId: string | null };
 
 // A plan belongs to its unit: it is visible to whoever's reach for plans:read covers that unit.
 const visible = (p: Principal): SQL => unitReachPredicate(p, 'plans:read', plans.unitId);
+
+type PlanFilter = { unitId?: string | undefined };
+const conditions = (p: Principal, f: PlanFilter): (SQL | undefined)[] => [visible(p), f.unitId ? eq(plans.unitId, f.unitId) : undefined];
 
 export const plansRepository = {
   /**
@@ -42,15 +45,19 @@ export const plansRepository = {
     return row ?? null;
   },
 
-  async list(ex: Executor, p: Principal, f: { unitId?: string | undefined }, cursor: string | undefined, limit: number): Promise<PlanRow[]> {
+  async list(ex: Executor, p: Principal, f: PlanFilter, cursor: string | undefined, limit: number): Promise<PlanRow[]> {
     const ks = keyset({ column: plans.createdAt, desc: true, kind: 'timestamp' }, plans.id, cursor);
-    const conds: (SQL | undefined)[] = [visible(p), ks.where];
-    if (f.unitId) conds.push(eq(plans.unitId, f.unitId));
+    const conds = [...conditions(p, f), ks.where];
     return ex
       .select()
       .from(plans)
       .where(and(...conds))
       .orderBy(...ks.orderBy)
       .limit(limit + 1);
+  },
+
+  /** The rows of every page of the list: the same conditions without the cursor. */
+  count(ex: Executor, p: Principal, f: PlanFilter): Promise<number> {
+    return countRows(ex, plans, and(...conditions(p, f)));
   },
 };

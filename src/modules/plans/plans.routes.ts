@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { withEtag } from '../../lib/http.js';
+import { answerPage } from '../../lib/pagination.js';
 import { errorResponses, idParams } from '../../lib/schemas.js';
 import { createPlanInput, decomposeInput, decompositionSchema, listPlansQuery, planPageSchema, planSchema, progressSchema } from './plans.schemas.js';
 
@@ -29,10 +30,7 @@ export async function plansRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.get('/plans', {
     schema: { tags: ['plans'], summary: "Plans of the units within the caller's reach, newest first", querystring: listPlansQuery, response: { 200: planPageSchema, ...errorResponses } },
-    handler: async (req) => {
-      const { cursors: _c, ...pg } = await svc().list(req.principal, req.query);
-      return pg;
-    },
+    handler: async (req) => answerPage(await svc().list(req.principal, req.query), req.query.count),
   });
 
   app.get('/plans/:id', {

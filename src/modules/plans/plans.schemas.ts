@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { limitSchema, cursorParam } from '../../lib/pagination.js';
+import { pageParams } from '../../lib/pagination.js';
 import { isoDate, page, trimmed } from '../../lib/schemas.js';
 import { currencyCode, historyMonths, minSample, moneyString, rateString } from '../reports/index.js';
 import { RATE_SOURCES } from './decompose.js';
@@ -33,7 +33,7 @@ export type DecomposeInput = z.infer<typeof decomposeInput>;
 export const createPlanInput = periodRule(z.object({ ...decomposeFields, name: trimmed(200).optional() }).strict());
 export type CreatePlanInput = z.infer<typeof createPlanInput>;
 
-export const listPlansQuery = z.object({ unitId: z.uuid().optional(), limit: limitSchema, cursor: cursorParam.optional() }).strict();
+export const listPlansQuery = z.object({ ...pageParams, unitId: z.uuid().optional() }).strict();
 export type ListPlansQuery = z.infer<typeof listPlansQuery>;
 
 export const requiredSchema = z.object({ stageKey: z.string(), count: z.number().int().nullable() });

@@ -2,7 +2,7 @@ import type { Database } from '../../db/client.js';
 import { type Principal, requirePermission } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, fieldError } from '../../lib/errors.js';
-import { type Page, pageOf } from '../../lib/pagination.js';
+import { type Page, pageOf, withCount } from '../../lib/pagination.js';
 import { findPipeline, measureLifecycle, measureSteps, measureWon } from '../reports/index.js';
 import { cents } from './decompose.js';
 import { canonical, chainFor, decomposeNow } from './plans.measure.js';
@@ -100,7 +100,7 @@ export function createPlanService(database: Database) {
       requirePermission(p, 'plans:read');
       const rows = await repo.list(db, p, { unitId: q.unitId }, q.cursor, q.limit);
       const pg = pageOf(rows, q.limit, (r) => [iso(r.createdAt), r.id]);
-      return { ...pg, data: pg.data.map(toPlanDto) };
+      return withCount({ ...pg, data: pg.data.map(toPlanDto) }, () => repo.count(db, p, { unitId: q.unitId }));
     },
 
     /**
