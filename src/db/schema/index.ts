@@ -6,3 +6,4 @@ export * from './opportunities.js';
 export * from './platform.js';
 export * from './orders.js';
 export * from './plans.js';
+export * from './claims.js';

@@ -61,7 +61,10 @@ export function toTransitionDto(r: TransitionRow): TransitionDto {
   };
 }
 
-export function createOpportunityService(database: Database) {
+/** A rule of another module over a new opportunity's customer (an approved claim): throws to refuse. Wired in app.ts. */
+export type OpportunityCreateGuard = (tx: Executor, p: Principal, customerId: string) => Promise<void>;
+
+export function createOpportunityService(database: Database, opts: { createGuard?: OpportunityCreateGuard } = {}) {
   const { db } = database;
   // Pipelines and their stages are the opportunities module's configuration (pipelines.service.ts).
   const pipelines = createPipelineService(database);
@@ -138,6 +141,7 @@ export function createOpportunityService(database: Database) {
         if (!hit.allowed) throw fieldError('FORBIDDEN', 'customerId', 'opportunities on this customer need write access to it; a share grants reading only');
         const customer = hit.row;
         if (customer.status !== 'ACTIVE') throw new AppError(customer.status === 'MERGED' ? 'CUSTOMER_MERGED' : 'CUSTOMER_FROZEN', `the customer is ${customer.status.toLowerCase()}; it takes no new opportunities`);
+        await opts.createGuard?.(tx, p, customer.id);
         const pipeline = input.pipelineId ? await repo.findPipeline(tx, input.pipelineId) : await repo.defaultPipeline(tx);
         if (!pipeline) throw fieldError('VALIDATION_FAILED', 'pipelineId', input.pipelineId ? 'no such pipeline' : 'there is no default pipeline');
         const first = (await repo.stagesOf(tx, [pipeline.id])).find((s) => !s.terminal);
