@@ -14,6 +14,7 @@ export type { Services };
 import { actionsRoutes, createActionService, repointActions } from './modules/actions/index.js';
 import { contactHistoryRoutes, createContactHistoryService, repointInteractions } from './modules/contact-history/index.js';
 import { createCustomerService, customersRoutes } from './modules/customers/index.js';
+import { createEventService, eventsRoutes } from './modules/events/index.js';
 import { createLifecycleService, lifecycleRoutes, repointHandoffs } from './modules/lifecycle/index.js';
 import { createOpportunityService, opportunitiesRoutes, repointOpportunities } from './modules/opportunities/index.js';
 import { createOrgService, createPrincipalCache, orgRoutes, type PrincipalCache } from './modules/org/index.js';
@@ -91,6 +92,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     opportunities: createOpportunityService(database),
     actions: createActionService(database),
     reports: createReportService(database),
+    events: createEventService(database, config.events),
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -141,6 +143,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       await v1.register(opportunitiesRoutes);
       await v1.register(actionsRoutes);
       await v1.register(reportsRoutes);
+      await v1.register(eventsRoutes);
     },
     { prefix: '/v1' },
   );

@@ -1,6 +1,7 @@
 import type { ActionService } from './modules/actions/index.js';
 import type { ContactHistoryService } from './modules/contact-history/index.js';
 import type { CustomerService } from './modules/customers/index.js';
+import type { EventService } from './modules/events/index.js';
 import type { LifecycleService } from './modules/lifecycle/index.js';
 import type { OpportunityService } from './modules/opportunities/index.js';
 import type { OrgService } from './modules/org/index.js';
@@ -15,4 +16,5 @@ export type Services = {
   opportunities: OpportunityService;
   actions: ActionService;
   reports: ReportService;
+  events: EventService;
 };

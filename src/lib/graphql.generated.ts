@@ -423,6 +423,32 @@ export type EffectiveScope = {
   scope: Scope;
 };
 
+/** One change as the caller may read it (api.md §4); the types and the schema of each `data` are listed under `webhooks` in openapi.yaml. */
+export type Event = {
+  __typename?: 'Event';
+  actorId?: Maybe<Scalars['ID']['output']>;
+  data: Scalars['JSON']['output'];
+  entityId: Scalars['ID']['output'];
+  entityType: Scalars['String']['output'];
+  /** The event's position in the feed: pass it as `after` to read what came after it. */
+  id: Scalars['ID']['output'];
+  occurredAt: Scalars['DateTime']['output'];
+  onBehalfOfId?: Maybe<Scalars['ID']['output']>;
+  type: Scalars['String']['output'];
+};
+
+export type EventConnection = {
+  __typename?: 'EventConnection';
+  edges: Array<EventEdge>;
+  pageInfo: PageInfo;
+};
+
+export type EventEdge = {
+  __typename?: 'EventEdge';
+  cursor: Scalars['String']['output'];
+  node: Event;
+};
+
 /** A lead handed to a unit or a user, with a deadline. */
 export type Handoff = {
   __typename?: 'Handoff';
@@ -1063,6 +1089,8 @@ export type Query = {
   delegations: DelegationConnection;
   /** What createCustomer with this input would find, creating nothing (audited and limited like a refused create). */
   duplicateCheck: DuplicateCheck;
+  /** The change feed (GET /v1/events): events after a position, in order, as the caller may read them. `endCursor` is always where to resume. */
+  events: EventConnection;
   handoff?: Maybe<Handoff>;
   handoffs: HandoffConnection;
   interaction?: Maybe<Interaction>;
@@ -1125,6 +1153,13 @@ export type QueryDelegationsArgs = {
 
 export type QueryDuplicateCheckArgs = {
   input: CreateCustomerInput;
+};
+
+
+export type QueryEventsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  types?: InputMaybe<Array<Scalars['String']['input']>>;
 };
 
 
@@ -1667,6 +1702,9 @@ export type ResolversTypes = {
   DuplicateCandidate: ResolverTypeWrapper<unknown>;
   DuplicateCheck: ResolverTypeWrapper<unknown>;
   EffectiveScope: ResolverTypeWrapper<unknown>;
+  Event: ResolverTypeWrapper<unknown>;
+  EventConnection: ResolverTypeWrapper<unknown>;
+  EventEdge: ResolverTypeWrapper<unknown>;
   Float: ResolverTypeWrapper<unknown>;
   Handoff: ResolverTypeWrapper<unknown>;
   HandoffBox: ResolverTypeWrapper<unknown>;
@@ -1785,6 +1823,9 @@ export type ResolversParentTypes = {
   DuplicateCandidate: unknown;
   DuplicateCheck: unknown;
   EffectiveScope: unknown;
+  Event: unknown;
+  EventConnection: unknown;
+  EventEdge: unknown;
   Float: unknown;
   Handoff: unknown;
   HandoffConnection: unknown;
@@ -2022,6 +2063,27 @@ export type DuplicateCheckResolvers<ContextType = MercuriusContext, ParentType e
 export type EffectiveScopeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['EffectiveScope'] = ResolversParentTypes['EffectiveScope']> = {
   permission?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   scope?: Resolver<ResolversTypes['Scope'], ParentType, ContextType>;
+};
+
+export type EventResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Event'] = ResolversParentTypes['Event']> = {
+  actorId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  data?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
+  entityId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  entityType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  onBehalfOfId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type EventConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['EventConnection'] = ResolversParentTypes['EventConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['EventEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type EventEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['EventEdge'] = ResolversParentTypes['EventEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Event'], ParentType, ContextType>;
 };
 
 export type HandoffResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Handoff'] = ResolversParentTypes['Handoff']> = {
@@ -2280,6 +2342,7 @@ export type QueryResolvers<ContextType = MercuriusContext, ParentType extends Re
   customers?: Resolver<ResolversTypes['CustomerConnection'], ParentType, ContextType, Partial<QueryCustomersArgs>>;
   delegations?: Resolver<ResolversTypes['DelegationConnection'], ParentType, ContextType, Partial<QueryDelegationsArgs>>;
   duplicateCheck?: Resolver<ResolversTypes['DuplicateCheck'], ParentType, ContextType, RequireFields<QueryDuplicateCheckArgs, 'input'>>;
+  events?: Resolver<ResolversTypes['EventConnection'], ParentType, ContextType, Partial<QueryEventsArgs>>;
   handoff?: Resolver<Maybe<ResolversTypes['Handoff']>, ParentType, ContextType, RequireFields<QueryHandoffArgs, 'id'>>;
   handoffs?: Resolver<ResolversTypes['HandoffConnection'], ParentType, ContextType, Partial<QueryHandoffsArgs>>;
   interaction?: Resolver<Maybe<ResolversTypes['Interaction']>, ParentType, ContextType, RequireFields<QueryInteractionArgs, 'id'>>;
@@ -2457,6 +2520,9 @@ export type Resolvers<ContextType = MercuriusContext> = {
   DuplicateCandidate?: DuplicateCandidateResolvers<ContextType>;
   DuplicateCheck?: DuplicateCheckResolvers<ContextType>;
   EffectiveScope?: EffectiveScopeResolvers<ContextType>;
+  Event?: EventResolvers<ContextType>;
+  EventConnection?: EventConnectionResolvers<ContextType>;
+  EventEdge?: EventEdgeResolvers<ContextType>;
   Handoff?: HandoffResolvers<ContextType>;
   HandoffConnection?: HandoffConnectionResolvers<ContextType>;
   HandoffEdge?: HandoffEdgeResolvers<ContextType>;

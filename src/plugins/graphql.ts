@@ -14,6 +14,7 @@ import { graphqlLimitsPlugin } from './graphql-limits.js';
 import { actionsLoaders, actionsResolvers } from '../modules/actions/index.js';
 import { contactHistoryLoaders, contactHistoryResolvers } from '../modules/contact-history/index.js';
 import { customerLoaders, customerResolvers } from '../modules/customers/index.js';
+import { eventsResolvers } from '../modules/events/index.js';
 import { lifecycleLoaders, lifecycleResolvers } from '../modules/lifecycle/index.js';
 import { opportunitiesLoaders, opportunitiesResolvers } from '../modules/opportunities/index.js';
 import { orgLoaders, orgResolvers } from '../modules/org/index.js';
@@ -127,6 +128,7 @@ export const graphqlPlugin = fp(
         opportunitiesResolvers,
         actionsResolvers,
         reportsResolvers,
+        eventsResolvers,
       ]),
       loaders: merge<MercuriusLoaders>([customerLoaders, orgLoaders, contactHistoryLoaders, lifecycleLoaders, opportunitiesLoaders, actionsLoaders, reportsLoaders]),
       // The cost rule reads the variables, which rules out mercurius' per-query cache.
