@@ -79,7 +79,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const principals = createPrincipalCache(config.principalCacheMs);
   app.decorate('principals', principals);
   // The job queue exists before the services: the lifecycle service schedules deadlines through it.
-  const jobs = createJobQueue(database, config.jobs, app.log);
+  const jobs = createJobQueue(database, { ...config.jobs, eventsPruneCron: config.events.pruneCron }, app.log);
   app.decorate('services', {
     // A merge asks each module that keeps records of a customer to repoint them to the survivor.
     customers: createCustomerService(database, {
