@@ -14,7 +14,7 @@ export type { Services };
 import { actionsRoutes, createActionService, repointActions } from './modules/actions/index.js';
 import { contactHistoryRoutes, createContactHistoryService, repointInteractions } from './modules/contact-history/index.js';
 import { createCustomerService, customersRoutes } from './modules/customers/index.js';
-import { createEventService, eventsRoutes } from './modules/events/index.js';
+import { createDeliveryEngine, createEventService, createWebhookService, eventsRoutes, webhooksRoutes } from './modules/events/index.js';
 import { createLifecycleService, lifecycleRoutes, repointHandoffs } from './modules/lifecycle/index.js';
 import { createOpportunityService, opportunitiesRoutes, repointOpportunities } from './modules/opportunities/index.js';
 import { createOrgService, createPrincipalCache, orgRoutes, type PrincipalCache } from './modules/org/index.js';
@@ -93,6 +93,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     actions: createActionService(database),
     reports: createReportService(database),
     events: createEventService(database, config.events),
+    webhooks: createWebhookService(database, config.webhooks),
+    webhookDelivery: createDeliveryEngine(database, config.webhooks, app.log),
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -144,6 +146,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       await v1.register(actionsRoutes);
       await v1.register(reportsRoutes);
       await v1.register(eventsRoutes);
+      await v1.register(webhooksRoutes);
     },
     { prefix: '/v1' },
   );

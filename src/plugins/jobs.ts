@@ -11,8 +11,13 @@ export const jobsPlugin = fp(
         escalate: (id) => app.services.lifecycle.escalate(id), escalateOverdue: () => app.services.lifecycle.escalateOverdue(),
         pruneEvents: () => app.services.events.prune(),
       });
+      // Webhook deliveries: every instance polls; rows are claimed with SKIP LOCKED.
+      if (app.config.jobs.enabled) app.services.webhookDelivery.start(app.config.webhooks.pollMs);
     });
-    app.addHook('preClose', async () => opts.queue.stop());
+    app.addHook('preClose', async () => {
+      await app.services.webhookDelivery.stop();
+      await opts.queue.stop();
+    });
   },
   { name: 'keel-jobs' },
 );
