@@ -17,11 +17,11 @@ function checkCatalogue(t: { ok: (v: unknown, m: string) => unknown }, events: {
 }
 
 /** Everything `who` can read after `after`, following nextCursor. */
-async function drain(a: TestApp, who: User, after?: string, types?: string) {
+async function drain(a: TestApp, who: User, after?: string, types?: string, pageSize = 3) {
   const out: any[] = [];
   let cursor = after;
-  for (let i = 0; i < 50; i++) {
-    const q = new URLSearchParams({ limit: '3', ...(cursor ? { after: cursor } : {}), ...(types ? { types } : {}) });
+  for (let i = 0; i < 200; i++) {
+    const q = new URLSearchParams({ limit: String(pageSize), ...(cursor ? { after: cursor } : {}), ...(types ? { types } : {}) });
     const r = await a.rest(who, 'GET', `/v1/events?${q}`);
     if (r.status !== 200) throw new Error(r.raw);
     out.push(...r.body.data);
@@ -190,4 +190,44 @@ t.test('a follower never misses an event of a transaction that commits after a l
     second.release();
   }
   void sql;
+});
+
+t.test('access matrix of the feed: who reads the events of which owner', async (t) => {
+  const c = await company(app);
+  const u = c.users;
+  const owners = { sales: u.sales, otherSales: u.otherSales, partnerASales: u.partnerASales, partnerASubSales: u.partnerASubSales, partnerBSales: u.partnerBSales } as const;
+  const from: Record<string, string | undefined> = {};
+  const readers = ['admin', 'executive', 'integration', 'partnerAManager', 'partnerBManager'] as const;
+  for (const r of readers) from[r] = (await drain(app, u[r], undefined, undefined, 500)).cursor;
+  const made: Record<string, string> = {};
+  for (const [k, who] of Object.entries(owners)) made[k] = (await app.customer(who)).id;
+  // A share opens the record, not its past events: partner A's manager gets a company customer shared.
+  const { share } = await import('../../helpers/factories.js');
+  await share(app, made.sales as string, { toUserId: u.partnerAManager.id }, u.branchManager);
+
+  const expected: Record<(typeof readers)[number], (keyof typeof owners)[]> = {
+    admin: ['sales', 'otherSales', 'partnerASales', 'partnerASubSales', 'partnerBSales'],
+    executive: ['sales', 'otherSales', 'partnerASales', 'partnerASubSales', 'partnerBSales'],
+    integration: ['sales', 'otherSales', 'partnerASales', 'partnerASubSales', 'partnerBSales'],
+    partnerAManager: ['partnerASales', 'partnerASubSales'],
+    partnerBManager: ['partnerBSales'],
+  };
+  for (const r of readers) {
+    const { events } = await drain(app, u[r], from[r], 'customer.created', 500);
+    const seen = Object.entries(made).filter(([, id]) => events.some((e) => e.entityId === id)).map(([k]) => k);
+    t.same(seen, expected[r], `${r} reads the events of exactly these owners`);
+    const gIds: string[] = [];
+    let a = from[r];
+    for (let i = 0; i < 50; i++) {
+      const g = await app.gql(u[r], 'query($a: String) { events(after: $a, types: ["customer.created"], first: 500) { edges { node { entityId } } pageInfo { hasNextPage endCursor } } }', { a });
+      gIds.push(...g.data.events.edges.map((e: any) => e.node.entityId));
+      a = g.data.events.pageInfo.endCursor;
+      if (!g.data.events.pageInfo.hasNextPage) break;
+    }
+    const gSeen = Object.entries(made).filter(([, id]) => gIds.includes(id)).map(([k]) => k);
+    t.same(gSeen, expected[r], `${r}: the same through GraphQL`);
+  }
+  for (const r of ['regionManager', 'branchManager', 'marketing', 'sales', 'service', 'partnerASales', 'otherSales'] as const) {
+    t.equal((await app.rest(u[r], 'GET', '/v1/events')).status, 403, `${r} holds no events:read`);
+  }
 });

@@ -285,3 +285,21 @@ t.test('SSRF guard: private, loopback and link-local targets refused unless WEBH
   t.equal(p.status, 422);
   t.equal((await strict.rest(admin, 'DELETE', `/v1/webhooks/${ok.body.id}`)).status, 204);
 });
+
+t.test('two instances delivering at once: each event reaches the receiver once', { skip: app.database.kind !== 'postgres' && 'needs PostgreSQL' }, async (t) => {
+  const second = await buildTestApp({ WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_RETRY_SCHEDULE: '20ms,20ms,20ms,20ms,20ms,20ms' });
+  t.teardown(() => second.close());
+  const c = await company(app);
+  const rx = await receiver();
+  t.teardown(rx.close);
+  const hook = await subscribe(c.users.partnerAManager, rx.url, ['customer.created']);
+  t.teardown(() => app.rest(c.users.partnerAManager, 'DELETE', `/v1/webhooks/${hook.id}`));
+  for (let i = 0; i < 12; i++) await app.customer(c.users.partnerASales);
+  for (let i = 0; i < 40 && rx.got.length < 12; i++) {
+    await Promise.all([app.app.services.webhookDelivery.tick(), second.app.services.webhookDelivery.tick()]);
+    await sleep(30);
+  }
+  const ids = rx.got.map((g) => g.headers['webhook-id']);
+  t.equal(new Set(ids).size, 12, 'every event delivered');
+  t.equal(ids.length, 12, 'none twice');
+});
