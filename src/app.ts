@@ -14,7 +14,7 @@ export type { Services };
 import { actionsRoutes, createActionService, repointActions } from './modules/actions/index.js';
 import { contactHistoryRoutes, createContactHistoryService, repointInteractions } from './modules/contact-history/index.js';
 import { createCustomerService, customersRoutes } from './modules/customers/index.js';
-import { createDeliveryEngine, createEventService, createWebhookService, eventsRoutes, webhooksRoutes } from './modules/events/index.js';
+import { createDeliveryEngine, createEventService, createNatsPublisher, createWebhookService, eventsRoutes, webhooksRoutes } from './modules/events/index.js';
 import { createLifecycleService, lifecycleRoutes, repointHandoffs } from './modules/lifecycle/index.js';
 import { createOpportunityService, opportunitiesRoutes, repointOpportunities } from './modules/opportunities/index.js';
 import { createOrgService, createPrincipalCache, orgRoutes, type PrincipalCache } from './modules/org/index.js';
@@ -95,6 +95,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     events: createEventService(database, config.events),
     webhooks: createWebhookService(database, config.webhooks),
     webhookDelivery: createDeliveryEngine(database, config.webhooks, app.log),
+    natsPublisher: config.events.natsUrl ? createNatsPublisher(database, config.events.natsUrl, app.log) : null,
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

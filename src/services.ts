@@ -1,7 +1,7 @@
 import type { ActionService } from './modules/actions/index.js';
 import type { ContactHistoryService } from './modules/contact-history/index.js';
 import type { CustomerService } from './modules/customers/index.js';
-import type { DeliveryEngine, EventService, WebhookService } from './modules/events/index.js';
+import type { DeliveryEngine, EventService, NatsPublisher, WebhookService } from './modules/events/index.js';
 import type { LifecycleService } from './modules/lifecycle/index.js';
 import type { OpportunityService } from './modules/opportunities/index.js';
 import type { OrgService } from './modules/org/index.js';
@@ -19,4 +19,6 @@ export type Services = {
   events: EventService;
   webhooks: WebhookService;
   webhookDelivery: DeliveryEngine;
+  // Present when EVENTS_NATS_URL is set.
+  natsPublisher: NatsPublisher | null;
 };

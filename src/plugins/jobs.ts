@@ -13,9 +13,11 @@ export const jobsPlugin = fp(
       });
       // Webhook deliveries: every instance polls; rows are claimed with SKIP LOCKED.
       if (app.config.jobs.enabled) app.services.webhookDelivery.start(app.config.webhooks.pollMs);
+      if (app.config.jobs.enabled) app.services.natsPublisher?.start(app.config.webhooks.pollMs);
     });
     app.addHook('preClose', async () => {
       await app.services.webhookDelivery.stop();
+      await app.services.natsPublisher?.stop();
       await opts.queue.stop();
     });
   },

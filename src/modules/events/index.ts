@@ -7,3 +7,4 @@ export { eventWebhooksDocument } from './catalogue.openapi.js';
 export { webhooksRoutes } from './webhooks.routes.js';
 export { createWebhookService, type WebhookService } from './webhooks.service.js';
 export { createDeliveryEngine, type DeliveryEngine } from './webhooks.delivery.js';
+export { createNatsPublisher, type NatsPublisher } from './nats.publisher.js';
