@@ -8,7 +8,10 @@ export const jobsPlugin = fp(
   async (app: FastifyInstance, opts: { queue: JobQueue }) => {
     app.addHook('onReady', async () => {
       await opts.queue.start({
-        escalate: (id) => app.services.lifecycle.escalate(id), escalateOverdue: () => app.services.lifecycle.escalateOverdue(),
+        escalate: (id) => app.services.lifecycle.escalate(id),
+        escalateOverdue: () => app.services.lifecycle.escalateOverdue(),
+        expireClaim: (id) => app.services.claims.expire(id),
+        expireClaims: () => app.services.claims.expireDue(),
         pruneEvents: () => app.services.events.prune(),
       });
       // Webhook deliveries: every instance polls; rows are claimed with SKIP LOCKED.

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { parseIfMatch, withEtag } from '../../lib/http.js';
+import { answerPage } from '../../lib/pagination.js';
 import { errorResponses, idParams, page, problem } from '../../lib/schemas.js';
 import { createWebhookBody, deliveriesQuery, deliverySchema, listWebhooksQuery, patchWebhookBody, replayBody, replaySchema, webhookSchema } from './webhooks.schemas.js';
 
@@ -13,7 +14,7 @@ export async function webhooksRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.get('/webhooks', {
     schema: { tags, summary: 'Webhook subscriptions the caller may see (its own, and those its scope covers)', querystring: listWebhooksQuery, response: { 200: page(webhookSchema), ...errorResponses } },
-    handler: async (req) => svc().list(req.principal, req.query),
+    handler: async (req) => answerPage(await svc().list(req.principal, req.query), req.query.count),
   });
 
   app.post('/webhooks', {
@@ -50,7 +51,7 @@ export async function webhooksRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.get('/webhooks/:id/deliveries', {
     schema: { tags, summary: 'Deliveries, newest first: attempts, status codes, latency, next try; DEAD ones are dead-lettered', params: idParams, querystring: deliveriesQuery, response: { 200: page(deliverySchema), ...errorResponses } },
-    handler: async (req) => svc().deliveries(req.principal, req.params.id, req.query),
+    handler: async (req) => answerPage(await svc().deliveries(req.principal, req.params.id, req.query), req.query.count),
   });
 
   app.post('/webhooks/:id/replay', {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cursorParam, limitSchema } from '../../lib/pagination.js';
+import { cursorParam, pageParams } from '../../lib/pagination.js';
 import { safeString, text } from '../../lib/schemas.js';
 
 const url = safeString().trim().min(1).max(2000);
@@ -14,9 +14,9 @@ export type PatchWebhookInput = z.infer<typeof patchWebhookBody>;
 export const replayBody = z.object({ after: cursorParam.optional() }).strict();
 export type ReplayInput = z.infer<typeof replayBody>;
 
-export const listWebhooksQuery = z.object({ limit: limitSchema, cursor: cursorParam.optional() }).strict();
+export const listWebhooksQuery = z.object({ ...pageParams }).strict();
 export const DELIVERY_STATUSES = ['PENDING', 'DELIVERED', 'DEAD'] as const;
-export const deliveriesQuery = z.object({ limit: limitSchema, cursor: cursorParam.optional(), status: z.enum(DELIVERY_STATUSES).optional() }).strict();
+export const deliveriesQuery = z.object({ ...pageParams, status: z.enum(DELIVERY_STATUSES).optional() }).strict();
 export type DeliveriesQuery = z.infer<typeof deliveriesQuery>;
 
 export const webhookSchema = z

@@ -2,7 +2,10 @@ import type { Database } from '../../db/client.js';
 import { type Principal, requirePermission } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { checkVersion, fieldError, notFound } from '../../lib/errors.js';
-import { decodeCursor, encodeCursor, type Page } from '../../lib/pagination.js';
+import { and, eq } from 'drizzle-orm';
+import { webhookDeliveries, webhooks } from '../../db/schema/index.js';
+import { access } from '../../lib/access.js';
+import { countRows, decodeCursor, encodeCursor, type Page, withCount } from '../../lib/pagination.js';
 import { parsePosition, positionCursor, readFeed, typesOf } from './events.service.js';
 import { checkTarget } from './webhooks.target.js';
 import { newSecret } from './webhooks.signing.js';
@@ -99,7 +102,7 @@ export function createWebhookService(database: Database, cfg: WebhooksConfig) {
       const more = rows.length > q.limit;
       const data = (more ? rows.slice(0, q.limit) : rows).map((w) => toWebhookDto(w));
       const last = data[data.length - 1];
-      return { data, nextCursor: more && last ? encodeCursor([last.createdAt, last.id]) : null };
+      return withCount({ data, nextCursor: more && last ? encodeCursor([last.createdAt, last.id]) : null }, () => countRows(db, webhooks, access.webhook.allows(p, 'webhooks:read')));
     },
 
     async update(p: Principal, id: string, input: PatchWebhookInput, expectedVersion?: number): Promise<WebhookDto> {
@@ -159,7 +162,9 @@ export function createWebhookService(database: Database, cfg: WebhooksConfig) {
       const more = rows.length > q.limit;
       const data = more ? rows.slice(0, q.limit) : rows;
       const last = data[data.length - 1];
-      return { data: data.map(toDeliveryDto), nextCursor: more && last ? encodeCursor([last.seq]) : null };
+      return withCount({ data: data.map(toDeliveryDto), nextCursor: more && last ? encodeCursor([last.seq]) : null }, () =>
+        countRows(db, webhookDeliveries, and(eq(webhookDeliveries.webhookId, w.id), q.status ? eq(webhookDeliveries.status, q.status) : undefined)),
+      );
     },
 
     /**

@@ -60,7 +60,8 @@ CREATE INDEX "webhooks_created_by_idx" ON "webhooks" USING btree ("created_by");
 CREATE INDEX "webhooks_owner_unit_idx" ON "webhooks" USING btree ("owner_unit_id");--> statement-breakpoint
 CREATE INDEX "webhooks_created_idx" ON "webhooks" USING btree ("created_at","id");--> statement-breakpoint
 CREATE INDEX "events_position_idx" ON "events" USING btree ("xid","id");--> statement-breakpoint
-CREATE INDEX "events_at_idx" ON "events" USING btree ("at");--> statement-breakpoint
+CREATE INDEX "events_at_idx" ON "events" USING btree ("at");
+--> statement-breakpoint
 -- custom:
 -- api.md §4: a partner portal's back end reads its own partner's events and manages its webhooks.
 -- Built-in partner_manager roles that lack them get events:read and webhooks:* (re-appliable).
