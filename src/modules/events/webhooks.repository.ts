@@ -2,6 +2,7 @@ import { and, desc, eq, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
 import { type DeliveryAttempt, webhookDeliveries, webhooks } from '../../db/schema/index.js';
 import { access, type Principal } from '../../lib/access.js';
+import { countRows } from '../../lib/pagination.js';
 import type { Position } from './events.repository.js';
 
 export type WebhookRow = typeof webhooks.$inferSelect;
@@ -29,6 +30,11 @@ export const webhooksRepository = {
       .orderBy(desc(webhooks.createdAt), desc(webhooks.id))
       .limit(limit);
   },
+
+  countVisible: (ex: Executor, p: Principal): Promise<number> => countRows(ex, webhooks, access.webhook.allows(p, 'webhooks:read')),
+
+  countDeliveries: (ex: Executor, webhookId: string, status: string | undefined): Promise<number> =>
+    countRows(ex, webhookDeliveries, and(eq(webhookDeliveries.webhookId, webhookId), status ? eq(webhookDeliveries.status, status) : undefined)),
 
   async update(tx: Executor, id: string, v: Partial<typeof webhooks.$inferInsert>): Promise<WebhookRow> {
     const [row] = await tx

@@ -2,10 +2,7 @@ import type { Database } from '../../db/client.js';
 import { type Principal, requirePermission } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { checkVersion, fieldError, notFound } from '../../lib/errors.js';
-import { and, eq } from 'drizzle-orm';
-import { webhookDeliveries, webhooks } from '../../db/schema/index.js';
-import { access } from '../../lib/access.js';
-import { countRows, decodeCursor, encodeCursor, type Page, withCount } from '../../lib/pagination.js';
+import { decodeCursor, encodeCursor, type Page, withCount } from '../../lib/pagination.js';
 import { parsePosition, positionCursor, readFeed, typesOf } from './events.service.js';
 import { checkTarget } from './webhooks.target.js';
 import { newSecret } from './webhooks.signing.js';
@@ -102,7 +99,7 @@ export function createWebhookService(database: Database, cfg: WebhooksConfig) {
       const more = rows.length > q.limit;
       const data = (more ? rows.slice(0, q.limit) : rows).map((w) => toWebhookDto(w));
       const last = data[data.length - 1];
-      return withCount({ data, nextCursor: more && last ? encodeCursor([last.createdAt, last.id]) : null }, () => countRows(db, webhooks, access.webhook.allows(p, 'webhooks:read')));
+      return withCount({ data, nextCursor: more && last ? encodeCursor([last.createdAt, last.id]) : null }, () => repo.countVisible(db, p));
     },
 
     async update(p: Principal, id: string, input: PatchWebhookInput, expectedVersion?: number): Promise<WebhookDto> {
@@ -162,9 +159,7 @@ export function createWebhookService(database: Database, cfg: WebhooksConfig) {
       const more = rows.length > q.limit;
       const data = more ? rows.slice(0, q.limit) : rows;
       const last = data[data.length - 1];
-      return withCount({ data: data.map(toDeliveryDto), nextCursor: more && last ? encodeCursor([last.seq]) : null }, () =>
-        countRows(db, webhookDeliveries, and(eq(webhookDeliveries.webhookId, w.id), q.status ? eq(webhookDeliveries.status, q.status) : undefined)),
-      );
+      return withCount({ data: data.map(toDeliveryDto), nextCursor: more && last ? encodeCursor([last.seq]) : null }, () => repo.countDeliveries(db, w.id, q.status));
     },
 
     /**
