@@ -17,6 +17,7 @@ import { allocationRoutes, createAllocationService } from './modules/allocation/
 import { claimsRoutes, createClaimService } from './modules/claims/index.js';
 import { contactHistoryRoutes, createContactHistoryService, repointInteractions } from './modules/contact-history/index.js';
 import { createCustomerService, customersRoutes } from './modules/customers/index.js';
+import { createDeliveryEngine, createEventService, createNatsPublisher, createWebhookService, eventsRoutes, webhooksRoutes } from './modules/events/index.js';
 import { createLifecycleService, lifecycleRoutes, repointHandoffs } from './modules/lifecycle/index.js';
 import { createOpportunityService, opportunitiesRoutes, repointOpportunities } from './modules/opportunities/index.js';
 import { createOrderService, ordersRoutes, repointOrders } from './modules/orders/index.js';
@@ -83,7 +84,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const principals = createPrincipalCache(config.principalCacheMs);
   app.decorate('principals', principals);
   // The job queue exists before the services: the lifecycle service schedules deadlines through it.
-  const jobs = createJobQueue(database, config.jobs, app.log);
+  const jobs = createJobQueue(database, { ...config.jobs, eventsPruneCron: config.events.pruneCron }, app.log);
   // Claims guard customer and opportunity creates (an approved claim protects its customer).
   const claims = createClaimService(database, { protectionDays: config.claimProtectionDays, scheduler: (tx, c) => jobs.scheduleClaimExpiry(tx, c) });
   // Allocation rules give new leads without an explicit owner to the units and people they name.
@@ -107,6 +108,10 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     claims,
     allocation,
     orders: createOrderService(database),
+    events: createEventService(database, config.events),
+    webhooks: createWebhookService(database, config.webhooks),
+    webhookDelivery: createDeliveryEngine(database, config.webhooks, app.log),
+    natsPublisher: config.events.natsUrl ? createNatsPublisher(database, config.events.natsUrl, app.log) : null,
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -162,6 +167,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       await v1.register(claimsRoutes);
       await v1.register(allocationRoutes);
       await v1.register(ordersRoutes);
+      await v1.register(eventsRoutes);
+      await v1.register(webhooksRoutes);
     },
     { prefix: '/v1' },
   );

@@ -8,6 +8,13 @@ const ORIGIN = /^https?:\/\/[^/?#\s]+\/?$/;
 
 const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
 
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** `5s`, `30m`, `2h`, `1d`, `250ms` in milliseconds; null when it is not such a duration. */
+export function durationMs(v: string): number | null {
+  const m = /^(\d{1,6})(ms|s|m|h|d)$/.exec(v);
+  return m ? Number(m[1]) * (DURATION_UNITS[m[2] as string] ?? 0) : null;
+}
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -35,6 +42,26 @@ const envSchema = z.object({
   JOBS_POLL_SECONDS: z.coerce.number().min(0.5).max(600).default(2),
   // When the sweep that escalates every overdue handoff runs (cron, minute resolution).
   JOBS_SWEEP_CRON: z.string().trim().regex(/^\S+( \S+){4}$/, 'expected a five-field cron expression').default('* * * * *'),
+  // Events and webhooks (docs/events-and-webhooks.md).
+  EVENTS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  EVENTS_PRUNE_CRON: z.string().trim().regex(/^\S+( \S+){4}$/, 'expected a five-field cron expression').default('17 * * * *'),
+  WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .default('5s,5m,30m,2h,5h,10h')
+    .transform((v, ctx) => {
+      const parts = v.split(',').map((x) => x.trim());
+      const ms = parts.map(durationMs);
+      if (parts.length === 0 || parts.length > 50 || ms.some((x) => x === null)) {
+        ctx.addIssue({ code: 'custom', message: 'expected a comma list of durations such as 5s,5m,30m,2h,5h,10h' });
+        return z.NEVER;
+      }
+      return ms as number[];
+    }),
+  WEBHOOK_ALLOW_PRIVATE: z.preprocess(emptyAsUndefined, z.enum(['true', 'false', '1', '0']).default('false')),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  WEBHOOK_POLL_MS: z.coerce.number().int().min(50).max(600_000).default(1000),
+  WEBHOOK_SECRET_OVERLAP_HOURS: z.coerce.number().min(0).max(24 * 30).default(24),
+  EVENTS_NATS_URL: z.preprocess(emptyAsUndefined, z.string().regex(/^(nats|tls):\/\/\S+$/, 'expected nats://host:port').optional()),
   // Browser origins allowed to call the API (CORS): a comma list of `scheme://host[:port]`, or `*`.
   CORS_ORIGINS: z.preprocess(
     (v) => (typeof v === 'string' ? v.split(',').map((o) => o.trim()).filter(Boolean) : v),
@@ -59,6 +86,8 @@ export type Config = {
   allocationSlaHours: number;
   jobs: { enabled: boolean; pollSeconds: number; sweepCron: string };
   corsOrigins: string[];
+  events: { retentionDays: number; pruneCron: string; natsUrl: string | undefined };
+  webhooks: { retryScheduleMs: number[]; allowPrivate: boolean; timeoutMs: number; pollMs: number; secretOverlapMs: number };
 };
 
 export class ConfigError extends Error {}
@@ -98,5 +127,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobs: { enabled: e.JOBS_ENABLED === 'true' || e.JOBS_ENABLED === '1', pollSeconds: e.JOBS_POLL_SECONDS, sweepCron: e.JOBS_SWEEP_CRON },
     // Browsers send the origin without a trailing slash; a configured one may have it.
     corsOrigins: e.CORS_ORIGINS.map((o) => o.replace(/\/$/, '')),
+    events: { retentionDays: e.EVENTS_RETENTION_DAYS, pruneCron: e.EVENTS_PRUNE_CRON, natsUrl: e.EVENTS_NATS_URL },
+    webhooks: {
+      retryScheduleMs: e.WEBHOOK_RETRY_SCHEDULE,
+      allowPrivate: e.WEBHOOK_ALLOW_PRIVATE === 'true' || e.WEBHOOK_ALLOW_PRIVATE === '1',
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      pollMs: e.WEBHOOK_POLL_MS,
+      secretOverlapMs: Math.round(e.WEBHOOK_SECRET_OVERLAP_HOURS * 3_600_000),
+    },
   };
 }

@@ -4,6 +4,7 @@ import type { AllocationService } from './modules/allocation/index.js';
 import type { ClaimService } from './modules/claims/index.js';
 import type { ContactHistoryService } from './modules/contact-history/index.js';
 import type { CustomerService } from './modules/customers/index.js';
+import type { DeliveryEngine, EventService, NatsPublisher, WebhookService } from './modules/events/index.js';
 import type { LifecycleService } from './modules/lifecycle/index.js';
 import type { OpportunityService } from './modules/opportunities/index.js';
 import type { OrderService } from './modules/orders/index.js';
@@ -25,4 +26,9 @@ export type Services = {
   claims: ClaimService;
   allocation: AllocationService;
   orders: OrderService;
+  events: EventService;
+  webhooks: WebhookService;
+  webhookDelivery: DeliveryEngine;
+  // Present when EVENTS_NATS_URL is set.
+  natsPublisher: NatsPublisher | null;
 };

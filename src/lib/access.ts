@@ -1,7 +1,7 @@
 import { Column, getTableName, type SQL, sql } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { type Scope, SCOPE_RANK, permits } from './permissions.js';
-import { actions, claims, customers, handoffs, opportunities, orgUnits, users } from '../db/schema/index.js';
+import { actions, claims, customers, events, handoffs, opportunities, orgUnits, users, webhooks } from '../db/schema/index.js';
 import { AppError } from './errors.js';
 
 // The one access choke point: a principal becomes a SQL predicate here and nowhere else.
@@ -343,6 +343,32 @@ export const access = {
   unit: {
     // Units a principal may see: its reach for org-units:read, plus the chain of units above its own.
     visible: (p: Principal): SQL => sql`(${unitReachPredicate(p, 'org-units:read', orgUnits.id)} OR ${p.unitPath} LIKE ${qualified(orgUnits.path)} || '%')`,
+  },
+  event: {
+    /**
+     * An event is read as of when it happened: the reader needs `events:read`, and its scope for
+     * reading the record the event is about (interactions and opportunities under their own read
+     * permission, everything else under the customer's) must cover the owner the record had then,
+     * as the event recorded it. Later shares or moves do not reopen past events. Needs `events`.
+     */
+    visible: (p: Principal): SQL => {
+      const owner = { id: events.id, ownerUserId: events.ownerUserId, ownerUnitId: events.ownerUnitId };
+      const covered = (permission: string): SQL => {
+        const s = scopeFor(p, permission);
+        return s === null ? sql`FALSE` : scopeArm(p, s.scope, s.basePath, owner, inlineParam);
+      };
+      // Events of no owner (none in the catalogue today) are seen by the company's ALL scope only.
+      const entity = qualified(events.entityType);
+      return sql`((${qualified(events.ownerUserId)} IS NOT NULL OR ${qualified(events.ownerUnitId)} IS NOT NULL) AND ${covered('events:read')} AND CASE ${entity}
+        WHEN 'interaction' THEN ${covered('interactions:read')}
+        WHEN 'opportunity' THEN ${covered('opportunities:read')}
+        ELSE ${covered('customers:read')} END)`;
+    },
+  },
+  webhook: {
+    /** A subscription is owned by its creator and the creator's unit, like a record. Needs `webhooks`. */
+    allows: (p: Principal, permission: string): SQL =>
+      accessPredicate(p, permission, 'webhook', { id: webhooks.id, ownerUserId: webhooks.createdBy, ownerUnitId: webhooks.ownerUnitId }),
   },
   user: {
     // Users a principal may see: those in its reach for users:read, and itself.

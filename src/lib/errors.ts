@@ -27,6 +27,10 @@ export const ERROR_MAP = {
   IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency key reused with a different request', graphql: 'BAD_USER_INPUT' },
   IDEMPOTENCY_IN_PROGRESS: { status: 409, title: 'A request with this idempotency key is in progress', graphql: 'CONFLICT' },
 
+  // Events and webhooks
+  CURSOR_EXPIRED: { status: 410, title: 'The cursor is older than the events kept', graphql: 'BAD_USER_INPUT' },
+  WEBHOOK_URL_NOT_ALLOWED: { status: 422, title: 'The webhook target is not allowed', graphql: 'BAD_USER_INPUT' },
+
   // Customers
   DUPLICATE_CUSTOMER: { status: 409, title: 'Possible duplicate customer', graphql: 'CONFLICT' },
   CUSTOMER_MERGED: { status: 409, title: 'The customer is merged', graphql: 'CONFLICT' },

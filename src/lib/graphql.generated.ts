@@ -703,6 +703,32 @@ export type EffectiveScope = {
   scope: Scope;
 };
 
+/** One change as the caller may read it (api.md §4); the types and the schema of each `data` are listed under `webhooks` in openapi.yaml. */
+export type Event = {
+  __typename?: 'Event';
+  actorId?: Maybe<Scalars['ID']['output']>;
+  data: Scalars['JSON']['output'];
+  entityId: Scalars['ID']['output'];
+  entityType: Scalars['String']['output'];
+  /** The event's position in the feed: pass it as `after` to read what came after it. */
+  id: Scalars['ID']['output'];
+  occurredAt: Scalars['DateTime']['output'];
+  onBehalfOfId?: Maybe<Scalars['ID']['output']>;
+  type: Scalars['String']['output'];
+};
+
+export type EventEdge = {
+  __typename?: 'EventEdge';
+  cursor: Scalars['String']['output'];
+  node: Event;
+};
+
+export type EventFeed = {
+  __typename?: 'EventFeed';
+  edges: Array<EventEdge>;
+  pageInfo: PageInfo;
+};
+
 export type ExplainResourceType =
   | 'CUSTOMER'
   | 'OPPORTUNITY';
@@ -1744,6 +1770,8 @@ export type Query = {
   delegations: DelegationConnection;
   /** What createCustomer with this input would find, creating nothing (audited and limited like a refused create). */
   duplicateCheck: DuplicateCheck;
+  /** The change feed (GET /v1/events): events after a position, in order, as the caller may read them. `endCursor` is always where to resume. */
+  events: EventFeed;
   /** Months as YYYY-MM; defaults to this month and the next two. */
   forecastReport: ForecastReport;
   /** Open deals per stage now. groupBy: unit, partner, user or source. */
@@ -1863,6 +1891,13 @@ export type QueryDelegationsArgs = {
 
 export type QueryDuplicateCheckArgs = {
   input: CreateCustomerInput;
+};
+
+
+export type QueryEventsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  types?: InputMaybe<Array<Scalars['String']['input']>>;
 };
 
 
@@ -2597,6 +2632,9 @@ export type ResolversTypes = {
   DuplicateCandidate: ResolverTypeWrapper<unknown>;
   DuplicateCheck: ResolverTypeWrapper<unknown>;
   EffectiveScope: ResolverTypeWrapper<unknown>;
+  Event: ResolverTypeWrapper<unknown>;
+  EventEdge: ResolverTypeWrapper<unknown>;
+  EventFeed: ResolverTypeWrapper<unknown>;
   ExplainResourceType: ResolverTypeWrapper<unknown>;
   Float: ResolverTypeWrapper<unknown>;
   ForecastCells: ResolverTypeWrapper<unknown>;
@@ -2774,6 +2812,9 @@ export type ResolversParentTypes = {
   DuplicateCandidate: unknown;
   DuplicateCheck: unknown;
   EffectiveScope: unknown;
+  Event: unknown;
+  EventEdge: unknown;
+  EventFeed: unknown;
   Float: unknown;
   ForecastCells: unknown;
   ForecastMonth: unknown;
@@ -3197,6 +3238,27 @@ export type DuplicateCheckResolvers<ContextType = MercuriusContext, ParentType e
 export type EffectiveScopeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['EffectiveScope'] = ResolversParentTypes['EffectiveScope']> = {
   permission?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   scope?: Resolver<ResolversTypes['Scope'], ParentType, ContextType>;
+};
+
+export type EventResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Event'] = ResolversParentTypes['Event']> = {
+  actorId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  data?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
+  entityId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  entityType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  onBehalfOfId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type EventEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['EventEdge'] = ResolversParentTypes['EventEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Event'], ParentType, ContextType>;
+};
+
+export type EventFeedResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['EventFeed'] = ResolversParentTypes['EventFeed']> = {
+  edges?: Resolver<Array<ResolversTypes['EventEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
 };
 
 export type ForecastCellsResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ForecastCells'] = ResolversParentTypes['ForecastCells']> = {
@@ -3699,6 +3761,7 @@ export type QueryResolvers<ContextType = MercuriusContext, ParentType extends Re
   customers?: Resolver<ResolversTypes['CustomerConnection'], ParentType, ContextType, Partial<QueryCustomersArgs>>;
   delegations?: Resolver<ResolversTypes['DelegationConnection'], ParentType, ContextType, Partial<QueryDelegationsArgs>>;
   duplicateCheck?: Resolver<ResolversTypes['DuplicateCheck'], ParentType, ContextType, RequireFields<QueryDuplicateCheckArgs, 'input'>>;
+  events?: Resolver<ResolversTypes['EventFeed'], ParentType, ContextType, Partial<QueryEventsArgs>>;
   forecastReport?: Resolver<ResolversTypes['ForecastReport'], ParentType, ContextType, Partial<QueryForecastReportArgs>>;
   funnelReport?: Resolver<ResolversTypes['FunnelReport'], ParentType, ContextType, Partial<QueryFunnelReportArgs>>;
   handoff?: Resolver<Maybe<ResolversTypes['Handoff']>, ParentType, ContextType, RequireFields<QueryHandoffArgs, 'id'>>;
@@ -3931,6 +3994,9 @@ export type Resolvers<ContextType = MercuriusContext> = {
   DuplicateCandidate?: DuplicateCandidateResolvers<ContextType>;
   DuplicateCheck?: DuplicateCheckResolvers<ContextType>;
   EffectiveScope?: EffectiveScopeResolvers<ContextType>;
+  Event?: EventResolvers<ContextType>;
+  EventEdge?: EventEdgeResolvers<ContextType>;
+  EventFeed?: EventFeedResolvers<ContextType>;
   ForecastCells?: ForecastCellsResolvers<ContextType>;
   ForecastMonth?: ForecastMonthResolvers<ContextType>;
   ForecastReport?: ForecastReportResolvers<ContextType>;

@@ -8,6 +8,7 @@ import { isMigrated } from '../db/migrate.js';
 
 export const ESCALATION_QUEUE = 'handoff-escalation';
 export const SWEEP_QUEUE = 'handoff-escalation-sweep';
+export const EVENTS_PRUNE_QUEUE = 'events-prune';
 export const CLAIM_EXPIRY_QUEUE = 'claim-expiry';
 // pg-boss keeps its tables in a schema of its own, next to the application's.
 const BOSS_SCHEMA = 'pgboss';
@@ -54,13 +55,15 @@ export function bossDb(database: Database): PgBoss.Db {
   };
 }
 
-export type JobsConfig = { enabled: boolean; pollSeconds: number; sweepCron: string };
+export type JobsConfig = { enabled: boolean; pollSeconds: number; sweepCron: string; eventsPruneCron?: string };
 export type JobHandlers = {
   escalate: (handoffId: string) => Promise<boolean>;
   escalateOverdue: () => Promise<number>;
   // Claims: one approved claim at the end of its protection, and every ended one (in the sweep).
   expireClaim?: (claimId: string) => Promise<number>;
   expireClaims?: () => Promise<number>;
+  // Events older than the retention leave the feed.
+  pruneEvents?: () => Promise<number>;
 };
 
 /**
@@ -107,7 +110,19 @@ export function createJobQueue(database: Database, cfg: JobsConfig, log: Fastify
         if (!(await boss.getQueue(SWEEP_QUEUE))) await boss.createQueue(SWEEP_QUEUE, { name: SWEEP_QUEUE, policy: 'short', retryLimit: 1 });
         if (!(await boss.getQueue(CLAIM_EXPIRY_QUEUE))) await boss.createQueue(CLAIM_EXPIRY_QUEUE, { name: CLAIM_EXPIRY_QUEUE, policy: 'short', retryLimit: 5, retryDelay: 5 });
         await boss.schedule(SWEEP_QUEUE, cfg.sweepCron);
+        if (handlers.pruneEvents) {
+          if (!(await boss.getQueue(EVENTS_PRUNE_QUEUE))) await boss.createQueue(EVENTS_PRUNE_QUEUE, { name: EVENTS_PRUNE_QUEUE, policy: 'short', retryLimit: 1 });
+          await boss.schedule(EVENTS_PRUNE_QUEUE, cfg.eventsPruneCron ?? '17 * * * *');
+        }
       });
+      const prune = handlers.pruneEvents;
+      if (prune) {
+        // Events older than the retention leave the feed (docs/events-and-webhooks.md).
+        await boss.work(EVENTS_PRUNE_QUEUE, { pollingIntervalSeconds: cfg.pollSeconds }, async () => {
+          const n = await prune();
+          if (n > 0) log.info({ pruned: n }, 'events older than the retention pruned');
+        });
+      }
       await boss.work<{ handoffId: string }>(ESCALATION_QUEUE, { pollingIntervalSeconds: cfg.pollSeconds, batchSize: 5 }, async (jobs) => {
         for (const job of jobs) await handlers.escalate(job.data.handoffId);
       });

@@ -17,6 +17,7 @@ import { claimsLoaders, claimsResolvers } from '../modules/claims/index.js';
 import { actionsLoaders, actionsResolvers } from '../modules/actions/index.js';
 import { contactHistoryLoaders, contactHistoryResolvers } from '../modules/contact-history/index.js';
 import { customerLoaders, customerResolvers } from '../modules/customers/index.js';
+import { eventsResolvers } from '../modules/events/index.js';
 import { lifecycleLoaders, lifecycleResolvers } from '../modules/lifecycle/index.js';
 import { opportunitiesLoaders, opportunitiesResolvers } from '../modules/opportunities/index.js';
 import { ordersLoaders, ordersResolvers } from '../modules/orders/index.js';
@@ -137,6 +138,7 @@ export const graphqlPlugin = fp(
         claimsResolvers,
         allocationResolvers,
         ordersResolvers,
+        eventsResolvers,
       ]),
       loaders: merge<MercuriusLoaders>([customerLoaders, orgLoaders, contactHistoryLoaders, lifecycleLoaders, opportunitiesLoaders, actionsLoaders, reportsLoaders, plansLoaders, accessLoaders, claimsLoaders, allocationLoaders, ordersLoaders]),
       // The cost rule reads the variables, which rules out mercurius' per-query cache.

@@ -12,9 +12,17 @@ export const jobsPlugin = fp(
         escalateOverdue: () => app.services.lifecycle.escalateOverdue(),
         expireClaim: (id) => app.services.claims.expire(id),
         expireClaims: () => app.services.claims.expireDue(),
+        pruneEvents: () => app.services.events.prune(),
       });
+      // Webhook deliveries: every instance polls; rows are claimed with SKIP LOCKED.
+      if (app.config.jobs.enabled) app.services.webhookDelivery.start(app.config.webhooks.pollMs);
+      if (app.config.jobs.enabled) app.services.natsPublisher?.start(app.config.webhooks.pollMs);
     });
-    app.addHook('preClose', async () => opts.queue.stop());
+    app.addHook('preClose', async () => {
+      await app.services.webhookDelivery.stop();
+      await app.services.natsPublisher?.stop();
+      await opts.queue.stop();
+    });
   },
   { name: 'keel-jobs' },
 );

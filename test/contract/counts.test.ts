@@ -49,7 +49,12 @@ async function book(who: User, peer: User, manager: User) {
   await action(app, who, { opportunityId: o.id }, { status: 'DONE' });
   await action(app, who, { opportunityId: o.id });
   await delegation(app, who, peer, { by: manager });
-  return { customer: c, opportunity: o, interaction: i1 };
+  // A webhook subscription of the book's side (a public target that is never called: jobs are off).
+  const owner = manager.roles.includes('partner_manager') ? manager : admin;
+  const w = await app.rest(owner, 'POST', '/v1/webhooks', { url: 'https://93.184.215.14/hooks', types: ['customer.created'], active: false });
+  if (w.status !== 201) throw new Error(w.raw);
+  t.teardown(() => app.rest(owner, 'DELETE', `/v1/webhooks/${w.body.id}`));
+  return { customer: c, opportunity: o, interaction: i1, webhook: w.body as { id: string } };
 }
 const a = await book(partnerASales, partnerASubSales, co.users.partnerAManager);
 const s = await book(sales, sales2, co.users.branchManager);
@@ -62,6 +67,7 @@ const parents = (b: typeof a): Record<string, string> => ({
   '/v1/customers/{id}/': b.customer.id,
   '/v1/opportunities/{id}/': b.opportunity.id,
   '/v1/interactions/{id}/': b.interaction.id,
+  '/v1/webhooks/{id}/': b.webhook.id,
 });
 function concrete(path: string, of = a): string {
   if (!path.includes('{')) return path;

@@ -7,3 +7,4 @@ export * from './platform.js';
 export * from './orders.js';
 export * from './plans.js';
 export * from './claims.js';
+export * from './webhooks.js';

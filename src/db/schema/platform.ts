@@ -1,4 +1,8 @@
-import { bigserial, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { bigserial, customType, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+
+// A 64-bit transaction id (PostgreSQL's xid8), read as a decimal string.
+export const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => 'xid8' });
 
 // Every write leaves one row here, in the same transaction as the write.
 export const auditLog = pgTable(
@@ -20,10 +24,13 @@ export const auditLog = pgTable(
 );
 
 // The outbox: every change is an event written with the change; delivery reads it after a cursor.
+// `xid` is the writing transaction's id: the feed's position is (xid, id), served only below the
+// oldest transaction still running, so an event that commits late is never skipped by a reader.
 export const events = pgTable(
   'events',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
+    xid: xid8('xid').notNull().default(sql`pg_current_xact_id()`),
     at: timestamp('at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     type: text('type').notNull(),
     entityType: text('entity_type').notNull(),
@@ -34,7 +41,7 @@ export const events = pgTable(
     onBehalfOfId: uuid('on_behalf_of_id'),
     payload: jsonb('payload').notNull(),
   },
-  (t) => [index('events_entity_idx').on(t.entityType, t.entityId), index('events_owner_unit_idx').on(t.ownerUnitId)],
+  (t) => [index('events_entity_idx').on(t.entityType, t.entityId), index('events_owner_unit_idx').on(t.ownerUnitId), index('events_position_idx').on(t.xid, t.id), index('events_at_idx').on(t.at)],
 );
 
 export const idempotencyKeys = pgTable(

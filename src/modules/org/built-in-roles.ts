@@ -98,7 +98,8 @@ export const BUILT_IN_ROLES: BuiltInRole[] = [
   {
     name: 'partner_manager',
     scope: 'SUBTREE',
-    permissions: HEAD_OF_UNIT,
+    // A partner portal's back end reads its own partner's events and subscribes to them (api.md §4).
+    permissions: [...HEAD_OF_UNIT, 'events:read', 'webhooks:*'],
     hiddenFields: PARTNER_HIDDEN,
   },
   {
