@@ -71,7 +71,16 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   // PATCH bodies are JSON merge patches (RFC 7386); their own media type is parsed as JSON is, within the same limit.
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string', bodyLimit: config.bodyLimit }, app.getDefaultJsonParser('error', 'error'));
 
-  const database = opts.database ?? (await createDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize }));
+  const database =
+    opts.database ??
+    (await createDatabase({
+      url: config.databaseUrl,
+      dataDir: config.dataDir,
+      poolSize: config.dbPoolSize,
+      connectTimeoutMs: config.dbConnectTimeoutMs,
+      // A lost server connection costs the statements on it (503), never the process: logged, not thrown.
+      onConnectionError: (err) => app.log.warn({ reason: err.message }, 'database connection lost'),
+    }));
   if (opts.migrate !== false) await migrateAndBootstrap(database, config.adminEmail);
   app.decorate('database', database);
   app.decorate('config', config);

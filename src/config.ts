@@ -23,6 +23,8 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
   DB_POOL_SIZE: z.coerce.number().int().positive().default(10),
+  // How long a request waits for a pooled PostgreSQL connection before it answers 503.
+  DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5000),
   // How long a loaded principal (user, unit, roles, delegations) is reused; 0 loads it on every request.
   PRINCIPAL_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   // Answers naming protected customers (duplicate matches the caller cannot see) per user and hour.
@@ -51,6 +53,7 @@ export type Config = {
   logLevel: string;
   bodyLimit: number;
   dbPoolSize: number;
+  dbConnectTimeoutMs: number;
   principalCacheMs: number;
   duplicateProbeLimitPerHour: number;
   jobs: { enabled: boolean; pollSeconds: number; sweepCron: string };
@@ -87,6 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     bodyLimit: e.BODY_LIMIT_BYTES,
     dbPoolSize: e.DB_POOL_SIZE,
+    dbConnectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
     principalCacheMs: e.PRINCIPAL_CACHE_MS,
     duplicateProbeLimitPerHour: e.DUPLICATE_PROBE_LIMIT_PER_HOUR,
     jobs: { enabled: e.JOBS_ENABLED === 'true' || e.JOBS_ENABLED === '1', pollSeconds: e.JOBS_POLL_SECONDS, sweepCron: e.JOBS_SWEEP_CRON },
