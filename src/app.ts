@@ -12,6 +12,7 @@ import type { Services } from './services.js';
 
 export type { Services };
 import { actionsRoutes, createActionService, repointActions } from './modules/actions/index.js';
+import { apiKeysRoutes, createApiKeyService } from './modules/api-keys/index.js';
 import { contactHistoryRoutes, createContactHistoryService, repointInteractions } from './modules/contact-history/index.js';
 import { createCustomerService, customersRoutes } from './modules/customers/index.js';
 import { createLifecycleService, lifecycleRoutes, repointHandoffs } from './modules/lifecycle/index.js';
@@ -38,7 +39,7 @@ declare module 'fastify' {
   }
 }
 
-export const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["idempotency-key"]', '*.password', '*.secret', '*.token'];
+export const REDACT = ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie', 'req.headers["idempotency-key"]', '*.password', '*.secret', '*.token'];
 
 // `logStream` sends the log lines somewhere other than stdout (tests read them back).
 export type BuildOptions = { database?: Database; migrate?: boolean; logger?: boolean; logStream?: DestinationStream };
@@ -100,6 +101,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     opportunities: createOpportunityService(database),
     actions: createActionService(database),
     reports: createReportService(database),
+    apiKeys: createApiKeyService(database, { cacheMs: config.principalCacheMs }),
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -150,6 +152,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       await v1.register(opportunitiesRoutes);
       await v1.register(actionsRoutes);
       await v1.register(reportsRoutes);
+      await v1.register(apiKeysRoutes);
     },
     { prefix: '/v1' },
   );

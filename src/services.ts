@@ -1,4 +1,5 @@
 import type { ActionService } from './modules/actions/index.js';
+import type { ApiKeyService } from './modules/api-keys/index.js';
 import type { ContactHistoryService } from './modules/contact-history/index.js';
 import type { CustomerService } from './modules/customers/index.js';
 import type { LifecycleService } from './modules/lifecycle/index.js';
@@ -15,4 +16,5 @@ export type Services = {
   opportunities: OpportunityService;
   actions: ActionService;
   reports: ReportService;
+  apiKeys: ApiKeyService;
 };

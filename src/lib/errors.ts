@@ -26,6 +26,8 @@ export const ERROR_MAP = {
   // Platform
   IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency key reused with a different request', graphql: 'BAD_USER_INPUT' },
   IDEMPOTENCY_IN_PROGRESS: { status: 409, title: 'A request with this idempotency key is in progress', graphql: 'CONFLICT' },
+  API_KEY_USER_NOT_SERVICE: { status: 422, title: 'API keys are for SERVICE users', graphql: 'BAD_USER_INPUT' },
+  API_KEY_REVOKED: { status: 409, title: 'The API key is already revoked', graphql: 'CONFLICT' },
 
   // Customers
   DUPLICATE_CUSTOMER: { status: 409, title: 'Possible duplicate customer', graphql: 'CONFLICT' },

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Principal } from '../lib/access.js';
 import { AppError } from '../lib/errors.js';
+import { KEY_PREFIX } from '../modules/api-keys/index.js';
 import { loadPrincipal } from '../modules/org/index.js';
 import { sendProblem } from './errors.js';
 
@@ -18,6 +19,18 @@ const uuid = z.uuid();
 
 // Routes that answer without a token.
 const PUBLIC = [/^\/healthz$/, /^\/readyz$/, /^\/docs(\/|$)/, /^\/graphiql(\/|$)/, /^\/favicon\.ico$/];
+
+/**
+ * The API key a request presents, or null: `X-API-Key: keel_…`, or `Authorization: Bearer keel_…`
+ * (a JWT never starts with `keel_`). A request may present one credential only.
+ */
+function presentedApiKey(request: FastifyRequest): string | null {
+  const header = request.headers['x-api-key'];
+  if (typeof header === 'string' && header.length > 0) return header.slice(0, 200);
+  const auth = request.headers.authorization;
+  if (typeof auth === 'string' && auth.startsWith(`Bearer ${KEY_PREFIX}`)) return auth.slice('Bearer '.length, 'Bearer '.length + 200);
+  return null;
+}
 
 export function isPublic(url: string): boolean {
   const path = url.split('?')[0] ?? url;
@@ -59,13 +72,21 @@ export const authPlugin = fp(
     app.addHook('onRequest', async (request, reply) => {
       // Unknown routes answer 404 whoever asks; public routes need no token.
       if (isPublic(request.url) || request.routeOptions.url === undefined) return;
-      if (!request.headers.authorization) return refuse(request, reply, 'a bearer token is required');
+      const apiKey = presentedApiKey(request);
+      if (!request.headers.authorization && apiKey === null) return refuse(request, reply, 'a bearer token or an API key is required');
       let sub: unknown;
-      try {
-        const payload = await request.jwtVerify<{ sub?: unknown }>();
-        sub = payload.sub;
-      } catch {
-        return refuse(request, reply, 'the bearer token is invalid or expired');
+      if (apiKey !== null) {
+        // A machine client's key: found by prefix, compared by hash; revoked or expired keys fail here.
+        const found = await app.services.apiKeys.authenticate(apiKey);
+        if (!found) return refuse(request, reply, 'the API key is invalid, expired or revoked');
+        sub = found.userId;
+      } else {
+        try {
+          const payload = await request.jwtVerify<{ sub?: unknown }>();
+          sub = payload.sub;
+        } catch {
+          return refuse(request, reply, 'the bearer token is invalid or expired');
+        }
       }
       const parsed = uuid.safeParse(sub);
       if (!parsed.success) return refuse(request, reply, 'the bearer token is invalid or expired');
@@ -75,6 +96,8 @@ export const authPlugin = fp(
         if (principal) app.principals.set(parsed.data, principal);
       }
       if (!principal || !principal.active) return refuse(request, reply, 'the user is unknown or deactivated');
+      // API keys belong to SERVICE users only; a key left on a user turned HUMAN no longer works.
+      if (apiKey !== null && principal.kind !== 'SERVICE') return refuse(request, reply, 'the API key is invalid, expired or revoked');
       principal.requestId = request.id;
       principal.client = String(request.headers['user-agent'] ?? '').slice(0, 200) || undefined;
       request.principal = principal;

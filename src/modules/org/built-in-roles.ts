@@ -19,6 +19,8 @@ export const RESOURCES = [
   'integration',
   'webhooks',
   'events',
+  'api-keys',
+  'audit',
 ] as const;
 export const ACTIONS = ['read', 'create', 'update', 'delete', 'freeze', 'merge'] as const;
 
