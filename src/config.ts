@@ -6,6 +6,10 @@ const DEV_SECRET = 'keel-development-secret-not-for-production-use';
 // An origin as browsers send it: scheme, host and optional port, nothing after.
 const ORIGIN = /^https?:\/\/[^/?#\s]+\/?$/;
 
+// Asymmetric algorithms an external provider may sign with; HS* and "none" never come from a JWKS.
+export const EXTERNAL_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+export type ExternalAlgorithm = (typeof EXTERNAL_ALGORITHMS)[number];
+
 const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
 
 const envSchema = z.object({
@@ -19,6 +23,15 @@ const envSchema = z.object({
   JWT_ISSUER: z.preprocess(emptyAsUndefined, z.string().optional()),
   JWT_AUDIENCE: z.preprocess(emptyAsUndefined, z.string().optional()),
   JWT_TTL_SECONDS: z.coerce.number().int().positive().default(8 * 3600),
+  // An external identity provider: its JWKS, the asymmetric algorithms accepted, the claim naming the user.
+  JWT_JWKS_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/, error: 'expected an http(s) URL of a JWKS document' }).optional()),
+  JWT_ALGORITHMS: z.preprocess(
+    (v) => (typeof v === 'string' ? v.split(',').map((a) => a.trim()).filter(Boolean) : v),
+    z.array(z.enum(EXTERNAL_ALGORITHMS, { error: `expected a comma list of ${EXTERNAL_ALGORITHMS.join(', ')} (symmetric and "none" are never accepted from a provider)` })).min(1).default(['RS256', 'ES256']),
+  ),
+  JWT_USER_CLAIM: z.enum(['sub', 'email']).default('sub'),
+  // The least time between two fetches of the JWKS that an unknown key id may trigger.
+  JWT_JWKS_COOLDOWN_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   ADMIN_EMAIL: z.string().email().default('admin@example.com'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
@@ -49,6 +62,8 @@ export type Config = {
   databaseUrl: string | undefined;
   dataDir: string;
   jwt: { secret: string; issuer: string | undefined; audience: string | undefined; ttlSeconds: number };
+  // Set when tokens of an external identity provider are accepted (issuer and audience are then required).
+  externalJwt: { jwksUrl: string; algorithms: ExternalAlgorithm[]; userClaim: 'sub' | 'email'; issuer: string; audience: string; cooldownMs: number } | undefined;
   adminEmail: string;
   logLevel: string;
   bodyLimit: number;
@@ -79,6 +94,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
   secret ??= DEV_SECRET;
+  if (e.JWT_JWKS_URL && !e.JWT_ISSUER) throw new ConfigError('Invalid environment variable JWT_ISSUER: required when JWT_JWKS_URL is set');
+  if (e.JWT_JWKS_URL && !e.JWT_AUDIENCE) throw new ConfigError('Invalid environment variable JWT_AUDIENCE: required when JWT_JWKS_URL is set');
   return {
     env: e.NODE_ENV,
     host: e.HOST,
@@ -86,6 +103,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,
     jwt: { secret, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE, ttlSeconds: e.JWT_TTL_SECONDS },
+    externalJwt:
+      e.JWT_JWKS_URL && e.JWT_ISSUER && e.JWT_AUDIENCE
+        ? { jwksUrl: e.JWT_JWKS_URL, algorithms: e.JWT_ALGORITHMS, userClaim: e.JWT_USER_CLAIM, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE, cooldownMs: e.JWT_JWKS_COOLDOWN_MS }
+        : undefined,
     adminEmail: e.ADMIN_EMAIL,
     logLevel: e.LOG_LEVEL,
     bodyLimit: e.BODY_LIMIT_BYTES,

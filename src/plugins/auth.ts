@@ -5,8 +5,9 @@ import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Principal } from '../lib/access.js';
 import { AppError } from '../lib/errors.js';
+import { createExternalVerifier } from '../lib/external-jwt.js';
 import { KEY_PREFIX } from '../modules/api-keys/index.js';
-import { loadPrincipal } from '../modules/org/index.js';
+import { loadPrincipal, userIdByEmail } from '../modules/org/index.js';
 import { sendProblem } from './errors.js';
 
 declare module 'fastify' {
@@ -58,6 +59,9 @@ export const authPlugin = fp(
       },
     });
 
+    // Tokens of an external identity provider, when JWT_JWKS_URL is set; Keel's own HS256 tokens stay valid.
+    const external = opts.config.externalJwt ? createExternalVerifier(opts.config.externalJwt) : null;
+
     app.decorateRequest('principal', null as unknown as Principal);
 
     const refuse = (request: FastifyRequest, reply: FastifyReply, detail: string) => {
@@ -73,6 +77,8 @@ export const authPlugin = fp(
       // Unknown routes answer 404 whoever asks; public routes need no token.
       if (isPublic(request.url) || request.routeOptions.url === undefined) return;
       const apiKey = presentedApiKey(request);
+      const auth = request.headers.authorization;
+      const bearer = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice('Bearer '.length).trim() : null;
       if (!request.headers.authorization && apiKey === null) return refuse(request, reply, 'a bearer token or an API key is required');
       let sub: unknown;
       if (apiKey !== null) {
@@ -80,6 +86,15 @@ export const authPlugin = fp(
         const found = await app.services.apiKeys.authenticate(apiKey);
         if (!found) return refuse(request, reply, 'the API key is invalid, expired or revoked');
         sub = found.userId;
+      } else if (external && bearer !== null && external.claims(bearer)) {
+        // A token of the external identity provider (an asymmetric algorithm it may use).
+        const { identity, reason } = await external.verify(bearer);
+        if (!identity) {
+          request.log.info({ reason }, 'external token refused');
+          return refuse(request, reply, 'the bearer token is invalid or expired');
+        }
+        sub = identity.by === 'id' ? identity.value : await userIdByEmail(app.database.db, identity.value);
+        if (sub === null) return refuse(request, reply, 'the user is unknown or deactivated');
       } else {
         try {
           const payload = await request.jwtVerify<{ sub?: unknown }>();
