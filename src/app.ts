@@ -26,6 +26,7 @@ import { graphqlPlugin } from './plugins/graphql.js';
 import { healthPlugin } from './plugins/health.js';
 import { idempotencyPlugin } from './plugins/idempotency.js';
 import { jobsPlugin } from './plugins/jobs.js';
+import { limitsPlugin } from './plugins/limits.js';
 import { localControlPlugin } from './plugins/local-control.js';
 import { openapiPlugin } from './plugins/openapi.js';
 
@@ -51,6 +52,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
         ? false
         : { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' }, ...(opts.logStream ? { stream: opts.logStream } : {}) },
     bodyLimit: config.bodyLimit,
+    // A request must arrive whole within this time (408 REQUEST_TIMEOUT beyond).
+    requestTimeout: config.requestTimeoutMs,
     // One line per request, written by the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: (req) => {
@@ -79,6 +82,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       dataDir: config.dataDir,
       poolSize: config.dbPoolSize,
       connectTimeoutMs: config.dbConnectTimeoutMs,
+      statementTimeoutMs: config.dbStatementTimeoutMs,
       // A lost server connection costs the statements on it (503), never the process: logged, not thrown.
       onConnectionError: (err) => app.log.warn({ reason: err.message }, 'database connection lost'),
     }));
@@ -135,6 +139,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(corsPlugin, { config });
   await app.register(healthPlugin);
   await app.register(authPlugin, { config });
+  await app.register(limitsPlugin, { config });
   await app.register(idempotencyPlugin);
   await app.register(openapiPlugin);
   await app.register(

@@ -48,6 +48,24 @@ const envSchema = z.object({
   JOBS_POLL_SECONDS: z.coerce.number().min(0.5).max(600).default(2),
   // When the sweep that escalates every overdue handoff runs (cron, minute resolution).
   JOBS_SWEEP_CRON: z.string().trim().regex(/^\S+( \S+){4}$/, 'expected a five-field cron expression').default('* * * * *'),
+  // Requests per minute and caller (0 turns the limit off); per-role overrides as `role=n,role=n`.
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
+  RATE_LIMIT_ROLES: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^\s*[a-z][a-z0-9_-]{0,62}\s*=\s*\d{1,7}\s*(,\s*[a-z][a-z0-9_-]{0,62}\s*=\s*\d{1,7}\s*)*$/, 'expected a comma list of role=requests-per-minute, such as partner_sales=120,integration=3000')
+      .optional(),
+  ),
+  // Counts shared by every instance through Redis; in memory (per instance) when unset.
+  RATE_LIMIT_REDIS_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' }).optional()),
+  // Overload: 503 with Retry-After past this event-loop delay, heap or resident size (0 = not checked).
+  PRESSURE_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  PRESSURE_MAX_HEAP_USED_BYTES: z.coerce.number().int().min(0).default(0),
+  PRESSURE_MAX_RSS_BYTES: z.coerce.number().int().min(0).default(0),
+  // Time to receive a whole request (408 beyond), and the longest a database statement may run (503 beyond).
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   // Browser origins allowed to call the API (CORS): a comma list of `scheme://host[:port]`, or `*`.
   CORS_ORIGINS: z.preprocess(
     (v) => (typeof v === 'string' ? v.split(',').map((o) => o.trim()).filter(Boolean) : v),
@@ -73,6 +91,10 @@ export type Config = {
   duplicateProbeLimitPerHour: number;
   jobs: { enabled: boolean; pollSeconds: number; sweepCron: string };
   corsOrigins: string[];
+  rateLimit: { perMinute: number; perRole: Record<string, number>; redisUrl: string | undefined };
+  pressure: { maxEventLoopDelayMs: number; maxHeapUsedBytes: number; maxRssBytes: number };
+  requestTimeoutMs: number;
+  dbStatementTimeoutMs: number;
 };
 
 export class ConfigError extends Error {}
@@ -117,5 +139,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobs: { enabled: e.JOBS_ENABLED === 'true' || e.JOBS_ENABLED === '1', pollSeconds: e.JOBS_POLL_SECONDS, sweepCron: e.JOBS_SWEEP_CRON },
     // Browsers send the origin without a trailing slash; a configured one may have it.
     corsOrigins: e.CORS_ORIGINS.map((o) => o.replace(/\/$/, '')),
+    rateLimit: {
+      perMinute: e.RATE_LIMIT_PER_MINUTE,
+      perRole: Object.fromEntries(
+        (e.RATE_LIMIT_ROLES ?? '')
+          .split(',')
+          .filter((s) => s.trim())
+          .map((pair) => {
+            const [role, n] = pair.split('=').map((s) => s.trim());
+            return [role as string, Number(n)];
+          }),
+      ),
+      redisUrl: e.RATE_LIMIT_REDIS_URL,
+    },
+    pressure: { maxEventLoopDelayMs: e.PRESSURE_MAX_EVENT_LOOP_DELAY_MS, maxHeapUsedBytes: e.PRESSURE_MAX_HEAP_USED_BYTES, maxRssBytes: e.PRESSURE_MAX_RSS_BYTES },
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
   };
 }

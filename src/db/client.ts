@@ -39,6 +39,7 @@ export type DatabaseOptions = {
   dataDir?: string;
   poolSize?: number;
   connectTimeoutMs?: number;
+  statementTimeoutMs?: number;
   // Told of every server connection lost (the pool has already dropped or will drop it).
   onConnectionError?: (err: Error) => void;
 };
@@ -133,6 +134,8 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
         max: opts.poolSize ?? 10,
         // A request waits this long for a connection, then answers 503 rather than hanging while the server is away.
         connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
+        // A runaway statement is cancelled by the server (answered 503) instead of holding a connection.
+        ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
       },
       (err) => {
         stats.connectionErrors++;

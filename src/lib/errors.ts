@@ -124,9 +124,9 @@ const RETRYABLE_SQLSTATES: Record<string, string> = {
 };
 
 // The database went away under the request (its connection was terminated, the server restarts or
-// refuses connections, the pool waited too long for one): nothing was committed, and the same
+// refuses connections, the pool waited too long for one, a statement ran past its timeout): nothing was committed, and the same
 // request a moment later will likely succeed. Class 08 is "connection exception".
-const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006', '08P01']);
+const UNAVAILABLE_SQLSTATES = new Set(['57014', '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006', '08P01']);
 const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 const UNAVAILABLE_MESSAGES = [
   /^Connection terminated/,
