@@ -28,6 +28,7 @@ import { idempotencyPlugin } from './plugins/idempotency.js';
 import { jobsPlugin } from './plugins/jobs.js';
 import { limitsPlugin } from './plugins/limits.js';
 import { localControlPlugin } from './plugins/local-control.js';
+import { metricsPlugin } from './plugins/metrics.js';
 import { openapiPlugin } from './plugins/openapi.js';
 
 
@@ -138,6 +139,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(errorsPlugin);
   await app.register(corsPlugin, { config });
   await app.register(healthPlugin);
+  await app.register(metricsPlugin, { jobs });
   await app.register(authPlugin, { config });
   await app.register(limitsPlugin, { config });
   await app.register(idempotencyPlugin);

@@ -28,6 +28,8 @@ export type Database = {
   // The directory an embedded database holds (absent for PostgreSQL and for `memory://`).
   dataDir?: string;
   stats: QueryStats;
+  // Connections of the pool now: open, idle, and requests waiting for one (the embedded database is one connection).
+  poolStats(): { total: number; idle: number; waiting: number };
   // Runs fn on one session holding a PostgreSQL advisory lock (several instances may start at once).
   withLock<T>(key: number, fn: (db: Db) => Promise<T>): Promise<T>;
   ping(): Promise<void>;
@@ -147,6 +149,7 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
       db,
       kind: 'postgres',
       stats,
+      poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
       async withLock(key, fn) {
         const client = await pool.connect();
         try {
@@ -200,6 +203,7 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
     kind: 'embedded',
     ...(inMemory ? {} : { dataDir: dir }),
     stats,
+    poolStats: () => ({ total: closed ? 0 : 1, idle: closed ? 0 : 1, waiting: 0 }),
     // The embedded database is one connection in one process: nothing else can race the lock.
     async withLock(_key, fn) {
       return fn(db);

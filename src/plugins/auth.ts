@@ -19,7 +19,7 @@ declare module 'fastify' {
 const uuid = z.uuid();
 
 // Routes that answer without a token.
-const PUBLIC = [/^\/healthz$/, /^\/readyz$/, /^\/docs(\/|$)/, /^\/graphiql(\/|$)/, /^\/favicon\.ico$/];
+const PUBLIC = [/^\/healthz$/, /^\/readyz$/, /^\/metrics$/, /^\/docs(\/|$)/, /^\/graphiql(\/|$)/, /^\/favicon\.ico$/];
 
 /**
  * The API key a request presents, or null: `X-API-Key: keel_…`, or `Authorization: Bearer keel_…`
