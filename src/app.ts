@@ -13,6 +13,7 @@ import type { Services } from './services.js';
 export type { Services };
 import { actionsRoutes, createActionService, repointActions } from './modules/actions/index.js';
 import { apiKeysRoutes, createApiKeyService } from './modules/api-keys/index.js';
+import { auditRoutes, createAuditService } from './modules/audit/index.js';
 import { contactHistoryRoutes, createContactHistoryService, repointInteractions } from './modules/contact-history/index.js';
 import { createCustomerService, customersRoutes } from './modules/customers/index.js';
 import { createLifecycleService, lifecycleRoutes, repointHandoffs } from './modules/lifecycle/index.js';
@@ -107,6 +108,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     actions: createActionService(database),
     reports: createReportService(database),
     apiKeys: createApiKeyService(database, { cacheMs: config.principalCacheMs }),
+    audit: createAuditService(database),
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -160,6 +162,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       await v1.register(actionsRoutes);
       await v1.register(reportsRoutes);
       await v1.register(apiKeysRoutes);
+      await v1.register(auditRoutes);
     },
     { prefix: '/v1' },
   );

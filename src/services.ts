@@ -1,5 +1,6 @@
 import type { ActionService } from './modules/actions/index.js';
 import type { ApiKeyService } from './modules/api-keys/index.js';
+import type { AuditService } from './modules/audit/index.js';
 import type { ContactHistoryService } from './modules/contact-history/index.js';
 import type { CustomerService } from './modules/customers/index.js';
 import type { LifecycleService } from './modules/lifecycle/index.js';
@@ -17,4 +18,5 @@ export type Services = {
   actions: ActionService;
   reports: ReportService;
   apiKeys: ApiKeyService;
+  audit: AuditService;
 };
