@@ -1,6 +1,9 @@
+import type { AccessService } from './modules/access/index.js';
 import type { ActionService } from './modules/actions/index.js';
 import type { ApiKeyService } from './modules/api-keys/index.js';
 import type { AuditService } from './modules/audit/index.js';
+import type { AllocationService } from './modules/allocation/index.js';
+import type { ClaimService } from './modules/claims/index.js';
 import type { ContactHistoryService } from './modules/contact-history/index.js';
 import type { CustomerService } from './modules/customers/index.js';
 import type { LifecycleService } from './modules/lifecycle/index.js';
@@ -19,4 +22,7 @@ export type Services = {
   reports: ReportService;
   apiKeys: ApiKeyService;
   audit: AuditService;
+  access: AccessService;
+  claims: ClaimService;
+  allocation: AllocationService;
 };

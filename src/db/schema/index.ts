@@ -6,3 +6,4 @@ export * from './opportunities.js';
 export * from './platform.js';
 export * from './orders.js';
 export * from './api-keys.js';
+export * from './claims.js';

@@ -24,6 +24,15 @@ const columns = {
 // A key is visible to whoever sees its user (lib/access.ts); the permission is checked by the service.
 const visible = (p: Principal): SQL => access.user.visible(p);
 
+type KeyFilter = { userId?: string | undefined; active?: boolean };
+
+function listConditions(p: Principal, f: KeyFilter): (SQL | undefined)[] {
+  const conds: (SQL | undefined)[] = [visible(p)];
+  if (f.userId) conds.push(eq(apiKeys.userId, f.userId));
+  if (f.active) conds.push(isNull(apiKeys.revokedAt), sql`(${apiKeys.expiresAt} IS NULL OR ${apiKeys.expiresAt} > now())`);
+  return conds;
+}
+
 export const apiKeysRepository = {
   async serviceUserVisible(ex: Executor, p: Principal, userId: string): Promise<{ id: string; kind: string; unitId: string } | null> {
     const [row] = await ex
@@ -49,11 +58,9 @@ export const apiKeysRepository = {
     return row ?? null;
   },
 
-  async list(ex: Executor, p: Principal, f: { userId?: string | undefined; active?: boolean }, cursor: string | undefined, limit: number): Promise<ApiKeyRow[]> {
+  async list(ex: Executor, p: Principal, f: KeyFilter, cursor: string | undefined, limit: number): Promise<ApiKeyRow[]> {
     const ks = keyset({ column: apiKeys.createdAt, desc: true, kind: 'timestamp' }, apiKeys.id, cursor);
-    const conds: (SQL | undefined)[] = [visible(p), ks.where];
-    if (f.userId) conds.push(eq(apiKeys.userId, f.userId));
-    if (f.active) conds.push(isNull(apiKeys.revokedAt), sql`(${apiKeys.expiresAt} IS NULL OR ${apiKeys.expiresAt} > now())`);
+    const conds = [...listConditions(p, f), ks.where];
     return ex
       .select(columns)
       .from(apiKeys)
@@ -61,6 +68,16 @@ export const apiKeysRepository = {
       .where(and(...conds))
       .orderBy(...ks.orderBy)
       .limit(limit + 1);
+  },
+
+  /** The list's count: the same visibility and filters, no cursor or limit. */
+  async count(ex: Executor, p: Principal, f: KeyFilter): Promise<number> {
+    const [row] = await ex
+      .select({ n: sql<number>`count(*)::int` })
+      .from(apiKeys)
+      .innerJoin(users, eq(users.id, apiKeys.userId))
+      .where(and(...listConditions(p, f)));
+    return Number(row?.n ?? 0);
   },
 
   async revoke(ex: Executor, id: string): Promise<ApiKeyRow | null> {

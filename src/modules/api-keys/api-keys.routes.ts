@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { answerPage } from '../../lib/pagination.js';
 import { errorResponses, idParams, page } from '../../lib/schemas.js';
 import { apiKeySchema, createApiKeyBody, createdApiKeySchema, listApiKeysQuery } from './api-keys.schemas.js';
 
@@ -10,7 +11,7 @@ export async function apiKeysRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.get('/api-keys', {
     schema: { tags: ['api-keys'], summary: 'API keys of SERVICE users the caller sees (newest first; never the keys themselves)', querystring: listApiKeysQuery, response: { 200: page(apiKeySchema), ...errorResponses } },
-    handler: async (req) => svc().list(req.principal, req.query),
+    handler: async (req) => answerPage(await svc().list(req.principal, req.query), req.query.count),
   });
   app.get('/api-keys/:id', {
     schema: { tags: ['api-keys'], summary: 'Read an API key (its prefix, not the key)', params: idParams, response: { 200: apiKeySchema, ...errorResponses } },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cursorParam, limitSchema } from '../../lib/pagination.js';
+import { countParam, cursorParam, limitSchema } from '../../lib/pagination.js';
 import { timestamp, trimmed } from '../../lib/schemas.js';
 
 export const apiKeySchema = z
@@ -38,6 +38,7 @@ export const listApiKeysQuery = z
     active: z.enum(['true', 'false']).optional(),
     limit: limitSchema,
     cursor: cursorParam.optional(),
+    count: countParam,
   })
   .strict();
 export type ListApiKeysQuery = z.infer<typeof listApiKeysQuery>;

@@ -2,7 +2,7 @@ import type { Database } from '../../db/client.js';
 import { can, type Principal, requirePermission } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, fieldError, notFound } from '../../lib/errors.js';
-import { type Page, pageOf } from '../../lib/pagination.js';
+import { type Page, pageOf, withCount } from '../../lib/pagination.js';
 import { type ApiKeyRow, apiKeysRepository as repo } from './api-keys.repository.js';
 import type { ApiKeyDto, CreateApiKeyInput, CreatedApiKeyDto, ListApiKeysQuery } from './api-keys.schemas.js';
 import { generateKey, hashKey, keyMatches, prefixOf } from './key-material.js';
@@ -61,9 +61,10 @@ export function createApiKeyService(database: Database, opts: ApiKeyOptions) {
 
     async list(p: Principal, q: ListApiKeysQuery): Promise<Page<ApiKeyDto>> {
       requirePermission(p, 'api-keys:read');
-      const rows = await repo.list(db, p, { userId: q.userId, active: q.active === 'true' }, q.cursor, q.limit);
+      const f = { userId: q.userId, active: q.active === 'true' };
+      const rows = await repo.list(db, p, f, q.cursor, q.limit);
       const pg = pageOf(rows, q.limit, (r) => [r.createdAt.toISOString(), r.id]);
-      return { ...pg, data: pg.data.map(toApiKeyDto) };
+      return withCount({ ...pg, data: pg.data.map(toApiKeyDto) }, () => repo.count(db, p, f));
     },
 
     async get(p: Principal, id: string): Promise<ApiKeyDto> {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { answerPage } from '../../lib/pagination.js';
 import { errorResponses, page } from '../../lib/schemas.js';
 import { auditEntrySchema, listAuditQuery } from './audit.schemas.js';
 
@@ -12,6 +13,6 @@ export async function auditRoutes(fastify: FastifyInstance): Promise<void> {
       querystring: listAuditQuery,
       response: { 200: page(auditEntrySchema), ...errorResponses },
     },
-    handler: async (req) => app.services.audit.list(req.principal, req.query),
+    handler: async (req) => answerPage(await app.services.audit.list(req.principal, req.query), req.query.count),
   });
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cursorParam, limitSchema } from '../../lib/pagination.js';
+import { countParam, cursorParam, limitSchema } from '../../lib/pagination.js';
 import { timestamp } from '../../lib/schemas.js';
 
 export const auditEntrySchema = z
@@ -29,6 +29,7 @@ export const listAuditQuery = z
     before: timestamp.optional(),
     limit: limitSchema,
     cursor: cursorParam.optional(),
+    count: countParam,
   })
   .strict();
 export type ListAuditQuery = z.infer<typeof listAuditQuery>;

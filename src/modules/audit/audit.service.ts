@@ -1,6 +1,6 @@
 import type { Database } from '../../db/client.js';
 import { hiddenFields, type Principal, requirePermission } from '../../lib/access.js';
-import { decodeCursor, type Page, pageOf } from '../../lib/pagination.js';
+import { decodeCursor, type Page, pageOf, withCount } from '../../lib/pagination.js';
 import { fieldError } from '../../lib/errors.js';
 import { type AuditRow, auditRepository as repo } from './audit.repository.js';
 import type { AuditEntryDto, ListAuditQuery } from './audit.schemas.js';
@@ -27,7 +27,7 @@ export function createAuditService(database: Database) {
       const rows = await repo.list(db, p, q, afterId);
       const pg = pageOf(rows, q.limit, (r: AuditRow) => [r.id]);
       const hidden = hiddenFields(p);
-      return {
+      return withCount({
         ...pg,
         data: pg.data.map((r) => ({
           id: String(r.id),
@@ -42,7 +42,7 @@ export function createAuditService(database: Database) {
           before: mask(r.entityType, r.before, hidden),
           after: mask(r.entityType, r.after, hidden),
         })),
-      };
+      }, () => repo.count(db, p, q));
     },
   };
 }

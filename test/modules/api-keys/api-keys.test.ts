@@ -45,6 +45,8 @@ t.test('API keys', async (t) => {
     const list = await app.rest(admin, 'GET', `/v1/api-keys?userId=${erp.id}`);
     t.equal(list.status, 200);
     t.same(list.body.data.map((k: { id: string }) => k.id), [created.body.id]);
+    const counted = await app.rest(admin, 'GET', `/v1/api-keys?userId=${erp.id}&count=true`);
+    t.equal(counted.body.totalCount, 1, 'count=true answers totalCount');
     t.notOk(list.raw.includes(key.slice(14)), 'the list shows no secret');
     const audit = await queryRows<{ action: string; after: unknown }>(app.db, sql`SELECT action, after FROM audit_log WHERE entity_id = ${created.body.id}::uuid`);
     t.same(audit.map((a) => a.action), ['created'], 'the creation is audited');

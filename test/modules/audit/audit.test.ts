@@ -28,6 +28,7 @@ t.test('audit trail', async (t) => {
   const p2 = await app.rest(admin, 'GET', `/v1/audit?entityId=${mine.id}&limit=2&cursor=${p1.body.nextCursor}`);
   t.same([...p1.body.data, ...p2.body.data].map((r: { id: string }) => r.id), all.body.data.map((r: { id: string }) => r.id), 'keyset pages cover the trail once');
   t.equal(p2.body.nextCursor, null);
+  t.equal((await app.rest(admin, 'GET', `/v1/audit?entityId=${mine.id}&limit=2&count=true`)).body.totalCount, 4, 'count=true counts every page');
 
   const byActor = await app.rest(admin, 'GET', `/v1/audit?actorId=${sales.id}&after=${new Date(Date.now() - 3600_000).toISOString()}`);
   t.ok(byActor.body.data.length >= 4 && byActor.body.data.every((r: { actorId: string }) => r.actorId === sales.id), 'by actor and time');
