@@ -21,6 +21,7 @@ import { contactHistoryRoutes, createContactHistoryService, repointInteractions 
 import { createCustomerService, customersRoutes } from './modules/customers/index.js';
 import { createLifecycleService, lifecycleRoutes, repointHandoffs } from './modules/lifecycle/index.js';
 import { createOpportunityService, opportunitiesRoutes, repointOpportunities } from './modules/opportunities/index.js';
+import { createOrderService, ordersRoutes, repointOrders } from './modules/orders/index.js';
 import { createOrgService, createPrincipalCache, orgRoutes, type PrincipalCache } from './modules/org/index.js';
 import { createReportService, reportsRoutes } from './modules/reports/index.js';
 import { authPlugin } from './plugins/auth.js';
@@ -105,7 +106,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   app.decorate('services', {
     // A merge asks each module that keeps records of a customer to repoint them to the survivor.
     customers: createCustomerService(database, {
-      mergeRepoints: [repointInteractions, repointOpportunities, repointActions, repointHandoffs],
+      mergeRepoints: [repointInteractions, repointOpportunities, repointActions, repointHandoffs, repointOrders],
       duplicateProbeLimitPerHour: config.duplicateProbeLimitPerHour,
       duplicateGuard: claims.duplicateGuard,
       allocateOnCreate: allocation.allocateOnCreate,
@@ -121,6 +122,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     access: createAccessService(database),
     claims,
     allocation,
+    orders: createOrderService(database),
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -178,6 +180,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       await v1.register(accessRoutes);
       await v1.register(claimsRoutes);
       await v1.register(allocationRoutes);
+      await v1.register(ordersRoutes);
     },
     { prefix: '/v1' },
   );

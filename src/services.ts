@@ -8,6 +8,7 @@ import type { ContactHistoryService } from './modules/contact-history/index.js';
 import type { CustomerService } from './modules/customers/index.js';
 import type { LifecycleService } from './modules/lifecycle/index.js';
 import type { OpportunityService } from './modules/opportunities/index.js';
+import type { OrderService } from './modules/orders/index.js';
 import type { OrgService } from './modules/org/index.js';
 import type { ReportService } from './modules/reports/index.js';
 
@@ -25,4 +26,5 @@ export type Services = {
   access: AccessService;
   claims: ClaimService;
   allocation: AllocationService;
+  orders: OrderService;
 };
