@@ -24,6 +24,7 @@ import { createOpportunityService, opportunitiesRoutes, repointOpportunities } f
 import { createOrderService, ordersRoutes, repointOrders } from './modules/orders/index.js';
 import { createOrgService, createPrincipalCache, orgRoutes, type PrincipalCache } from './modules/org/index.js';
 import { createReportService, reportsRoutes } from './modules/reports/index.js';
+import { createPlanService, plansRoutes } from './modules/plans/index.js';
 import { authPlugin } from './plugins/auth.js';
 import { corsPlugin } from './plugins/cors.js';
 import { clientErrorHandler, errorsPlugin, frameworkErrors, MAX_PARAM_LENGTH, sendProblem } from './plugins/errors.js';
@@ -119,6 +120,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     reports: createReportService(database),
     apiKeys: createApiKeyService(database, { cacheMs: config.principalCacheMs }),
     audit: createAuditService(database),
+    plans: createPlanService(database),
     access: createAccessService(database),
     claims,
     allocation,
@@ -177,6 +179,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       await v1.register(reportsRoutes);
       await v1.register(apiKeysRoutes);
       await v1.register(auditRoutes);
+      await v1.register(plansRoutes);
       await v1.register(accessRoutes);
       await v1.register(claimsRoutes);
       await v1.register(allocationRoutes);

@@ -11,6 +11,7 @@ import type { OpportunityService } from './modules/opportunities/index.js';
 import type { OrderService } from './modules/orders/index.js';
 import type { OrgService } from './modules/org/index.js';
 import type { ReportService } from './modules/reports/index.js';
+import type { PlanService } from './modules/plans/index.js';
 
 // The services both doors call, one per module; built by app.ts, typed here so plugins need not import the app.
 export type Services = {
@@ -23,6 +24,7 @@ export type Services = {
   reports: ReportService;
   apiKeys: ApiKeyService;
   audit: AuditService;
+  plans: PlanService;
   access: AccessService;
   claims: ClaimService;
   allocation: AllocationService;

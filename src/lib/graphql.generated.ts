@@ -286,6 +286,45 @@ export type Contact = {
   version: Scalars['Int']['output'];
 };
 
+export type ConversionGroup = {
+  __typename?: 'ConversionGroup';
+  backwardMoves: Scalars['Int']['output'];
+  group?: Maybe<ReportGroup>;
+  lostCount: Scalars['Int']['output'];
+  meanCycleDays?: Maybe<Scalars['Float']['output']>;
+  reopenings: Scalars['Int']['output'];
+  steps: Array<ConversionStep>;
+  winRate?: Maybe<Scalars['String']['output']>;
+  wonCount: Scalars['Int']['output'];
+};
+
+export type ConversionReport = {
+  __typename?: 'ConversionReport';
+  from: Scalars['DateTime']['output'];
+  groupBy?: Maybe<Scalars['String']['output']>;
+  groups: Array<ConversionGroup>;
+  pipelineId: Scalars['ID']['output'];
+  to: Scalars['DateTime']['output'];
+};
+
+export type ConversionStep = {
+  __typename?: 'ConversionStep';
+  advanced: Scalars['Int']['output'];
+  /** advanced / (advanced + lost), 4 places; null when none decided. */
+  conversionRate?: Maybe<Scalars['String']['output']>;
+  entered: Scalars['Int']['output'];
+  fromStageKey: Scalars['String']['output'];
+  lost: Scalars['Int']['output'];
+  meanDaysInStage?: Maybe<Scalars['Float']['output']>;
+  medianDaysInStage?: Maybe<Scalars['Float']['output']>;
+  open: Scalars['Int']['output'];
+  sampleSize: Scalars['Int']['output'];
+  timeSampleSize: Scalars['Int']['output'];
+  toStageKey: Scalars['String']['output'];
+  winRateFromStage?: Maybe<Scalars['String']['output']>;
+  wonByEnd: Scalars['Int']['output'];
+};
+
 /** Exactly one of opportunityId and customerId. */
 export type CreateActionInput = {
   /** Defaults to the caller. */
@@ -395,6 +434,17 @@ export type CreatePipelineInput = {
   productLine?: InputMaybe<Scalars['String']['input']>;
   stages: Array<PipelineStageInput>;
   unitId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+export type CreatePlanInput = {
+  historyMonths?: InputMaybe<Scalars['Int']['input']>;
+  minSample?: InputMaybe<Scalars['Int']['input']>;
+  name?: InputMaybe<Scalars['String']['input']>;
+  periodEnd: Scalars['String']['input'];
+  periodStart: Scalars['String']['input'];
+  pipelineId?: InputMaybe<Scalars['ID']['input']>;
+  target: PlanTargetInput;
+  unitId: Scalars['ID']['input'];
 };
 
 export type CreateRoleInput = {
@@ -586,6 +636,16 @@ export type DecisionRole =
   | 'TECHNICAL'
   | 'USER';
 
+export type DecomposePlanInput = {
+  historyMonths?: InputMaybe<Scalars['Int']['input']>;
+  minSample?: InputMaybe<Scalars['Int']['input']>;
+  periodEnd: Scalars['String']['input'];
+  periodStart: Scalars['String']['input'];
+  pipelineId?: InputMaybe<Scalars['ID']['input']>;
+  target: PlanTargetInput;
+  unitId: Scalars['ID']['input'];
+};
+
 export type Delegation = {
   __typename?: 'Delegation';
   /** Not revoked, and startsAt <= now < endsAt. */
@@ -646,6 +706,93 @@ export type EffectiveScope = {
 export type ExplainResourceType =
   | 'CUSTOMER'
   | 'OPPORTUNITY';
+
+export type ForecastCells = {
+  __typename?: 'ForecastCells';
+  bestCase: Scalars['String']['output'];
+  commit: Scalars['String']['output'];
+  historyBased: Scalars['String']['output'];
+  openCount: Scalars['Int']['output'];
+  otherCurrencyCount: Scalars['Int']['output'];
+  unpricedCount: Scalars['Int']['output'];
+  weighted: Scalars['String']['output'];
+  won: Scalars['String']['output'];
+  wonCount: Scalars['Int']['output'];
+};
+
+export type ForecastMonth = {
+  __typename?: 'ForecastMonth';
+  bestCase: Scalars['String']['output'];
+  commit: Scalars['String']['output'];
+  historyBased: Scalars['String']['output'];
+  month: Scalars['String']['output'];
+  openCount: Scalars['Int']['output'];
+  otherCurrencyCount: Scalars['Int']['output'];
+  unpricedCount: Scalars['Int']['output'];
+  weighted: Scalars['String']['output'];
+  won: Scalars['String']['output'];
+  wonCount: Scalars['Int']['output'];
+};
+
+export type ForecastReport = {
+  __typename?: 'ForecastReport';
+  commitProbability: Scalars['Int']['output'];
+  currency: Scalars['String']['output'];
+  from: Scalars['String']['output'];
+  months: Array<ForecastMonth>;
+  pipelineId: Scalars['ID']['output'];
+  stageRates: Array<ForecastStageRate>;
+  to: Scalars['String']['output'];
+  totals: ForecastCells;
+  undatedCount: Scalars['Int']['output'];
+};
+
+export type ForecastStageRate = {
+  __typename?: 'ForecastStageRate';
+  rate: Scalars['String']['output'];
+  sampleSize: Scalars['Int']['output'];
+  /** HISTORY (measured in the caller's scope) or PIPELINE (the stage's probability: too little history). */
+  source: Scalars['String']['output'];
+  stageKey: Scalars['String']['output'];
+};
+
+export type FunnelCells = {
+  __typename?: 'FunnelCells';
+  amount: Scalars['String']['output'];
+  count: Scalars['Int']['output'];
+  otherCurrencyCount: Scalars['Int']['output'];
+  unpricedCount: Scalars['Int']['output'];
+  weightedAmount: Scalars['String']['output'];
+};
+
+export type FunnelGroup = {
+  __typename?: 'FunnelGroup';
+  /** Null when the report is not grouped. */
+  group?: Maybe<ReportGroup>;
+  stages: Array<FunnelStage>;
+  totals: FunnelCells;
+};
+
+export type FunnelReport = {
+  __typename?: 'FunnelReport';
+  currency: Scalars['String']['output'];
+  groupBy?: Maybe<Scalars['String']['output']>;
+  groups: Array<FunnelGroup>;
+  pipelineId: Scalars['ID']['output'];
+};
+
+export type FunnelStage = {
+  __typename?: 'FunnelStage';
+  amount: Scalars['String']['output'];
+  count: Scalars['Int']['output'];
+  otherCurrencyCount: Scalars['Int']['output'];
+  probability: Scalars['Int']['output'];
+  stageId: Scalars['ID']['output'];
+  stageKey: Scalars['String']['output'];
+  stageName: Scalars['String']['output'];
+  unpricedCount: Scalars['Int']['output'];
+  weightedAmount: Scalars['String']['output'];
+};
 
 /** A lead handed to a unit or a user, with a deadline. */
 export type Handoff = {
@@ -864,6 +1011,7 @@ export type Mutation = {
   createOrder: Order;
   createOrgUnit: OrgUnit;
   createPipeline: Pipeline;
+  createPlan: Plan;
   createRole: Role;
   createShare: Share;
   createUser: User;
@@ -964,6 +1112,11 @@ export type MutationCreateOrgUnitArgs = {
 
 export type MutationCreatePipelineArgs = {
   input: CreatePipelineInput;
+};
+
+
+export type MutationCreatePlanArgs = {
+  input: CreatePlanInput;
 };
 
 
@@ -1420,6 +1573,127 @@ export type PipelineStageInput = {
   terminal?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
+export type Plan = {
+  __typename?: 'Plan';
+  averageWonAmount?: Maybe<Scalars['String']['output']>;
+  averageWonAmountSampleSize: Scalars['Int']['output'];
+  averageWonAmountSource: Scalars['String']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  createdBy: Scalars['ID']['output'];
+  historyMonths: Scalars['Int']['output'];
+  id: Scalars['ID']['output'];
+  measuredFrom: Scalars['DateTime']['output'];
+  measuredTo: Scalars['DateTime']['output'];
+  minSample: Scalars['Int']['output'];
+  name?: Maybe<Scalars['String']['output']>;
+  periodEnd: Scalars['String']['output'];
+  periodStart: Scalars['String']['output'];
+  pipelineId: Scalars['ID']['output'];
+  rates: Array<PlanRate>;
+  required: Array<PlanRequired>;
+  target: PlanTarget;
+  unitId: Scalars['ID']['output'];
+  version: Scalars['Int']['output'];
+  wonNeeded?: Maybe<Scalars['Int']['output']>;
+};
+
+export type PlanConnection = {
+  __typename?: 'PlanConnection';
+  edges: Array<PlanEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type PlanDecomposition = {
+  __typename?: 'PlanDecomposition';
+  averageWonAmount?: Maybe<Scalars['String']['output']>;
+  averageWonAmountSampleSize: Scalars['Int']['output'];
+  averageWonAmountSource: Scalars['String']['output'];
+  historyMonths: Scalars['Int']['output'];
+  measuredFrom: Scalars['DateTime']['output'];
+  measuredTo: Scalars['DateTime']['output'];
+  minSample: Scalars['Int']['output'];
+  periodEnd: Scalars['String']['output'];
+  periodStart: Scalars['String']['output'];
+  pipelineId: Scalars['ID']['output'];
+  rates: Array<PlanRate>;
+  required: Array<PlanRequired>;
+  target: PlanTarget;
+  unitId: Scalars['ID']['output'];
+  wonNeeded?: Maybe<Scalars['Int']['output']>;
+};
+
+export type PlanEdge = {
+  __typename?: 'PlanEdge';
+  cursor: Scalars['String']['output'];
+  node: Plan;
+};
+
+export type PlanFilter = {
+  unitId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+export type PlanProgress = {
+  __typename?: 'PlanProgress';
+  asOf: Scalars['DateTime']['output'];
+  averageWonAmountToday?: Maybe<Scalars['String']['output']>;
+  elapsedShare: Scalars['String']['output'];
+  periodEnd: Scalars['String']['output'];
+  periodStart: Scalars['String']['output'];
+  planId: Scalars['ID']['output'];
+  ratesToday: Array<PlanRate>;
+  stages: Array<PlanProgressStage>;
+  won: PlanProgressWon;
+};
+
+export type PlanProgressStage = {
+  __typename?: 'PlanProgressStage';
+  actual: Scalars['Int']['output'];
+  expectedToDate?: Maybe<Scalars['Int']['output']>;
+  gap?: Maybe<Scalars['Int']['output']>;
+  required?: Maybe<Scalars['Int']['output']>;
+  requiredToday?: Maybe<Scalars['Int']['output']>;
+  stageKey: Scalars['String']['output'];
+};
+
+export type PlanProgressWon = {
+  __typename?: 'PlanProgressWon';
+  actual: Scalars['String']['output'];
+  currency: Scalars['String']['output'];
+  gap: Scalars['String']['output'];
+  target: Scalars['String']['output'];
+};
+
+export type PlanRate = {
+  __typename?: 'PlanRate';
+  belowMinimumSample: Scalars['Boolean']['output'];
+  fromStageKey: Scalars['String']['output'];
+  rate?: Maybe<Scalars['String']['output']>;
+  sampleSize: Scalars['Int']['output'];
+  /** UNIT, PARENT, COMPANY (measured there, within the caller's visibility), PIPELINE (stage probabilities) or NONE. */
+  source: Scalars['String']['output'];
+  sourceUnitId?: Maybe<Scalars['ID']['output']>;
+  toStageKey: Scalars['String']['output'];
+};
+
+export type PlanRequired = {
+  __typename?: 'PlanRequired';
+  /** Null when it cannot be computed (no average won amount, or an unknown or zero rate on the way). */
+  count?: Maybe<Scalars['Int']['output']>;
+  stageKey: Scalars['String']['output'];
+};
+
+export type PlanTarget = {
+  __typename?: 'PlanTarget';
+  amount: Scalars['String']['output'];
+  currency: Scalars['String']['output'];
+};
+
+export type PlanTargetInput = {
+  amount: Scalars['String']['input'];
+  currency: Scalars['String']['input'];
+};
+
 /** A match the caller cannot see: only whom to ask. */
 export type ProtectedMatch = {
   __typename?: 'ProtectedMatch';
@@ -1463,11 +1737,17 @@ export type Query = {
   /** Claims the caller sees: its own and those of the people its scope covers; newest first. */
   claims: ClaimConnection;
   contact?: Maybe<Contact>;
+  /** Defaults to the last 90 days. */
+  conversionReport: ConversionReport;
   customer?: Maybe<Customer>;
   customers: CustomerConnection;
   delegations: DelegationConnection;
   /** What createCustomer with this input would find, creating nothing (audited and limited like a refused create). */
   duplicateCheck: DuplicateCheck;
+  /** Months as YYYY-MM; defaults to this month and the next two. */
+  forecastReport: ForecastReport;
+  /** Open deals per stage now. groupBy: unit, partner, user or source. */
+  funnelReport: FunnelReport;
   handoff?: Maybe<Handoff>;
   handoffs: HandoffConnection;
   interaction?: Maybe<Interaction>;
@@ -1483,8 +1763,15 @@ export type Query = {
   orgUnits: Array<OrgUnit>;
   pipeline?: Maybe<Pipeline>;
   pipelines: Array<Pipeline>;
+  plan?: Maybe<Plan>;
+  /** Computes only: POST /v1/plans/decompose. */
+  planDecomposition: PlanDecomposition;
+  planProgress?: Maybe<PlanProgress>;
+  plans: PlanConnection;
   role?: Maybe<Role>;
   roles: Array<Role>;
+  /** groupBy: user (default), unit or partner. Defaults to the last 90 days. */
+  salesPerformanceReport: SalesPerformanceReport;
   share?: Maybe<Share>;
   /** Shares the caller made, those granted to it or its unit, and those on customers it may edit; newest first. */
   shares: ShareConnection;
@@ -1542,6 +1829,18 @@ export type QueryContactArgs = {
 };
 
 
+export type QueryConversionReportArgs = {
+  currency?: InputMaybe<Scalars['String']['input']>;
+  from?: InputMaybe<Scalars['DateTime']['input']>;
+  groupBy?: InputMaybe<Scalars['String']['input']>;
+  ownerUnitId?: InputMaybe<Scalars['ID']['input']>;
+  ownerUserId?: InputMaybe<Scalars['ID']['input']>;
+  pipelineId?: InputMaybe<Scalars['ID']['input']>;
+  source?: InputMaybe<SourceChannel>;
+  to?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+
 export type QueryCustomerArgs = {
   id: Scalars['ID']['input'];
 };
@@ -1564,6 +1863,32 @@ export type QueryDelegationsArgs = {
 
 export type QueryDuplicateCheckArgs = {
   input: CreateCustomerInput;
+};
+
+
+export type QueryForecastReportArgs = {
+  commitProbability?: InputMaybe<Scalars['Int']['input']>;
+  currency?: InputMaybe<Scalars['String']['input']>;
+  from?: InputMaybe<Scalars['String']['input']>;
+  historyMonths?: InputMaybe<Scalars['Int']['input']>;
+  minSample?: InputMaybe<Scalars['Int']['input']>;
+  ownerUnitId?: InputMaybe<Scalars['ID']['input']>;
+  ownerUserId?: InputMaybe<Scalars['ID']['input']>;
+  pipelineId?: InputMaybe<Scalars['ID']['input']>;
+  source?: InputMaybe<SourceChannel>;
+  to?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryFunnelReportArgs = {
+  currency?: InputMaybe<Scalars['String']['input']>;
+  expectedCloseFrom?: InputMaybe<Scalars['String']['input']>;
+  expectedCloseTo?: InputMaybe<Scalars['String']['input']>;
+  groupBy?: InputMaybe<Scalars['String']['input']>;
+  ownerUnitId?: InputMaybe<Scalars['ID']['input']>;
+  ownerUserId?: InputMaybe<Scalars['ID']['input']>;
+  pipelineId?: InputMaybe<Scalars['ID']['input']>;
+  source?: InputMaybe<SourceChannel>;
 };
 
 
@@ -1635,8 +1960,42 @@ export type QueryPipelineArgs = {
 };
 
 
+export type QueryPlanArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryPlanDecompositionArgs = {
+  input: DecomposePlanInput;
+};
+
+
+export type QueryPlanProgressArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryPlansArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<PlanFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
 export type QueryRoleArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QuerySalesPerformanceReportArgs = {
+  currency?: InputMaybe<Scalars['String']['input']>;
+  from?: InputMaybe<Scalars['DateTime']['input']>;
+  groupBy?: InputMaybe<Scalars['String']['input']>;
+  ownerUnitId?: InputMaybe<Scalars['ID']['input']>;
+  ownerUserId?: InputMaybe<Scalars['ID']['input']>;
+  pipelineId?: InputMaybe<Scalars['ID']['input']>;
+  source?: InputMaybe<SourceChannel>;
+  to?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 
@@ -1680,6 +2039,13 @@ export type RecordInteractionInput = {
   subject?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** A report's group: a unit, partner or user (key = its id) or a source channel; null key: none (the company's own staff for partner, no owner for user). */
+export type ReportGroup = {
+  __typename?: 'ReportGroup';
+  key?: Maybe<Scalars['String']['output']>;
+  name?: Maybe<Scalars['String']['output']>;
+};
+
 export type Role = {
   __typename?: 'Role';
   builtIn: Scalars['Boolean']['output'];
@@ -1689,6 +2055,30 @@ export type Role = {
   permissions: Array<Scalars['String']['output']>;
   scope: Scope;
   version: Scalars['Int']['output'];
+};
+
+export type SalesPerformanceReport = {
+  __typename?: 'SalesPerformanceReport';
+  currency: Scalars['String']['output'];
+  from: Scalars['DateTime']['output'];
+  groupBy: Scalars['String']['output'];
+  pipelineId: Scalars['ID']['output'];
+  rows: Array<SalesPerformanceRow>;
+  to: Scalars['DateTime']['output'];
+};
+
+export type SalesPerformanceRow = {
+  __typename?: 'SalesPerformanceRow';
+  actionsDone: Scalars['Int']['output'];
+  conversionRate?: Maybe<Scalars['String']['output']>;
+  created: Scalars['Int']['output'];
+  group?: Maybe<ReportGroup>;
+  interactions: Scalars['Int']['output'];
+  lost: Scalars['Int']['output'];
+  meanCycleDays?: Maybe<Scalars['Float']['output']>;
+  winRate?: Maybe<Scalars['String']['output']>;
+  won: Scalars['Int']['output'];
+  wonAmount: Scalars['String']['output'];
 };
 
 export type Scope =
@@ -2170,6 +2560,9 @@ export type ResolversTypes = {
   ClaimFilter: ResolverTypeWrapper<unknown>;
   ClaimStatus: ResolverTypeWrapper<unknown>;
   Contact: ResolverTypeWrapper<unknown>;
+  ConversionGroup: ResolverTypeWrapper<unknown>;
+  ConversionReport: ResolverTypeWrapper<unknown>;
+  ConversionStep: ResolverTypeWrapper<unknown>;
   CreateActionInput: ResolverTypeWrapper<unknown>;
   CreateAllocationRuleInput: ResolverTypeWrapper<unknown>;
   CreateClaimInput: ResolverTypeWrapper<unknown>;
@@ -2180,6 +2573,7 @@ export type ResolversTypes = {
   CreateOrderInput: ResolverTypeWrapper<unknown>;
   CreateOrgUnitInput: ResolverTypeWrapper<unknown>;
   CreatePipelineInput: ResolverTypeWrapper<unknown>;
+  CreatePlanInput: ResolverTypeWrapper<unknown>;
   CreateRoleInput: ResolverTypeWrapper<unknown>;
   CreateShareInput: ResolverTypeWrapper<unknown>;
   CreateUserInput: ResolverTypeWrapper<unknown>;
@@ -2195,6 +2589,7 @@ export type ResolversTypes = {
   CustomerViewerCan: ResolverTypeWrapper<unknown>;
   DateTime: ResolverTypeWrapper<unknown>;
   DecisionRole: ResolverTypeWrapper<unknown>;
+  DecomposePlanInput: ResolverTypeWrapper<unknown>;
   Delegation: ResolverTypeWrapper<unknown>;
   DelegationConnection: ResolverTypeWrapper<unknown>;
   DelegationEdge: ResolverTypeWrapper<unknown>;
@@ -2204,6 +2599,14 @@ export type ResolversTypes = {
   EffectiveScope: ResolverTypeWrapper<unknown>;
   ExplainResourceType: ResolverTypeWrapper<unknown>;
   Float: ResolverTypeWrapper<unknown>;
+  ForecastCells: ResolverTypeWrapper<unknown>;
+  ForecastMonth: ResolverTypeWrapper<unknown>;
+  ForecastReport: ResolverTypeWrapper<unknown>;
+  ForecastStageRate: ResolverTypeWrapper<unknown>;
+  FunnelCells: ResolverTypeWrapper<unknown>;
+  FunnelGroup: ResolverTypeWrapper<unknown>;
+  FunnelReport: ResolverTypeWrapper<unknown>;
+  FunnelStage: ResolverTypeWrapper<unknown>;
   Handoff: ResolverTypeWrapper<unknown>;
   HandoffBox: ResolverTypeWrapper<unknown>;
   HandoffConnection: ResolverTypeWrapper<unknown>;
@@ -2250,12 +2653,27 @@ export type ResolversTypes = {
   Pipeline: ResolverTypeWrapper<unknown>;
   PipelineStage: ResolverTypeWrapper<unknown>;
   PipelineStageInput: ResolverTypeWrapper<unknown>;
+  Plan: ResolverTypeWrapper<unknown>;
+  PlanConnection: ResolverTypeWrapper<unknown>;
+  PlanDecomposition: ResolverTypeWrapper<unknown>;
+  PlanEdge: ResolverTypeWrapper<unknown>;
+  PlanFilter: ResolverTypeWrapper<unknown>;
+  PlanProgress: ResolverTypeWrapper<unknown>;
+  PlanProgressStage: ResolverTypeWrapper<unknown>;
+  PlanProgressWon: ResolverTypeWrapper<unknown>;
+  PlanRate: ResolverTypeWrapper<unknown>;
+  PlanRequired: ResolverTypeWrapper<unknown>;
+  PlanTarget: ResolverTypeWrapper<unknown>;
+  PlanTargetInput: ResolverTypeWrapper<unknown>;
   ProtectedMatch: ResolverTypeWrapper<unknown>;
   Qualification: ResolverTypeWrapper<unknown>;
   QualificationInput: ResolverTypeWrapper<unknown>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RecordInteractionInput: ResolverTypeWrapper<unknown>;
+  ReportGroup: ResolverTypeWrapper<unknown>;
   Role: ResolverTypeWrapper<unknown>;
+  SalesPerformanceReport: ResolverTypeWrapper<unknown>;
+  SalesPerformanceRow: ResolverTypeWrapper<unknown>;
   Scope: ResolverTypeWrapper<unknown>;
   Share: ResolverTypeWrapper<unknown>;
   ShareConnection: ResolverTypeWrapper<unknown>;
@@ -2322,6 +2740,9 @@ export type ResolversParentTypes = {
   ClaimEdge: unknown;
   ClaimFilter: unknown;
   Contact: unknown;
+  ConversionGroup: unknown;
+  ConversionReport: unknown;
+  ConversionStep: unknown;
   CreateActionInput: unknown;
   CreateAllocationRuleInput: unknown;
   CreateClaimInput: unknown;
@@ -2332,6 +2753,7 @@ export type ResolversParentTypes = {
   CreateOrderInput: unknown;
   CreateOrgUnitInput: unknown;
   CreatePipelineInput: unknown;
+  CreatePlanInput: unknown;
   CreateRoleInput: unknown;
   CreateShareInput: unknown;
   CreateUserInput: unknown;
@@ -2344,6 +2766,7 @@ export type ResolversParentTypes = {
   CustomerSourcePatchInput: unknown;
   CustomerViewerCan: unknown;
   DateTime: unknown;
+  DecomposePlanInput: unknown;
   Delegation: unknown;
   DelegationConnection: unknown;
   DelegationEdge: unknown;
@@ -2352,6 +2775,14 @@ export type ResolversParentTypes = {
   DuplicateCheck: unknown;
   EffectiveScope: unknown;
   Float: unknown;
+  ForecastCells: unknown;
+  ForecastMonth: unknown;
+  ForecastReport: unknown;
+  ForecastStageRate: unknown;
+  FunnelCells: unknown;
+  FunnelGroup: unknown;
+  FunnelReport: unknown;
+  FunnelStage: unknown;
   Handoff: unknown;
   HandoffConnection: unknown;
   HandoffEdge: unknown;
@@ -2387,12 +2818,27 @@ export type ResolversParentTypes = {
   Pipeline: unknown;
   PipelineStage: unknown;
   PipelineStageInput: unknown;
+  Plan: unknown;
+  PlanConnection: unknown;
+  PlanDecomposition: unknown;
+  PlanEdge: unknown;
+  PlanFilter: unknown;
+  PlanProgress: unknown;
+  PlanProgressStage: unknown;
+  PlanProgressWon: unknown;
+  PlanRate: unknown;
+  PlanRequired: unknown;
+  PlanTarget: unknown;
+  PlanTargetInput: unknown;
   ProtectedMatch: unknown;
   Qualification: unknown;
   QualificationInput: unknown;
   Query: Record<PropertyKey, never>;
   RecordInteractionInput: unknown;
+  ReportGroup: unknown;
   Role: unknown;
+  SalesPerformanceReport: unknown;
+  SalesPerformanceRow: unknown;
   Share: unknown;
   ShareConnection: unknown;
   ShareEdge: unknown;
@@ -2604,6 +3050,41 @@ export type ContactResolvers<ContextType = MercuriusContext, ParentType extends 
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
+export type ConversionGroupResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ConversionGroup'] = ResolversParentTypes['ConversionGroup']> = {
+  backwardMoves?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  group?: Resolver<Maybe<ResolversTypes['ReportGroup']>, ParentType, ContextType>;
+  lostCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  meanCycleDays?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  reopenings?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  steps?: Resolver<Array<ResolversTypes['ConversionStep']>, ParentType, ContextType>;
+  winRate?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  wonCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ConversionReportResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ConversionReport'] = ResolversParentTypes['ConversionReport']> = {
+  from?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  groupBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  groups?: Resolver<Array<ResolversTypes['ConversionGroup']>, ParentType, ContextType>;
+  pipelineId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type ConversionStepResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ConversionStep'] = ResolversParentTypes['ConversionStep']> = {
+  advanced?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  conversionRate?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  entered?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  fromStageKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  lost?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  meanDaysInStage?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  medianDaysInStage?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  open?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  sampleSize?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  timeSampleSize?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  toStageKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  winRateFromStage?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  wonByEnd?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type CustomerResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Customer'] = ResolversParentTypes['Customer']> = {
   actions?: Resolver<ResolversTypes['ActionConnection'], ParentType, ContextType, Partial<CustomerActionsArgs>>;
   address?: Resolver<Maybe<ResolversTypes['Address']>, ParentType, ContextType>;
@@ -2716,6 +3197,83 @@ export type DuplicateCheckResolvers<ContextType = MercuriusContext, ParentType e
 export type EffectiveScopeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['EffectiveScope'] = ResolversParentTypes['EffectiveScope']> = {
   permission?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   scope?: Resolver<ResolversTypes['Scope'], ParentType, ContextType>;
+};
+
+export type ForecastCellsResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ForecastCells'] = ResolversParentTypes['ForecastCells']> = {
+  bestCase?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  commit?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  historyBased?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  openCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  otherCurrencyCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  unpricedCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  weighted?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  won?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  wonCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ForecastMonthResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ForecastMonth'] = ResolversParentTypes['ForecastMonth']> = {
+  bestCase?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  commit?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  historyBased?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  month?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  openCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  otherCurrencyCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  unpricedCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  weighted?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  won?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  wonCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ForecastReportResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ForecastReport'] = ResolversParentTypes['ForecastReport']> = {
+  commitProbability?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  from?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  months?: Resolver<Array<ResolversTypes['ForecastMonth']>, ParentType, ContextType>;
+  pipelineId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  stageRates?: Resolver<Array<ResolversTypes['ForecastStageRate']>, ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  totals?: Resolver<ResolversTypes['ForecastCells'], ParentType, ContextType>;
+  undatedCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ForecastStageRateResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ForecastStageRate'] = ResolversParentTypes['ForecastStageRate']> = {
+  rate?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sampleSize?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  stageKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type FunnelCellsResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['FunnelCells'] = ResolversParentTypes['FunnelCells']> = {
+  amount?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  otherCurrencyCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  unpricedCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  weightedAmount?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type FunnelGroupResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['FunnelGroup'] = ResolversParentTypes['FunnelGroup']> = {
+  group?: Resolver<Maybe<ResolversTypes['ReportGroup']>, ParentType, ContextType>;
+  stages?: Resolver<Array<ResolversTypes['FunnelStage']>, ParentType, ContextType>;
+  totals?: Resolver<ResolversTypes['FunnelCells'], ParentType, ContextType>;
+};
+
+export type FunnelReportResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['FunnelReport'] = ResolversParentTypes['FunnelReport']> = {
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  groupBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  groups?: Resolver<Array<ResolversTypes['FunnelGroup']>, ParentType, ContextType>;
+  pipelineId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+};
+
+export type FunnelStageResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['FunnelStage'] = ResolversParentTypes['FunnelStage']> = {
+  amount?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  otherCurrencyCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  probability?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  stageId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  stageKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  stageName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  unpricedCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  weightedAmount?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type HandoffResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Handoff'] = ResolversParentTypes['Handoff']> = {
@@ -2844,6 +3402,7 @@ export type MutationResolvers<ContextType = MercuriusContext, ParentType extends
   createOrder?: Resolver<ResolversTypes['Order'], ParentType, ContextType, RequireFields<MutationCreateOrderArgs, 'input'>>;
   createOrgUnit?: Resolver<ResolversTypes['OrgUnit'], ParentType, ContextType, RequireFields<MutationCreateOrgUnitArgs, 'input'>>;
   createPipeline?: Resolver<ResolversTypes['Pipeline'], ParentType, ContextType, RequireFields<MutationCreatePipelineArgs, 'input'>>;
+  createPlan?: Resolver<ResolversTypes['Plan'], ParentType, ContextType, RequireFields<MutationCreatePlanArgs, 'input'>>;
   createRole?: Resolver<ResolversTypes['Role'], ParentType, ContextType, RequireFields<MutationCreateRoleArgs, 'input'>>;
   createShare?: Resolver<ResolversTypes['Share'], ParentType, ContextType, RequireFields<MutationCreateShareArgs, 'input'>>;
   createUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationCreateUserArgs, 'input'>>;
@@ -3010,6 +3569,106 @@ export type PipelineStageResolvers<ContextType = MercuriusContext, ParentType ex
   terminal?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
+export type PlanResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Plan'] = ResolversParentTypes['Plan']> = {
+  averageWonAmount?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  averageWonAmountSampleSize?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  averageWonAmountSource?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  createdBy?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  historyMonths?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  measuredFrom?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  measuredTo?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  minSample?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  name?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  periodEnd?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  periodStart?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  pipelineId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  rates?: Resolver<Array<ResolversTypes['PlanRate']>, ParentType, ContextType>;
+  required?: Resolver<Array<ResolversTypes['PlanRequired']>, ParentType, ContextType>;
+  target?: Resolver<ResolversTypes['PlanTarget'], ParentType, ContextType>;
+  unitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  wonNeeded?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+};
+
+export type PlanConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['PlanConnection'] = ResolversParentTypes['PlanConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['PlanEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type PlanDecompositionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['PlanDecomposition'] = ResolversParentTypes['PlanDecomposition']> = {
+  averageWonAmount?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  averageWonAmountSampleSize?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  averageWonAmountSource?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  historyMonths?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  measuredFrom?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  measuredTo?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  minSample?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  periodEnd?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  periodStart?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  pipelineId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  rates?: Resolver<Array<ResolversTypes['PlanRate']>, ParentType, ContextType>;
+  required?: Resolver<Array<ResolversTypes['PlanRequired']>, ParentType, ContextType>;
+  target?: Resolver<ResolversTypes['PlanTarget'], ParentType, ContextType>;
+  unitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  wonNeeded?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+};
+
+export type PlanEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['PlanEdge'] = ResolversParentTypes['PlanEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Plan'], ParentType, ContextType>;
+};
+
+export type PlanProgressResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['PlanProgress'] = ResolversParentTypes['PlanProgress']> = {
+  asOf?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  averageWonAmountToday?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  elapsedShare?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  periodEnd?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  periodStart?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  planId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  ratesToday?: Resolver<Array<ResolversTypes['PlanRate']>, ParentType, ContextType>;
+  stages?: Resolver<Array<ResolversTypes['PlanProgressStage']>, ParentType, ContextType>;
+  won?: Resolver<ResolversTypes['PlanProgressWon'], ParentType, ContextType>;
+};
+
+export type PlanProgressStageResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['PlanProgressStage'] = ResolversParentTypes['PlanProgressStage']> = {
+  actual?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  expectedToDate?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  gap?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  required?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  requiredToday?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  stageKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type PlanProgressWonResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['PlanProgressWon'] = ResolversParentTypes['PlanProgressWon']> = {
+  actual?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  gap?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  target?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type PlanRateResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['PlanRate'] = ResolversParentTypes['PlanRate']> = {
+  belowMinimumSample?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  fromStageKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  rate?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  sampleSize?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sourceUnitId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  toStageKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type PlanRequiredResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['PlanRequired'] = ResolversParentTypes['PlanRequired']> = {
+  count?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  stageKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type PlanTargetResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['PlanTarget'] = ResolversParentTypes['PlanTarget']> = {
+  amount?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type ProtectedMatchResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ProtectedMatch'] = ResolversParentTypes['ProtectedMatch']> = {
   contactUnitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   contactUnitName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -3035,10 +3694,13 @@ export type QueryResolvers<ContextType = MercuriusContext, ParentType extends Re
   claim?: Resolver<Maybe<ResolversTypes['Claim']>, ParentType, ContextType, RequireFields<QueryClaimArgs, 'id'>>;
   claims?: Resolver<ResolversTypes['ClaimConnection'], ParentType, ContextType, Partial<QueryClaimsArgs>>;
   contact?: Resolver<Maybe<ResolversTypes['Contact']>, ParentType, ContextType, RequireFields<QueryContactArgs, 'id'>>;
+  conversionReport?: Resolver<ResolversTypes['ConversionReport'], ParentType, ContextType, Partial<QueryConversionReportArgs>>;
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerArgs, 'id'>>;
   customers?: Resolver<ResolversTypes['CustomerConnection'], ParentType, ContextType, Partial<QueryCustomersArgs>>;
   delegations?: Resolver<ResolversTypes['DelegationConnection'], ParentType, ContextType, Partial<QueryDelegationsArgs>>;
   duplicateCheck?: Resolver<ResolversTypes['DuplicateCheck'], ParentType, ContextType, RequireFields<QueryDuplicateCheckArgs, 'input'>>;
+  forecastReport?: Resolver<ResolversTypes['ForecastReport'], ParentType, ContextType, Partial<QueryForecastReportArgs>>;
+  funnelReport?: Resolver<ResolversTypes['FunnelReport'], ParentType, ContextType, Partial<QueryFunnelReportArgs>>;
   handoff?: Resolver<Maybe<ResolversTypes['Handoff']>, ParentType, ContextType, RequireFields<QueryHandoffArgs, 'id'>>;
   handoffs?: Resolver<ResolversTypes['HandoffConnection'], ParentType, ContextType, Partial<QueryHandoffsArgs>>;
   interaction?: Resolver<Maybe<ResolversTypes['Interaction']>, ParentType, ContextType, RequireFields<QueryInteractionArgs, 'id'>>;
@@ -3053,13 +3715,23 @@ export type QueryResolvers<ContextType = MercuriusContext, ParentType extends Re
   orgUnits?: Resolver<Array<ResolversTypes['OrgUnit']>, ParentType, ContextType>;
   pipeline?: Resolver<Maybe<ResolversTypes['Pipeline']>, ParentType, ContextType, RequireFields<QueryPipelineArgs, 'id'>>;
   pipelines?: Resolver<Array<ResolversTypes['Pipeline']>, ParentType, ContextType>;
+  plan?: Resolver<Maybe<ResolversTypes['Plan']>, ParentType, ContextType, RequireFields<QueryPlanArgs, 'id'>>;
+  planDecomposition?: Resolver<ResolversTypes['PlanDecomposition'], ParentType, ContextType, RequireFields<QueryPlanDecompositionArgs, 'input'>>;
+  planProgress?: Resolver<Maybe<ResolversTypes['PlanProgress']>, ParentType, ContextType, RequireFields<QueryPlanProgressArgs, 'id'>>;
+  plans?: Resolver<ResolversTypes['PlanConnection'], ParentType, ContextType, Partial<QueryPlansArgs>>;
   role?: Resolver<Maybe<ResolversTypes['Role']>, ParentType, ContextType, RequireFields<QueryRoleArgs, 'id'>>;
   roles?: Resolver<Array<ResolversTypes['Role']>, ParentType, ContextType>;
+  salesPerformanceReport?: Resolver<ResolversTypes['SalesPerformanceReport'], ParentType, ContextType, Partial<QuerySalesPerformanceReportArgs>>;
   share?: Resolver<Maybe<ResolversTypes['Share']>, ParentType, ContextType, RequireFields<QueryShareArgs, 'id'>>;
   shares?: Resolver<ResolversTypes['ShareConnection'], ParentType, ContextType, Partial<QuerySharesArgs>>;
   sourceReport?: Resolver<ResolversTypes['SourceReport'], ParentType, ContextType, Partial<QuerySourceReportArgs>>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
   users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, Partial<QueryUsersArgs>>;
+};
+
+export type ReportGroupResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ReportGroup'] = ResolversParentTypes['ReportGroup']> = {
+  key?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  name?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
 export type RoleResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Role'] = ResolversParentTypes['Role']> = {
@@ -3070,6 +3742,28 @@ export type RoleResolvers<ContextType = MercuriusContext, ParentType extends Res
   permissions?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   scope?: Resolver<ResolversTypes['Scope'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type SalesPerformanceReportResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['SalesPerformanceReport'] = ResolversParentTypes['SalesPerformanceReport']> = {
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  from?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  groupBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  pipelineId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  rows?: Resolver<Array<ResolversTypes['SalesPerformanceRow']>, ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type SalesPerformanceRowResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['SalesPerformanceRow'] = ResolversParentTypes['SalesPerformanceRow']> = {
+  actionsDone?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  conversionRate?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  created?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  group?: Resolver<Maybe<ResolversTypes['ReportGroup']>, ParentType, ContextType>;
+  interactions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  lost?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  meanCycleDays?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  winRate?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  won?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  wonAmount?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type ShareResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Share'] = ResolversParentTypes['Share']> = {
@@ -3222,6 +3916,9 @@ export type Resolvers<ContextType = MercuriusContext> = {
   ClaimConnection?: ClaimConnectionResolvers<ContextType>;
   ClaimEdge?: ClaimEdgeResolvers<ContextType>;
   Contact?: ContactResolvers<ContextType>;
+  ConversionGroup?: ConversionGroupResolvers<ContextType>;
+  ConversionReport?: ConversionReportResolvers<ContextType>;
+  ConversionStep?: ConversionStepResolvers<ContextType>;
   Customer?: CustomerResolvers<ContextType>;
   CustomerConnection?: CustomerConnectionResolvers<ContextType>;
   CustomerEdge?: CustomerEdgeResolvers<ContextType>;
@@ -3234,6 +3931,14 @@ export type Resolvers<ContextType = MercuriusContext> = {
   DuplicateCandidate?: DuplicateCandidateResolvers<ContextType>;
   DuplicateCheck?: DuplicateCheckResolvers<ContextType>;
   EffectiveScope?: EffectiveScopeResolvers<ContextType>;
+  ForecastCells?: ForecastCellsResolvers<ContextType>;
+  ForecastMonth?: ForecastMonthResolvers<ContextType>;
+  ForecastReport?: ForecastReportResolvers<ContextType>;
+  ForecastStageRate?: ForecastStageRateResolvers<ContextType>;
+  FunnelCells?: FunnelCellsResolvers<ContextType>;
+  FunnelGroup?: FunnelGroupResolvers<ContextType>;
+  FunnelReport?: FunnelReportResolvers<ContextType>;
+  FunnelStage?: FunnelStageResolvers<ContextType>;
   Handoff?: HandoffResolvers<ContextType>;
   HandoffConnection?: HandoffConnectionResolvers<ContextType>;
   HandoffEdge?: HandoffEdgeResolvers<ContextType>;
@@ -3258,10 +3963,23 @@ export type Resolvers<ContextType = MercuriusContext> = {
   PageInfo?: PageInfoResolvers<ContextType>;
   Pipeline?: PipelineResolvers<ContextType>;
   PipelineStage?: PipelineStageResolvers<ContextType>;
+  Plan?: PlanResolvers<ContextType>;
+  PlanConnection?: PlanConnectionResolvers<ContextType>;
+  PlanDecomposition?: PlanDecompositionResolvers<ContextType>;
+  PlanEdge?: PlanEdgeResolvers<ContextType>;
+  PlanProgress?: PlanProgressResolvers<ContextType>;
+  PlanProgressStage?: PlanProgressStageResolvers<ContextType>;
+  PlanProgressWon?: PlanProgressWonResolvers<ContextType>;
+  PlanRate?: PlanRateResolvers<ContextType>;
+  PlanRequired?: PlanRequiredResolvers<ContextType>;
+  PlanTarget?: PlanTargetResolvers<ContextType>;
   ProtectedMatch?: ProtectedMatchResolvers<ContextType>;
   Qualification?: QualificationResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  ReportGroup?: ReportGroupResolvers<ContextType>;
   Role?: RoleResolvers<ContextType>;
+  SalesPerformanceReport?: SalesPerformanceReportResolvers<ContextType>;
+  SalesPerformanceRow?: SalesPerformanceRowResolvers<ContextType>;
   Share?: ShareResolvers<ContextType>;
   ShareConnection?: ShareConnectionResolvers<ContextType>;
   ShareEdge?: ShareEdgeResolvers<ContextType>;

@@ -22,6 +22,7 @@ import { opportunitiesLoaders, opportunitiesResolvers } from '../modules/opportu
 import { ordersLoaders, ordersResolvers } from '../modules/orders/index.js';
 import { orgLoaders, orgResolvers } from '../modules/org/index.js';
 import { reportsLoaders, reportsResolvers } from '../modules/reports/index.js';
+import { plansLoaders, plansResolvers } from '../modules/plans/index.js';
 
 // What every resolver and loader receives besides mercurius' own context: who calls, and the services.
 declare module 'mercurius' {
@@ -131,12 +132,13 @@ export const graphqlPlugin = fp(
         opportunitiesResolvers,
         actionsResolvers,
         reportsResolvers,
+        plansResolvers,
         accessResolvers,
         claimsResolvers,
         allocationResolvers,
         ordersResolvers,
       ]),
-      loaders: merge<MercuriusLoaders>([customerLoaders, orgLoaders, contactHistoryLoaders, lifecycleLoaders, opportunitiesLoaders, actionsLoaders, reportsLoaders, accessLoaders, claimsLoaders, allocationLoaders, ordersLoaders]),
+      loaders: merge<MercuriusLoaders>([customerLoaders, orgLoaders, contactHistoryLoaders, lifecycleLoaders, opportunitiesLoaders, actionsLoaders, reportsLoaders, plansLoaders, accessLoaders, claimsLoaders, allocationLoaders, ordersLoaders]),
       // The cost rule reads the variables, which rules out mercurius' per-query cache.
       cache: false,
       context: (request): Pick<MercuriusContext, 'principal' | 'services'> => ({ principal: request.principal, services: app.services }),

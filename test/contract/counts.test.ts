@@ -212,6 +212,7 @@ const GRAPHQL: { field: string; query: string; pick: (d: any) => number; rest: s
   { field: 'Query.handoffs', query: '{ handoffs(first: 1, filter: { box: SENT }) { totalCount } }', pick: (d) => d.handoffs.totalCount, rest: '/v1/handoffs?box=sent' },
   { field: 'Query.delegations', query: `{ delegations(first: 1, filter: { fromUserId: ${q(partnerASales.id)} }) { totalCount } }`, pick: (d) => d.delegations.totalCount, rest: `/v1/delegations?fromUserId=${partnerASales.id}` },
   { field: 'Query.opportunities', query: `{ opportunities(first: 1, filter: { customerId: ${q(a.customer.id)} }) { totalCount } }`, pick: (d) => d.opportunities.totalCount, rest: `/v1/opportunities?customerId=${a.customer.id}` },
+  { field: 'Query.plans', query: '{ plans(first: 1) { totalCount } }', pick: (d) => d.plans.totalCount, rest: '/v1/plans' },
   { field: 'Query.agenda', query: '{ agenda(first: 1) { totalCount } }', pick: (d) => d.agenda.totalCount, rest: '/v1/agenda' },
   { field: 'Query.claims', query: '{ claims(first: 1) { totalCount } }', pick: (d) => d.claims.totalCount, rest: '/v1/claims' },
   { field: 'Query.allocationRules', query: '{ allocationRules(first: 1) { totalCount } }', pick: (d) => d.allocationRules.totalCount, rest: '/v1/allocation-rules' },
@@ -244,6 +245,11 @@ for (const [name, who] of [
   t.test(`${name}: GraphQL totalCount equals the REST list's`, async (t) => {
     for (const g of GRAPHQL) {
       const r = await app.gql(who, g.query);
+      // A list the caller may not read at all (a partner's salesperson and plans) is refused by both doors.
+      if ((await app.rest(who, 'GET', g.rest)).status === 403) {
+        t.same(r.codes, ['FORBIDDEN'], `${g.field}: refused by both doors`);
+        continue;
+      }
       t.same(r.errors, undefined, g.query);
       const rest = await get(who, withQuery(g.rest, 'count=true'));
       t.equal(g.pick(r.data), rest.totalCount, `${g.field}: ${g.rest}`);

@@ -6,4 +6,5 @@ export * from './opportunities.js';
 export * from './platform.js';
 export * from './orders.js';
 export * from './api-keys.js';
+export * from './plans.js';
 export * from './claims.js';

@@ -17,6 +17,7 @@ export const RESOURCES = [
   'actions',
   'orders',
   'reports',
+  'plans',
   'integration',
   'webhooks',
   'events',
@@ -51,6 +52,8 @@ const HEAD_OF_UNIT = [
   'delegations:delete',
   'transfers:create',
   'reports:read',
+  'plans:read',
+  'plans:create',
   // Deal registration: a head approves or rejects the claims of the people below it.
   'claims:read',
   'claims:create',
