@@ -13,6 +13,8 @@ import type { Services } from './services.js';
 export type { Services };
 import { accessRoutes, createAccessService } from './modules/access/index.js';
 import { actionsRoutes, createActionService, repointActions } from './modules/actions/index.js';
+import { apiKeysRoutes, createApiKeyService } from './modules/api-keys/index.js';
+import { auditRoutes, createAuditService } from './modules/audit/index.js';
 import { allocationRoutes, createAllocationService } from './modules/allocation/index.js';
 import { claimsRoutes, createClaimService } from './modules/claims/index.js';
 import { contactHistoryRoutes, createContactHistoryService, repointInteractions } from './modules/contact-history/index.js';
@@ -31,7 +33,9 @@ import { graphqlPlugin } from './plugins/graphql.js';
 import { healthPlugin } from './plugins/health.js';
 import { idempotencyPlugin } from './plugins/idempotency.js';
 import { jobsPlugin } from './plugins/jobs.js';
+import { limitsPlugin } from './plugins/limits.js';
 import { localControlPlugin } from './plugins/local-control.js';
+import { metricsPlugin } from './plugins/metrics.js';
 import { openapiPlugin } from './plugins/openapi.js';
 
 
@@ -44,7 +48,7 @@ declare module 'fastify' {
   }
 }
 
-export const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["idempotency-key"]', '*.password', '*.secret', '*.token'];
+export const REDACT = ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie', 'req.headers["idempotency-key"]', '*.password', '*.secret', '*.token'];
 
 // `logStream` sends the log lines somewhere other than stdout (tests read them back).
 export type BuildOptions = { database?: Database; migrate?: boolean; logger?: boolean; logStream?: DestinationStream };
@@ -56,6 +60,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
         ? false
         : { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' }, ...(opts.logStream ? { stream: opts.logStream } : {}) },
     bodyLimit: config.bodyLimit,
+    // A request must arrive whole within this time (408 REQUEST_TIMEOUT beyond).
+    requestTimeout: config.requestTimeoutMs,
     // One line per request, written by the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: (req) => {
@@ -77,7 +83,17 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   // PATCH bodies are JSON merge patches (RFC 7386); their own media type is parsed as JSON is, within the same limit.
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string', bodyLimit: config.bodyLimit }, app.getDefaultJsonParser('error', 'error'));
 
-  const database = opts.database ?? (await createDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize }));
+  const database =
+    opts.database ??
+    (await createDatabase({
+      url: config.databaseUrl,
+      dataDir: config.dataDir,
+      poolSize: config.dbPoolSize,
+      connectTimeoutMs: config.dbConnectTimeoutMs,
+      statementTimeoutMs: config.dbStatementTimeoutMs,
+      // A lost server connection costs the statements on it (503), never the process: logged, not thrown.
+      onConnectionError: (err) => app.log.warn({ reason: err.message }, 'database connection lost'),
+    }));
   if (opts.migrate !== false) await migrateAndBootstrap(database, config.adminEmail);
   app.decorate('database', database);
   app.decorate('config', config);
@@ -103,6 +119,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     opportunities: createOpportunityService(database, { createGuard: claims.opportunityGuard }),
     actions: createActionService(database),
     reports: createReportService(database),
+    apiKeys: createApiKeyService(database, { cacheMs: config.principalCacheMs }),
+    audit: createAuditService(database),
     plans: createPlanService(database),
     access: createAccessService(database),
     claims,
@@ -144,7 +162,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(errorsPlugin);
   await app.register(corsPlugin, { config });
   await app.register(healthPlugin);
+  await app.register(metricsPlugin, { jobs });
   await app.register(authPlugin, { config });
+  await app.register(limitsPlugin, { config });
   await app.register(idempotencyPlugin);
   await app.register(openapiPlugin);
   await app.register(
@@ -162,6 +182,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       await v1.register(opportunitiesRoutes);
       await v1.register(actionsRoutes);
       await v1.register(reportsRoutes);
+      await v1.register(apiKeysRoutes);
+      await v1.register(auditRoutes);
       await v1.register(plansRoutes);
       await v1.register(accessRoutes);
       await v1.register(claimsRoutes);

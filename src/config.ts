@@ -6,6 +6,10 @@ const DEV_SECRET = 'keel-development-secret-not-for-production-use';
 // An origin as browsers send it: scheme, host and optional port, nothing after.
 const ORIGIN = /^https?:\/\/[^/?#\s]+\/?$/;
 
+// Asymmetric algorithms an external provider may sign with; HS* and "none" never come from a JWKS.
+export const EXTERNAL_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+export type ExternalAlgorithm = (typeof EXTERNAL_ALGORITHMS)[number];
+
 const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -26,10 +30,21 @@ const envSchema = z.object({
   JWT_ISSUER: z.preprocess(emptyAsUndefined, z.string().optional()),
   JWT_AUDIENCE: z.preprocess(emptyAsUndefined, z.string().optional()),
   JWT_TTL_SECONDS: z.coerce.number().int().positive().default(8 * 3600),
+  // An external identity provider: its JWKS, the asymmetric algorithms accepted, the claim naming the user.
+  JWT_JWKS_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/, error: 'expected an http(s) URL of a JWKS document' }).optional()),
+  JWT_ALGORITHMS: z.preprocess(
+    (v) => (typeof v === 'string' ? v.split(',').map((a) => a.trim()).filter(Boolean) : v),
+    z.array(z.enum(EXTERNAL_ALGORITHMS, { error: `expected a comma list of ${EXTERNAL_ALGORITHMS.join(', ')} (symmetric and "none" are never accepted from a provider)` })).min(1).default(['RS256', 'ES256']),
+  ),
+  JWT_USER_CLAIM: z.enum(['sub', 'email']).default('sub'),
+  // The least time between two fetches of the JWKS that an unknown key id may trigger.
+  JWT_JWKS_COOLDOWN_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   ADMIN_EMAIL: z.string().email().default('admin@example.com'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
   DB_POOL_SIZE: z.coerce.number().int().positive().default(10),
+  // How long a request waits for a pooled PostgreSQL connection before it answers 503.
+  DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5000),
   // How long a loaded principal (user, unit, roles, delegations) is reused; 0 loads it on every request.
   PRINCIPAL_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   // Answers naming protected customers (duplicate matches the caller cannot see) per user and hour.
@@ -62,6 +77,24 @@ const envSchema = z.object({
   WEBHOOK_POLL_MS: z.coerce.number().int().min(50).max(600_000).default(1000),
   WEBHOOK_SECRET_OVERLAP_HOURS: z.coerce.number().min(0).max(24 * 30).default(24),
   EVENTS_NATS_URL: z.preprocess(emptyAsUndefined, z.string().regex(/^(nats|tls):\/\/\S+$/, 'expected nats://host:port').optional()),
+  // Requests per minute and caller (0 turns the limit off); per-role overrides as `role=n,role=n`.
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
+  RATE_LIMIT_ROLES: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^\s*[a-z][a-z0-9_-]{0,62}\s*=\s*\d{1,7}\s*(,\s*[a-z][a-z0-9_-]{0,62}\s*=\s*\d{1,7}\s*)*$/, 'expected a comma list of role=requests-per-minute, such as partner_sales=120,integration=3000')
+      .optional(),
+  ),
+  // Counts shared by every instance through Redis; in memory (per instance) when unset.
+  RATE_LIMIT_REDIS_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' }).optional()),
+  // Overload: 503 with Retry-After past this event-loop delay, heap or resident size (0 = not checked).
+  PRESSURE_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  PRESSURE_MAX_HEAP_USED_BYTES: z.coerce.number().int().min(0).default(0),
+  PRESSURE_MAX_RSS_BYTES: z.coerce.number().int().min(0).default(0),
+  // Time to receive a whole request (408 beyond), and the longest a database statement may run (503 beyond).
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   // Browser origins allowed to call the API (CORS): a comma list of `scheme://host[:port]`, or `*`.
   CORS_ORIGINS: z.preprocess(
     (v) => (typeof v === 'string' ? v.split(',').map((o) => o.trim()).filter(Boolean) : v),
@@ -76,10 +109,13 @@ export type Config = {
   databaseUrl: string | undefined;
   dataDir: string;
   jwt: { secret: string; issuer: string | undefined; audience: string | undefined; ttlSeconds: number };
+  // Set when tokens of an external identity provider are accepted (issuer and audience are then required).
+  externalJwt: { jwksUrl: string; algorithms: ExternalAlgorithm[]; userClaim: 'sub' | 'email'; issuer: string; audience: string; cooldownMs: number } | undefined;
   adminEmail: string;
   logLevel: string;
   bodyLimit: number;
   dbPoolSize: number;
+  dbConnectTimeoutMs: number;
   principalCacheMs: number;
   duplicateProbeLimitPerHour: number;
   claimProtectionDays: number;
@@ -88,6 +124,10 @@ export type Config = {
   corsOrigins: string[];
   events: { retentionDays: number; pruneCron: string; natsUrl: string | undefined };
   webhooks: { retryScheduleMs: number[]; allowPrivate: boolean; timeoutMs: number; pollMs: number; secretOverlapMs: number };
+  rateLimit: { perMinute: number; perRole: Record<string, number>; redisUrl: string | undefined };
+  pressure: { maxEventLoopDelayMs: number; maxHeapUsedBytes: number; maxRssBytes: number };
+  requestTimeoutMs: number;
+  dbStatementTimeoutMs: number;
 };
 
 export class ConfigError extends Error {}
@@ -109,6 +149,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
   secret ??= DEV_SECRET;
+  if (e.JWT_JWKS_URL && !e.JWT_ISSUER) throw new ConfigError('Invalid environment variable JWT_ISSUER: required when JWT_JWKS_URL is set');
+  if (e.JWT_JWKS_URL && !e.JWT_AUDIENCE) throw new ConfigError('Invalid environment variable JWT_AUDIENCE: required when JWT_JWKS_URL is set');
   return {
     env: e.NODE_ENV,
     host: e.HOST,
@@ -116,10 +158,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,
     jwt: { secret, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE, ttlSeconds: e.JWT_TTL_SECONDS },
+    externalJwt:
+      e.JWT_JWKS_URL && e.JWT_ISSUER && e.JWT_AUDIENCE
+        ? { jwksUrl: e.JWT_JWKS_URL, algorithms: e.JWT_ALGORITHMS, userClaim: e.JWT_USER_CLAIM, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE, cooldownMs: e.JWT_JWKS_COOLDOWN_MS }
+        : undefined,
     adminEmail: e.ADMIN_EMAIL,
     logLevel: e.LOG_LEVEL,
     bodyLimit: e.BODY_LIMIT_BYTES,
     dbPoolSize: e.DB_POOL_SIZE,
+    dbConnectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
     principalCacheMs: e.PRINCIPAL_CACHE_MS,
     duplicateProbeLimitPerHour: e.DUPLICATE_PROBE_LIMIT_PER_HOUR,
     claimProtectionDays: e.CLAIM_PROTECTION_DAYS,
@@ -135,5 +182,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       pollMs: e.WEBHOOK_POLL_MS,
       secretOverlapMs: Math.round(e.WEBHOOK_SECRET_OVERLAP_HOURS * 3_600_000),
     },
+    rateLimit: {
+      perMinute: e.RATE_LIMIT_PER_MINUTE,
+      perRole: Object.fromEntries(
+        (e.RATE_LIMIT_ROLES ?? '')
+          .split(',')
+          .filter((s) => s.trim())
+          .map((pair) => {
+            const [role, n] = pair.split('=').map((s) => s.trim());
+            return [role as string, Number(n)];
+          }),
+      ),
+      redisUrl: e.RATE_LIMIT_REDIS_URL,
+    },
+    pressure: { maxEventLoopDelayMs: e.PRESSURE_MAX_EVENT_LOOP_DELAY_MS, maxHeapUsedBytes: e.PRESSURE_MAX_HEAP_USED_BYTES, maxRssBytes: e.PRESSURE_MAX_RSS_BYTES },
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
   };
 }

@@ -1,5 +1,7 @@
 import type { AccessService } from './modules/access/index.js';
 import type { ActionService } from './modules/actions/index.js';
+import type { ApiKeyService } from './modules/api-keys/index.js';
+import type { AuditService } from './modules/audit/index.js';
 import type { AllocationService } from './modules/allocation/index.js';
 import type { ClaimService } from './modules/claims/index.js';
 import type { ContactHistoryService } from './modules/contact-history/index.js';
@@ -21,6 +23,8 @@ export type Services = {
   opportunities: OpportunityService;
   actions: ActionService;
   reports: ReportService;
+  apiKeys: ApiKeyService;
+  audit: AuditService;
   plans: PlanService;
   access: AccessService;
   claims: ClaimService;

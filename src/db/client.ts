@@ -11,8 +11,8 @@ import type { ExtractTablesWithRelations, SQL } from 'drizzle-orm';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import pg from 'pg';
 import { LOCK_FILE, lockDataDir } from './embedded-lock.js';
+import { ResilientPool } from './pool.js';
 import * as schema from './schema/index.js';
 
 export type Schema = typeof schema;
@@ -20,7 +20,7 @@ export type Db = PgDatabase<PgQueryResultHKT, Schema>;
 export type Tx = PgTransaction<PgQueryResultHKT, Schema, ExtractTablesWithRelations<Schema>>;
 export type Executor = Db | Tx;
 
-export type QueryStats = { statements: number };
+export type QueryStats = { statements: number; connectionErrors: number };
 
 export type Database = {
   db: Db;
@@ -28,13 +28,23 @@ export type Database = {
   // The directory an embedded database holds (absent for PostgreSQL and for `memory://`).
   dataDir?: string;
   stats: QueryStats;
+  // Connections of the pool now: open, idle, and requests waiting for one (the embedded database is one connection).
+  poolStats(): { total: number; idle: number; waiting: number };
   // Runs fn on one session holding a PostgreSQL advisory lock (several instances may start at once).
   withLock<T>(key: number, fn: (db: Db) => Promise<T>): Promise<T>;
   ping(): Promise<void>;
   close(): Promise<void>;
 };
 
-export type DatabaseOptions = { url?: string | undefined; dataDir?: string; poolSize?: number };
+export type DatabaseOptions = {
+  url?: string | undefined;
+  dataDir?: string;
+  poolSize?: number;
+  connectTimeoutMs?: number;
+  statementTimeoutMs?: number;
+  // Told of every server connection lost (the pool has already dropped or will drop it).
+  onConnectionError?: (err: Error) => void;
+};
 
 /**
  * A fresh cluster, as PGlite's initdb makes it, restored rather than made: initdb was half of a
@@ -113,19 +123,33 @@ function clearDataDir(dir: string): void {
 }
 
 export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
-  const stats: QueryStats = { statements: 0 };
+  const stats: QueryStats = { statements: 0, connectionErrors: 0 };
   // Counting statements lets tests and the benchmark prove that nested fields are batched.
   const logger = { logQuery: () => void stats.statements++ };
 
   if (opts.url) {
-    const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10 });
-    // An idle client that loses its server must not crash the process.
-    pool.on('error', () => undefined);
+    // Terminated server connections cost the statements that ran on them (answered 503), never the
+    // process or a pooled connection (see ./pool.ts).
+    const pool = new ResilientPool(
+      {
+        connectionString: opts.url,
+        max: opts.poolSize ?? 10,
+        // A request waits this long for a connection, then answers 503 rather than hanging while the server is away.
+        connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
+        // A runaway statement is cancelled by the server (answered 503) instead of holding a connection.
+        ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
+      },
+      (err) => {
+        stats.connectionErrors++;
+        opts.onConnectionError?.(err);
+      },
+    );
     const db = drizzlePg(pool, { schema, logger }) as unknown as Db;
     return {
       db,
       kind: 'postgres',
       stats,
+      poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
       async withLock(key, fn) {
         const client = await pool.connect();
         try {
@@ -179,6 +203,7 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
     kind: 'embedded',
     ...(inMemory ? {} : { dataDir: dir }),
     stats,
+    poolStats: () => ({ total: closed ? 0 : 1, idle: closed ? 0 : 1, waiting: 0 }),
     // The embedded database is one connection in one process: nothing else can race the lock.
     async withLock(_key, fn) {
       return fn(db);

@@ -26,6 +26,8 @@ export const ERROR_MAP = {
   // Platform
   IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency key reused with a different request', graphql: 'BAD_USER_INPUT' },
   IDEMPOTENCY_IN_PROGRESS: { status: 409, title: 'A request with this idempotency key is in progress', graphql: 'CONFLICT' },
+  API_KEY_USER_NOT_SERVICE: { status: 422, title: 'API keys are for SERVICE users', graphql: 'BAD_USER_INPUT' },
+  API_KEY_REVOKED: { status: 409, title: 'The API key is already revoked', graphql: 'CONFLICT' },
 
   // Events and webhooks
   CURSOR_EXPIRED: { status: 410, title: 'The cursor is older than the events kept', graphql: 'BAD_USER_INPUT' },
@@ -132,7 +134,34 @@ const RETRYABLE_SQLSTATES: Record<string, string> = {
   '55P03': 'the record is locked by another request; retry the request',
 };
 
+// The database went away under the request (its connection was terminated, the server restarts or
+// refuses connections, the pool waited too long for one, a statement ran past its timeout): nothing was committed, and the same
+// request a moment later will likely succeed. Class 08 is "connection exception".
+const UNAVAILABLE_SQLSTATES = new Set(['57014', '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006', '08P01']);
+const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const UNAVAILABLE_MESSAGES = [
+  /^Connection terminated/,
+  /not queryable/,
+  /^timeout exceeded when trying to connect/,
+  /^Cannot use a pool after calling end/,
+  /^Connection ended unexpectedly/,
+];
+
+export const databaseUnavailable = () =>
+  new AppError('UNAVAILABLE', 'the database is not reachable at the moment; retry the request', { extra: { retryAfterSeconds: 1 } });
+
+export function isConnectionError(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_ERRNOS.has(code))) return true;
+    const message = (e as { message?: unknown }).message;
+    if (typeof message === 'string' && UNAVAILABLE_MESSAGES.some((re) => re.test(message))) return true;
+  }
+  return false;
+}
+
 export function fromDatabaseError(err: unknown): AppError | null {
+  if (isConnectionError(err)) return databaseUnavailable();
   for (let e: unknown = err, depth = 0; e && depth < 3; e = (e as { cause?: unknown }).cause, depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code !== 'string') continue;

@@ -140,6 +140,14 @@ export function createJobQueue(database: Database, cfg: JobsConfig, log: Fastify
       ready = true;
     },
 
+    /** Jobs waiting per queue (created or due for retry), for the metrics; empty while the queue is off. */
+    async depth(): Promise<Record<string, number>> {
+      if (!boss || !ready) return {};
+      const out: Record<string, number> = {};
+      for (const q of [ESCALATION_QUEUE, SWEEP_QUEUE]) out[q] = await boss.getQueueSize(q);
+      return out;
+    },
+
     /** Before the database closes: stop taking jobs and let the running ones finish. */
     async stop(): Promise<void> {
       ready = false;

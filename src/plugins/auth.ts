@@ -5,7 +5,9 @@ import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Principal } from '../lib/access.js';
 import { AppError } from '../lib/errors.js';
-import { loadPrincipal } from '../modules/org/index.js';
+import { createExternalVerifier } from '../lib/external-jwt.js';
+import { KEY_PREFIX } from '../modules/api-keys/index.js';
+import { loadPrincipal, userIdByEmail } from '../modules/org/index.js';
 import { sendProblem } from './errors.js';
 
 declare module 'fastify' {
@@ -17,7 +19,19 @@ declare module 'fastify' {
 const uuid = z.uuid();
 
 // Routes that answer without a token.
-const PUBLIC = [/^\/healthz$/, /^\/readyz$/, /^\/docs(\/|$)/, /^\/graphiql(\/|$)/, /^\/favicon\.ico$/];
+const PUBLIC = [/^\/healthz$/, /^\/readyz$/, /^\/metrics$/, /^\/docs(\/|$)/, /^\/graphiql(\/|$)/, /^\/favicon\.ico$/];
+
+/**
+ * The API key a request presents, or null: `X-API-Key: keel_…`, or `Authorization: Bearer keel_…`
+ * (a JWT never starts with `keel_`). A request may present one credential only.
+ */
+function presentedApiKey(request: FastifyRequest): string | null {
+  const header = request.headers['x-api-key'];
+  if (typeof header === 'string' && header.length > 0) return header.slice(0, 200);
+  const auth = request.headers.authorization;
+  if (typeof auth === 'string' && auth.startsWith(`Bearer ${KEY_PREFIX}`)) return auth.slice('Bearer '.length, 'Bearer '.length + 200);
+  return null;
+}
 
 export function isPublic(url: string): boolean {
   const path = url.split('?')[0] ?? url;
@@ -45,6 +59,9 @@ export const authPlugin = fp(
       },
     });
 
+    // Tokens of an external identity provider, when JWT_JWKS_URL is set; Keel's own HS256 tokens stay valid.
+    const external = opts.config.externalJwt ? createExternalVerifier(opts.config.externalJwt) : null;
+
     app.decorateRequest('principal', null as unknown as Principal);
 
     const refuse = (request: FastifyRequest, reply: FastifyReply, detail: string) => {
@@ -59,13 +76,32 @@ export const authPlugin = fp(
     app.addHook('onRequest', async (request, reply) => {
       // Unknown routes answer 404 whoever asks; public routes need no token.
       if (isPublic(request.url) || request.routeOptions.url === undefined) return;
-      if (!request.headers.authorization) return refuse(request, reply, 'a bearer token is required');
+      const apiKey = presentedApiKey(request);
+      const auth = request.headers.authorization;
+      const bearer = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice('Bearer '.length).trim() : null;
+      if (!request.headers.authorization && apiKey === null) return refuse(request, reply, 'a bearer token or an API key is required');
       let sub: unknown;
-      try {
-        const payload = await request.jwtVerify<{ sub?: unknown }>();
-        sub = payload.sub;
-      } catch {
-        return refuse(request, reply, 'the bearer token is invalid or expired');
+      if (apiKey !== null) {
+        // A machine client's key: found by prefix, compared by hash; revoked or expired keys fail here.
+        const found = await app.services.apiKeys.authenticate(apiKey);
+        if (!found) return refuse(request, reply, 'the API key is invalid, expired or revoked');
+        sub = found.userId;
+      } else if (external && bearer !== null && external.claims(bearer)) {
+        // A token of the external identity provider (an asymmetric algorithm it may use).
+        const { identity, reason } = await external.verify(bearer);
+        if (!identity) {
+          request.log.info({ reason }, 'external token refused');
+          return refuse(request, reply, 'the bearer token is invalid or expired');
+        }
+        sub = identity.by === 'id' ? identity.value : await userIdByEmail(app.database.db, identity.value);
+        if (sub === null) return refuse(request, reply, 'the user is unknown or deactivated');
+      } else {
+        try {
+          const payload = await request.jwtVerify<{ sub?: unknown }>();
+          sub = payload.sub;
+        } catch {
+          return refuse(request, reply, 'the bearer token is invalid or expired');
+        }
       }
       const parsed = uuid.safeParse(sub);
       if (!parsed.success) return refuse(request, reply, 'the bearer token is invalid or expired');
@@ -75,6 +111,8 @@ export const authPlugin = fp(
         if (principal) app.principals.set(parsed.data, principal);
       }
       if (!principal || !principal.active) return refuse(request, reply, 'the user is unknown or deactivated');
+      // API keys belong to SERVICE users only; a key left on a user turned HUMAN no longer works.
+      if (apiKey !== null && principal.kind !== 'SERVICE') return refuse(request, reply, 'the API key is invalid, expired or revoked');
       principal.requestId = request.id;
       principal.client = String(request.headers['user-agent'] ?? '').slice(0, 200) || undefined;
       request.principal = principal;

@@ -21,6 +21,10 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     // Tests change roles and delegations behind the API's back and expect the next request to see
     // it; the cache has its own tests (test/platform/principal-cache.test.ts).
     PRINCIPAL_CACHE_MS: '0',
+    // Files run in parallel on a shared machine: no rate limit (test/platform/limits.test.ts turns it
+    // on) and no load shedding on a slow event loop.
+    RATE_LIMIT_PER_MINUTE: '0',
+    PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0',
     ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
     ...overrides,
   });

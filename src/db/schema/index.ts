@@ -5,6 +5,7 @@ export * from './lifecycle.js';
 export * from './opportunities.js';
 export * from './platform.js';
 export * from './orders.js';
+export * from './api-keys.js';
 export * from './plans.js';
 export * from './claims.js';
 export * from './webhooks.js';

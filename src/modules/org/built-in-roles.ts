@@ -21,6 +21,8 @@ export const RESOURCES = [
   'integration',
   'webhooks',
   'events',
+  'api-keys',
+  'audit',
   'claims',
   'allocation-rules',
 ] as const;

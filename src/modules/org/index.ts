@@ -10,7 +10,7 @@ export { orgRoutes } from './org.routes.js';
 export { orgLoaders, orgResolvers } from './org.resolvers.js';
 export { createOrgService, type OrgService } from './org.service.js';
 export { createPrincipalCache, type PrincipalCache } from './principal-cache.js';
-export { loadPrincipal } from './principal.repository.js';
+export { loadPrincipal, userIdByEmail } from './principal.repository.js';
 export { BUILT_IN_ROLES } from './built-in-roles.js';
 export type { OrgUnitDto, UserDto } from './org.schemas.js';
 export { HEAD_OF_UNIT_ROLES } from './management.js';

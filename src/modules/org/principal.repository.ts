@@ -50,3 +50,9 @@ export async function loadPrincipal(db: Executor, userId: string): Promise<(Prin
     delegatorIds: pgArray(row.delegator_ids),
   };
 }
+
+/** The id of the user with this email (case-insensitive), for tokens of a provider that names users by email. */
+export async function userIdByEmail(db: Executor, email: string): Promise<string | null> {
+  const [row] = await queryRows<{ id: string }>(db, sql`SELECT id FROM users WHERE lower(email) = lower(${email}) LIMIT 1`);
+  return row?.id ?? null;
+}
