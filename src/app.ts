@@ -18,6 +18,7 @@ import { createLifecycleService, lifecycleRoutes, repointHandoffs } from './modu
 import { createOpportunityService, opportunitiesRoutes, repointOpportunities } from './modules/opportunities/index.js';
 import { createOrgService, createPrincipalCache, orgRoutes, type PrincipalCache } from './modules/org/index.js';
 import { createReportService, reportsRoutes } from './modules/reports/index.js';
+import { createIntegrationService, integrationRoutes } from './modules/integration/index.js';
 import { authPlugin } from './plugins/auth.js';
 import { corsPlugin } from './plugins/cors.js';
 import { clientErrorHandler, errorsPlugin, frameworkErrors, MAX_PARAM_LENGTH, sendProblem } from './plugins/errors.js';
@@ -79,18 +80,20 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   app.decorate('principals', principals);
   // The job queue exists before the services: the lifecycle service schedules deadlines through it.
   const jobs = createJobQueue(database, config.jobs, app.log);
+  // A merge asks each module that keeps records of a customer to repoint them to the survivor.
+  const customers = createCustomerService(database, {
+    mergeRepoints: [repointInteractions, repointOpportunities, repointActions, repointHandoffs],
+    duplicateProbeLimitPerHour: config.duplicateProbeLimitPerHour,
+  });
   app.decorate('services', {
-    // A merge asks each module that keeps records of a customer to repoint them to the survivor.
-    customers: createCustomerService(database, {
-      mergeRepoints: [repointInteractions, repointOpportunities, repointActions, repointHandoffs],
-      duplicateProbeLimitPerHour: config.duplicateProbeLimitPerHour,
-    }),
+    customers,
     org: createOrgService(database, { onAccessChanged: () => principals.clear() }),
     contactHistory: createContactHistoryService(database),
     lifecycle: createLifecycleService(database, { scheduler: (tx, h) => jobs.scheduleEscalation(tx, h) }),
     opportunities: createOpportunityService(database),
     actions: createActionService(database),
     reports: createReportService(database),
+    integration: createIntegrationService(database, { customers }),
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -141,6 +144,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       await v1.register(opportunitiesRoutes);
       await v1.register(actionsRoutes);
       await v1.register(reportsRoutes);
+      await v1.register(integrationRoutes);
     },
     { prefix: '/v1' },
   );

@@ -105,12 +105,39 @@ export type Contact = {
   customerId: Scalars['ID']['output'];
   decisionRole: DecisionRole;
   emails: Array<Scalars['String']['output']>;
+  /** The contact's id per external system; null when a role of the caller hides it. */
+  externalIds?: Maybe<Scalars['JSON']['output']>;
   id: Scalars['ID']['output'];
   name: Scalars['String']['output'];
   phones: Array<Scalars['String']['output']>;
   title?: Maybe<Scalars['String']['output']>;
   updatedAt: Scalars['DateTime']['output'];
   version: Scalars['Int']['output'];
+};
+
+export type ContactConnection = {
+  __typename?: 'ContactConnection';
+  edges: Array<ContactEdge>;
+  pageInfo: PageInfo;
+};
+
+export type ContactEdge = {
+  __typename?: 'ContactEdge';
+  cursor: Scalars['String']['output'];
+  node: Contact;
+};
+
+export type ContactFilter = {
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  /** system:id, e.g. erp:P-1001 */
+  externalId?: InputMaybe<Scalars['String']['input']>;
+  updatedAfter?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+export type ContactUpsert = {
+  __typename?: 'ContactUpsert';
+  contact: Contact;
+  status: UpsertStatus;
 };
 
 /** Exactly one of opportunityId and customerId. */
@@ -130,6 +157,7 @@ export type CreateActionInput = {
 export type CreateContactInput = {
   decisionRole?: InputMaybe<DecisionRole>;
   emails?: InputMaybe<Array<Scalars['String']['input']>>;
+  externalIds?: InputMaybe<Scalars['JSON']['input']>;
   name: Scalars['String']['input'];
   phones?: InputMaybe<Array<Scalars['String']['input']>>;
   title?: InputMaybe<Scalars['String']['input']>;
@@ -137,6 +165,8 @@ export type CreateContactInput = {
 
 export type CreateCustomerInput = {
   address?: InputMaybe<AddressInput>;
+  creditCurrency?: InputMaybe<Scalars['String']['input']>;
+  creditLimit?: InputMaybe<Scalars['String']['input']>;
   creditStatus?: InputMaybe<Scalars['String']['input']>;
   emails?: InputMaybe<Array<Scalars['String']['input']>>;
   externalIds?: InputMaybe<Scalars['JSON']['input']>;
@@ -167,6 +197,7 @@ export type CreateOpportunityInput = {
   currency?: InputMaybe<Scalars['String']['input']>;
   customerId: Scalars['ID']['input'];
   expectedCloseDate?: InputMaybe<Scalars['String']['input']>;
+  externalIds?: InputMaybe<Scalars['JSON']['input']>;
   name: Scalars['String']['input'];
   ownerUnitId?: InputMaybe<Scalars['ID']['input']>;
   ownerUserId?: InputMaybe<Scalars['ID']['input']>;
@@ -221,6 +252,10 @@ export type Customer = {
   /** Batched: one statement for all customers of a page. */
   contacts: Array<Contact>;
   createdAt: Scalars['DateTime']['output'];
+  /** ISO 4217; null when a role of the caller hides it. */
+  creditCurrency?: Maybe<Scalars['String']['output']>;
+  /** Decimal string, e.g. "50000.00"; null when a role of the caller hides it. */
+  creditLimit?: Maybe<Scalars['String']['output']>;
   /** Null when a role of the caller hides it (field-level security). */
   creditStatus?: Maybe<Scalars['String']['output']>;
   emails: Array<Scalars['String']['output']>;
@@ -304,13 +339,15 @@ export type CustomerEdge = {
 };
 
 export type CustomerFilter = {
+  /** system:id, e.g. erp:C-1001 */
+  externalId?: InputMaybe<Scalars['String']['input']>;
   kind?: InputMaybe<CustomerKind>;
   lifecycleStage?: InputMaybe<LifecycleStage>;
   ownerUnitId?: InputMaybe<Scalars['ID']['input']>;
   ownerUserId?: InputMaybe<Scalars['ID']['input']>;
   q?: InputMaybe<Scalars['String']['input']>;
   source?: InputMaybe<SourceChannel>;
-  status?: InputMaybe<CustomerStatus>;
+  status?: InputMaybe<CustomerStatusFilter>;
   updatedAfter?: InputMaybe<Scalars['DateTime']['input']>;
   valueClass?: InputMaybe<ValueClass>;
 };
@@ -346,6 +383,19 @@ export type CustomerStatus =
   | 'ACTIVE'
   | 'FROZEN'
   | 'MERGED';
+
+/** A list's status filter: one status, or ALL (frozen and merged customers too: what a sync reads). */
+export type CustomerStatusFilter =
+  | 'ACTIVE'
+  | 'ALL'
+  | 'FROZEN'
+  | 'MERGED';
+
+export type CustomerUpsert = {
+  __typename?: 'CustomerUpsert';
+  customer: Customer;
+  status: UpsertStatus;
+};
 
 export type CustomerViewerCan = {
   __typename?: 'CustomerViewerCan';
@@ -421,6 +471,12 @@ export type EffectiveScope = {
   __typename?: 'EffectiveScope';
   permission: Scalars['String']['output'];
   scope: Scope;
+};
+
+/** A customer named by its own external id. */
+export type ExternalCustomerRefInput = {
+  externalId: Scalars['String']['input'];
+  system: Scalars['String']['input'];
 };
 
 /** A lead handed to a unit or a user, with a deadline. */
@@ -657,6 +713,9 @@ export type Mutation = {
   updatePipeline: Pipeline;
   updateRole: Role;
   updateUser: User;
+  upsertContactByExternalId: ContactUpsert;
+  upsertCustomerByExternalId: CustomerUpsert;
+  upsertOpportunityByExternalId: OpportunityUpsert;
 };
 
 
@@ -857,6 +916,37 @@ export type MutationUpdateUserArgs = {
   input: UpdateUserInput;
 };
 
+
+export type MutationUpsertContactByExternalIdArgs = {
+  expectedVersion?: InputMaybe<Scalars['Int']['input']>;
+  externalId: Scalars['String']['input'];
+  input: UpsertContactInput;
+  system: Scalars['String']['input'];
+};
+
+
+export type MutationUpsertCustomerByExternalIdArgs = {
+  expectedVersion?: InputMaybe<Scalars['Int']['input']>;
+  externalId: Scalars['String']['input'];
+  input: UpsertCustomerInput;
+  onDuplicate?: InputMaybe<OnDuplicate>;
+  system: Scalars['String']['input'];
+};
+
+
+export type MutationUpsertOpportunityByExternalIdArgs = {
+  expectedVersion?: InputMaybe<Scalars['Int']['input']>;
+  externalId: Scalars['String']['input'];
+  input: UpsertOpportunityInput;
+  system: Scalars['String']['input'];
+};
+
+/** What an upsert that would create a duplicate customer does: refuse, attach the id to the one match, or create anyway. */
+export type OnDuplicate =
+  | 'create'
+  | 'fail'
+  | 'link';
+
 export type Opportunity = {
   __typename?: 'Opportunity';
   actions: ActionConnection;
@@ -870,6 +960,8 @@ export type Opportunity = {
   customer?: Maybe<Customer>;
   customerId: Scalars['ID']['output'];
   expectedCloseDate?: Maybe<Scalars['String']['output']>;
+  /** The opportunity's id per external system; null when a role of the caller hides it. */
+  externalIds?: Maybe<Scalars['JSON']['output']>;
   id: Scalars['ID']['output'];
   interactions: InteractionConnection;
   lostReason?: Maybe<Scalars['String']['output']>;
@@ -926,18 +1018,27 @@ export type OpportunityFilter = {
   customerId?: InputMaybe<Scalars['ID']['input']>;
   expectedCloseFrom?: InputMaybe<Scalars['String']['input']>;
   expectedCloseTo?: InputMaybe<Scalars['String']['input']>;
+  /** system:id, e.g. erp:O-1001 */
+  externalId?: InputMaybe<Scalars['String']['input']>;
   ownerUnitId?: InputMaybe<Scalars['ID']['input']>;
   ownerUserId?: InputMaybe<Scalars['ID']['input']>;
   pipelineId?: InputMaybe<Scalars['ID']['input']>;
   stageId?: InputMaybe<Scalars['ID']['input']>;
   stageKey?: InputMaybe<Scalars['String']['input']>;
   status?: InputMaybe<OpportunityStatus>;
+  updatedAfter?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 export type OpportunityStatus =
   | 'LOST'
   | 'OPEN'
   | 'WON';
+
+export type OpportunityUpsert = {
+  __typename?: 'OpportunityUpsert';
+  opportunity: Opportunity;
+  status: UpsertStatus;
+};
 
 export type OpportunityViewerCan = {
   __typename?: 'OpportunityViewerCan';
@@ -1058,7 +1159,11 @@ export type Query = {
   /** The caller's open actions (and its delegators') by priority, highest first. */
   agenda: ActionConnection;
   contact?: Maybe<Contact>;
+  contactByExternalId?: Maybe<Contact>;
+  /** Every visible contact person; sort createdAt (default) or updatedAt, with an optional - prefix. */
+  contacts: ContactConnection;
   customer?: Maybe<Customer>;
+  customerByExternalId?: Maybe<Customer>;
   customers: CustomerConnection;
   delegations: DelegationConnection;
   /** What createCustomer with this input would find, creating nothing (audited and limited like a refused create). */
@@ -1071,6 +1176,7 @@ export type Query = {
   me: Me;
   opportunities: OpportunityConnection;
   opportunity?: Maybe<Opportunity>;
+  opportunityByExternalId?: Maybe<Opportunity>;
   orgUnit?: Maybe<OrgUnit>;
   orgUnits: Array<OrgUnit>;
   pipeline?: Maybe<Pipeline>;
@@ -1103,8 +1209,28 @@ export type QueryContactArgs = {
 };
 
 
+export type QueryContactByExternalIdArgs = {
+  externalId: Scalars['String']['input'];
+  system: Scalars['String']['input'];
+};
+
+
+export type QueryContactsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<ContactFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  sort?: InputMaybe<Scalars['String']['input']>;
+};
+
+
 export type QueryCustomerArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryCustomerByExternalIdArgs = {
+  externalId: Scalars['String']['input'];
+  system: Scalars['String']['input'];
 };
 
 
@@ -1164,6 +1290,12 @@ export type QueryOpportunitiesArgs = {
 
 export type QueryOpportunityArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryOpportunityByExternalIdArgs = {
+  externalId: Scalars['String']['input'];
+  system: Scalars['String']['input'];
 };
 
 
@@ -1444,6 +1576,7 @@ export type UpdateActionInput = {
 export type UpdateContactInput = {
   decisionRole?: InputMaybe<DecisionRole>;
   emails?: InputMaybe<Array<Scalars['String']['input']>>;
+  externalIds?: InputMaybe<Scalars['JSON']['input']>;
   name?: InputMaybe<Scalars['String']['input']>;
   phones?: InputMaybe<Array<Scalars['String']['input']>>;
   title?: InputMaybe<Scalars['String']['input']>;
@@ -1452,6 +1585,8 @@ export type UpdateContactInput = {
 /** Merge patch: omitted fields are unchanged, null clears; address, source and externalIds merge key by key. */
 export type UpdateCustomerInput = {
   address?: InputMaybe<AddressInput>;
+  creditCurrency?: InputMaybe<Scalars['String']['input']>;
+  creditLimit?: InputMaybe<Scalars['String']['input']>;
   creditStatus?: InputMaybe<Scalars['String']['input']>;
   emails?: InputMaybe<Array<Scalars['String']['input']>>;
   externalIds?: InputMaybe<Scalars['JSON']['input']>;
@@ -1485,6 +1620,7 @@ export type UpdateOpportunityInput = {
   amount?: InputMaybe<Scalars['String']['input']>;
   currency?: InputMaybe<Scalars['String']['input']>;
   expectedCloseDate?: InputMaybe<Scalars['String']['input']>;
+  externalIds?: InputMaybe<Scalars['JSON']['input']>;
   name?: InputMaybe<Scalars['String']['input']>;
   ownerUnitId?: InputMaybe<Scalars['ID']['input']>;
   ownerUserId?: InputMaybe<Scalars['ID']['input']>;
@@ -1523,6 +1659,61 @@ export type UpdateUserInput = {
   roles?: InputMaybe<Array<Scalars['String']['input']>>;
   unitId?: InputMaybe<Scalars['ID']['input']>;
 };
+
+/** Merge patch of the contact; its create body when absent (then name and its customer are required). */
+export type UpsertContactInput = {
+  customer?: InputMaybe<ExternalCustomerRefInput>;
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  decisionRole?: InputMaybe<DecisionRole>;
+  emails?: InputMaybe<Array<Scalars['String']['input']>>;
+  externalIds?: InputMaybe<Scalars['JSON']['input']>;
+  name?: InputMaybe<Scalars['String']['input']>;
+  phones?: InputMaybe<Array<Scalars['String']['input']>>;
+  title?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** Merge patch of the customer; its create body when absent (then kind and name are required). */
+export type UpsertCustomerInput = {
+  address?: InputMaybe<AddressInput>;
+  creditCurrency?: InputMaybe<Scalars['String']['input']>;
+  creditLimit?: InputMaybe<Scalars['String']['input']>;
+  creditStatus?: InputMaybe<Scalars['String']['input']>;
+  emails?: InputMaybe<Array<Scalars['String']['input']>>;
+  externalIds?: InputMaybe<Scalars['JSON']['input']>;
+  industry?: InputMaybe<Scalars['String']['input']>;
+  kind?: InputMaybe<CustomerKind>;
+  lifecycleStage?: InputMaybe<LifecycleStage>;
+  name?: InputMaybe<Scalars['String']['input']>;
+  ownerUnitId?: InputMaybe<Scalars['ID']['input']>;
+  ownerUserId?: InputMaybe<Scalars['ID']['input']>;
+  phones?: InputMaybe<Array<Scalars['String']['input']>>;
+  region?: InputMaybe<Scalars['String']['input']>;
+  registrationId?: InputMaybe<Scalars['String']['input']>;
+  roles?: InputMaybe<Array<Scalars['String']['input']>>;
+  source?: InputMaybe<CustomerSourcePatchInput>;
+  website?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** Merge patch of the opportunity; its create body when absent (then name and its customer are required). */
+export type UpsertOpportunityInput = {
+  amount?: InputMaybe<Scalars['String']['input']>;
+  currency?: InputMaybe<Scalars['String']['input']>;
+  customer?: InputMaybe<ExternalCustomerRefInput>;
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  expectedCloseDate?: InputMaybe<Scalars['String']['input']>;
+  externalIds?: InputMaybe<Scalars['JSON']['input']>;
+  name?: InputMaybe<Scalars['String']['input']>;
+  ownerUnitId?: InputMaybe<Scalars['ID']['input']>;
+  ownerUserId?: InputMaybe<Scalars['ID']['input']>;
+  pipelineId?: InputMaybe<Scalars['ID']['input']>;
+  qualification?: InputMaybe<QualificationInput>;
+};
+
+/** What an upsert did: created the record, changed it, or found it as the input says (nothing written). */
+export type UpsertStatus =
+  | 'CREATED'
+  | 'UNCHANGED'
+  | 'UPDATED';
 
 export type User = {
   __typename?: 'User';
@@ -1638,6 +1829,10 @@ export type ResolversTypes = {
   AddressInput: ResolverTypeWrapper<unknown>;
   Boolean: ResolverTypeWrapper<unknown>;
   Contact: ResolverTypeWrapper<unknown>;
+  ContactConnection: ResolverTypeWrapper<unknown>;
+  ContactEdge: ResolverTypeWrapper<unknown>;
+  ContactFilter: ResolverTypeWrapper<unknown>;
+  ContactUpsert: ResolverTypeWrapper<unknown>;
   CreateActionInput: ResolverTypeWrapper<unknown>;
   CreateContactInput: ResolverTypeWrapper<unknown>;
   CreateCustomerInput: ResolverTypeWrapper<unknown>;
@@ -1657,6 +1852,8 @@ export type ResolversTypes = {
   CustomerSourceInput: ResolverTypeWrapper<unknown>;
   CustomerSourcePatchInput: ResolverTypeWrapper<unknown>;
   CustomerStatus: ResolverTypeWrapper<unknown>;
+  CustomerStatusFilter: ResolverTypeWrapper<unknown>;
+  CustomerUpsert: ResolverTypeWrapper<unknown>;
   CustomerViewerCan: ResolverTypeWrapper<unknown>;
   DateTime: ResolverTypeWrapper<unknown>;
   DecisionRole: ResolverTypeWrapper<unknown>;
@@ -1667,6 +1864,7 @@ export type ResolversTypes = {
   DuplicateCandidate: ResolverTypeWrapper<unknown>;
   DuplicateCheck: ResolverTypeWrapper<unknown>;
   EffectiveScope: ResolverTypeWrapper<unknown>;
+  ExternalCustomerRefInput: ResolverTypeWrapper<unknown>;
   Float: ResolverTypeWrapper<unknown>;
   Handoff: ResolverTypeWrapper<unknown>;
   HandoffBox: ResolverTypeWrapper<unknown>;
@@ -1691,11 +1889,13 @@ export type ResolversTypes = {
   LifecycleTransitionInput: ResolverTypeWrapper<unknown>;
   Me: ResolverTypeWrapper<unknown>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  OnDuplicate: ResolverTypeWrapper<unknown>;
   Opportunity: ResolverTypeWrapper<unknown>;
   OpportunityConnection: ResolverTypeWrapper<unknown>;
   OpportunityEdge: ResolverTypeWrapper<unknown>;
   OpportunityFilter: ResolverTypeWrapper<unknown>;
   OpportunityStatus: ResolverTypeWrapper<unknown>;
+  OpportunityUpsert: ResolverTypeWrapper<unknown>;
   OpportunityViewerCan: ResolverTypeWrapper<unknown>;
   OrgUnit: ResolverTypeWrapper<unknown>;
   OrgUnitKind: ResolverTypeWrapper<unknown>;
@@ -1743,6 +1943,10 @@ export type ResolversTypes = {
   UpdatePipelineInput: ResolverTypeWrapper<unknown>;
   UpdateRoleInput: ResolverTypeWrapper<unknown>;
   UpdateUserInput: ResolverTypeWrapper<unknown>;
+  UpsertContactInput: ResolverTypeWrapper<unknown>;
+  UpsertCustomerInput: ResolverTypeWrapper<unknown>;
+  UpsertOpportunityInput: ResolverTypeWrapper<unknown>;
+  UpsertStatus: ResolverTypeWrapper<unknown>;
   User: ResolverTypeWrapper<unknown>;
   UserConnection: ResolverTypeWrapper<unknown>;
   UserEdge: ResolverTypeWrapper<unknown>;
@@ -1759,6 +1963,10 @@ export type ResolversParentTypes = {
   AddressInput: unknown;
   Boolean: unknown;
   Contact: unknown;
+  ContactConnection: unknown;
+  ContactEdge: unknown;
+  ContactFilter: unknown;
+  ContactUpsert: unknown;
   CreateActionInput: unknown;
   CreateContactInput: unknown;
   CreateCustomerInput: unknown;
@@ -1776,6 +1984,7 @@ export type ResolversParentTypes = {
   CustomerSource: unknown;
   CustomerSourceInput: unknown;
   CustomerSourcePatchInput: unknown;
+  CustomerUpsert: unknown;
   CustomerViewerCan: unknown;
   DateTime: unknown;
   Delegation: unknown;
@@ -1785,6 +1994,7 @@ export type ResolversParentTypes = {
   DuplicateCandidate: unknown;
   DuplicateCheck: unknown;
   EffectiveScope: unknown;
+  ExternalCustomerRefInput: unknown;
   Float: unknown;
   Handoff: unknown;
   HandoffConnection: unknown;
@@ -1807,6 +2017,7 @@ export type ResolversParentTypes = {
   OpportunityConnection: unknown;
   OpportunityEdge: unknown;
   OpportunityFilter: unknown;
+  OpportunityUpsert: unknown;
   OpportunityViewerCan: unknown;
   OrgUnit: unknown;
   PageInfo: unknown;
@@ -1846,6 +2057,9 @@ export type ResolversParentTypes = {
   UpdatePipelineInput: unknown;
   UpdateRoleInput: unknown;
   UpdateUserInput: unknown;
+  UpsertContactInput: unknown;
+  UpsertCustomerInput: unknown;
+  UpsertOpportunityInput: unknown;
   User: unknown;
   UserConnection: unknown;
   UserEdge: unknown;
@@ -1905,6 +2119,7 @@ export type ContactResolvers<ContextType = MercuriusContext, ParentType extends 
   customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   decisionRole?: Resolver<ResolversTypes['DecisionRole'], ParentType, ContextType>;
   emails?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  externalIds?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   phones?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1913,11 +2128,28 @@ export type ContactResolvers<ContextType = MercuriusContext, ParentType extends 
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
+export type ContactConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ContactConnection'] = ResolversParentTypes['ContactConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['ContactEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type ContactEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ContactEdge'] = ResolversParentTypes['ContactEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Contact'], ParentType, ContextType>;
+};
+
+export type ContactUpsertResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ContactUpsert'] = ResolversParentTypes['ContactUpsert']> = {
+  contact?: Resolver<ResolversTypes['Contact'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['UpsertStatus'], ParentType, ContextType>;
+};
+
 export type CustomerResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Customer'] = ResolversParentTypes['Customer']> = {
   actions?: Resolver<ResolversTypes['ActionConnection'], ParentType, ContextType, Partial<CustomerActionsArgs>>;
   address?: Resolver<Maybe<ResolversTypes['Address']>, ParentType, ContextType>;
   contacts?: Resolver<Array<ResolversTypes['Contact']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  creditCurrency?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  creditLimit?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   creditStatus?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   emails?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   externalIds?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
@@ -1966,6 +2198,11 @@ export type CustomerSourceResolvers<ContextType = MercuriusContext, ParentType e
   channel?: Resolver<ResolversTypes['SourceChannel'], ParentType, ContextType>;
   detail?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   referrerCustomerId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+};
+
+export type CustomerUpsertResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['CustomerUpsert'] = ResolversParentTypes['CustomerUpsert']> = {
+  customer?: Resolver<ResolversTypes['Customer'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['UpsertStatus'], ParentType, ContextType>;
 };
 
 export type CustomerViewerCanResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['CustomerViewerCan'] = ResolversParentTypes['CustomerViewerCan']> = {
@@ -2168,6 +2405,9 @@ export type MutationResolvers<ContextType = MercuriusContext, ParentType extends
   updatePipeline?: Resolver<ResolversTypes['Pipeline'], ParentType, ContextType, RequireFields<MutationUpdatePipelineArgs, 'id' | 'input'>>;
   updateRole?: Resolver<ResolversTypes['Role'], ParentType, ContextType, RequireFields<MutationUpdateRoleArgs, 'id' | 'input'>>;
   updateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUpdateUserArgs, 'id' | 'input'>>;
+  upsertContactByExternalId?: Resolver<ResolversTypes['ContactUpsert'], ParentType, ContextType, RequireFields<MutationUpsertContactByExternalIdArgs, 'externalId' | 'input' | 'system'>>;
+  upsertCustomerByExternalId?: Resolver<ResolversTypes['CustomerUpsert'], ParentType, ContextType, RequireFields<MutationUpsertCustomerByExternalIdArgs, 'externalId' | 'input' | 'system'>>;
+  upsertOpportunityByExternalId?: Resolver<ResolversTypes['OpportunityUpsert'], ParentType, ContextType, RequireFields<MutationUpsertOpportunityByExternalIdArgs, 'externalId' | 'input' | 'system'>>;
 };
 
 export type OpportunityResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Opportunity'] = ResolversParentTypes['Opportunity']> = {
@@ -2180,6 +2420,7 @@ export type OpportunityResolvers<ContextType = MercuriusContext, ParentType exte
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
   customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   expectedCloseDate?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  externalIds?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   interactions?: Resolver<ResolversTypes['InteractionConnection'], ParentType, ContextType, Partial<OpportunityInteractionsArgs>>;
   lostReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -2209,6 +2450,11 @@ export type OpportunityConnectionResolvers<ContextType = MercuriusContext, Paren
 export type OpportunityEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['OpportunityEdge'] = ResolversParentTypes['OpportunityEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Opportunity'], ParentType, ContextType>;
+};
+
+export type OpportunityUpsertResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['OpportunityUpsert'] = ResolversParentTypes['OpportunityUpsert']> = {
+  opportunity?: Resolver<ResolversTypes['Opportunity'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['UpsertStatus'], ParentType, ContextType>;
 };
 
 export type OpportunityViewerCanResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['OpportunityViewerCan'] = ResolversParentTypes['OpportunityViewerCan']> = {
@@ -2276,7 +2522,10 @@ export type QueryResolvers<ContextType = MercuriusContext, ParentType extends Re
   action?: Resolver<Maybe<ResolversTypes['Action']>, ParentType, ContextType, RequireFields<QueryActionArgs, 'id'>>;
   agenda?: Resolver<ResolversTypes['ActionConnection'], ParentType, ContextType, Partial<QueryAgendaArgs>>;
   contact?: Resolver<Maybe<ResolversTypes['Contact']>, ParentType, ContextType, RequireFields<QueryContactArgs, 'id'>>;
+  contactByExternalId?: Resolver<Maybe<ResolversTypes['Contact']>, ParentType, ContextType, RequireFields<QueryContactByExternalIdArgs, 'externalId' | 'system'>>;
+  contacts?: Resolver<ResolversTypes['ContactConnection'], ParentType, ContextType, Partial<QueryContactsArgs>>;
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerArgs, 'id'>>;
+  customerByExternalId?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerByExternalIdArgs, 'externalId' | 'system'>>;
   customers?: Resolver<ResolversTypes['CustomerConnection'], ParentType, ContextType, Partial<QueryCustomersArgs>>;
   delegations?: Resolver<ResolversTypes['DelegationConnection'], ParentType, ContextType, Partial<QueryDelegationsArgs>>;
   duplicateCheck?: Resolver<ResolversTypes['DuplicateCheck'], ParentType, ContextType, RequireFields<QueryDuplicateCheckArgs, 'input'>>;
@@ -2287,6 +2536,7 @@ export type QueryResolvers<ContextType = MercuriusContext, ParentType extends Re
   me?: Resolver<ResolversTypes['Me'], ParentType, ContextType>;
   opportunities?: Resolver<ResolversTypes['OpportunityConnection'], ParentType, ContextType, Partial<QueryOpportunitiesArgs>>;
   opportunity?: Resolver<Maybe<ResolversTypes['Opportunity']>, ParentType, ContextType, RequireFields<QueryOpportunityArgs, 'id'>>;
+  opportunityByExternalId?: Resolver<Maybe<ResolversTypes['Opportunity']>, ParentType, ContextType, RequireFields<QueryOpportunityByExternalIdArgs, 'externalId' | 'system'>>;
   orgUnit?: Resolver<Maybe<ResolversTypes['OrgUnit']>, ParentType, ContextType, RequireFields<QueryOrgUnitArgs, 'id'>>;
   orgUnits?: Resolver<Array<ResolversTypes['OrgUnit']>, ParentType, ContextType>;
   pipeline?: Resolver<Maybe<ResolversTypes['Pipeline']>, ParentType, ContextType, RequireFields<QueryPipelineArgs, 'id'>>;
@@ -2445,10 +2695,14 @@ export type Resolvers<ContextType = MercuriusContext> = {
   ActionEdge?: ActionEdgeResolvers<ContextType>;
   Address?: AddressResolvers<ContextType>;
   Contact?: ContactResolvers<ContextType>;
+  ContactConnection?: ContactConnectionResolvers<ContextType>;
+  ContactEdge?: ContactEdgeResolvers<ContextType>;
+  ContactUpsert?: ContactUpsertResolvers<ContextType>;
   Customer?: CustomerResolvers<ContextType>;
   CustomerConnection?: CustomerConnectionResolvers<ContextType>;
   CustomerEdge?: CustomerEdgeResolvers<ContextType>;
   CustomerSource?: CustomerSourceResolvers<ContextType>;
+  CustomerUpsert?: CustomerUpsertResolvers<ContextType>;
   CustomerViewerCan?: CustomerViewerCanResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Delegation?: DelegationResolvers<ContextType>;
@@ -2471,6 +2725,7 @@ export type Resolvers<ContextType = MercuriusContext> = {
   Opportunity?: OpportunityResolvers<ContextType>;
   OpportunityConnection?: OpportunityConnectionResolvers<ContextType>;
   OpportunityEdge?: OpportunityEdgeResolvers<ContextType>;
+  OpportunityUpsert?: OpportunityUpsertResolvers<ContextType>;
   OpportunityViewerCan?: OpportunityViewerCanResolvers<ContextType>;
   OrgUnit?: OrgUnitResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;

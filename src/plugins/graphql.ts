@@ -18,6 +18,7 @@ import { lifecycleLoaders, lifecycleResolvers } from '../modules/lifecycle/index
 import { opportunitiesLoaders, opportunitiesResolvers } from '../modules/opportunities/index.js';
 import { orgLoaders, orgResolvers } from '../modules/org/index.js';
 import { reportsLoaders, reportsResolvers } from '../modules/reports/index.js';
+import { integrationResolvers } from '../modules/integration/index.js';
 
 // What every resolver and loader receives besides mercurius' own context: who calls, and the services.
 declare module 'mercurius' {
@@ -127,6 +128,7 @@ export const graphqlPlugin = fp(
         opportunitiesResolvers,
         actionsResolvers,
         reportsResolvers,
+        integrationResolvers,
       ]),
       loaders: merge<MercuriusLoaders>([customerLoaders, orgLoaders, contactHistoryLoaders, lifecycleLoaders, opportunitiesLoaders, actionsLoaders, reportsLoaders]),
       // The cost rule reads the variables, which rules out mercurius' per-query cache.

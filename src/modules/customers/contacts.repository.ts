@@ -1,8 +1,12 @@
-import { and, asc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { contacts, customers } from '../../db/schema/index.js';
 import { access, type Principal } from '../../lib/access.js';
-import { keyset } from '../../lib/pagination.js';
+import { keyset, type SortSpec } from '../../lib/pagination.js';
+import { heldExternalId } from './customers.repository.js';
+
+export type ContactListFilter = { customerId?: string | undefined; updatedAfter?: string | undefined; externalId?: { system: string; externalId: string } | undefined };
+export const CONTACT_SORT_COLUMNS = { createdAt: contacts.createdAt, updatedAt: contacts.updatedAt } as const;
 
 export type ContactRow = typeof contacts.$inferSelect;
 export type ContactInsert = typeof contacts.$inferInsert;
@@ -38,6 +42,22 @@ export const contactsRepository = {
       .select()
       .from(contacts)
       .where(and(eq(contacts.customerId, customerId), ks.where))
+      .orderBy(...ks.orderBy)
+      .limit(limit + 1);
+  },
+
+  /** Every visible contact person (GET /v1/contacts): the sync's read, keyset-paginated on `sort`. */
+  async listAll(ex: Executor, p: Principal, f: ContactListFilter, sort: SortSpec, cursor: string | undefined, limit: number): Promise<ContactRow[]> {
+    const ks = keyset(sort, contacts.id, cursor);
+    const conds: (SQL | undefined)[] = [access.contact.visible(p), ks.where];
+    if (f.customerId) conds.push(eq(contacts.customerId, f.customerId));
+    if (f.updatedAfter) conds.push(sql`${contacts.updatedAt} > ${f.updatedAfter}::timestamptz`);
+    if (f.externalId) conds.push(heldExternalId(contacts.id, 'contact', f.externalId));
+    return ex
+      .select(getTableColumns(contacts))
+      .from(contacts)
+      .innerJoin(customers, eq(customers.id, contacts.customerId))
+      .where(and(...conds))
       .orderBy(...ks.orderBy)
       .limit(limit + 1);
   },
