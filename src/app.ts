@@ -4,6 +4,7 @@ import type { DestinationStream } from 'pino';
 import type { Config } from './config.js';
 import { createDatabase, type Database } from './db/client.js';
 import { migrateAndBootstrap } from './db/migrate.js';
+import { ambientAware } from './db/ambient.js';
 import { onlyDeclaredQuery } from './lib/schemas.js';
 import { AppError } from './lib/errors.js';
 import { responseSerializerCompiler } from './lib/serializer.js';
@@ -72,7 +73,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   // PATCH bodies are JSON merge patches (RFC 7386); their own media type is parsed as JSON is, within the same limit.
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string', bodyLimit: config.bodyLimit }, app.getDefaultJsonParser('error', 'error'));
 
-  const database = opts.database ?? (await createDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize }));
+  const opened = opts.database ?? (await createDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize }));
+  // Statements of a request that holds an ambient transaction (an Idempotency-Key write) go to it.
+  const database: Database = { ...opened, db: ambientAware(opened.db), rawDb: opened.db };
   if (opts.migrate !== false) await migrateAndBootstrap(database, config.adminEmail);
   app.decorate('database', database);
   app.decorate('config', config);
