@@ -128,9 +128,9 @@ export function createActionService(database: Database) {
     const visible = parent.kind === 'customer' ? await repo.customerVisible(db, p, parent.id) : await repo.opportunityVisible(db, p, parent.id);
     if (!visible) throw notFound(parent.kind);
     requirePermission(p, 'actions:read');
-    const rows = await repo.list(db, p, parent.kind === 'customer' ? { customerId: parent.id } : { opportunityId: parent.id }, q, cursorForSort(q.cursor, sort), q.limit, desc);
+    const rows = await repo.list(db, p, parent.kind === 'customer' ? { customerId: parent.id } : { opportunityId: parent.id }, q, cursorForSort(q.cursor, sort), q.limit, desc, field);
     const now = new Date();
-    const pg = pageOf(rows, q.limit, (r) => [iso(r.row.createdAt), r.row.id], sort);
+    const pg = pageOf(rows, q.limit, (r) => [iso(r.row[field]), r.row.id], sort);
     return { ...pg, data: pg.data.map((r) => toActionDto(r, now)) };
   }
 

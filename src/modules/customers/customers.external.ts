@@ -28,7 +28,7 @@ export function createCustomerExternal(database: Database, svc: CustomerWrites) 
   async function upsertIn(tx: Executor, p: Principal, system: string, externalId: string, body: UpsertCustomerInput, opts: UpsertOptions): Promise<Upserted<CustomerDto>> {
     await lockExternalId(tx, RESOURCE, system, externalId);
     const id = await findRecordByExternalId(tx, RESOURCE, system, externalId);
-    const { create, patch } = fromUpsertBody(body, system, externalId);
+    const { create, patch, link } = fromUpsertBody(body, system, externalId);
     if (id) {
       const stored = await repo.findVisible(tx, p, id);
       if (!stored) throw takenByHidden(system, externalId);
@@ -48,7 +48,7 @@ export function createCustomerExternal(database: Database, svc: CustomerWrites) 
       if (!only || more.length > 0 || extra.protectedMatches.length > 0) throw err;
       const target = await repo.findVisible(tx, p, only.id);
       if (!target || target.externalIds[system] !== undefined) throw err;
-      return { status: 'UPDATED', record: await svc.update(p, only.id, parsePatch(patch, target), undefined, { tx }) };
+      return { status: 'UPDATED', record: await svc.update(p, only.id, parsePatch(link, target), undefined, { tx }) };
     }
   }
 

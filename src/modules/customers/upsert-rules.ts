@@ -15,7 +15,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const withoutNulls = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null && v !== undefined));
 
 /**
- * The create and the patch form of an upsert body. The path's id is the record's id for its system: a body
+ * The create, the patch and the link form of an upsert body. The path's id is the record's id for its system: a body
  * naming another id for the same system is refused (naming `externalIds.<system>`); the other systems' ids in
  * the body are applied as in a PATCH.
  */
@@ -23,7 +23,7 @@ export function fromUpsertBody<B extends { externalIds?: Record<string, string |
   body: B,
   system: string,
   externalId: string,
-): { create: Record<string, unknown>; patch: Record<string, unknown> } {
+): { create: Record<string, unknown>; patch: Record<string, unknown>; link: Record<string, unknown> } {
   const given = body.externalIds?.[system];
   if (given !== undefined && given !== externalId) {
     throw fieldError('VALIDATION_FAILED', `externalIds.${system}`, 'differs from the external id in the path');
@@ -35,7 +35,9 @@ export function fromUpsertBody<B extends { externalIds?: Record<string, string |
     create[k] = isObject(v) ? withoutNulls(v) : v;
   }
   create.externalIds = withoutNulls(externalIds);
-  return { create, patch: { ...body, externalIds } };
+  // The stored record already holds the path's id: the patch is the body as given (a caller whose roles hide
+  // external ids can then still upsert without writing them); a link adds the id to the matched record.
+  return { create, patch: { ...body }, link: { ...body, externalIds } };
 }
 
 /** A body checked by a schema outside a route (an upsert's create or patch form): each fault names its field. */
