@@ -62,6 +62,8 @@ export type ActionConnection = {
   __typename?: 'ActionConnection';
   edges: Array<ActionEdge>;
   pageInfo: PageInfo;
+  /** The rows of every page with these filters, within visibility; counted only when asked for. */
+  totalCount: Scalars['Int']['output'];
 };
 
 export type ActionEdge = {
@@ -119,6 +121,8 @@ export type ContactConnection = {
   __typename?: 'ContactConnection';
   edges: Array<ContactEdge>;
   pageInfo: PageInfo;
+  /** The rows of every page with these filters, within visibility; counted only when asked for. */
+  totalCount: Scalars['Int']['output'];
 };
 
 export type ContactEdge = {
@@ -436,6 +440,8 @@ export type DelegationConnection = {
   __typename?: 'DelegationConnection';
   edges: Array<DelegationEdge>;
   pageInfo: PageInfo;
+  /** The rows of every page with these filters, within visibility; counted only when asked for. */
+  totalCount: Scalars['Int']['output'];
 };
 
 export type DelegationEdge = {
@@ -519,6 +525,8 @@ export type HandoffConnection = {
   __typename?: 'HandoffConnection';
   edges: Array<HandoffEdge>;
   pageInfo: PageInfo;
+  /** The rows of every page with these filters, within visibility; counted only when asked for. */
+  totalCount: Scalars['Int']['output'];
 };
 
 export type HandoffEdge = {
@@ -593,6 +601,8 @@ export type InteractionConnection = {
   __typename?: 'InteractionConnection';
   edges: Array<InteractionEdge>;
   pageInfo: PageInfo;
+  /** The rows of every page with these filters, within visibility; counted only when asked for. */
+  totalCount: Scalars['Int']['output'];
 };
 
 export type InteractionDirection =
@@ -1388,6 +1398,8 @@ export type ShareConnection = {
   __typename?: 'ShareConnection';
   edges: Array<ShareEdge>;
   pageInfo: PageInfo;
+  /** The rows of every page with these filters, within visibility; counted only when asked for. */
+  totalCount: Scalars['Int']['output'];
 };
 
 export type ShareEdge = {
@@ -1506,6 +1518,8 @@ export type TimelineConnection = {
   __typename?: 'TimelineConnection';
   edges: Array<TimelineEdge>;
   pageInfo: PageInfo;
+  /** The rows of every page with these filters, within visibility; counted only when asked for. */
+  totalCount: Scalars['Int']['output'];
 };
 
 export type TimelineEdge = {
@@ -1734,6 +1748,8 @@ export type UserConnection = {
   __typename?: 'UserConnection';
   edges: Array<UserEdge>;
   pageInfo: PageInfo;
+  /** The rows of every page with these filters, within visibility; counted only when asked for. */
+  totalCount: Scalars['Int']['output'];
 };
 
 export type UserEdge = {
@@ -2097,6 +2113,7 @@ export type ActionResolvers<ContextType = MercuriusContext, ParentType extends R
 export type ActionConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ActionConnection'] = ResolversParentTypes['ActionConnection']> = {
   edges?: Resolver<Array<ResolversTypes['ActionEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type ActionEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ActionEdge'] = ResolversParentTypes['ActionEdge']> = {
@@ -2131,6 +2148,7 @@ export type ContactResolvers<ContextType = MercuriusContext, ParentType extends 
 export type ContactConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ContactConnection'] = ResolversParentTypes['ContactConnection']> = {
   edges?: Resolver<Array<ResolversTypes['ContactEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type ContactEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ContactEdge'] = ResolversParentTypes['ContactEdge']> = {
@@ -2235,6 +2253,7 @@ export type DelegationResolvers<ContextType = MercuriusContext, ParentType exten
 export type DelegationConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['DelegationConnection'] = ResolversParentTypes['DelegationConnection']> = {
   edges?: Resolver<Array<ResolversTypes['DelegationEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type DelegationEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['DelegationEdge'] = ResolversParentTypes['DelegationEdge']> = {
@@ -2289,6 +2308,7 @@ export type HandoffResolvers<ContextType = MercuriusContext, ParentType extends 
 export type HandoffConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['HandoffConnection'] = ResolversParentTypes['HandoffConnection']> = {
   edges?: Resolver<Array<ResolversTypes['HandoffEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type HandoffEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['HandoffEdge'] = ResolversParentTypes['HandoffEdge']> = {
@@ -2322,6 +2342,7 @@ export type InteractionResolvers<ContextType = MercuriusContext, ParentType exte
 export type InteractionConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['InteractionConnection'] = ResolversParentTypes['InteractionConnection']> = {
   edges?: Resolver<Array<ResolversTypes['InteractionEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type InteractionEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['InteractionEdge'] = ResolversParentTypes['InteractionEdge']> = {
@@ -2574,6 +2595,7 @@ export type ShareResolvers<ContextType = MercuriusContext, ParentType extends Re
 export type ShareConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ShareConnection'] = ResolversParentTypes['ShareConnection']> = {
   edges?: Resolver<Array<ResolversTypes['ShareEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type ShareEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ShareEdge'] = ResolversParentTypes['ShareEdge']> = {
@@ -2632,6 +2654,7 @@ export type StageTransitionResolvers<ContextType = MercuriusContext, ParentType 
 export type TimelineConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['TimelineConnection'] = ResolversParentTypes['TimelineConnection']> = {
   edges?: Resolver<Array<ResolversTypes['TimelineEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type TimelineEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['TimelineEdge'] = ResolversParentTypes['TimelineEdge']> = {
@@ -2682,6 +2705,7 @@ export type UserResolvers<ContextType = MercuriusContext, ParentType extends Res
 export type UserConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['UserConnection'] = ResolversParentTypes['UserConnection']> = {
   edges?: Resolver<Array<ResolversTypes['UserEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type UserEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['UserEdge'] = ResolversParentTypes['UserEdge']> = {

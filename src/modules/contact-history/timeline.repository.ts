@@ -119,6 +119,33 @@ function feed(p: Principal, customerId: SQL, types: readonly TimelineType[], aft
       ORDER BY feed.at DESC, feed.id DESC, feed.type COLLATE "C" DESC LIMIT ${n}`;
 }
 
+// The rows of all pages of the feed: each chosen branch's rows (its where, no cursor, no limit), summed.
+function feedCount(p: Principal, customerId: SQL, types: readonly TimelineType[]): SQL {
+  const chosen = branches(p, customerId).filter((b) => types.includes(b.type));
+  return sql`(${sql.join(
+    chosen.map((b) => sql`(SELECT count(*) FROM ${b.from} WHERE ${b.where})`),
+    sql` + `,
+  )})::int`;
+}
+
+/** How many entries all pages of the customer's feed hold, with the same types and visibility. */
+export async function timelineCount(ex: Executor, p: Principal, customerId: string, types: readonly TimelineType[]): Promise<number> {
+  if (types.length === 0) return 0;
+  const [row] = await queryRows<{ n: number | string }>(ex, sql`SELECT ${feedCount(p, sql`${customerId}::uuid`, types)} AS n`);
+  return Number(row?.n ?? 0);
+}
+
+/** The same for many customers, in one statement (GraphQL Customer.timeline's totalCount). */
+export async function timelineCounts(ex: Executor, p: Principal, customerIds: readonly string[], types: readonly TimelineType[]): Promise<Map<string, number>> {
+  if (types.length === 0 || customerIds.length === 0) return new Map();
+  const ids = sql`ARRAY[${sql.join(
+    customerIds.map((id) => sql`${id}`),
+    sql`, `,
+  )}]::uuid[]`;
+  const rows = await queryRows<{ customer_id: string; n: number | string }>(ex, sql`SELECT parents.cid::text AS customer_id, ${feedCount(p, sql`parents.cid`, types)} AS n FROM unnest(${ids}) AS parents(cid)`);
+  return new Map(rows.map((r) => [r.customer_id, Number(r.n)]));
+}
+
 /**
  * The customer's feed, newest first, ordered by (at, id, type): `type` only breaks the tie of two
  * entries from one handoff row at the same instant. Returns up to limit + 1 rows.

@@ -2,7 +2,7 @@ import type { Database, Executor } from '../../db/client.js';
 import { type Principal, requirePermission } from '../../lib/access.js';
 import { AppError, fieldError, notFound } from '../../lib/errors.js';
 import { findRecordByExternalId, lockExternalId } from '../../lib/external-ids.js';
-import { cursorForSort, type Page, pageOf, parseSort, sortKey } from '../../lib/pagination.js';
+import { cursorForSort, type Page, pageOf, parseSort, sortKey, withCount } from '../../lib/pagination.js';
 import { CONTACT_SORT_COLUMNS, contactsRepository as repo } from './contacts.repository.js';
 import { customersRepository } from './customers.repository.js';
 import { CONTACT_SORTS, type ContactDto, type CreateContactInput, createContactBody, type ListAllContactsQuery, type PatchContactInput, patchContactBody, type UpsertContactInput } from './customers.schemas.js';
@@ -75,7 +75,7 @@ export function createContactExternal(database: Database, svc: ContactWrites) {
       const sort = sortKey({ field, desc });
       const rows = await repo.listAll(db, p, q, { column: CONTACT_SORT_COLUMNS[field], desc, kind: 'timestamp' }, cursorForSort(q.cursor, sort), q.limit);
       const pg = pageOf(rows, q.limit, (r) => [iso(r[field]), r.id], sort);
-      return { ...pg, data: pg.data.map((r) => toContactDto(p, r)) };
+      return withCount({ ...pg, data: pg.data.map((r) => toContactDto(p, r)) }, () => repo.countAll(db, p, q));
     },
   };
 }

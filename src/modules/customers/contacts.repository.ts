@@ -2,7 +2,7 @@ import { and, asc, eq, getTableColumns, inArray, type SQL, sql } from 'drizzle-o
 import type { Executor } from '../../db/client.js';
 import { contacts, customers } from '../../db/schema/index.js';
 import { access, type Principal } from '../../lib/access.js';
-import { keyset, type SortSpec } from '../../lib/pagination.js';
+import { countRows, keyset, type SortSpec } from '../../lib/pagination.js';
 import { heldExternalId } from './customers.repository.js';
 
 export type ContactListFilter = { customerId?: string | undefined; updatedAfter?: string | undefined; externalId?: { system: string; externalId: string } | undefined };
@@ -13,6 +13,14 @@ export type ContactInsert = typeof contacts.$inferInsert;
 
 const canSee = access.customer.visible;
 const canDo = access.customer.allows;
+
+function allConditions(p: Principal, f: ContactListFilter): (SQL | undefined)[] {
+  const conds: (SQL | undefined)[] = [access.contact.visible(p)];
+  if (f.customerId) conds.push(eq(contacts.customerId, f.customerId));
+  if (f.updatedAfter) conds.push(sql`${contacts.updatedAt} > ${f.updatedAfter}::timestamptz`);
+  if (f.externalId) conds.push(heldExternalId(contacts.id, 'contact', f.externalId));
+  return conds;
+}
 
 // Contact persons: always reached through a customer the caller can see.
 export const contactsRepository = {
@@ -49,17 +57,28 @@ export const contactsRepository = {
   /** Every visible contact person (GET /v1/contacts): the sync's read, keyset-paginated on `sort`. */
   async listAll(ex: Executor, p: Principal, f: ContactListFilter, sort: SortSpec, cursor: string | undefined, limit: number): Promise<ContactRow[]> {
     const ks = keyset(sort, contacts.id, cursor);
-    const conds: (SQL | undefined)[] = [access.contact.visible(p), ks.where];
-    if (f.customerId) conds.push(eq(contacts.customerId, f.customerId));
-    if (f.updatedAfter) conds.push(sql`${contacts.updatedAt} > ${f.updatedAfter}::timestamptz`);
-    if (f.externalId) conds.push(heldExternalId(contacts.id, 'contact', f.externalId));
     return ex
       .select(getTableColumns(contacts))
       .from(contacts)
       .innerJoin(customers, eq(customers.id, contacts.customerId))
-      .where(and(...conds))
+      .where(and(...allConditions(p, f), ks.where))
       .orderBy(...ks.orderBy)
       .limit(limit + 1);
+  },
+
+  // The rows of every page of listAll: the same visibility and filters.
+  async countAll(ex: Executor, p: Principal, f: ContactListFilter): Promise<number> {
+    const [row] = await ex
+      .select({ n: sql<number>`count(*)::int` })
+      .from(contacts)
+      .innerJoin(customers, eq(customers.id, contacts.customerId))
+      .where(and(...allConditions(p, f)));
+    return Number(row?.n ?? 0);
+  },
+
+  // The list's rows over all its pages (the service has checked the customer is visible).
+  async countContacts(ex: Executor, customerId: string): Promise<number> {
+    return countRows(ex, contacts, eq(contacts.customerId, customerId));
   },
 
   async findContactForAction(ex: Executor, p: Principal, id: string, permission: string, lock = false) {

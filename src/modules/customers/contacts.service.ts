@@ -5,7 +5,7 @@ import { patchedField, sameJson } from '../../lib/merge-patch.js';
 import { externalIdsDiff } from './customer-rules.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../lib/errors.js';
-import { type Page, pageOf } from '../../lib/pagination.js';
+import { type Page, pageOf, withCount } from '../../lib/pagination.js';
 import { type ContactRow, contactsRepository as repo } from './contacts.repository.js';
 import { customersRepository } from './customers.repository.js';
 import { type ContactDto, type CreateContactInput, externalIdsSchema, type PatchContactInput } from './customers.schemas.js';
@@ -64,7 +64,7 @@ export function createContactService(database: Database, loadForWrite: CustomerF
       if (!(await customersRepository.findVisible(db, p, customerId))) throw notFound('customer');
       const rows = await repo.listContacts(db, customerId, cursor, limit);
       const pg = pageOf(rows, limit, (r) => [iso(r.createdAt), r.id]);
-      return { ...pg, data: pg.data.map((r) => toContactDto(p, r)) };
+      return withCount({ ...pg, data: pg.data.map((r) => toContactDto(p, r)) }, () => repo.countContacts(db, customerId));
     },
 
     async getContact(p: Principal, id: string): Promise<ContactDto> {

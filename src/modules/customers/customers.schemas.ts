@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cursorParam, limitSchema } from '../../lib/pagination.js';
+import { pageParams } from '../../lib/pagination.js';
 import { mergePatchOf } from '../../lib/merge-patch.js';
 import { includeParam, queryFlag, safeString, text, timestamp, trimmed } from '../../lib/schemas.js';
 import { EXTERNAL_SYSTEM_PATTERN } from '../../lib/external-ids.js';
@@ -210,8 +210,7 @@ export const CUSTOMER_SORTS = ['createdAt', 'updatedAt', 'name'] as const;
 
 export const listCustomersQuery = z
   .object({
-    limit: limitSchema,
-    cursor: cursorParam.optional(),
+    ...pageParams,
     sort: safeString().max(40).optional(),
     q: trimmed(200).optional(),
     lifecycleStage: z.preprocess(upper, z.enum(LIFECYCLE_STAGES)).optional(),
@@ -224,8 +223,6 @@ export const listCustomersQuery = z
     valueClass: z.preprocess(upper, z.enum(VALUE_CLASSES)).optional(),
     kind: z.preprocess(upper, z.enum(CUSTOMER_KINDS)).optional(),
     updatedAfter: timestamp.optional(),
-    // true: the answer carries totalCount, the rows of every page within visibility.
-    count: queryFlag.optional(),
   })
   .strict();
 export type ListCustomersQuery = z.infer<typeof listCustomersQuery>;
@@ -310,14 +307,13 @@ export const upsertContactBody = patchContactBody
   .meta({ id: 'ContactUpsert' });
 export type UpsertContactInput = z.infer<typeof upsertContactBody>;
 
-export const listContactsQuery = z.object({ limit: limitSchema, cursor: cursorParam.optional() }).strict();
+export const listContactsQuery = z.object(pageParams).strict();
 
 export const CONTACT_SORTS = ['createdAt', 'updatedAt'] as const;
 // GET /v1/contacts: every visible contact person, for a sync (`updatedAfter`, `sort=updatedAt`) or by external id.
 export const listAllContactsQuery = z
   .object({
-    limit: limitSchema,
-    cursor: cursorParam.optional(),
+    ...pageParams,
     sort: safeString().max(40).optional(),
     customerId: z.uuid().optional(),
     updatedAfter: timestamp.optional(),

@@ -5,7 +5,7 @@ import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../
 import { applyExternalIds, externalIdsOf, moveExternalIds } from '../../lib/external-ids.js';
 import { patchedField, sameJson } from '../../lib/merge-patch.js';
 import { checkedCredit, externalIdsDiff } from './customer-rules.js';
-import { cursorForSort, type Page, pageOf, parseSort, sortKey } from '../../lib/pagination.js';
+import { cursorForSort, type Page, pageOf, parseSort, sortKey, withCount } from '../../lib/pagination.js';
 import {
   type CustomerRow,
   type CustomerSort,
@@ -141,13 +141,7 @@ export function createCustomerService(database: Database, opts: { mergeRepoints?
       const sort = sortKey({ field, desc });
       const rows = await repo.list(db, p, filter, sortSpec(field, desc), cursorForSort(q.cursor, sort), q.limit);
       const pg = pageOf(rows, q.limit, (r) => [sortValue(r, field), r.id], sort);
-      return { ...pg, data: pg.data.map((r) => toCustomerDto(p, r)) };
-    },
-
-    /** How many customers the list with these filters holds for the caller, over all its pages. */
-    async count(p: Principal, q: ListCustomersQuery): Promise<number> {
-      requirePermission(p, 'customers:read');
-      return repo.count(db, p, listFilter(q));
+      return withCount({ ...pg, data: pg.data.map((r) => toCustomerDto(p, r)) }, () => repo.count(db, p, filter));
     },
 
     /** The customers of these ids the caller sees; the others are left out (GraphQL relation fields). */

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { parseIfMatch, withEtag } from '../../lib/http.js';
 import { z } from 'zod';
 import { BULK_MAX_ROWS, bulkAnswerSchema, parseNdjson } from '../../lib/bulk.js';
+import { answerPage } from '../../lib/pagination.js';
 import { fieldError } from '../../lib/errors.js';
 import { errorResponses, page, queryFlag } from '../../lib/schemas.js';
 import {
@@ -117,7 +118,7 @@ export async function integrationRoutes(fastify: FastifyInstance): Promise<void>
 
   app.get('/contacts', {
     schema: { tags: ['contacts'], summary: 'Every visible contact person (a sync reads it with updatedAfter and sort=updatedAt)', querystring: listAllContactsQuery, response: { 200: page(contactSchema), ...errorResponses } },
-    handler: async (req) => svc().customers.listAllContacts(req.principal, req.query),
+    handler: async (req) => answerPage(await svc().customers.listAllContacts(req.principal, req.query), req.query.count),
   });
 
   app.get('/contacts/external/:system/:externalId', {

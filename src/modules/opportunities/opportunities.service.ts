@@ -4,9 +4,9 @@ import { can, hasManagerScope, hiddenFields, onBehalfOf, type Principal, require
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../lib/errors.js';
 import { patchedField, sameJson } from '../../lib/merge-patch.js';
-import { cursorForSort, type Page, pageOf, parseSort, sortKey } from '../../lib/pagination.js';
+import { countsOnce, cursorForSort, emptyPage, type Page, pageOf, parseSort, sortKey, withCount } from '../../lib/pagination.js';
 import { applyExternalIds } from '../../lib/external-ids.js';
-import { applyLifecycleTransition, type CustomerDto, externalIdsDiff, externalIdsSchema, customersRepository, isBefore, ownershipRepository, resolveOwner, toCustomerDto } from '../customers/index.js';
+import { applyLifecycleTransition, type CustomerDto, customersRepository, externalIdsDiff, externalIdsSchema, isBefore, ownershipRepository, resolveOwner, toCustomerDto } from '../customers/index.js';
 import { checkMove, type Qualification } from './gates.js';
 import { type OpportunityRow, type OpportunitySort, opportunitiesRepository as repo, RESOURCE, sortValue, type TransitionRow } from './opportunities.repository.js';
 import { type CreateOpportunityInput, type ListOpportunitiesQuery, OPPORTUNITY_SORTS, type OpportunityDto, type PatchOpportunityInput, type QualificationDto, type StageGatesDto, type TransitionDto, type TransitionInput, type TransitionResultDto, qualificationSchema } from './opportunities.schemas.js';
@@ -134,13 +134,7 @@ export function createOpportunityService(database: Database) {
       const sort = sortKey({ field, desc });
       const rows = await repo.list(db, p, q, field, desc, cursorForSort(q.cursor, sort), q.limit);
       const pg = pageOf(rows, q.limit, (r) => [sortValue(r.row, field), r.row.id], sort);
-      return { ...pg, data: pg.data.map((r) => toOpportunityDto(r.row, r.stageKey, p)) };
-    },
-
-    /** How many opportunities the list with these filters holds for the caller, over all its pages. */
-    async count(p: Principal, q: ListOpportunitiesQuery): Promise<number> {
-      requirePermission(p, 'opportunities:read');
-      return repo.count(db, p, q);
+      return withCount({ ...pg, data: pg.data.map((r) => toOpportunityDto(r.row, r.stageKey, p)) }, () => repo.count(db, p, q));
     },
 
     async create(p: Principal, input: CreateOpportunityInput, opts: { tx?: Executor } = {}): Promise<OpportunityDto> {
@@ -316,7 +310,7 @@ export function createOpportunityService(database: Database) {
       if (!(await repo.findVisible(db, p, id))) throw notFound('opportunity');
       const rows = await repo.listTransitions(db, id, cursor, limit);
       const pg = pageOf(rows, limit, (r) => [iso(r.at), r.id]);
-      return { ...pg, data: pg.data.map(toTransitionDto) };
+      return withCount({ ...pg, data: pg.data.map(toTransitionDto) }, () => repo.countTransitions(db, id));
     },
 
     // ---- batches for GraphQL nested fields (one statement each, whatever the page size) ----
@@ -343,14 +337,15 @@ export function createOpportunityService(database: Database) {
     async pagesByCustomer(p: Principal, customerIds: readonly string[], after: string | undefined, first: number): Promise<Map<string, Page<OpportunityDto>>> {
       const out = new Map<string, Page<OpportunityDto>>();
       if (!scopeFor(p, 'opportunities:read')) {
-        for (const id of customerIds) out.set(id, { data: [], nextCursor: null, cursors: [] });
+        for (const id of customerIds) out.set(id, emptyPage());
         return out;
       }
       const rows = await repo.pagesByCustomer(db, p, [...new Set(customerIds)], after, first);
+      const countOf = countsOnce(customerIds, (ids) => repo.countByCustomer(db, p, ids));
       for (const id of customerIds) {
         const mine = rows.filter((r) => r.row.customerId === id);
         const pg = pageOf(mine, first, (r) => [iso(r.row.createdAt), r.row.id]);
-        out.set(id, { ...pg, data: pg.data.map((r) => toOpportunityDto(r.row, r.stageKey, p)) });
+        out.set(id, withCount({ ...pg, data: pg.data.map((r) => toOpportunityDto(r.row, r.stageKey, p)) }, countOf(id)));
       }
       return out;
     },
