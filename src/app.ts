@@ -12,7 +12,10 @@ import { createJobQueue } from './lib/job-queue.js';
 import type { Services } from './services.js';
 
 export type { Services };
+import { accessRoutes, createAccessService } from './modules/access/index.js';
 import { actionsRoutes, createActionService, repointActions } from './modules/actions/index.js';
+import { allocationRoutes, createAllocationService } from './modules/allocation/index.js';
+import { claimsRoutes, createClaimService } from './modules/claims/index.js';
 import { contactHistoryRoutes, createContactHistoryService, repointInteractions } from './modules/contact-history/index.js';
 import { createCustomerService, customersRoutes } from './modules/customers/index.js';
 import { createLifecycleService, lifecycleRoutes, repointHandoffs } from './modules/lifecycle/index.js';
@@ -83,20 +86,29 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   app.decorate('principals', principals);
   // The job queue exists before the services: the lifecycle service schedules deadlines through it.
   const jobs = createJobQueue(database, config.jobs, app.log);
+  // Claims guard customer and opportunity creates (an approved claim protects its customer).
+  const claims = createClaimService(database, { protectionDays: config.claimProtectionDays, scheduler: (tx, c) => jobs.scheduleClaimExpiry(tx, c) });
+  // Allocation rules give new leads without an explicit owner to the units and people they name.
+  const allocation = createAllocationService(database, { slaHours: config.allocationSlaHours });
   // A merge asks each module that keeps records of a customer to repoint them to the survivor.
   const customers = createCustomerService(database, {
     mergeRepoints: [repointInteractions, repointOpportunities, repointActions, repointHandoffs],
     duplicateProbeLimitPerHour: config.duplicateProbeLimitPerHour,
+    duplicateGuard: claims.duplicateGuard,
+    allocateOnCreate: allocation.allocateOnCreate,
   });
   app.decorate('services', {
     customers,
     org: createOrgService(database, { onAccessChanged: () => principals.clear() }),
     contactHistory: createContactHistoryService(database),
     lifecycle: createLifecycleService(database, { scheduler: (tx, h) => jobs.scheduleEscalation(tx, h) }),
-    opportunities: createOpportunityService(database),
+    opportunities: createOpportunityService(database, { createGuard: claims.opportunityGuard }),
     actions: createActionService(database),
     reports: createReportService(database),
     integration: createIntegrationService(database, { customers }),
+    access: createAccessService(database),
+    claims,
+    allocation,
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -148,6 +160,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       await v1.register(actionsRoutes);
       await v1.register(reportsRoutes);
       await v1.register(integrationRoutes);
+      await v1.register(accessRoutes);
+      await v1.register(claimsRoutes);
+      await v1.register(allocationRoutes);
     },
     { prefix: '/v1' },
   );

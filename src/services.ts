@@ -1,4 +1,7 @@
+import type { AccessService } from './modules/access/index.js';
 import type { ActionService } from './modules/actions/index.js';
+import type { AllocationService } from './modules/allocation/index.js';
+import type { ClaimService } from './modules/claims/index.js';
 import type { ContactHistoryService } from './modules/contact-history/index.js';
 import type { CustomerService } from './modules/customers/index.js';
 import type { LifecycleService } from './modules/lifecycle/index.js';
@@ -17,4 +20,7 @@ export type Services = {
   actions: ActionService;
   reports: ReportService;
   integration: IntegrationService;
+  access: AccessService;
+  claims: ClaimService;
+  allocation: AllocationService;
 };

@@ -20,6 +20,59 @@ export type Scalars = {
   JSON: { input: unknown; output: unknown; }
 };
 
+export type AccessExplanation = {
+  __typename?: 'AccessExplanation';
+  because: Array<AccessReason>;
+  hiddenFields: Array<Scalars['String']['output']>;
+  resourceId: Scalars['ID']['output'];
+  resourceType: ExplainResourceType;
+  userId: Scalars['ID']['output'];
+  visible: Scalars['Boolean']['output'];
+  writable: Scalars['Boolean']['output'];
+};
+
+export type AccessGrant =
+  | 'READ'
+  | 'WRITE';
+
+/** One reason of the visibility rule that holds for the user on the record, with its particulars. */
+export type AccessReason = {
+  __typename?: 'AccessReason';
+  claimId?: Maybe<Scalars['ID']['output']>;
+  delegationId?: Maybe<Scalars['ID']['output']>;
+  detail: Scalars['String']['output'];
+  dueAt?: Maybe<Scalars['DateTime']['output']>;
+  endsAt?: Maybe<Scalars['DateTime']['output']>;
+  expiresAt?: Maybe<Scalars['DateTime']['output']>;
+  fromUserId?: Maybe<Scalars['ID']['output']>;
+  grants: Array<AccessGrant>;
+  handoffId?: Maybe<Scalars['ID']['output']>;
+  protectedUntil?: Maybe<Scalars['DateTime']['output']>;
+  roles?: Maybe<Array<Scalars['String']['output']>>;
+  rule: AccessRule;
+  scope?: Maybe<Scope>;
+  shareId?: Maybe<Scalars['ID']['output']>;
+  startsAt?: Maybe<Scalars['DateTime']['output']>;
+  toUnitId?: Maybe<Scalars['ID']['output']>;
+  toUserId?: Maybe<Scalars['ID']['output']>;
+  /** ROLE_SCOPE: the units from the scope's base down to the record's owner unit. */
+  unitPath?: Maybe<Array<AccessUnitStep>>;
+};
+
+export type AccessRule =
+  | 'CLAIM'
+  | 'DELEGATION'
+  | 'HANDOFF'
+  | 'ROLE_SCOPE'
+  | 'SHARE';
+
+export type AccessUnitStep = {
+  __typename?: 'AccessUnitStep';
+  id: Scalars['ID']['output'];
+  kind: Scalars['String']['output'];
+  name: Scalars['String']['output'];
+};
+
 /** A key action: a step of the advancement plan of an opportunity or a customer. */
 export type Action = {
   __typename?: 'Action';
@@ -100,6 +153,124 @@ export type AddressInput = {
   region?: InputMaybe<Scalars['String']['input']>;
 };
 
+export type AllocationMatch = {
+  __typename?: 'AllocationMatch';
+  industry?: Maybe<Scalars['String']['output']>;
+  kind?: Maybe<CustomerKind>;
+  lifecycleStage?: Maybe<LifecycleStage>;
+  region?: Maybe<Scalars['String']['output']>;
+  source?: Maybe<SourceChannel>;
+};
+
+export type AllocationMatchInput = {
+  industry?: InputMaybe<Scalars['String']['input']>;
+  kind?: InputMaybe<CustomerKind>;
+  lifecycleStage?: InputMaybe<LifecycleStage>;
+  region?: InputMaybe<Scalars['String']['input']>;
+  source?: InputMaybe<SourceChannel>;
+};
+
+export type AllocationResult = {
+  __typename?: 'AllocationResult';
+  allocated: Scalars['Boolean']['output'];
+  customerId: Scalars['ID']['output'];
+  ownerUnitId: Scalars['ID']['output'];
+  ownerUserId?: Maybe<Scalars['ID']['output']>;
+  ruleId?: Maybe<Scalars['ID']['output']>;
+};
+
+export type AllocationRule = {
+  __typename?: 'AllocationRule';
+  active: Scalars['Boolean']['output'];
+  capacityPerUser?: Maybe<Scalars['Int']['output']>;
+  createdAt: Scalars['DateTime']['output'];
+  createdBy: Scalars['ID']['output'];
+  id: Scalars['ID']['output'];
+  match: AllocationMatch;
+  name: Scalars['String']['output'];
+  order: Scalars['Int']['output'];
+  strategy: AllocationStrategy;
+  target: AllocationTarget;
+  updatedAt: Scalars['DateTime']['output'];
+  version: Scalars['Int']['output'];
+};
+
+export type AllocationRuleConnection = {
+  __typename?: 'AllocationRuleConnection';
+  edges: Array<AllocationRuleEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type AllocationRuleEdge = {
+  __typename?: 'AllocationRuleEdge';
+  cursor: Scalars['String']['output'];
+  node: AllocationRule;
+};
+
+export type AllocationStrategy =
+  | 'FIXED'
+  | 'LEAST_LOADED'
+  | 'ROUND_ROBIN';
+
+export type AllocationTarget = {
+  __typename?: 'AllocationTarget';
+  unitId?: Maybe<Scalars['ID']['output']>;
+  userId?: Maybe<Scalars['ID']['output']>;
+};
+
+export type AllocationTargetInput = {
+  unitId?: InputMaybe<Scalars['ID']['input']>;
+  userId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+export type Claim = {
+  __typename?: 'Claim';
+  claimantUnitId: Scalars['ID']['output'];
+  claimantUserId: Scalars['ID']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  customerId: Scalars['ID']['output'];
+  decidedAt?: Maybe<Scalars['DateTime']['output']>;
+  decidedBy?: Maybe<Scalars['ID']['output']>;
+  expiredAt?: Maybe<Scalars['DateTime']['output']>;
+  id: Scalars['ID']['output'];
+  note?: Maybe<Scalars['String']['output']>;
+  opportunityId?: Maybe<Scalars['ID']['output']>;
+  /** Set on approval: until then the customer is protected against other units. */
+  protectedUntil?: Maybe<Scalars['DateTime']['output']>;
+  /** The decision's reason. */
+  reason?: Maybe<Scalars['String']['output']>;
+  status: ClaimStatus;
+  updatedAt: Scalars['DateTime']['output'];
+  version: Scalars['Int']['output'];
+};
+
+export type ClaimConnection = {
+  __typename?: 'ClaimConnection';
+  edges: Array<ClaimEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type ClaimEdge = {
+  __typename?: 'ClaimEdge';
+  cursor: Scalars['String']['output'];
+  node: Claim;
+};
+
+export type ClaimFilter = {
+  claimantUnitId?: InputMaybe<Scalars['ID']['input']>;
+  claimantUserId?: InputMaybe<Scalars['ID']['input']>;
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  status?: InputMaybe<ClaimStatus>;
+};
+
+export type ClaimStatus =
+  | 'APPROVED'
+  | 'EXPIRED'
+  | 'PENDING'
+  | 'REJECTED';
+
 export type Contact = {
   __typename?: 'Contact';
   createdAt: Scalars['DateTime']['output'];
@@ -156,6 +327,22 @@ export type CreateActionInput = {
   title: Scalars['String']['input'];
   urgency?: InputMaybe<Scalars['Int']['input']>;
   value?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type CreateAllocationRuleInput = {
+  active?: InputMaybe<Scalars['Boolean']['input']>;
+  capacityPerUser?: InputMaybe<Scalars['Int']['input']>;
+  match: AllocationMatchInput;
+  name: Scalars['String']['input'];
+  order: Scalars['Int']['input'];
+  strategy: AllocationStrategy;
+  target: AllocationTargetInput;
+};
+
+export type CreateClaimInput = {
+  customerId: Scalars['ID']['input'];
+  note?: InputMaybe<Scalars['String']['input']>;
+  opportunityId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 export type CreateContactInput = {
@@ -253,6 +440,8 @@ export type Customer = {
   /** The customer's visible actions, its opportunities' included, oldest first. Batched. */
   actions: ActionConnection;
   address?: Maybe<Address>;
+  /** The claims on this customer the caller sees (its own, and those of the people its scope covers). */
+  claims: Array<Claim>;
   /** Batched: one statement for all customers of a page. */
   contacts: Array<Contact>;
   createdAt: Scalars['DateTime']['output'];
@@ -479,6 +668,10 @@ export type EffectiveScope = {
   scope: Scope;
 };
 
+export type ExplainResourceType =
+  | 'CUSTOMER'
+  | 'OPPORTUNITY';
+
 /** A customer named by its own external id. */
 export type ExternalCustomerRefInput = {
   externalId: Scalars['String']['input'];
@@ -689,7 +882,12 @@ export type Me = {
 export type Mutation = {
   __typename?: 'Mutation';
   acceptHandoff: Handoff;
+  /** Apply the allocation rules to a customer (REST POST /v1/customers/{id}/allocate). */
+  allocateCustomer: AllocationResult;
+  approveClaim: Claim;
   createAction: Action;
+  createAllocationRule: AllocationRule;
+  createClaim: Claim;
   createContact: Contact;
   createCustomer: Customer;
   createDelegation: Delegation;
@@ -699,6 +897,7 @@ export type Mutation = {
   createRole: Role;
   createShare: Share;
   createUser: User;
+  deleteAllocationRule: Scalars['Boolean']['output'];
   deleteContact: Scalars['Boolean']['output'];
   /** @deprecated use revokeShare */
   deleteShare: Scalars['Boolean']['output'];
@@ -706,6 +905,7 @@ export type Mutation = {
   handOffCustomer: Handoff;
   mergeCustomers: Customer;
   recordInteraction: Interaction;
+  rejectClaim: Claim;
   rejectHandoff: Handoff;
   revokeDelegation: Scalars['Boolean']['output'];
   /** Revoke a share (REST DELETE /v1/shares/{id}). */
@@ -715,6 +915,7 @@ export type Mutation = {
   transitionOpportunity: StageTransition;
   unfreezeCustomer: Customer;
   updateAction: Action;
+  updateAllocationRule: AllocationRule;
   updateContact: Contact;
   updateCustomer: Customer;
   updateInteraction: Interaction;
@@ -734,8 +935,29 @@ export type MutationAcceptHandoffArgs = {
 };
 
 
+export type MutationAllocateCustomerArgs = {
+  customerId: Scalars['ID']['input'];
+};
+
+
+export type MutationApproveClaimArgs = {
+  id: Scalars['ID']['input'];
+  reason: Scalars['String']['input'];
+};
+
+
 export type MutationCreateActionArgs = {
   input: CreateActionInput;
+};
+
+
+export type MutationCreateAllocationRuleArgs = {
+  input: CreateAllocationRuleInput;
+};
+
+
+export type MutationCreateClaimArgs = {
+  input: CreateClaimInput;
 };
 
 
@@ -786,6 +1008,11 @@ export type MutationCreateUserArgs = {
 };
 
 
+export type MutationDeleteAllocationRuleArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
 export type MutationDeleteContactArgs = {
   expectedVersion?: InputMaybe<Scalars['Int']['input']>;
   id: Scalars['ID']['input'];
@@ -820,6 +1047,12 @@ export type MutationMergeCustomersArgs = {
 export type MutationRecordInteractionArgs = {
   customerId: Scalars['ID']['input'];
   input: RecordInteractionInput;
+};
+
+
+export type MutationRejectClaimArgs = {
+  id: Scalars['ID']['input'];
+  reason: Scalars['String']['input'];
 };
 
 
@@ -868,6 +1101,13 @@ export type MutationUpdateActionArgs = {
   expectedVersion?: InputMaybe<Scalars['Int']['input']>;
   id: Scalars['ID']['input'];
   input: UpdateActionInput;
+};
+
+
+export type MutationUpdateAllocationRuleArgs = {
+  expectedVersion?: InputMaybe<Scalars['Int']['input']>;
+  id: Scalars['ID']['input'];
+  input: UpdateAllocationRuleInput;
 };
 
 
@@ -1165,9 +1405,17 @@ export type QualificationInput = {
 
 export type Query = {
   __typename?: 'Query';
+  /** Why a user (the caller when omitted) sees and may change a record; for oneself, or a user the caller's scope covers. */
+  accessExplain: AccessExplanation;
   action?: Maybe<Action>;
   /** The caller's open actions (and its delegators') by priority, highest first. */
   agenda: ActionConnection;
+  allocationRule?: Maybe<AllocationRule>;
+  /** Allocation rules within the caller's scope, in the order they are tried. */
+  allocationRules: AllocationRuleConnection;
+  claim?: Maybe<Claim>;
+  /** Claims the caller sees: its own and those of the people its scope covers; newest first. */
+  claims: ClaimConnection;
   contact?: Maybe<Contact>;
   contactByExternalId?: Maybe<Contact>;
   /** Every visible contact person; sort createdAt (default) or updatedAt, with an optional - prefix. */
@@ -1203,6 +1451,13 @@ export type Query = {
 };
 
 
+export type QueryAccessExplainArgs = {
+  resourceId: Scalars['ID']['input'];
+  resourceType: ExplainResourceType;
+  userId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
 export type QueryActionArgs = {
   id: Scalars['ID']['input'];
 };
@@ -1210,6 +1465,30 @@ export type QueryActionArgs = {
 
 export type QueryAgendaArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryAllocationRuleArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryAllocationRulesArgs = {
+  active?: InputMaybe<Scalars['Boolean']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryClaimArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryClaimsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<ClaimFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -1541,6 +1820,10 @@ export type TimelineEntry = {
 };
 
 export type TimelineEntryType =
+  | 'CLAIM_APPROVED'
+  | 'CLAIM_EXPIRED'
+  | 'CLAIM_REGISTERED'
+  | 'CLAIM_REJECTED'
   | 'HANDOFF_ACCEPTED'
   | 'HANDOFF_CREATED'
   | 'HANDOFF_ESCALATED'
@@ -1585,6 +1868,16 @@ export type UpdateActionInput = {
   title?: InputMaybe<Scalars['String']['input']>;
   urgency?: InputMaybe<Scalars['Int']['input']>;
   value?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type UpdateAllocationRuleInput = {
+  active?: InputMaybe<Scalars['Boolean']['input']>;
+  capacityPerUser?: InputMaybe<Scalars['Int']['input']>;
+  match?: InputMaybe<AllocationMatchInput>;
+  name?: InputMaybe<Scalars['String']['input']>;
+  order?: InputMaybe<Scalars['Int']['input']>;
+  strategy?: InputMaybe<AllocationStrategy>;
+  target?: InputMaybe<AllocationTargetInput>;
 };
 
 export type UpdateContactInput = {
@@ -1836,6 +2129,11 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  AccessExplanation: ResolverTypeWrapper<unknown>;
+  AccessGrant: ResolverTypeWrapper<unknown>;
+  AccessReason: ResolverTypeWrapper<unknown>;
+  AccessRule: ResolverTypeWrapper<unknown>;
+  AccessUnitStep: ResolverTypeWrapper<unknown>;
   Action: ResolverTypeWrapper<unknown>;
   ActionConnection: ResolverTypeWrapper<unknown>;
   ActionEdge: ResolverTypeWrapper<unknown>;
@@ -1843,13 +2141,29 @@ export type ResolversTypes = {
   ActionStatus: ResolverTypeWrapper<unknown>;
   Address: ResolverTypeWrapper<unknown>;
   AddressInput: ResolverTypeWrapper<unknown>;
+  AllocationMatch: ResolverTypeWrapper<unknown>;
+  AllocationMatchInput: ResolverTypeWrapper<unknown>;
+  AllocationResult: ResolverTypeWrapper<unknown>;
+  AllocationRule: ResolverTypeWrapper<unknown>;
+  AllocationRuleConnection: ResolverTypeWrapper<unknown>;
+  AllocationRuleEdge: ResolverTypeWrapper<unknown>;
+  AllocationStrategy: ResolverTypeWrapper<unknown>;
+  AllocationTarget: ResolverTypeWrapper<unknown>;
+  AllocationTargetInput: ResolverTypeWrapper<unknown>;
   Boolean: ResolverTypeWrapper<unknown>;
+  Claim: ResolverTypeWrapper<unknown>;
+  ClaimConnection: ResolverTypeWrapper<unknown>;
+  ClaimEdge: ResolverTypeWrapper<unknown>;
+  ClaimFilter: ResolverTypeWrapper<unknown>;
+  ClaimStatus: ResolverTypeWrapper<unknown>;
   Contact: ResolverTypeWrapper<unknown>;
   ContactConnection: ResolverTypeWrapper<unknown>;
   ContactEdge: ResolverTypeWrapper<unknown>;
   ContactFilter: ResolverTypeWrapper<unknown>;
   ContactUpsert: ResolverTypeWrapper<unknown>;
   CreateActionInput: ResolverTypeWrapper<unknown>;
+  CreateAllocationRuleInput: ResolverTypeWrapper<unknown>;
+  CreateClaimInput: ResolverTypeWrapper<unknown>;
   CreateContactInput: ResolverTypeWrapper<unknown>;
   CreateCustomerInput: ResolverTypeWrapper<unknown>;
   CreateDelegationInput: ResolverTypeWrapper<unknown>;
@@ -1880,6 +2194,7 @@ export type ResolversTypes = {
   DuplicateCandidate: ResolverTypeWrapper<unknown>;
   DuplicateCheck: ResolverTypeWrapper<unknown>;
   EffectiveScope: ResolverTypeWrapper<unknown>;
+  ExplainResourceType: ResolverTypeWrapper<unknown>;
   ExternalCustomerRefInput: ResolverTypeWrapper<unknown>;
   Float: ResolverTypeWrapper<unknown>;
   Handoff: ResolverTypeWrapper<unknown>;
@@ -1951,6 +2266,7 @@ export type ResolversTypes = {
   TransferCounts: ResolverTypeWrapper<unknown>;
   TransferInput: ResolverTypeWrapper<unknown>;
   UpdateActionInput: ResolverTypeWrapper<unknown>;
+  UpdateAllocationRuleInput: ResolverTypeWrapper<unknown>;
   UpdateContactInput: ResolverTypeWrapper<unknown>;
   UpdateCustomerInput: ResolverTypeWrapper<unknown>;
   UpdateInteractionInput: ResolverTypeWrapper<unknown>;
@@ -1972,18 +2288,35 @@ export type ResolversTypes = {
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
+  AccessExplanation: unknown;
+  AccessReason: unknown;
+  AccessUnitStep: unknown;
   Action: unknown;
   ActionConnection: unknown;
   ActionEdge: unknown;
   Address: unknown;
   AddressInput: unknown;
+  AllocationMatch: unknown;
+  AllocationMatchInput: unknown;
+  AllocationResult: unknown;
+  AllocationRule: unknown;
+  AllocationRuleConnection: unknown;
+  AllocationRuleEdge: unknown;
+  AllocationTarget: unknown;
+  AllocationTargetInput: unknown;
   Boolean: unknown;
+  Claim: unknown;
+  ClaimConnection: unknown;
+  ClaimEdge: unknown;
+  ClaimFilter: unknown;
   Contact: unknown;
   ContactConnection: unknown;
   ContactEdge: unknown;
   ContactFilter: unknown;
   ContactUpsert: unknown;
   CreateActionInput: unknown;
+  CreateAllocationRuleInput: unknown;
+  CreateClaimInput: unknown;
   CreateContactInput: unknown;
   CreateCustomerInput: unknown;
   CreateDelegationInput: unknown;
@@ -2065,6 +2398,7 @@ export type ResolversParentTypes = {
   TransferCounts: unknown;
   TransferInput: unknown;
   UpdateActionInput: unknown;
+  UpdateAllocationRuleInput: unknown;
   UpdateContactInput: unknown;
   UpdateCustomerInput: unknown;
   UpdateInteractionInput: unknown;
@@ -2079,6 +2413,43 @@ export type ResolversParentTypes = {
   User: unknown;
   UserConnection: unknown;
   UserEdge: unknown;
+};
+
+export type AccessExplanationResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AccessExplanation'] = ResolversParentTypes['AccessExplanation']> = {
+  because?: Resolver<Array<ResolversTypes['AccessReason']>, ParentType, ContextType>;
+  hiddenFields?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  resourceId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  resourceType?: Resolver<ResolversTypes['ExplainResourceType'], ParentType, ContextType>;
+  userId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  visible?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  writable?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
+export type AccessReasonResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AccessReason'] = ResolversParentTypes['AccessReason']> = {
+  claimId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  delegationId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  detail?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  dueAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  endsAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  fromUserId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  grants?: Resolver<Array<ResolversTypes['AccessGrant']>, ParentType, ContextType>;
+  handoffId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  protectedUntil?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  roles?: Resolver<Maybe<Array<ResolversTypes['String']>>, ParentType, ContextType>;
+  rule?: Resolver<ResolversTypes['AccessRule'], ParentType, ContextType>;
+  scope?: Resolver<Maybe<ResolversTypes['Scope']>, ParentType, ContextType>;
+  shareId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  startsAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  toUnitId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  toUserId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  unitPath?: Resolver<Maybe<Array<ResolversTypes['AccessUnitStep']>>, ParentType, ContextType>;
+};
+
+export type AccessUnitStepResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AccessUnitStep'] = ResolversParentTypes['AccessUnitStep']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type ActionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Action'] = ResolversParentTypes['Action']> = {
@@ -2130,6 +2501,82 @@ export type AddressResolvers<ContextType = MercuriusContext, ParentType extends 
   region?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type AllocationMatchResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AllocationMatch'] = ResolversParentTypes['AllocationMatch']> = {
+  industry?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  kind?: Resolver<Maybe<ResolversTypes['CustomerKind']>, ParentType, ContextType>;
+  lifecycleStage?: Resolver<Maybe<ResolversTypes['LifecycleStage']>, ParentType, ContextType>;
+  region?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  source?: Resolver<Maybe<ResolversTypes['SourceChannel']>, ParentType, ContextType>;
+};
+
+export type AllocationResultResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AllocationResult'] = ResolversParentTypes['AllocationResult']> = {
+  allocated?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  ownerUnitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  ownerUserId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  ruleId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+};
+
+export type AllocationRuleResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AllocationRule'] = ResolversParentTypes['AllocationRule']> = {
+  active?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  capacityPerUser?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  createdBy?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  match?: Resolver<ResolversTypes['AllocationMatch'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  order?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  strategy?: Resolver<ResolversTypes['AllocationStrategy'], ParentType, ContextType>;
+  target?: Resolver<ResolversTypes['AllocationTarget'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type AllocationRuleConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AllocationRuleConnection'] = ResolversParentTypes['AllocationRuleConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['AllocationRuleEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type AllocationRuleEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AllocationRuleEdge'] = ResolversParentTypes['AllocationRuleEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['AllocationRule'], ParentType, ContextType>;
+};
+
+export type AllocationTargetResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AllocationTarget'] = ResolversParentTypes['AllocationTarget']> = {
+  unitId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  userId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+};
+
+export type ClaimResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Claim'] = ResolversParentTypes['Claim']> = {
+  claimantUnitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  claimantUserId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  decidedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  decidedBy?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  expiredAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  note?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  opportunityId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  protectedUntil?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ClaimStatus'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ClaimConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ClaimConnection'] = ResolversParentTypes['ClaimConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['ClaimEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ClaimEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ClaimEdge'] = ResolversParentTypes['ClaimEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Claim'], ParentType, ContextType>;
+};
+
 export type ContactResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Contact'] = ResolversParentTypes['Contact']> = {
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
@@ -2164,6 +2611,7 @@ export type ContactUpsertResolvers<ContextType = MercuriusContext, ParentType ex
 export type CustomerResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Customer'] = ResolversParentTypes['Customer']> = {
   actions?: Resolver<ResolversTypes['ActionConnection'], ParentType, ContextType, Partial<CustomerActionsArgs>>;
   address?: Resolver<Maybe<ResolversTypes['Address']>, ParentType, ContextType>;
+  claims?: Resolver<Array<ResolversTypes['Claim']>, ParentType, ContextType>;
   contacts?: Resolver<Array<ResolversTypes['Contact']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   creditCurrency?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -2394,7 +2842,11 @@ export type MeResolvers<ContextType = MercuriusContext, ParentType extends Resol
 
 export type MutationResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   acceptHandoff?: Resolver<ResolversTypes['Handoff'], ParentType, ContextType, RequireFields<MutationAcceptHandoffArgs, 'id'>>;
+  allocateCustomer?: Resolver<ResolversTypes['AllocationResult'], ParentType, ContextType, RequireFields<MutationAllocateCustomerArgs, 'customerId'>>;
+  approveClaim?: Resolver<ResolversTypes['Claim'], ParentType, ContextType, RequireFields<MutationApproveClaimArgs, 'id' | 'reason'>>;
   createAction?: Resolver<ResolversTypes['Action'], ParentType, ContextType, RequireFields<MutationCreateActionArgs, 'input'>>;
+  createAllocationRule?: Resolver<ResolversTypes['AllocationRule'], ParentType, ContextType, RequireFields<MutationCreateAllocationRuleArgs, 'input'>>;
+  createClaim?: Resolver<ResolversTypes['Claim'], ParentType, ContextType, RequireFields<MutationCreateClaimArgs, 'input'>>;
   createContact?: Resolver<ResolversTypes['Contact'], ParentType, ContextType, RequireFields<MutationCreateContactArgs, 'customerId' | 'input'>>;
   createCustomer?: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationCreateCustomerArgs, 'input'>>;
   createDelegation?: Resolver<ResolversTypes['Delegation'], ParentType, ContextType, RequireFields<MutationCreateDelegationArgs, 'input'>>;
@@ -2404,12 +2856,14 @@ export type MutationResolvers<ContextType = MercuriusContext, ParentType extends
   createRole?: Resolver<ResolversTypes['Role'], ParentType, ContextType, RequireFields<MutationCreateRoleArgs, 'input'>>;
   createShare?: Resolver<ResolversTypes['Share'], ParentType, ContextType, RequireFields<MutationCreateShareArgs, 'input'>>;
   createUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationCreateUserArgs, 'input'>>;
+  deleteAllocationRule?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteAllocationRuleArgs, 'id'>>;
   deleteContact?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteContactArgs, 'id'>>;
   deleteShare?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteShareArgs, 'id'>>;
   freezeCustomer?: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationFreezeCustomerArgs, 'id'>>;
   handOffCustomer?: Resolver<ResolversTypes['Handoff'], ParentType, ContextType, RequireFields<MutationHandOffCustomerArgs, 'customerId' | 'input'>>;
   mergeCustomers?: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationMergeCustomersArgs, 'duplicateIds' | 'id'>>;
   recordInteraction?: Resolver<ResolversTypes['Interaction'], ParentType, ContextType, RequireFields<MutationRecordInteractionArgs, 'customerId' | 'input'>>;
+  rejectClaim?: Resolver<ResolversTypes['Claim'], ParentType, ContextType, RequireFields<MutationRejectClaimArgs, 'id' | 'reason'>>;
   rejectHandoff?: Resolver<ResolversTypes['Handoff'], ParentType, ContextType, RequireFields<MutationRejectHandoffArgs, 'id' | 'reason'>>;
   revokeDelegation?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeDelegationArgs, 'id'>>;
   revokeShare?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeShareArgs, 'id'>>;
@@ -2418,6 +2872,7 @@ export type MutationResolvers<ContextType = MercuriusContext, ParentType extends
   transitionOpportunity?: Resolver<ResolversTypes['StageTransition'], ParentType, ContextType, RequireFields<MutationTransitionOpportunityArgs, 'id' | 'input'>>;
   unfreezeCustomer?: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationUnfreezeCustomerArgs, 'id'>>;
   updateAction?: Resolver<ResolversTypes['Action'], ParentType, ContextType, RequireFields<MutationUpdateActionArgs, 'id' | 'input'>>;
+  updateAllocationRule?: Resolver<ResolversTypes['AllocationRule'], ParentType, ContextType, RequireFields<MutationUpdateAllocationRuleArgs, 'id' | 'input'>>;
   updateContact?: Resolver<ResolversTypes['Contact'], ParentType, ContextType, RequireFields<MutationUpdateContactArgs, 'id' | 'input'>>;
   updateCustomer?: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationUpdateCustomerArgs, 'id' | 'input'>>;
   updateInteraction?: Resolver<ResolversTypes['Interaction'], ParentType, ContextType, RequireFields<MutationUpdateInteractionArgs, 'id' | 'input'>>;
@@ -2540,8 +2995,13 @@ export type QualificationResolvers<ContextType = MercuriusContext, ParentType ex
 };
 
 export type QueryResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  accessExplain?: Resolver<ResolversTypes['AccessExplanation'], ParentType, ContextType, RequireFields<QueryAccessExplainArgs, 'resourceId' | 'resourceType'>>;
   action?: Resolver<Maybe<ResolversTypes['Action']>, ParentType, ContextType, RequireFields<QueryActionArgs, 'id'>>;
   agenda?: Resolver<ResolversTypes['ActionConnection'], ParentType, ContextType, Partial<QueryAgendaArgs>>;
+  allocationRule?: Resolver<Maybe<ResolversTypes['AllocationRule']>, ParentType, ContextType, RequireFields<QueryAllocationRuleArgs, 'id'>>;
+  allocationRules?: Resolver<ResolversTypes['AllocationRuleConnection'], ParentType, ContextType, Partial<QueryAllocationRulesArgs>>;
+  claim?: Resolver<Maybe<ResolversTypes['Claim']>, ParentType, ContextType, RequireFields<QueryClaimArgs, 'id'>>;
+  claims?: Resolver<ResolversTypes['ClaimConnection'], ParentType, ContextType, Partial<QueryClaimsArgs>>;
   contact?: Resolver<Maybe<ResolversTypes['Contact']>, ParentType, ContextType, RequireFields<QueryContactArgs, 'id'>>;
   contactByExternalId?: Resolver<Maybe<ResolversTypes['Contact']>, ParentType, ContextType, RequireFields<QueryContactByExternalIdArgs, 'externalId' | 'system'>>;
   contacts?: Resolver<ResolversTypes['ContactConnection'], ParentType, ContextType, Partial<QueryContactsArgs>>;
@@ -2714,10 +3174,22 @@ export type UserEdgeResolvers<ContextType = MercuriusContext, ParentType extends
 };
 
 export type Resolvers<ContextType = MercuriusContext> = {
+  AccessExplanation?: AccessExplanationResolvers<ContextType>;
+  AccessReason?: AccessReasonResolvers<ContextType>;
+  AccessUnitStep?: AccessUnitStepResolvers<ContextType>;
   Action?: ActionResolvers<ContextType>;
   ActionConnection?: ActionConnectionResolvers<ContextType>;
   ActionEdge?: ActionEdgeResolvers<ContextType>;
   Address?: AddressResolvers<ContextType>;
+  AllocationMatch?: AllocationMatchResolvers<ContextType>;
+  AllocationResult?: AllocationResultResolvers<ContextType>;
+  AllocationRule?: AllocationRuleResolvers<ContextType>;
+  AllocationRuleConnection?: AllocationRuleConnectionResolvers<ContextType>;
+  AllocationRuleEdge?: AllocationRuleEdgeResolvers<ContextType>;
+  AllocationTarget?: AllocationTargetResolvers<ContextType>;
+  Claim?: ClaimResolvers<ContextType>;
+  ClaimConnection?: ClaimConnectionResolvers<ContextType>;
+  ClaimEdge?: ClaimEdgeResolvers<ContextType>;
   Contact?: ContactResolvers<ContextType>;
   ContactConnection?: ContactConnectionResolvers<ContextType>;
   ContactEdge?: ContactEdgeResolvers<ContextType>;

@@ -8,6 +8,7 @@ import { isMigrated } from '../db/migrate.js';
 
 export const ESCALATION_QUEUE = 'handoff-escalation';
 export const SWEEP_QUEUE = 'handoff-escalation-sweep';
+export const CLAIM_EXPIRY_QUEUE = 'claim-expiry';
 // pg-boss keeps its tables in a schema of its own, next to the application's.
 const BOSS_SCHEMA = 'pgboss';
 // Session advisory lock under which instances set up the queues (apart from the migrations' key).
@@ -54,7 +55,13 @@ export function bossDb(database: Database): PgBoss.Db {
 }
 
 export type JobsConfig = { enabled: boolean; pollSeconds: number; sweepCron: string };
-export type JobHandlers = { escalate: (handoffId: string) => Promise<boolean>; escalateOverdue: () => Promise<number> };
+export type JobHandlers = {
+  escalate: (handoffId: string) => Promise<boolean>;
+  escalateOverdue: () => Promise<number>;
+  // Claims: one approved claim at the end of its protection, and every ended one (in the sweep).
+  expireClaim?: (claimId: string) => Promise<number>;
+  expireClaims?: () => Promise<number>;
+};
 
 /**
  * The PostgreSQL-backed job queue: one escalation job per handoff at its deadline, and a periodic
@@ -76,6 +83,12 @@ export function createJobQueue(database: Database, cfg: JobsConfig, log: Fastify
       await boss.send(ESCALATION_QUEUE, { handoffId: h.id }, { startAfter: h.dueAt, singletonKey: h.id, db: transactionDb(tx) });
     },
 
+    /** Queues the end of an approved claim's protection inside the transaction that approves it. */
+    async scheduleClaimExpiry(tx: Executor, c: { id: string; at: Date }): Promise<void> {
+      if (!boss || !ready) return;
+      await boss.send(CLAIM_EXPIRY_QUEUE, { claimId: c.id }, { startAfter: c.at, singletonKey: c.id, db: transactionDb(tx) });
+    },
+
     async start(handlers: JobHandlers): Promise<void> {
       if (!boss) return;
       if (!(await isMigrated(database))) {
@@ -92,14 +105,20 @@ export function createJobQueue(database: Database, cfg: JobsConfig, log: Fastify
         // `short`: at most one waiting job per singleton key, so a handoff never has two.
         if (!(await boss.getQueue(ESCALATION_QUEUE))) await boss.createQueue(ESCALATION_QUEUE, { name: ESCALATION_QUEUE, policy: 'short', retryLimit: 5, retryDelay: 5 });
         if (!(await boss.getQueue(SWEEP_QUEUE))) await boss.createQueue(SWEEP_QUEUE, { name: SWEEP_QUEUE, policy: 'short', retryLimit: 1 });
+        if (!(await boss.getQueue(CLAIM_EXPIRY_QUEUE))) await boss.createQueue(CLAIM_EXPIRY_QUEUE, { name: CLAIM_EXPIRY_QUEUE, policy: 'short', retryLimit: 5, retryDelay: 5 });
         await boss.schedule(SWEEP_QUEUE, cfg.sweepCron);
       });
       await boss.work<{ handoffId: string }>(ESCALATION_QUEUE, { pollingIntervalSeconds: cfg.pollSeconds, batchSize: 5 }, async (jobs) => {
         for (const job of jobs) await handlers.escalate(job.data.handoffId);
       });
+      await boss.work<{ claimId: string }>(CLAIM_EXPIRY_QUEUE, { pollingIntervalSeconds: cfg.pollSeconds, batchSize: 5 }, async (jobs) => {
+        for (const job of jobs) await handlers.expireClaim?.(job.data.claimId);
+      });
       await boss.work(SWEEP_QUEUE, { pollingIntervalSeconds: cfg.pollSeconds }, async () => {
         const n = await handlers.escalateOverdue();
         if (n > 0) log.info({ escalated: n }, 'overdue handoffs escalated by the sweep');
+        const expired = (await handlers.expireClaims?.()) ?? 0;
+        if (expired > 0) log.info({ expired }, 'ended claim protections expired by the sweep');
       });
       // Whatever fell due while no instance ran is caught at once, not at the next scheduled sweep.
       await boss.send(SWEEP_QUEUE, {}, { singletonKey: 'start' });

@@ -266,3 +266,23 @@ export async function createEscalationAction(
   await recordChange(tx, actor, { entityType: 'action', entityId: action.id, action: 'created', before: null, after: action, owner: { ownerUserId: v.assignee.id, ownerUnitId: v.assignee.unitId } });
 }
 
+
+/** The key action that puts a newly allocated lead on its receiver's agenda, due per the allocation SLA. */
+export async function createAllocationAction(
+  tx: Executor,
+  actor: Principal,
+  v: { customerId: string; customerName: string; assignee: { id: string; unitId: string }; dueAt: Date },
+): Promise<void> {
+  const action = await repo.insert(tx, {
+    customerId: v.customerId,
+    title: `New lead allocated: ${v.customerName}`,
+    key: 'LEAD_ALLOCATED',
+    dueAt: v.dueAt,
+    value: 3,
+    urgency: 4,
+    assigneeId: v.assignee.id,
+    ownerUnitId: v.assignee.unitId,
+    createdBy: actor.userId,
+  });
+  await recordChange(tx, actor, { entityType: 'action', entityId: action.id, action: 'created', before: null, after: action, owner: { ownerUserId: v.assignee.id, ownerUnitId: v.assignee.unitId } });
+}

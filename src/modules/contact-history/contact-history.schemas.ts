@@ -13,6 +13,10 @@ export const TIMELINE_TYPES = [
   'HANDOFF_REJECTED',
   'HANDOFF_ESCALATED',
   'STAGE_TRANSITION',
+  'CLAIM_REGISTERED',
+  'CLAIM_APPROVED',
+  'CLAIM_REJECTED',
+  'CLAIM_EXPIRED',
 ] as const;
 export type InteractionChannel = (typeof INTERACTION_CHANNELS)[number];
 export type InteractionDirection = (typeof INTERACTION_DIRECTIONS)[number];

@@ -1,6 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
-import type { Principal } from '../../lib/access.js';
+import { access, type Principal } from '../../lib/access.js';
 import { interactionsVisible, opportunityVisible } from './contact-history.repository.js';
 import type { TimelineType } from './contact-history.schemas.js';
 
@@ -37,7 +37,23 @@ function branches(p: Principal, customerId: SQL): Branch[] {
       'toUnitId', h.to_unit_id, 'dueAt', ${iso(sql`h.due_at`)}, 'status', h.status, 'note', h.note, 'reason', h.reason,
       'decidedBy', h.decided_by, 'escalatedToId', h.escalated_to_id)`,
   });
+  // Claims only for the claimant's side (lib/access: a claim never reveals its claimant to others).
+  const claim = (type: TimelineType, at: SQL, where: SQL, actor: SQL): Branch => ({
+    type,
+    at,
+    from: sql`claims`,
+    where: sql`claims.customer_id = ${customerId} AND ${where} AND ${access.claim.visible(p)}`,
+    actor,
+    behalf: sql`claims.on_behalf_of_id`,
+    data: sql`jsonb_build_object('claimId', claims.id, 'opportunityId', claims.opportunity_id, 'claimantUserId', claims.claimant_user_id,
+      'claimantUnitId', claims.claimant_unit_id, 'status', claims.status, 'protectedUntil', ${iso(sql`claims.protected_until`)}, 'reason', claims.reason)`,
+  });
   return [
+    claim('CLAIM_REGISTERED', sql`claims.created_at`, sql`TRUE`, sql`claims.claimant_user_id`),
+    claim('CLAIM_APPROVED', sql`claims.decided_at`, sql`claims.decided_at IS NOT NULL AND claims.protected_until IS NOT NULL`, sql`claims.decided_by`),
+    claim('CLAIM_REJECTED', sql`claims.decided_at`, sql`claims.status = 'REJECTED' AND claims.decided_at IS NOT NULL`, sql`claims.decided_by`),
+    // An expiry is the system's act: no actor.
+    claim('CLAIM_EXPIRED', sql`claims.expired_at`, sql`claims.expired_at IS NOT NULL`, sql`NULL::uuid`),
     {
       type: 'INTERACTION',
       at: sql`i.occurred_at`,
@@ -99,6 +115,10 @@ const idOf: Record<TimelineType, SQL> = {
   HANDOFF_REJECTED: sql`h.id`,
   HANDOFF_ESCALATED: sql`h.id`,
   STAGE_TRANSITION: sql`st.id`,
+  CLAIM_REGISTERED: sql`claims.id`,
+  CLAIM_APPROVED: sql`claims.id`,
+  CLAIM_REJECTED: sql`claims.id`,
+  CLAIM_EXPIRED: sql`claims.id`,
 };
 
 function feed(p: Principal, customerId: SQL, types: readonly TimelineType[], after: TimelineCursor | undefined, n: number): SQL {

@@ -30,7 +30,7 @@ import { createContactService } from './contacts.service.js';
 import { toCustomerDto } from './customer-dto.js';
 import { createCustomerExternal } from './customers.external.js';
 import { createContactExternal } from './contacts.external.js';
-import { createDuplicateCheck } from './duplicate-check.js';
+import { createDuplicateCheck, type DuplicateGuard } from './duplicate-check.js';
 import { lowestCommonUnit } from './duplicates.js';
 import { contactsRepository } from './contacts.repository.js';
 import { INITIAL_STAGE } from './lifecycle-stages.js';
@@ -68,7 +68,7 @@ function refuseHiddenWrites(p: Principal, input: object): void {
   }
 }
 
-export type { DuplicateCandidate, ProtectedMatch } from './duplicate-check.js';
+export type { DuplicateCandidate, DuplicateGuard, ProtectedMatch } from './duplicate-check.js';
 
 // Fields a system owns (domain.md §8): written only by callers holding integration:write, so a
 // salesperson cannot overwrite what the ERP knows. A PATCH that repeats the stored value is no write.
@@ -96,10 +96,17 @@ function listFilter(q: ListCustomersQuery): ListFilter {
   return { ...q, q: search };
 }
 
-export function createCustomerService(database: Database, opts: { mergeRepoints?: readonly MergeRepoint[]; duplicateProbeLimitPerHour?: number } = {}) {
+/** Gives a customer created without an explicit owner to whom the allocation rules name (wired in app.ts); returns the row as it is then. */
+export type CreateAllocator = (tx: Executor, p: Principal, row: CustomerRow) => Promise<CustomerRow>;
+
+export function createCustomerService(
+  database: Database,
+  opts: { mergeRepoints?: readonly MergeRepoint[]; duplicateProbeLimitPerHour?: number; duplicateGuard?: DuplicateGuard; allocateOnCreate?: CreateAllocator } = {},
+) {
   const { db } = database;
-  const duplicates = createDuplicateCheck(database, { probeLimitPerHour: opts.duplicateProbeLimitPerHour ?? 20 });
+  const duplicates = createDuplicateCheck(database, { probeLimitPerHour: opts.duplicateProbeLimitPerHour ?? 20, ...(opts.duplicateGuard ? { guard: opts.duplicateGuard } : {}) });
   const mergeRepoints = opts.mergeRepoints ?? [];
+  const allocateOnCreate = opts.allocateOnCreate;
   // The customers service answers for customers and their contact persons (contacts.service.ts).
   const contacts = createContactService(database, loadForWrite);
 
@@ -211,7 +218,9 @@ export function createCustomerService(database: Database, opts: { mergeRepoints?
             onBehalfOfId: onBehalfOf(p, row.ownerUserId),
             owner,
           });
-          return toCustomerDto(p, row);
+          // A lead created with an explicit owner is not allocated.
+          const explicit = input.ownerUserId !== undefined || input.ownerUnitId !== undefined;
+          return toCustomerDto(p, allocateOnCreate && !explicit ? await allocateOnCreate(tx, p, row) : row);
         });
       }
     },

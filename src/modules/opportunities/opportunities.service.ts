@@ -73,7 +73,10 @@ export function toTransitionDto(r: TransitionRow): TransitionDto {
   };
 }
 
-export function createOpportunityService(database: Database) {
+/** A rule of another module over a new opportunity's customer (an approved claim): throws to refuse. Wired in app.ts. */
+export type OpportunityCreateGuard = (tx: Executor, p: Principal, customerId: string) => Promise<void>;
+
+export function createOpportunityService(database: Database, opts: { createGuard?: OpportunityCreateGuard } = {}) {
   const { db } = database;
   // Pipelines and their stages are the opportunities module's configuration (pipelines.service.ts).
   const pipelines = createPipelineService(database);
@@ -137,13 +140,13 @@ export function createOpportunityService(database: Database) {
       return withCount({ ...pg, data: pg.data.map((r) => toOpportunityDto(r.row, r.stageKey, p)) }, () => repo.count(db, p, q));
     },
 
-    async create(p: Principal, input: CreateOpportunityInput, opts: { tx?: Executor } = {}): Promise<OpportunityDto> {
+    async create(p: Principal, input: CreateOpportunityInput, call: { tx?: Executor } = {}): Promise<OpportunityDto> {
       requirePermission(p, 'opportunities:create');
       refuseExternalIdWrites(p, input.externalIds ?? {}, {});
       const amount = input.amount ? canonicalMoney(input.amount) : null;
       const currency = input.currency ?? null;
       checkMoney(amount, currency);
-      return (opts.tx ?? db).transaction(async (tx) => {
+      return (call.tx ?? db).transaction(async (tx) => {
         // A customer the caller cannot see answers like an unknown id (as owners do): no probing.
         // Creating anything on a customer needs write access to it: a share grants reading only.
         const hit = await customersRepository.findForAction(tx, p, input.customerId, 'opportunities:create', true);
@@ -151,6 +154,7 @@ export function createOpportunityService(database: Database) {
         if (!hit.allowed) throw fieldError('FORBIDDEN', 'customerId', 'opportunities on this customer need write access to it; a share grants reading only');
         const customer = hit.row;
         if (customer.status !== 'ACTIVE') throw new AppError(customer.status === 'MERGED' ? 'CUSTOMER_MERGED' : 'CUSTOMER_FROZEN', `the customer is ${customer.status.toLowerCase()}; it takes no new opportunities`);
+        await opts.createGuard?.(tx, p, customer.id);
         const pipeline = input.pipelineId ? await repo.findPipeline(tx, input.pipelineId) : await repo.defaultPipeline(tx);
         if (!pipeline) throw fieldError('VALIDATION_FAILED', 'pipelineId', input.pipelineId ? 'no such pipeline' : 'there is no default pipeline');
         const first = (await repo.stagesOf(tx, [pipeline.id])).find((s) => !s.terminal);
@@ -179,8 +183,8 @@ export function createOpportunityService(database: Database) {
       });
     },
 
-    async update(p: Principal, id: string, input: PatchOpportunityInput, expectedVersion?: number, opts: { tx?: Executor } = {}): Promise<OpportunityDto> {
-      return (opts.tx ?? db).transaction(async (tx) => {
+    async update(p: Principal, id: string, input: PatchOpportunityInput, expectedVersion?: number, call: { tx?: Executor } = {}): Promise<OpportunityDto> {
+      return (call.tx ?? db).transaction(async (tx) => {
         const hit = await repo.findForAction(tx, p, id, 'opportunities:update', true);
         if (!hit) throw notFound('opportunity');
         if (!hit.allowed) throw new AppError('FORBIDDEN', 'missing permission opportunities:update on this opportunity');
