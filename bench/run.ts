@@ -412,6 +412,19 @@ function buildCases(f: Fixtures, nonce: string): Case[] {
       note: `${supply.length} distinct opportunities in QUALIFICATION`,
     });
   }
+  // Reports (issue 14): each within the persona's visibility, the periods a sales manager asks for.
+  const half = new Date(Date.now() - 182 * 86_400_000).toISOString().slice(0, 10);
+  const reports: [string, string][] = [
+    ['funnel', '/v1/reports/funnel'],
+    ['conversion, last two quarters', `/v1/reports/conversion?from=${half}`],
+    ['forecast, next three months', '/v1/reports/forecast'],
+    ['sales performance per unit, last two quarters', `/v1/reports/sales-performance?from=${half}&groupBy=unit`],
+  ];
+  for (const [what, path] of reports) {
+    for (const p of ['partnerManager', 'admin'] as const) {
+      add({ scenario: 'S9', label: `GET ${path.split('?')[0]} (${what})`, persona: p, expected: [200], request: () => get(p, path) });
+    }
+  }
   return cases;
 }
 
@@ -645,6 +658,7 @@ function judge(s: Summary, all: Summary[]): void {
     if (s2?.appRps) checks.push([`≥ 0.8 × S2 (${s2.appRps})`, (s.appRps ?? 0) >= 0.8 * s2.appRps]);
   }
   if (s.scenario === 'S4') checks.push(['p50 < 20 ms', s.p50 !== null && s.p50 < 20]);
+  if (s.scenario === 'S9') checks.push(['p50 < 200 ms', s.p50 !== null && s.p50 < 200]);
   if (s.scenario === 'S6' || s.scenario === 'S6r') {
     const by = s.statementsByPageSize ?? {};
     checks.push([`statements ≤ 5, same for 10 and 50 (${by['10']}/${by['50']})`, (by['50'] ?? 99) <= 5 && by['10'] === by['50']]);

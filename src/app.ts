@@ -20,9 +20,11 @@ import { contactHistoryRoutes, createContactHistoryService, repointInteractions 
 import { createCustomerService, customersRoutes } from './modules/customers/index.js';
 import { createLifecycleService, lifecycleRoutes, repointHandoffs } from './modules/lifecycle/index.js';
 import { createOpportunityService, opportunitiesRoutes, repointOpportunities } from './modules/opportunities/index.js';
+import { createOrderService, ordersRoutes, repointOrders } from './modules/orders/index.js';
 import { createOrgService, createPrincipalCache, orgRoutes, type PrincipalCache } from './modules/org/index.js';
 import { createReportService, reportsRoutes } from './modules/reports/index.js';
 import { createIntegrationService, integrationRoutes } from './modules/integration/index.js';
+import { createPlanService, plansRoutes } from './modules/plans/index.js';
 import { authPlugin } from './plugins/auth.js';
 import { corsPlugin } from './plugins/cors.js';
 import { clientErrorHandler, errorsPlugin, frameworkErrors, MAX_PARAM_LENGTH, sendProblem } from './plugins/errors.js';
@@ -92,7 +94,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const allocation = createAllocationService(database, { slaHours: config.allocationSlaHours });
   // A merge asks each module that keeps records of a customer to repoint them to the survivor.
   const customers = createCustomerService(database, {
-    mergeRepoints: [repointInteractions, repointOpportunities, repointActions, repointHandoffs],
+    mergeRepoints: [repointInteractions, repointOpportunities, repointActions, repointHandoffs, repointOrders],
     duplicateProbeLimitPerHour: config.duplicateProbeLimitPerHour,
     duplicateGuard: claims.duplicateGuard,
     allocateOnCreate: allocation.allocateOnCreate,
@@ -106,9 +108,11 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     actions: createActionService(database),
     reports: createReportService(database),
     integration: createIntegrationService(database, { customers }),
+    plans: createPlanService(database),
     access: createAccessService(database),
     claims,
     allocation,
+    orders: createOrderService(database),
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -160,9 +164,11 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       await v1.register(actionsRoutes);
       await v1.register(reportsRoutes);
       await v1.register(integrationRoutes);
+      await v1.register(plansRoutes);
       await v1.register(accessRoutes);
       await v1.register(claimsRoutes);
       await v1.register(allocationRoutes);
+      await v1.register(ordersRoutes);
     },
     { prefix: '/v1' },
   );

@@ -6,9 +6,11 @@ import type { ContactHistoryService } from './modules/contact-history/index.js';
 import type { CustomerService } from './modules/customers/index.js';
 import type { LifecycleService } from './modules/lifecycle/index.js';
 import type { OpportunityService } from './modules/opportunities/index.js';
+import type { OrderService } from './modules/orders/index.js';
 import type { OrgService } from './modules/org/index.js';
 import type { ReportService } from './modules/reports/index.js';
 import type { IntegrationService } from './modules/integration/index.js';
+import type { PlanService } from './modules/plans/index.js';
 
 // The services both doors call, one per module; built by app.ts, typed here so plugins need not import the app.
 export type Services = {
@@ -20,7 +22,9 @@ export type Services = {
   actions: ActionService;
   reports: ReportService;
   integration: IntegrationService;
+  plans: PlanService;
   access: AccessService;
   claims: ClaimService;
   allocation: AllocationService;
+  orders: OrderService;
 };

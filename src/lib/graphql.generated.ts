@@ -315,6 +315,45 @@ export type ContactUpsert = {
   status: UpsertStatus;
 };
 
+export type ConversionGroup = {
+  __typename?: 'ConversionGroup';
+  backwardMoves: Scalars['Int']['output'];
+  group?: Maybe<ReportGroup>;
+  lostCount: Scalars['Int']['output'];
+  meanCycleDays?: Maybe<Scalars['Float']['output']>;
+  reopenings: Scalars['Int']['output'];
+  steps: Array<ConversionStep>;
+  winRate?: Maybe<Scalars['String']['output']>;
+  wonCount: Scalars['Int']['output'];
+};
+
+export type ConversionReport = {
+  __typename?: 'ConversionReport';
+  from: Scalars['DateTime']['output'];
+  groupBy?: Maybe<Scalars['String']['output']>;
+  groups: Array<ConversionGroup>;
+  pipelineId: Scalars['ID']['output'];
+  to: Scalars['DateTime']['output'];
+};
+
+export type ConversionStep = {
+  __typename?: 'ConversionStep';
+  advanced: Scalars['Int']['output'];
+  /** advanced / (advanced + lost), 4 places; null when none decided. */
+  conversionRate?: Maybe<Scalars['String']['output']>;
+  entered: Scalars['Int']['output'];
+  fromStageKey: Scalars['String']['output'];
+  lost: Scalars['Int']['output'];
+  meanDaysInStage?: Maybe<Scalars['Float']['output']>;
+  medianDaysInStage?: Maybe<Scalars['Float']['output']>;
+  open: Scalars['Int']['output'];
+  sampleSize: Scalars['Int']['output'];
+  timeSampleSize: Scalars['Int']['output'];
+  toStageKey: Scalars['String']['output'];
+  winRateFromStage?: Maybe<Scalars['String']['output']>;
+  wonByEnd: Scalars['Int']['output'];
+};
+
 /** Exactly one of opportunityId and customerId. */
 export type CreateActionInput = {
   /** Defaults to the caller. */
@@ -396,6 +435,25 @@ export type CreateOpportunityInput = {
   qualification?: InputMaybe<QualificationInput>;
 };
 
+export type CreateOrderInput = {
+  /** When lines are given it must equal their sum (or be left out). */
+  amount?: InputMaybe<Scalars['String']['input']>;
+  cancelledAt?: InputMaybe<Scalars['DateTime']['input']>;
+  confirmedAt?: InputMaybe<Scalars['DateTime']['input']>;
+  currency: Scalars['String']['input'];
+  customer?: InputMaybe<OrderCustomerRefInput>;
+  /** The customer by id, or by customer: { system, externalId }. */
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  externalIds?: InputMaybe<Scalars['JSON']['input']>;
+  lines?: InputMaybe<Array<OrderLineInput>>;
+  number?: InputMaybe<Scalars['String']['input']>;
+  opportunityId?: InputMaybe<Scalars['ID']['input']>;
+  orderedAt?: InputMaybe<Scalars['DateTime']['input']>;
+  paidAt?: InputMaybe<Scalars['DateTime']['input']>;
+  shippedAt?: InputMaybe<Scalars['DateTime']['input']>;
+  status?: InputMaybe<OrderStatus>;
+};
+
 export type CreateOrgUnitInput = {
   kind: OrgUnitKind;
   name: Scalars['String']['input'];
@@ -409,6 +467,17 @@ export type CreatePipelineInput = {
   productLine?: InputMaybe<Scalars['String']['input']>;
   stages: Array<PipelineStageInput>;
   unitId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+export type CreatePlanInput = {
+  historyMonths?: InputMaybe<Scalars['Int']['input']>;
+  minSample?: InputMaybe<Scalars['Int']['input']>;
+  name?: InputMaybe<Scalars['String']['input']>;
+  periodEnd: Scalars['String']['input'];
+  periodStart: Scalars['String']['input'];
+  pipelineId?: InputMaybe<Scalars['ID']['input']>;
+  target: PlanTargetInput;
+  unitId: Scalars['ID']['input'];
 };
 
 export type CreateRoleInput = {
@@ -467,6 +536,8 @@ export type Customer = {
   name: Scalars['String']['output'];
   /** Newest first. Batched: one statement for all customers of a page. */
   opportunities: OpportunityConnection;
+  /** Newest first. Batched: one statement for all customers of a page. */
+  orders: OrderConnection;
   /** Null when the owner is outside the caller's visibility. */
   owner?: Maybe<User>;
   ownerUnit?: Maybe<OrgUnit>;
@@ -506,6 +577,12 @@ export type CustomerInteractionsArgs = {
 
 
 export type CustomerOpportunitiesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type CustomerOrdersArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
@@ -611,6 +688,16 @@ export type DecisionRole =
   | 'TECHNICAL'
   | 'USER';
 
+export type DecomposePlanInput = {
+  historyMonths?: InputMaybe<Scalars['Int']['input']>;
+  minSample?: InputMaybe<Scalars['Int']['input']>;
+  periodEnd: Scalars['String']['input'];
+  periodStart: Scalars['String']['input'];
+  pipelineId?: InputMaybe<Scalars['ID']['input']>;
+  target: PlanTargetInput;
+  unitId: Scalars['ID']['input'];
+};
+
 export type Delegation = {
   __typename?: 'Delegation';
   /** Not revoked, and startsAt <= now < endsAt. */
@@ -676,6 +763,93 @@ export type ExplainResourceType =
 export type ExternalCustomerRefInput = {
   externalId: Scalars['String']['input'];
   system: Scalars['String']['input'];
+};
+
+export type ForecastCells = {
+  __typename?: 'ForecastCells';
+  bestCase: Scalars['String']['output'];
+  commit: Scalars['String']['output'];
+  historyBased: Scalars['String']['output'];
+  openCount: Scalars['Int']['output'];
+  otherCurrencyCount: Scalars['Int']['output'];
+  unpricedCount: Scalars['Int']['output'];
+  weighted: Scalars['String']['output'];
+  won: Scalars['String']['output'];
+  wonCount: Scalars['Int']['output'];
+};
+
+export type ForecastMonth = {
+  __typename?: 'ForecastMonth';
+  bestCase: Scalars['String']['output'];
+  commit: Scalars['String']['output'];
+  historyBased: Scalars['String']['output'];
+  month: Scalars['String']['output'];
+  openCount: Scalars['Int']['output'];
+  otherCurrencyCount: Scalars['Int']['output'];
+  unpricedCount: Scalars['Int']['output'];
+  weighted: Scalars['String']['output'];
+  won: Scalars['String']['output'];
+  wonCount: Scalars['Int']['output'];
+};
+
+export type ForecastReport = {
+  __typename?: 'ForecastReport';
+  commitProbability: Scalars['Int']['output'];
+  currency: Scalars['String']['output'];
+  from: Scalars['String']['output'];
+  months: Array<ForecastMonth>;
+  pipelineId: Scalars['ID']['output'];
+  stageRates: Array<ForecastStageRate>;
+  to: Scalars['String']['output'];
+  totals: ForecastCells;
+  undatedCount: Scalars['Int']['output'];
+};
+
+export type ForecastStageRate = {
+  __typename?: 'ForecastStageRate';
+  rate: Scalars['String']['output'];
+  sampleSize: Scalars['Int']['output'];
+  /** HISTORY (measured in the caller's scope) or PIPELINE (the stage's probability: too little history). */
+  source: Scalars['String']['output'];
+  stageKey: Scalars['String']['output'];
+};
+
+export type FunnelCells = {
+  __typename?: 'FunnelCells';
+  amount: Scalars['String']['output'];
+  count: Scalars['Int']['output'];
+  otherCurrencyCount: Scalars['Int']['output'];
+  unpricedCount: Scalars['Int']['output'];
+  weightedAmount: Scalars['String']['output'];
+};
+
+export type FunnelGroup = {
+  __typename?: 'FunnelGroup';
+  /** Null when the report is not grouped. */
+  group?: Maybe<ReportGroup>;
+  stages: Array<FunnelStage>;
+  totals: FunnelCells;
+};
+
+export type FunnelReport = {
+  __typename?: 'FunnelReport';
+  currency: Scalars['String']['output'];
+  groupBy?: Maybe<Scalars['String']['output']>;
+  groups: Array<FunnelGroup>;
+  pipelineId: Scalars['ID']['output'];
+};
+
+export type FunnelStage = {
+  __typename?: 'FunnelStage';
+  amount: Scalars['String']['output'];
+  count: Scalars['Int']['output'];
+  otherCurrencyCount: Scalars['Int']['output'];
+  probability: Scalars['Int']['output'];
+  stageId: Scalars['ID']['output'];
+  stageKey: Scalars['String']['output'];
+  stageName: Scalars['String']['output'];
+  unpricedCount: Scalars['Int']['output'];
+  weightedAmount: Scalars['String']['output'];
 };
 
 /** A lead handed to a unit or a user, with a deadline. */
@@ -892,8 +1066,10 @@ export type Mutation = {
   createCustomer: Customer;
   createDelegation: Delegation;
   createOpportunity: Opportunity;
+  createOrder: Order;
   createOrgUnit: OrgUnit;
   createPipeline: Pipeline;
+  createPlan: Plan;
   createRole: Role;
   createShare: Share;
   createUser: User;
@@ -920,6 +1096,7 @@ export type Mutation = {
   updateCustomer: Customer;
   updateInteraction: Interaction;
   updateOpportunity: Opportunity;
+  updateOrder: Order;
   updateOrgUnit: OrgUnit;
   updatePipeline: Pipeline;
   updateRole: Role;
@@ -927,6 +1104,7 @@ export type Mutation = {
   upsertContactByExternalId: ContactUpsert;
   upsertCustomerByExternalId: CustomerUpsert;
   upsertOpportunityByExternalId: OpportunityUpsert;
+  upsertOrder: OrderUpsertResult;
 };
 
 
@@ -983,6 +1161,11 @@ export type MutationCreateOpportunityArgs = {
 };
 
 
+export type MutationCreateOrderArgs = {
+  input: CreateOrderInput;
+};
+
+
 export type MutationCreateOrgUnitArgs = {
   input: CreateOrgUnitInput;
 };
@@ -990,6 +1173,11 @@ export type MutationCreateOrgUnitArgs = {
 
 export type MutationCreatePipelineArgs = {
   input: CreatePipelineInput;
+};
+
+
+export type MutationCreatePlanArgs = {
+  input: CreatePlanInput;
 };
 
 
@@ -1139,6 +1327,13 @@ export type MutationUpdateOpportunityArgs = {
 };
 
 
+export type MutationUpdateOrderArgs = {
+  expectedVersion?: InputMaybe<Scalars['Int']['input']>;
+  id: Scalars['ID']['input'];
+  input: UpdateOrderInput;
+};
+
+
 export type MutationUpdateOrgUnitArgs = {
   expectedVersion?: InputMaybe<Scalars['Int']['input']>;
   id: Scalars['ID']['input'];
@@ -1188,6 +1383,13 @@ export type MutationUpsertOpportunityByExternalIdArgs = {
   expectedVersion?: InputMaybe<Scalars['Int']['input']>;
   externalId: Scalars['String']['input'];
   input: UpsertOpportunityInput;
+  system: Scalars['String']['input'];
+};
+
+
+export type MutationUpsertOrderArgs = {
+  externalId: Scalars['String']['input'];
+  input: UpsertOrderInput;
   system: Scalars['String']['input'];
 };
 
@@ -1299,6 +1501,106 @@ export type OpportunityViewerCan = {
   update: Scalars['Boolean']['output'];
 };
 
+export type Order = {
+  __typename?: 'Order';
+  /** Decimal string: the sum of the lines, e.g. "1500.00". */
+  amount: Scalars['String']['output'];
+  cancelledAt?: Maybe<Scalars['DateTime']['output']>;
+  confirmedAt?: Maybe<Scalars['DateTime']['output']>;
+  createdAt: Scalars['DateTime']['output'];
+  currency: Scalars['String']['output'];
+  /** Null when the customer is outside the caller's visibility. Batched. */
+  customer?: Maybe<Customer>;
+  customerId: Scalars['ID']['output'];
+  /** { system: id }; null for callers whose roles hide the company's system ids. */
+  externalIds?: Maybe<Scalars['JSON']['output']>;
+  id: Scalars['ID']['output'];
+  lines: Array<OrderLine>;
+  number?: Maybe<Scalars['String']['output']>;
+  /** Null when there is none, or it is outside the caller's visibility. Batched. */
+  opportunity?: Maybe<Opportunity>;
+  opportunityId?: Maybe<Scalars['ID']['output']>;
+  orderedAt: Scalars['DateTime']['output'];
+  ownerUnitId: Scalars['ID']['output'];
+  /** The customer's owner: an order is owned as its customer is. */
+  ownerUserId?: Maybe<Scalars['ID']['output']>;
+  paidAt?: Maybe<Scalars['DateTime']['output']>;
+  shippedAt?: Maybe<Scalars['DateTime']['output']>;
+  status: OrderStatus;
+  updatedAt: Scalars['DateTime']['output'];
+  version: Scalars['Int']['output'];
+};
+
+export type OrderConnection = {
+  __typename?: 'OrderConnection';
+  edges: Array<OrderEdge>;
+  pageInfo: PageInfo;
+  /** The rows of every page with these filters, within visibility; counted only when asked for. */
+  totalCount: Scalars['Int']['output'];
+};
+
+/** A record by the id an integrated system gave it. */
+export type OrderCustomerRefInput = {
+  externalId: Scalars['String']['input'];
+  system: Scalars['String']['input'];
+};
+
+export type OrderEdge = {
+  __typename?: 'OrderEdge';
+  cursor: Scalars['String']['output'];
+  node: Order;
+};
+
+export type OrderFilter = {
+  currency?: InputMaybe<Scalars['String']['input']>;
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  number?: InputMaybe<Scalars['String']['input']>;
+  opportunityId?: InputMaybe<Scalars['ID']['input']>;
+  orderedAfter?: InputMaybe<Scalars['DateTime']['input']>;
+  orderedBefore?: InputMaybe<Scalars['DateTime']['input']>;
+  ownerUnitId?: InputMaybe<Scalars['ID']['input']>;
+  ownerUserId?: InputMaybe<Scalars['ID']['input']>;
+  productLine?: InputMaybe<Scalars['String']['input']>;
+  status?: InputMaybe<OrderStatus>;
+  updatedAfter?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+export type OrderLine = {
+  __typename?: 'OrderLine';
+  /** Decimal string: as given, or quantity × unitPrice to the cent. */
+  amount: Scalars['String']['output'];
+  product: Scalars['String']['output'];
+  productLine?: Maybe<Scalars['String']['output']>;
+  /** Decimal string, e.g. "2" or "0.5". */
+  quantity: Scalars['String']['output'];
+  /** Decimal string, e.g. "12.50". */
+  unitPrice: Scalars['String']['output'];
+};
+
+export type OrderLineInput = {
+  /** Leave out to have quantity × unitPrice, to the cent. */
+  amount?: InputMaybe<Scalars['String']['input']>;
+  product: Scalars['String']['input'];
+  productLine?: InputMaybe<Scalars['String']['input']>;
+  quantity: Scalars['String']['input'];
+  unitPrice: Scalars['String']['input'];
+};
+
+/** ORDERED → PAID → SHIPPED → CONFIRMED, or CANCELLED before CONFIRMED; forward only. */
+export type OrderStatus =
+  | 'CANCELLED'
+  | 'CONFIRMED'
+  | 'ORDERED'
+  | 'PAID'
+  | 'SHIPPED';
+
+export type OrderUpsertResult = {
+  __typename?: 'OrderUpsertResult';
+  /** True when the upsert created the order, false when it patched an existing one (or changed nothing). */
+  created: Scalars['Boolean']['output'];
+  order: Order;
+};
+
 export type OrgUnit = {
   __typename?: 'OrgUnit';
   createdAt: Scalars['DateTime']['output'];
@@ -1374,6 +1676,127 @@ export type PipelineStageInput = {
   terminal?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
+export type Plan = {
+  __typename?: 'Plan';
+  averageWonAmount?: Maybe<Scalars['String']['output']>;
+  averageWonAmountSampleSize: Scalars['Int']['output'];
+  averageWonAmountSource: Scalars['String']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  createdBy: Scalars['ID']['output'];
+  historyMonths: Scalars['Int']['output'];
+  id: Scalars['ID']['output'];
+  measuredFrom: Scalars['DateTime']['output'];
+  measuredTo: Scalars['DateTime']['output'];
+  minSample: Scalars['Int']['output'];
+  name?: Maybe<Scalars['String']['output']>;
+  periodEnd: Scalars['String']['output'];
+  periodStart: Scalars['String']['output'];
+  pipelineId: Scalars['ID']['output'];
+  rates: Array<PlanRate>;
+  required: Array<PlanRequired>;
+  target: PlanTarget;
+  unitId: Scalars['ID']['output'];
+  version: Scalars['Int']['output'];
+  wonNeeded?: Maybe<Scalars['Int']['output']>;
+};
+
+export type PlanConnection = {
+  __typename?: 'PlanConnection';
+  edges: Array<PlanEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type PlanDecomposition = {
+  __typename?: 'PlanDecomposition';
+  averageWonAmount?: Maybe<Scalars['String']['output']>;
+  averageWonAmountSampleSize: Scalars['Int']['output'];
+  averageWonAmountSource: Scalars['String']['output'];
+  historyMonths: Scalars['Int']['output'];
+  measuredFrom: Scalars['DateTime']['output'];
+  measuredTo: Scalars['DateTime']['output'];
+  minSample: Scalars['Int']['output'];
+  periodEnd: Scalars['String']['output'];
+  periodStart: Scalars['String']['output'];
+  pipelineId: Scalars['ID']['output'];
+  rates: Array<PlanRate>;
+  required: Array<PlanRequired>;
+  target: PlanTarget;
+  unitId: Scalars['ID']['output'];
+  wonNeeded?: Maybe<Scalars['Int']['output']>;
+};
+
+export type PlanEdge = {
+  __typename?: 'PlanEdge';
+  cursor: Scalars['String']['output'];
+  node: Plan;
+};
+
+export type PlanFilter = {
+  unitId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+export type PlanProgress = {
+  __typename?: 'PlanProgress';
+  asOf: Scalars['DateTime']['output'];
+  averageWonAmountToday?: Maybe<Scalars['String']['output']>;
+  elapsedShare: Scalars['String']['output'];
+  periodEnd: Scalars['String']['output'];
+  periodStart: Scalars['String']['output'];
+  planId: Scalars['ID']['output'];
+  ratesToday: Array<PlanRate>;
+  stages: Array<PlanProgressStage>;
+  won: PlanProgressWon;
+};
+
+export type PlanProgressStage = {
+  __typename?: 'PlanProgressStage';
+  actual: Scalars['Int']['output'];
+  expectedToDate?: Maybe<Scalars['Int']['output']>;
+  gap?: Maybe<Scalars['Int']['output']>;
+  required?: Maybe<Scalars['Int']['output']>;
+  requiredToday?: Maybe<Scalars['Int']['output']>;
+  stageKey: Scalars['String']['output'];
+};
+
+export type PlanProgressWon = {
+  __typename?: 'PlanProgressWon';
+  actual: Scalars['String']['output'];
+  currency: Scalars['String']['output'];
+  gap: Scalars['String']['output'];
+  target: Scalars['String']['output'];
+};
+
+export type PlanRate = {
+  __typename?: 'PlanRate';
+  belowMinimumSample: Scalars['Boolean']['output'];
+  fromStageKey: Scalars['String']['output'];
+  rate?: Maybe<Scalars['String']['output']>;
+  sampleSize: Scalars['Int']['output'];
+  /** UNIT, PARENT, COMPANY (measured there, within the caller's visibility), PIPELINE (stage probabilities) or NONE. */
+  source: Scalars['String']['output'];
+  sourceUnitId?: Maybe<Scalars['ID']['output']>;
+  toStageKey: Scalars['String']['output'];
+};
+
+export type PlanRequired = {
+  __typename?: 'PlanRequired';
+  /** Null when it cannot be computed (no average won amount, or an unknown or zero rate on the way). */
+  count?: Maybe<Scalars['Int']['output']>;
+  stageKey: Scalars['String']['output'];
+};
+
+export type PlanTarget = {
+  __typename?: 'PlanTarget';
+  amount: Scalars['String']['output'];
+  currency: Scalars['String']['output'];
+};
+
+export type PlanTargetInput = {
+  amount: Scalars['String']['input'];
+  currency: Scalars['String']['input'];
+};
+
 /** A match the caller cannot see: only whom to ask. */
 export type ProtectedMatch = {
   __typename?: 'ProtectedMatch';
@@ -1420,12 +1843,18 @@ export type Query = {
   contactByExternalId?: Maybe<Contact>;
   /** Every visible contact person; sort createdAt (default) or updatedAt, with an optional - prefix. */
   contacts: ContactConnection;
+  /** Defaults to the last 90 days. */
+  conversionReport: ConversionReport;
   customer?: Maybe<Customer>;
   customerByExternalId?: Maybe<Customer>;
   customers: CustomerConnection;
   delegations: DelegationConnection;
   /** What createCustomer with this input would find, creating nothing (audited and limited like a refused create). */
   duplicateCheck: DuplicateCheck;
+  /** Months as YYYY-MM; defaults to this month and the next two. */
+  forecastReport: ForecastReport;
+  /** Open deals per stage now. groupBy: unit, partner, user or source. */
+  funnelReport: FunnelReport;
   handoff?: Maybe<Handoff>;
   handoffs: HandoffConnection;
   interaction?: Maybe<Interaction>;
@@ -1435,12 +1864,22 @@ export type Query = {
   opportunities: OpportunityConnection;
   opportunity?: Maybe<Opportunity>;
   opportunityByExternalId?: Maybe<Opportunity>;
+  order?: Maybe<Order>;
+  orderByExternalId?: Maybe<Order>;
+  orders: OrderConnection;
   orgUnit?: Maybe<OrgUnit>;
   orgUnits: Array<OrgUnit>;
   pipeline?: Maybe<Pipeline>;
   pipelines: Array<Pipeline>;
+  plan?: Maybe<Plan>;
+  /** Computes only: POST /v1/plans/decompose. */
+  planDecomposition: PlanDecomposition;
+  planProgress?: Maybe<PlanProgress>;
+  plans: PlanConnection;
   role?: Maybe<Role>;
   roles: Array<Role>;
+  /** groupBy: user (default), unit or partner. Defaults to the last 90 days. */
+  salesPerformanceReport: SalesPerformanceReport;
   share?: Maybe<Share>;
   /** Shares the caller made, those granted to it or its unit, and those on customers it may edit; newest first. */
   shares: ShareConnection;
@@ -1512,6 +1951,18 @@ export type QueryContactsArgs = {
 };
 
 
+export type QueryConversionReportArgs = {
+  currency?: InputMaybe<Scalars['String']['input']>;
+  from?: InputMaybe<Scalars['DateTime']['input']>;
+  groupBy?: InputMaybe<Scalars['String']['input']>;
+  ownerUnitId?: InputMaybe<Scalars['ID']['input']>;
+  ownerUserId?: InputMaybe<Scalars['ID']['input']>;
+  pipelineId?: InputMaybe<Scalars['ID']['input']>;
+  source?: InputMaybe<SourceChannel>;
+  to?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+
 export type QueryCustomerArgs = {
   id: Scalars['ID']['input'];
 };
@@ -1540,6 +1991,32 @@ export type QueryDelegationsArgs = {
 
 export type QueryDuplicateCheckArgs = {
   input: CreateCustomerInput;
+};
+
+
+export type QueryForecastReportArgs = {
+  commitProbability?: InputMaybe<Scalars['Int']['input']>;
+  currency?: InputMaybe<Scalars['String']['input']>;
+  from?: InputMaybe<Scalars['String']['input']>;
+  historyMonths?: InputMaybe<Scalars['Int']['input']>;
+  minSample?: InputMaybe<Scalars['Int']['input']>;
+  ownerUnitId?: InputMaybe<Scalars['ID']['input']>;
+  ownerUserId?: InputMaybe<Scalars['ID']['input']>;
+  pipelineId?: InputMaybe<Scalars['ID']['input']>;
+  source?: InputMaybe<SourceChannel>;
+  to?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryFunnelReportArgs = {
+  currency?: InputMaybe<Scalars['String']['input']>;
+  expectedCloseFrom?: InputMaybe<Scalars['String']['input']>;
+  expectedCloseTo?: InputMaybe<Scalars['String']['input']>;
+  groupBy?: InputMaybe<Scalars['String']['input']>;
+  ownerUnitId?: InputMaybe<Scalars['ID']['input']>;
+  ownerUserId?: InputMaybe<Scalars['ID']['input']>;
+  pipelineId?: InputMaybe<Scalars['ID']['input']>;
+  source?: InputMaybe<SourceChannel>;
 };
 
 
@@ -1588,6 +2065,25 @@ export type QueryOpportunityByExternalIdArgs = {
 };
 
 
+export type QueryOrderArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryOrderByExternalIdArgs = {
+  externalId: Scalars['String']['input'];
+  system: Scalars['String']['input'];
+};
+
+
+export type QueryOrdersArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<OrderFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  sort?: InputMaybe<Scalars['String']['input']>;
+};
+
+
 export type QueryOrgUnitArgs = {
   id: Scalars['ID']['input'];
 };
@@ -1598,8 +2094,42 @@ export type QueryPipelineArgs = {
 };
 
 
+export type QueryPlanArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryPlanDecompositionArgs = {
+  input: DecomposePlanInput;
+};
+
+
+export type QueryPlanProgressArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryPlansArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<PlanFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
 export type QueryRoleArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QuerySalesPerformanceReportArgs = {
+  currency?: InputMaybe<Scalars['String']['input']>;
+  from?: InputMaybe<Scalars['DateTime']['input']>;
+  groupBy?: InputMaybe<Scalars['String']['input']>;
+  ownerUnitId?: InputMaybe<Scalars['ID']['input']>;
+  ownerUserId?: InputMaybe<Scalars['ID']['input']>;
+  pipelineId?: InputMaybe<Scalars['ID']['input']>;
+  source?: InputMaybe<SourceChannel>;
+  to?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 
@@ -1643,6 +2173,13 @@ export type RecordInteractionInput = {
   subject?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** A report's group: a unit, partner or user (key = its id) or a source channel; null key: none (the company's own staff for partner, no owner for user). */
+export type ReportGroup = {
+  __typename?: 'ReportGroup';
+  key?: Maybe<Scalars['String']['output']>;
+  name?: Maybe<Scalars['String']['output']>;
+};
+
 export type Role = {
   __typename?: 'Role';
   builtIn: Scalars['Boolean']['output'];
@@ -1652,6 +2189,30 @@ export type Role = {
   permissions: Array<Scalars['String']['output']>;
   scope: Scope;
   version: Scalars['Int']['output'];
+};
+
+export type SalesPerformanceReport = {
+  __typename?: 'SalesPerformanceReport';
+  currency: Scalars['String']['output'];
+  from: Scalars['DateTime']['output'];
+  groupBy: Scalars['String']['output'];
+  pipelineId: Scalars['ID']['output'];
+  rows: Array<SalesPerformanceRow>;
+  to: Scalars['DateTime']['output'];
+};
+
+export type SalesPerformanceRow = {
+  __typename?: 'SalesPerformanceRow';
+  actionsDone: Scalars['Int']['output'];
+  conversionRate?: Maybe<Scalars['String']['output']>;
+  created: Scalars['Int']['output'];
+  group?: Maybe<ReportGroup>;
+  interactions: Scalars['Int']['output'];
+  lost: Scalars['Int']['output'];
+  meanCycleDays?: Maybe<Scalars['Float']['output']>;
+  winRate?: Maybe<Scalars['String']['output']>;
+  won: Scalars['Int']['output'];
+  wonAmount: Scalars['String']['output'];
 };
 
 export type Scope =
@@ -1830,6 +2391,7 @@ export type TimelineEntryType =
   | 'HANDOFF_REJECTED'
   | 'INTERACTION'
   | 'LIFECYCLE_TRANSITION'
+  | 'ORDER'
   | 'OWNERSHIP_CHANGE'
   | 'STAGE_TRANSITION';
 
@@ -1936,6 +2498,22 @@ export type UpdateOpportunityInput = {
   stageId?: InputMaybe<Scalars['ID']['input']>;
 };
 
+/** Merge patch: omitted fields are unchanged; status moves forward only; lines replaces the lines. */
+export type UpdateOrderInput = {
+  amount?: InputMaybe<Scalars['String']['input']>;
+  cancelledAt?: InputMaybe<Scalars['DateTime']['input']>;
+  confirmedAt?: InputMaybe<Scalars['DateTime']['input']>;
+  currency?: InputMaybe<Scalars['String']['input']>;
+  externalIds?: InputMaybe<Scalars['JSON']['input']>;
+  lines?: InputMaybe<Array<OrderLineInput>>;
+  number?: InputMaybe<Scalars['String']['input']>;
+  opportunityId?: InputMaybe<Scalars['ID']['input']>;
+  orderedAt?: InputMaybe<Scalars['DateTime']['input']>;
+  paidAt?: InputMaybe<Scalars['DateTime']['input']>;
+  shippedAt?: InputMaybe<Scalars['DateTime']['input']>;
+  status?: InputMaybe<OrderStatus>;
+};
+
 export type UpdateOrgUnitInput = {
   name?: InputMaybe<Scalars['String']['input']>;
   parentId?: InputMaybe<Scalars['ID']['input']>;
@@ -2014,6 +2592,24 @@ export type UpsertOpportunityInput = {
   ownerUserId?: InputMaybe<Scalars['ID']['input']>;
   pipelineId?: InputMaybe<Scalars['ID']['input']>;
   qualification?: InputMaybe<QualificationInput>;
+};
+
+/** The create input when the order is new, a merge patch when it exists. */
+export type UpsertOrderInput = {
+  amount?: InputMaybe<Scalars['String']['input']>;
+  cancelledAt?: InputMaybe<Scalars['DateTime']['input']>;
+  confirmedAt?: InputMaybe<Scalars['DateTime']['input']>;
+  currency?: InputMaybe<Scalars['String']['input']>;
+  customer?: InputMaybe<OrderCustomerRefInput>;
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  externalIds?: InputMaybe<Scalars['JSON']['input']>;
+  lines?: InputMaybe<Array<OrderLineInput>>;
+  number?: InputMaybe<Scalars['String']['input']>;
+  opportunityId?: InputMaybe<Scalars['ID']['input']>;
+  orderedAt?: InputMaybe<Scalars['DateTime']['input']>;
+  paidAt?: InputMaybe<Scalars['DateTime']['input']>;
+  shippedAt?: InputMaybe<Scalars['DateTime']['input']>;
+  status?: InputMaybe<OrderStatus>;
 };
 
 /** What an upsert did: created the record, changed it, or found it as the input says (nothing written). */
@@ -2161,6 +2757,9 @@ export type ResolversTypes = {
   ContactEdge: ResolverTypeWrapper<unknown>;
   ContactFilter: ResolverTypeWrapper<unknown>;
   ContactUpsert: ResolverTypeWrapper<unknown>;
+  ConversionGroup: ResolverTypeWrapper<unknown>;
+  ConversionReport: ResolverTypeWrapper<unknown>;
+  ConversionStep: ResolverTypeWrapper<unknown>;
   CreateActionInput: ResolverTypeWrapper<unknown>;
   CreateAllocationRuleInput: ResolverTypeWrapper<unknown>;
   CreateClaimInput: ResolverTypeWrapper<unknown>;
@@ -2168,8 +2767,10 @@ export type ResolversTypes = {
   CreateCustomerInput: ResolverTypeWrapper<unknown>;
   CreateDelegationInput: ResolverTypeWrapper<unknown>;
   CreateOpportunityInput: ResolverTypeWrapper<unknown>;
+  CreateOrderInput: ResolverTypeWrapper<unknown>;
   CreateOrgUnitInput: ResolverTypeWrapper<unknown>;
   CreatePipelineInput: ResolverTypeWrapper<unknown>;
+  CreatePlanInput: ResolverTypeWrapper<unknown>;
   CreateRoleInput: ResolverTypeWrapper<unknown>;
   CreateShareInput: ResolverTypeWrapper<unknown>;
   CreateUserInput: ResolverTypeWrapper<unknown>;
@@ -2187,6 +2788,7 @@ export type ResolversTypes = {
   CustomerViewerCan: ResolverTypeWrapper<unknown>;
   DateTime: ResolverTypeWrapper<unknown>;
   DecisionRole: ResolverTypeWrapper<unknown>;
+  DecomposePlanInput: ResolverTypeWrapper<unknown>;
   Delegation: ResolverTypeWrapper<unknown>;
   DelegationConnection: ResolverTypeWrapper<unknown>;
   DelegationEdge: ResolverTypeWrapper<unknown>;
@@ -2197,6 +2799,14 @@ export type ResolversTypes = {
   ExplainResourceType: ResolverTypeWrapper<unknown>;
   ExternalCustomerRefInput: ResolverTypeWrapper<unknown>;
   Float: ResolverTypeWrapper<unknown>;
+  ForecastCells: ResolverTypeWrapper<unknown>;
+  ForecastMonth: ResolverTypeWrapper<unknown>;
+  ForecastReport: ResolverTypeWrapper<unknown>;
+  ForecastStageRate: ResolverTypeWrapper<unknown>;
+  FunnelCells: ResolverTypeWrapper<unknown>;
+  FunnelGroup: ResolverTypeWrapper<unknown>;
+  FunnelReport: ResolverTypeWrapper<unknown>;
+  FunnelStage: ResolverTypeWrapper<unknown>;
   Handoff: ResolverTypeWrapper<unknown>;
   HandoffBox: ResolverTypeWrapper<unknown>;
   HandoffConnection: ResolverTypeWrapper<unknown>;
@@ -2228,6 +2838,15 @@ export type ResolversTypes = {
   OpportunityStatus: ResolverTypeWrapper<unknown>;
   OpportunityUpsert: ResolverTypeWrapper<unknown>;
   OpportunityViewerCan: ResolverTypeWrapper<unknown>;
+  Order: ResolverTypeWrapper<unknown>;
+  OrderConnection: ResolverTypeWrapper<unknown>;
+  OrderCustomerRefInput: ResolverTypeWrapper<unknown>;
+  OrderEdge: ResolverTypeWrapper<unknown>;
+  OrderFilter: ResolverTypeWrapper<unknown>;
+  OrderLine: ResolverTypeWrapper<unknown>;
+  OrderLineInput: ResolverTypeWrapper<unknown>;
+  OrderStatus: ResolverTypeWrapper<unknown>;
+  OrderUpsertResult: ResolverTypeWrapper<unknown>;
   OrgUnit: ResolverTypeWrapper<unknown>;
   OrgUnitKind: ResolverTypeWrapper<unknown>;
   PageInfo: ResolverTypeWrapper<unknown>;
@@ -2236,12 +2855,27 @@ export type ResolversTypes = {
   Pipeline: ResolverTypeWrapper<unknown>;
   PipelineStage: ResolverTypeWrapper<unknown>;
   PipelineStageInput: ResolverTypeWrapper<unknown>;
+  Plan: ResolverTypeWrapper<unknown>;
+  PlanConnection: ResolverTypeWrapper<unknown>;
+  PlanDecomposition: ResolverTypeWrapper<unknown>;
+  PlanEdge: ResolverTypeWrapper<unknown>;
+  PlanFilter: ResolverTypeWrapper<unknown>;
+  PlanProgress: ResolverTypeWrapper<unknown>;
+  PlanProgressStage: ResolverTypeWrapper<unknown>;
+  PlanProgressWon: ResolverTypeWrapper<unknown>;
+  PlanRate: ResolverTypeWrapper<unknown>;
+  PlanRequired: ResolverTypeWrapper<unknown>;
+  PlanTarget: ResolverTypeWrapper<unknown>;
+  PlanTargetInput: ResolverTypeWrapper<unknown>;
   ProtectedMatch: ResolverTypeWrapper<unknown>;
   Qualification: ResolverTypeWrapper<unknown>;
   QualificationInput: ResolverTypeWrapper<unknown>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RecordInteractionInput: ResolverTypeWrapper<unknown>;
+  ReportGroup: ResolverTypeWrapper<unknown>;
   Role: ResolverTypeWrapper<unknown>;
+  SalesPerformanceReport: ResolverTypeWrapper<unknown>;
+  SalesPerformanceRow: ResolverTypeWrapper<unknown>;
   Scope: ResolverTypeWrapper<unknown>;
   Share: ResolverTypeWrapper<unknown>;
   ShareConnection: ResolverTypeWrapper<unknown>;
@@ -2271,6 +2905,7 @@ export type ResolversTypes = {
   UpdateCustomerInput: ResolverTypeWrapper<unknown>;
   UpdateInteractionInput: ResolverTypeWrapper<unknown>;
   UpdateOpportunityInput: ResolverTypeWrapper<unknown>;
+  UpdateOrderInput: ResolverTypeWrapper<unknown>;
   UpdateOrgUnitInput: ResolverTypeWrapper<unknown>;
   UpdatePipelineInput: ResolverTypeWrapper<unknown>;
   UpdateRoleInput: ResolverTypeWrapper<unknown>;
@@ -2278,6 +2913,7 @@ export type ResolversTypes = {
   UpsertContactInput: ResolverTypeWrapper<unknown>;
   UpsertCustomerInput: ResolverTypeWrapper<unknown>;
   UpsertOpportunityInput: ResolverTypeWrapper<unknown>;
+  UpsertOrderInput: ResolverTypeWrapper<unknown>;
   UpsertStatus: ResolverTypeWrapper<unknown>;
   User: ResolverTypeWrapper<unknown>;
   UserConnection: ResolverTypeWrapper<unknown>;
@@ -2314,6 +2950,9 @@ export type ResolversParentTypes = {
   ContactEdge: unknown;
   ContactFilter: unknown;
   ContactUpsert: unknown;
+  ConversionGroup: unknown;
+  ConversionReport: unknown;
+  ConversionStep: unknown;
   CreateActionInput: unknown;
   CreateAllocationRuleInput: unknown;
   CreateClaimInput: unknown;
@@ -2321,8 +2960,10 @@ export type ResolversParentTypes = {
   CreateCustomerInput: unknown;
   CreateDelegationInput: unknown;
   CreateOpportunityInput: unknown;
+  CreateOrderInput: unknown;
   CreateOrgUnitInput: unknown;
   CreatePipelineInput: unknown;
+  CreatePlanInput: unknown;
   CreateRoleInput: unknown;
   CreateShareInput: unknown;
   CreateUserInput: unknown;
@@ -2336,6 +2977,7 @@ export type ResolversParentTypes = {
   CustomerUpsert: unknown;
   CustomerViewerCan: unknown;
   DateTime: unknown;
+  DecomposePlanInput: unknown;
   Delegation: unknown;
   DelegationConnection: unknown;
   DelegationEdge: unknown;
@@ -2345,6 +2987,14 @@ export type ResolversParentTypes = {
   EffectiveScope: unknown;
   ExternalCustomerRefInput: unknown;
   Float: unknown;
+  ForecastCells: unknown;
+  ForecastMonth: unknown;
+  ForecastReport: unknown;
+  ForecastStageRate: unknown;
+  FunnelCells: unknown;
+  FunnelGroup: unknown;
+  FunnelReport: unknown;
+  FunnelStage: unknown;
   Handoff: unknown;
   HandoffConnection: unknown;
   HandoffEdge: unknown;
@@ -2368,17 +3018,40 @@ export type ResolversParentTypes = {
   OpportunityFilter: unknown;
   OpportunityUpsert: unknown;
   OpportunityViewerCan: unknown;
+  Order: unknown;
+  OrderConnection: unknown;
+  OrderCustomerRefInput: unknown;
+  OrderEdge: unknown;
+  OrderFilter: unknown;
+  OrderLine: unknown;
+  OrderLineInput: unknown;
+  OrderUpsertResult: unknown;
   OrgUnit: unknown;
   PageInfo: unknown;
   Pipeline: unknown;
   PipelineStage: unknown;
   PipelineStageInput: unknown;
+  Plan: unknown;
+  PlanConnection: unknown;
+  PlanDecomposition: unknown;
+  PlanEdge: unknown;
+  PlanFilter: unknown;
+  PlanProgress: unknown;
+  PlanProgressStage: unknown;
+  PlanProgressWon: unknown;
+  PlanRate: unknown;
+  PlanRequired: unknown;
+  PlanTarget: unknown;
+  PlanTargetInput: unknown;
   ProtectedMatch: unknown;
   Qualification: unknown;
   QualificationInput: unknown;
   Query: Record<PropertyKey, never>;
   RecordInteractionInput: unknown;
+  ReportGroup: unknown;
   Role: unknown;
+  SalesPerformanceReport: unknown;
+  SalesPerformanceRow: unknown;
   Share: unknown;
   ShareConnection: unknown;
   ShareEdge: unknown;
@@ -2403,6 +3076,7 @@ export type ResolversParentTypes = {
   UpdateCustomerInput: unknown;
   UpdateInteractionInput: unknown;
   UpdateOpportunityInput: unknown;
+  UpdateOrderInput: unknown;
   UpdateOrgUnitInput: unknown;
   UpdatePipelineInput: unknown;
   UpdateRoleInput: unknown;
@@ -2410,6 +3084,7 @@ export type ResolversParentTypes = {
   UpsertContactInput: unknown;
   UpsertCustomerInput: unknown;
   UpsertOpportunityInput: unknown;
+  UpsertOrderInput: unknown;
   User: unknown;
   UserConnection: unknown;
   UserEdge: unknown;
@@ -2608,6 +3283,41 @@ export type ContactUpsertResolvers<ContextType = MercuriusContext, ParentType ex
   status?: Resolver<ResolversTypes['UpsertStatus'], ParentType, ContextType>;
 };
 
+export type ConversionGroupResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ConversionGroup'] = ResolversParentTypes['ConversionGroup']> = {
+  backwardMoves?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  group?: Resolver<Maybe<ResolversTypes['ReportGroup']>, ParentType, ContextType>;
+  lostCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  meanCycleDays?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  reopenings?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  steps?: Resolver<Array<ResolversTypes['ConversionStep']>, ParentType, ContextType>;
+  winRate?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  wonCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ConversionReportResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ConversionReport'] = ResolversParentTypes['ConversionReport']> = {
+  from?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  groupBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  groups?: Resolver<Array<ResolversTypes['ConversionGroup']>, ParentType, ContextType>;
+  pipelineId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type ConversionStepResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ConversionStep'] = ResolversParentTypes['ConversionStep']> = {
+  advanced?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  conversionRate?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  entered?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  fromStageKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  lost?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  meanDaysInStage?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  medianDaysInStage?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  open?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  sampleSize?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  timeSampleSize?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  toStageKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  winRateFromStage?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  wonByEnd?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type CustomerResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Customer'] = ResolversParentTypes['Customer']> = {
   actions?: Resolver<ResolversTypes['ActionConnection'], ParentType, ContextType, Partial<CustomerActionsArgs>>;
   address?: Resolver<Maybe<ResolversTypes['Address']>, ParentType, ContextType>;
@@ -2629,6 +3339,7 @@ export type CustomerResolvers<ContextType = MercuriusContext, ParentType extends
   mergedIntoId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   opportunities?: Resolver<ResolversTypes['OpportunityConnection'], ParentType, ContextType, Partial<CustomerOpportunitiesArgs>>;
+  orders?: Resolver<ResolversTypes['OrderConnection'], ParentType, ContextType, Partial<CustomerOrdersArgs>>;
   owner?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   ownerUnit?: Resolver<Maybe<ResolversTypes['OrgUnit']>, ParentType, ContextType>;
   ownerUnitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -2726,6 +3437,83 @@ export type DuplicateCheckResolvers<ContextType = MercuriusContext, ParentType e
 export type EffectiveScopeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['EffectiveScope'] = ResolversParentTypes['EffectiveScope']> = {
   permission?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   scope?: Resolver<ResolversTypes['Scope'], ParentType, ContextType>;
+};
+
+export type ForecastCellsResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ForecastCells'] = ResolversParentTypes['ForecastCells']> = {
+  bestCase?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  commit?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  historyBased?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  openCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  otherCurrencyCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  unpricedCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  weighted?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  won?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  wonCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ForecastMonthResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ForecastMonth'] = ResolversParentTypes['ForecastMonth']> = {
+  bestCase?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  commit?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  historyBased?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  month?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  openCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  otherCurrencyCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  unpricedCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  weighted?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  won?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  wonCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ForecastReportResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ForecastReport'] = ResolversParentTypes['ForecastReport']> = {
+  commitProbability?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  from?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  months?: Resolver<Array<ResolversTypes['ForecastMonth']>, ParentType, ContextType>;
+  pipelineId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  stageRates?: Resolver<Array<ResolversTypes['ForecastStageRate']>, ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  totals?: Resolver<ResolversTypes['ForecastCells'], ParentType, ContextType>;
+  undatedCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ForecastStageRateResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ForecastStageRate'] = ResolversParentTypes['ForecastStageRate']> = {
+  rate?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sampleSize?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  stageKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type FunnelCellsResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['FunnelCells'] = ResolversParentTypes['FunnelCells']> = {
+  amount?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  otherCurrencyCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  unpricedCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  weightedAmount?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type FunnelGroupResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['FunnelGroup'] = ResolversParentTypes['FunnelGroup']> = {
+  group?: Resolver<Maybe<ResolversTypes['ReportGroup']>, ParentType, ContextType>;
+  stages?: Resolver<Array<ResolversTypes['FunnelStage']>, ParentType, ContextType>;
+  totals?: Resolver<ResolversTypes['FunnelCells'], ParentType, ContextType>;
+};
+
+export type FunnelReportResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['FunnelReport'] = ResolversParentTypes['FunnelReport']> = {
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  groupBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  groups?: Resolver<Array<ResolversTypes['FunnelGroup']>, ParentType, ContextType>;
+  pipelineId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+};
+
+export type FunnelStageResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['FunnelStage'] = ResolversParentTypes['FunnelStage']> = {
+  amount?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  otherCurrencyCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  probability?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  stageId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  stageKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  stageName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  unpricedCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  weightedAmount?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type HandoffResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Handoff'] = ResolversParentTypes['Handoff']> = {
@@ -2851,8 +3639,10 @@ export type MutationResolvers<ContextType = MercuriusContext, ParentType extends
   createCustomer?: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationCreateCustomerArgs, 'input'>>;
   createDelegation?: Resolver<ResolversTypes['Delegation'], ParentType, ContextType, RequireFields<MutationCreateDelegationArgs, 'input'>>;
   createOpportunity?: Resolver<ResolversTypes['Opportunity'], ParentType, ContextType, RequireFields<MutationCreateOpportunityArgs, 'input'>>;
+  createOrder?: Resolver<ResolversTypes['Order'], ParentType, ContextType, RequireFields<MutationCreateOrderArgs, 'input'>>;
   createOrgUnit?: Resolver<ResolversTypes['OrgUnit'], ParentType, ContextType, RequireFields<MutationCreateOrgUnitArgs, 'input'>>;
   createPipeline?: Resolver<ResolversTypes['Pipeline'], ParentType, ContextType, RequireFields<MutationCreatePipelineArgs, 'input'>>;
+  createPlan?: Resolver<ResolversTypes['Plan'], ParentType, ContextType, RequireFields<MutationCreatePlanArgs, 'input'>>;
   createRole?: Resolver<ResolversTypes['Role'], ParentType, ContextType, RequireFields<MutationCreateRoleArgs, 'input'>>;
   createShare?: Resolver<ResolversTypes['Share'], ParentType, ContextType, RequireFields<MutationCreateShareArgs, 'input'>>;
   createUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationCreateUserArgs, 'input'>>;
@@ -2877,6 +3667,7 @@ export type MutationResolvers<ContextType = MercuriusContext, ParentType extends
   updateCustomer?: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationUpdateCustomerArgs, 'id' | 'input'>>;
   updateInteraction?: Resolver<ResolversTypes['Interaction'], ParentType, ContextType, RequireFields<MutationUpdateInteractionArgs, 'id' | 'input'>>;
   updateOpportunity?: Resolver<ResolversTypes['Opportunity'], ParentType, ContextType, RequireFields<MutationUpdateOpportunityArgs, 'id' | 'input'>>;
+  updateOrder?: Resolver<ResolversTypes['Order'], ParentType, ContextType, RequireFields<MutationUpdateOrderArgs, 'id' | 'input'>>;
   updateOrgUnit?: Resolver<ResolversTypes['OrgUnit'], ParentType, ContextType, RequireFields<MutationUpdateOrgUnitArgs, 'id' | 'input'>>;
   updatePipeline?: Resolver<ResolversTypes['Pipeline'], ParentType, ContextType, RequireFields<MutationUpdatePipelineArgs, 'id' | 'input'>>;
   updateRole?: Resolver<ResolversTypes['Role'], ParentType, ContextType, RequireFields<MutationUpdateRoleArgs, 'id' | 'input'>>;
@@ -2884,6 +3675,7 @@ export type MutationResolvers<ContextType = MercuriusContext, ParentType extends
   upsertContactByExternalId?: Resolver<ResolversTypes['ContactUpsert'], ParentType, ContextType, RequireFields<MutationUpsertContactByExternalIdArgs, 'externalId' | 'input' | 'system'>>;
   upsertCustomerByExternalId?: Resolver<ResolversTypes['CustomerUpsert'], ParentType, ContextType, RequireFields<MutationUpsertCustomerByExternalIdArgs, 'externalId' | 'input' | 'system'>>;
   upsertOpportunityByExternalId?: Resolver<ResolversTypes['OpportunityUpsert'], ParentType, ContextType, RequireFields<MutationUpsertOpportunityByExternalIdArgs, 'externalId' | 'input' | 'system'>>;
+  upsertOrder?: Resolver<ResolversTypes['OrderUpsertResult'], ParentType, ContextType, RequireFields<MutationUpsertOrderArgs, 'externalId' | 'input' | 'system'>>;
 };
 
 export type OpportunityResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Opportunity'] = ResolversParentTypes['Opportunity']> = {
@@ -2939,6 +3731,54 @@ export type OpportunityViewerCanResolvers<ContextType = MercuriusContext, Parent
   update?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
+export type OrderResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Order'] = ResolversParentTypes['Order']> = {
+  amount?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  cancelledAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  confirmedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  externalIds?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lines?: Resolver<Array<ResolversTypes['OrderLine']>, ParentType, ContextType>;
+  number?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  opportunity?: Resolver<Maybe<ResolversTypes['Opportunity']>, ParentType, ContextType>;
+  opportunityId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  orderedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  ownerUnitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  ownerUserId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  paidAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  shippedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['OrderStatus'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type OrderConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['OrderConnection'] = ResolversParentTypes['OrderConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['OrderEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type OrderEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['OrderEdge'] = ResolversParentTypes['OrderEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Order'], ParentType, ContextType>;
+};
+
+export type OrderLineResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['OrderLine'] = ResolversParentTypes['OrderLine']> = {
+  amount?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  product?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  productLine?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  quantity?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  unitPrice?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type OrderUpsertResultResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['OrderUpsertResult'] = ResolversParentTypes['OrderUpsertResult']> = {
+  created?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  order?: Resolver<ResolversTypes['Order'], ParentType, ContextType>;
+};
+
 export type OrgUnitResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['OrgUnit'] = ResolversParentTypes['OrgUnit']> = {
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -2978,6 +3818,106 @@ export type PipelineStageResolvers<ContextType = MercuriusContext, ParentType ex
   terminal?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
+export type PlanResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Plan'] = ResolversParentTypes['Plan']> = {
+  averageWonAmount?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  averageWonAmountSampleSize?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  averageWonAmountSource?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  createdBy?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  historyMonths?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  measuredFrom?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  measuredTo?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  minSample?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  name?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  periodEnd?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  periodStart?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  pipelineId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  rates?: Resolver<Array<ResolversTypes['PlanRate']>, ParentType, ContextType>;
+  required?: Resolver<Array<ResolversTypes['PlanRequired']>, ParentType, ContextType>;
+  target?: Resolver<ResolversTypes['PlanTarget'], ParentType, ContextType>;
+  unitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  wonNeeded?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+};
+
+export type PlanConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['PlanConnection'] = ResolversParentTypes['PlanConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['PlanEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type PlanDecompositionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['PlanDecomposition'] = ResolversParentTypes['PlanDecomposition']> = {
+  averageWonAmount?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  averageWonAmountSampleSize?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  averageWonAmountSource?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  historyMonths?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  measuredFrom?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  measuredTo?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  minSample?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  periodEnd?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  periodStart?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  pipelineId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  rates?: Resolver<Array<ResolversTypes['PlanRate']>, ParentType, ContextType>;
+  required?: Resolver<Array<ResolversTypes['PlanRequired']>, ParentType, ContextType>;
+  target?: Resolver<ResolversTypes['PlanTarget'], ParentType, ContextType>;
+  unitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  wonNeeded?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+};
+
+export type PlanEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['PlanEdge'] = ResolversParentTypes['PlanEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Plan'], ParentType, ContextType>;
+};
+
+export type PlanProgressResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['PlanProgress'] = ResolversParentTypes['PlanProgress']> = {
+  asOf?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  averageWonAmountToday?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  elapsedShare?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  periodEnd?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  periodStart?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  planId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  ratesToday?: Resolver<Array<ResolversTypes['PlanRate']>, ParentType, ContextType>;
+  stages?: Resolver<Array<ResolversTypes['PlanProgressStage']>, ParentType, ContextType>;
+  won?: Resolver<ResolversTypes['PlanProgressWon'], ParentType, ContextType>;
+};
+
+export type PlanProgressStageResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['PlanProgressStage'] = ResolversParentTypes['PlanProgressStage']> = {
+  actual?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  expectedToDate?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  gap?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  required?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  requiredToday?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  stageKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type PlanProgressWonResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['PlanProgressWon'] = ResolversParentTypes['PlanProgressWon']> = {
+  actual?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  gap?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  target?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type PlanRateResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['PlanRate'] = ResolversParentTypes['PlanRate']> = {
+  belowMinimumSample?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  fromStageKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  rate?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  sampleSize?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sourceUnitId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  toStageKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type PlanRequiredResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['PlanRequired'] = ResolversParentTypes['PlanRequired']> = {
+  count?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  stageKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type PlanTargetResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['PlanTarget'] = ResolversParentTypes['PlanTarget']> = {
+  amount?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type ProtectedMatchResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ProtectedMatch'] = ResolversParentTypes['ProtectedMatch']> = {
   contactUnitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   contactUnitName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -3005,11 +3945,14 @@ export type QueryResolvers<ContextType = MercuriusContext, ParentType extends Re
   contact?: Resolver<Maybe<ResolversTypes['Contact']>, ParentType, ContextType, RequireFields<QueryContactArgs, 'id'>>;
   contactByExternalId?: Resolver<Maybe<ResolversTypes['Contact']>, ParentType, ContextType, RequireFields<QueryContactByExternalIdArgs, 'externalId' | 'system'>>;
   contacts?: Resolver<ResolversTypes['ContactConnection'], ParentType, ContextType, Partial<QueryContactsArgs>>;
+  conversionReport?: Resolver<ResolversTypes['ConversionReport'], ParentType, ContextType, Partial<QueryConversionReportArgs>>;
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerArgs, 'id'>>;
   customerByExternalId?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerByExternalIdArgs, 'externalId' | 'system'>>;
   customers?: Resolver<ResolversTypes['CustomerConnection'], ParentType, ContextType, Partial<QueryCustomersArgs>>;
   delegations?: Resolver<ResolversTypes['DelegationConnection'], ParentType, ContextType, Partial<QueryDelegationsArgs>>;
   duplicateCheck?: Resolver<ResolversTypes['DuplicateCheck'], ParentType, ContextType, RequireFields<QueryDuplicateCheckArgs, 'input'>>;
+  forecastReport?: Resolver<ResolversTypes['ForecastReport'], ParentType, ContextType, Partial<QueryForecastReportArgs>>;
+  funnelReport?: Resolver<ResolversTypes['FunnelReport'], ParentType, ContextType, Partial<QueryFunnelReportArgs>>;
   handoff?: Resolver<Maybe<ResolversTypes['Handoff']>, ParentType, ContextType, RequireFields<QueryHandoffArgs, 'id'>>;
   handoffs?: Resolver<ResolversTypes['HandoffConnection'], ParentType, ContextType, Partial<QueryHandoffsArgs>>;
   interaction?: Resolver<Maybe<ResolversTypes['Interaction']>, ParentType, ContextType, RequireFields<QueryInteractionArgs, 'id'>>;
@@ -3018,17 +3961,30 @@ export type QueryResolvers<ContextType = MercuriusContext, ParentType extends Re
   opportunities?: Resolver<ResolversTypes['OpportunityConnection'], ParentType, ContextType, Partial<QueryOpportunitiesArgs>>;
   opportunity?: Resolver<Maybe<ResolversTypes['Opportunity']>, ParentType, ContextType, RequireFields<QueryOpportunityArgs, 'id'>>;
   opportunityByExternalId?: Resolver<Maybe<ResolversTypes['Opportunity']>, ParentType, ContextType, RequireFields<QueryOpportunityByExternalIdArgs, 'externalId' | 'system'>>;
+  order?: Resolver<Maybe<ResolversTypes['Order']>, ParentType, ContextType, RequireFields<QueryOrderArgs, 'id'>>;
+  orderByExternalId?: Resolver<Maybe<ResolversTypes['Order']>, ParentType, ContextType, RequireFields<QueryOrderByExternalIdArgs, 'externalId' | 'system'>>;
+  orders?: Resolver<ResolversTypes['OrderConnection'], ParentType, ContextType, Partial<QueryOrdersArgs>>;
   orgUnit?: Resolver<Maybe<ResolversTypes['OrgUnit']>, ParentType, ContextType, RequireFields<QueryOrgUnitArgs, 'id'>>;
   orgUnits?: Resolver<Array<ResolversTypes['OrgUnit']>, ParentType, ContextType>;
   pipeline?: Resolver<Maybe<ResolversTypes['Pipeline']>, ParentType, ContextType, RequireFields<QueryPipelineArgs, 'id'>>;
   pipelines?: Resolver<Array<ResolversTypes['Pipeline']>, ParentType, ContextType>;
+  plan?: Resolver<Maybe<ResolversTypes['Plan']>, ParentType, ContextType, RequireFields<QueryPlanArgs, 'id'>>;
+  planDecomposition?: Resolver<ResolversTypes['PlanDecomposition'], ParentType, ContextType, RequireFields<QueryPlanDecompositionArgs, 'input'>>;
+  planProgress?: Resolver<Maybe<ResolversTypes['PlanProgress']>, ParentType, ContextType, RequireFields<QueryPlanProgressArgs, 'id'>>;
+  plans?: Resolver<ResolversTypes['PlanConnection'], ParentType, ContextType, Partial<QueryPlansArgs>>;
   role?: Resolver<Maybe<ResolversTypes['Role']>, ParentType, ContextType, RequireFields<QueryRoleArgs, 'id'>>;
   roles?: Resolver<Array<ResolversTypes['Role']>, ParentType, ContextType>;
+  salesPerformanceReport?: Resolver<ResolversTypes['SalesPerformanceReport'], ParentType, ContextType, Partial<QuerySalesPerformanceReportArgs>>;
   share?: Resolver<Maybe<ResolversTypes['Share']>, ParentType, ContextType, RequireFields<QueryShareArgs, 'id'>>;
   shares?: Resolver<ResolversTypes['ShareConnection'], ParentType, ContextType, Partial<QuerySharesArgs>>;
   sourceReport?: Resolver<ResolversTypes['SourceReport'], ParentType, ContextType, Partial<QuerySourceReportArgs>>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
   users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, Partial<QueryUsersArgs>>;
+};
+
+export type ReportGroupResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ReportGroup'] = ResolversParentTypes['ReportGroup']> = {
+  key?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  name?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
 export type RoleResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Role'] = ResolversParentTypes['Role']> = {
@@ -3039,6 +3995,28 @@ export type RoleResolvers<ContextType = MercuriusContext, ParentType extends Res
   permissions?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   scope?: Resolver<ResolversTypes['Scope'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type SalesPerformanceReportResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['SalesPerformanceReport'] = ResolversParentTypes['SalesPerformanceReport']> = {
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  from?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  groupBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  pipelineId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  rows?: Resolver<Array<ResolversTypes['SalesPerformanceRow']>, ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type SalesPerformanceRowResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['SalesPerformanceRow'] = ResolversParentTypes['SalesPerformanceRow']> = {
+  actionsDone?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  conversionRate?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  created?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  group?: Resolver<Maybe<ResolversTypes['ReportGroup']>, ParentType, ContextType>;
+  interactions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  lost?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  meanCycleDays?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  winRate?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  won?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  wonAmount?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type ShareResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Share'] = ResolversParentTypes['Share']> = {
@@ -3194,6 +4172,9 @@ export type Resolvers<ContextType = MercuriusContext> = {
   ContactConnection?: ContactConnectionResolvers<ContextType>;
   ContactEdge?: ContactEdgeResolvers<ContextType>;
   ContactUpsert?: ContactUpsertResolvers<ContextType>;
+  ConversionGroup?: ConversionGroupResolvers<ContextType>;
+  ConversionReport?: ConversionReportResolvers<ContextType>;
+  ConversionStep?: ConversionStepResolvers<ContextType>;
   Customer?: CustomerResolvers<ContextType>;
   CustomerConnection?: CustomerConnectionResolvers<ContextType>;
   CustomerEdge?: CustomerEdgeResolvers<ContextType>;
@@ -3207,6 +4188,14 @@ export type Resolvers<ContextType = MercuriusContext> = {
   DuplicateCandidate?: DuplicateCandidateResolvers<ContextType>;
   DuplicateCheck?: DuplicateCheckResolvers<ContextType>;
   EffectiveScope?: EffectiveScopeResolvers<ContextType>;
+  ForecastCells?: ForecastCellsResolvers<ContextType>;
+  ForecastMonth?: ForecastMonthResolvers<ContextType>;
+  ForecastReport?: ForecastReportResolvers<ContextType>;
+  ForecastStageRate?: ForecastStageRateResolvers<ContextType>;
+  FunnelCells?: FunnelCellsResolvers<ContextType>;
+  FunnelGroup?: FunnelGroupResolvers<ContextType>;
+  FunnelReport?: FunnelReportResolvers<ContextType>;
+  FunnelStage?: FunnelStageResolvers<ContextType>;
   Handoff?: HandoffResolvers<ContextType>;
   HandoffConnection?: HandoffConnectionResolvers<ContextType>;
   HandoffEdge?: HandoffEdgeResolvers<ContextType>;
@@ -3223,14 +4212,32 @@ export type Resolvers<ContextType = MercuriusContext> = {
   OpportunityEdge?: OpportunityEdgeResolvers<ContextType>;
   OpportunityUpsert?: OpportunityUpsertResolvers<ContextType>;
   OpportunityViewerCan?: OpportunityViewerCanResolvers<ContextType>;
+  Order?: OrderResolvers<ContextType>;
+  OrderConnection?: OrderConnectionResolvers<ContextType>;
+  OrderEdge?: OrderEdgeResolvers<ContextType>;
+  OrderLine?: OrderLineResolvers<ContextType>;
+  OrderUpsertResult?: OrderUpsertResultResolvers<ContextType>;
   OrgUnit?: OrgUnitResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Pipeline?: PipelineResolvers<ContextType>;
   PipelineStage?: PipelineStageResolvers<ContextType>;
+  Plan?: PlanResolvers<ContextType>;
+  PlanConnection?: PlanConnectionResolvers<ContextType>;
+  PlanDecomposition?: PlanDecompositionResolvers<ContextType>;
+  PlanEdge?: PlanEdgeResolvers<ContextType>;
+  PlanProgress?: PlanProgressResolvers<ContextType>;
+  PlanProgressStage?: PlanProgressStageResolvers<ContextType>;
+  PlanProgressWon?: PlanProgressWonResolvers<ContextType>;
+  PlanRate?: PlanRateResolvers<ContextType>;
+  PlanRequired?: PlanRequiredResolvers<ContextType>;
+  PlanTarget?: PlanTargetResolvers<ContextType>;
   ProtectedMatch?: ProtectedMatchResolvers<ContextType>;
   Qualification?: QualificationResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  ReportGroup?: ReportGroupResolvers<ContextType>;
   Role?: RoleResolvers<ContextType>;
+  SalesPerformanceReport?: SalesPerformanceReportResolvers<ContextType>;
+  SalesPerformanceRow?: SalesPerformanceRowResolvers<ContextType>;
   Share?: ShareResolvers<ContextType>;
   ShareConnection?: ShareConnectionResolvers<ContextType>;
   ShareEdge?: ShareEdgeResolvers<ContextType>;

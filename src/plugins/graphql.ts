@@ -19,9 +19,11 @@ import { contactHistoryLoaders, contactHistoryResolvers } from '../modules/conta
 import { customerLoaders, customerResolvers } from '../modules/customers/index.js';
 import { lifecycleLoaders, lifecycleResolvers } from '../modules/lifecycle/index.js';
 import { opportunitiesLoaders, opportunitiesResolvers } from '../modules/opportunities/index.js';
+import { ordersLoaders, ordersResolvers } from '../modules/orders/index.js';
 import { orgLoaders, orgResolvers } from '../modules/org/index.js';
 import { reportsLoaders, reportsResolvers } from '../modules/reports/index.js';
 import { integrationResolvers } from '../modules/integration/index.js';
+import { plansLoaders, plansResolvers } from '../modules/plans/index.js';
 
 // What every resolver and loader receives besides mercurius' own context: who calls, and the services.
 declare module 'mercurius' {
@@ -132,11 +134,13 @@ export const graphqlPlugin = fp(
         actionsResolvers,
         reportsResolvers,
         integrationResolvers,
+        plansResolvers,
         accessResolvers,
         claimsResolvers,
         allocationResolvers,
+        ordersResolvers,
       ]),
-      loaders: merge<MercuriusLoaders>([customerLoaders, orgLoaders, contactHistoryLoaders, lifecycleLoaders, opportunitiesLoaders, actionsLoaders, reportsLoaders, accessLoaders, claimsLoaders, allocationLoaders]),
+      loaders: merge<MercuriusLoaders>([customerLoaders, orgLoaders, contactHistoryLoaders, lifecycleLoaders, opportunitiesLoaders, actionsLoaders, reportsLoaders, plansLoaders, accessLoaders, claimsLoaders, allocationLoaders, ordersLoaders]),
       // The cost rule reads the variables, which rules out mercurius' per-query cache.
       cache: false,
       context: (request): Pick<MercuriusContext, 'principal' | 'services'> => ({ principal: request.principal, services: app.services }),

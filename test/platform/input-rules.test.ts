@@ -251,6 +251,8 @@ t.test('dates outside 1900..9999 are refused where they come in, never a 500', a
     ['/v1/reports/sources?from=0000-01-01', 'from'],
     ['/v1/reports/sources?to=0000-01-01T00:00:00Z', 'to'],
     ['/v1/reports/sources?to=9999-12-31T23:00:00-05:00', 'to'],
+    ['/v1/reports/conversion?from=0000-01-01', 'from'],
+    ['/v1/reports/sales-performance?to=0000-01-01T00:00:00Z', 'to'],
   ];
   for (const [url, param] of gets) {
     const res = await app.rest(boss, 'GET', url);

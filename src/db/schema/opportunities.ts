@@ -89,6 +89,8 @@ export const opportunities = pgTable(
     index('opportunities_close_idx').on(t.expectedCloseDate, t.id),
     index('opportunities_amount_idx').on(t.amount, t.id),
     index('opportunities_created_by_idx').on(t.createdBy),
+    // Reports: deals closed within a period (win rate, cycle time, booked revenue).
+    index('opportunities_closed_idx').on(t.closedAt),
   ],
 );
 
@@ -125,6 +127,8 @@ export const stageTransitions = pgTable(
     index('stage_transitions_to_idx').on(t.toStageId),
     index('stage_transitions_actor_idx').on(t.actorId),
     index('stage_transitions_behalf_idx').on(t.onBehalfOfId),
+    // Reports: the moves made within a period (conversion, time in stage).
+    index('stage_transitions_at_idx').on(t.at),
   ],
 );
 

@@ -17,6 +17,7 @@ export const TIMELINE_TYPES = [
   'CLAIM_APPROVED',
   'CLAIM_REJECTED',
   'CLAIM_EXPIRED',
+  'ORDER',
 ] as const;
 export type InteractionChannel = (typeof INTERACTION_CHANNELS)[number];
 export type InteractionDirection = (typeof INTERACTION_DIRECTIONS)[number];

@@ -35,5 +35,9 @@ export function summaryOf(type: TimelineType, d: Record<string, unknown>): strin
       return `Claim rejected${str(d.reason) ? `: ${d.reason}` : ''}`;
     case 'CLAIM_EXPIRED':
       return 'Claim protection ended';
+    case 'ORDER': {
+      const what = str(d.number) ? `Order ${d.number}` : 'Order';
+      return `${what} placed: ${d.amount} ${d.currency} (${words(d.status)})`;
+    }
   }
 }

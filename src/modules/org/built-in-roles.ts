@@ -15,7 +15,9 @@ export const RESOURCES = [
   'opportunities',
   'pipelines',
   'actions',
+  'orders',
   'reports',
+  'plans',
   'integration',
   'webhooks',
   'events',
@@ -54,6 +56,7 @@ export const PARTNER_HIDDEN = [
 // What a head of a unit does, the company's own (manager) or a partner's (partner_manager).
 const HEAD_OF_UNIT = [
   ...crm('read', 'create', 'update', 'delete', 'freeze', 'merge'),
+  'orders:read',
   'org-units:read',
   'users:read',
   'pipelines:read',
@@ -64,6 +67,8 @@ const HEAD_OF_UNIT = [
   'delegations:delete',
   'transfers:create',
   'reports:read',
+  'plans:read',
+  'plans:create',
   // Deal registration: a head approves or rejects the claims of the people below it.
   'claims:read',
   'claims:create',
@@ -75,7 +80,7 @@ const HEAD_OF_UNIT = [
 ];
 // Who works leads registers them (claims) and reads the allocation rules that route them.
 const REGISTRANT = ['claims:read', 'claims:create', 'allocation-rules:read'];
-const OWN_BOOK = ['org-units:read', 'users:read', 'pipelines:read', 'delegations:read', 'delegations:create', 'delegations:delete'];
+const OWN_BOOK = ['orders:read', 'org-units:read', 'users:read', 'pipelines:read', 'delegations:read', 'delegations:create', 'delegations:delete'];
 
 export type BuiltInRole = { name: string; scope: Scope; permissions: string[]; hiddenFields: string[] };
 
@@ -92,7 +97,7 @@ export const BUILT_IN_ROLES: BuiltInRole[] = [
   {
     name: 'marketing',
     scope: 'SUBTREE',
-    permissions: [...crm('read', 'create', 'update'), 'org-units:read', 'users:read', 'pipelines:read', 'reports:read', 'shares:create', 'shares:delete', ...REGISTRANT],
+    permissions: [...crm('read', 'create', 'update'), 'orders:read', 'org-units:read', 'users:read', 'pipelines:read', 'reports:read', 'shares:create', 'shares:delete', ...REGISTRANT],
     hiddenFields: ['customer.creditStatus', 'customer.creditLimit', 'customer.creditCurrency'],
   },
   {
@@ -104,7 +109,7 @@ export const BUILT_IN_ROLES: BuiltInRole[] = [
   {
     name: 'service',
     scope: 'UNIT',
-    permissions: [...crm('read', 'update'), 'interactions:create', 'actions:create', 'contacts:create', 'org-units:read', 'users:read'],
+    permissions: [...crm('read', 'update'), 'orders:read', 'interactions:create', 'actions:create', 'contacts:create', 'org-units:read', 'users:read'],
     hiddenFields: ['customer.valueClass'],
   },
   {
@@ -122,7 +127,7 @@ export const BUILT_IN_ROLES: BuiltInRole[] = [
   {
     name: 'integration',
     scope: 'ALL',
-    permissions: [...crm('read', 'create', 'update'), 'integration:*', 'org-units:read', 'users:read', 'pipelines:read', 'events:read', 'webhooks:*'],
+    permissions: [...crm('read', 'create', 'update'), 'orders:read', 'orders:create', 'orders:update', 'integration:*', 'org-units:read', 'users:read', 'pipelines:read', 'events:read', 'webhooks:*'],
     hiddenFields: [],
   },
 ];

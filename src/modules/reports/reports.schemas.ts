@@ -6,7 +6,7 @@ import { SOURCE_CHANNELS } from '../customers/index.js';
 // (UTC), or the last storable instant for 9999-12-31, whose next midnight has a five-digit year.
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const LATEST_MS = Date.parse(LATEST_INSTANT);
-const bound = (edge: 'from' | 'to') =>
+export const bound = (edge: 'from' | 'to') =>
   z
     .union([isoDate, timestamp], { error: `must be a day (2025-03-01) or an RFC 3339 time, ${DATE_RANGE_MESSAGE.replace('must be ', '')}` })
     .transform((v) => (DAY.test(v) ? new Date(Math.min(Date.parse(`${v}T00:00:00Z`) + (edge === 'to' ? 86_400_000 : 0), LATEST_MS)) : new Date(v)));

@@ -3,18 +3,15 @@ import { type Principal, requirePermission } from '../../lib/access.js';
 import { fieldError } from '../../lib/errors.js';
 import { reportsRepository as repo } from './reports.repository.js';
 import type { SourceReportDto, SourceReportQuery } from './reports.schemas.js';
+import { rateOf } from './numbers.js';
+import { createPipelineReportService, DEFAULT_PERIOD_DAYS } from './pipeline-reports.service.js';
 
-export const DEFAULT_PERIOD_DAYS = 90;
-
-/** A share as a decimal string with four places, rounded half up; computed on integers, never floats. */
-export function rateOf(part: number, whole: number): string {
-  const tenThousandths = Math.floor((part * 10_000 * 2 + whole) / (2 * whole));
-  return `${Math.floor(tenThousandths / 10_000)}.${String(tenThousandths % 10_000).padStart(4, '0')}`;
-}
+export { rateOf };
 
 export function createReportService(database: Database) {
   const { db } = database;
   return {
+    ...createPipelineReportService(database),
     async sources(p: Principal, q: SourceReportQuery): Promise<SourceReportDto> {
       requirePermission(p, 'reports:read');
       const to = q.to ?? new Date();

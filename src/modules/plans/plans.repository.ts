@@ -1,0 +1,63 @@
+import { and, eq, type SQL, sql } from 'drizzle-orm';
+import { type Executor, queryRows } from '../../db/client.js';
+import { orgUnits, plans } from '../../db/schema/index.js';
+import { type Principal, unitReachPredicate } from '../../lib/access.js';
+import { countRows, keyset } from '../../lib/pagination.js';
+
+export type PlanRow = typeof plans.$inferSelect;
+export type ChainUnit = { id: string; name: string; parentId: string | null };
+
+// A plan belongs to its unit: it is visible to whoever's reach for plans:read covers that unit.
+const visible = (p: Principal): SQL => unitReachPredicate(p, 'plans:read', plans.unitId);
+
+type PlanFilter = { unitId?: string | undefined };
+const conditions = (p: Principal, f: PlanFilter): (SQL | undefined)[] => [visible(p), f.unitId ? eq(plans.unitId, f.unitId) : undefined];
+
+export const plansRepository = {
+  /**
+   * The unit and the units above it, nearest first, as far as the caller's reach for `permission`
+   * goes: the scopes a rate may fall back to. Empty when the unit itself is out of reach (or unknown).
+   */
+  async unitChain(ex: Executor, p: Principal, unitId: string, permission: string): Promise<ChainUnit[]> {
+    const rows = await queryRows<{ id: string; name: string; parent_id: string | null }>(
+      ex,
+      sql`SELECT org_units.id, org_units.name, org_units.parent_id FROM org_units
+        WHERE (SELECT x.path FROM org_units x WHERE x.id = ${unitId}::uuid) LIKE org_units.path || '%'
+          AND ${unitReachPredicate(p, permission, orgUnits.id)}
+        ORDER BY length(org_units.path) DESC`,
+    );
+    const chain = rows.map((r) => ({ id: r.id, name: r.name, parentId: r.parent_id }));
+    // The reach is a subtree: once a unit above is out of it, so is everything above that.
+    return chain[0]?.id === unitId ? chain : [];
+  },
+
+  async insert(ex: Executor, values: typeof plans.$inferInsert): Promise<PlanRow> {
+    const [row] = await ex.insert(plans).values(values).returning();
+    if (!row) throw new Error('plan insert returned nothing');
+    return row;
+  },
+
+  async findVisible(ex: Executor, p: Principal, id: string): Promise<PlanRow | null> {
+    const [row] = await ex
+      .select()
+      .from(plans)
+      .where(and(eq(plans.id, id), visible(p)));
+    return row ?? null;
+  },
+
+  async list(ex: Executor, p: Principal, f: PlanFilter, cursor: string | undefined, limit: number): Promise<PlanRow[]> {
+    const ks = keyset({ column: plans.createdAt, desc: true, kind: 'timestamp' }, plans.id, cursor);
+    const conds = [...conditions(p, f), ks.where];
+    return ex
+      .select()
+      .from(plans)
+      .where(and(...conds))
+      .orderBy(...ks.orderBy)
+      .limit(limit + 1);
+  },
+
+  /** The rows of every page of the list: the same conditions without the cursor. */
+  count(ex: Executor, p: Principal, f: PlanFilter): Promise<number> {
+    return countRows(ex, plans, and(...conditions(p, f)));
+  },
+};

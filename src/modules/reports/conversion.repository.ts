@@ -1,0 +1,121 @@
+import { sql } from 'drizzle-orm';
+import { type Executor, queryRows } from '../../db/client.js';
+import type { Principal } from '../../lib/access.js';
+import { type GroupBy, type OpportunityScope, opportunityCte, stageCte } from './report-scope.js';
+
+// Conversion from the stage transition history (docs/reports.md, "Conversion"). An opportunity's
+// history is a list of stage entries: the stage it was created in, then one entry per transition.
+// It has "reached" an open stage S once it entered S or any stage beyond it (a skipped stage counts as
+// passed; WON is beyond every open stage). Counted per opportunity, never per visit: a move back and
+// a re-entry count once. Outcomes are judged by the end of the period.
+
+export type StepRow = {
+  g: string | null;
+  key: string;
+  position: number;
+  // Reached S within the period.
+  entered: number;
+  // ... and reached a stage beyond S by the period's end.
+  advanced: number;
+  // ... did not, and stood LOST at the period's end.
+  lost: number;
+  // ... and stood WON / WON or LOST at the period's end.
+  won: number;
+  decided: number;
+};
+
+export type TimeRow = { g: string | null; key: string; n: number; mean_seconds: number | null; median_seconds: number | null };
+export type MovesRow = { g: string | null; backward: number; reopened: number };
+export type ClosedRow = { g: string | null; won: number; lost: number; cycle_seconds: number | null; won_amount: string };
+
+const num = (v: unknown): number => Number(v ?? 0);
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+export const conversionRepository = {
+  async steps(ex: Executor, p: Principal, s: OpportunityScope, g: GroupBy | undefined, from: Date, to: Date): Promise<StepRow[]> {
+    const rows = await queryRows<Record<string, unknown>>(
+      ex,
+      sql`WITH ${opportunityCte(p, s, g, to, from)}, ${stageCte(s.pipelineId)},
+        ev AS (
+          SELECT opp.id, opp.g, opp.created_at AS at, 0 AS seq, stg.rank, stg.outcome FROM opp JOIN stg ON stg.id = opp.first_stage
+          UNION ALL
+          SELECT opp.id, opp.g, st.at, 1, stg.rank, stg.outcome
+          FROM stage_transitions st JOIN opp ON opp.id = st.opportunity_id JOIN stg ON stg.id = st.to_stage_id
+          WHERE st.at < ${to.toISOString()}::timestamptz
+        ),
+        fin AS (SELECT DISTINCT ON (id) id, outcome FROM ev ORDER BY id, at DESC, seq DESC),
+        per AS (
+          SELECT ev.id, ev.g, os.key, os.position,
+            min(ev.at) FILTER (WHERE ev.rank >= os.position) AS reached_at,
+            COALESCE(bool_or(ev.rank > os.position), false) AS advanced
+          FROM ev CROSS JOIN (SELECT key, position FROM stg WHERE outcome IS NULL) os
+          GROUP BY 1, 2, 3, 4
+        )
+        SELECT per.g, per.key, per.position, count(*) AS entered,
+          count(*) FILTER (WHERE per.advanced) AS advanced,
+          count(*) FILTER (WHERE NOT per.advanced AND fin.outcome = 'LOST') AS lost,
+          count(*) FILTER (WHERE fin.outcome = 'WON') AS won,
+          count(*) FILTER (WHERE fin.outcome IN ('WON', 'LOST')) AS decided
+        FROM per JOIN fin ON fin.id = per.id
+        WHERE per.reached_at >= ${from.toISOString()}::timestamptz AND per.reached_at < ${to.toISOString()}::timestamptz
+        GROUP BY 1, 2, 3
+        ORDER BY 1 NULLS FIRST, 3`,
+    );
+    return rows.map((r) => ({
+      g: (r.g as string | null) ?? null,
+      key: String(r.key),
+      position: num(r.position),
+      entered: num(r.entered),
+      advanced: num(r.advanced),
+      lost: num(r.lost),
+      won: num(r.won),
+      decided: num(r.decided),
+    }));
+  },
+
+  /** Time spent in each open stage by the moves out of it made within the period. */
+  async timeInStage(ex: Executor, p: Principal, s: OpportunityScope, g: GroupBy | undefined, from: Date, to: Date): Promise<TimeRow[]> {
+    const rows = await queryRows<Record<string, unknown>>(
+      ex,
+      sql`WITH ${opportunityCte(p, s, g, to)}, ${stageCte(s.pipelineId)}
+        SELECT opp.g, fs.key, count(*) AS n, avg(st.seconds_in_from_stage)::float8 AS mean_seconds,
+          percentile_cont(0.5) WITHIN GROUP (ORDER BY st.seconds_in_from_stage) AS median_seconds
+        FROM stage_transitions st JOIN opp ON opp.id = st.opportunity_id JOIN stg fs ON fs.id = st.from_stage_id
+        WHERE fs.outcome IS NULL AND st.seconds_in_from_stage IS NOT NULL
+          AND st.at >= ${from.toISOString()}::timestamptz AND st.at < ${to.toISOString()}::timestamptz
+        GROUP BY 1, 2`,
+    );
+    return rows.map((r) => ({ g: (r.g as string | null) ?? null, key: String(r.key), n: num(r.n), mean_seconds: numOrNull(r.mean_seconds), median_seconds: numOrNull(r.median_seconds) }));
+  },
+
+  /** Moves back (to an earlier open stage) and reopenings (out of WON or LOST) made within the period. */
+  async moves(ex: Executor, p: Principal, s: OpportunityScope, g: GroupBy | undefined, from: Date, to: Date): Promise<MovesRow[]> {
+    const rows = await queryRows<Record<string, unknown>>(
+      ex,
+      sql`WITH ${opportunityCte(p, s, g, to)}, ${stageCte(s.pipelineId)}
+        SELECT opp.g,
+          count(*) FILTER (WHERE fs.outcome IS NULL AND ts.outcome IS NULL AND ts.position < fs.position) AS backward,
+          count(*) FILTER (WHERE fs.outcome IS NOT NULL) AS reopened
+        FROM stage_transitions st JOIN opp ON opp.id = st.opportunity_id
+          JOIN stg fs ON fs.id = st.from_stage_id JOIN stg ts ON ts.id = st.to_stage_id
+        WHERE st.at >= ${from.toISOString()}::timestamptz AND st.at < ${to.toISOString()}::timestamptz
+        GROUP BY 1`,
+    );
+    return rows.map((r) => ({ g: (r.g as string | null) ?? null, backward: num(r.backward), reopened: num(r.reopened) }));
+  },
+
+  /** Deals that stand WON or LOST now and were (last) closed within the period; cycle = creation to close. */
+  async closed(ex: Executor, p: Principal, s: OpportunityScope, g: GroupBy | undefined, from: Date, to: Date, currency: string): Promise<ClosedRow[]> {
+    const rows = await queryRows<Record<string, unknown>>(
+      ex,
+      sql`WITH ${opportunityCte(p, s, g, to)}
+        SELECT opp.g, count(*) FILTER (WHERE opp.status = 'WON') AS won, count(*) FILTER (WHERE opp.status = 'LOST') AS lost,
+          avg(extract(epoch FROM opp.closed_at - opp.created_at)) FILTER (WHERE opp.status = 'WON')::float8 AS cycle_seconds,
+          round(COALESCE(sum(opp.amount) FILTER (WHERE opp.status = 'WON' AND opp.currency = ${currency}), 0), 2)::text AS won_amount
+        FROM opp
+        WHERE opp.status IN ('WON', 'LOST') AND opp.closed_at >= ${from.toISOString()}::timestamptz AND opp.closed_at < ${to.toISOString()}::timestamptz
+        GROUP BY 1`,
+    );
+    return rows.map((r) => ({ g: (r.g as string | null) ?? null, won: num(r.won), lost: num(r.lost), cycle_seconds: numOrNull(r.cycle_seconds), won_amount: String(r.won_amount) }));
+  },
+};

@@ -1,0 +1,95 @@
+import { type SQL, sql } from 'drizzle-orm';
+import { access, type Principal } from '../../lib/access.js';
+
+// The SQL every pipeline report shares: which opportunities it counts (the caller's visibility and the
+// report's filters) and how it groups them. Statements name the tables `opportunities` and `customers`
+// unaliased, because the visibility predicate qualifies its columns with the table names.
+
+export const GROUP_BYS = ['unit', 'partner', 'user', 'source'] as const;
+export type GroupBy = (typeof GROUP_BYS)[number];
+
+export type OpportunityScope = {
+  pipelineId: string;
+  // The unit and everything below it.
+  ownerUnitId?: string | undefined;
+  ownerUserId?: string | undefined;
+  source?: string | undefined;
+};
+
+const subtreeOf = (unitId: string): SQL =>
+  sql`ARRAY(SELECT su.id FROM org_units su WHERE su.path LIKE (SELECT u.path FROM org_units u WHERE u.id = ${unitId}::uuid) || '%')`;
+
+/** Visible opportunities of the pipeline that match the filters. Needs `opportunities` and `customers` in the FROM list. */
+export function opportunityFilter(p: Principal, s: OpportunityScope): SQL {
+  const parts: SQL[] = [sql`opportunities.pipeline_id = ${s.pipelineId}::uuid`, access.opportunity.visible(p)];
+  if (s.ownerUnitId) parts.push(sql`opportunities.owner_unit_id = ANY(${subtreeOf(s.ownerUnitId)})`);
+  if (s.ownerUserId) parts.push(sql`opportunities.owner_user_id = ${s.ownerUserId}::uuid`);
+  if (s.source) parts.push(sql`customers.source_channel = ${s.source}`);
+  return sql.join(parts, sql` AND `);
+}
+
+// The outermost PARTNER unit at or above a unit: a partner's numbers include its sub-units'.
+const partnerOf = (unitId: SQL): SQL =>
+  sql`(SELECT pu.id::text FROM org_units ou JOIN org_units pu ON pu.kind = 'PARTNER' AND ou.path LIKE pu.path || '%'
+    WHERE ou.id = ${unitId} ORDER BY length(pu.path) LIMIT 1)`;
+
+/** The group key of an opportunity as text (null: no group, or the company's own staff for `partner`). */
+export function opportunityGroup(g: GroupBy | undefined): SQL {
+  switch (g) {
+    case 'unit':
+      return sql`opportunities.owner_unit_id::text`;
+    case 'user':
+      return sql`opportunities.owner_user_id::text`;
+    case 'partner':
+      return partnerOf(sql`opportunities.owner_unit_id`);
+    case 'source':
+      return sql`customers.source_channel`;
+    default:
+      return sql`NULL::text`;
+  }
+}
+
+/** The group key of a user's own work (interactions logged, actions done): the user, its unit or its partner. */
+export function userGroup(g: Exclude<GroupBy, 'source'>, userId: SQL, unitId: SQL): SQL {
+  switch (g) {
+    case 'user':
+      return sql`${userId}::text`;
+    case 'unit':
+      return sql`${unitId}::text`;
+    case 'partner':
+      return partnerOf(unitId);
+  }
+}
+
+/**
+ * Opportunity rows as a CTE `opp (id, created_at, g, first_stage)`: visible, in the pipeline,
+ * matching the filters, created before `until`. `first_stage` is the stage it was created in (the
+ * first transition's origin; the current stage when it never moved).
+ */
+export function opportunityCte(p: Principal, s: OpportunityScope, g: GroupBy | undefined, until: Date, activeSince?: Date): SQL {
+  // An opportunity with neither its creation nor a move within [activeSince, until) cannot have
+  // reached a stage in that period: left out before the history is walked (an index range on each side).
+  const active = activeSince
+    ? sql` AND (opportunities.created_at >= ${activeSince.toISOString()}::timestamptz OR opportunities.id IN (SELECT sa.opportunity_id FROM stage_transitions sa
+        WHERE sa.at >= ${activeSince.toISOString()}::timestamptz AND sa.at < ${until.toISOString()}::timestamptz))`
+    : sql``;
+  return sql`opp AS (
+    SELECT opportunities.id, opportunities.created_at, opportunities.status, opportunities.closed_at, opportunities.amount, opportunities.currency,
+      ${opportunityGroup(g)} AS g,
+      COALESCE((SELECT st.from_stage_id FROM stage_transitions st WHERE st.opportunity_id = opportunities.id ORDER BY st.at, st.id LIMIT 1), opportunities.stage_id) AS first_stage
+    FROM opportunities JOIN customers ON customers.id = opportunities.customer_id
+    WHERE ${opportunityFilter(p, s)} AND opportunities.created_at < ${until.toISOString()}::timestamptz${active}
+  )`;
+}
+
+/**
+ * The pipeline's stages as a CTE `stg (id, key, position, probability, outcome, rank)`: `rank` orders
+ * progress (an open stage's position; WON beyond every open stage; LOST none).
+ */
+export function stageCte(pipelineId: string): SQL {
+  return sql`stg AS (
+    SELECT id, key, position, probability, outcome,
+      CASE WHEN outcome = 'WON' THEN 2147483647 WHEN outcome = 'LOST' THEN NULL ELSE position END AS rank
+    FROM pipeline_stages WHERE pipeline_id = ${pipelineId}::uuid
+  )`;
+}
