@@ -496,7 +496,8 @@ const ROWS: Row[] = [
 ];
 
 // Lists are checked as sets against the model (see "lists" below), not cell by cell.
-const LIST_ROUTES = ['GET /v1/customers', 'graphql Query.customers', 'GET /v1/contacts', 'graphql Query.contacts'];
+// Lists, and routes whose own matrix lives elsewhere (a customer's orders: test/access/orders-matrix.test.ts).
+const LIST_ROUTES = ['GET /v1/customers', 'graphql Query.customers', 'GET /v1/contacts', 'graphql Query.contacts', 'GET /v1/customers/:id/orders'];
 
 // The matrix's records carry an id of the system "mx", written as the integration writes it (the table that
 // holds the uniqueness and the record's read copy), without a version of their own.
