@@ -4,6 +4,7 @@ import type { DestinationStream } from 'pino';
 import type { Config } from './config.js';
 import { createDatabase, type Database } from './db/client.js';
 import { migrateAndBootstrap } from './db/migrate.js';
+import { ambientAware } from './db/ambient.js';
 import { onlyDeclaredQuery } from './lib/schemas.js';
 import { AppError } from './lib/errors.js';
 import { responseSerializerCompiler } from './lib/serializer.js';
@@ -25,6 +26,7 @@ import { createOpportunityService, opportunitiesRoutes, repointOpportunities } f
 import { createOrderService, ordersRoutes, repointOrders } from './modules/orders/index.js';
 import { createOrgService, createPrincipalCache, orgRoutes, type PrincipalCache } from './modules/org/index.js';
 import { createReportService, reportsRoutes } from './modules/reports/index.js';
+import { createIntegrationService, integrationRoutes } from './modules/integration/index.js';
 import { createPlanService, plansRoutes } from './modules/plans/index.js';
 import { authPlugin } from './plugins/auth.js';
 import { corsPlugin } from './plugins/cors.js';
@@ -83,7 +85,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   // PATCH bodies are JSON merge patches (RFC 7386); their own media type is parsed as JSON is, within the same limit.
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string', bodyLimit: config.bodyLimit }, app.getDefaultJsonParser('error', 'error'));
 
-  const database =
+  const opened =
     opts.database ??
     (await createDatabase({
       url: config.databaseUrl,
@@ -94,6 +96,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       // A lost server connection costs the statements on it (503), never the process: logged, not thrown.
       onConnectionError: (err) => app.log.warn({ reason: err.message }, 'database connection lost'),
     }));
+  // Statements of a request that holds an ambient transaction (an Idempotency-Key write) go to it.
+  const database: Database = { ...opened, db: ambientAware(opened.db), rawDb: opened.db };
   if (opts.migrate !== false) await migrateAndBootstrap(database, config.adminEmail);
   app.decorate('database', database);
   app.decorate('config', config);
@@ -105,14 +109,15 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const claims = createClaimService(database, { protectionDays: config.claimProtectionDays, scheduler: (tx, c) => jobs.scheduleClaimExpiry(tx, c) });
   // Allocation rules give new leads without an explicit owner to the units and people they name.
   const allocation = createAllocationService(database, { slaHours: config.allocationSlaHours });
+  // A merge asks each module that keeps records of a customer to repoint them to the survivor.
+  const customers = createCustomerService(database, {
+    mergeRepoints: [repointInteractions, repointOpportunities, repointActions, repointHandoffs, repointOrders],
+    duplicateProbeLimitPerHour: config.duplicateProbeLimitPerHour,
+    duplicateGuard: claims.duplicateGuard,
+    allocateOnCreate: allocation.allocateOnCreate,
+  });
   app.decorate('services', {
-    // A merge asks each module that keeps records of a customer to repoint them to the survivor.
-    customers: createCustomerService(database, {
-      mergeRepoints: [repointInteractions, repointOpportunities, repointActions, repointHandoffs, repointOrders],
-      duplicateProbeLimitPerHour: config.duplicateProbeLimitPerHour,
-      duplicateGuard: claims.duplicateGuard,
-      allocateOnCreate: allocation.allocateOnCreate,
-    }),
+    customers,
     org: createOrgService(database, { onAccessChanged: () => principals.clear() }),
     contactHistory: createContactHistoryService(database),
     lifecycle: createLifecycleService(database, { scheduler: (tx, h) => jobs.scheduleEscalation(tx, h) }),
@@ -121,6 +126,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     reports: createReportService(database),
     apiKeys: createApiKeyService(database, { cacheMs: config.principalCacheMs }),
     audit: createAuditService(database),
+    integration: createIntegrationService(database, { customers }),
     plans: createPlanService(database),
     access: createAccessService(database),
     claims,
@@ -184,6 +190,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       await v1.register(reportsRoutes);
       await v1.register(apiKeysRoutes);
       await v1.register(auditRoutes);
+      await v1.register(integrationRoutes);
       await v1.register(plansRoutes);
       await v1.register(accessRoutes);
       await v1.register(claimsRoutes);

@@ -12,6 +12,7 @@ import type { OpportunityService } from './modules/opportunities/index.js';
 import type { OrderService } from './modules/orders/index.js';
 import type { OrgService } from './modules/org/index.js';
 import type { ReportService } from './modules/reports/index.js';
+import type { IntegrationService } from './modules/integration/index.js';
 import type { PlanService } from './modules/plans/index.js';
 
 // The services both doors call, one per module; built by app.ts, typed here so plugins need not import the app.
@@ -25,6 +26,7 @@ export type Services = {
   reports: ReportService;
   apiKeys: ApiKeyService;
   audit: AuditService;
+  integration: IntegrationService;
   plans: PlanService;
   access: AccessService;
   claims: ClaimService;

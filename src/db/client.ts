@@ -24,6 +24,8 @@ export type QueryStats = { statements: number; connectionErrors: number };
 
 export type Database = {
   db: Db;
+  // The driver's own handle when `db` is wrapped for ambient transactions (db/ambient.ts).
+  rawDb?: Db;
   kind: 'postgres' | 'embedded';
   // The directory an embedded database holds (absent for PostgreSQL and for `memory://`).
   dataDir?: string;

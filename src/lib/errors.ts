@@ -40,6 +40,7 @@ export const ERROR_MAP = {
 
   // Integration
   EXTERNAL_ID_TAKEN: { status: 409, title: 'The external id is held by another record', graphql: 'CONFLICT' },
+  BULK_ROWS_FAILED: { status: 422, title: 'Rows of an atomic bulk load failed; nothing was written', graphql: 'BAD_USER_INPUT' },
 
   // Lifecycle and handoffs
   LIFECYCLE_UNCHANGED: { status: 422, title: 'The customer already stands at that stage', graphql: 'BAD_USER_INPUT' },

@@ -95,3 +95,15 @@ export async function moveExternalIds(tx: Executor, resource: ExternalResource, 
     ) pick
     WHERE e.resource_type = ${resource} AND e.system = pick.system AND e.external_id = pick.external_id`);
 }
+
+// First key of the advisory locks that serialise upserts of one external id (apart from the identity locks).
+const EXTERNAL_ID_LOCK_CLASS = 4343;
+
+/**
+ * Serialises, until the transaction ends, the writers of one (resource, system, id): two concurrent upserts of
+ * the same new id then run one after the other, and the second finds the first one's record instead of
+ * failing on the primary key.
+ */
+export async function lockExternalId(tx: Executor, resource: ExternalResource, system: string, externalId: string): Promise<void> {
+  await tx.execute(sql`SELECT pg_advisory_xact_lock(${EXTERNAL_ID_LOCK_CLASS}, hashtext(${`${resource}:${system}:${externalId}`}))`);
+}

@@ -278,12 +278,41 @@ export type Contact = {
   customerId: Scalars['ID']['output'];
   decisionRole: DecisionRole;
   emails: Array<Scalars['String']['output']>;
+  /** The contact's id per external system; null when a role of the caller hides it. */
+  externalIds?: Maybe<Scalars['JSON']['output']>;
   id: Scalars['ID']['output'];
   name: Scalars['String']['output'];
   phones: Array<Scalars['String']['output']>;
   title?: Maybe<Scalars['String']['output']>;
   updatedAt: Scalars['DateTime']['output'];
   version: Scalars['Int']['output'];
+};
+
+export type ContactConnection = {
+  __typename?: 'ContactConnection';
+  edges: Array<ContactEdge>;
+  pageInfo: PageInfo;
+  /** The rows of every page with these filters, within visibility; counted only when asked for. */
+  totalCount: Scalars['Int']['output'];
+};
+
+export type ContactEdge = {
+  __typename?: 'ContactEdge';
+  cursor: Scalars['String']['output'];
+  node: Contact;
+};
+
+export type ContactFilter = {
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  /** system:id, e.g. erp:P-1001 */
+  externalId?: InputMaybe<Scalars['String']['input']>;
+  updatedAfter?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+export type ContactUpsert = {
+  __typename?: 'ContactUpsert';
+  contact: Contact;
+  status: UpsertStatus;
 };
 
 export type ConversionGroup = {
@@ -358,6 +387,7 @@ export type CreateClaimInput = {
 export type CreateContactInput = {
   decisionRole?: InputMaybe<DecisionRole>;
   emails?: InputMaybe<Array<Scalars['String']['input']>>;
+  externalIds?: InputMaybe<Scalars['JSON']['input']>;
   name: Scalars['String']['input'];
   phones?: InputMaybe<Array<Scalars['String']['input']>>;
   title?: InputMaybe<Scalars['String']['input']>;
@@ -365,6 +395,8 @@ export type CreateContactInput = {
 
 export type CreateCustomerInput = {
   address?: InputMaybe<AddressInput>;
+  creditCurrency?: InputMaybe<Scalars['String']['input']>;
+  creditLimit?: InputMaybe<Scalars['String']['input']>;
   creditStatus?: InputMaybe<Scalars['String']['input']>;
   emails?: InputMaybe<Array<Scalars['String']['input']>>;
   externalIds?: InputMaybe<Scalars['JSON']['input']>;
@@ -395,6 +427,7 @@ export type CreateOpportunityInput = {
   currency?: InputMaybe<Scalars['String']['input']>;
   customerId: Scalars['ID']['input'];
   expectedCloseDate?: InputMaybe<Scalars['String']['input']>;
+  externalIds?: InputMaybe<Scalars['JSON']['input']>;
   name: Scalars['String']['input'];
   ownerUnitId?: InputMaybe<Scalars['ID']['input']>;
   ownerUserId?: InputMaybe<Scalars['ID']['input']>;
@@ -481,6 +514,10 @@ export type Customer = {
   /** Batched: one statement for all customers of a page. */
   contacts: Array<Contact>;
   createdAt: Scalars['DateTime']['output'];
+  /** ISO 4217; null when a role of the caller hides it. */
+  creditCurrency?: Maybe<Scalars['String']['output']>;
+  /** Decimal string, e.g. "50000.00"; null when a role of the caller hides it. */
+  creditLimit?: Maybe<Scalars['String']['output']>;
   /** Null when a role of the caller hides it (field-level security). */
   creditStatus?: Maybe<Scalars['String']['output']>;
   emails: Array<Scalars['String']['output']>;
@@ -572,13 +609,15 @@ export type CustomerEdge = {
 };
 
 export type CustomerFilter = {
+  /** system:id, e.g. erp:C-1001 */
+  externalId?: InputMaybe<Scalars['String']['input']>;
   kind?: InputMaybe<CustomerKind>;
   lifecycleStage?: InputMaybe<LifecycleStage>;
   ownerUnitId?: InputMaybe<Scalars['ID']['input']>;
   ownerUserId?: InputMaybe<Scalars['ID']['input']>;
   q?: InputMaybe<Scalars['String']['input']>;
   source?: InputMaybe<SourceChannel>;
-  status?: InputMaybe<CustomerStatus>;
+  status?: InputMaybe<CustomerStatusFilter>;
   updatedAfter?: InputMaybe<Scalars['DateTime']['input']>;
   valueClass?: InputMaybe<ValueClass>;
 };
@@ -614,6 +653,19 @@ export type CustomerStatus =
   | 'ACTIVE'
   | 'FROZEN'
   | 'MERGED';
+
+/** A list's status filter: one status, or ALL (frozen and merged customers too: what a sync reads). */
+export type CustomerStatusFilter =
+  | 'ACTIVE'
+  | 'ALL'
+  | 'FROZEN'
+  | 'MERGED';
+
+export type CustomerUpsert = {
+  __typename?: 'CustomerUpsert';
+  customer: Customer;
+  status: UpsertStatus;
+};
 
 export type CustomerViewerCan = {
   __typename?: 'CustomerViewerCan';
@@ -732,6 +784,12 @@ export type EventFeed = {
 export type ExplainResourceType =
   | 'CUSTOMER'
   | 'OPPORTUNITY';
+
+/** A customer named by its own external id. */
+export type ExternalCustomerRefInput = {
+  externalId: Scalars['String']['input'];
+  system: Scalars['String']['input'];
+};
 
 export type ForecastCells = {
   __typename?: 'ForecastCells';
@@ -1069,6 +1127,9 @@ export type Mutation = {
   updatePipeline: Pipeline;
   updateRole: Role;
   updateUser: User;
+  upsertContactByExternalId: ContactUpsert;
+  upsertCustomerByExternalId: CustomerUpsert;
+  upsertOpportunityByExternalId: OpportunityUpsert;
   upsertOrder: OrderUpsertResult;
 };
 
@@ -1327,11 +1388,42 @@ export type MutationUpdateUserArgs = {
 };
 
 
+export type MutationUpsertContactByExternalIdArgs = {
+  expectedVersion?: InputMaybe<Scalars['Int']['input']>;
+  externalId: Scalars['String']['input'];
+  input: UpsertContactInput;
+  system: Scalars['String']['input'];
+};
+
+
+export type MutationUpsertCustomerByExternalIdArgs = {
+  expectedVersion?: InputMaybe<Scalars['Int']['input']>;
+  externalId: Scalars['String']['input'];
+  input: UpsertCustomerInput;
+  onDuplicate?: InputMaybe<OnDuplicate>;
+  system: Scalars['String']['input'];
+};
+
+
+export type MutationUpsertOpportunityByExternalIdArgs = {
+  expectedVersion?: InputMaybe<Scalars['Int']['input']>;
+  externalId: Scalars['String']['input'];
+  input: UpsertOpportunityInput;
+  system: Scalars['String']['input'];
+};
+
+
 export type MutationUpsertOrderArgs = {
   externalId: Scalars['String']['input'];
   input: UpsertOrderInput;
   system: Scalars['String']['input'];
 };
+
+/** What an upsert that would create a duplicate customer does: refuse, attach the id to the one match, or create anyway. */
+export type OnDuplicate =
+  | 'create'
+  | 'fail'
+  | 'link';
 
 export type Opportunity = {
   __typename?: 'Opportunity';
@@ -1346,6 +1438,8 @@ export type Opportunity = {
   customer?: Maybe<Customer>;
   customerId: Scalars['ID']['output'];
   expectedCloseDate?: Maybe<Scalars['String']['output']>;
+  /** The opportunity's id per external system; null when a role of the caller hides it. */
+  externalIds?: Maybe<Scalars['JSON']['output']>;
   id: Scalars['ID']['output'];
   interactions: InteractionConnection;
   lostReason?: Maybe<Scalars['String']['output']>;
@@ -1402,18 +1496,27 @@ export type OpportunityFilter = {
   customerId?: InputMaybe<Scalars['ID']['input']>;
   expectedCloseFrom?: InputMaybe<Scalars['String']['input']>;
   expectedCloseTo?: InputMaybe<Scalars['String']['input']>;
+  /** system:id, e.g. erp:O-1001 */
+  externalId?: InputMaybe<Scalars['String']['input']>;
   ownerUnitId?: InputMaybe<Scalars['ID']['input']>;
   ownerUserId?: InputMaybe<Scalars['ID']['input']>;
   pipelineId?: InputMaybe<Scalars['ID']['input']>;
   stageId?: InputMaybe<Scalars['ID']['input']>;
   stageKey?: InputMaybe<Scalars['String']['input']>;
   status?: InputMaybe<OpportunityStatus>;
+  updatedAfter?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 export type OpportunityStatus =
   | 'LOST'
   | 'OPEN'
   | 'WON';
+
+export type OpportunityUpsert = {
+  __typename?: 'OpportunityUpsert';
+  opportunity: Opportunity;
+  status: UpsertStatus;
+};
 
 export type OpportunityViewerCan = {
   __typename?: 'OpportunityViewerCan';
@@ -1763,9 +1866,13 @@ export type Query = {
   /** Claims the caller sees: its own and those of the people its scope covers; newest first. */
   claims: ClaimConnection;
   contact?: Maybe<Contact>;
+  contactByExternalId?: Maybe<Contact>;
+  /** Every visible contact person; sort createdAt (default) or updatedAt, with an optional - prefix. */
+  contacts: ContactConnection;
   /** Defaults to the last 90 days. */
   conversionReport: ConversionReport;
   customer?: Maybe<Customer>;
+  customerByExternalId?: Maybe<Customer>;
   customers: CustomerConnection;
   delegations: DelegationConnection;
   /** What createCustomer with this input would find, creating nothing (audited and limited like a refused create). */
@@ -1784,6 +1891,7 @@ export type Query = {
   me: Me;
   opportunities: OpportunityConnection;
   opportunity?: Maybe<Opportunity>;
+  opportunityByExternalId?: Maybe<Opportunity>;
   order?: Maybe<Order>;
   orderByExternalId?: Maybe<Order>;
   orders: OrderConnection;
@@ -1857,6 +1965,20 @@ export type QueryContactArgs = {
 };
 
 
+export type QueryContactByExternalIdArgs = {
+  externalId: Scalars['String']['input'];
+  system: Scalars['String']['input'];
+};
+
+
+export type QueryContactsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<ContactFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  sort?: InputMaybe<Scalars['String']['input']>;
+};
+
+
 export type QueryConversionReportArgs = {
   currency?: InputMaybe<Scalars['String']['input']>;
   from?: InputMaybe<Scalars['DateTime']['input']>;
@@ -1871,6 +1993,12 @@ export type QueryConversionReportArgs = {
 
 export type QueryCustomerArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryCustomerByExternalIdArgs = {
+  externalId: Scalars['String']['input'];
+  system: Scalars['String']['input'];
 };
 
 
@@ -1963,6 +2091,12 @@ export type QueryOpportunitiesArgs = {
 
 export type QueryOpportunityArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryOpportunityByExternalIdArgs = {
+  externalId: Scalars['String']['input'];
+  system: Scalars['String']['input'];
 };
 
 
@@ -2346,6 +2480,7 @@ export type UpdateAllocationRuleInput = {
 export type UpdateContactInput = {
   decisionRole?: InputMaybe<DecisionRole>;
   emails?: InputMaybe<Array<Scalars['String']['input']>>;
+  externalIds?: InputMaybe<Scalars['JSON']['input']>;
   name?: InputMaybe<Scalars['String']['input']>;
   phones?: InputMaybe<Array<Scalars['String']['input']>>;
   title?: InputMaybe<Scalars['String']['input']>;
@@ -2354,6 +2489,8 @@ export type UpdateContactInput = {
 /** Merge patch: omitted fields are unchanged, null clears; address, source and externalIds merge key by key. */
 export type UpdateCustomerInput = {
   address?: InputMaybe<AddressInput>;
+  creditCurrency?: InputMaybe<Scalars['String']['input']>;
+  creditLimit?: InputMaybe<Scalars['String']['input']>;
   creditStatus?: InputMaybe<Scalars['String']['input']>;
   emails?: InputMaybe<Array<Scalars['String']['input']>>;
   externalIds?: InputMaybe<Scalars['JSON']['input']>;
@@ -2387,6 +2524,7 @@ export type UpdateOpportunityInput = {
   amount?: InputMaybe<Scalars['String']['input']>;
   currency?: InputMaybe<Scalars['String']['input']>;
   expectedCloseDate?: InputMaybe<Scalars['String']['input']>;
+  externalIds?: InputMaybe<Scalars['JSON']['input']>;
   name?: InputMaybe<Scalars['String']['input']>;
   ownerUnitId?: InputMaybe<Scalars['ID']['input']>;
   ownerUserId?: InputMaybe<Scalars['ID']['input']>;
@@ -2442,6 +2580,55 @@ export type UpdateUserInput = {
   unitId?: InputMaybe<Scalars['ID']['input']>;
 };
 
+/** Merge patch of the contact; its create body when absent (then name and its customer are required). */
+export type UpsertContactInput = {
+  customer?: InputMaybe<ExternalCustomerRefInput>;
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  decisionRole?: InputMaybe<DecisionRole>;
+  emails?: InputMaybe<Array<Scalars['String']['input']>>;
+  externalIds?: InputMaybe<Scalars['JSON']['input']>;
+  name?: InputMaybe<Scalars['String']['input']>;
+  phones?: InputMaybe<Array<Scalars['String']['input']>>;
+  title?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** Merge patch of the customer; its create body when absent (then kind and name are required). */
+export type UpsertCustomerInput = {
+  address?: InputMaybe<AddressInput>;
+  creditCurrency?: InputMaybe<Scalars['String']['input']>;
+  creditLimit?: InputMaybe<Scalars['String']['input']>;
+  creditStatus?: InputMaybe<Scalars['String']['input']>;
+  emails?: InputMaybe<Array<Scalars['String']['input']>>;
+  externalIds?: InputMaybe<Scalars['JSON']['input']>;
+  industry?: InputMaybe<Scalars['String']['input']>;
+  kind?: InputMaybe<CustomerKind>;
+  lifecycleStage?: InputMaybe<LifecycleStage>;
+  name?: InputMaybe<Scalars['String']['input']>;
+  ownerUnitId?: InputMaybe<Scalars['ID']['input']>;
+  ownerUserId?: InputMaybe<Scalars['ID']['input']>;
+  phones?: InputMaybe<Array<Scalars['String']['input']>>;
+  region?: InputMaybe<Scalars['String']['input']>;
+  registrationId?: InputMaybe<Scalars['String']['input']>;
+  roles?: InputMaybe<Array<Scalars['String']['input']>>;
+  source?: InputMaybe<CustomerSourcePatchInput>;
+  website?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** Merge patch of the opportunity; its create body when absent (then name and its customer are required). */
+export type UpsertOpportunityInput = {
+  amount?: InputMaybe<Scalars['String']['input']>;
+  currency?: InputMaybe<Scalars['String']['input']>;
+  customer?: InputMaybe<ExternalCustomerRefInput>;
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  expectedCloseDate?: InputMaybe<Scalars['String']['input']>;
+  externalIds?: InputMaybe<Scalars['JSON']['input']>;
+  name?: InputMaybe<Scalars['String']['input']>;
+  ownerUnitId?: InputMaybe<Scalars['ID']['input']>;
+  ownerUserId?: InputMaybe<Scalars['ID']['input']>;
+  pipelineId?: InputMaybe<Scalars['ID']['input']>;
+  qualification?: InputMaybe<QualificationInput>;
+};
+
 /** The create input when the order is new, a merge patch when it exists. */
 export type UpsertOrderInput = {
   amount?: InputMaybe<Scalars['String']['input']>;
@@ -2459,6 +2646,12 @@ export type UpsertOrderInput = {
   shippedAt?: InputMaybe<Scalars['DateTime']['input']>;
   status?: InputMaybe<OrderStatus>;
 };
+
+/** What an upsert did: created the record, changed it, or found it as the input says (nothing written). */
+export type UpsertStatus =
+  | 'CREATED'
+  | 'UNCHANGED'
+  | 'UPDATED';
 
 export type User = {
   __typename?: 'User';
@@ -2595,6 +2788,10 @@ export type ResolversTypes = {
   ClaimFilter: ResolverTypeWrapper<unknown>;
   ClaimStatus: ResolverTypeWrapper<unknown>;
   Contact: ResolverTypeWrapper<unknown>;
+  ContactConnection: ResolverTypeWrapper<unknown>;
+  ContactEdge: ResolverTypeWrapper<unknown>;
+  ContactFilter: ResolverTypeWrapper<unknown>;
+  ContactUpsert: ResolverTypeWrapper<unknown>;
   ConversionGroup: ResolverTypeWrapper<unknown>;
   ConversionReport: ResolverTypeWrapper<unknown>;
   ConversionStep: ResolverTypeWrapper<unknown>;
@@ -2621,6 +2818,8 @@ export type ResolversTypes = {
   CustomerSourceInput: ResolverTypeWrapper<unknown>;
   CustomerSourcePatchInput: ResolverTypeWrapper<unknown>;
   CustomerStatus: ResolverTypeWrapper<unknown>;
+  CustomerStatusFilter: ResolverTypeWrapper<unknown>;
+  CustomerUpsert: ResolverTypeWrapper<unknown>;
   CustomerViewerCan: ResolverTypeWrapper<unknown>;
   DateTime: ResolverTypeWrapper<unknown>;
   DecisionRole: ResolverTypeWrapper<unknown>;
@@ -2636,6 +2835,7 @@ export type ResolversTypes = {
   EventEdge: ResolverTypeWrapper<unknown>;
   EventFeed: ResolverTypeWrapper<unknown>;
   ExplainResourceType: ResolverTypeWrapper<unknown>;
+  ExternalCustomerRefInput: ResolverTypeWrapper<unknown>;
   Float: ResolverTypeWrapper<unknown>;
   ForecastCells: ResolverTypeWrapper<unknown>;
   ForecastMonth: ResolverTypeWrapper<unknown>;
@@ -2668,11 +2868,13 @@ export type ResolversTypes = {
   LifecycleTransitionInput: ResolverTypeWrapper<unknown>;
   Me: ResolverTypeWrapper<unknown>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  OnDuplicate: ResolverTypeWrapper<unknown>;
   Opportunity: ResolverTypeWrapper<unknown>;
   OpportunityConnection: ResolverTypeWrapper<unknown>;
   OpportunityEdge: ResolverTypeWrapper<unknown>;
   OpportunityFilter: ResolverTypeWrapper<unknown>;
   OpportunityStatus: ResolverTypeWrapper<unknown>;
+  OpportunityUpsert: ResolverTypeWrapper<unknown>;
   OpportunityViewerCan: ResolverTypeWrapper<unknown>;
   Order: ResolverTypeWrapper<unknown>;
   OrderConnection: ResolverTypeWrapper<unknown>;
@@ -2746,7 +2948,11 @@ export type ResolversTypes = {
   UpdatePipelineInput: ResolverTypeWrapper<unknown>;
   UpdateRoleInput: ResolverTypeWrapper<unknown>;
   UpdateUserInput: ResolverTypeWrapper<unknown>;
+  UpsertContactInput: ResolverTypeWrapper<unknown>;
+  UpsertCustomerInput: ResolverTypeWrapper<unknown>;
+  UpsertOpportunityInput: ResolverTypeWrapper<unknown>;
   UpsertOrderInput: ResolverTypeWrapper<unknown>;
+  UpsertStatus: ResolverTypeWrapper<unknown>;
   User: ResolverTypeWrapper<unknown>;
   UserConnection: ResolverTypeWrapper<unknown>;
   UserEdge: ResolverTypeWrapper<unknown>;
@@ -2778,6 +2984,10 @@ export type ResolversParentTypes = {
   ClaimEdge: unknown;
   ClaimFilter: unknown;
   Contact: unknown;
+  ContactConnection: unknown;
+  ContactEdge: unknown;
+  ContactFilter: unknown;
+  ContactUpsert: unknown;
   ConversionGroup: unknown;
   ConversionReport: unknown;
   ConversionStep: unknown;
@@ -2802,6 +3012,7 @@ export type ResolversParentTypes = {
   CustomerSource: unknown;
   CustomerSourceInput: unknown;
   CustomerSourcePatchInput: unknown;
+  CustomerUpsert: unknown;
   CustomerViewerCan: unknown;
   DateTime: unknown;
   DecomposePlanInput: unknown;
@@ -2815,6 +3026,7 @@ export type ResolversParentTypes = {
   Event: unknown;
   EventEdge: unknown;
   EventFeed: unknown;
+  ExternalCustomerRefInput: unknown;
   Float: unknown;
   ForecastCells: unknown;
   ForecastMonth: unknown;
@@ -2845,6 +3057,7 @@ export type ResolversParentTypes = {
   OpportunityConnection: unknown;
   OpportunityEdge: unknown;
   OpportunityFilter: unknown;
+  OpportunityUpsert: unknown;
   OpportunityViewerCan: unknown;
   Order: unknown;
   OrderConnection: unknown;
@@ -2909,6 +3122,9 @@ export type ResolversParentTypes = {
   UpdatePipelineInput: unknown;
   UpdateRoleInput: unknown;
   UpdateUserInput: unknown;
+  UpsertContactInput: unknown;
+  UpsertCustomerInput: unknown;
+  UpsertOpportunityInput: unknown;
   UpsertOrderInput: unknown;
   User: unknown;
   UserConnection: unknown;
@@ -3083,12 +3299,29 @@ export type ContactResolvers<ContextType = MercuriusContext, ParentType extends 
   customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   decisionRole?: Resolver<ResolversTypes['DecisionRole'], ParentType, ContextType>;
   emails?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  externalIds?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   phones?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   title?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ContactConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ContactConnection'] = ResolversParentTypes['ContactConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['ContactEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ContactEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ContactEdge'] = ResolversParentTypes['ContactEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Contact'], ParentType, ContextType>;
+};
+
+export type ContactUpsertResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ContactUpsert'] = ResolversParentTypes['ContactUpsert']> = {
+  contact?: Resolver<ResolversTypes['Contact'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['UpsertStatus'], ParentType, ContextType>;
 };
 
 export type ConversionGroupResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ConversionGroup'] = ResolversParentTypes['ConversionGroup']> = {
@@ -3132,6 +3365,8 @@ export type CustomerResolvers<ContextType = MercuriusContext, ParentType extends
   claims?: Resolver<Array<ResolversTypes['Claim']>, ParentType, ContextType>;
   contacts?: Resolver<Array<ResolversTypes['Contact']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  creditCurrency?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  creditLimit?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   creditStatus?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   emails?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   externalIds?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
@@ -3181,6 +3416,11 @@ export type CustomerSourceResolvers<ContextType = MercuriusContext, ParentType e
   channel?: Resolver<ResolversTypes['SourceChannel'], ParentType, ContextType>;
   detail?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   referrerCustomerId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+};
+
+export type CustomerUpsertResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['CustomerUpsert'] = ResolversParentTypes['CustomerUpsert']> = {
+  customer?: Resolver<ResolversTypes['Customer'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['UpsertStatus'], ParentType, ContextType>;
 };
 
 export type CustomerViewerCanResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['CustomerViewerCan'] = ResolversParentTypes['CustomerViewerCan']> = {
@@ -3494,6 +3734,9 @@ export type MutationResolvers<ContextType = MercuriusContext, ParentType extends
   updatePipeline?: Resolver<ResolversTypes['Pipeline'], ParentType, ContextType, RequireFields<MutationUpdatePipelineArgs, 'id' | 'input'>>;
   updateRole?: Resolver<ResolversTypes['Role'], ParentType, ContextType, RequireFields<MutationUpdateRoleArgs, 'id' | 'input'>>;
   updateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUpdateUserArgs, 'id' | 'input'>>;
+  upsertContactByExternalId?: Resolver<ResolversTypes['ContactUpsert'], ParentType, ContextType, RequireFields<MutationUpsertContactByExternalIdArgs, 'externalId' | 'input' | 'system'>>;
+  upsertCustomerByExternalId?: Resolver<ResolversTypes['CustomerUpsert'], ParentType, ContextType, RequireFields<MutationUpsertCustomerByExternalIdArgs, 'externalId' | 'input' | 'system'>>;
+  upsertOpportunityByExternalId?: Resolver<ResolversTypes['OpportunityUpsert'], ParentType, ContextType, RequireFields<MutationUpsertOpportunityByExternalIdArgs, 'externalId' | 'input' | 'system'>>;
   upsertOrder?: Resolver<ResolversTypes['OrderUpsertResult'], ParentType, ContextType, RequireFields<MutationUpsertOrderArgs, 'externalId' | 'input' | 'system'>>;
 };
 
@@ -3507,6 +3750,7 @@ export type OpportunityResolvers<ContextType = MercuriusContext, ParentType exte
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
   customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   expectedCloseDate?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  externalIds?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   interactions?: Resolver<ResolversTypes['InteractionConnection'], ParentType, ContextType, Partial<OpportunityInteractionsArgs>>;
   lostReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -3536,6 +3780,11 @@ export type OpportunityConnectionResolvers<ContextType = MercuriusContext, Paren
 export type OpportunityEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['OpportunityEdge'] = ResolversParentTypes['OpportunityEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Opportunity'], ParentType, ContextType>;
+};
+
+export type OpportunityUpsertResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['OpportunityUpsert'] = ResolversParentTypes['OpportunityUpsert']> = {
+  opportunity?: Resolver<ResolversTypes['Opportunity'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['UpsertStatus'], ParentType, ContextType>;
 };
 
 export type OpportunityViewerCanResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['OpportunityViewerCan'] = ResolversParentTypes['OpportunityViewerCan']> = {
@@ -3756,8 +4005,11 @@ export type QueryResolvers<ContextType = MercuriusContext, ParentType extends Re
   claim?: Resolver<Maybe<ResolversTypes['Claim']>, ParentType, ContextType, RequireFields<QueryClaimArgs, 'id'>>;
   claims?: Resolver<ResolversTypes['ClaimConnection'], ParentType, ContextType, Partial<QueryClaimsArgs>>;
   contact?: Resolver<Maybe<ResolversTypes['Contact']>, ParentType, ContextType, RequireFields<QueryContactArgs, 'id'>>;
+  contactByExternalId?: Resolver<Maybe<ResolversTypes['Contact']>, ParentType, ContextType, RequireFields<QueryContactByExternalIdArgs, 'externalId' | 'system'>>;
+  contacts?: Resolver<ResolversTypes['ContactConnection'], ParentType, ContextType, Partial<QueryContactsArgs>>;
   conversionReport?: Resolver<ResolversTypes['ConversionReport'], ParentType, ContextType, Partial<QueryConversionReportArgs>>;
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerArgs, 'id'>>;
+  customerByExternalId?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerByExternalIdArgs, 'externalId' | 'system'>>;
   customers?: Resolver<ResolversTypes['CustomerConnection'], ParentType, ContextType, Partial<QueryCustomersArgs>>;
   delegations?: Resolver<ResolversTypes['DelegationConnection'], ParentType, ContextType, Partial<QueryDelegationsArgs>>;
   duplicateCheck?: Resolver<ResolversTypes['DuplicateCheck'], ParentType, ContextType, RequireFields<QueryDuplicateCheckArgs, 'input'>>;
@@ -3771,6 +4023,7 @@ export type QueryResolvers<ContextType = MercuriusContext, ParentType extends Re
   me?: Resolver<ResolversTypes['Me'], ParentType, ContextType>;
   opportunities?: Resolver<ResolversTypes['OpportunityConnection'], ParentType, ContextType, Partial<QueryOpportunitiesArgs>>;
   opportunity?: Resolver<Maybe<ResolversTypes['Opportunity']>, ParentType, ContextType, RequireFields<QueryOpportunityArgs, 'id'>>;
+  opportunityByExternalId?: Resolver<Maybe<ResolversTypes['Opportunity']>, ParentType, ContextType, RequireFields<QueryOpportunityByExternalIdArgs, 'externalId' | 'system'>>;
   order?: Resolver<Maybe<ResolversTypes['Order']>, ParentType, ContextType, RequireFields<QueryOrderArgs, 'id'>>;
   orderByExternalId?: Resolver<Maybe<ResolversTypes['Order']>, ParentType, ContextType, RequireFields<QueryOrderByExternalIdArgs, 'externalId' | 'system'>>;
   orders?: Resolver<ResolversTypes['OrderConnection'], ParentType, ContextType, Partial<QueryOrdersArgs>>;
@@ -3979,6 +4232,9 @@ export type Resolvers<ContextType = MercuriusContext> = {
   ClaimConnection?: ClaimConnectionResolvers<ContextType>;
   ClaimEdge?: ClaimEdgeResolvers<ContextType>;
   Contact?: ContactResolvers<ContextType>;
+  ContactConnection?: ContactConnectionResolvers<ContextType>;
+  ContactEdge?: ContactEdgeResolvers<ContextType>;
+  ContactUpsert?: ContactUpsertResolvers<ContextType>;
   ConversionGroup?: ConversionGroupResolvers<ContextType>;
   ConversionReport?: ConversionReportResolvers<ContextType>;
   ConversionStep?: ConversionStepResolvers<ContextType>;
@@ -3986,6 +4242,7 @@ export type Resolvers<ContextType = MercuriusContext> = {
   CustomerConnection?: CustomerConnectionResolvers<ContextType>;
   CustomerEdge?: CustomerEdgeResolvers<ContextType>;
   CustomerSource?: CustomerSourceResolvers<ContextType>;
+  CustomerUpsert?: CustomerUpsertResolvers<ContextType>;
   CustomerViewerCan?: CustomerViewerCanResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Delegation?: DelegationResolvers<ContextType>;
@@ -4019,6 +4276,7 @@ export type Resolvers<ContextType = MercuriusContext> = {
   Opportunity?: OpportunityResolvers<ContextType>;
   OpportunityConnection?: OpportunityConnectionResolvers<ContextType>;
   OpportunityEdge?: OpportunityEdgeResolvers<ContextType>;
+  OpportunityUpsert?: OpportunityUpsertResolvers<ContextType>;
   OpportunityViewerCan?: OpportunityViewerCanResolvers<ContextType>;
   Order?: OrderResolvers<ContextType>;
   OrderConnection?: OrderConnectionResolvers<ContextType>;

@@ -23,6 +23,7 @@ import { opportunitiesLoaders, opportunitiesResolvers } from '../modules/opportu
 import { ordersLoaders, ordersResolvers } from '../modules/orders/index.js';
 import { orgLoaders, orgResolvers } from '../modules/org/index.js';
 import { reportsLoaders, reportsResolvers } from '../modules/reports/index.js';
+import { integrationResolvers } from '../modules/integration/index.js';
 import { plansLoaders, plansResolvers } from '../modules/plans/index.js';
 
 // What every resolver and loader receives besides mercurius' own context: who calls, and the services.
@@ -133,6 +134,7 @@ export const graphqlPlugin = fp(
         opportunitiesResolvers,
         actionsResolvers,
         reportsResolvers,
+        integrationResolvers,
         plansResolvers,
         accessResolvers,
         claimsResolvers,

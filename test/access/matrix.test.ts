@@ -37,6 +37,8 @@ import {
   type World,
 } from './model.js';
 
+// Every route × caller × position: more than the runner's default time on a shared machine.
+t.setTimeout(900_000);
 const app = await buildTestApp();
 t.teardown(() => app.close());
 
@@ -238,7 +240,7 @@ async function gql(c: Caller, query: string, variables: Record<string, unknown>,
   if (r.errors?.length) return { status: CODE_STATUS[r.codes[0] as string] ?? 500, detail: JSON.stringify(r.errors) };
   return { status: ok, entityId: pick(r.data) };
 }
-async function rest(c: Caller, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown): Promise<Outcome> {
+async function rest(c: Caller, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, body?: unknown): Promise<Outcome> {
   const r = await app.rest(c.user, method, url, body);
   return { status: r.status, entityId: r.body?.id, detail: r.status >= 400 ? r.raw : undefined };
 }
@@ -392,6 +394,29 @@ const ROWS: Row[] = [
     prepare: (_, tg) => contactOn(tg.record.id),
     call: (c, _, contactId) => gql(c, 'mutation($id: ID!) { deleteContact(id: $id) }', { id: contactId }, 200, () => undefined) },
 
+  // By external id (docs/integration.md): read as the record; an upsert of a record the caller cannot see is
+  // refused as taken (409), never 404, so the id cannot be probed for a create.
+  { route: 'GET /v1/customers/external/:system/:externalId', on: 'record', permission: 'customers:read', ok: 200,
+    call: async (c, tg) => rest(c, 'GET', `/v1/customers/external/mx/${await externalIdOf('customer', tg.record.id)}`) },
+  { route: 'graphql Query.customerByExternalId', on: 'record', permission: 'customers:read', ok: 200,
+    call: async (c, tg) => gql(c, 'query($x: String!) { customerByExternalId(system: "mx", externalId: $x) { id } }', { x: await externalIdOf('customer', tg.record.id) }, 200, (d) => d.customerByExternalId?.id) },
+  { route: 'GET /v1/contacts/external/:system/:externalId', on: 'record', permission: 'contacts:read', ok: 200,
+    call: async (c, tg) => rest(c, 'GET', `/v1/contacts/external/mx/${await externalIdOf('contact', tg.record.contactId)}`) },
+  { route: 'graphql Query.contactByExternalId', on: 'record', permission: 'contacts:read', ok: 200,
+    call: async (c, tg) => gql(c, 'query($x: String!) { contactByExternalId(system: "mx", externalId: $x) { id } }', { x: await externalIdOf('contact', tg.record.contactId) }, 200, (d) => d.contactByExternalId?.id) },
+  { route: 'PUT /v1/customers/external/:system/:externalId', on: 'record', permission: 'customers:update', ok: 200, audited: 'customer',
+    expect: (c, tg) => takenWhenHidden(expectOnRecord(world, c.m, tg.record, 'customers:update', 200), c, tg, 'customers:read'),
+    call: async (c, tg) => rest(c, 'PUT', `/v1/customers/external/mx/${await externalIdOf('customer', tg.record.id)}`, { industry: `put by ${c.name} ${++serial}` }) },
+  { route: 'graphql Mutation.upsertCustomerByExternalId', on: 'record', permission: 'customers:update', ok: 200, audited: 'customer',
+    expect: (c, tg) => takenWhenHidden(expectOnRecord(world, c.m, tg.record, 'customers:update', 200), c, tg, 'customers:read'),
+    call: async (c, tg) => gql(c, 'mutation($x: String!, $r: String) { upsertCustomerByExternalId(system: "mx", externalId: $x, input: { region: $r }) { customer { id } } }', { x: await externalIdOf('customer', tg.record.id), r: `put ${++serial}` }, 200, (d) => d.upsertCustomerByExternalId?.customer?.id) },
+  { route: 'PUT /v1/contacts/external/:system/:externalId', on: 'record', permission: 'contacts:update', ok: 200, audited: 'contact',
+    expect: (c, tg) => takenWhenHidden(expectOnRecord(world, c.m, tg.record, 'contacts:update', 200), c, tg, 'contacts:read'),
+    call: async (c, tg) => rest(c, 'PUT', `/v1/contacts/external/mx/${await externalIdOf('contact', tg.record.contactId)}`, { title: `Put by ${c.name} ${++serial}` }) },
+  { route: 'graphql Mutation.upsertContactByExternalId', on: 'record', permission: 'contacts:update', ok: 200, audited: 'contact',
+    expect: (c, tg) => takenWhenHidden(expectOnRecord(world, c.m, tg.record, 'contacts:update', 200), c, tg, 'contacts:read'),
+    call: async (c, tg) => gql(c, 'mutation($x: String!, $t: String) { upsertContactByExternalId(system: "mx", externalId: $x, input: { title: $t }) { contact { id } } }', { x: await externalIdOf('contact', tg.record.contactId), t: `put ${++serial}` }, 200, (d) => d.upsertContactByExternalId?.contact?.id) },
+
   // Contact history: interactions and the timeline
   // The model's built-in roles list customer and contact permissions only; interactions are granted
   // as shipped: every built-in role holds them as it holds contacts (executive reads only), and the
@@ -471,7 +496,23 @@ const ROWS: Row[] = [
 ];
 
 // Lists are checked as sets against the model (see "lists" below), not cell by cell.
-const LIST_ROUTES = ['GET /v1/customers', 'graphql Query.customers'];
+// Lists, and routes whose own matrix lives elsewhere (a customer's orders: test/access/orders-matrix.test.ts).
+const LIST_ROUTES = ['GET /v1/customers', 'graphql Query.customers', 'GET /v1/contacts', 'graphql Query.contacts', 'GET /v1/customers/:id/orders'];
+
+// The matrix's records carry an id of the system "mx", written as the integration writes it (the table that
+// holds the uniqueness and the record's read copy), without a version of their own.
+async function externalIdOf(resource: 'customer' | 'contact', id: string): Promise<string> {
+  const x = `M-${id}`;
+  await app.db.execute(sql`INSERT INTO external_ids (resource_type, system, external_id, record_id) VALUES (${resource}, 'mx', ${x}, ${id}::uuid) ON CONFLICT DO NOTHING`);
+  const table = resource === 'customer' ? sql`customers` : sql`contacts`;
+  await app.db.execute(sql`UPDATE ${table} SET external_ids = external_ids || jsonb_build_object('mx', ${x}::text) WHERE id = ${id}::uuid AND NOT external_ids ? 'mx'`);
+  return x;
+}
+
+// An upsert by external id of a record the caller cannot read answers that the id is taken (409).
+function takenWhenHidden(status: Status, c: Caller, tg: Target, readPermission: string): Status {
+  return status === 404 && expectOnRecord(world, c.m, tg.record, readPermission, 200) === 404 ? 409 : status;
+}
 
 function expected(row: Row, c: Caller, tg: Target): Status {
   if (row.expect) return row.expect(c, tg);

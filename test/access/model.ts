@@ -25,7 +25,7 @@ export type World = {
   pendingHandoffs?: readonly MHandoff[];
 };
 
-export type Status = 200 | 201 | 204 | 400 | 403 | 404;
+export type Status = 200 | 201 | 204 | 400 | 403 | 404 | 409;
 
 const RANK: Record<Scope, number> = { OWN: 0, UNIT: 1, SUBTREE: 2, ALL: 3 };
 

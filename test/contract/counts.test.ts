@@ -220,6 +220,7 @@ const GRAPHQL: { field: string; query: string; pick: (d: any) => number; rest: s
   { field: 'Query.opportunities', query: `{ opportunities(first: 1, filter: { customerId: ${q(a.customer.id)} }) { totalCount } }`, pick: (d) => d.opportunities.totalCount, rest: `/v1/opportunities?customerId=${a.customer.id}` },
   { field: 'Query.plans', query: '{ plans(first: 1) { totalCount } }', pick: (d) => d.plans.totalCount, rest: '/v1/plans' },
   { field: 'Query.agenda', query: '{ agenda(first: 1) { totalCount } }', pick: (d) => d.agenda.totalCount, rest: '/v1/agenda' },
+  { field: 'Query.contacts', query: `{ contacts(first: 1, filter: { customerId: ${q(a.customer.id)} }) { totalCount } }`, pick: (d) => d.contacts.totalCount, rest: `/v1/contacts?customerId=${a.customer.id}` },
   { field: 'Query.claims', query: '{ claims(first: 1) { totalCount } }', pick: (d) => d.claims.totalCount, rest: '/v1/claims' },
   { field: 'Query.allocationRules', query: '{ allocationRules(first: 1) { totalCount } }', pick: (d) => d.allocationRules.totalCount, rest: '/v1/allocation-rules' },
   { field: 'Customer.interactions', query: `{ customer(id: ${q(a.customer.id)}) { interactions(first: 1) { totalCount } } }`, pick: (d) => d.customer.interactions.totalCount, rest: `/v1/customers/${a.customer.id}/interactions` },

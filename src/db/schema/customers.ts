@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { index, integer, jsonb, numeric, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { orgUnits, users } from './org.js';
 
 export type Address = {
@@ -38,6 +38,9 @@ export const customers = pgTable(
     sourceReferrerCustomerId: uuid('source_referrer_customer_id'),
     sourceDetail: text('source_detail'),
     creditStatus: text('credit_status'),
+    // Credit as the ERP knows it: a limit in money (decimal, never a float) and its currency.
+    creditLimit: numeric('credit_limit', { precision: 18, scale: 2 }),
+    creditCurrency: text('credit_currency'),
     valueClass: text('value_class'),
     externalIds: jsonb('external_ids').$type<Record<string, string>>().notNull().default(sql`'{}'::jsonb`),
     ownerUserId: uuid('owner_user_id').references(() => users.id),
@@ -83,9 +86,11 @@ export const contacts = pgTable(
     decisionRole: text('decision_role').notNull().default('OTHER'),
     phones: text('phones').array().notNull().default(sql`'{}'::text[]`),
     emails: text('emails').array().notNull().default(sql`'{}'::text[]`),
+    // The read copy of the contact's rows in external_ids (which holds the uniqueness), written with them.
+    externalIds: jsonb('external_ids').$type<Record<string, string>>().notNull().default(sql`'{}'::jsonb`),
     version: integer('version').notNull().default(1),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
-  (t) => [index('contacts_customer_idx').on(t.customerId, t.createdAt, t.id)],
+  (t) => [index('contacts_customer_idx').on(t.customerId, t.createdAt, t.id), index('contacts_updated_idx').on(t.updatedAt, t.id)],
 );

@@ -64,6 +64,8 @@ export const opportunities = pgTable(
     qualification: jsonb('qualification').notNull().default(sql`'{}'::jsonb`),
     lostReason: text('lost_reason'),
     competitor: text('competitor'),
+    // The read copy of the opportunity's rows in external_ids (which holds the uniqueness), written with them.
+    externalIds: jsonb('external_ids').$type<Record<string, string>>().notNull().default(sql`'{}'::jsonb`),
     stageEnteredAt: timestamp('stage_entered_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     closedAt: timestamp('closed_at', { withTimezone: true, precision: 3 }),
     ownerUserId: uuid('owner_user_id').references(() => users.id),

@@ -32,7 +32,7 @@ export function prioritySql(nowMs: number): SQL {
 
 const createdSort: SortSpec = { column: actions.createdAt, desc: false, kind: 'timestamp' };
 
-export type ListFilter = { status?: string | undefined; assigneeId?: string | undefined };
+export type ListFilter = { status?: string | undefined; assigneeId?: string | undefined; updatedAfter?: string | undefined };
 
 // The context columns: the names only when the caller may see the customer / the opportunity.
 function contextColumns(p: Principal) {
@@ -71,6 +71,7 @@ function listConditions(p: Principal, parent: { customerId: string } | { opportu
   conds.push('customerId' in parent ? eq(actions.customerId, parent.customerId) : eq(actions.opportunityId, parent.opportunityId));
   if (f.status) conds.push(eq(actions.status, f.status));
   if (f.assigneeId) conds.push(eq(actions.assigneeId, f.assigneeId));
+  if (f.updatedAfter) conds.push(sql`${actions.updatedAt} > ${f.updatedAfter}::timestamptz`);
   return conds;
 }
 
@@ -112,8 +113,8 @@ export const actionsRepository = {
     return hit ?? null;
   },
 
-  async list(ex: Executor, p: Principal, parent: { customerId: string } | { opportunityId: string }, f: ListFilter, cursor: string | undefined, limit: number, desc: boolean) {
-    const ks = keyset({ ...createdSort, desc }, actions.id, cursor);
+  async list(ex: Executor, p: Principal, parent: { customerId: string } | { opportunityId: string }, f: ListFilter, cursor: string | undefined, limit: number, desc: boolean, field: 'createdAt' | 'updatedAt' = 'createdAt') {
+    const ks = keyset({ column: field === 'updatedAt' ? actions.updatedAt : actions.createdAt, kind: 'timestamp', desc }, actions.id, cursor);
     return withContext(ex, p)
       .where(and(...listConditions(p, parent, f), ks.where))
       .orderBy(...ks.orderBy)

@@ -4,7 +4,7 @@ import { safeString, timestamp, trimmed } from '../../lib/schemas.js';
 
 export const ACTION_STATUSES = ['OPEN', 'DONE', 'CANCELLED'] as const;
 export const ACTION_KINDS = ['PLANNED', 'ESCALATION'] as const;
-export const ACTION_SORTS = ['createdAt'] as const;
+export const ACTION_SORTS = ['createdAt', 'updatedAt'] as const;
 
 const upper = (v: unknown) => (typeof v === 'string' ? v.toUpperCase() : v);
 
@@ -93,6 +93,8 @@ export const listActionsQuery = z
     sort: safeString().max(40).optional(),
     status: z.preprocess(upper, z.enum(ACTION_STATUSES)).optional(),
     assigneeId: z.uuid().optional(),
+    // A sync's read: the actions changed after this instant (with sort=updatedAt).
+    updatedAfter: timestamp.optional(),
   })
   .strict();
 export type ListActionsQuery = z.infer<typeof listActionsQuery>;

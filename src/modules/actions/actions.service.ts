@@ -129,9 +129,9 @@ export function createActionService(database: Database) {
     if (!visible) throw notFound(parent.kind);
     requirePermission(p, 'actions:read');
     const of = parent.kind === 'customer' ? { customerId: parent.id } : { opportunityId: parent.id };
-    const rows = await repo.list(db, p, of, q, cursorForSort(q.cursor, sort), q.limit, desc);
+    const rows = await repo.list(db, p, of, q, cursorForSort(q.cursor, sort), q.limit, desc, field);
     const now = new Date();
-    const pg = pageOf(rows, q.limit, (r) => [iso(r.row.createdAt), r.row.id], sort);
+    const pg = pageOf(rows, q.limit, (r) => [iso(r.row[field]), r.row.id], sort);
     return withCount({ ...pg, data: pg.data.map((r) => toActionDto(r, now)) }, () => repo.count(db, p, of, q));
   }
 

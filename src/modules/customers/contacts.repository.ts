@@ -1,14 +1,26 @@
-import { and, asc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { contacts, customers } from '../../db/schema/index.js';
 import { access, type Principal } from '../../lib/access.js';
-import { countRows, keyset } from '../../lib/pagination.js';
+import { countRows, keyset, type SortSpec } from '../../lib/pagination.js';
+import { heldExternalId } from './customers.repository.js';
+
+export type ContactListFilter = { customerId?: string | undefined; updatedAfter?: string | undefined; externalId?: { system: string; externalId: string } | undefined };
+export const CONTACT_SORT_COLUMNS = { createdAt: contacts.createdAt, updatedAt: contacts.updatedAt } as const;
 
 export type ContactRow = typeof contacts.$inferSelect;
 export type ContactInsert = typeof contacts.$inferInsert;
 
 const canSee = access.customer.visible;
 const canDo = access.customer.allows;
+
+function allConditions(p: Principal, f: ContactListFilter): (SQL | undefined)[] {
+  const conds: (SQL | undefined)[] = [access.contact.visible(p)];
+  if (f.customerId) conds.push(eq(contacts.customerId, f.customerId));
+  if (f.updatedAfter) conds.push(sql`${contacts.updatedAt} > ${f.updatedAfter}::timestamptz`);
+  if (f.externalId) conds.push(heldExternalId(contacts.id, 'contact', f.externalId));
+  return conds;
+}
 
 // Contact persons: always reached through a customer the caller can see.
 export const contactsRepository = {
@@ -40,6 +52,28 @@ export const contactsRepository = {
       .where(and(eq(contacts.customerId, customerId), ks.where))
       .orderBy(...ks.orderBy)
       .limit(limit + 1);
+  },
+
+  /** Every visible contact person (GET /v1/contacts): the sync's read, keyset-paginated on `sort`. */
+  async listAll(ex: Executor, p: Principal, f: ContactListFilter, sort: SortSpec, cursor: string | undefined, limit: number): Promise<ContactRow[]> {
+    const ks = keyset(sort, contacts.id, cursor);
+    return ex
+      .select(getTableColumns(contacts))
+      .from(contacts)
+      .innerJoin(customers, eq(customers.id, contacts.customerId))
+      .where(and(...allConditions(p, f), ks.where))
+      .orderBy(...ks.orderBy)
+      .limit(limit + 1);
+  },
+
+  // The rows of every page of listAll: the same visibility and filters.
+  async countAll(ex: Executor, p: Principal, f: ContactListFilter): Promise<number> {
+    const [row] = await ex
+      .select({ n: sql<number>`count(*)::int` })
+      .from(contacts)
+      .innerJoin(customers, eq(customers.id, contacts.customerId))
+      .where(and(...allConditions(p, f)));
+    return Number(row?.n ?? 0);
   },
 
   // The list's rows over all its pages (the service has checked the customer is visible).

@@ -1,6 +1,7 @@
 import { and, asc, eq, getTableColumns, inArray, or, type SQL, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
-import { customers, orgUnits, users } from '../../db/schema/index.js';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
+import { customers, externalIds, orgUnits, users } from '../../db/schema/index.js';
 import { access, preparedAccessPredicate, type Principal, unitReachPredicate } from '../../lib/access.js';
 import { keyset, type SortSpec } from '../../lib/pagination.js';
 import { preparedStatements } from '../../lib/prepared.js';
@@ -44,7 +45,13 @@ export type ListFilter = {
   valueClass?: string | undefined;
   kind?: string | undefined;
   updatedAfter?: string | undefined;
+  externalId?: { system: string; externalId: string } | undefined;
 };
+
+/** The record column `id` holds this external id (one row of external_ids, by its primary key). */
+export function heldExternalId(id: AnyPgColumn, resourceType: string, x: { system: string; externalId: string }): SQL {
+  return sql`${id} IN (SELECT x.record_id FROM ${externalIds} x WHERE x.resource_type = ${resourceType} AND x.system = ${x.system} AND x.external_id = ${x.externalId})`;
+}
 
 const SORT_COLUMNS = {
   createdAt: { column: customers.createdAt, kind: 'timestamp' },
@@ -66,7 +73,8 @@ export function sortValue(row: CustomerReadRow, field: CustomerSort): string {
 function listConditions(p: Principal, f: ListFilter): (SQL | undefined)[] {
   const conds: (SQL | undefined)[] = [canSee(p)];
   // Frozen and merged customers leave the default lists; ask for them by status.
-  conds.push(f.status ? eq(customers.status, f.status) : eq(customers.status, 'ACTIVE'));
+  if (f.status !== 'ALL') conds.push(f.status ? eq(customers.status, f.status) : eq(customers.status, 'ACTIVE'));
+  if (f.externalId) conds.push(heldExternalId(customers.id, RESOURCE, f.externalId));
   if (f.q?.length) conds.push(or(...f.q.map((form) => sql`${customers.searchText} LIKE ${`%${escapeLike(form)}%`}`)));
   if (f.lifecycleStage) conds.push(eq(customers.lifecycleStage, f.lifecycleStage));
   if (f.ownerUnitId) conds.push(eq(customers.ownerUnitId, f.ownerUnitId));

@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { pageParams } from '../../lib/pagination.js';
 import { mergePatchOf } from '../../lib/merge-patch.js';
 import { includeParam, queryFlag, safeString, text, timestamp, trimmed } from '../../lib/schemas.js';
+import { EXTERNAL_SYSTEM_PATTERN } from '../../lib/external-ids.js';
 import { LIFECYCLE_STAGES } from './lifecycle-stages.js';
+import { ON_DUPLICATE } from './upsert-rules.js';
 
 export const CUSTOMER_KINDS = ['ORGANIZATION', 'PERSON'] as const;
 export { LIFECYCLE_STAGES };
@@ -10,6 +12,7 @@ export const CUSTOMER_STATUSES = ['ACTIVE', 'FROZEN', 'MERGED'] as const;
 export const SOURCE_CHANNELS = ['MEDIA', 'WEBSITE', 'EVENT', 'REFERRAL', 'SALES_PROSPECTING', 'PARTNER', 'IMPORT', 'OTHER'] as const;
 export const CUSTOMER_ROLES = ['BUYER', 'SUPPLIER', 'DISTRIBUTOR', 'AGENT', 'COMPETITOR', 'PARTNER', 'OTHER'] as const;
 export const VALUE_CLASSES = ['A', 'B', 'C'] as const;
+export const CREDIT_STATUSES = ['GOOD', 'WATCH', 'BLOCKED'] as const;
 export const DECISION_ROLES = ['DECISION_MAKER', 'INFLUENCER', 'USER', 'GATEKEEPER', 'TECHNICAL', 'OTHER'] as const;
 
 const upper = (v: unknown) => (typeof v === 'string' ? v.toUpperCase() : v);
@@ -44,8 +47,12 @@ export const sourceSchema = z
   })
   .strict();
 
-const systemName = z.string().regex(/^[A-Za-z0-9_.-]{1,50}$/, 'system names are 1-50 letters, digits, _ . -');
-const externalIdValue = safeString().min(1).max(200);
+// api.md §2 Integration: a system is named by a lower-case letter, then up to 31 of a-z 0-9 _ -.
+export const systemName = z.string().regex(EXTERNAL_SYSTEM_PATTERN, 'system names match ^[a-z][a-z0-9_-]{0,31}$');
+export const externalIdValue = safeString().min(1).max(200);
+// Money as a decimal string (never a float): up to 16 integer digits and 2 decimals.
+export const creditLimitValue = z.string().regex(/^\d{1,16}(\.\d{1,2})?$/, 'a non-negative decimal string with at most 16 integer digits and 2 decimals, e.g. "50000.00"');
+export const creditCurrencyValue = z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code: three capital letters');
 export const externalIdsSchema = z.record(systemName, externalIdValue);
 const externalIds = externalIdsSchema;
 
@@ -60,7 +67,9 @@ const writable = {
   address: addressInput.nullish(),
   roles: z.array(z.preprocess(upper, z.enum(CUSTOMER_ROLES))).max(10),
   source: sourceSchema.nullish(),
-  creditStatus: text(50).nullish(),
+  creditStatus: z.preprocess(upper, z.enum(CREDIT_STATUSES)).nullish(),
+  creditLimit: creditLimitValue.nullish(),
+  creditCurrency: creditCurrencyValue.nullish(),
   externalIds,
   ownerUserId: z.uuid(),
   ownerUnitId: z.uuid(),
@@ -97,7 +106,8 @@ const addressPatch = z.union([
   mergePatchOf(addressSchema),
 ]);
 const sourcePatch = mergePatchOf(sourceSchema);
-const externalIdsPatch = z.record(systemName, externalIdValue.nullable());
+export const externalIdsPatchSchema = z.record(systemName, externalIdValue.nullable());
+const externalIdsPatch = externalIdsPatchSchema;
 
 // JSON merge patch: absent = unchanged, null = cleared; nested objects merge key by key.
 export const patchCustomerBody = z
@@ -114,6 +124,8 @@ export const patchCustomerBody = z
     roles: writable.roles.optional(),
     source: sourcePatch.nullish(),
     creditStatus: writable.creditStatus,
+    creditLimit: writable.creditLimit,
+    creditCurrency: writable.creditCurrency,
     externalIds: externalIdsPatch.nullish(),
     ownerUserId: z.uuid().nullish(),
     ownerUnitId: z.uuid().optional(),
@@ -123,6 +135,27 @@ export const patchCustomerBody = z
   .strict()
   .meta({ id: 'CustomerPatch' });
 export type PatchCustomerInput = z.infer<typeof patchCustomerBody>;
+
+// PUT …/external/{system}/{externalId}: a merge patch of the record, or its create body when it is absent
+// (then `name` and `kind` are required). The lifecycle stage applies to a create; on a stored record it may
+// only repeat the stored stage.
+export const upsertCustomerBody = patchCustomerBody
+  .extend({ lifecycleStage: z.preprocess(upper, z.enum(LIFECYCLE_STAGES)).optional() })
+  .strict()
+  .meta({ id: 'CustomerUpsert' });
+export type UpsertCustomerInput = z.infer<typeof upsertCustomerBody>;
+
+export const externalParams = z.object({ system: systemName, externalId: externalIdValue }).strict();
+export const upsertQuery = z.object({ onDuplicate: z.enum(ON_DUPLICATE).optional() }).strict();
+// `?externalId=system:id` on a list: the record holding that id, if the caller sees it.
+export const externalIdFilter = z
+  .string()
+  .max(240)
+  .regex(/^[a-z][a-z0-9_-]{0,31}:[^\u0000-\u001F\u007F]{1,200}$/, 'system:id, e.g. erp:C-1001')
+  .transform((v) => {
+    const at = v.indexOf(':');
+    return { system: v.slice(0, at), externalId: v.slice(at + 1) };
+  });
 
 /** What the caller may do with the record: each answer is what the write's own checks would decide now. */
 export const customerViewerCanSchema = z
@@ -156,7 +189,9 @@ export const customerSchema = z
     source: z
       .object({ channel: z.string(), campaign: z.string().nullable(), referrerCustomerId: z.uuid().nullable(), detail: z.string().nullable() })
       .nullable(),
-    creditStatus: z.string().nullable().optional(),
+    creditStatus: z.enum(CREDIT_STATUSES).nullable().optional(),
+    creditLimit: z.string().nullable().optional(),
+    creditCurrency: z.string().nullable().optional(),
     valueClass: z.enum(VALUE_CLASSES).nullable().optional(),
     externalIds: z.record(z.string(), z.string()).optional(),
     ownerUserId: z.uuid().nullable(),
@@ -179,9 +214,11 @@ export const listCustomersQuery = z
     sort: safeString().max(40).optional(),
     q: trimmed(200).optional(),
     lifecycleStage: z.preprocess(upper, z.enum(LIFECYCLE_STAGES)).optional(),
-    status: z.preprocess(upper, z.enum(CUSTOMER_STATUSES)).optional(),
+    // ALL: every status, frozen and merged too (what a sync reads).
+    status: z.preprocess(upper, z.enum([...CUSTOMER_STATUSES, 'ALL'])).optional(),
     ownerUnitId: z.uuid().optional(),
     ownerUserId: z.uuid().optional(),
+    externalId: externalIdFilter.optional(),
     source: z.preprocess(upper, z.enum(SOURCE_CHANNELS)).optional(),
     valueClass: z.preprocess(upper, z.enum(VALUE_CLASSES)).optional(),
     kind: z.preprocess(upper, z.enum(CUSTOMER_KINDS)).optional(),
@@ -225,6 +262,7 @@ export const contactSchema = z
     decisionRole: z.enum(DECISION_ROLES),
     phones: z.array(z.string()),
     emails: z.array(z.string()),
+    externalIds: z.record(z.string(), z.string()).optional(),
     version: z.number().int(),
     createdAt: timestamp,
     updatedAt: timestamp,
@@ -239,6 +277,7 @@ export const createContactBody = z
     decisionRole: z.preprocess(upper, z.enum(DECISION_ROLES)).optional(),
     phones: z.array(phone).max(20).optional(),
     emails: z.array(email).max(20).optional(),
+    externalIds: externalIdsSchema.optional(),
   })
   .strict()
   .meta({ id: 'ContactCreate' });
@@ -251,9 +290,34 @@ export const patchContactBody = z
     decisionRole: z.preprocess(upper, z.enum(DECISION_ROLES)).optional(),
     phones: z.array(phone).max(20).optional(),
     emails: z.array(email).max(20).optional(),
+    externalIds: externalIdsPatch.nullish(),
   })
   .strict()
   .meta({ id: 'ContactPatch' });
 export type PatchContactInput = z.infer<typeof patchContactBody>;
 
+// A record's customer named by the customer's own external id (bulk rows, upserts of contacts and orders).
+export const customerRefSchema = z.object({ system: systemName, externalId: externalIdValue }).strict().meta({ id: 'ExternalCustomerRef' });
+
+// PUT /v1/contacts/external/{system}/{externalId}: a merge patch of the contact, or its create body when it is
+// absent — then with its customer, by `customerId` or by `customer: { system, externalId }`.
+export const upsertContactBody = patchContactBody
+  .extend({ customerId: z.uuid().optional(), customer: customerRefSchema.optional() })
+  .strict()
+  .meta({ id: 'ContactUpsert' });
+export type UpsertContactInput = z.infer<typeof upsertContactBody>;
+
 export const listContactsQuery = z.object(pageParams).strict();
+
+export const CONTACT_SORTS = ['createdAt', 'updatedAt'] as const;
+// GET /v1/contacts: every visible contact person, for a sync (`updatedAfter`, `sort=updatedAt`) or by external id.
+export const listAllContactsQuery = z
+  .object({
+    ...pageParams,
+    sort: safeString().max(40).optional(),
+    customerId: z.uuid().optional(),
+    updatedAfter: timestamp.optional(),
+    externalId: externalIdFilter.optional(),
+  })
+  .strict();
+export type ListAllContactsQuery = z.infer<typeof listAllContactsQuery>;

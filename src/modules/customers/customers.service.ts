@@ -2,10 +2,11 @@ import type { Database, Executor } from '../../db/client.js';
 import { can, hiddenFields, onBehalfOf, type Principal, requirePermission } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../lib/errors.js';
+import { applyExternalIds, externalIdsOf, moveExternalIds } from '../../lib/external-ids.js';
 import { patchedField, sameJson } from '../../lib/merge-patch.js';
+import { checkedCredit, externalIdsDiff } from './customer-rules.js';
 import { cursorForSort, type Page, pageOf, parseSort, sortKey, withCount } from '../../lib/pagination.js';
 import {
-  type CustomerReadRow,
   type CustomerRow,
   type CustomerSort,
   customersRepository as repo,
@@ -26,6 +27,9 @@ import {
   type PatchCustomerInput,
 } from './customers.schemas.js';
 import { createContactService } from './contacts.service.js';
+import { toCustomerDto } from './customer-dto.js';
+import { createCustomerExternal } from './customers.external.js';
+import { createContactExternal } from './contacts.external.js';
 import { createDuplicateCheck, type DuplicateGuard } from './duplicate-check.js';
 import { lowestCommonUnit } from './duplicates.js';
 import { contactsRepository } from './contacts.repository.js';
@@ -35,45 +39,8 @@ import { ownershipRepository } from './ownership.repository.js';
 import { type CustomerViewerCan, customerViewerCan } from './viewer-can.repository.js';
 import { normalizeEmail, normalizeName, normalizePhone, normalizeRegistrationId, searchForms, searchTextOf } from './normalize.js';
 
-const iso = (d: Date) => d.toISOString();
 
-export function toCustomerDto(p: Principal, r: CustomerReadRow): CustomerDto {
-  const hidden = hiddenFields(p);
-  const dto: CustomerDto = {
-    id: r.id,
-    kind: r.kind as CustomerDto['kind'],
-    name: r.name,
-    registrationId: r.registrationId,
-    phones: r.phones,
-    emails: r.emails,
-    website: r.website,
-    industry: r.industry,
-    region: r.region,
-    address: r.address ?? null,
-    roles: r.roles,
-    lifecycleStage: r.lifecycleStage as CustomerDto['lifecycleStage'],
-    status: r.status as CustomerDto['status'],
-    source: r.sourceChannel
-      ? { channel: r.sourceChannel, campaign: r.sourceCampaign, referrerCustomerId: r.sourceReferrerCustomerId, detail: r.sourceDetail }
-      : null,
-    creditStatus: r.creditStatus,
-    valueClass: r.valueClass as CustomerDto['valueClass'],
-    externalIds: r.externalIds,
-    ownerUserId: r.ownerUserId,
-    ownerUnitId: r.ownerUnitId,
-    mergedIntoId: r.mergedIntoId,
-    version: r.version,
-    createdAt: iso(r.createdAt),
-    updatedAt: iso(r.updatedAt),
-  };
-  // Field-level security: a hidden field is absent from the answer, not blanked.
-  for (const f of hidden) {
-    const [entity, field] = f.split('.');
-    if (entity === 'customer' && field) delete (dto as Record<string, unknown>)[field];
-  }
-  return dto;
-}
-
+export { toCustomerDto };
 
 // The audit/event snapshot of a customer: data as stored, minus derived search columns.
 function snapshot(r: CustomerRow) {
@@ -105,7 +72,7 @@ export type { DuplicateCandidate, DuplicateGuard, ProtectedMatch } from './dupli
 
 // Fields a system owns (domain.md §8): written only by callers holding integration:write, so a
 // salesperson cannot overwrite what the ERP knows. A PATCH that repeats the stored value is no write.
-const SYSTEM_FIELDS = ['externalIds', 'creditStatus'] as const;
+const SYSTEM_FIELDS = ['externalIds', 'creditStatus', 'creditLimit', 'creditCurrency'] as const;
 function refuseSystemFieldWrites(p: Principal, input: Partial<Record<(typeof SYSTEM_FIELDS)[number], unknown>>, before: CustomerRow | null): void {
   if (can(p, 'integration:write')) return;
   for (const f of SYSTEM_FIELDS) {
@@ -150,7 +117,7 @@ export function createCustomerService(
     return hit.row;
   }
 
-  return {
+  const service = {
     async get(p: Principal, id: string): Promise<CustomerDto> {
       requirePermission(p, 'customers:read');
       const row = await repo.findVisible(db, p, id);
@@ -191,20 +158,22 @@ export function createCustomerService(
       return new Map(rows.map((r) => [r.id, toCustomerDto(p, r)]));
     },
 
-    async create(p: Principal, input: CreateCustomerInput, opts: { allowDuplicate?: boolean | undefined } = {}): Promise<CustomerDto> {
+    // `tx`: inside the caller's transaction (an upsert); the caller then audits a refusal's probe itself.
+    async create(p: Principal, input: CreateCustomerInput, opts: { allowDuplicate?: boolean | undefined; tx?: Executor } = {}): Promise<CustomerDto> {
       requirePermission(p, 'customers:create');
       refuseHiddenWrites(p, input);
       refuseSystemFieldWrites(p, input, null);
+      if (opts.tx) return createIn(opts.tx);
       try {
-        return await createIn();
+        return await createIn(db);
       } catch (err) {
         await duplicates.recordProbe(p, err);
         throw err;
       }
 
       // The create itself; a refusal that named protected customers is audited after it rolled back.
-      function createIn() {
-        return db.transaction(async (tx) => {
+      function createIn(ex: Executor) {
+        return ex.transaction(async (tx) => {
           const owner = await resolveOwner(tx, p, 'customers:create', input.ownerUserId, input.ownerUnitId);
           const phones = input.phones ?? [];
           const emails = input.emails ?? [];
@@ -232,11 +201,14 @@ export function createCustomerService(
             sourceReferrerCustomerId: input.source?.referrerCustomerId ?? null,
             sourceDetail: input.source?.detail ?? null,
             creditStatus: input.creditStatus ?? null,
+            ...checkedCredit(null, { creditLimit: input.creditLimit, creditCurrency: input.creditCurrency }),
             externalIds: input.externalIds ?? {},
             ...owner,
             ...d,
             createdBy: p.userId,
           });
+          // The external_ids table holds the uniqueness: an id another record holds refuses the create.
+          if (input.externalIds && Object.keys(input.externalIds).length > 0) await applyExternalIds(tx, RESOURCE, row.id, input.externalIds);
           await recordChange(tx, p, {
             entityType: RESOURCE,
             entityId: row.id,
@@ -253,9 +225,9 @@ export function createCustomerService(
       }
     },
 
-    async update(p: Principal, id: string, input: PatchCustomerInput, expectedVersion?: number): Promise<CustomerDto> {
+    async update(p: Principal, id: string, input: PatchCustomerInput, expectedVersion?: number, opts: { tx?: Executor } = {}): Promise<CustomerDto> {
       refuseHiddenWrites(p, input);
-      return db.transaction(async (tx) => {
+      return (opts.tx ?? db).transaction(async (tx) => {
         const before = await loadForWrite(tx, p, id, 'customers:update');
         checkVersion(expectedVersion, before.version);
         if (before.status === 'MERGED') throw new AppError('CUSTOMER_MERGED', 'a merged customer is read-only; edit the surviving record');
@@ -279,10 +251,14 @@ export function createCustomerService(
           set.sourceReferrerCustomerId = source?.referrerCustomerId ?? null;
           set.sourceDetail = source?.detail ?? null;
         }
+        if (input.creditLimit !== undefined || input.creditCurrency !== undefined) Object.assign(set, checkedCredit(before, input));
         if (input.ownerUserId !== undefined || input.ownerUnitId !== undefined) {
           Object.assign(set, await resolveOwner(tx, p, 'customers:update', input.ownerUserId, input.ownerUnitId, { poolUnitId: before.ownerUnitId }));
         }
         refuseSystemFieldWrites(p, set, before);
+        if (set.externalIds !== undefined && !sameJson(set.externalIds, before.externalIds)) {
+          set.externalIds = await applyExternalIds(tx, RESOURCE, id, externalIdsDiff(before.externalIds, set.externalIds));
+        }
         // A PATCH that changes nothing writes nothing: no new version, no audit row, no event.
         const changed = (Object.keys(set) as (keyof CustomerRow)[]).filter((k) => !sameJson(set[k], before[k]));
         if (changed.length === 0) return toCustomerDto(p, before);
@@ -363,11 +339,14 @@ export function createCustomerService(
         const union = (a: string[], more: string[][]) => [...new Set([...a, ...more.flat()])];
         const phones = union(survivor.phones, dups.map((d) => d.phones));
         const emails = union(survivor.emails, dups.map((d) => d.emails));
+        // The duplicates' external ids move to the survivor (for systems it has no id of); the read copies follow.
+        await moveExternalIds(tx, RESOURCE, ids, id);
+        const idsAfter = await externalIdsOf(tx, RESOURCE, [id, ...ids]);
         const set: Partial<CustomerRow> = {
           phones,
           emails,
           roles: union(survivor.roles, dups.map((d) => d.roles)),
-          externalIds: Object.assign({}, ...dups.map((d) => d.externalIds), survivor.externalIds) as Record<string, string>,
+          externalIds: idsAfter.get(id) ?? {},
           registrationId: survivor.registrationId ?? dups.find((d) => d.registrationId)?.registrationId ?? null,
           website: survivor.website ?? dups.find((d) => d.website)?.website ?? null,
           industry: survivor.industry ?? dups.find((d) => d.industry)?.industry ?? null,
@@ -388,7 +367,7 @@ export function createCustomerService(
           repointed.ownershipChanges = await ownershipRepository.repointHistory(tx, d.id, id);
           movedHistory.push({ customerId: d.id, ...repointed });
           await ownershipRepository.insertChange(tx, p, { entityType: RESOURCE, entityId: d.id, customerId: id, from: d, to: row, cause: 'MERGE', onBehalfOfId: onBehalfOf(p, d.ownerUserId) });
-          const folded = await repo.update(tx, d.id, d.version, { status: 'MERGED', mergedIntoId: id });
+          const folded = await repo.update(tx, d.id, d.version, { status: 'MERGED', mergedIntoId: id, externalIds: idsAfter.get(d.id) ?? {} });
           if (!folded) throw new AppError('PRECONDITION_FAILED', 'a duplicate changed while this request ran; reload and retry');
           await recordChange(tx, p, { entityType: RESOURCE, entityId: d.id, action: 'merged', before: snapshot(d), after: snapshot(folded), onBehalfOfId: onBehalfOf(p, d.ownerUserId), owner: folded });
         }
@@ -404,8 +383,12 @@ export function createCustomerService(
         return toCustomerDto(p, row);
       });
     },
+    /** Audits a refused create's answer that named protected customers (after its transaction ended). */
+    recordDuplicateProbe: (p: Principal, err: unknown) => duplicates.recordProbe(p, err),
     ...contacts,
   };
+  // Read and upsert by external id (customers.external.ts), through the same create and update.
+  return { ...service, ...createCustomerExternal(database, service), ...createContactExternal(database, contacts) };
 }
 
 export type CustomerService = ReturnType<typeof createCustomerService>;

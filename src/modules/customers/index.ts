@@ -11,3 +11,8 @@ export { resolveOwner, type ResolvedOwner } from './owner-resolution.js';
 export { INITIAL_STAGE, isBackward, isBefore, LEAD_STAGES, LIFECYCLE_STAGES, type LifecycleStage, stageRank, stagesFrom } from './lifecycle-stages.js';
 export { type CreateContactInput, type CreateCustomerInput, type CustomerDto, SOURCE_CHANNELS } from './customers.schemas.js';
 export { normalizeEmail, normalizeName, normalizePhone, normalizeRegistrationId } from './normalize.js';
+export { externalIdsDiff } from './customer-rules.js';
+export { customerRefSchema, externalIdFilter, externalIdsPatchSchema, externalIdsSchema, externalParams, upsertQuery } from './customers.schemas.js';
+export { fromUpsertBody, ON_DUPLICATE, type OnDuplicate, parseBody, type Upserted, type UpsertStatus } from './upsert-rules.js';
+export { heldExternalId } from './customers.repository.js';
+export { contactSchema, customerSchema, listAllContactsQuery, upsertContactBody, upsertCustomerBody } from './customers.schemas.js';

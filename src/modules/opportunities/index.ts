@@ -14,3 +14,4 @@ export type { OpportunityDto } from './opportunities.schemas.js';
 export const transferOpenOpportunities = (tx: Executor, m: Move): Promise<number> => opportunitiesRepository.transferOpen(tx, m);
 export const openOpportunityCount = (ex: Executor, userId: string): Promise<number> => opportunitiesRepository.openCountOf(ex, userId);
 export const repointOpportunities = (tx: Executor, p: Principal, fromId: string, toId: string) => opportunitiesRepository.repointToCustomer(tx, p, fromId, toId);
+export { opportunitySchema, upsertOpportunityBody } from './opportunities.schemas.js';

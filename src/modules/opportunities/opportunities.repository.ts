@@ -6,7 +6,7 @@ import { access, type Principal } from '../../lib/access.js';
 import { countGroups, countRows, decodeCursor, keyset } from '../../lib/pagination.js';
 import { fieldError } from '../../lib/errors.js';
 import { repointCustomerRows } from '../../lib/repoint.js';
-import { type Move, transferWrites } from '../customers/index.js';
+import { heldExternalId, type Move, transferWrites } from '../customers/index.js';
 import { isoDate } from '../../lib/schemas.js';
 
 export type PipelineRow = typeof pipelines.$inferSelect;
@@ -34,6 +34,8 @@ export type ListFilter = {
   expectedCloseTo?: string | undefined;
   amountMin?: string | undefined;
   amountMax?: string | undefined;
+  updatedAfter?: string | undefined;
+  externalId?: { system: string; externalId: string } | undefined;
 };
 
 export type OpportunitySort = 'createdAt' | 'updatedAt' | 'expectedCloseDate' | 'amount';
@@ -101,6 +103,8 @@ function listConditions(p: Principal, f: ListFilter): (SQL | undefined)[] {
   if (f.expectedCloseTo) conds.push(sql`${opportunities.expectedCloseDate} <= ${f.expectedCloseTo}::date`);
   if (f.amountMin) conds.push(sql`${opportunities.amount} >= ${f.amountMin}::numeric`);
   if (f.amountMax) conds.push(sql`${opportunities.amount} <= ${f.amountMax}::numeric`);
+  if (f.updatedAfter) conds.push(sql`${opportunities.updatedAt} > ${f.updatedAfter}::timestamptz`);
+  if (f.externalId) conds.push(heldExternalId(opportunities.id, RESOURCE, f.externalId));
   return conds;
 }
 

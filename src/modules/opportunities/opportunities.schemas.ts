@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { pageParams } from '../../lib/pagination.js';
 import { mergePatchOf } from '../../lib/merge-patch.js';
 import { includeParam, isoDate, safeString, text, timestamp, trimmed } from '../../lib/schemas.js';
+import { customerRefSchema, externalIdFilter, externalIdsPatchSchema, externalIdsSchema } from '../customers/index.js';
 import { PAYMENT_CAPABILITIES, QUALIFICATION_FACTS } from './gates.js';
 
 export const OPPORTUNITY_STATUSES = ['OPEN', 'WON', 'LOST'] as const;
@@ -155,6 +156,7 @@ export const createOpportunityBody = z
     currency: currency.nullish(),
     expectedCloseDate: isoDate.nullish(),
     qualification: qualificationSchema.optional(),
+    externalIds: externalIdsSchema.optional(),
     ownerUserId: z.uuid().optional(),
     ownerUnitId: z.uuid().optional(),
   })
@@ -172,6 +174,7 @@ export const patchOpportunityBody = z
     currency: currency.nullish(),
     expectedCloseDate: isoDate.nullish(),
     qualification: qualificationPatch.nullish(),
+    externalIds: externalIdsPatchSchema.nullish(),
     ownerUserId: z.uuid().nullish(),
     ownerUnitId: z.uuid().optional(),
     stageId: stageNotHere,
@@ -185,6 +188,18 @@ export const patchOpportunityBody = z
   .strict()
   .meta({ id: 'OpportunityPatch' });
 export type PatchOpportunityInput = z.infer<typeof patchOpportunityBody>;
+
+// PUT /v1/opportunities/external/{system}/{externalId}: a merge patch of the opportunity, or its create body
+// when it is absent — then with its customer by `customerId` or by `customer: { system, externalId }`.
+export const upsertOpportunityBody = patchOpportunityBody
+  .extend({
+    customerId: z.uuid().optional(),
+    customer: customerRefSchema.optional(),
+    pipelineId: z.uuid().optional(),
+  })
+  .strict()
+  .meta({ id: 'OpportunityUpsert' });
+export type UpsertOpportunityInput = z.infer<typeof upsertOpportunityBody>;
 
 /** What the caller may do with the opportunity: each answer is what the write's own checks would decide now. */
 export const opportunityViewerCanSchema = z
@@ -212,6 +227,7 @@ export const opportunitySchema = z
     ownerUnitId: z.uuid(),
     stageEnteredAt: timestamp,
     closedAt: timestamp.nullable(),
+    externalIds: z.record(z.string(), z.string()).optional(),
     version: z.number().int(),
     createdAt: timestamp,
     updatedAt: timestamp,
@@ -236,6 +252,8 @@ export const listOpportunitiesQuery = z
     expectedCloseTo: isoDate.optional(),
     amountMin: money.optional(),
     amountMax: money.optional(),
+    updatedAfter: timestamp.optional(),
+    externalId: externalIdFilter.optional(),
   })
   .strict();
 export type ListOpportunitiesQuery = z.infer<typeof listOpportunitiesQuery>;

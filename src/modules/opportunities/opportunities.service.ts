@@ -1,16 +1,18 @@
 import { sql } from 'drizzle-orm';
 import type { Database, Executor } from '../../db/client.js';
-import { hasManagerScope, onBehalfOf, type Principal, requirePermission, scopeFor } from '../../lib/access.js';
+import { can, hasManagerScope, hiddenFields, onBehalfOf, type Principal, requirePermission, scopeFor } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../lib/errors.js';
 import { patchedField, sameJson } from '../../lib/merge-patch.js';
 import { countsOnce, cursorForSort, emptyPage, type Page, pageOf, parseSort, sortKey, withCount } from '../../lib/pagination.js';
-import { applyLifecycleTransition, type CustomerDto, customersRepository, isBefore, ownershipRepository, resolveOwner, toCustomerDto } from '../customers/index.js';
+import { applyExternalIds } from '../../lib/external-ids.js';
+import { applyLifecycleTransition, type CustomerDto, customersRepository, externalIdsDiff, externalIdsSchema, isBefore, ownershipRepository, resolveOwner, toCustomerDto } from '../customers/index.js';
 import { checkMove, type Qualification } from './gates.js';
 import { type OpportunityRow, type OpportunitySort, opportunitiesRepository as repo, RESOURCE, sortValue, type TransitionRow } from './opportunities.repository.js';
 import { type CreateOpportunityInput, type ListOpportunitiesQuery, OPPORTUNITY_SORTS, type OpportunityDto, type PatchOpportunityInput, type QualificationDto, type StageGatesDto, type TransitionDto, type TransitionInput, type TransitionResultDto, qualificationSchema } from './opportunities.schemas.js';
 
 import { createPipelineService } from './pipelines.service.js';
+import { createOpportunityExternal } from './opportunities.external.js';
 import { canonicalMoney, checkMoney, cleanQualification, forGates } from './opportunity-rules.js';
 
 export { canonicalMoney } from './opportunity-rules.js';
@@ -19,8 +21,14 @@ import { type OpportunityViewerCan, opportunityViewerCan } from './viewer-can.re
 
 const iso = (d: Date) => d.toISOString();
 
-export function toOpportunityDto(r: OpportunityRow, stageKey: string): OpportunityDto {
-  return {
+// External ids are the integrated systems' to write (api.md §1): others may only repeat what is stored.
+function refuseExternalIdWrites(p: Principal, next: Record<string, string>, before: Record<string, string>): void {
+  if (can(p, 'integration:write') || sameJson(next, before)) return;
+  throw fieldError('FORBIDDEN', 'externalIds', 'owned by the integrated systems: written only with integration:write');
+}
+
+export function toOpportunityDto(r: OpportunityRow, stageKey: string, p?: Principal): OpportunityDto {
+  const dto: OpportunityDto = {
     id: r.id,
     customerId: r.customerId,
     pipelineId: r.pipelineId,
@@ -38,10 +46,14 @@ export function toOpportunityDto(r: OpportunityRow, stageKey: string): Opportuni
     ownerUnitId: r.ownerUnitId,
     stageEnteredAt: iso(r.stageEnteredAt),
     closedAt: r.closedAt ? iso(r.closedAt) : null,
+    externalIds: r.externalIds,
     version: r.version,
     createdAt: iso(r.createdAt),
     updatedAt: iso(r.updatedAt),
   };
+  // Field-level security: hidden external ids are absent from the answer.
+  if (p && hiddenFields(p).has('opportunity.externalIds')) delete dto.externalIds;
+  return dto;
 }
 
 export function toTransitionDto(r: TransitionRow): TransitionDto {
@@ -74,7 +86,7 @@ export function createOpportunityService(database: Database, opts: { createGuard
     return s?.key ?? '';
   }
 
-  return {
+  const service = {
     ...pipelines,
 
     // ---- opportunities ----
@@ -82,7 +94,7 @@ export function createOpportunityService(database: Database, opts: { createGuard
       requirePermission(p, 'opportunities:read');
       const hit = await repo.findVisible(db, p, id);
       if (!hit) throw notFound('opportunity');
-      return toOpportunityDto(hit.row, hit.stageKey);
+      return toOpportunityDto(hit.row, hit.stageKey, p);
     },
 
     /** What the caller may do with an opportunity it sees (404 for one it does not). */
@@ -125,15 +137,16 @@ export function createOpportunityService(database: Database, opts: { createGuard
       const sort = sortKey({ field, desc });
       const rows = await repo.list(db, p, q, field, desc, cursorForSort(q.cursor, sort), q.limit);
       const pg = pageOf(rows, q.limit, (r) => [sortValue(r.row, field), r.row.id], sort);
-      return withCount({ ...pg, data: pg.data.map((r) => toOpportunityDto(r.row, r.stageKey)) }, () => repo.count(db, p, q));
+      return withCount({ ...pg, data: pg.data.map((r) => toOpportunityDto(r.row, r.stageKey, p)) }, () => repo.count(db, p, q));
     },
 
-    async create(p: Principal, input: CreateOpportunityInput): Promise<OpportunityDto> {
+    async create(p: Principal, input: CreateOpportunityInput, call: { tx?: Executor } = {}): Promise<OpportunityDto> {
       requirePermission(p, 'opportunities:create');
+      refuseExternalIdWrites(p, input.externalIds ?? {}, {});
       const amount = input.amount ? canonicalMoney(input.amount) : null;
       const currency = input.currency ?? null;
       checkMoney(amount, currency);
-      return db.transaction(async (tx) => {
+      return (call.tx ?? db).transaction(async (tx) => {
         // A customer the caller cannot see answers like an unknown id (as owners do): no probing.
         // Creating anything on a customer needs write access to it: a share grants reading only.
         const hit = await customersRepository.findForAction(tx, p, input.customerId, 'opportunities:create', true);
@@ -156,20 +169,22 @@ export function createOpportunityService(database: Database, opts: { createGuard
           currency,
           expectedCloseDate: input.expectedCloseDate ?? null,
           qualification: cleanQualification(input.qualification ?? {}),
+          externalIds: input.externalIds ?? {},
           ...owner,
           createdBy: p.userId,
         });
+        if (input.externalIds && Object.keys(input.externalIds).length > 0) await applyExternalIds(tx, RESOURCE, row.id, input.externalIds);
         await recordChange(tx, p, { entityType: RESOURCE, entityId: row.id, action: 'created', before: null, after: row, onBehalfOfId: onBehalfOf(p, row.ownerUserId), owner });
         // An opportunity being pursued makes its customer an OPPORTUNITY — forward only.
         if (isBefore(customer.lifecycleStage, 'OPPORTUNITY')) {
           await applyLifecycleTransition(tx, p, customer, 'OPPORTUNITY', { cause: 'OPPORTUNITY', reason: `opportunity ${row.id} opened` });
         }
-        return toOpportunityDto(row, first.key);
+        return toOpportunityDto(row, first.key, p);
       });
     },
 
-    async update(p: Principal, id: string, input: PatchOpportunityInput, expectedVersion?: number): Promise<OpportunityDto> {
-      return db.transaction(async (tx) => {
+    async update(p: Principal, id: string, input: PatchOpportunityInput, expectedVersion?: number, call: { tx?: Executor } = {}): Promise<OpportunityDto> {
+      return (call.tx ?? db).transaction(async (tx) => {
         const hit = await repo.findForAction(tx, p, id, 'opportunities:update', true);
         if (!hit) throw notFound('opportunity');
         if (!hit.allowed) throw new AppError('FORBIDDEN', 'missing permission opportunities:update on this opportunity');
@@ -188,12 +203,17 @@ export function createOpportunityService(database: Database, opts: { createGuard
         const currency = set.currency !== undefined ? set.currency : before.currency;
         if (before.status === 'WON' && amount === null) throw fieldError('VALIDATION_FAILED', 'amount', 'a won opportunity keeps its amount');
         checkMoney(amount, currency);
+        if (input.externalIds !== undefined) {
+          const next = patchedField('externalIds', externalIdsSchema, before.externalIds, input.externalIds) ?? {};
+          refuseExternalIdWrites(p, next, before.externalIds);
+          if (!sameJson(next, before.externalIds)) set.externalIds = await applyExternalIds(tx, RESOURCE, id, externalIdsDiff(before.externalIds, next));
+        }
         if (input.ownerUserId !== undefined || input.ownerUnitId !== undefined) {
           Object.assign(set, await resolveOwner(tx, p, 'opportunities:update', input.ownerUserId, input.ownerUnitId, { poolUnitId: before.ownerUnitId }));
         }
         // A PATCH that changes nothing writes nothing: no new version, no audit row, no event.
         const changed = (Object.keys(set) as (keyof OpportunityRow)[]).filter((k) => !sameJson(set[k], before[k]));
-        if (changed.length === 0) return toOpportunityDto(before, await stageKeyOf(tx, before.stageId));
+        if (changed.length === 0) return toOpportunityDto(before, await stageKeyOf(tx, before.stageId), p);
         const row = await repo.update(tx, id, before.version, set);
         if (!row) throw staleWrite();
         await recordChange(tx, p, {
@@ -205,7 +225,7 @@ export function createOpportunityService(database: Database, opts: { createGuard
           onBehalfOfId: onBehalfOf(p, before.ownerUserId),
           owner: row,
         });
-        return toOpportunityDto(row, await stageKeyOf(tx, row.stageId));
+        return toOpportunityDto(row, await stageKeyOf(tx, row.stageId), p);
       });
     },
 
@@ -302,7 +322,7 @@ export function createOpportunityService(database: Database, opts: { createGuard
     /** The visible ones of `ids`, for relation fields (one statement for a whole page). */
     async byIds(p: Principal, ids: readonly string[]): Promise<Map<string, OpportunityDto>> {
       const rows = await repo.visibleByIds(db, p, [...new Set(ids)]);
-      return new Map(rows.map((r) => [r.row.id, toOpportunityDto(r.row, r.stageKey)]));
+      return new Map(rows.map((r) => [r.row.id, toOpportunityDto(r.row, r.stageKey, p)]));
     },
 
     async customersByIds(p: Principal, ids: readonly string[]): Promise<Map<string, CustomerDto>> {
@@ -329,11 +349,13 @@ export function createOpportunityService(database: Database, opts: { createGuard
       for (const id of customerIds) {
         const mine = rows.filter((r) => r.row.customerId === id);
         const pg = pageOf(mine, first, (r) => [iso(r.row.createdAt), r.row.id]);
-        out.set(id, withCount({ ...pg, data: pg.data.map((r) => toOpportunityDto(r.row, r.stageKey)) }, countOf(id)));
+        out.set(id, withCount({ ...pg, data: pg.data.map((r) => toOpportunityDto(r.row, r.stageKey, p)) }, countOf(id)));
       }
       return out;
     },
   };
+  // Read and upsert by external id (opportunities.external.ts), through the same create and update.
+  return { ...service, externalOpportunities: createOpportunityExternal(database, service) };
 }
 
 export type OpportunityService = ReturnType<typeof createOpportunityService>;

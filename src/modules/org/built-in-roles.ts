@@ -29,14 +29,31 @@ export const RESOURCES = [
 export const ACTIONS = ['read', 'create', 'update', 'delete', 'freeze', 'merge', 'approve'] as const;
 
 // Field-level security: names a role may hide.
-export const HIDEABLE_FIELDS = ['customer.creditStatus', 'customer.valueClass', 'customer.externalIds', 'customer.registrationId'] as const;
+export const HIDEABLE_FIELDS = [
+  'customer.creditStatus',
+  'customer.creditLimit',
+  'customer.creditCurrency',
+  'customer.valueClass',
+  'customer.externalIds',
+  'customer.registrationId',
+  'contact.externalIds',
+  'opportunity.externalIds',
+] as const;
 
 const crm = (...actions: string[]) =>
   ['customers', 'contacts', 'interactions', 'opportunities', 'actions'].flatMap((r) => actions.map((a) => `${r}:${a}`));
 
 // The company's system fields (external ids, credit, value) are not a partner's business: the
 // built-in partner roles hide them by default (admins may change that per role).
-export const PARTNER_HIDDEN = ['customer.creditStatus', 'customer.externalIds', 'customer.valueClass'];
+export const PARTNER_HIDDEN = [
+  'customer.creditStatus',
+  'customer.creditLimit',
+  'customer.creditCurrency',
+  'customer.externalIds',
+  'customer.valueClass',
+  'contact.externalIds',
+  'opportunity.externalIds',
+];
 
 // What a head of a unit does, the company's own (manager) or a partner's (partner_manager).
 const HEAD_OF_UNIT = [
@@ -83,7 +100,7 @@ export const BUILT_IN_ROLES: BuiltInRole[] = [
     name: 'marketing',
     scope: 'SUBTREE',
     permissions: [...crm('read', 'create', 'update'), 'orders:read', 'org-units:read', 'users:read', 'pipelines:read', 'reports:read', 'shares:create', 'shares:delete', ...REGISTRANT],
-    hiddenFields: ['customer.creditStatus'],
+    hiddenFields: ['customer.creditStatus', 'customer.creditLimit', 'customer.creditCurrency'],
   },
   {
     name: 'sales',

@@ -16,10 +16,10 @@ export const auditMentioning = (app: TestApp, name: string): Promise<number> =>
 
 export const CUSTOMER_FIELDS = `id kind name registrationId phones emails website industry region
   address { line1 line2 city postalCode region country } roles lifecycleStage status
-  source { channel campaign referrerCustomerId detail } creditStatus externalIds ownerUserId ownerUnitId mergedIntoId
+  source { channel campaign referrerCustomerId detail } creditStatus creditLimit creditCurrency externalIds ownerUserId ownerUnitId mergedIntoId
   version createdAt updatedAt`;
 
-export const CONTACT_FIELDS = 'id customerId name title decisionRole phones emails version createdAt updatedAt';
+export const CONTACT_FIELDS = 'id customerId name title decisionRole phones emails externalIds version createdAt updatedAt';
 
 /** Ids in keyset order (createdAt, then id): the order lists promise even when two rows share a millisecond. */
 export const byCreation = <T extends { id: string; createdAt: string }>(rows: T[]): string[] =>

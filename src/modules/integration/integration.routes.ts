@@ -1,0 +1,161 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { parseIfMatch, withEtag } from '../../lib/http.js';
+import { z } from 'zod';
+import { BULK_MAX_ROWS, bulkAnswerSchema, parseNdjson } from '../../lib/bulk.js';
+import { answerPage } from '../../lib/pagination.js';
+import { fieldError } from '../../lib/errors.js';
+import { errorResponses, page, queryFlag } from '../../lib/schemas.js';
+import {
+  contactSchema,
+  customerSchema,
+  externalParams,
+  listAllContactsQuery,
+  ON_DUPLICATE,
+  type Upserted,
+  upsertContactBody,
+  upsertCustomerBody,
+  upsertQuery,
+} from '../customers/index.js';
+import { opportunitySchema, upsertOpportunityBody } from '../opportunities/index.js';
+
+const tags = ['integration'];
+
+// A bulk body: 10 000 rows of a few hundred bytes each, with room to spare.
+const BULK_BODY_LIMIT = 64 * 1024 * 1024;
+const systemName = externalParams.shape.system;
+const bulkBody = z
+  .object({
+    system: systemName.optional(),
+    atomic: z.boolean().optional(),
+    onDuplicate: z.enum(ON_DUPLICATE).optional(),
+    rows: z.array(z.unknown()).max(BULK_MAX_ROWS),
+  })
+  .strict()
+  .meta({ id: 'BulkLoad' });
+// With an NDJSON body the options are query parameters (a JSON body may give them either way).
+const bulkQuery = z.object({ system: systemName.optional(), atomic: queryFlag.optional(), onDuplicate: z.enum(ON_DUPLICATE).optional() }).strict();
+
+function bulkOptions(body: z.infer<typeof bulkBody>, query: z.infer<typeof bulkQuery>) {
+  for (const k of ['system', 'atomic', 'onDuplicate'] as const) {
+    if (body[k] !== undefined && query[k] !== undefined && body[k] !== query[k]) throw fieldError('VALIDATION_FAILED', k, 'given in the body and the query with different values');
+  }
+  const system = body.system ?? query.system;
+  if (!system) throw fieldError('VALIDATION_FAILED', 'system', 'required: the system whose ids the rows carry');
+  return { system, atomic: body.atomic ?? query.atomic ?? false, onDuplicate: body.onDuplicate ?? query.onDuplicate ?? 'fail', rows: body.rows };
+}
+
+// An upsert answers 201 with Location when it created the record, else 200; both with the record's ETag.
+function answer<T extends { id: string; version: number }>(reply: FastifyReply, collection: string, u: Upserted<T>): T {
+  if (u.status === 'CREATED') reply.code(201).header('location', `/v1/${collection}/${u.record.id}`);
+  return withEtag(reply, u.record);
+}
+
+/**
+ * Read and upsert by external id (api.md §2 Integration) for customers, contacts and opportunities, and the
+ * sync's list of contact persons. The rules live in the owning modules' services; these are their doors.
+ */
+export async function integrationRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const svc = () => app.services;
+
+  // NDJSON rows are read line by line from the request stream (never one string of the whole body).
+  app.addContentTypeParser('application/x-ndjson', (_req, payload, done) => {
+    parseNdjson(payload, BULK_BODY_LIMIT).then(
+      (body) => done(null, body),
+      (err: Error) => done(err, undefined),
+    );
+  });
+
+  app.post('/bulk/customers', {
+    bodyLimit: BULK_BODY_LIMIT,
+    schema: {
+      tags,
+      summary: `Upsert up to ${BULK_MAX_ROWS} customers by external id: JSON { system, atomic?, onDuplicate?, rows } or NDJSON (application/x-ndjson, options as query parameters)`,
+      querystring: bulkQuery,
+      body: bulkBody,
+      response: { 200: bulkAnswerSchema, ...errorResponses, 413: errorResponses[400] },
+    },
+    handler: async (req) => svc().integration.bulkCustomers(req.principal, bulkOptions(req.body, req.query)),
+  });
+
+  app.post('/bulk/contacts', {
+    bodyLimit: BULK_BODY_LIMIT,
+    schema: {
+      tags,
+      summary: `Upsert up to ${BULK_MAX_ROWS} contact persons by external id (each row names its customer by customerId or customer: { system, externalId })`,
+      querystring: bulkQuery,
+      body: bulkBody,
+      response: { 200: bulkAnswerSchema, ...errorResponses, 413: errorResponses[400] },
+    },
+    handler: async (req) => svc().integration.bulkContacts(req.principal, bulkOptions(req.body, req.query)),
+  });
+
+  app.get('/customers/external/:system/:externalId', {
+    schema: { tags, summary: 'Read a customer by its id in an external system', params: externalParams, response: { 200: customerSchema, ...errorResponses } },
+    handler: async (req, reply) => withEtag(reply, await svc().customers.getByExternalId(req.principal, req.params.system, req.params.externalId)),
+  });
+
+  app.put('/customers/external/:system/:externalId', {
+    schema: {
+      tags,
+      summary: 'Upsert a customer by external id: created when absent (201), merge-patched when present (200); a body that changes nothing writes nothing',
+      params: externalParams,
+      querystring: upsertQuery,
+      body: upsertCustomerBody,
+      response: { 200: customerSchema, 201: customerSchema, ...errorResponses },
+    },
+    handler: async (req, reply) =>
+      answer(
+        reply,
+        'customers',
+        await svc().customers.upsertByExternalId(req.principal, req.params.system, req.params.externalId, req.body, {
+          expectedVersion: parseIfMatch(req.headers['if-match']),
+          onDuplicate: req.query.onDuplicate,
+        }),
+      ),
+  });
+
+  app.get('/contacts', {
+    schema: { tags: ['contacts'], summary: 'Every visible contact person (a sync reads it with updatedAfter and sort=updatedAt)', querystring: listAllContactsQuery, response: { 200: page(contactSchema), ...errorResponses } },
+    handler: async (req) => answerPage(await svc().customers.listAllContacts(req.principal, req.query), req.query.count),
+  });
+
+  app.get('/contacts/external/:system/:externalId', {
+    schema: { tags, summary: 'Read a contact person by its id in an external system', params: externalParams, response: { 200: contactSchema, ...errorResponses } },
+    handler: async (req, reply) => withEtag(reply, await svc().customers.getContactByExternalId(req.principal, req.params.system, req.params.externalId)),
+  });
+
+  app.put('/contacts/external/:system/:externalId', {
+    schema: {
+      tags,
+      summary: 'Upsert a contact person by external id (its customer by customerId or customer: { system, externalId } when created)',
+      params: externalParams,
+      body: upsertContactBody,
+      response: { 200: contactSchema, 201: contactSchema, ...errorResponses },
+    },
+    handler: async (req, reply) =>
+      answer(reply, 'contacts', await svc().customers.upsertContactByExternalId(req.principal, req.params.system, req.params.externalId, req.body, { expectedVersion: parseIfMatch(req.headers['if-match']) })),
+  });
+
+  app.get('/opportunities/external/:system/:externalId', {
+    schema: { tags, summary: 'Read an opportunity by its id in an external system', params: externalParams, response: { 200: opportunitySchema, ...errorResponses } },
+    handler: async (req, reply) => withEtag(reply, await svc().opportunities.externalOpportunities.getByExternalId(req.principal, req.params.system, req.params.externalId)),
+  });
+
+  app.put('/opportunities/external/:system/:externalId', {
+    schema: {
+      tags,
+      summary: 'Upsert an opportunity by external id (its customer by customerId or customer: { system, externalId } when created)',
+      params: externalParams,
+      body: upsertOpportunityBody,
+      response: { 200: opportunitySchema, 201: opportunitySchema, ...errorResponses },
+    },
+    handler: async (req, reply) =>
+      answer(
+        reply,
+        'opportunities',
+        await svc().opportunities.externalOpportunities.upsertByExternalId(req.principal, req.params.system, req.params.externalId, req.body, { expectedVersion: parseIfMatch(req.headers['if-match']) }),
+      ),
+  });
+}
