@@ -18,6 +18,7 @@ import { createLifecycleService, lifecycleRoutes, repointHandoffs } from './modu
 import { createOpportunityService, opportunitiesRoutes, repointOpportunities } from './modules/opportunities/index.js';
 import { createOrgService, createPrincipalCache, orgRoutes, type PrincipalCache } from './modules/org/index.js';
 import { createReportService, reportsRoutes } from './modules/reports/index.js';
+import { createValueService, valueRoutes } from './modules/value/index.js';
 import { authPlugin } from './plugins/auth.js';
 import { corsPlugin } from './plugins/cors.js';
 import { clientErrorHandler, errorsPlugin, frameworkErrors, MAX_PARAM_LENGTH, sendProblem } from './plugins/errors.js';
@@ -91,6 +92,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     opportunities: createOpportunityService(database),
     actions: createActionService(database),
     reports: createReportService(database),
+    value: createValueService(database, { scheduleFull: (cause) => jobs.scheduleValueRecompute(cause) }),
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -141,6 +143,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       await v1.register(opportunitiesRoutes);
       await v1.register(actionsRoutes);
       await v1.register(reportsRoutes);
+      await v1.register(valueRoutes);
     },
     { prefix: '/v1' },
   );

@@ -33,6 +33,8 @@ const envSchema = z.object({
   JOBS_POLL_SECONDS: z.coerce.number().min(0.5).max(600).default(2),
   // When the sweep that escalates every overdue handoff runs (cron, minute resolution).
   JOBS_SWEEP_CRON: z.string().trim().regex(/^\S+( \S+){4}$/, 'expected a five-field cron expression').default('* * * * *'),
+  // When the full recomputation of customer value (scores, classes, churn risk) runs (cron, UTC).
+  VALUE_RECOMPUTE_CRON: z.string().trim().regex(/^\S+( \S+){4}$/, 'expected a five-field cron expression').default('15 2 * * *'),
   // Browser origins allowed to call the API (CORS): a comma list of `scheme://host[:port]`, or `*`.
   CORS_ORIGINS: z.preprocess(
     (v) => (typeof v === 'string' ? v.split(',').map((o) => o.trim()).filter(Boolean) : v),
@@ -53,7 +55,7 @@ export type Config = {
   dbPoolSize: number;
   principalCacheMs: number;
   duplicateProbeLimitPerHour: number;
-  jobs: { enabled: boolean; pollSeconds: number; sweepCron: string };
+  jobs: { enabled: boolean; pollSeconds: number; sweepCron: string; valueCron: string };
   corsOrigins: string[];
 };
 
@@ -89,7 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolSize: e.DB_POOL_SIZE,
     principalCacheMs: e.PRINCIPAL_CACHE_MS,
     duplicateProbeLimitPerHour: e.DUPLICATE_PROBE_LIMIT_PER_HOUR,
-    jobs: { enabled: e.JOBS_ENABLED === 'true' || e.JOBS_ENABLED === '1', pollSeconds: e.JOBS_POLL_SECONDS, sweepCron: e.JOBS_SWEEP_CRON },
+    jobs: { enabled: e.JOBS_ENABLED === 'true' || e.JOBS_ENABLED === '1', pollSeconds: e.JOBS_POLL_SECONDS, sweepCron: e.JOBS_SWEEP_CRON, valueCron: e.VALUE_RECOMPUTE_CRON },
     // Browsers send the origin without a trailing slash; a configured one may have it.
     corsOrigins: e.CORS_ORIGINS.map((o) => o.replace(/\/$/, '')),
   };

@@ -5,6 +5,7 @@ import type { LifecycleService } from './modules/lifecycle/index.js';
 import type { OpportunityService } from './modules/opportunities/index.js';
 import type { OrgService } from './modules/org/index.js';
 import type { ReportService } from './modules/reports/index.js';
+import type { ValueService } from './modules/value/index.js';
 
 // The services both doors call, one per module; built by app.ts, typed here so plugins need not import the app.
 export type Services = {
@@ -15,4 +16,5 @@ export type Services = {
   opportunities: OpportunityService;
   actions: ActionService;
   reports: ReportService;
+  value: ValueService;
 };

@@ -71,8 +71,12 @@ export type ActionEdge = {
 };
 
 export type ActionKind =
+  /** A customer's churn risk rose (the value module). */
+  | 'CHURN_ALERT'
   | 'ESCALATION'
-  | 'PLANNED';
+  | 'PLANNED'
+  /** A customer fell from value class A (the value module). */
+  | 'VALUE_ALERT';
 
 export type ActionStatus =
   | 'CANCELLED'
@@ -98,6 +102,48 @@ export type AddressInput = {
   region?: InputMaybe<Scalars['String']['input']>;
 };
 
+export type ChurnConfig = {
+  __typename?: 'ChurnConfig';
+  complaintWindowDays: Scalars['Int']['output'];
+  complaints: Scalars['Int']['output'];
+  highSignals: Scalars['Int']['output'];
+  lostDealWindowDays: Scalars['Int']['output'];
+  lostDeals: Scalars['Int']['output'];
+  noContactDays: Scalars['Int']['output'];
+  orderDropPercent: Scalars['Int']['output'];
+  orderWindowDays: Scalars['Int']['output'];
+};
+
+export type ChurnConfigInput = {
+  complaintWindowDays: Scalars['Int']['input'];
+  complaints: Scalars['Int']['input'];
+  highSignals: Scalars['Int']['input'];
+  lostDealWindowDays: Scalars['Int']['input'];
+  lostDeals: Scalars['Int']['input'];
+  noContactDays: Scalars['Int']['input'];
+  orderDropPercent: Scalars['Int']['input'];
+  orderWindowDays: Scalars['Int']['input'];
+};
+
+export type ChurnRisk =
+  | 'HIGH'
+  | 'NONE'
+  | 'WATCH';
+
+export type ChurnSignal = {
+  __typename?: 'ChurnSignal';
+  detail: Scalars['String']['output'];
+  kind: ChurnSignalKind;
+  since: Scalars['DateTime']['output'];
+};
+
+export type ChurnSignalKind =
+  | 'COMPLAINTS'
+  | 'CREDIT'
+  | 'LOST_DEAL'
+  | 'NO_CONTACT'
+  | 'ORDER_DROP';
+
 export type Contact = {
   __typename?: 'Contact';
   createdAt: Scalars['DateTime']['output'];
@@ -112,6 +158,48 @@ export type Contact = {
   updatedAt: Scalars['DateTime']['output'];
   version: Scalars['Int']['output'];
 };
+
+/** What serving a customer cost. Money is a decimal string. */
+export type Cost = {
+  __typename?: 'Cost';
+  actorId: Scalars['ID']['output'];
+  amount: Scalars['String']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  currency: Scalars['String']['output'];
+  customerId: Scalars['ID']['output'];
+  id: Scalars['ID']['output'];
+  incurredAt: Scalars['DateTime']['output'];
+  kind: CostKind;
+  note?: Maybe<Scalars['String']['output']>;
+  onBehalfOfId?: Maybe<Scalars['ID']['output']>;
+};
+
+export type CostConnection = {
+  __typename?: 'CostConnection';
+  edges: Array<CostEdge>;
+  pageInfo: PageInfo;
+};
+
+export type CostEdge = {
+  __typename?: 'CostEdge';
+  cursor: Scalars['String']['output'];
+  node: Cost;
+};
+
+export type CostInput = {
+  /** A decimal string above zero, e.g. "1500.00". */
+  amount: Scalars['String']['input'];
+  currency: Scalars['String']['input'];
+  incurredAt?: InputMaybe<Scalars['DateTime']['input']>;
+  kind: CostKind;
+  note?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type CostKind =
+  | 'MARKETING'
+  | 'OTHER'
+  | 'SALES'
+  | 'SERVICE';
 
 /** Exactly one of opportunityId and customerId. */
 export type CreateActionInput = {
@@ -218,6 +306,8 @@ export type Customer = {
   /** The customer's visible actions, its opportunities' included, oldest first. Batched. */
   actions: ActionConnection;
   address?: Maybe<Address>;
+  /** Computed (read-only) for active buyers (CUSTOMER, USER). Null when hidden from the caller or not watched. */
+  churnRisk?: Maybe<ChurnRisk>;
   /** Batched: one statement for all customers of a page. */
   contacts: Array<Contact>;
   createdAt: Scalars['DateTime']['output'];
@@ -257,6 +347,8 @@ export type Customer = {
   updatedAt: Scalars['DateTime']['output'];
   /** Null when a role of the caller hides it (field-level security). */
   valueClass?: Maybe<ValueClass>;
+  /** 0-100, computed (read-only). Null when hidden from the caller or never computed. */
+  valueScore?: Maybe<Scalars['Float']['output']>;
   version: Scalars['Int']['output'];
   /** What the caller may do with this customer, as the writes would decide now. Batched: one statement for all customers of a page. */
   viewerCan: CustomerViewerCan;
@@ -289,6 +381,12 @@ export type CustomerTimelineArgs = {
   types?: InputMaybe<Array<TimelineEntryType>>;
 };
 
+export type CustomerChurn = {
+  __typename?: 'CustomerChurn';
+  level: ChurnRisk;
+  signals: Array<ChurnSignal>;
+};
+
 export type CustomerConnection = {
   __typename?: 'CustomerConnection';
   edges: Array<CustomerEdge>;
@@ -304,6 +402,7 @@ export type CustomerEdge = {
 };
 
 export type CustomerFilter = {
+  churnRisk?: InputMaybe<ChurnRisk>;
   kind?: InputMaybe<CustomerKind>;
   lifecycleStage?: InputMaybe<LifecycleStage>;
   ownerUnitId?: InputMaybe<Scalars['ID']['input']>;
@@ -346,6 +445,19 @@ export type CustomerStatus =
   | 'ACTIVE'
   | 'FROZEN'
   | 'MERGED';
+
+/** A customer's value: score, class, each part explained, churn risk, history. */
+export type CustomerValue = {
+  __typename?: 'CustomerValue';
+  churn: CustomerChurn;
+  computedAt?: Maybe<Scalars['DateTime']['output']>;
+  customerId: Scalars['ID']['output'];
+  history: Array<ValueHistoryEntry>;
+  modelVersion: Scalars['Int']['output'];
+  parts: Array<ValuePart>;
+  score?: Maybe<Scalars['Float']['output']>;
+  valueClass?: Maybe<ValueClass>;
+};
 
 export type CustomerViewerCan = {
   __typename?: 'CustomerViewerCan';
@@ -639,11 +751,17 @@ export type Mutation = {
   freezeCustomer: Customer;
   handOffCustomer: Handoff;
   mergeCustomers: Customer;
+  /** POST /v1/value-model/recompute (admin) */
+  recomputeValues: ValueRecomputation;
+  /** POST /v1/customers/{id}/costs */
+  recordCost: Cost;
   recordInteraction: Interaction;
   rejectHandoff: Handoff;
   revokeDelegation: Scalars['Boolean']['output'];
   /** Revoke a share (REST DELETE /v1/shares/{id}). */
   revokeShare: Scalars['Boolean']['output'];
+  /** PUT /v1/customers/{id}/reference-effect (managers) */
+  setReferenceEffect: ReferenceEffect;
   transferWork: Transfer;
   transitionLifecycle: LifecycleTransition;
   transitionOpportunity: StageTransition;
@@ -657,6 +775,8 @@ export type Mutation = {
   updatePipeline: Pipeline;
   updateRole: Role;
   updateUser: User;
+  /** PUT /v1/value-model (admin) */
+  updateValueModel: ValueModel;
 };
 
 
@@ -748,6 +868,12 @@ export type MutationMergeCustomersArgs = {
 };
 
 
+export type MutationRecordCostArgs = {
+  customerId: Scalars['ID']['input'];
+  input: CostInput;
+};
+
+
 export type MutationRecordInteractionArgs = {
   customerId: Scalars['ID']['input'];
   input: RecordInteractionInput;
@@ -767,6 +893,12 @@ export type MutationRevokeDelegationArgs = {
 
 export type MutationRevokeShareArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationSetReferenceEffectArgs = {
+  customerId: Scalars['ID']['input'];
+  input: ReferenceEffectInput;
 };
 
 
@@ -855,6 +987,11 @@ export type MutationUpdateUserArgs = {
   expectedVersion?: InputMaybe<Scalars['Int']['input']>;
   id: Scalars['ID']['input'];
   input: UpdateUserInput;
+};
+
+
+export type MutationUpdateValueModelArgs = {
+  input: ValueModelInput;
 };
 
 export type Opportunity = {
@@ -1059,6 +1196,10 @@ export type Query = {
   agenda: ActionConnection;
   contact?: Maybe<Contact>;
   customer?: Maybe<Customer>;
+  /** GET /v1/customers/{id}/costs */
+  customerCosts: CostConnection;
+  /** GET /v1/customers/{id}/value */
+  customerValue: CustomerValue;
   customers: CustomerConnection;
   delegations: DelegationConnection;
   /** What createCustomer with this input would find, creating nothing (audited and limited like a refused create). */
@@ -1084,6 +1225,8 @@ export type Query = {
   sourceReport: SourceReport;
   user?: Maybe<User>;
   users: UserConnection;
+  /** GET /v1/value-model */
+  valueModel: ValueModel;
 };
 
 
@@ -1105,6 +1248,18 @@ export type QueryContactArgs = {
 
 export type QueryCustomerArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryCustomerCostsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  customerId: Scalars['ID']['input'];
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryCustomerValueArgs = {
+  customerId: Scalars['ID']['input'];
 };
 
 
@@ -1220,6 +1375,25 @@ export type RecordInteractionInput = {
   opportunityId?: InputMaybe<Scalars['ID']['input']>;
   outcome?: InputMaybe<Scalars['String']['input']>;
   subject?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** A manager's judgement of a customer's demonstration effect. */
+export type ReferenceEffect = {
+  __typename?: 'ReferenceEffect';
+  actorId: Scalars['ID']['output'];
+  at: Scalars['DateTime']['output'];
+  customerId: Scalars['ID']['output'];
+  id: Scalars['ID']['output'];
+  /** 0-5 */
+  level: Scalars['Int']['output'];
+  onBehalfOfId?: Maybe<Scalars['ID']['output']>;
+  reason: Scalars['String']['output'];
+};
+
+export type ReferenceEffectInput = {
+  /** 0-5 */
+  level: Scalars['Int']['input'];
+  reason: Scalars['String']['input'];
 };
 
 export type Role = {
@@ -1555,10 +1729,106 @@ export type UserKind =
   | 'HUMAN'
   | 'SERVICE';
 
+export type ValueCause =
+  | 'COST'
+  | 'CREDIT'
+  | 'INTERACTION'
+  | 'MODEL'
+  | 'OPPORTUNITY'
+  | 'ORDER'
+  | 'RECOMPUTE'
+  | 'REFERENCE_EFFECT'
+  | 'SCHEDULE';
+
 export type ValueClass =
   | 'A'
   | 'B'
   | 'C';
+
+export type ValueHistoryEntry = {
+  __typename?: 'ValueHistoryEntry';
+  at: Scalars['DateTime']['output'];
+  cause: ValueCause;
+  modelVersion: Scalars['Int']['output'];
+  previousClass?: Maybe<ValueClass>;
+  score: Scalars['Float']['output'];
+  valueClass?: Maybe<ValueClass>;
+};
+
+export type ValueIndicator =
+  | 'cost'
+  | 'credit'
+  | 'expectedSales'
+  | 'referenceEffect'
+  | 'revenue';
+
+/** The value model in force (versioned): weights in percent summing to 100, the amounts at which a part scores 50, class shares, churn thresholds. */
+export type ValueModel = {
+  __typename?: 'ValueModel';
+  aPercent: Scalars['Float']['output'];
+  cPercent: Scalars['Float']['output'];
+  churn: ChurnConfig;
+  costHalf: Scalars['Float']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  createdBy?: Maybe<Scalars['ID']['output']>;
+  expectedSalesHalf: Scalars['Float']['output'];
+  revenueHalf: Scalars['Float']['output'];
+  trailingMonths: Scalars['Int']['output'];
+  version: Scalars['Int']['output'];
+  weights: ValueWeights;
+};
+
+export type ValueModelInput = {
+  aPercent: Scalars['Float']['input'];
+  cPercent: Scalars['Float']['input'];
+  churn: ChurnConfigInput;
+  costHalf: Scalars['Float']['input'];
+  expectedSalesHalf: Scalars['Float']['input'];
+  revenueHalf: Scalars['Float']['input'];
+  trailingMonths: Scalars['Int']['input'];
+  weights: ValueWeightsInput;
+};
+
+export type ValuePart = {
+  __typename?: 'ValuePart';
+  contribution: Scalars['Float']['output'];
+  explanation: Scalars['String']['output'];
+  indicator: ValueIndicator;
+  normalised: Scalars['Float']['output'];
+  raw: Scalars['String']['output'];
+  weight: Scalars['Float']['output'];
+};
+
+export type ValueRecomputation = {
+  __typename?: 'ValueRecomputation';
+  aMinScore?: Maybe<Scalars['String']['output']>;
+  actions: Scalars['Int']['output'];
+  cMaxScore?: Maybe<Scalars['String']['output']>;
+  churnChanged: Scalars['Int']['output'];
+  classChanged: Scalars['Int']['output'];
+  customers: Scalars['Int']['output'];
+  finishedAt: Scalars['DateTime']['output'];
+  modelVersion: Scalars['Int']['output'];
+  ranked: Scalars['Int']['output'];
+  scoreChanged: Scalars['Int']['output'];
+};
+
+export type ValueWeights = {
+  __typename?: 'ValueWeights';
+  cost: Scalars['Float']['output'];
+  credit: Scalars['Float']['output'];
+  expectedSales: Scalars['Float']['output'];
+  referenceEffect: Scalars['Float']['output'];
+  revenue: Scalars['Float']['output'];
+};
+
+export type ValueWeightsInput = {
+  cost: Scalars['Int']['input'];
+  credit: Scalars['Int']['input'];
+  expectedSales: Scalars['Int']['input'];
+  referenceEffect: Scalars['Int']['input'];
+  revenue: Scalars['Int']['input'];
+};
 
 
 
@@ -1637,7 +1907,17 @@ export type ResolversTypes = {
   Address: ResolverTypeWrapper<unknown>;
   AddressInput: ResolverTypeWrapper<unknown>;
   Boolean: ResolverTypeWrapper<unknown>;
+  ChurnConfig: ResolverTypeWrapper<unknown>;
+  ChurnConfigInput: ResolverTypeWrapper<unknown>;
+  ChurnRisk: ResolverTypeWrapper<unknown>;
+  ChurnSignal: ResolverTypeWrapper<unknown>;
+  ChurnSignalKind: ResolverTypeWrapper<unknown>;
   Contact: ResolverTypeWrapper<unknown>;
+  Cost: ResolverTypeWrapper<unknown>;
+  CostConnection: ResolverTypeWrapper<unknown>;
+  CostEdge: ResolverTypeWrapper<unknown>;
+  CostInput: ResolverTypeWrapper<unknown>;
+  CostKind: ResolverTypeWrapper<unknown>;
   CreateActionInput: ResolverTypeWrapper<unknown>;
   CreateContactInput: ResolverTypeWrapper<unknown>;
   CreateCustomerInput: ResolverTypeWrapper<unknown>;
@@ -1649,6 +1929,7 @@ export type ResolversTypes = {
   CreateShareInput: ResolverTypeWrapper<unknown>;
   CreateUserInput: ResolverTypeWrapper<unknown>;
   Customer: ResolverTypeWrapper<unknown>;
+  CustomerChurn: ResolverTypeWrapper<unknown>;
   CustomerConnection: ResolverTypeWrapper<unknown>;
   CustomerEdge: ResolverTypeWrapper<unknown>;
   CustomerFilter: ResolverTypeWrapper<unknown>;
@@ -1657,6 +1938,7 @@ export type ResolversTypes = {
   CustomerSourceInput: ResolverTypeWrapper<unknown>;
   CustomerSourcePatchInput: ResolverTypeWrapper<unknown>;
   CustomerStatus: ResolverTypeWrapper<unknown>;
+  CustomerValue: ResolverTypeWrapper<unknown>;
   CustomerViewerCan: ResolverTypeWrapper<unknown>;
   DateTime: ResolverTypeWrapper<unknown>;
   DecisionRole: ResolverTypeWrapper<unknown>;
@@ -1710,6 +1992,8 @@ export type ResolversTypes = {
   QualificationInput: ResolverTypeWrapper<unknown>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RecordInteractionInput: ResolverTypeWrapper<unknown>;
+  ReferenceEffect: ResolverTypeWrapper<unknown>;
+  ReferenceEffectInput: ResolverTypeWrapper<unknown>;
   Role: ResolverTypeWrapper<unknown>;
   Scope: ResolverTypeWrapper<unknown>;
   Share: ResolverTypeWrapper<unknown>;
@@ -1747,7 +2031,16 @@ export type ResolversTypes = {
   UserConnection: ResolverTypeWrapper<unknown>;
   UserEdge: ResolverTypeWrapper<unknown>;
   UserKind: ResolverTypeWrapper<unknown>;
+  ValueCause: ResolverTypeWrapper<unknown>;
   ValueClass: ResolverTypeWrapper<unknown>;
+  ValueHistoryEntry: ResolverTypeWrapper<unknown>;
+  ValueIndicator: ResolverTypeWrapper<unknown>;
+  ValueModel: ResolverTypeWrapper<unknown>;
+  ValueModelInput: ResolverTypeWrapper<unknown>;
+  ValuePart: ResolverTypeWrapper<unknown>;
+  ValueRecomputation: ResolverTypeWrapper<unknown>;
+  ValueWeights: ResolverTypeWrapper<unknown>;
+  ValueWeightsInput: ResolverTypeWrapper<unknown>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -1758,7 +2051,14 @@ export type ResolversParentTypes = {
   Address: unknown;
   AddressInput: unknown;
   Boolean: unknown;
+  ChurnConfig: unknown;
+  ChurnConfigInput: unknown;
+  ChurnSignal: unknown;
   Contact: unknown;
+  Cost: unknown;
+  CostConnection: unknown;
+  CostEdge: unknown;
+  CostInput: unknown;
   CreateActionInput: unknown;
   CreateContactInput: unknown;
   CreateCustomerInput: unknown;
@@ -1770,12 +2070,14 @@ export type ResolversParentTypes = {
   CreateShareInput: unknown;
   CreateUserInput: unknown;
   Customer: unknown;
+  CustomerChurn: unknown;
   CustomerConnection: unknown;
   CustomerEdge: unknown;
   CustomerFilter: unknown;
   CustomerSource: unknown;
   CustomerSourceInput: unknown;
   CustomerSourcePatchInput: unknown;
+  CustomerValue: unknown;
   CustomerViewerCan: unknown;
   DateTime: unknown;
   Delegation: unknown;
@@ -1818,6 +2120,8 @@ export type ResolversParentTypes = {
   QualificationInput: unknown;
   Query: Record<PropertyKey, never>;
   RecordInteractionInput: unknown;
+  ReferenceEffect: unknown;
+  ReferenceEffectInput: unknown;
   Role: unknown;
   Share: unknown;
   ShareConnection: unknown;
@@ -1849,6 +2153,13 @@ export type ResolversParentTypes = {
   User: unknown;
   UserConnection: unknown;
   UserEdge: unknown;
+  ValueHistoryEntry: unknown;
+  ValueModel: unknown;
+  ValueModelInput: unknown;
+  ValuePart: unknown;
+  ValueRecomputation: unknown;
+  ValueWeights: unknown;
+  ValueWeightsInput: unknown;
 };
 
 export type ActionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Action'] = ResolversParentTypes['Action']> = {
@@ -1899,6 +2210,23 @@ export type AddressResolvers<ContextType = MercuriusContext, ParentType extends 
   region?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type ChurnConfigResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ChurnConfig'] = ResolversParentTypes['ChurnConfig']> = {
+  complaintWindowDays?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  complaints?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  highSignals?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  lostDealWindowDays?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  lostDeals?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  noContactDays?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  orderDropPercent?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  orderWindowDays?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ChurnSignalResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ChurnSignal'] = ResolversParentTypes['ChurnSignal']> = {
+  detail?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['ChurnSignalKind'], ParentType, ContextType>;
+  since?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
 export type ContactResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Contact'] = ResolversParentTypes['Contact']> = {
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
@@ -1913,9 +2241,33 @@ export type ContactResolvers<ContextType = MercuriusContext, ParentType extends 
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
+export type CostResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Cost'] = ResolversParentTypes['Cost']> = {
+  actorId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  amount?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  incurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['CostKind'], ParentType, ContextType>;
+  note?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  onBehalfOfId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+};
+
+export type CostConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['CostConnection'] = ResolversParentTypes['CostConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['CostEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type CostEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['CostEdge'] = ResolversParentTypes['CostEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Cost'], ParentType, ContextType>;
+};
+
 export type CustomerResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Customer'] = ResolversParentTypes['Customer']> = {
   actions?: Resolver<ResolversTypes['ActionConnection'], ParentType, ContextType, Partial<CustomerActionsArgs>>;
   address?: Resolver<Maybe<ResolversTypes['Address']>, ParentType, ContextType>;
+  churnRisk?: Resolver<Maybe<ResolversTypes['ChurnRisk']>, ParentType, ContextType>;
   contacts?: Resolver<Array<ResolversTypes['Contact']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   creditStatus?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1945,9 +2297,15 @@ export type CustomerResolvers<ContextType = MercuriusContext, ParentType extends
   timeline?: Resolver<ResolversTypes['TimelineConnection'], ParentType, ContextType, Partial<CustomerTimelineArgs>>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   valueClass?: Resolver<Maybe<ResolversTypes['ValueClass']>, ParentType, ContextType>;
+  valueScore?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   viewerCan?: Resolver<ResolversTypes['CustomerViewerCan'], ParentType, ContextType>;
   website?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type CustomerChurnResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['CustomerChurn'] = ResolversParentTypes['CustomerChurn']> = {
+  level?: Resolver<ResolversTypes['ChurnRisk'], ParentType, ContextType>;
+  signals?: Resolver<Array<ResolversTypes['ChurnSignal']>, ParentType, ContextType>;
 };
 
 export type CustomerConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['CustomerConnection'] = ResolversParentTypes['CustomerConnection']> = {
@@ -1966,6 +2324,17 @@ export type CustomerSourceResolvers<ContextType = MercuriusContext, ParentType e
   channel?: Resolver<ResolversTypes['SourceChannel'], ParentType, ContextType>;
   detail?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   referrerCustomerId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+};
+
+export type CustomerValueResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['CustomerValue'] = ResolversParentTypes['CustomerValue']> = {
+  churn?: Resolver<ResolversTypes['CustomerChurn'], ParentType, ContextType>;
+  computedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  history?: Resolver<Array<ResolversTypes['ValueHistoryEntry']>, ParentType, ContextType>;
+  modelVersion?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  parts?: Resolver<Array<ResolversTypes['ValuePart']>, ParentType, ContextType>;
+  score?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  valueClass?: Resolver<Maybe<ResolversTypes['ValueClass']>, ParentType, ContextType>;
 };
 
 export type CustomerViewerCanResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['CustomerViewerCan'] = ResolversParentTypes['CustomerViewerCan']> = {
@@ -2151,10 +2520,13 @@ export type MutationResolvers<ContextType = MercuriusContext, ParentType extends
   freezeCustomer?: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationFreezeCustomerArgs, 'id'>>;
   handOffCustomer?: Resolver<ResolversTypes['Handoff'], ParentType, ContextType, RequireFields<MutationHandOffCustomerArgs, 'customerId' | 'input'>>;
   mergeCustomers?: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationMergeCustomersArgs, 'duplicateIds' | 'id'>>;
+  recomputeValues?: Resolver<ResolversTypes['ValueRecomputation'], ParentType, ContextType>;
+  recordCost?: Resolver<ResolversTypes['Cost'], ParentType, ContextType, RequireFields<MutationRecordCostArgs, 'customerId' | 'input'>>;
   recordInteraction?: Resolver<ResolversTypes['Interaction'], ParentType, ContextType, RequireFields<MutationRecordInteractionArgs, 'customerId' | 'input'>>;
   rejectHandoff?: Resolver<ResolversTypes['Handoff'], ParentType, ContextType, RequireFields<MutationRejectHandoffArgs, 'id' | 'reason'>>;
   revokeDelegation?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeDelegationArgs, 'id'>>;
   revokeShare?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeShareArgs, 'id'>>;
+  setReferenceEffect?: Resolver<ResolversTypes['ReferenceEffect'], ParentType, ContextType, RequireFields<MutationSetReferenceEffectArgs, 'customerId' | 'input'>>;
   transferWork?: Resolver<ResolversTypes['Transfer'], ParentType, ContextType, RequireFields<MutationTransferWorkArgs, 'input'>>;
   transitionLifecycle?: Resolver<ResolversTypes['LifecycleTransition'], ParentType, ContextType, RequireFields<MutationTransitionLifecycleArgs, 'customerId' | 'input'>>;
   transitionOpportunity?: Resolver<ResolversTypes['StageTransition'], ParentType, ContextType, RequireFields<MutationTransitionOpportunityArgs, 'id' | 'input'>>;
@@ -2168,6 +2540,7 @@ export type MutationResolvers<ContextType = MercuriusContext, ParentType extends
   updatePipeline?: Resolver<ResolversTypes['Pipeline'], ParentType, ContextType, RequireFields<MutationUpdatePipelineArgs, 'id' | 'input'>>;
   updateRole?: Resolver<ResolversTypes['Role'], ParentType, ContextType, RequireFields<MutationUpdateRoleArgs, 'id' | 'input'>>;
   updateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUpdateUserArgs, 'id' | 'input'>>;
+  updateValueModel?: Resolver<ResolversTypes['ValueModel'], ParentType, ContextType, RequireFields<MutationUpdateValueModelArgs, 'input'>>;
 };
 
 export type OpportunityResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Opportunity'] = ResolversParentTypes['Opportunity']> = {
@@ -2277,6 +2650,8 @@ export type QueryResolvers<ContextType = MercuriusContext, ParentType extends Re
   agenda?: Resolver<ResolversTypes['ActionConnection'], ParentType, ContextType, Partial<QueryAgendaArgs>>;
   contact?: Resolver<Maybe<ResolversTypes['Contact']>, ParentType, ContextType, RequireFields<QueryContactArgs, 'id'>>;
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerArgs, 'id'>>;
+  customerCosts?: Resolver<ResolversTypes['CostConnection'], ParentType, ContextType, RequireFields<QueryCustomerCostsArgs, 'customerId'>>;
+  customerValue?: Resolver<ResolversTypes['CustomerValue'], ParentType, ContextType, RequireFields<QueryCustomerValueArgs, 'customerId'>>;
   customers?: Resolver<ResolversTypes['CustomerConnection'], ParentType, ContextType, Partial<QueryCustomersArgs>>;
   delegations?: Resolver<ResolversTypes['DelegationConnection'], ParentType, ContextType, Partial<QueryDelegationsArgs>>;
   duplicateCheck?: Resolver<ResolversTypes['DuplicateCheck'], ParentType, ContextType, RequireFields<QueryDuplicateCheckArgs, 'input'>>;
@@ -2298,6 +2673,17 @@ export type QueryResolvers<ContextType = MercuriusContext, ParentType extends Re
   sourceReport?: Resolver<ResolversTypes['SourceReport'], ParentType, ContextType, Partial<QuerySourceReportArgs>>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
   users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, Partial<QueryUsersArgs>>;
+  valueModel?: Resolver<ResolversTypes['ValueModel'], ParentType, ContextType>;
+};
+
+export type ReferenceEffectResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ReferenceEffect'] = ResolversParentTypes['ReferenceEffect']> = {
+  actorId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  level?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  onBehalfOfId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type RoleResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Role'] = ResolversParentTypes['Role']> = {
@@ -2439,16 +2825,76 @@ export type UserEdgeResolvers<ContextType = MercuriusContext, ParentType extends
   node?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 };
 
+export type ValueHistoryEntryResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ValueHistoryEntry'] = ResolversParentTypes['ValueHistoryEntry']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  cause?: Resolver<ResolversTypes['ValueCause'], ParentType, ContextType>;
+  modelVersion?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  previousClass?: Resolver<Maybe<ResolversTypes['ValueClass']>, ParentType, ContextType>;
+  score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  valueClass?: Resolver<Maybe<ResolversTypes['ValueClass']>, ParentType, ContextType>;
+};
+
+export type ValueModelResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ValueModel'] = ResolversParentTypes['ValueModel']> = {
+  aPercent?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  cPercent?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  churn?: Resolver<ResolversTypes['ChurnConfig'], ParentType, ContextType>;
+  costHalf?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  createdBy?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  expectedSalesHalf?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  revenueHalf?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  trailingMonths?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  weights?: Resolver<ResolversTypes['ValueWeights'], ParentType, ContextType>;
+};
+
+export type ValuePartResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ValuePart'] = ResolversParentTypes['ValuePart']> = {
+  contribution?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  explanation?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  indicator?: Resolver<ResolversTypes['ValueIndicator'], ParentType, ContextType>;
+  normalised?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  raw?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  weight?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
+export type ValueRecomputationResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ValueRecomputation'] = ResolversParentTypes['ValueRecomputation']> = {
+  aMinScore?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  actions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  cMaxScore?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  churnChanged?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  classChanged?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  customers?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  finishedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  modelVersion?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  ranked?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  scoreChanged?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ValueWeightsResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ValueWeights'] = ResolversParentTypes['ValueWeights']> = {
+  cost?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  credit?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  expectedSales?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  referenceEffect?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  revenue?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
 export type Resolvers<ContextType = MercuriusContext> = {
   Action?: ActionResolvers<ContextType>;
   ActionConnection?: ActionConnectionResolvers<ContextType>;
   ActionEdge?: ActionEdgeResolvers<ContextType>;
   Address?: AddressResolvers<ContextType>;
+  ChurnConfig?: ChurnConfigResolvers<ContextType>;
+  ChurnSignal?: ChurnSignalResolvers<ContextType>;
   Contact?: ContactResolvers<ContextType>;
+  Cost?: CostResolvers<ContextType>;
+  CostConnection?: CostConnectionResolvers<ContextType>;
+  CostEdge?: CostEdgeResolvers<ContextType>;
   Customer?: CustomerResolvers<ContextType>;
+  CustomerChurn?: CustomerChurnResolvers<ContextType>;
   CustomerConnection?: CustomerConnectionResolvers<ContextType>;
   CustomerEdge?: CustomerEdgeResolvers<ContextType>;
   CustomerSource?: CustomerSourceResolvers<ContextType>;
+  CustomerValue?: CustomerValueResolvers<ContextType>;
   CustomerViewerCan?: CustomerViewerCanResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Delegation?: DelegationResolvers<ContextType>;
@@ -2479,6 +2925,7 @@ export type Resolvers<ContextType = MercuriusContext> = {
   ProtectedMatch?: ProtectedMatchResolvers<ContextType>;
   Qualification?: QualificationResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  ReferenceEffect?: ReferenceEffectResolvers<ContextType>;
   Role?: RoleResolvers<ContextType>;
   Share?: ShareResolvers<ContextType>;
   ShareConnection?: ShareConnectionResolvers<ContextType>;
@@ -2496,5 +2943,10 @@ export type Resolvers<ContextType = MercuriusContext> = {
   User?: UserResolvers<ContextType>;
   UserConnection?: UserConnectionResolvers<ContextType>;
   UserEdge?: UserEdgeResolvers<ContextType>;
+  ValueHistoryEntry?: ValueHistoryEntryResolvers<ContextType>;
+  ValueModel?: ValueModelResolvers<ContextType>;
+  ValuePart?: ValuePartResolvers<ContextType>;
+  ValueRecomputation?: ValueRecomputationResolvers<ContextType>;
+  ValueWeights?: ValueWeightsResolvers<ContextType>;
 };
 

@@ -8,6 +8,8 @@ import { isMigrated } from '../db/migrate.js';
 
 export const ESCALATION_QUEUE = 'handoff-escalation';
 export const SWEEP_QUEUE = 'handoff-escalation-sweep';
+// The full recomputation of customer value (scores, classes, churn risk): on a schedule and on demand.
+export const VALUE_QUEUE = 'value-recompute';
 // pg-boss keeps its tables in a schema of its own, next to the application's.
 const BOSS_SCHEMA = 'pgboss';
 // Session advisory lock under which instances set up the queues (apart from the migrations' key).
@@ -53,8 +55,12 @@ export function bossDb(database: Database): PgBoss.Db {
   };
 }
 
-export type JobsConfig = { enabled: boolean; pollSeconds: number; sweepCron: string };
-export type JobHandlers = { escalate: (handoffId: string) => Promise<boolean>; escalateOverdue: () => Promise<number> };
+export type JobsConfig = { enabled: boolean; pollSeconds: number; sweepCron: string; valueCron?: string | undefined };
+export type JobHandlers = {
+  escalate: (handoffId: string) => Promise<boolean>;
+  escalateOverdue: () => Promise<number>;
+  recomputeValues?: (cause: 'SCHEDULE' | 'MODEL') => Promise<unknown>;
+};
 
 /**
  * The PostgreSQL-backed job queue: one escalation job per handoff at its deadline, and a periodic
@@ -76,6 +82,13 @@ export function createJobQueue(database: Database, cfg: JobsConfig, log: Fastify
       await boss.send(ESCALATION_QUEUE, { handoffId: h.id }, { startAfter: h.dueAt, singletonKey: h.id, db: transactionDb(tx) });
     },
 
+    /** Queues a full value recomputation now (one waiting at most); false when the queue is off, so the caller runs it itself. */
+    async scheduleValueRecompute(cause: string): Promise<boolean> {
+      if (!boss || !ready) return false;
+      await boss.send(VALUE_QUEUE, { cause }, { singletonKey: 'value-recompute' });
+      return true;
+    },
+
     async start(handlers: JobHandlers): Promise<void> {
       if (!boss) return;
       if (!(await isMigrated(database))) {
@@ -93,6 +106,11 @@ export function createJobQueue(database: Database, cfg: JobsConfig, log: Fastify
         if (!(await boss.getQueue(ESCALATION_QUEUE))) await boss.createQueue(ESCALATION_QUEUE, { name: ESCALATION_QUEUE, policy: 'short', retryLimit: 5, retryDelay: 5 });
         if (!(await boss.getQueue(SWEEP_QUEUE))) await boss.createQueue(SWEEP_QUEUE, { name: SWEEP_QUEUE, policy: 'short', retryLimit: 1 });
         await boss.schedule(SWEEP_QUEUE, cfg.sweepCron);
+        // `singleton`: one recomputation at a time across instances; a scheduled tick while one waits adds nothing.
+        if (handlers.recomputeValues) {
+          if (!(await boss.getQueue(VALUE_QUEUE))) await boss.createQueue(VALUE_QUEUE, { name: VALUE_QUEUE, policy: 'singleton', retryLimit: 2, retryDelay: 60 });
+          await boss.schedule(VALUE_QUEUE, cfg.valueCron ?? '15 2 * * *', { cause: 'SCHEDULE' });
+        }
       });
       await boss.work<{ handoffId: string }>(ESCALATION_QUEUE, { pollingIntervalSeconds: cfg.pollSeconds, batchSize: 5 }, async (jobs) => {
         for (const job of jobs) await handlers.escalate(job.data.handoffId);
@@ -101,6 +119,12 @@ export function createJobQueue(database: Database, cfg: JobsConfig, log: Fastify
         const n = await handlers.escalateOverdue();
         if (n > 0) log.info({ escalated: n }, 'overdue handoffs escalated by the sweep');
       });
+      const recomputeValues = handlers.recomputeValues;
+      if (recomputeValues) {
+        await boss.work<{ cause?: string }>(VALUE_QUEUE, { pollingIntervalSeconds: cfg.pollSeconds }, async (jobs) => {
+          for (const job of jobs) await recomputeValues(job.data.cause === 'MODEL' ? 'MODEL' : 'SCHEDULE');
+        });
+      }
       // Whatever fell due while no instance ran is caught at once, not at the next scheduled sweep.
       await boss.send(SWEEP_QUEUE, {}, { singletonKey: 'start' });
       ready = true;

@@ -18,6 +18,7 @@ import { lifecycleLoaders, lifecycleResolvers } from '../modules/lifecycle/index
 import { opportunitiesLoaders, opportunitiesResolvers } from '../modules/opportunities/index.js';
 import { orgLoaders, orgResolvers } from '../modules/org/index.js';
 import { reportsLoaders, reportsResolvers } from '../modules/reports/index.js';
+import { valueLoaders, valueResolvers } from '../modules/value/index.js';
 
 // What every resolver and loader receives besides mercurius' own context: who calls, and the services.
 declare module 'mercurius' {
@@ -127,8 +128,9 @@ export const graphqlPlugin = fp(
         opportunitiesResolvers,
         actionsResolvers,
         reportsResolvers,
+        valueResolvers,
       ]),
-      loaders: merge<MercuriusLoaders>([customerLoaders, orgLoaders, contactHistoryLoaders, lifecycleLoaders, opportunitiesLoaders, actionsLoaders, reportsLoaders]),
+      loaders: merge<MercuriusLoaders>([customerLoaders, orgLoaders, contactHistoryLoaders, lifecycleLoaders, opportunitiesLoaders, actionsLoaders, reportsLoaders, valueLoaders]),
       // The cost rule reads the variables, which rules out mercurius' per-query cache.
       cache: false,
       context: (request): Pick<MercuriusContext, 'principal' | 'services'> => ({ principal: request.principal, services: app.services }),

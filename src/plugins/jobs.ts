@@ -7,7 +7,11 @@ import type { JobQueue } from '../lib/job-queue.js';
 export const jobsPlugin = fp(
   async (app: FastifyInstance, opts: { queue: JobQueue }) => {
     app.addHook('onReady', async () => {
-      await opts.queue.start({ escalate: (id) => app.services.lifecycle.escalate(id), escalateOverdue: () => app.services.lifecycle.escalateOverdue() });
+      await opts.queue.start({
+        escalate: (id) => app.services.lifecycle.escalate(id),
+        escalateOverdue: () => app.services.lifecycle.escalateOverdue(),
+        recomputeValues: (cause) => app.services.value.recomputeAll('system', cause),
+      });
     });
     app.addHook('preClose', async () => opts.queue.stop());
   },

@@ -5,3 +5,4 @@ export * from './lifecycle.js';
 export * from './opportunities.js';
 export * from './platform.js';
 export * from './orders.js';
+export * from './value.js';

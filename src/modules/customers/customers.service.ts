@@ -58,6 +58,8 @@ export function toCustomerDto(p: Principal, r: CustomerReadRow): CustomerDto {
       : null,
     creditStatus: r.creditStatus,
     valueClass: r.valueClass as CustomerDto['valueClass'],
+    valueScore: r.valueScore === null ? null : Number(r.valueScore),
+    churnRisk: r.churnRisk as CustomerDto['churnRisk'],
     externalIds: r.externalIds,
     ownerUserId: r.ownerUserId,
     ownerUnitId: r.ownerUnitId,
@@ -122,6 +124,13 @@ function refuseSystemFieldWrites(p: Principal, input: Partial<Record<(typeof SYS
  */
 export type MergeRepoint = (tx: Executor, p: Principal, fromId: string, toId: string) => Promise<Record<string, number | string[]>>;
 
+// A hidden field is not a filter or an order either: it would tell what it holds.
+function refuseHiddenQuery(p: Principal, q: ListCustomersQuery, sortField?: string): void {
+  const hidden = hiddenFields(p);
+  for (const f of ['valueClass', 'churnRisk'] as const) if (q[f] !== undefined && hidden.has(`customer.${f}`)) throw fieldError('FORBIDDEN', f, 'hidden from your roles');
+  if (sortField && hidden.has(`customer.${sortField}`)) throw fieldError('FORBIDDEN', 'sort', `${sortField} is hidden from your roles`);
+}
+
 function listFilter(q: ListCustomersQuery): ListFilter {
   const search = q.q === undefined ? undefined : searchForms(q.q);
   // A query of punctuation alone folds to nothing; answering with everything would mislead.
@@ -170,6 +179,7 @@ export function createCustomerService(database: Database, opts: { mergeRepoints?
     async list(p: Principal, q: ListCustomersQuery): Promise<Page<CustomerDto>> {
       requirePermission(p, 'customers:read');
       const { field, desc } = parseSort<CustomerSort>(q.sort, CUSTOMER_SORTS, '-createdAt');
+      refuseHiddenQuery(p, q, field);
       const filter = listFilter(q);
       const sort = sortKey({ field, desc });
       const rows = await repo.list(db, p, filter, sortSpec(field, desc), cursorForSort(q.cursor, sort), q.limit);
@@ -180,6 +190,7 @@ export function createCustomerService(database: Database, opts: { mergeRepoints?
     /** How many customers the list with these filters holds for the caller, over all its pages. */
     async count(p: Principal, q: ListCustomersQuery): Promise<number> {
       requirePermission(p, 'customers:read');
+      refuseHiddenQuery(p, q);
       return repo.count(db, p, listFilter(q));
     },
 

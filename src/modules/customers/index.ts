@@ -11,3 +11,4 @@ export { resolveOwner, type ResolvedOwner } from './owner-resolution.js';
 export { INITIAL_STAGE, isBackward, isBefore, LEAD_STAGES, LIFECYCLE_STAGES, type LifecycleStage, stageRank, stagesFrom } from './lifecycle-stages.js';
 export { type CreateContactInput, type CreateCustomerInput, type CustomerDto, SOURCE_CHANNELS } from './customers.schemas.js';
 export { normalizeEmail, normalizeName, normalizePhone, normalizeRegistrationId } from './normalize.js';
+export { writeComputedValues } from './computed-values.js';

@@ -19,18 +19,19 @@ export const RESOURCES = [
   'integration',
   'webhooks',
   'events',
+  'value-model',
 ] as const;
 export const ACTIONS = ['read', 'create', 'update', 'delete', 'freeze', 'merge'] as const;
 
 // Field-level security: names a role may hide.
-export const HIDEABLE_FIELDS = ['customer.creditStatus', 'customer.valueClass', 'customer.externalIds', 'customer.registrationId'] as const;
+export const HIDEABLE_FIELDS = ['customer.creditStatus', 'customer.valueClass', 'customer.externalIds', 'customer.registrationId', 'customer.valueScore', 'customer.churnRisk'] as const;
 
 const crm = (...actions: string[]) =>
   ['customers', 'contacts', 'interactions', 'opportunities', 'actions'].flatMap((r) => actions.map((a) => `${r}:${a}`));
 
 // The company's system fields (external ids, credit, value) are not a partner's business: the
 // built-in partner roles hide them by default (admins may change that per role).
-export const PARTNER_HIDDEN = ['customer.creditStatus', 'customer.externalIds', 'customer.valueClass'];
+export const PARTNER_HIDDEN = ['customer.creditStatus', 'customer.externalIds', 'customer.valueClass', 'customer.valueScore', 'customer.churnRisk'];
 
 // What a head of a unit does, the company's own (manager) or a partner's (partner_manager).
 const HEAD_OF_UNIT = [
@@ -76,7 +77,7 @@ export const BUILT_IN_ROLES: BuiltInRole[] = [
     name: 'service',
     scope: 'UNIT',
     permissions: [...crm('read', 'update'), 'interactions:create', 'actions:create', 'contacts:create', 'org-units:read', 'users:read'],
-    hiddenFields: ['customer.valueClass'],
+    hiddenFields: ['customer.valueClass', 'customer.valueScore'],
   },
   {
     name: 'partner_manager',
