@@ -130,6 +130,36 @@ export type ChurnRisk =
   | 'NONE'
   | 'WATCH';
 
+export type ChurnRiskRaised =
+  | 'HIGH'
+  | 'WATCH';
+
+export type ChurnRiskReport = {
+  __typename?: 'ChurnRiskReport';
+  rows: Array<ChurnRiskRow>;
+  totals: ChurnRiskTotals;
+};
+
+export type ChurnRiskRow = {
+  __typename?: 'ChurnRiskRow';
+  churnRisk: ChurnRiskRaised;
+  customerId: Scalars['ID']['output'];
+  name: Scalars['String']['output'];
+  ownerUnitId: Scalars['ID']['output'];
+  ownerUserId?: Maybe<Scalars['ID']['output']>;
+  signals: Array<ChurnSignal>;
+  /** Null when hidden from the caller. */
+  valueClass?: Maybe<ValueClass>;
+  /** Null when hidden from the caller. */
+  valueScore?: Maybe<Scalars['Float']['output']>;
+};
+
+export type ChurnRiskTotals = {
+  __typename?: 'ChurnRiskTotals';
+  HIGH: Scalars['Int']['output'];
+  WATCH: Scalars['Int']['output'];
+};
+
 export type ChurnSignal = {
   __typename?: 'ChurnSignal';
   detail: Scalars['String']['output'];
@@ -299,6 +329,25 @@ export type CreateUserInput = {
   name: Scalars['String']['input'];
   roles: Array<Scalars['String']['input']>;
   unitId: Scalars['ID']['input'];
+};
+
+export type CrossSellReport = {
+  __typename?: 'CrossSellReport';
+  months: Scalars['Int']['output'];
+  rows: Array<CrossSellRow>;
+};
+
+export type CrossSellRow = {
+  __typename?: 'CrossSellRow';
+  customerId: Scalars['ID']['output'];
+  linesBought: Array<Scalars['String']['output']>;
+  linesNotBought: Array<Scalars['String']['output']>;
+  name: Scalars['String']['output'];
+  ownerUnitId: Scalars['ID']['output'];
+  ownerUserId?: Maybe<Scalars['ID']['output']>;
+  revenue: Scalars['String']['output'];
+  valueClass?: Maybe<ValueClass>;
+  valueScore?: Maybe<Scalars['Float']['output']>;
 };
 
 export type Customer = {
@@ -1194,7 +1243,11 @@ export type Query = {
   action?: Maybe<Action>;
   /** The caller's open actions (and its delegators') by priority, highest first. */
   agenda: ActionConnection;
+  /** GET /v1/reports/churn-risk */
+  churnRiskReport: ChurnRiskReport;
   contact?: Maybe<Contact>;
+  /** GET /v1/reports/cross-sell */
+  crossSellReport: CrossSellReport;
   customer?: Maybe<Customer>;
   /** GET /v1/customers/{id}/costs */
   customerCosts: CostConnection;
@@ -1227,6 +1280,10 @@ export type Query = {
   users: UserConnection;
   /** GET /v1/value-model */
   valueModel: ValueModel;
+  /** GET /v1/reports/value-pyramid; from and to bound the moves (days or RFC 3339 times) */
+  valuePyramidReport: ValuePyramidReport;
+  /** GET /v1/reports/win-back; minRevenue a decimal string */
+  winBackReport: WinBackReport;
 };
 
 
@@ -1241,8 +1298,21 @@ export type QueryAgendaArgs = {
 };
 
 
+export type QueryChurnRiskReportArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+  level?: InputMaybe<ChurnRiskRaised>;
+};
+
+
 export type QueryContactArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryCrossSellReportArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+  maxLines?: InputMaybe<Scalars['Int']['input']>;
+  months?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -1363,6 +1433,21 @@ export type QueryUserArgs = {
 export type QueryUsersArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryValuePyramidReportArgs = {
+  from?: InputMaybe<Scalars['String']['input']>;
+  groupBy?: InputMaybe<ValuePyramidGroupBy>;
+  to?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryWinBackReportArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+  minRevenue?: InputMaybe<Scalars['String']['input']>;
+  months?: InputMaybe<Scalars['Int']['input']>;
+  silentMonths?: InputMaybe<Scalars['Int']['input']>;
 };
 
 export type RecordInteractionInput = {
@@ -1745,6 +1830,32 @@ export type ValueClass =
   | 'B'
   | 'C';
 
+export type ValueClassCount = {
+  __typename?: 'ValueClassCount';
+  cost: Scalars['String']['output'];
+  customers: Scalars['Int']['output'];
+  revenue: Scalars['String']['output'];
+  /** A decimal string with four places (0.0500); null when there are no ranked customers. */
+  share?: Maybe<Scalars['String']['output']>;
+  valueClass: ValueClass;
+};
+
+export type ValueClassMove = {
+  __typename?: 'ValueClassMove';
+  customers: Scalars['Int']['output'];
+  /** Null: not ranked before. */
+  fromClass?: Maybe<ValueClass>;
+  /** Null: no longer ranked. */
+  toClass?: Maybe<ValueClass>;
+};
+
+export type ValueClassMoves = {
+  __typename?: 'ValueClassMoves';
+  from: Scalars['DateTime']['output'];
+  rows: Array<ValueClassMove>;
+  to: Scalars['DateTime']['output'];
+};
+
 export type ValueHistoryEntry = {
   __typename?: 'ValueHistoryEntry';
   at: Scalars['DateTime']['output'];
@@ -1799,6 +1910,35 @@ export type ValuePart = {
   weight: Scalars['Float']['output'];
 };
 
+export type ValuePyramidGroup = {
+  __typename?: 'ValuePyramidGroup';
+  classes: Array<ValueClassCount>;
+  customers: Scalars['Int']['output'];
+  /** The owner unit (groupBy unit) or partner unit (groupBy partner); null: the company's own. */
+  unitId?: Maybe<Scalars['ID']['output']>;
+  unitName?: Maybe<Scalars['String']['output']>;
+};
+
+export type ValuePyramidGroupBy =
+  | 'partner'
+  | 'unit';
+
+export type ValuePyramidReport = {
+  __typename?: 'ValuePyramidReport';
+  groupBy?: Maybe<ValuePyramidGroupBy>;
+  groups: Array<ValuePyramidGroup>;
+  lastRunAt?: Maybe<Scalars['DateTime']['output']>;
+  modelVersion: Scalars['Int']['output'];
+  moves: ValueClassMoves;
+  totals: ValuePyramidTotals;
+};
+
+export type ValuePyramidTotals = {
+  __typename?: 'ValuePyramidTotals';
+  classes: Array<ValueClassCount>;
+  customers: Scalars['Int']['output'];
+};
+
 export type ValueRecomputation = {
   __typename?: 'ValueRecomputation';
   aMinScore?: Maybe<Scalars['String']['output']>;
@@ -1828,6 +1968,27 @@ export type ValueWeightsInput = {
   expectedSales: Scalars['Int']['input'];
   referenceEffect: Scalars['Int']['input'];
   revenue: Scalars['Int']['input'];
+};
+
+export type WinBackReport = {
+  __typename?: 'WinBackReport';
+  months: Scalars['Int']['output'];
+  rows: Array<WinBackRow>;
+  silentMonths: Scalars['Int']['output'];
+};
+
+export type WinBackRow = {
+  __typename?: 'WinBackRow';
+  customerId: Scalars['ID']['output'];
+  lastContactAt?: Maybe<Scalars['DateTime']['output']>;
+  lastOrderAt: Scalars['DateTime']['output'];
+  lostDeals: Scalars['Int']['output'];
+  name: Scalars['String']['output'];
+  ownerUnitId: Scalars['ID']['output'];
+  ownerUserId?: Maybe<Scalars['ID']['output']>;
+  previousRevenue: Scalars['String']['output'];
+  valueClass?: Maybe<ValueClass>;
+  valueScore?: Maybe<Scalars['Float']['output']>;
 };
 
 
@@ -1910,6 +2071,10 @@ export type ResolversTypes = {
   ChurnConfig: ResolverTypeWrapper<unknown>;
   ChurnConfigInput: ResolverTypeWrapper<unknown>;
   ChurnRisk: ResolverTypeWrapper<unknown>;
+  ChurnRiskRaised: ResolverTypeWrapper<unknown>;
+  ChurnRiskReport: ResolverTypeWrapper<unknown>;
+  ChurnRiskRow: ResolverTypeWrapper<unknown>;
+  ChurnRiskTotals: ResolverTypeWrapper<unknown>;
   ChurnSignal: ResolverTypeWrapper<unknown>;
   ChurnSignalKind: ResolverTypeWrapper<unknown>;
   Contact: ResolverTypeWrapper<unknown>;
@@ -1928,6 +2093,8 @@ export type ResolversTypes = {
   CreateRoleInput: ResolverTypeWrapper<unknown>;
   CreateShareInput: ResolverTypeWrapper<unknown>;
   CreateUserInput: ResolverTypeWrapper<unknown>;
+  CrossSellReport: ResolverTypeWrapper<unknown>;
+  CrossSellRow: ResolverTypeWrapper<unknown>;
   Customer: ResolverTypeWrapper<unknown>;
   CustomerChurn: ResolverTypeWrapper<unknown>;
   CustomerConnection: ResolverTypeWrapper<unknown>;
@@ -2033,14 +2200,23 @@ export type ResolversTypes = {
   UserKind: ResolverTypeWrapper<unknown>;
   ValueCause: ResolverTypeWrapper<unknown>;
   ValueClass: ResolverTypeWrapper<unknown>;
+  ValueClassCount: ResolverTypeWrapper<unknown>;
+  ValueClassMove: ResolverTypeWrapper<unknown>;
+  ValueClassMoves: ResolverTypeWrapper<unknown>;
   ValueHistoryEntry: ResolverTypeWrapper<unknown>;
   ValueIndicator: ResolverTypeWrapper<unknown>;
   ValueModel: ResolverTypeWrapper<unknown>;
   ValueModelInput: ResolverTypeWrapper<unknown>;
   ValuePart: ResolverTypeWrapper<unknown>;
+  ValuePyramidGroup: ResolverTypeWrapper<unknown>;
+  ValuePyramidGroupBy: ResolverTypeWrapper<unknown>;
+  ValuePyramidReport: ResolverTypeWrapper<unknown>;
+  ValuePyramidTotals: ResolverTypeWrapper<unknown>;
   ValueRecomputation: ResolverTypeWrapper<unknown>;
   ValueWeights: ResolverTypeWrapper<unknown>;
   ValueWeightsInput: ResolverTypeWrapper<unknown>;
+  WinBackReport: ResolverTypeWrapper<unknown>;
+  WinBackRow: ResolverTypeWrapper<unknown>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -2053,6 +2229,9 @@ export type ResolversParentTypes = {
   Boolean: unknown;
   ChurnConfig: unknown;
   ChurnConfigInput: unknown;
+  ChurnRiskReport: unknown;
+  ChurnRiskRow: unknown;
+  ChurnRiskTotals: unknown;
   ChurnSignal: unknown;
   Contact: unknown;
   Cost: unknown;
@@ -2069,6 +2248,8 @@ export type ResolversParentTypes = {
   CreateRoleInput: unknown;
   CreateShareInput: unknown;
   CreateUserInput: unknown;
+  CrossSellReport: unknown;
+  CrossSellRow: unknown;
   Customer: unknown;
   CustomerChurn: unknown;
   CustomerConnection: unknown;
@@ -2153,13 +2334,21 @@ export type ResolversParentTypes = {
   User: unknown;
   UserConnection: unknown;
   UserEdge: unknown;
+  ValueClassCount: unknown;
+  ValueClassMove: unknown;
+  ValueClassMoves: unknown;
   ValueHistoryEntry: unknown;
   ValueModel: unknown;
   ValueModelInput: unknown;
   ValuePart: unknown;
+  ValuePyramidGroup: unknown;
+  ValuePyramidReport: unknown;
+  ValuePyramidTotals: unknown;
   ValueRecomputation: unknown;
   ValueWeights: unknown;
   ValueWeightsInput: unknown;
+  WinBackReport: unknown;
+  WinBackRow: unknown;
 };
 
 export type ActionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Action'] = ResolversParentTypes['Action']> = {
@@ -2221,6 +2410,27 @@ export type ChurnConfigResolvers<ContextType = MercuriusContext, ParentType exte
   orderWindowDays?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
+export type ChurnRiskReportResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ChurnRiskReport'] = ResolversParentTypes['ChurnRiskReport']> = {
+  rows?: Resolver<Array<ResolversTypes['ChurnRiskRow']>, ParentType, ContextType>;
+  totals?: Resolver<ResolversTypes['ChurnRiskTotals'], ParentType, ContextType>;
+};
+
+export type ChurnRiskRowResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ChurnRiskRow'] = ResolversParentTypes['ChurnRiskRow']> = {
+  churnRisk?: Resolver<ResolversTypes['ChurnRiskRaised'], ParentType, ContextType>;
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  ownerUnitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  ownerUserId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  signals?: Resolver<Array<ResolversTypes['ChurnSignal']>, ParentType, ContextType>;
+  valueClass?: Resolver<Maybe<ResolversTypes['ValueClass']>, ParentType, ContextType>;
+  valueScore?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+};
+
+export type ChurnRiskTotalsResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ChurnRiskTotals'] = ResolversParentTypes['ChurnRiskTotals']> = {
+  HIGH?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  WATCH?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type ChurnSignalResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ChurnSignal'] = ResolversParentTypes['ChurnSignal']> = {
   detail?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['ChurnSignalKind'], ParentType, ContextType>;
@@ -2262,6 +2472,23 @@ export type CostConnectionResolvers<ContextType = MercuriusContext, ParentType e
 export type CostEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['CostEdge'] = ResolversParentTypes['CostEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Cost'], ParentType, ContextType>;
+};
+
+export type CrossSellReportResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['CrossSellReport'] = ResolversParentTypes['CrossSellReport']> = {
+  months?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rows?: Resolver<Array<ResolversTypes['CrossSellRow']>, ParentType, ContextType>;
+};
+
+export type CrossSellRowResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['CrossSellRow'] = ResolversParentTypes['CrossSellRow']> = {
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  linesBought?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  linesNotBought?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  ownerUnitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  ownerUserId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  revenue?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  valueClass?: Resolver<Maybe<ResolversTypes['ValueClass']>, ParentType, ContextType>;
+  valueScore?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
 };
 
 export type CustomerResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Customer'] = ResolversParentTypes['Customer']> = {
@@ -2648,7 +2875,9 @@ export type QualificationResolvers<ContextType = MercuriusContext, ParentType ex
 export type QueryResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   action?: Resolver<Maybe<ResolversTypes['Action']>, ParentType, ContextType, RequireFields<QueryActionArgs, 'id'>>;
   agenda?: Resolver<ResolversTypes['ActionConnection'], ParentType, ContextType, Partial<QueryAgendaArgs>>;
+  churnRiskReport?: Resolver<ResolversTypes['ChurnRiskReport'], ParentType, ContextType, Partial<QueryChurnRiskReportArgs>>;
   contact?: Resolver<Maybe<ResolversTypes['Contact']>, ParentType, ContextType, RequireFields<QueryContactArgs, 'id'>>;
+  crossSellReport?: Resolver<ResolversTypes['CrossSellReport'], ParentType, ContextType, Partial<QueryCrossSellReportArgs>>;
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerArgs, 'id'>>;
   customerCosts?: Resolver<ResolversTypes['CostConnection'], ParentType, ContextType, RequireFields<QueryCustomerCostsArgs, 'customerId'>>;
   customerValue?: Resolver<ResolversTypes['CustomerValue'], ParentType, ContextType, RequireFields<QueryCustomerValueArgs, 'customerId'>>;
@@ -2674,6 +2903,8 @@ export type QueryResolvers<ContextType = MercuriusContext, ParentType extends Re
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
   users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, Partial<QueryUsersArgs>>;
   valueModel?: Resolver<ResolversTypes['ValueModel'], ParentType, ContextType>;
+  valuePyramidReport?: Resolver<ResolversTypes['ValuePyramidReport'], ParentType, ContextType, Partial<QueryValuePyramidReportArgs>>;
+  winBackReport?: Resolver<ResolversTypes['WinBackReport'], ParentType, ContextType, Partial<QueryWinBackReportArgs>>;
 };
 
 export type ReferenceEffectResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ReferenceEffect'] = ResolversParentTypes['ReferenceEffect']> = {
@@ -2825,6 +3056,26 @@ export type UserEdgeResolvers<ContextType = MercuriusContext, ParentType extends
   node?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 };
 
+export type ValueClassCountResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ValueClassCount'] = ResolversParentTypes['ValueClassCount']> = {
+  cost?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  customers?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  revenue?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  share?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  valueClass?: Resolver<ResolversTypes['ValueClass'], ParentType, ContextType>;
+};
+
+export type ValueClassMoveResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ValueClassMove'] = ResolversParentTypes['ValueClassMove']> = {
+  customers?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  fromClass?: Resolver<Maybe<ResolversTypes['ValueClass']>, ParentType, ContextType>;
+  toClass?: Resolver<Maybe<ResolversTypes['ValueClass']>, ParentType, ContextType>;
+};
+
+export type ValueClassMovesResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ValueClassMoves'] = ResolversParentTypes['ValueClassMoves']> = {
+  from?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  rows?: Resolver<Array<ResolversTypes['ValueClassMove']>, ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
 export type ValueHistoryEntryResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ValueHistoryEntry'] = ResolversParentTypes['ValueHistoryEntry']> = {
   at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   cause?: Resolver<ResolversTypes['ValueCause'], ParentType, ContextType>;
@@ -2857,6 +3108,27 @@ export type ValuePartResolvers<ContextType = MercuriusContext, ParentType extend
   weight?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 };
 
+export type ValuePyramidGroupResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ValuePyramidGroup'] = ResolversParentTypes['ValuePyramidGroup']> = {
+  classes?: Resolver<Array<ResolversTypes['ValueClassCount']>, ParentType, ContextType>;
+  customers?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  unitId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  unitName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type ValuePyramidReportResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ValuePyramidReport'] = ResolversParentTypes['ValuePyramidReport']> = {
+  groupBy?: Resolver<Maybe<ResolversTypes['ValuePyramidGroupBy']>, ParentType, ContextType>;
+  groups?: Resolver<Array<ResolversTypes['ValuePyramidGroup']>, ParentType, ContextType>;
+  lastRunAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  modelVersion?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  moves?: Resolver<ResolversTypes['ValueClassMoves'], ParentType, ContextType>;
+  totals?: Resolver<ResolversTypes['ValuePyramidTotals'], ParentType, ContextType>;
+};
+
+export type ValuePyramidTotalsResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ValuePyramidTotals'] = ResolversParentTypes['ValuePyramidTotals']> = {
+  classes?: Resolver<Array<ResolversTypes['ValueClassCount']>, ParentType, ContextType>;
+  customers?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type ValueRecomputationResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ValueRecomputation'] = ResolversParentTypes['ValueRecomputation']> = {
   aMinScore?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   actions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -2878,17 +3150,41 @@ export type ValueWeightsResolvers<ContextType = MercuriusContext, ParentType ext
   revenue?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 };
 
+export type WinBackReportResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['WinBackReport'] = ResolversParentTypes['WinBackReport']> = {
+  months?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rows?: Resolver<Array<ResolversTypes['WinBackRow']>, ParentType, ContextType>;
+  silentMonths?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type WinBackRowResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['WinBackRow'] = ResolversParentTypes['WinBackRow']> = {
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastContactAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  lastOrderAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  lostDeals?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  ownerUnitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  ownerUserId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  previousRevenue?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  valueClass?: Resolver<Maybe<ResolversTypes['ValueClass']>, ParentType, ContextType>;
+  valueScore?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+};
+
 export type Resolvers<ContextType = MercuriusContext> = {
   Action?: ActionResolvers<ContextType>;
   ActionConnection?: ActionConnectionResolvers<ContextType>;
   ActionEdge?: ActionEdgeResolvers<ContextType>;
   Address?: AddressResolvers<ContextType>;
   ChurnConfig?: ChurnConfigResolvers<ContextType>;
+  ChurnRiskReport?: ChurnRiskReportResolvers<ContextType>;
+  ChurnRiskRow?: ChurnRiskRowResolvers<ContextType>;
+  ChurnRiskTotals?: ChurnRiskTotalsResolvers<ContextType>;
   ChurnSignal?: ChurnSignalResolvers<ContextType>;
   Contact?: ContactResolvers<ContextType>;
   Cost?: CostResolvers<ContextType>;
   CostConnection?: CostConnectionResolvers<ContextType>;
   CostEdge?: CostEdgeResolvers<ContextType>;
+  CrossSellReport?: CrossSellReportResolvers<ContextType>;
+  CrossSellRow?: CrossSellRowResolvers<ContextType>;
   Customer?: CustomerResolvers<ContextType>;
   CustomerChurn?: CustomerChurnResolvers<ContextType>;
   CustomerConnection?: CustomerConnectionResolvers<ContextType>;
@@ -2943,10 +3239,18 @@ export type Resolvers<ContextType = MercuriusContext> = {
   User?: UserResolvers<ContextType>;
   UserConnection?: UserConnectionResolvers<ContextType>;
   UserEdge?: UserEdgeResolvers<ContextType>;
+  ValueClassCount?: ValueClassCountResolvers<ContextType>;
+  ValueClassMove?: ValueClassMoveResolvers<ContextType>;
+  ValueClassMoves?: ValueClassMovesResolvers<ContextType>;
   ValueHistoryEntry?: ValueHistoryEntryResolvers<ContextType>;
   ValueModel?: ValueModelResolvers<ContextType>;
   ValuePart?: ValuePartResolvers<ContextType>;
+  ValuePyramidGroup?: ValuePyramidGroupResolvers<ContextType>;
+  ValuePyramidReport?: ValuePyramidReportResolvers<ContextType>;
+  ValuePyramidTotals?: ValuePyramidTotalsResolvers<ContextType>;
   ValueRecomputation?: ValueRecomputationResolvers<ContextType>;
   ValueWeights?: ValueWeightsResolvers<ContextType>;
+  WinBackReport?: WinBackReportResolvers<ContextType>;
+  WinBackRow?: WinBackRowResolvers<ContextType>;
 };
 

@@ -1,4 +1,5 @@
-import { parseArgs, parseId, parseInput, type Resolvers } from '../../lib/graphql.js';
+import { connection, parseArgs, parseId, parseInput, type Resolvers } from '../../lib/graphql.js';
+import { churnRiskQuery, crossSellQuery, pyramidQuery, winBackQuery } from './value-reports.schemas.js';
 import { listCostsQuery, recordCostBody, referenceEffectBody, valueModelBody } from './value.schemas.js';
 
 export const valueResolvers = {
@@ -6,10 +7,13 @@ export const valueResolvers = {
     customerValue: async (_, args, ctx) => ctx.services.value.getValue(ctx.principal, parseId(args.customerId, 'customerId')),
     customerCosts: async (_, args, ctx) => {
       const { customerId, ...rest } = args;
-      const pg = await ctx.services.value.listCosts(ctx.principal, parseId(customerId, 'customerId'), parseArgs(listCostsQuery, { limit: rest.first ?? undefined, cursor: rest.after ?? undefined }));
-      return { edges: pg.data.map((node, i) => ({ node, cursor: pg.cursors?.[i] ?? '' })), pageInfo: { hasNextPage: pg.nextCursor !== null, endCursor: pg.nextCursor } };
+      return connection(await ctx.services.value.listCosts(ctx.principal, parseId(customerId, 'customerId'), parseArgs(listCostsQuery, rest)));
     },
     valueModel: async (_, _args, ctx) => ctx.services.value.getModel(ctx.principal),
+    valuePyramidReport: async (_, args, ctx) => ctx.services.value.reports.pyramid(ctx.principal, parseArgs(pyramidQuery, args)),
+    churnRiskReport: async (_, args, ctx) => ctx.services.value.reports.churnRisk(ctx.principal, parseArgs(churnRiskQuery, args)),
+    winBackReport: async (_, args, ctx) => ctx.services.value.reports.winBack(ctx.principal, parseArgs(winBackQuery, args)),
+    crossSellReport: async (_, args, ctx) => ctx.services.value.reports.crossSell(ctx.principal, parseArgs(crossSellQuery, args)),
   },
   Mutation: {
     recordCost: async (_, args, ctx) => ctx.services.value.recordCost(ctx.principal, parseId(args.customerId, 'customerId'), parseInput(recordCostBody, args.input)),

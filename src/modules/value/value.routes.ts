@@ -12,6 +12,7 @@ import {
   valueModelBody,
   valueModelSchema,
 } from './value.schemas.js';
+import { valueReportRoutes } from './value-reports.routes.js';
 
 const tags = ['value'];
 
@@ -58,4 +59,5 @@ export async function valueRoutes(fastify: FastifyInstance): Promise<void> {
     handler: async (req) => svc().recompute(req.principal),
   });
 
+  await app.register(valueReportRoutes);
 }

@@ -4,6 +4,7 @@ import { recordChange } from '../../lib/audit.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { type Page, pageOf } from '../../lib/pagination.js';
 import { systemPrincipal } from '../org/index.js';
+import { createValueReportService } from './value-reports.service.js';
 import { CHURN_SIGNALS, scoreOf, type ValueClass, type ValueModelConfig } from './scoring.js';
 import { type Model, recompute, type RecomputeResult, type ValueCause } from './value.recompute.js';
 import { type CostRow, valueRepository as repo } from './value.repository.js';
@@ -104,6 +105,7 @@ export function createValueService(database: Database, opts: ValueServiceOptions
 
   return {
     recomputeAll,
+    reports: createValueReportService(database),
 
     /** One customer rescored now, in the caller's transaction (tests and tools; writes go through recomputeCustomers). */
     recomputeCustomer: (tx: Executor, p: Principal, customerId: string) => recomputeCustomers(tx, p, [customerId], 'RECOMPUTE'),

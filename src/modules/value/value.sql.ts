@@ -109,17 +109,19 @@ export function computeSql(m: ValueModelConfig, target: SQL): SQL {
 }
 
 /**
- * The class of each computed row. A full run ranks the whole ranked population (rank() so that equal
- * scores share a class: A is the top aPercent by rank, C the bottom cPercent, never both); an
- * incremental update compares the score with the cut-offs of the last full run.
+ * The class of each computed row. A full run ranks the whole ranked population: A holds the customers
+ * with at most ceil(n × aPercent / 100) customers scoring at or above them (gold is exclusive: a tie
+ * that would not fit stays out), C the customers ranked within the bottom ceil(n × cPercent / 100)
+ * (a tie at the bottom shares C), A winning when both apply. An incremental update compares the
+ * score with the cut-offs of the last full run.
  */
 export function classedSql(m: ValueModelConfig, computed: SQL, mode: { full: true } | { full: false; aMin: string | null; cMax: string | null }): SQL {
   if (mode.full) {
     return sql`SELECT x.*, CASE WHEN NOT x.ranked THEN NULL
-        WHEN x.rank_desc <= ceil(x.n * ${num(m.aPercent)} / 100.0) THEN 'A'
+        WHEN x.at_or_above <= ceil(x.n * ${num(m.aPercent)} / 100.0) THEN 'A'
         WHEN x.rank_asc <= ceil(x.n * ${num(m.cPercent)} / 100.0) THEN 'C' ELSE 'B' END AS value_class
       FROM (SELECT c.*, count(*) FILTER (WHERE c.ranked) OVER () AS n,
-          rank() OVER (PARTITION BY c.ranked ORDER BY c.score DESC) AS rank_desc,
+          count(*) OVER (PARTITION BY c.ranked ORDER BY c.score DESC) AS at_or_above,
           rank() OVER (PARTITION BY c.ranked ORDER BY c.score ASC) AS rank_asc
         FROM (${computed}) c) x`;
   }
