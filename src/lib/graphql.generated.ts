@@ -1654,6 +1654,7 @@ export type TimelineEntry = {
 };
 
 export type TimelineEntryType =
+  | 'COST_RECORDED'
   | 'HANDOFF_ACCEPTED'
   | 'HANDOFF_CREATED'
   | 'HANDOFF_ESCALATED'
@@ -1661,7 +1662,9 @@ export type TimelineEntryType =
   | 'INTERACTION'
   | 'LIFECYCLE_TRANSITION'
   | 'OWNERSHIP_CHANGE'
-  | 'STAGE_TRANSITION';
+  | 'REFERENCE_EFFECT_SET'
+  | 'STAGE_TRANSITION'
+  | 'VALUE_CLASS_CHANGED';
 
 export type Transfer = {
   __typename?: 'Transfer';

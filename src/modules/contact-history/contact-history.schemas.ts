@@ -13,6 +13,9 @@ export const TIMELINE_TYPES = [
   'HANDOFF_REJECTED',
   'HANDOFF_ESCALATED',
   'STAGE_TRANSITION',
+  'COST_RECORDED',
+  'REFERENCE_EFFECT_SET',
+  'VALUE_CLASS_CHANGED',
 ] as const;
 export type InteractionChannel = (typeof INTERACTION_CHANNELS)[number];
 export type InteractionDirection = (typeof INTERACTION_DIRECTIONS)[number];

@@ -143,6 +143,12 @@ t.test('an ERP order moves a customer into A with history, an event and no manua
   t.equal(after.body.history[0].valueClass, 'A');
   const ev = await eventsFor(app, riser.id, 'customer.value_changed');
   t.match(ev[ev.length - 1]?.payload, { after: { valueClass: 'A', cause: 'ORDER' } });
+  const tl = await app.rest(s, 'GET', `/v1/customers/${riser.id}/timeline?types=VALUE_CLASS_CHANGED`);
+  t.match(tl.body.data[0], { type: 'VALUE_CLASS_CHANGED', actorId: null, data: { to: 'A', cause: 'ORDER' } }, 'the class change is on the timeline');
+  const pc = await buyer(c.users.partnerASales);
+  await app.db.transaction((tx) => recomputeCustomers(tx, 'system', [pc.id], 'RECOMPUTE'));
+  const ptl = await app.rest(c.users.partnerASales, 'GET', `/v1/customers/${pc.id}/timeline?types=VALUE_CLASS_CHANGED`);
+  t.same(ptl.body.data, [], 'not for a caller whose roles hide the class');
   const moves = await app.rest(c.users.regionManager, 'GET', '/v1/reports/value-pyramid');
   t.ok(moves.body.moves.rows.some((m: { toClass: string }) => m.toClass === 'A'), 'the move is in the period');
 

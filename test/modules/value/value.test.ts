@@ -34,6 +34,13 @@ t.test('costs: recorded and listed through both doors, rescoring the customer; b
   t.same(g.errors, undefined, JSON.stringify(g.errors));
   t.match(g.data.recordCost, { kind: 'MARKETING', amount: '300.00' });
 
+  const tl = await app.gql(s, 'query($id: ID!) { customer(id: $id) { timeline(types: [COST_RECORDED]) { edges { node { type summary actorId data } } } } }', { id: cu.id });
+  t.same(tl.errors, undefined, JSON.stringify(tl.errors));
+  t.same(
+    tl.data.customer.timeline.edges.map((e: { node: { summary: string } }) => e.node.summary).sort(),
+    ['Cost recorded: marketing 300.00 EUR', 'Cost recorded: service 1200.50 EUR (on-site repair)'],
+    'costs are on the timeline',
+  );
   const list = await app.rest(s, 'GET', `/v1/customers/${cu.id}/costs?limit=1`);
   t.equal(list.status, 200);
   t.equal(list.body.data.length, 1);
@@ -94,6 +101,10 @@ t.test('reference effect: managers only, rescoring the customer, on its history'
   t.equal(v.body.history[0].cause, 'REFERENCE_EFFECT');
   const g = await app.gql(c.users.branchManager, 'mutation($id: ID!) { setReferenceEffect(customerId: $id, input: { level: 2, reason: "less visible now" }) { level } }', { id: cu.id });
   t.same(g.data?.setReferenceEffect, { level: 2 }, JSON.stringify(g.errors));
+  const tl = await app.rest(c.users.sales, 'GET', `/v1/customers/${cu.id}/timeline?types=REFERENCE_EFFECT_SET,COST_RECORDED`);
+  t.equal(tl.status, 200, tl.raw);
+  t.match(tl.body.data[0], { type: 'REFERENCE_EFFECT_SET', actorId: c.users.branchManager.id, summary: 'Reference effect rated 2 of 5: less visible now', data: { level: 2 } });
+  t.equal(tl.body.data.length, 2, 'each judgement is on the timeline');
   for (const body of [{ level: 6, reason: 'x' }, { level: 2.5, reason: 'x' }, { level: 3 }, { level: 3, reason: '' }, { level: '3', reason: 'x' }]) {
     t.equal((await app.rest(c.users.branchManager, 'PUT', `/v1/customers/${cu.id}/reference-effect`, body)).status, 400, JSON.stringify(body));
   }
