@@ -18,7 +18,7 @@ import { createLifecycleService, lifecycleRoutes, repointHandoffs } from './modu
 import { createOpportunityService, opportunitiesRoutes, repointOpportunities } from './modules/opportunities/index.js';
 import { createOrgService, createPrincipalCache, orgRoutes, type PrincipalCache } from './modules/org/index.js';
 import { createReportService, reportsRoutes } from './modules/reports/index.js';
-import { createValueService, valueRoutes } from './modules/value/index.js';
+import { createValueService, recomputeCustomers, valueRoutes } from './modules/value/index.js';
 import { authPlugin } from './plugins/auth.js';
 import { corsPlugin } from './plugins/cors.js';
 import { clientErrorHandler, errorsPlugin, frameworkErrors, MAX_PARAM_LENGTH, sendProblem } from './plugins/errors.js';
@@ -85,11 +85,13 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     customers: createCustomerService(database, {
       mergeRepoints: [repointInteractions, repointOpportunities, repointActions, repointHandoffs],
       duplicateProbeLimitPerHour: config.duplicateProbeLimitPerHour,
+      onValueInput: recomputeCustomers,
     }),
     org: createOrgService(database, { onAccessChanged: () => principals.clear() }),
-    contactHistory: createContactHistoryService(database),
+    // Writes that change an input of customer value rescore the customer in their transaction.
+    contactHistory: createContactHistoryService(database, { onValueInput: recomputeCustomers }),
     lifecycle: createLifecycleService(database, { scheduler: (tx, h) => jobs.scheduleEscalation(tx, h) }),
-    opportunities: createOpportunityService(database),
+    opportunities: createOpportunityService(database, { onValueInput: recomputeCustomers }),
     actions: createActionService(database),
     reports: createReportService(database),
     value: createValueService(database, { scheduleFull: (cause) => jobs.scheduleValueRecompute(cause) }),

@@ -85,7 +85,10 @@ function decodeTimelineCursor(cursor: string | undefined): TimelineCursor | unde
   return { at, id, type: type as TimelineType };
 }
 
-export function createContactHistoryService(database: Database) {
+/** Called in the transaction of a write that changed an input of customer value (wired to the value module in app.ts). */
+export type ValueInputHook = (tx: Executor, p: Principal, customerIds: string[], cause: 'INTERACTION') => Promise<unknown>;
+
+export function createContactHistoryService(database: Database, opts: { onValueInput?: ValueInputHook } = {}) {
   const { db } = database;
 
   // A contact or opportunity named on an interaction must belong to the interaction's customer.
@@ -135,6 +138,8 @@ export function createContactHistoryService(database: Database) {
         });
         const dto = toInteractionDto(row);
         await recordChange(tx, p, { entityType: RESOURCE, entityId: row.id, action: 'recorded', before: null, after: dto, onBehalfOfId: behalf, owner: customer });
+        // A contact (or a complaint) is an input of the churn warning: rescored in this transaction.
+        await opts.onValueInput?.(tx, p, [row.customerId], 'INTERACTION');
         return dto;
       });
     },
@@ -173,6 +178,7 @@ export function createContactHistoryService(database: Database) {
         await repo.insertRevision(tx, { interactionId: id, version: before.version, snapshot: snapshotOf(before), editedBy: p.userId, onBehalfOfId: behalf });
         const dto = toInteractionDto(row);
         await recordChange(tx, p, { entityType: RESOURCE, entityId: id, action: 'updated', before: toInteractionDto(before), after: dto, onBehalfOfId: behalf, owner: hit.customer });
+        await opts.onValueInput?.(tx, p, [before.customerId], 'INTERACTION');
         return dto;
       });
     },

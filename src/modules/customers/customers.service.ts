@@ -138,7 +138,13 @@ function listFilter(q: ListCustomersQuery): ListFilter {
   return { ...q, q: search };
 }
 
-export function createCustomerService(database: Database, opts: { mergeRepoints?: readonly MergeRepoint[]; duplicateProbeLimitPerHour?: number } = {}) {
+/** Called in the transaction of a write that changed an input of customer value (wired to the value module in app.ts). */
+export type ValueInputHook = (tx: Executor, p: Principal, customerIds: string[], cause: 'CREDIT') => Promise<unknown>;
+
+export function createCustomerService(
+  database: Database,
+  opts: { mergeRepoints?: readonly MergeRepoint[]; duplicateProbeLimitPerHour?: number; onValueInput?: ValueInputHook } = {},
+) {
   const { db } = database;
   const duplicates = createDuplicateCheck(database, { probeLimitPerHour: opts.duplicateProbeLimitPerHour ?? 20 });
   const mergeRepoints = opts.mergeRepoints ?? [];
@@ -313,6 +319,8 @@ export function createCustomerService(database: Database, opts: { mergeRepoints?
           onBehalfOfId: onBehalfOf(p, before.ownerUserId),
           owner: row,
         });
+        // Credit is an input of the customer's value and churn risk: rescored in this transaction.
+        if (before.creditStatus !== row.creditStatus) await opts.onValueInput?.(tx, p, [id], 'CREDIT');
         return toCustomerDto(p, row);
       });
     },

@@ -61,7 +61,10 @@ export function toTransitionDto(r: TransitionRow): TransitionDto {
   };
 }
 
-export function createOpportunityService(database: Database) {
+/** Called in the transaction of a write that changed an input of customer value (wired to the value module in app.ts). */
+export type ValueInputHook = (tx: Executor, p: Principal, customerIds: string[], cause: 'OPPORTUNITY') => Promise<unknown>;
+
+export function createOpportunityService(database: Database, opts: { onValueInput?: ValueInputHook } = {}) {
   const { db } = database;
   // Pipelines and their stages are the opportunities module's configuration (pipelines.service.ts).
   const pipelines = createPipelineService(database);
@@ -166,6 +169,8 @@ export function createOpportunityService(database: Database) {
         if (isBefore(customer.lifecycleStage, 'OPPORTUNITY')) {
           await applyLifecycleTransition(tx, p, customer, 'OPPORTUNITY', { cause: 'OPPORTUNITY', reason: `opportunity ${row.id} opened` });
         }
+        // The open pipeline is an input of the customer's value (expected sales): rescored in this transaction.
+        await opts.onValueInput?.(tx, p, [row.customerId], 'OPPORTUNITY');
         return toOpportunityDto(row, first.key);
       });
     },
@@ -207,6 +212,7 @@ export function createOpportunityService(database: Database) {
           onBehalfOfId: onBehalfOf(p, before.ownerUserId),
           owner: row,
         });
+        await opts.onValueInput?.(tx, p, [row.customerId], 'OPPORTUNITY');
         return toOpportunityDto(row, await stageKeyOf(tx, row.stageId));
       });
     },
@@ -287,6 +293,8 @@ export function createOpportunityService(database: Database) {
             await applyLifecycleTransition(tx, p, customer, 'CUSTOMER', { cause: 'OPPORTUNITY', reason: `opportunity ${row.id} won` });
           }
         }
+        // A stage move changes expected sales; a lost deal is a churn signal.
+        await opts.onValueInput?.(tx, p, [opp.customerId], 'OPPORTUNITY');
         return { ...toTransitionDto(tr), opportunityVersion: row.version };
       });
     },

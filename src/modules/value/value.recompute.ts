@@ -64,7 +64,8 @@ export async function recompute(
     before: sql`jsonb_build_object('valueClass', old_class, 'valueScore', old_score::text)`,
     after: sql`jsonb_build_object('valueClass', value_class, 'valueScore', score::text, 'modelVersion', ${model.version}::int, 'cause', ${cause}::text)`,
   });
-  await tx.execute(sql`WITH moved AS (SELECT * FROM ${table} WHERE old_class IS DISTINCT FROM value_class), audit AS (${valueEvents.audit}), outbox AS (${valueEvents.events})
+  // A customer's first scoring is history, not news: events are for changes of a class it had.
+  await tx.execute(sql`WITH moved AS (SELECT * FROM ${table} WHERE had_value AND old_class IS DISTINCT FROM value_class), audit AS (${valueEvents.audit}), outbox AS (${valueEvents.events})
     SELECT 1`);
   const churnEvents = recordRowChanges(actor, {
     rows: 'moved',
