@@ -67,13 +67,12 @@ export type ValueServiceOptions = {
 export function createValueService(database: Database, opts: ValueServiceOptions = {}) {
   const { db } = database;
 
-  /** The customer for a write: visible (else 404), writable under `permission` (else 403), not merged or frozen. */
+  /** The customer for a write: visible (else 404), writable under `permission` (else 403), not merged (a frozen one still takes costs, as it takes interactions). */
   async function writableCustomer(tx: Executor, p: Principal, id: string, permission: string) {
     const c = await repo.customerFor(tx, p, id, permission, true);
     if (!c) throw notFound('customer');
     if (!c.allowed) throw new AppError('FORBIDDEN', 'you may read this customer but not change it');
     if (c.status === 'MERGED') throw new AppError('CUSTOMER_MERGED', 'a merged customer is read-only; use the surviving record');
-    if (c.status === 'FROZEN') throw new AppError('CUSTOMER_FROZEN', 'the customer is frozen; unfreeze it first');
     return c;
   }
 
