@@ -11,7 +11,10 @@ import { createJobQueue } from './lib/job-queue.js';
 import type { Services } from './services.js';
 
 export type { Services };
+import { accessRoutes, createAccessService } from './modules/access/index.js';
 import { actionsRoutes, createActionService, repointActions } from './modules/actions/index.js';
+import { allocationRoutes, createAllocationService } from './modules/allocation/index.js';
+import { claimsRoutes, createClaimService } from './modules/claims/index.js';
 import { contactHistoryRoutes, createContactHistoryService, repointInteractions } from './modules/contact-history/index.js';
 import { createCustomerService, customersRoutes } from './modules/customers/index.js';
 import { createLifecycleService, lifecycleRoutes, repointHandoffs } from './modules/lifecycle/index.js';
@@ -80,20 +83,29 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   app.decorate('principals', principals);
   // The job queue exists before the services: the lifecycle service schedules deadlines through it.
   const jobs = createJobQueue(database, config.jobs, app.log);
+  // Claims guard customer and opportunity creates (an approved claim protects its customer).
+  const claims = createClaimService(database, { protectionDays: config.claimProtectionDays, scheduler: (tx, c) => jobs.scheduleClaimExpiry(tx, c) });
+  // Allocation rules give new leads without an explicit owner to the units and people they name.
+  const allocation = createAllocationService(database, { slaHours: config.allocationSlaHours });
   app.decorate('services', {
     // A merge asks each module that keeps records of a customer to repoint them to the survivor.
     customers: createCustomerService(database, {
       mergeRepoints: [repointInteractions, repointOpportunities, repointActions, repointHandoffs],
       duplicateProbeLimitPerHour: config.duplicateProbeLimitPerHour,
+      duplicateGuard: claims.duplicateGuard,
+      allocateOnCreate: allocation.allocateOnCreate,
       onValueInput: recomputeCustomers,
     }),
     org: createOrgService(database, { onAccessChanged: () => principals.clear() }),
     // Writes that change an input of customer value rescore the customer in their transaction.
     contactHistory: createContactHistoryService(database, { onValueInput: recomputeCustomers }),
     lifecycle: createLifecycleService(database, { scheduler: (tx, h) => jobs.scheduleEscalation(tx, h) }),
-    opportunities: createOpportunityService(database, { onValueInput: recomputeCustomers }),
+    opportunities: createOpportunityService(database, { createGuard: claims.opportunityGuard, onValueInput: recomputeCustomers }),
     actions: createActionService(database),
     reports: createReportService(database),
+    access: createAccessService(database),
+    claims,
+    allocation,
     value: createValueService(database, { scheduleFull: (cause) => jobs.scheduleValueRecompute(cause) }),
   });
   app.addHook('onSend', async (request, reply) => {
@@ -145,6 +157,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       await v1.register(opportunitiesRoutes);
       await v1.register(actionsRoutes);
       await v1.register(reportsRoutes);
+      await v1.register(accessRoutes);
+      await v1.register(claimsRoutes);
+      await v1.register(allocationRoutes);
       await v1.register(valueRoutes);
     },
     { prefix: '/v1' },

@@ -27,6 +27,8 @@ const envSchema = z.object({
   PRINCIPAL_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   // Answers naming protected customers (duplicate matches the caller cannot see) per user and hour.
   DUPLICATE_PROBE_LIMIT_PER_HOUR: z.coerce.number().int().min(0).max(100_000).default(20),
+  CLAIM_PROTECTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  ALLOCATION_SLA_HOURS: z.coerce.number().int().min(1).max(24 * 365).default(48),
   // Background jobs (handoff deadline escalations) through the PostgreSQL-backed queue.
   JOBS_ENABLED: z.preprocess(emptyAsUndefined, z.enum(['true', 'false', '1', '0']).default('true')),
   // How often a worker asks the queue for due jobs; pg-boss accepts at least 0.5 s.
@@ -55,6 +57,8 @@ export type Config = {
   dbPoolSize: number;
   principalCacheMs: number;
   duplicateProbeLimitPerHour: number;
+  claimProtectionDays: number;
+  allocationSlaHours: number;
   jobs: { enabled: boolean; pollSeconds: number; sweepCron: string; valueCron: string };
   corsOrigins: string[];
 };
@@ -91,6 +95,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolSize: e.DB_POOL_SIZE,
     principalCacheMs: e.PRINCIPAL_CACHE_MS,
     duplicateProbeLimitPerHour: e.DUPLICATE_PROBE_LIMIT_PER_HOUR,
+    claimProtectionDays: e.CLAIM_PROTECTION_DAYS,
+    allocationSlaHours: e.ALLOCATION_SLA_HOURS,
     jobs: { enabled: e.JOBS_ENABLED === 'true' || e.JOBS_ENABLED === '1', pollSeconds: e.JOBS_POLL_SECONDS, sweepCron: e.JOBS_SWEEP_CRON, valueCron: e.VALUE_RECOMPUTE_CRON },
     // Browsers send the origin without a trailing slash; a configured one may have it.
     corsOrigins: e.CORS_ORIGINS.map((o) => o.replace(/\/$/, '')),

@@ -1,7 +1,7 @@
 import { Column, getTableName, type SQL, sql } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { type Scope, SCOPE_RANK, permits } from './permissions.js';
-import { actions, customers, handoffs, opportunities, orgUnits, users } from '../db/schema/index.js';
+import { actions, claims, customers, handoffs, opportunities, orgUnits, users } from '../db/schema/index.js';
 import { AppError } from './errors.js';
 
 // The one access choke point: a principal becomes a SQL predicate here and nowhere else.
@@ -49,6 +49,27 @@ export function hasManagerScope(p: Principal, permission: string): boolean {
   return s === 'SUBTREE' || s === 'ALL';
 }
 
+/**
+ * Whether the principal's scope for `permission` covers a user (its unit within the scope's reach),
+ * the way the same scope covers a record that user owns: oneself always; OWN nobody else; UNIT the
+ * same unit; SUBTREE the units below the scope's base; ALL everyone (a partner's ALL is its subtree).
+ */
+export function scopeCoversUser(p: Principal, permission: string, u: { userId: string; unitId: string; unitPath: string }): boolean {
+  if (u.userId === p.userId) return true;
+  const s = scopeFor(p, permission);
+  if (s === null) return false;
+  switch (s.scope) {
+    case 'OWN':
+      return false;
+    case 'UNIT':
+      return u.unitId === p.unitId;
+    case 'SUBTREE':
+      return u.unitPath.startsWith(s.basePath);
+    case 'ALL':
+      return true;
+  }
+}
+
 export function requirePermission(p: Principal, permission: string): void {
   if (!can(p, permission)) throw new AppError('FORBIDDEN', `missing permission ${permission}`);
 }
@@ -70,8 +91,8 @@ const placeholderParam: Param = (name) => sql`${sql.placeholder(name)}`;
 
 const subtreePattern = (basePath: string): string => `${basePath}%`;
 
-// The principal's values by placeholder name (the names ownerScopePredicate and
-// buildAccessPredicate give their placeholders).
+// The principal's values by placeholder name (the names the arms of buildAccessArms
+// give their placeholders).
 function accessValues(p: Principal, basePath: string): Record<string, unknown> {
   const values: Record<string, unknown> = { userId: p.userId, unitId: p.unitId, basePath: subtreePattern(basePath) };
   [p.userId, ...p.delegatorIds].forEach((id, i) => {
@@ -80,16 +101,23 @@ function accessValues(p: Principal, basePath: string): Record<string, unknown> {
   return values;
 }
 
-function ownIds(p: Principal, param: Param): SQL {
+function ownIds(ids: string[], offset: number, param: Param): SQL {
   return sql`ARRAY[${sql.join(
-    [p.userId, ...p.delegatorIds].map((id, i) => param(`own${i}`, id)),
+    ids.map((id, i) => param(`own${i + offset}`, id)),
     sql`, `,
   )}]::uuid[]`;
 }
 
-function ownerScopePredicate(p: Principal, scope: Scope, basePath: string, c: OwnerColumns, param: Param): SQL {
+// The reasons a record may be visible or writable (api.md, access explain): each is one arm of the
+// predicate, and the predicate is nothing but their disjunction.
+export const ACCESS_RULES = ['ROLE_SCOPE', 'DELEGATION', 'SHARE', 'HANDOFF', 'CLAIM'] as const;
+export type AccessRule = (typeof ACCESS_RULES)[number];
+export type AccessArm = { rule: AccessRule; predicate: SQL };
+
+// The role's scope over the record's owner: the user's own records, its unit's, its subtree's, all.
+function scopeArm(p: Principal, scope: Scope, basePath: string, c: OwnerColumns, param: Param): SQL {
   const cols = { ownerUserId: qualified(c.ownerUserId), ownerUnitId: qualified(c.ownerUnitId) };
-  const own = sql`${cols.ownerUserId} = ANY(${ownIds(p, param)})`;
+  const own = sql`${cols.ownerUserId} = ANY(${ownIds([p.userId], 0, param)})`;
   switch (scope) {
     case 'OWN':
       return own;
@@ -104,25 +132,66 @@ function ownerScopePredicate(p: Principal, scope: Scope, basePath: string, c: Ow
   }
 }
 
-function buildAccessPredicate(p: Principal, permission: string, resourceType: string, cols: OwnerColumns, param: Param): SQL {
+/**
+ * The arms of the visibility rule for `permission`. `complete` also lists the arms a wider one
+ * already covers (ALL scope, reading grants for a write permission is never asked): the predicate
+ * leaves them out because they change nothing, the explanation keeps them because they are reasons.
+ */
+function buildAccessArms(p: Principal, permission: string, resourceType: string, cols: OwnerColumns, param: Param, complete = false): AccessArm[] {
   const s = scopeFor(p, permission);
-  if (s === null) return sql`FALSE`;
-  const byOwner = ownerScopePredicate(p, s.scope, s.basePath, cols, param);
-  if (s.scope === 'ALL' || !permission.endsWith(':read')) return byOwner;
+  if (s === null) return [];
+  const arms: AccessArm[] = [{ rule: 'ROLE_SCOPE', predicate: scopeArm(p, s.scope, s.basePath, cols, param) }];
+  if (s.scope === 'ALL' && !complete) return arms;
+  // A delegator's records, while the delegation is active (delegatorIds holds only active ones).
+  if (p.delegatorIds.length > 0) arms.push({ rule: 'DELEGATION', predicate: sql`${qualified(cols.ownerUserId)} = ANY(${ownIds(p.delegatorIds, 1, param)})` });
+  // Shares, handoffs and claims grant reading only.
+  if (!permission.endsWith(':read')) return arms;
   // The granted ids are computed once (an InitPlan) and matched through the primary key, so the OR
   // with the owner arm stays indexable; a correlated EXISTS here made OWN-scope lists walk the table.
   const id = qualified(cols.id);
   const userId = param('userId', p.userId);
   const unitId = param('unitId', p.unitId);
   // An expired share stops granting by itself: no job has to delete it first.
-  const shared = sql`${id} = ANY(ARRAY(SELECT sh.resource_id FROM shares sh WHERE sh.resource_type = ${resourceType}
-    AND (sh.to_user_id = ${userId} OR sh.to_unit_id = ${unitId}) AND (sh.expires_at IS NULL OR sh.expires_at > now())))`;
-  if (resourceType !== 'customer') return sql`(${byOwner} OR ${shared})`;
+  arms.push({
+    rule: 'SHARE',
+    predicate: sql`${id} = ANY(ARRAY(SELECT sh.resource_id FROM shares sh WHERE sh.resource_type = ${resourceType}
+    AND (sh.to_user_id = ${userId} OR sh.to_unit_id = ${unitId}) AND (sh.expires_at IS NULL OR sh.expires_at > now())))`,
+  });
+  if (resourceType !== 'customer') return arms;
   // A customer handed off to the caller (or to its unit, with no user named) is readable while the
   // handoff is pending, so the receiver can judge it before accepting; never writable through this.
-  const handedOff = sql`${id} = ANY(ARRAY(SELECT ho.customer_id FROM handoffs ho WHERE ho.status = 'PENDING'
-    AND (ho.to_user_id = ${userId} OR (ho.to_user_id IS NULL AND ho.to_unit_id = ${unitId}))))`;
-  return sql`(${byOwner} OR ${shared} OR ${handedOff})`;
+  arms.push({
+    rule: 'HANDOFF',
+    predicate: sql`${id} = ANY(ARRAY(SELECT ho.customer_id FROM handoffs ho WHERE ho.status = 'PENDING'
+    AND (ho.to_user_id = ${userId} OR (ho.to_user_id IS NULL AND ho.to_unit_id = ${unitId}))))`,
+  });
+  // The claimant of an approved claim keeps reading the customer it registered while the protection
+  // lasts, even when the customer is owned elsewhere (allocated, transferred); past it, nothing.
+  arms.push({
+    rule: 'CLAIM',
+    predicate: sql`${id} = ANY(ARRAY(SELECT cl.customer_id FROM claims cl WHERE cl.claimant_user_id = ${userId}
+    AND cl.status = 'APPROVED' AND cl.protected_until > now()))`,
+  });
+  return arms;
+}
+
+function buildAccessPredicate(p: Principal, permission: string, resourceType: string, cols: OwnerColumns, param: Param): SQL {
+  const arms = buildAccessArms(p, permission, resourceType, cols, param);
+  if (arms.length === 0) return sql`FALSE`;
+  if (arms.length === 1) return arms[0]!.predicate;
+  return sql`(${sql.join(
+    arms.map((a) => a.predicate),
+    sql` OR `,
+  )})`;
+}
+
+/**
+ * Every arm of the rule, each as its own SQL condition, for explaining an answer (GET
+ * /v1/access/explain): the same arms `accessPredicate` joins with OR, so an explanation cannot drift
+ * from what the queries filter. Arms a wider arm makes redundant in the predicate are listed too.
+ */
+export function accessArms(p: Principal, permission: string, resourceType: string, cols: OwnerColumns): AccessArm[] {
+  return buildAccessArms(p, permission, resourceType, cols, inlineParam, true);
 }
 
 /**
@@ -251,6 +320,16 @@ export const access = {
       const customerSeen = sql`EXISTS (SELECT 1 FROM customers WHERE ${customers.id} = ${handoffs.customerId} AND ${access.customer.visible(p)})`;
       return sql`(${handoffs.fromUserId} = ${p.userId} OR ${handoffReceived(p)} OR ${customerSeen})`;
     },
+  },
+  claim: {
+    /**
+     * A claim is the claimant's record: visible to the claimant and to whoever's scope covers it
+     * (its head approves it). Never to the customer's other viewers: a claim must not reveal its
+     * claimant. Needs `claims` in the FROM list.
+     */
+    allows: (p: Principal, permission: string): SQL =>
+      accessPredicate(p, permission, 'claim', { id: claims.id, ownerUserId: claims.claimantUserId, ownerUnitId: claims.claimantUnitId }),
+    visible: (p: Principal): SQL => access.claim.allows(p, 'claims:read'),
   },
   unit: {
     // Units a principal may see: its reach for org-units:read, plus the chain of units above its own.

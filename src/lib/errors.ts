@@ -50,6 +50,11 @@ export const ERROR_MAP = {
   STAGE_HAS_OPPORTUNITIES: { status: 409, title: 'The stage still holds opportunities', graphql: 'CONFLICT' },
   STAGE_IN_HISTORY: { status: 409, title: 'The stage appears in recorded transitions', graphql: 'CONFLICT' },
 
+  // Claims (deal registration)
+  CLAIMED: { status: 409, title: 'The customer is protected by an approved claim', graphql: 'CONFLICT' },
+  CLAIM_EXISTS: { status: 409, title: 'The claim exists already', graphql: 'CONFLICT' },
+  CLAIM_NOT_PENDING: { status: 409, title: 'The claim is no longer pending', graphql: 'CONFLICT' },
+
   // Organisation
   PARTNER_SCOPE_ALL: { status: 422, title: 'A partner can never have scope ALL', graphql: 'BAD_USER_INPUT' },
   ROOT_UNIT_FIXED: { status: 422, title: 'The headquarters cannot move', graphql: 'BAD_USER_INPUT' },

@@ -20,6 +20,59 @@ export type Scalars = {
   JSON: { input: unknown; output: unknown; }
 };
 
+export type AccessExplanation = {
+  __typename?: 'AccessExplanation';
+  because: Array<AccessReason>;
+  hiddenFields: Array<Scalars['String']['output']>;
+  resourceId: Scalars['ID']['output'];
+  resourceType: ExplainResourceType;
+  userId: Scalars['ID']['output'];
+  visible: Scalars['Boolean']['output'];
+  writable: Scalars['Boolean']['output'];
+};
+
+export type AccessGrant =
+  | 'READ'
+  | 'WRITE';
+
+/** One reason of the visibility rule that holds for the user on the record, with its particulars. */
+export type AccessReason = {
+  __typename?: 'AccessReason';
+  claimId?: Maybe<Scalars['ID']['output']>;
+  delegationId?: Maybe<Scalars['ID']['output']>;
+  detail: Scalars['String']['output'];
+  dueAt?: Maybe<Scalars['DateTime']['output']>;
+  endsAt?: Maybe<Scalars['DateTime']['output']>;
+  expiresAt?: Maybe<Scalars['DateTime']['output']>;
+  fromUserId?: Maybe<Scalars['ID']['output']>;
+  grants: Array<AccessGrant>;
+  handoffId?: Maybe<Scalars['ID']['output']>;
+  protectedUntil?: Maybe<Scalars['DateTime']['output']>;
+  roles?: Maybe<Array<Scalars['String']['output']>>;
+  rule: AccessRule;
+  scope?: Maybe<Scope>;
+  shareId?: Maybe<Scalars['ID']['output']>;
+  startsAt?: Maybe<Scalars['DateTime']['output']>;
+  toUnitId?: Maybe<Scalars['ID']['output']>;
+  toUserId?: Maybe<Scalars['ID']['output']>;
+  /** ROLE_SCOPE: the units from the scope's base down to the record's owner unit. */
+  unitPath?: Maybe<Array<AccessUnitStep>>;
+};
+
+export type AccessRule =
+  | 'CLAIM'
+  | 'DELEGATION'
+  | 'HANDOFF'
+  | 'ROLE_SCOPE'
+  | 'SHARE';
+
+export type AccessUnitStep = {
+  __typename?: 'AccessUnitStep';
+  id: Scalars['ID']['output'];
+  kind: Scalars['String']['output'];
+  name: Scalars['String']['output'];
+};
+
 /** A key action: a step of the advancement plan of an opportunity or a customer. */
 export type Action = {
   __typename?: 'Action';
@@ -62,6 +115,8 @@ export type ActionConnection = {
   __typename?: 'ActionConnection';
   edges: Array<ActionEdge>;
   pageInfo: PageInfo;
+  /** The rows of every page with these filters, within visibility; counted only when asked for. */
+  totalCount: Scalars['Int']['output'];
 };
 
 export type ActionEdge = {
@@ -100,6 +155,77 @@ export type AddressInput = {
   line2?: InputMaybe<Scalars['String']['input']>;
   postalCode?: InputMaybe<Scalars['String']['input']>;
   region?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type AllocationMatch = {
+  __typename?: 'AllocationMatch';
+  industry?: Maybe<Scalars['String']['output']>;
+  kind?: Maybe<CustomerKind>;
+  lifecycleStage?: Maybe<LifecycleStage>;
+  region?: Maybe<Scalars['String']['output']>;
+  source?: Maybe<SourceChannel>;
+};
+
+export type AllocationMatchInput = {
+  industry?: InputMaybe<Scalars['String']['input']>;
+  kind?: InputMaybe<CustomerKind>;
+  lifecycleStage?: InputMaybe<LifecycleStage>;
+  region?: InputMaybe<Scalars['String']['input']>;
+  source?: InputMaybe<SourceChannel>;
+};
+
+export type AllocationResult = {
+  __typename?: 'AllocationResult';
+  allocated: Scalars['Boolean']['output'];
+  customerId: Scalars['ID']['output'];
+  ownerUnitId: Scalars['ID']['output'];
+  ownerUserId?: Maybe<Scalars['ID']['output']>;
+  ruleId?: Maybe<Scalars['ID']['output']>;
+};
+
+export type AllocationRule = {
+  __typename?: 'AllocationRule';
+  active: Scalars['Boolean']['output'];
+  capacityPerUser?: Maybe<Scalars['Int']['output']>;
+  createdAt: Scalars['DateTime']['output'];
+  createdBy: Scalars['ID']['output'];
+  id: Scalars['ID']['output'];
+  match: AllocationMatch;
+  name: Scalars['String']['output'];
+  order: Scalars['Int']['output'];
+  strategy: AllocationStrategy;
+  target: AllocationTarget;
+  updatedAt: Scalars['DateTime']['output'];
+  version: Scalars['Int']['output'];
+};
+
+export type AllocationRuleConnection = {
+  __typename?: 'AllocationRuleConnection';
+  edges: Array<AllocationRuleEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type AllocationRuleEdge = {
+  __typename?: 'AllocationRuleEdge';
+  cursor: Scalars['String']['output'];
+  node: AllocationRule;
+};
+
+export type AllocationStrategy =
+  | 'FIXED'
+  | 'LEAST_LOADED'
+  | 'ROUND_ROBIN';
+
+export type AllocationTarget = {
+  __typename?: 'AllocationTarget';
+  unitId?: Maybe<Scalars['ID']['output']>;
+  userId?: Maybe<Scalars['ID']['output']>;
+};
+
+export type AllocationTargetInput = {
+  unitId?: InputMaybe<Scalars['ID']['input']>;
+  userId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 export type ChurnConfig = {
@@ -174,6 +300,53 @@ export type ChurnSignalKind =
   | 'NO_CONTACT'
   | 'ORDER_DROP';
 
+export type Claim = {
+  __typename?: 'Claim';
+  claimantUnitId: Scalars['ID']['output'];
+  claimantUserId: Scalars['ID']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  customerId: Scalars['ID']['output'];
+  decidedAt?: Maybe<Scalars['DateTime']['output']>;
+  decidedBy?: Maybe<Scalars['ID']['output']>;
+  expiredAt?: Maybe<Scalars['DateTime']['output']>;
+  id: Scalars['ID']['output'];
+  note?: Maybe<Scalars['String']['output']>;
+  opportunityId?: Maybe<Scalars['ID']['output']>;
+  /** Set on approval: until then the customer is protected against other units. */
+  protectedUntil?: Maybe<Scalars['DateTime']['output']>;
+  /** The decision's reason. */
+  reason?: Maybe<Scalars['String']['output']>;
+  status: ClaimStatus;
+  updatedAt: Scalars['DateTime']['output'];
+  version: Scalars['Int']['output'];
+};
+
+export type ClaimConnection = {
+  __typename?: 'ClaimConnection';
+  edges: Array<ClaimEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type ClaimEdge = {
+  __typename?: 'ClaimEdge';
+  cursor: Scalars['String']['output'];
+  node: Claim;
+};
+
+export type ClaimFilter = {
+  claimantUnitId?: InputMaybe<Scalars['ID']['input']>;
+  claimantUserId?: InputMaybe<Scalars['ID']['input']>;
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  status?: InputMaybe<ClaimStatus>;
+};
+
+export type ClaimStatus =
+  | 'APPROVED'
+  | 'EXPIRED'
+  | 'PENDING'
+  | 'REJECTED';
+
 export type Contact = {
   __typename?: 'Contact';
   createdAt: Scalars['DateTime']['output'];
@@ -208,6 +381,8 @@ export type CostConnection = {
   __typename?: 'CostConnection';
   edges: Array<CostEdge>;
   pageInfo: PageInfo;
+  /** All rows of all pages, counted within visibility; counted only when selected. */
+  totalCount: Scalars['Int']['output'];
 };
 
 export type CostEdge = {
@@ -243,6 +418,22 @@ export type CreateActionInput = {
   title: Scalars['String']['input'];
   urgency?: InputMaybe<Scalars['Int']['input']>;
   value?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type CreateAllocationRuleInput = {
+  active?: InputMaybe<Scalars['Boolean']['input']>;
+  capacityPerUser?: InputMaybe<Scalars['Int']['input']>;
+  match: AllocationMatchInput;
+  name: Scalars['String']['input'];
+  order: Scalars['Int']['input'];
+  strategy: AllocationStrategy;
+  target: AllocationTargetInput;
+};
+
+export type CreateClaimInput = {
+  customerId: Scalars['ID']['input'];
+  note?: InputMaybe<Scalars['String']['input']>;
+  opportunityId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 export type CreateContactInput = {
@@ -357,6 +548,8 @@ export type Customer = {
   address?: Maybe<Address>;
   /** Computed (read-only) for active buyers (CUSTOMER, USER). Null when hidden from the caller or not watched. */
   churnRisk?: Maybe<ChurnRisk>;
+  /** The claims on this customer the caller sees (its own, and those of the people its scope covers). */
+  claims: Array<Claim>;
   /** Batched: one statement for all customers of a page. */
   contacts: Array<Contact>;
   createdAt: Scalars['DateTime']['output'];
@@ -547,6 +740,8 @@ export type DelegationConnection = {
   __typename?: 'DelegationConnection';
   edges: Array<DelegationEdge>;
   pageInfo: PageInfo;
+  /** The rows of every page with these filters, within visibility; counted only when asked for. */
+  totalCount: Scalars['Int']['output'];
 };
 
 export type DelegationEdge = {
@@ -583,6 +778,10 @@ export type EffectiveScope = {
   permission: Scalars['String']['output'];
   scope: Scope;
 };
+
+export type ExplainResourceType =
+  | 'CUSTOMER'
+  | 'OPPORTUNITY';
 
 /** A lead handed to a unit or a user, with a deadline. */
 export type Handoff = {
@@ -624,6 +823,8 @@ export type HandoffConnection = {
   __typename?: 'HandoffConnection';
   edges: Array<HandoffEdge>;
   pageInfo: PageInfo;
+  /** The rows of every page with these filters, within visibility; counted only when asked for. */
+  totalCount: Scalars['Int']['output'];
 };
 
 export type HandoffEdge = {
@@ -698,6 +899,8 @@ export type InteractionConnection = {
   __typename?: 'InteractionConnection';
   edges: Array<InteractionEdge>;
   pageInfo: PageInfo;
+  /** The rows of every page with these filters, within visibility; counted only when asked for. */
+  totalCount: Scalars['Int']['output'];
 };
 
 export type InteractionDirection =
@@ -784,7 +987,12 @@ export type Me = {
 export type Mutation = {
   __typename?: 'Mutation';
   acceptHandoff: Handoff;
+  /** Apply the allocation rules to a customer (REST POST /v1/customers/{id}/allocate). */
+  allocateCustomer: AllocationResult;
+  approveClaim: Claim;
   createAction: Action;
+  createAllocationRule: AllocationRule;
+  createClaim: Claim;
   createContact: Contact;
   createCustomer: Customer;
   createDelegation: Delegation;
@@ -794,6 +1002,7 @@ export type Mutation = {
   createRole: Role;
   createShare: Share;
   createUser: User;
+  deleteAllocationRule: Scalars['Boolean']['output'];
   deleteContact: Scalars['Boolean']['output'];
   /** @deprecated use revokeShare */
   deleteShare: Scalars['Boolean']['output'];
@@ -805,6 +1014,7 @@ export type Mutation = {
   /** POST /v1/customers/{id}/costs */
   recordCost: Cost;
   recordInteraction: Interaction;
+  rejectClaim: Claim;
   rejectHandoff: Handoff;
   revokeDelegation: Scalars['Boolean']['output'];
   /** Revoke a share (REST DELETE /v1/shares/{id}). */
@@ -816,6 +1026,7 @@ export type Mutation = {
   transitionOpportunity: StageTransition;
   unfreezeCustomer: Customer;
   updateAction: Action;
+  updateAllocationRule: AllocationRule;
   updateContact: Contact;
   updateCustomer: Customer;
   updateInteraction: Interaction;
@@ -834,8 +1045,29 @@ export type MutationAcceptHandoffArgs = {
 };
 
 
+export type MutationAllocateCustomerArgs = {
+  customerId: Scalars['ID']['input'];
+};
+
+
+export type MutationApproveClaimArgs = {
+  id: Scalars['ID']['input'];
+  reason: Scalars['String']['input'];
+};
+
+
 export type MutationCreateActionArgs = {
   input: CreateActionInput;
+};
+
+
+export type MutationCreateAllocationRuleArgs = {
+  input: CreateAllocationRuleInput;
+};
+
+
+export type MutationCreateClaimArgs = {
+  input: CreateClaimInput;
 };
 
 
@@ -886,6 +1118,11 @@ export type MutationCreateUserArgs = {
 };
 
 
+export type MutationDeleteAllocationRuleArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
 export type MutationDeleteContactArgs = {
   expectedVersion?: InputMaybe<Scalars['Int']['input']>;
   id: Scalars['ID']['input'];
@@ -926,6 +1163,12 @@ export type MutationRecordCostArgs = {
 export type MutationRecordInteractionArgs = {
   customerId: Scalars['ID']['input'];
   input: RecordInteractionInput;
+};
+
+
+export type MutationRejectClaimArgs = {
+  id: Scalars['ID']['input'];
+  reason: Scalars['String']['input'];
 };
 
 
@@ -980,6 +1223,13 @@ export type MutationUpdateActionArgs = {
   expectedVersion?: InputMaybe<Scalars['Int']['input']>;
   id: Scalars['ID']['input'];
   input: UpdateActionInput;
+};
+
+
+export type MutationUpdateAllocationRuleArgs = {
+  expectedVersion?: InputMaybe<Scalars['Int']['input']>;
+  id: Scalars['ID']['input'];
+  input: UpdateAllocationRuleInput;
 };
 
 
@@ -1240,11 +1490,19 @@ export type QualificationInput = {
 
 export type Query = {
   __typename?: 'Query';
+  /** Why a user (the caller when omitted) sees and may change a record; for oneself, or a user the caller's scope covers. */
+  accessExplain: AccessExplanation;
   action?: Maybe<Action>;
   /** The caller's open actions (and its delegators') by priority, highest first. */
   agenda: ActionConnection;
+  allocationRule?: Maybe<AllocationRule>;
+  /** Allocation rules within the caller's scope, in the order they are tried. */
+  allocationRules: AllocationRuleConnection;
   /** GET /v1/reports/churn-risk */
   churnRiskReport: ChurnRiskReport;
+  claim?: Maybe<Claim>;
+  /** Claims the caller sees: its own and those of the people its scope covers; newest first. */
+  claims: ClaimConnection;
   contact?: Maybe<Contact>;
   /** GET /v1/reports/cross-sell */
   crossSellReport: CrossSellReport;
@@ -1287,6 +1545,13 @@ export type Query = {
 };
 
 
+export type QueryAccessExplainArgs = {
+  resourceId: Scalars['ID']['input'];
+  resourceType: ExplainResourceType;
+  userId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
 export type QueryActionArgs = {
   id: Scalars['ID']['input'];
 };
@@ -1298,9 +1563,33 @@ export type QueryAgendaArgs = {
 };
 
 
+export type QueryAllocationRuleArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryAllocationRulesArgs = {
+  active?: InputMaybe<Scalars['Boolean']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
 export type QueryChurnRiskReportArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   level?: InputMaybe<ChurnRiskRaised>;
+};
+
+
+export type QueryClaimArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryClaimsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<ClaimFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -1515,6 +1804,8 @@ export type ShareConnection = {
   __typename?: 'ShareConnection';
   edges: Array<ShareEdge>;
   pageInfo: PageInfo;
+  /** The rows of every page with these filters, within visibility; counted only when asked for. */
+  totalCount: Scalars['Int']['output'];
 };
 
 export type ShareEdge = {
@@ -1633,6 +1924,8 @@ export type TimelineConnection = {
   __typename?: 'TimelineConnection';
   edges: Array<TimelineEdge>;
   pageInfo: PageInfo;
+  /** The rows of every page with these filters, within visibility; counted only when asked for. */
+  totalCount: Scalars['Int']['output'];
 };
 
 export type TimelineEdge = {
@@ -1654,6 +1947,10 @@ export type TimelineEntry = {
 };
 
 export type TimelineEntryType =
+  | 'CLAIM_APPROVED'
+  | 'CLAIM_EXPIRED'
+  | 'CLAIM_REGISTERED'
+  | 'CLAIM_REJECTED'
   | 'COST_RECORDED'
   | 'HANDOFF_ACCEPTED'
   | 'HANDOFF_CREATED'
@@ -1701,6 +1998,16 @@ export type UpdateActionInput = {
   title?: InputMaybe<Scalars['String']['input']>;
   urgency?: InputMaybe<Scalars['Int']['input']>;
   value?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type UpdateAllocationRuleInput = {
+  active?: InputMaybe<Scalars['Boolean']['input']>;
+  capacityPerUser?: InputMaybe<Scalars['Int']['input']>;
+  match?: InputMaybe<AllocationMatchInput>;
+  name?: InputMaybe<Scalars['String']['input']>;
+  order?: InputMaybe<Scalars['Int']['input']>;
+  strategy?: InputMaybe<AllocationStrategy>;
+  target?: InputMaybe<AllocationTargetInput>;
 };
 
 export type UpdateContactInput = {
@@ -1805,6 +2112,8 @@ export type UserConnection = {
   __typename?: 'UserConnection';
   edges: Array<UserEdge>;
   pageInfo: PageInfo;
+  /** The rows of every page with these filters, within visibility; counted only when asked for. */
+  totalCount: Scalars['Int']['output'];
 };
 
 export type UserEdge = {
@@ -2063,6 +2372,11 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  AccessExplanation: ResolverTypeWrapper<unknown>;
+  AccessGrant: ResolverTypeWrapper<unknown>;
+  AccessReason: ResolverTypeWrapper<unknown>;
+  AccessRule: ResolverTypeWrapper<unknown>;
+  AccessUnitStep: ResolverTypeWrapper<unknown>;
   Action: ResolverTypeWrapper<unknown>;
   ActionConnection: ResolverTypeWrapper<unknown>;
   ActionEdge: ResolverTypeWrapper<unknown>;
@@ -2070,6 +2384,15 @@ export type ResolversTypes = {
   ActionStatus: ResolverTypeWrapper<unknown>;
   Address: ResolverTypeWrapper<unknown>;
   AddressInput: ResolverTypeWrapper<unknown>;
+  AllocationMatch: ResolverTypeWrapper<unknown>;
+  AllocationMatchInput: ResolverTypeWrapper<unknown>;
+  AllocationResult: ResolverTypeWrapper<unknown>;
+  AllocationRule: ResolverTypeWrapper<unknown>;
+  AllocationRuleConnection: ResolverTypeWrapper<unknown>;
+  AllocationRuleEdge: ResolverTypeWrapper<unknown>;
+  AllocationStrategy: ResolverTypeWrapper<unknown>;
+  AllocationTarget: ResolverTypeWrapper<unknown>;
+  AllocationTargetInput: ResolverTypeWrapper<unknown>;
   Boolean: ResolverTypeWrapper<unknown>;
   ChurnConfig: ResolverTypeWrapper<unknown>;
   ChurnConfigInput: ResolverTypeWrapper<unknown>;
@@ -2080,6 +2403,11 @@ export type ResolversTypes = {
   ChurnRiskTotals: ResolverTypeWrapper<unknown>;
   ChurnSignal: ResolverTypeWrapper<unknown>;
   ChurnSignalKind: ResolverTypeWrapper<unknown>;
+  Claim: ResolverTypeWrapper<unknown>;
+  ClaimConnection: ResolverTypeWrapper<unknown>;
+  ClaimEdge: ResolverTypeWrapper<unknown>;
+  ClaimFilter: ResolverTypeWrapper<unknown>;
+  ClaimStatus: ResolverTypeWrapper<unknown>;
   Contact: ResolverTypeWrapper<unknown>;
   Cost: ResolverTypeWrapper<unknown>;
   CostConnection: ResolverTypeWrapper<unknown>;
@@ -2087,6 +2415,8 @@ export type ResolversTypes = {
   CostInput: ResolverTypeWrapper<unknown>;
   CostKind: ResolverTypeWrapper<unknown>;
   CreateActionInput: ResolverTypeWrapper<unknown>;
+  CreateAllocationRuleInput: ResolverTypeWrapper<unknown>;
+  CreateClaimInput: ResolverTypeWrapper<unknown>;
   CreateContactInput: ResolverTypeWrapper<unknown>;
   CreateCustomerInput: ResolverTypeWrapper<unknown>;
   CreateDelegationInput: ResolverTypeWrapper<unknown>;
@@ -2119,6 +2449,7 @@ export type ResolversTypes = {
   DuplicateCandidate: ResolverTypeWrapper<unknown>;
   DuplicateCheck: ResolverTypeWrapper<unknown>;
   EffectiveScope: ResolverTypeWrapper<unknown>;
+  ExplainResourceType: ResolverTypeWrapper<unknown>;
   Float: ResolverTypeWrapper<unknown>;
   Handoff: ResolverTypeWrapper<unknown>;
   HandoffBox: ResolverTypeWrapper<unknown>;
@@ -2189,6 +2520,7 @@ export type ResolversTypes = {
   TransferCounts: ResolverTypeWrapper<unknown>;
   TransferInput: ResolverTypeWrapper<unknown>;
   UpdateActionInput: ResolverTypeWrapper<unknown>;
+  UpdateAllocationRuleInput: ResolverTypeWrapper<unknown>;
   UpdateContactInput: ResolverTypeWrapper<unknown>;
   UpdateCustomerInput: ResolverTypeWrapper<unknown>;
   UpdateInteractionInput: ResolverTypeWrapper<unknown>;
@@ -2224,11 +2556,22 @@ export type ResolversTypes = {
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
+  AccessExplanation: unknown;
+  AccessReason: unknown;
+  AccessUnitStep: unknown;
   Action: unknown;
   ActionConnection: unknown;
   ActionEdge: unknown;
   Address: unknown;
   AddressInput: unknown;
+  AllocationMatch: unknown;
+  AllocationMatchInput: unknown;
+  AllocationResult: unknown;
+  AllocationRule: unknown;
+  AllocationRuleConnection: unknown;
+  AllocationRuleEdge: unknown;
+  AllocationTarget: unknown;
+  AllocationTargetInput: unknown;
   Boolean: unknown;
   ChurnConfig: unknown;
   ChurnConfigInput: unknown;
@@ -2236,12 +2579,18 @@ export type ResolversParentTypes = {
   ChurnRiskRow: unknown;
   ChurnRiskTotals: unknown;
   ChurnSignal: unknown;
+  Claim: unknown;
+  ClaimConnection: unknown;
+  ClaimEdge: unknown;
+  ClaimFilter: unknown;
   Contact: unknown;
   Cost: unknown;
   CostConnection: unknown;
   CostEdge: unknown;
   CostInput: unknown;
   CreateActionInput: unknown;
+  CreateAllocationRuleInput: unknown;
+  CreateClaimInput: unknown;
   CreateContactInput: unknown;
   CreateCustomerInput: unknown;
   CreateDelegationInput: unknown;
@@ -2326,6 +2675,7 @@ export type ResolversParentTypes = {
   TransferCounts: unknown;
   TransferInput: unknown;
   UpdateActionInput: unknown;
+  UpdateAllocationRuleInput: unknown;
   UpdateContactInput: unknown;
   UpdateCustomerInput: unknown;
   UpdateInteractionInput: unknown;
@@ -2352,6 +2702,43 @@ export type ResolversParentTypes = {
   ValueWeightsInput: unknown;
   WinBackReport: unknown;
   WinBackRow: unknown;
+};
+
+export type AccessExplanationResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AccessExplanation'] = ResolversParentTypes['AccessExplanation']> = {
+  because?: Resolver<Array<ResolversTypes['AccessReason']>, ParentType, ContextType>;
+  hiddenFields?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  resourceId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  resourceType?: Resolver<ResolversTypes['ExplainResourceType'], ParentType, ContextType>;
+  userId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  visible?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  writable?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
+export type AccessReasonResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AccessReason'] = ResolversParentTypes['AccessReason']> = {
+  claimId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  delegationId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  detail?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  dueAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  endsAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  fromUserId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  grants?: Resolver<Array<ResolversTypes['AccessGrant']>, ParentType, ContextType>;
+  handoffId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  protectedUntil?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  roles?: Resolver<Maybe<Array<ResolversTypes['String']>>, ParentType, ContextType>;
+  rule?: Resolver<ResolversTypes['AccessRule'], ParentType, ContextType>;
+  scope?: Resolver<Maybe<ResolversTypes['Scope']>, ParentType, ContextType>;
+  shareId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  startsAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  toUnitId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  toUserId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  unitPath?: Resolver<Maybe<Array<ResolversTypes['AccessUnitStep']>>, ParentType, ContextType>;
+};
+
+export type AccessUnitStepResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AccessUnitStep'] = ResolversParentTypes['AccessUnitStep']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type ActionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Action'] = ResolversParentTypes['Action']> = {
@@ -2386,6 +2773,7 @@ export type ActionResolvers<ContextType = MercuriusContext, ParentType extends R
 export type ActionConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ActionConnection'] = ResolversParentTypes['ActionConnection']> = {
   edges?: Resolver<Array<ResolversTypes['ActionEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type ActionEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ActionEdge'] = ResolversParentTypes['ActionEdge']> = {
@@ -2400,6 +2788,53 @@ export type AddressResolvers<ContextType = MercuriusContext, ParentType extends 
   line2?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   postalCode?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   region?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type AllocationMatchResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AllocationMatch'] = ResolversParentTypes['AllocationMatch']> = {
+  industry?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  kind?: Resolver<Maybe<ResolversTypes['CustomerKind']>, ParentType, ContextType>;
+  lifecycleStage?: Resolver<Maybe<ResolversTypes['LifecycleStage']>, ParentType, ContextType>;
+  region?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  source?: Resolver<Maybe<ResolversTypes['SourceChannel']>, ParentType, ContextType>;
+};
+
+export type AllocationResultResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AllocationResult'] = ResolversParentTypes['AllocationResult']> = {
+  allocated?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  ownerUnitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  ownerUserId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  ruleId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+};
+
+export type AllocationRuleResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AllocationRule'] = ResolversParentTypes['AllocationRule']> = {
+  active?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  capacityPerUser?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  createdBy?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  match?: Resolver<ResolversTypes['AllocationMatch'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  order?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  strategy?: Resolver<ResolversTypes['AllocationStrategy'], ParentType, ContextType>;
+  target?: Resolver<ResolversTypes['AllocationTarget'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type AllocationRuleConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AllocationRuleConnection'] = ResolversParentTypes['AllocationRuleConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['AllocationRuleEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type AllocationRuleEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AllocationRuleEdge'] = ResolversParentTypes['AllocationRuleEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['AllocationRule'], ParentType, ContextType>;
+};
+
+export type AllocationTargetResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AllocationTarget'] = ResolversParentTypes['AllocationTarget']> = {
+  unitId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  userId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
 };
 
 export type ChurnConfigResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ChurnConfig'] = ResolversParentTypes['ChurnConfig']> = {
@@ -2440,6 +2875,35 @@ export type ChurnSignalResolvers<ContextType = MercuriusContext, ParentType exte
   since?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
+export type ClaimResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Claim'] = ResolversParentTypes['Claim']> = {
+  claimantUnitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  claimantUserId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  decidedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  decidedBy?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  expiredAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  note?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  opportunityId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  protectedUntil?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ClaimStatus'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ClaimConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ClaimConnection'] = ResolversParentTypes['ClaimConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['ClaimEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ClaimEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ClaimEdge'] = ResolversParentTypes['ClaimEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Claim'], ParentType, ContextType>;
+};
+
 export type ContactResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Contact'] = ResolversParentTypes['Contact']> = {
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
@@ -2470,6 +2934,7 @@ export type CostResolvers<ContextType = MercuriusContext, ParentType extends Res
 export type CostConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['CostConnection'] = ResolversParentTypes['CostConnection']> = {
   edges?: Resolver<Array<ResolversTypes['CostEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type CostEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['CostEdge'] = ResolversParentTypes['CostEdge']> = {
@@ -2498,6 +2963,7 @@ export type CustomerResolvers<ContextType = MercuriusContext, ParentType extends
   actions?: Resolver<ResolversTypes['ActionConnection'], ParentType, ContextType, Partial<CustomerActionsArgs>>;
   address?: Resolver<Maybe<ResolversTypes['Address']>, ParentType, ContextType>;
   churnRisk?: Resolver<Maybe<ResolversTypes['ChurnRisk']>, ParentType, ContextType>;
+  claims?: Resolver<Array<ResolversTypes['Claim']>, ParentType, ContextType>;
   contacts?: Resolver<Array<ResolversTypes['Contact']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   creditStatus?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -2597,6 +3063,7 @@ export type DelegationResolvers<ContextType = MercuriusContext, ParentType exten
 export type DelegationConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['DelegationConnection'] = ResolversParentTypes['DelegationConnection']> = {
   edges?: Resolver<Array<ResolversTypes['DelegationEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type DelegationEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['DelegationEdge'] = ResolversParentTypes['DelegationEdge']> = {
@@ -2651,6 +3118,7 @@ export type HandoffResolvers<ContextType = MercuriusContext, ParentType extends 
 export type HandoffConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['HandoffConnection'] = ResolversParentTypes['HandoffConnection']> = {
   edges?: Resolver<Array<ResolversTypes['HandoffEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type HandoffEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['HandoffEdge'] = ResolversParentTypes['HandoffEdge']> = {
@@ -2684,6 +3152,7 @@ export type InteractionResolvers<ContextType = MercuriusContext, ParentType exte
 export type InteractionConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['InteractionConnection'] = ResolversParentTypes['InteractionConnection']> = {
   edges?: Resolver<Array<ResolversTypes['InteractionEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type InteractionEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['InteractionEdge'] = ResolversParentTypes['InteractionEdge']> = {
@@ -2735,7 +3204,11 @@ export type MeResolvers<ContextType = MercuriusContext, ParentType extends Resol
 
 export type MutationResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   acceptHandoff?: Resolver<ResolversTypes['Handoff'], ParentType, ContextType, RequireFields<MutationAcceptHandoffArgs, 'id'>>;
+  allocateCustomer?: Resolver<ResolversTypes['AllocationResult'], ParentType, ContextType, RequireFields<MutationAllocateCustomerArgs, 'customerId'>>;
+  approveClaim?: Resolver<ResolversTypes['Claim'], ParentType, ContextType, RequireFields<MutationApproveClaimArgs, 'id' | 'reason'>>;
   createAction?: Resolver<ResolversTypes['Action'], ParentType, ContextType, RequireFields<MutationCreateActionArgs, 'input'>>;
+  createAllocationRule?: Resolver<ResolversTypes['AllocationRule'], ParentType, ContextType, RequireFields<MutationCreateAllocationRuleArgs, 'input'>>;
+  createClaim?: Resolver<ResolversTypes['Claim'], ParentType, ContextType, RequireFields<MutationCreateClaimArgs, 'input'>>;
   createContact?: Resolver<ResolversTypes['Contact'], ParentType, ContextType, RequireFields<MutationCreateContactArgs, 'customerId' | 'input'>>;
   createCustomer?: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationCreateCustomerArgs, 'input'>>;
   createDelegation?: Resolver<ResolversTypes['Delegation'], ParentType, ContextType, RequireFields<MutationCreateDelegationArgs, 'input'>>;
@@ -2745,6 +3218,7 @@ export type MutationResolvers<ContextType = MercuriusContext, ParentType extends
   createRole?: Resolver<ResolversTypes['Role'], ParentType, ContextType, RequireFields<MutationCreateRoleArgs, 'input'>>;
   createShare?: Resolver<ResolversTypes['Share'], ParentType, ContextType, RequireFields<MutationCreateShareArgs, 'input'>>;
   createUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationCreateUserArgs, 'input'>>;
+  deleteAllocationRule?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteAllocationRuleArgs, 'id'>>;
   deleteContact?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteContactArgs, 'id'>>;
   deleteShare?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteShareArgs, 'id'>>;
   freezeCustomer?: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationFreezeCustomerArgs, 'id'>>;
@@ -2753,6 +3227,7 @@ export type MutationResolvers<ContextType = MercuriusContext, ParentType extends
   recomputeValues?: Resolver<ResolversTypes['ValueRecomputation'], ParentType, ContextType>;
   recordCost?: Resolver<ResolversTypes['Cost'], ParentType, ContextType, RequireFields<MutationRecordCostArgs, 'customerId' | 'input'>>;
   recordInteraction?: Resolver<ResolversTypes['Interaction'], ParentType, ContextType, RequireFields<MutationRecordInteractionArgs, 'customerId' | 'input'>>;
+  rejectClaim?: Resolver<ResolversTypes['Claim'], ParentType, ContextType, RequireFields<MutationRejectClaimArgs, 'id' | 'reason'>>;
   rejectHandoff?: Resolver<ResolversTypes['Handoff'], ParentType, ContextType, RequireFields<MutationRejectHandoffArgs, 'id' | 'reason'>>;
   revokeDelegation?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeDelegationArgs, 'id'>>;
   revokeShare?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeShareArgs, 'id'>>;
@@ -2762,6 +3237,7 @@ export type MutationResolvers<ContextType = MercuriusContext, ParentType extends
   transitionOpportunity?: Resolver<ResolversTypes['StageTransition'], ParentType, ContextType, RequireFields<MutationTransitionOpportunityArgs, 'id' | 'input'>>;
   unfreezeCustomer?: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationUnfreezeCustomerArgs, 'id'>>;
   updateAction?: Resolver<ResolversTypes['Action'], ParentType, ContextType, RequireFields<MutationUpdateActionArgs, 'id' | 'input'>>;
+  updateAllocationRule?: Resolver<ResolversTypes['AllocationRule'], ParentType, ContextType, RequireFields<MutationUpdateAllocationRuleArgs, 'id' | 'input'>>;
   updateContact?: Resolver<ResolversTypes['Contact'], ParentType, ContextType, RequireFields<MutationUpdateContactArgs, 'id' | 'input'>>;
   updateCustomer?: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationUpdateCustomerArgs, 'id' | 'input'>>;
   updateInteraction?: Resolver<ResolversTypes['Interaction'], ParentType, ContextType, RequireFields<MutationUpdateInteractionArgs, 'id' | 'input'>>;
@@ -2876,9 +3352,14 @@ export type QualificationResolvers<ContextType = MercuriusContext, ParentType ex
 };
 
 export type QueryResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  accessExplain?: Resolver<ResolversTypes['AccessExplanation'], ParentType, ContextType, RequireFields<QueryAccessExplainArgs, 'resourceId' | 'resourceType'>>;
   action?: Resolver<Maybe<ResolversTypes['Action']>, ParentType, ContextType, RequireFields<QueryActionArgs, 'id'>>;
   agenda?: Resolver<ResolversTypes['ActionConnection'], ParentType, ContextType, Partial<QueryAgendaArgs>>;
+  allocationRule?: Resolver<Maybe<ResolversTypes['AllocationRule']>, ParentType, ContextType, RequireFields<QueryAllocationRuleArgs, 'id'>>;
+  allocationRules?: Resolver<ResolversTypes['AllocationRuleConnection'], ParentType, ContextType, Partial<QueryAllocationRulesArgs>>;
   churnRiskReport?: Resolver<ResolversTypes['ChurnRiskReport'], ParentType, ContextType, Partial<QueryChurnRiskReportArgs>>;
+  claim?: Resolver<Maybe<ResolversTypes['Claim']>, ParentType, ContextType, RequireFields<QueryClaimArgs, 'id'>>;
+  claims?: Resolver<ResolversTypes['ClaimConnection'], ParentType, ContextType, Partial<QueryClaimsArgs>>;
   contact?: Resolver<Maybe<ResolversTypes['Contact']>, ParentType, ContextType, RequireFields<QueryContactArgs, 'id'>>;
   crossSellReport?: Resolver<ResolversTypes['CrossSellReport'], ParentType, ContextType, Partial<QueryCrossSellReportArgs>>;
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerArgs, 'id'>>;
@@ -2944,6 +3425,7 @@ export type ShareResolvers<ContextType = MercuriusContext, ParentType extends Re
 export type ShareConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ShareConnection'] = ResolversParentTypes['ShareConnection']> = {
   edges?: Resolver<Array<ResolversTypes['ShareEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type ShareEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ShareEdge'] = ResolversParentTypes['ShareEdge']> = {
@@ -3002,6 +3484,7 @@ export type StageTransitionResolvers<ContextType = MercuriusContext, ParentType 
 export type TimelineConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['TimelineConnection'] = ResolversParentTypes['TimelineConnection']> = {
   edges?: Resolver<Array<ResolversTypes['TimelineEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type TimelineEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['TimelineEdge'] = ResolversParentTypes['TimelineEdge']> = {
@@ -3052,6 +3535,7 @@ export type UserResolvers<ContextType = MercuriusContext, ParentType extends Res
 export type UserConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['UserConnection'] = ResolversParentTypes['UserConnection']> = {
   edges?: Resolver<Array<ResolversTypes['UserEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type UserEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['UserEdge'] = ResolversParentTypes['UserEdge']> = {
@@ -3173,15 +3657,27 @@ export type WinBackRowResolvers<ContextType = MercuriusContext, ParentType exten
 };
 
 export type Resolvers<ContextType = MercuriusContext> = {
+  AccessExplanation?: AccessExplanationResolvers<ContextType>;
+  AccessReason?: AccessReasonResolvers<ContextType>;
+  AccessUnitStep?: AccessUnitStepResolvers<ContextType>;
   Action?: ActionResolvers<ContextType>;
   ActionConnection?: ActionConnectionResolvers<ContextType>;
   ActionEdge?: ActionEdgeResolvers<ContextType>;
   Address?: AddressResolvers<ContextType>;
+  AllocationMatch?: AllocationMatchResolvers<ContextType>;
+  AllocationResult?: AllocationResultResolvers<ContextType>;
+  AllocationRule?: AllocationRuleResolvers<ContextType>;
+  AllocationRuleConnection?: AllocationRuleConnectionResolvers<ContextType>;
+  AllocationRuleEdge?: AllocationRuleEdgeResolvers<ContextType>;
+  AllocationTarget?: AllocationTargetResolvers<ContextType>;
   ChurnConfig?: ChurnConfigResolvers<ContextType>;
   ChurnRiskReport?: ChurnRiskReportResolvers<ContextType>;
   ChurnRiskRow?: ChurnRiskRowResolvers<ContextType>;
   ChurnRiskTotals?: ChurnRiskTotalsResolvers<ContextType>;
   ChurnSignal?: ChurnSignalResolvers<ContextType>;
+  Claim?: ClaimResolvers<ContextType>;
+  ClaimConnection?: ClaimConnectionResolvers<ContextType>;
+  ClaimEdge?: ClaimEdgeResolvers<ContextType>;
   Contact?: ContactResolvers<ContextType>;
   Cost?: CostResolvers<ContextType>;
   CostConnection?: CostConnectionResolvers<ContextType>;

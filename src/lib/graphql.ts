@@ -68,10 +68,16 @@ export const parseId = (value: unknown, at = 'id'): string => parseWith(idSchema
 const expectedVersion = z.number().int().min(1).optional();
 export const parseVersion = (value: unknown): number | undefined => parseWith(expectedVersion, value ?? undefined, (path) => ['expectedVersion', ...path]);
 
+/**
+ * A page as a GraphQL connection. `totalCount` is the page's count function (pagination.ts withCount):
+ * GraphQL's default resolver calls a function field only when the query selects it, so a query that
+ * does not ask for totalCount never runs the count.
+ */
 export function connection<T>(pg: Page<T>) {
   return {
     edges: pg.data.map((node, i) => ({ node, cursor: pg.cursors?.[i] ?? '' })),
     pageInfo: { hasNextPage: pg.nextCursor !== null, endCursor: pg.nextCursor ?? pg.cursors?.[pg.cursors.length - 1] ?? null },
+    totalCount: pg.count ?? (() => Promise.reject(new Error('this list has no count: attach one with withCount()'))),
   };
 }
 

@@ -8,6 +8,7 @@ import { isMigrated } from '../db/migrate.js';
 
 export const ESCALATION_QUEUE = 'handoff-escalation';
 export const SWEEP_QUEUE = 'handoff-escalation-sweep';
+export const CLAIM_EXPIRY_QUEUE = 'claim-expiry';
 // The full recomputation of customer value (scores, classes, churn risk): on a schedule and on demand.
 export const VALUE_QUEUE = 'value-recompute';
 // pg-boss keeps its tables in a schema of its own, next to the application's.
@@ -59,6 +60,9 @@ export type JobsConfig = { enabled: boolean; pollSeconds: number; sweepCron: str
 export type JobHandlers = {
   escalate: (handoffId: string) => Promise<boolean>;
   escalateOverdue: () => Promise<number>;
+  // Claims: one approved claim at the end of its protection, and every ended one (in the sweep).
+  expireClaim?: (claimId: string) => Promise<number>;
+  expireClaims?: () => Promise<number>;
   recomputeValues?: (cause: 'SCHEDULE' | 'MODEL') => Promise<unknown>;
 };
 
@@ -80,6 +84,12 @@ export function createJobQueue(database: Database, cfg: JobsConfig, log: Fastify
     async scheduleEscalation(tx: Executor, h: { id: string; dueAt: Date }): Promise<void> {
       if (!boss || !ready) return;
       await boss.send(ESCALATION_QUEUE, { handoffId: h.id }, { startAfter: h.dueAt, singletonKey: h.id, db: transactionDb(tx) });
+    },
+
+    /** Queues the end of an approved claim's protection inside the transaction that approves it. */
+    async scheduleClaimExpiry(tx: Executor, c: { id: string; at: Date }): Promise<void> {
+      if (!boss || !ready) return;
+      await boss.send(CLAIM_EXPIRY_QUEUE, { claimId: c.id }, { startAfter: c.at, singletonKey: c.id, db: transactionDb(tx) });
     },
 
     /** Queues a full value recomputation now (one waiting at most); false when the queue is off, so the caller runs it itself. */
@@ -105,6 +115,7 @@ export function createJobQueue(database: Database, cfg: JobsConfig, log: Fastify
         // `short`: at most one waiting job per singleton key, so a handoff never has two.
         if (!(await boss.getQueue(ESCALATION_QUEUE))) await boss.createQueue(ESCALATION_QUEUE, { name: ESCALATION_QUEUE, policy: 'short', retryLimit: 5, retryDelay: 5 });
         if (!(await boss.getQueue(SWEEP_QUEUE))) await boss.createQueue(SWEEP_QUEUE, { name: SWEEP_QUEUE, policy: 'short', retryLimit: 1 });
+        if (!(await boss.getQueue(CLAIM_EXPIRY_QUEUE))) await boss.createQueue(CLAIM_EXPIRY_QUEUE, { name: CLAIM_EXPIRY_QUEUE, policy: 'short', retryLimit: 5, retryDelay: 5 });
         await boss.schedule(SWEEP_QUEUE, cfg.sweepCron);
         // `singleton`: one recomputation at a time across instances; a scheduled tick while one waits adds nothing.
         if (handlers.recomputeValues) {
@@ -115,9 +126,14 @@ export function createJobQueue(database: Database, cfg: JobsConfig, log: Fastify
       await boss.work<{ handoffId: string }>(ESCALATION_QUEUE, { pollingIntervalSeconds: cfg.pollSeconds, batchSize: 5 }, async (jobs) => {
         for (const job of jobs) await handlers.escalate(job.data.handoffId);
       });
+      await boss.work<{ claimId: string }>(CLAIM_EXPIRY_QUEUE, { pollingIntervalSeconds: cfg.pollSeconds, batchSize: 5 }, async (jobs) => {
+        for (const job of jobs) await handlers.expireClaim?.(job.data.claimId);
+      });
       await boss.work(SWEEP_QUEUE, { pollingIntervalSeconds: cfg.pollSeconds }, async () => {
         const n = await handlers.escalateOverdue();
         if (n > 0) log.info({ escalated: n }, 'overdue handoffs escalated by the sweep');
+        const expired = (await handlers.expireClaims?.()) ?? 0;
+        if (expired > 0) log.info({ expired }, 'ended claim protections expired by the sweep');
       });
       const recomputeValues = handlers.recomputeValues;
       if (recomputeValues) {

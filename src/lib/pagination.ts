@@ -1,8 +1,9 @@
 import { type SQL, sql } from 'drizzle-orm';
-import type { AnyPgColumn } from 'drizzle-orm/pg-core';
+import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
+import type { Executor } from '../db/client.js';
 import { AppError, fieldError } from './errors.js';
-import { CONTROL_CHARACTERS, timestamp } from './schemas.js';
+import { CONTROL_CHARACTERS, queryFlag, timestamp } from './schemas.js';
 
 export const limitSchema = z.coerce.number().int().min(1).max(200).default(50);
 
@@ -10,8 +11,71 @@ export const limitSchema = z.coerce.number().int().min(1).max(200).default(50);
 // run to 300 characters, up to four bytes each) together with the sort it belongs to.
 export const cursorParam = z.string().max(2000).regex(/^[A-Za-z0-9_-]*$/, 'invalid cursor');
 
-// `cursors` holds each item's own cursor (for GraphQL edges); REST answers only data and nextCursor.
-export type Page<T> = { data: T[]; nextCursor: string | null; cursors?: string[] };
+/** `count=true`: the answer also carries `totalCount`, the rows of every page (see docs/counts.md). */
+export const countParam = queryFlag.optional();
+
+/** The query parameters of every paged list: spread them into its strict query schema. */
+export const pageParams = { limit: limitSchema, cursor: cursorParam.optional(), count: countParam };
+
+/** The query of a list answered in one page (small, bounded lists): only `count`. */
+export const countQuery = z.object({ count: countParam }).strict();
+
+// `cursors` holds each item's own cursor (for GraphQL edges). `count` counts the rows of all the list's
+// pages: the service that makes the page attaches it (withCount), and it runs only when a caller asks,
+// REST with `count=true` (answerPage), GraphQL by selecting `totalCount` (graphql.ts connection).
+// REST answers data, nextCursor and, when asked for, totalCount.
+export type Page<T> = { data: T[]; nextCursor: string | null; cursors?: string[]; totalCount?: number; count?: () => Promise<number> };
+
+/**
+ * The page with the count of its whole list attached, not run. `count` applies the list's own
+ * visibility and filters (the same where-builder as the page query), without the cursor and limit.
+ */
+export function withCount<P extends Page<unknown>>(pg: P, count: () => Promise<number>): P {
+  let once: Promise<number> | undefined;
+  return { ...pg, count: () => (once ??= count()) };
+}
+
+/** A list answered whole (no further page): its count is its length, no second query. */
+export function wholeList<T>(data: T[]): Page<T> {
+  return { data, nextCursor: null, count: async () => data.length };
+}
+
+/**
+ * How many rows of `table` match `where`, per value of `groupBy` (a nested list's parent): one
+ * statement for the counts of all the parents of a GraphQL page. A parent without rows is absent.
+ */
+export async function countGroups(ex: Executor, table: PgTable, groupBy: AnyPgColumn, where: SQL | undefined): Promise<Map<string, number>> {
+  const rows = await ex.select({ key: sql<string>`${groupBy}::text`, n: sql<number>`count(*)::int` }).from(table).where(where).groupBy(groupBy);
+  return new Map(rows.map((r) => [r.key, Number(r.n)]));
+}
+
+/**
+ * The count functions of many nested pages (one per parent): the first one asked runs `load` once,
+ * for all the parents, and every other one reads its number from that answer.
+ */
+export function countsOnce(parentIds: readonly string[], load: (ids: string[]) => Promise<ReadonlyMap<string, number>>): (parentId: string) => () => Promise<number> {
+  let all: Promise<ReadonlyMap<string, number>> | undefined;
+  return (parentId) => async () => (await (all ??= load([...new Set(parentIds)]))).get(parentId) ?? 0;
+}
+
+/** A page of nothing, in a list of nothing (a parent the caller may not list the rows of). */
+export const emptyPage = <T>(): Page<T> => wholeList<T>([]);
+
+/** A REST list's answer: with `count=true` (wanted) the page's totalCount, otherwise no count is run. */
+export async function answerPage<T>(pg: Page<T>, wanted: boolean | undefined): Promise<Page<T>> {
+  if (!wanted) return pg;
+  if (!pg.count) throw new Error('this list has no count: attach one with withCount()');
+  return { ...pg, totalCount: await pg.count() };
+}
+
+/**
+ * How many rows of `table` match `where`: a list's count, given the same conditions as its page
+ * query without the keyset condition (the cursor) and without the limit.
+ */
+export async function countRows(ex: Executor, table: PgTable, where: SQL | undefined): Promise<number> {
+  const [row] = await ex.select({ n: sql<number>`count(*)::int` }).from(table).where(where);
+  return Number(row?.n ?? 0);
+}
 
 type CursorValue = string | number | null;
 

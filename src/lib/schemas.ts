@@ -69,7 +69,9 @@ export const onlyDeclaredQuery: onRouteHookHandler = (route) => {
 
 export const uuid = z.uuid();
 export const idParams = z.object({ id: z.uuid() }).strict();
-export const page = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), nextCursor: z.string().nullable() });
+/** A list's answer: one page, the cursor of the next, and with `count=true` the rows of all its pages. */
+export const page = <T extends z.ZodType>(item: T) =>
+  z.object({ data: z.array(item), nextCursor: z.string().nullable(), totalCount: z.number().int().min(0).optional() });
 
 const problemError = z.object({ path: z.string(), message: z.string() });
 export const problem = z

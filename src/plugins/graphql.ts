@@ -11,6 +11,9 @@ import type { Principal } from '../lib/access.js';
 import { AppError, ERROR_MAP, fromDatabaseError } from '../lib/errors.js';
 import { fromFastifyError } from './errors.js';
 import { graphqlLimitsPlugin } from './graphql-limits.js';
+import { accessLoaders, accessResolvers } from '../modules/access/index.js';
+import { allocationLoaders, allocationResolvers } from '../modules/allocation/index.js';
+import { claimsLoaders, claimsResolvers } from '../modules/claims/index.js';
 import { actionsLoaders, actionsResolvers } from '../modules/actions/index.js';
 import { contactHistoryLoaders, contactHistoryResolvers } from '../modules/contact-history/index.js';
 import { customerLoaders, customerResolvers } from '../modules/customers/index.js';
@@ -128,9 +131,12 @@ export const graphqlPlugin = fp(
         opportunitiesResolvers,
         actionsResolvers,
         reportsResolvers,
+        accessResolvers,
+        claimsResolvers,
+        allocationResolvers,
         valueResolvers,
       ]),
-      loaders: merge<MercuriusLoaders>([customerLoaders, orgLoaders, contactHistoryLoaders, lifecycleLoaders, opportunitiesLoaders, actionsLoaders, reportsLoaders, valueLoaders]),
+      loaders: merge<MercuriusLoaders>([customerLoaders, orgLoaders, contactHistoryLoaders, lifecycleLoaders, opportunitiesLoaders, actionsLoaders, reportsLoaders, accessLoaders, claimsLoaders, allocationLoaders, valueLoaders]),
       // The cost rule reads the variables, which rules out mercurius' per-query cache.
       cache: false,
       context: (request): Pick<MercuriusContext, 'principal' | 'services'> => ({ principal: request.principal, services: app.services }),

@@ -10,6 +10,8 @@ export const jobsPlugin = fp(
       await opts.queue.start({
         escalate: (id) => app.services.lifecycle.escalate(id),
         escalateOverdue: () => app.services.lifecycle.escalateOverdue(),
+        expireClaim: (id) => app.services.claims.expire(id),
+        expireClaims: () => app.services.claims.expireDue(),
         recomputeValues: (cause) => app.services.value.recomputeAll('system', cause),
       });
     });

@@ -314,6 +314,19 @@ const ROWS: Row[] = [
     call: (c, tg) => gql(c, 'query($id: ID!) { customer(id: $id) { id } }', { id: tg.record.id }, 200, (d) => d.customer?.id) },
   { route: 'graphql Query.contact', on: 'record', permission: 'contacts:read', ok: 200,
     call: (c, tg) => gql(c, 'query($id: ID!) { contact(id: $id) { id } }', { id: tg.record.contactId }, 200, (d) => d.contact?.id) },
+  // Allocation: no rule names these records' region (none), so an allowed call changes nothing.
+  { route: 'POST /v1/customers/:id/allocate', on: 'record', permission: 'customers:update', ok: 200, noOp: () => true,
+    call: (c, tg) => rest(c, 'POST', `/v1/customers/${tg.record.id}/allocate`) },
+  { route: 'graphql Mutation.allocateCustomer', on: 'record', permission: 'customers:update', ok: 200, noOp: () => true,
+    call: (c, tg) => gql(c, 'mutation($id: ID!) { allocateCustomer(customerId: $id) { customerId allocated } }', { id: tg.record.id }, 200, (d) => d.allocateCustomer?.customerId) },
+  // Explaining one's own access: answered exactly for the records one sees, and then it says visible.
+  { route: 'GET /v1/access/explain', on: 'record', permission: 'customers:read', ok: 200,
+    call: async (c, tg) => {
+      const r = await app.rest(c.user, 'GET', `/v1/access/explain?resourceType=CUSTOMER&resourceId=${tg.record.id}`);
+      return { status: r.status === 200 && r.body.visible !== true ? 500 : r.status, entityId: r.body?.resourceId, detail: r.raw };
+    } },
+  { route: 'graphql Query.accessExplain', on: 'record', permission: 'customers:read', ok: 200,
+    call: (c, tg) => gql(c, 'query($id: ID!) { accessExplain(resourceType: CUSTOMER, resourceId: $id) { resourceId visible } }', { id: tg.record.id }, 200, (d) => (d.accessExplain?.visible ? d.accessExplain.resourceId : undefined)) },
 
   // Creates: for the caller itself, and for the owner of the position's record
   { route: 'POST /v1/customers', label: 'owner defaults to the caller', on: 'caller', permission: 'customers:create', ok: 201, audited: 'response',

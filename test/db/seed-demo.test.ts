@@ -156,6 +156,15 @@ t.test('seeds a small company once', async (t) => {
                (SELECT count(*)::int FROM stage_transitions WHERE at < now() - interval '7 days') AS backdated`,
   );
   t.match(through, { unaudited: 0, pipelines: 1, without_key_action: 0 }, 'created through the services, in the default pipeline, gates met');
+
+  // Allocation rules and a partner's claims: one approved (protected), one waiting for its head.
+  const [claimed] = await queryRows<{ rules: number; approved: number; pending: number }>(
+    db,
+    sql`SELECT (SELECT count(*)::int FROM allocation_rules) AS rules,
+               (SELECT count(*)::int FROM claims WHERE status = 'APPROVED' AND protected_until > now()) AS approved,
+               (SELECT count(*)::int FROM claims WHERE status = 'PENDING') AS pending`,
+  );
+  t.same(claimed, { rules: 2, approved: 1, pending: 1 }, 'two allocation rules, an approved and a pending claim');
   t.ok((through?.backdated ?? 0) > 0, 'the stage history reaches back months');
 
   // Salespeople find open key actions on their agendas, some overdue.

@@ -180,5 +180,5 @@ t.test('prepared predicate: the SQL text follows the shape, never whose principa
   // The inline predicate is the same rule: same text, values bound in place.
   const inline = dialect.sqlToQuery(accessPredicate(principal([sales]), 'customers:read', 'customer', cols));
   t.equal(inline.sql, a.text);
-  t.same(inline.params, ['u-1', 'customer', 'u-1', 'unit-1', 'u-1', 'unit-1']);
+  t.same(inline.params, ['u-1', 'customer', 'u-1', 'unit-1', 'u-1', 'unit-1', 'u-1']);
 });

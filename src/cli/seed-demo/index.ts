@@ -9,6 +9,7 @@ import { loadPrincipal } from '../../modules/org/index.js';
 import { DEMO_MARKER, demoEmail } from './cast.js';
 import type { SeedContext, SeededCustomer, SeedSummary } from './context.js';
 import { backdate, findAdminId, newBackdating } from './backdate.js';
+import { seedClaimsAndRules } from './claims.js';
 import { seedCustomers } from './customers.js';
 import { seedHistory } from './history.js';
 import { seedOrg } from './org.js';
@@ -71,6 +72,9 @@ export async function seedDemo(app: FastifyInstance, opts: { customers?: number;
       });
       summary.handoffs++;
     }
+
+    // Allocation rules, and a partner's claims (one approved, one pending).
+    await seedClaimsAndRules(ctx, org, customers.filter((c) => c.id !== lead?.id));
 
     // A few dormant customers frozen, so status filters have something to show.
     const frozen = new Set<string>();

@@ -5,4 +5,5 @@ export * from './lifecycle.js';
 export * from './opportunities.js';
 export * from './platform.js';
 export * from './orders.js';
+export * from './claims.js';
 export * from './value.js';

@@ -53,6 +53,36 @@ function withContext(ex: Executor, p: Principal) {
     .leftJoin(pipelineStages, eq(pipelineStages.id, opportunities.stageId));
 }
 
+// The rows of a list over all its pages: its where (visibility and filters, no cursor) on the joins
+// the visibility predicate reads (the customer's and the opportunity's owners).
+async function countActions(ex: Executor, where: SQL | undefined): Promise<number> {
+  const [row] = await ex
+    .select({ n: sql<number>`count(*)::int` })
+    .from(actions)
+    .innerJoin(customers, eq(customers.id, actions.customerId))
+    .leftJoin(opportunities, eq(opportunities.id, actions.opportunityId))
+    .where(where);
+  return Number(row?.n ?? 0);
+}
+
+// A customer's or an opportunity's list: the where-builder of its pages and of its count.
+function listConditions(p: Principal, parent: { customerId: string } | { opportunityId: string }, f: ListFilter): (SQL | undefined)[] {
+  const conds: (SQL | undefined)[] = [actionAccess(p, 'actions:read')];
+  conds.push('customerId' in parent ? eq(actions.customerId, parent.customerId) : eq(actions.opportunityId, parent.opportunityId));
+  if (f.status) conds.push(eq(actions.status, f.status));
+  if (f.assigneeId) conds.push(eq(actions.assigneeId, f.assigneeId));
+  return conds;
+}
+
+// The agenda: open actions assigned to the caller or its delegators, visible to it.
+function agendaConditions(p: Principal): SQL[] {
+  return [
+    sql`${qualified(actions.assigneeId)} = ANY(${sql.param([p.userId, ...p.delegatorIds])}::uuid[])`,
+    eq(actions.status, 'OPEN'),
+    actionAccess(p, 'actions:read'),
+  ];
+}
+
 export const actionsRepository = {
   /** The action as the caller sees it (null when invisible), with whether it may update it. */
   async findForAction(ex: Executor, p: Principal, id: string, lock = false) {
@@ -83,16 +113,29 @@ export const actionsRepository = {
   },
 
   async list(ex: Executor, p: Principal, parent: { customerId: string } | { opportunityId: string }, f: ListFilter, cursor: string | undefined, limit: number, desc: boolean) {
-    const conds: (SQL | undefined)[] = [actionAccess(p, 'actions:read')];
-    conds.push('customerId' in parent ? eq(actions.customerId, parent.customerId) : eq(actions.opportunityId, parent.opportunityId));
-    if (f.status) conds.push(eq(actions.status, f.status));
-    if (f.assigneeId) conds.push(eq(actions.assigneeId, f.assigneeId));
     const ks = keyset({ ...createdSort, desc }, actions.id, cursor);
-    conds.push(ks.where);
     return withContext(ex, p)
-      .where(and(...conds))
+      .where(and(...listConditions(p, parent, f), ks.where))
       .orderBy(...ks.orderBy)
       .limit(limit + 1);
+  },
+
+  count(ex: Executor, p: Principal, parent: { customerId: string } | { opportunityId: string }, f: ListFilter): Promise<number> {
+    return countActions(ex, and(...listConditions(p, parent, f)));
+  },
+
+  /** Per parent, the rows of all pages of pagesByParent: the same visibility, no cursor. */
+  async countByParent(ex: Executor, p: Principal, by: 'customerId' | 'opportunityId', parentIds: string[]): Promise<Map<string, number>> {
+    if (parentIds.length === 0) return new Map();
+    const parentCol = by === 'customerId' ? actions.customerId : actions.opportunityId;
+    const rows = await ex
+      .select({ key: sql<string>`${qualified(parentCol)}::text`, n: sql<number>`count(*)::int` })
+      .from(actions)
+      .innerJoin(customers, eq(customers.id, actions.customerId))
+      .leftJoin(opportunities, eq(opportunities.id, actions.opportunityId))
+      .where(and(inArray(parentCol, parentIds), actionAccess(p, 'actions:read')))
+      .groupBy(qualified(parentCol));
+    return new Map(rows.map((r) => [r.key, Number(r.n)]));
   },
 
   /**
@@ -121,11 +164,7 @@ export const actionsRepository = {
   /** Open actions assigned to the caller or its delegators, by priority at `nowMs` (highest first), then id. */
   async agenda(ex: Executor, p: Principal, nowMs: number, after: { priority: number; id: string } | null, limit: number) {
     const prio = prioritySql(nowMs);
-    const conds: SQL[] = [
-      sql`${qualified(actions.assigneeId)} = ANY(${sql.param([p.userId, ...p.delegatorIds])}::uuid[])`,
-      eq(actions.status, 'OPEN'),
-      actionAccess(p, 'actions:read'),
-    ];
+    const conds: SQL[] = agendaConditions(p);
     if (after) conds.push(sql`(${prio} < ${after.priority}::float8 OR (${prio} = ${after.priority}::float8 AND ${qualified(actions.id)} > ${after.id}::uuid))`);
     return ex
       .select({ row: actions, ...contextColumns(p), priority: sql<number>`${prio}` })
@@ -136,6 +175,10 @@ export const actionsRepository = {
       .where(and(...conds))
       .orderBy(sql`${prio} DESC`, asc(actions.id))
       .limit(limit + 1);
+  },
+
+  countAgenda(ex: Executor, p: Principal): Promise<number> {
+    return countActions(ex, and(...agendaConditions(p)));
   },
 
   async insert(ex: Executor, values: ActionInsert): Promise<ActionRow> {

@@ -1,5 +1,6 @@
 import type { MercuriusContext } from 'mercurius';
 import { connection, type LoadersOf, parseArgs, parseId, parseInput, parseVersion, related, type Resolvers } from '../../lib/graphql.js';
+import { emptyPage } from '../../lib/pagination.js';
 import { type ActionDto, agendaQuery, createActionGraphInput, listActionsQuery, patchActionBody } from './actions.schemas.js';
 
 export const actionsResolvers = {
@@ -39,7 +40,7 @@ function batchedByParent(load: (ctx: MercuriusContext) => PagesByParent) {
     });
     const results = new Map<string, Awaited<ReturnType<PagesByParent>>>();
     for (const [key, g] of groups) results.set(key, await load(ctx)(ctx.principal, g.ids, g.args));
-    return queries.map((q, i) => connection(results.get(keys[i] ?? '')?.get(q.obj.id) ?? { data: [], nextCursor: null, cursors: [] }));
+    return queries.map((q, i) => connection(results.get(keys[i] ?? '')?.get(q.obj.id) ?? emptyPage()));
   };
 }
 

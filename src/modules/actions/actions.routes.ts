@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { parseIfMatch, withEtag } from '../../lib/http.js';
+import { answerPage } from '../../lib/pagination.js';
 import { errorResponses, idParams, page } from '../../lib/schemas.js';
 import { actionSchema, agendaQuery, createActionBody, listActionsQuery, patchActionBody } from './actions.schemas.js';
 
@@ -12,7 +13,7 @@ export async function actionsRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.get('/customers/:id/actions', {
     schema: { tags, summary: "A customer's key actions, its opportunities' included", params: idParams, querystring: listActionsQuery, response: { 200: page(actionSchema), ...errorResponses } },
-    handler: async (req) => svc().listForCustomer(req.principal, req.params.id, req.query),
+    handler: async (req) => answerPage(await svc().listForCustomer(req.principal, req.params.id, req.query), req.query.count),
   });
 
   app.post('/customers/:id/actions', {
@@ -26,7 +27,7 @@ export async function actionsRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.get('/opportunities/:id/actions', {
     schema: { tags, summary: "An opportunity's key actions", params: idParams, querystring: listActionsQuery, response: { 200: page(actionSchema), ...errorResponses } },
-    handler: async (req) => svc().listForOpportunity(req.principal, req.params.id, req.query),
+    handler: async (req) => answerPage(await svc().listForOpportunity(req.principal, req.params.id, req.query), req.query.count),
   });
 
   app.post('/opportunities/:id/actions', {
@@ -50,6 +51,6 @@ export async function actionsRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.get('/agenda', {
     schema: { tags, summary: "The caller's (and its delegators') open actions by priority", querystring: agendaQuery, response: { 200: page(actionSchema), ...errorResponses } },
-    handler: async (req) => svc().agenda(req.principal, req.query),
+    handler: async (req) => answerPage(await svc().agenda(req.principal, req.query), req.query.count),
   });
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cursorParam, limitSchema } from '../../lib/pagination.js';
+import { pageParams } from '../../lib/pagination.js';
 import { safeString, timestamp, trimmed } from '../../lib/schemas.js';
 
 export const ACTION_STATUSES = ['OPEN', 'DONE', 'CANCELLED'] as const;
@@ -89,8 +89,7 @@ export type ActionDto = z.infer<typeof actionSchema>;
 
 export const listActionsQuery = z
   .object({
-    limit: limitSchema,
-    cursor: cursorParam.optional(),
+    ...pageParams,
     sort: safeString().max(40).optional(),
     status: z.preprocess(upper, z.enum(ACTION_STATUSES)).optional(),
     assigneeId: z.uuid().optional(),
@@ -98,4 +97,4 @@ export const listActionsQuery = z
   .strict();
 export type ListActionsQuery = z.infer<typeof listActionsQuery>;
 
-export const agendaQuery = z.object({ limit: limitSchema, cursor: cursorParam.optional() }).strict();
+export const agendaQuery = z.object(pageParams).strict();

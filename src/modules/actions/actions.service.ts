@@ -2,7 +2,7 @@ import type { Database, Executor } from '../../db/client.js';
 import { onBehalfOf, type Principal, requirePermission } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../lib/errors.js';
-import { cursorForSort, decodeCursor, isIsoTimestamp, type Page, pageOf, parseSort, sortKey } from '../../lib/pagination.js';
+import { countsOnce, cursorForSort, decodeCursor, isIsoTimestamp, type Page, pageOf, parseSort, sortKey, withCount } from '../../lib/pagination.js';
 import { type ActionRow, type ActionWithContext, actionsRepository as repo, RESOURCE } from './actions.repository.js';
 import { ACTION_SORTS, type ActionDto, type CreateActionInput, type ListActionsQuery, type PatchActionInput } from './actions.schemas.js';
 import { priority } from './priority.js';
@@ -128,10 +128,11 @@ export function createActionService(database: Database) {
     const visible = parent.kind === 'customer' ? await repo.customerVisible(db, p, parent.id) : await repo.opportunityVisible(db, p, parent.id);
     if (!visible) throw notFound(parent.kind);
     requirePermission(p, 'actions:read');
-    const rows = await repo.list(db, p, parent.kind === 'customer' ? { customerId: parent.id } : { opportunityId: parent.id }, q, cursorForSort(q.cursor, sort), q.limit, desc);
+    const of = parent.kind === 'customer' ? { customerId: parent.id } : { opportunityId: parent.id };
+    const rows = await repo.list(db, p, of, q, cursorForSort(q.cursor, sort), q.limit, desc);
     const now = new Date();
     const pg = pageOf(rows, q.limit, (r) => [iso(r.row.createdAt), r.row.id], sort);
-    return { ...pg, data: pg.data.map((r) => toActionDto(r, now)) };
+    return withCount({ ...pg, data: pg.data.map((r) => toActionDto(r, now)) }, () => repo.count(db, p, of, q));
   }
 
   // Many parents' first pages at once (GraphQL nested fields): one statement whatever their number.
@@ -146,9 +147,10 @@ export function createActionService(database: Database) {
       grouped.set(key, [...(grouped.get(key) ?? []), r]);
     }
     const out = new Map<string, Page<ActionDto>>();
+    const countOf = countsOnce(ids, (all) => repo.countByParent(db, p, by, all));
     for (const id of ids) {
       const pg = pageOf(grouped.get(id) ?? [], args.first, (r) => [iso(r.row.createdAt), r.row.id]);
-      out.set(id, { ...pg, data: pg.data.map((r) => toActionDto(r, now)) });
+      out.set(id, withCount({ ...pg, data: pg.data.map((r) => toActionDto(r, now)) }, countOf(id)));
     }
     return out;
   }
@@ -240,7 +242,7 @@ export function createActionService(database: Database) {
       const rows = await repo.agenda(db, p, nowMs, c ? { priority: c.priority, id: c.id } : null, q.limit);
       const now = new Date(nowMs);
       const pg = pageOf(rows, q.limit, (r) => [nowMs, r.priority, r.row.id]);
-      return { ...pg, data: pg.data.map((r) => toActionDto(r, now)) };
+      return withCount({ ...pg, data: pg.data.map((r) => toActionDto(r, now)) }, () => repo.countAgenda(db, p));
     },
   };
 }
@@ -264,3 +266,23 @@ export async function createEscalationAction(
   await recordChange(tx, actor, { entityType: 'action', entityId: action.id, action: 'created', before: null, after: action, owner: { ownerUserId: v.assignee.id, ownerUnitId: v.assignee.unitId } });
 }
 
+
+/** The key action that puts a newly allocated lead on its receiver's agenda, due per the allocation SLA. */
+export async function createAllocationAction(
+  tx: Executor,
+  actor: Principal,
+  v: { customerId: string; customerName: string; assignee: { id: string; unitId: string }; dueAt: Date },
+): Promise<void> {
+  const action = await repo.insert(tx, {
+    customerId: v.customerId,
+    title: `New lead allocated: ${v.customerName}`,
+    key: 'LEAD_ALLOCATED',
+    dueAt: v.dueAt,
+    value: 3,
+    urgency: 4,
+    assigneeId: v.assignee.id,
+    ownerUnitId: v.assignee.unitId,
+    createdBy: actor.userId,
+  });
+  await recordChange(tx, actor, { entityType: 'action', entityId: action.id, action: 'created', before: null, after: action, owner: { ownerUserId: v.assignee.id, ownerUnitId: v.assignee.unitId } });
+}

@@ -7,7 +7,7 @@ import { actionsRepository } from './actions.repository.js';
 
 export { actionsRoutes } from './actions.routes.js';
 export { actionsLoaders, actionsResolvers } from './actions.resolvers.js';
-export { type ActionService, createActionService, createEscalationAction } from './actions.service.js';
+export { type ActionService, createActionService, createAllocationAction, createEscalationAction } from './actions.service.js';
 
 export const transferOpenActions = (tx: Executor, m: Move, assignee: { id: string; unitId: string }): Promise<number> => actionsRepository.transferOpen(tx, m, assignee);
 export const openActionCount = (ex: Executor, userId: string): Promise<number> => actionsRepository.openCountOf(ex, userId);

@@ -2,7 +2,7 @@ import { and, asc, eq, getTableColumns, gt, inArray, type SQL, sql } from 'drizz
 import type { Executor } from '../../db/client.js';
 import { contacts, customers, interactionRevisions, interactions, opportunities } from '../../db/schema/index.js';
 import { access, type Principal } from '../../lib/access.js';
-import { keyset } from '../../lib/pagination.js';
+import { countRows, keyset } from '../../lib/pagination.js';
 import { repointCustomerRows, survivorOwner } from '../../lib/repoint.js';
 import type { InteractionFilter } from './contact-history.schemas.js';
 
@@ -91,6 +91,37 @@ export const contactHistoryRepository = {
     return rows.map((r) => r.i);
   },
 
+  // The lists' rows over all their pages: the same filters and visibility as their pages, no cursor.
+  countForCustomer(ex: Executor, customerId: string, f: InteractionFilter): Promise<number> {
+    return countRows(ex, interactions, and(eq(interactions.customerId, customerId), ...filterConds(f)));
+  },
+
+  async countForOpportunity(ex: Executor, p: Principal, opportunityId: string, f: InteractionFilter): Promise<number> {
+    const [row] = await ex
+      .select({ n: sql<number>`count(*)::int` })
+      .from(interactions)
+      .innerJoin(customers, eq(customers.id, interactions.customerId))
+      .where(and(eq(interactions.opportunityId, opportunityId), interactionsVisible(p), ...filterConds(f)));
+    return Number(row?.n ?? 0);
+  },
+
+  /** Per parent, the rows of all pages of newestPerParent: the same gate and filters, no cursor. */
+  async countPerParent(ex: Executor, p: Principal, parent: 'customer' | 'opportunity', parentIds: readonly string[], f: InteractionFilter): Promise<Map<string, number>> {
+    if (parentIds.length === 0) return new Map();
+    const parentCol = parent === 'customer' ? interactions.customerId : interactions.opportunityId;
+    const key = sql<string>`${parentCol}::text`;
+    const base = ex.select({ key, n: sql<number>`count(*)::int` }).from(interactions).innerJoin(customers, eq(customers.id, interactions.customerId));
+    const where = and(inArray(parentCol, [...parentIds]), interactionsVisible(p), ...filterConds(f));
+    const rows =
+      parent === 'customer'
+        ? await base.where(where).groupBy(parentCol)
+        : await base
+            .innerJoin(opportunities, eq(opportunities.id, interactions.opportunityId))
+            .where(and(where, opportunityVisible(p)))
+            .groupBy(parentCol);
+    return new Map(rows.map((r) => [r.key, Number(r.n)]));
+  },
+
   /**
    * The newest `perParent + 1` interactions of each of many customers or opportunities, in one
    * statement: a lateral subquery per parent walks that parent's (parent, occurred_at, id) index
@@ -160,6 +191,11 @@ export const contactHistoryRepository = {
       .where(and(eq(interactionRevisions.interactionId, interactionId), afterVersion === undefined ? undefined : gt(interactionRevisions.version, afterVersion)))
       .orderBy(asc(interactionRevisions.version), asc(interactionRevisions.id))
       .limit(limit + 1);
+  },
+
+  // The list's rows over all its pages (the service has checked the interaction is visible).
+  countRevisions(ex: Executor, interactionId: string): Promise<number> {
+    return countRows(ex, interactionRevisions, eq(interactionRevisions.interactionId, interactionId));
   },
 
   async revisionsOf(ex: Executor, p: Principal, interactionIds: string[]): Promise<RevisionRow[]> {

@@ -2,7 +2,7 @@ import type { MercuriusContext } from 'mercurius';
 import { fieldError } from '../../lib/errors.js';
 import { connection, type LoadersOf, parseArgs, parseId, parseInput, parseVersion, related, type Resolvers } from '../../lib/graphql.js';
 import type { CustomerInteractionsArgs } from '../../lib/graphql.generated.js';
-import type { Page } from '../../lib/pagination.js';
+import { emptyPage, type Page } from '../../lib/pagination.js';
 import type { CustomerDto } from '../customers/index.js';
 import type { OpportunityDto } from '../opportunities/index.js';
 import {
@@ -45,7 +45,7 @@ function interactionsOf(load: PagesFor) {
   return async (queries: { obj: { id: string }; params: Partial<CustomerInteractionsArgs> }[], ctx: MercuriusContext) => {
     const groups = new Map<string, { first: number; after: string | undefined; filter: InteractionFilter; ids: string[] }>();
     const keys = queries.map((q) => {
-      const { limit, cursor, ...filter } = parseArgs(listInteractionsQuery, q.params);
+      const { limit, cursor, count: _, ...filter } = parseArgs(listInteractionsQuery, q.params);
       const key = JSON.stringify([limit, cursor ?? null, filter]);
       const g = groups.get(key) ?? { first: limit, after: cursor, filter, ids: [] };
       g.ids.push(q.obj.id);
@@ -54,7 +54,7 @@ function interactionsOf(load: PagesFor) {
     });
     const pages = new Map<string, InteractionPages>();
     for (const [key, g] of groups) pages.set(key, await load(ctx, g.ids, g.first, g.filter, g.after));
-    return queries.map((q, i) => connection(pages.get(keys[i] ?? '')?.get(q.obj.id) ?? { data: [], nextCursor: null }));
+    return queries.map((q, i) => connection(pages.get(keys[i] ?? '')?.get(q.obj.id) ?? emptyPage()));
   };
 }
 
@@ -76,7 +76,7 @@ export const contactHistoryLoaders = {
       });
       const pages = new Map<string, Awaited<ReturnType<typeof ctx.services.contactHistory.timelines>>>();
       for (const [key, g] of groups) pages.set(key, await ctx.services.contactHistory.timelines(ctx.principal, g.ids, g.q));
-      return queries.map((q, i) => connection(pages.get(keys[i] ?? '')?.get(q.obj.id) ?? { data: [], nextCursor: null }));
+      return queries.map((q, i) => connection(pages.get(keys[i] ?? '')?.get(q.obj.id) ?? emptyPage()));
     },
   } satisfies LoadersOf<'Customer', CustomerDto>,
   Interaction: {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { parseIfMatch, withEtag } from '../../lib/http.js';
+import { answerPage } from '../../lib/pagination.js';
 import { errorResponses, idParams, page } from '../../lib/schemas.js';
 import {
   interactionRevisionSchema,
@@ -21,7 +22,7 @@ export async function contactHistoryRoutes(fastify: FastifyInstance): Promise<vo
 
   app.get('/customers/:id/interactions', {
     schema: { tags, summary: "A customer's interactions, newest first", params: idParams, querystring: listInteractionsQuery, response: { 200: page(interactionSchema), ...errorResponses } },
-    handler: async (req) => svc().listForCustomer(req.principal, req.params.id, req.query),
+    handler: async (req) => answerPage(await svc().listForCustomer(req.principal, req.params.id, req.query), req.query.count),
   });
 
   app.post('/customers/:id/interactions', {
@@ -45,16 +46,16 @@ export async function contactHistoryRoutes(fastify: FastifyInstance): Promise<vo
 
   app.get('/interactions/:id/revisions', {
     schema: { tags, summary: 'Earlier versions of an interaction, oldest first', params: idParams, querystring: pageQuery, response: { 200: page(interactionRevisionSchema), ...errorResponses } },
-    handler: async (req) => svc().revisions(req.principal, req.params.id, req.query.cursor, req.query.limit),
+    handler: async (req) => answerPage(await svc().revisions(req.principal, req.params.id, req.query.cursor, req.query.limit), req.query.count),
   });
 
   app.get('/opportunities/:id/interactions', {
     schema: { tags, summary: "An opportunity's interactions, newest first", params: idParams, querystring: listInteractionsQuery.omit({ opportunityId: true }), response: { 200: page(interactionSchema), ...errorResponses } },
-    handler: async (req) => svc().listForOpportunity(req.principal, req.params.id, req.query),
+    handler: async (req) => answerPage(await svc().listForOpportunity(req.principal, req.params.id, req.query), req.query.count),
   });
 
   app.get('/customers/:id/timeline', {
     schema: { tags: ['timeline'], summary: "A customer's timeline: one feed of its history, newest first", params: idParams, querystring: timelineQuery, response: { 200: page(timelineEntrySchema), ...errorResponses } },
-    handler: async (req) => svc().timeline(req.principal, req.params.id, req.query),
+    handler: async (req) => answerPage(await svc().timeline(req.principal, req.params.id, req.query), req.query.count),
   });
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cursorParam, limitSchema } from '../../lib/pagination.js';
+import { pageParams } from '../../lib/pagination.js';
 import { safeString, timestamp } from '../../lib/schemas.js';
 
 export const INTERACTION_CHANNELS = ['PHONE', 'FAX', 'EMAIL', 'SMS', 'VISIT', 'MEETING', 'WEB', 'EVENT', 'MEDIA', 'LETTER', 'OTHER'] as const;
@@ -13,6 +13,10 @@ export const TIMELINE_TYPES = [
   'HANDOFF_REJECTED',
   'HANDOFF_ESCALATED',
   'STAGE_TRANSITION',
+  'CLAIM_REGISTERED',
+  'CLAIM_APPROVED',
+  'CLAIM_REJECTED',
+  'CLAIM_EXPIRED',
   'COST_RECORDED',
   'REFERENCE_EFFECT_SET',
   'VALUE_CLASS_CHANGED',
@@ -123,17 +127,17 @@ export const interactionFilter = z
   .strict();
 export type InteractionFilter = z.infer<typeof interactionFilter>;
 
-export const listInteractionsQuery = interactionFilter.extend({ limit: limitSchema, cursor: cursorParam.optional() }).strict();
+export const listInteractionsQuery = interactionFilter.extend(pageParams).strict();
 export type ListInteractionsQuery = z.infer<typeof listInteractionsQuery>;
 
-export const pageQuery = z.object({ limit: limitSchema, cursor: cursorParam.optional() }).strict();
+export const pageQuery = z.object(pageParams).strict();
 
 // `types` as a comma-separated list (?types=INTERACTION,STAGE_TRANSITION) or repeated parameters.
 const typesParam = z.preprocess(
   (v) => (v === undefined ? undefined : (Array.isArray(v) ? v : [v]).flatMap((x) => (typeof x === 'string' ? x.split(',') : [x])).map(upper)),
   z.array(z.enum(TIMELINE_TYPES)).min(1).max(TIMELINE_TYPES.length),
 );
-export const timelineQuery = z.object({ limit: limitSchema, cursor: cursorParam.optional(), types: typesParam.optional() }).strict();
+export const timelineQuery = z.object({ ...pageParams, types: typesParam.optional() }).strict();
 export type TimelineQuery = z.infer<typeof timelineQuery>;
 
 export const timelineEntrySchema = z

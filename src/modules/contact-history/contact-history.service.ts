@@ -2,7 +2,7 @@ import type { Database, Executor } from '../../db/client.js';
 import { can, onBehalfOf, type Principal, requirePermission } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../lib/errors.js';
-import { decodeCursor, isIsoTimestamp, type Page, pageOf } from '../../lib/pagination.js';
+import { countsOnce, decodeCursor, emptyPage, isIsoTimestamp, type Page, pageOf, withCount } from '../../lib/pagination.js';
 import { contactHistoryRepository as repo, type InteractionRow, type RevisionRow } from './contact-history.repository.js';
 import {
   type InteractionDto,
@@ -17,7 +17,7 @@ import {
   type TimelineType,
 } from './contact-history.schemas.js';
 import { summaryOf } from './timeline.summary.js';
-import { type TimelineCursor, type TimelineRow, timelinePage, timelinePages } from './timeline.repository.js';
+import { type TimelineCursor, type TimelineRow, timelineCount, timelineCounts, timelinePage, timelinePages } from './timeline.repository.js';
 
 const iso = (d: Date) => d.toISOString();
 const RESOURCE = 'interaction';
@@ -195,21 +195,21 @@ export function createContactHistoryService(database: Database, opts: { onValueI
       }
       const rows = await repo.listRevisions(db, id, after, limit);
       const pg = pageOf(rows, limit, (r) => [r.version]);
-      return { ...pg, data: pg.data.map(toRevisionDto) };
+      return withCount({ ...pg, data: pg.data.map(toRevisionDto) }, () => repo.countRevisions(db, id));
     },
 
     async listForCustomer(p: Principal, customerId: string, q: ListInteractionsQuery): Promise<Page<InteractionDto>> {
       await readableCustomer(p, customerId);
-      const { limit, cursor, ...filter } = q;
-      return interactionPage(await repo.listForCustomer(db, customerId, filter, cursor, limit), limit);
+      const { limit, cursor, count: _, ...filter } = q;
+      return withCount(interactionPage(await repo.listForCustomer(db, customerId, filter, cursor, limit), limit), () => repo.countForCustomer(db, customerId, filter));
     },
 
     async listForOpportunity(p: Principal, opportunityId: string, q: ListInteractionsQuery): Promise<Page<InteractionDto>> {
       const opp = await repo.findOpportunity(db, p, opportunityId);
       if (!opp) throw notFound('opportunity');
       requirePermission(p, 'interactions:read');
-      const { limit, cursor, ...filter } = q;
-      return interactionPage(await repo.listForOpportunity(db, p, opportunityId, filter, cursor, limit), limit);
+      const { limit, cursor, count: _, ...filter } = q;
+      return withCount(interactionPage(await repo.listForOpportunity(db, p, opportunityId, filter, cursor, limit), limit), () => repo.countForOpportunity(db, p, opportunityId, filter));
     },
 
     /**
@@ -218,30 +218,35 @@ export function createContactHistoryService(database: Database, opts: { onValueI
      */
     async listForCustomers(p: Principal, customerIds: readonly string[], filter: InteractionFilter, first: number, after?: string): Promise<Map<string, Page<InteractionDto>>> {
       const rows = await repo.newestPerParent(db, p, 'customer', [...new Set(customerIds)], filter, after, first);
-      return groupPages(rows, (r) => r.customerId, customerIds, first);
+      const countOf = countsOnce(customerIds, (ids) => repo.countPerParent(db, p, 'customer', ids, filter));
+      return groupPages(rows, (r) => r.customerId, customerIds, first, countOf);
     },
 
     /** The same per opportunity (for Opportunity.interactions): only opportunities the caller can see. */
     async listForOpportunities(p: Principal, opportunityIds: readonly string[], first: number, filter: InteractionFilter = {}, after?: string): Promise<Map<string, Page<InteractionDto>>> {
       const rows = await repo.newestPerParent(db, p, 'opportunity', [...new Set(opportunityIds)], filter, after, first);
-      return groupPages(rows, (r) => r.opportunityId ?? '', opportunityIds, first);
+      const countOf = countsOnce(opportunityIds, (ids) => repo.countPerParent(db, p, 'opportunity', ids, filter));
+      return groupPages(rows, (r) => r.opportunityId ?? '', opportunityIds, first, countOf);
     },
 
     async timeline(p: Principal, customerId: string, q: TimelineQuery): Promise<Page<TimelineEntryDto>> {
       requirePermission(p, 'customers:read');
       if (!(await repo.findCustomer(db, p, customerId, 'customers:read'))) throw notFound('customer');
-      const rows = await timelinePage(db, p, customerId, q.types ?? TIMELINE_TYPES, decodeTimelineCursor(q.cursor), q.limit);
-      return timelineOf(rows, q.limit);
+      const types = q.types ?? TIMELINE_TYPES;
+      const rows = await timelinePage(db, p, customerId, types, decodeTimelineCursor(q.cursor), q.limit);
+      return withCount(timelineOf(rows, q.limit), () => timelineCount(db, p, customerId, types));
     },
 
     /** The first page of the timeline of each of many customers, in one statement (GraphQL Customer.timeline). */
     async timelines(p: Principal, customerIds: readonly string[], q: TimelineQuery): Promise<Map<string, Page<TimelineEntryDto>>> {
       const ids = [...new Set(customerIds)];
-      if (!can(p, 'customers:read')) return new Map(ids.map((id) => [id, { data: [], nextCursor: null }]));
-      const rows = await timelinePages(db, p, ids, q.types ?? TIMELINE_TYPES, decodeTimelineCursor(q.cursor), q.limit);
+      if (!can(p, 'customers:read')) return new Map(ids.map((id) => [id, emptyPage<TimelineEntryDto>()]));
+      const types = q.types ?? TIMELINE_TYPES;
+      const rows = await timelinePages(db, p, ids, types, decodeTimelineCursor(q.cursor), q.limit);
       const byCustomer = new Map<string, TimelineRow[]>();
       for (const r of rows) byCustomer.set(r.customer_id, [...(byCustomer.get(r.customer_id) ?? []), r]);
-      return new Map(ids.map((id) => [id, timelineOf(byCustomer.get(id) ?? [], q.limit)]));
+      const countOf = countsOnce(ids, (all) => timelineCounts(db, p, all, types));
+      return new Map(ids.map((id) => [id, withCount(timelineOf(byCustomer.get(id) ?? [], q.limit), countOf(id))]));
     },
 
     /** Earlier versions of many interactions the caller already holds (GraphQL Interaction.revisions). */
@@ -261,7 +266,7 @@ function timelineOf(rows: TimelineRow[], limit: number): Page<TimelineEntryDto> 
   };
 }
 
-function groupPages(rows: InteractionRow[], keyOf: (r: InteractionRow) => string, ids: readonly string[], first: number): Map<string, Page<InteractionDto>> {
+function groupPages(rows: InteractionRow[], keyOf: (r: InteractionRow) => string, ids: readonly string[], first: number, countOf: (id: string) => () => Promise<number>): Map<string, Page<InteractionDto>> {
   const byParent = new Map<string, InteractionRow[]>();
   for (const r of rows) {
     const list = byParent.get(keyOf(r)) ?? [];
@@ -269,7 +274,7 @@ function groupPages(rows: InteractionRow[], keyOf: (r: InteractionRow) => string
     byParent.set(keyOf(r), list);
   }
   const newestFirst = (a: InteractionRow, b: InteractionRow) => b.occurredAt.getTime() - a.occurredAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
-  return new Map(ids.map((id) => [id, interactionPage((byParent.get(id) ?? []).sort(newestFirst), first)]));
+  return new Map(ids.map((id) => [id, withCount(interactionPage((byParent.get(id) ?? []).sort(newestFirst), first), countOf(id))]));
 }
 
 export type ContactHistoryService = ReturnType<typeof createContactHistoryService>;

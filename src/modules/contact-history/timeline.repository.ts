@@ -1,6 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
-import { hiddenFields, type Principal } from '../../lib/access.js';
+import { access, hiddenFields, type Principal } from '../../lib/access.js';
 import { interactionsVisible, opportunityVisible } from './contact-history.repository.js';
 import type { TimelineType } from './contact-history.schemas.js';
 
@@ -37,7 +37,23 @@ function branches(p: Principal, customerId: SQL): Branch[] {
       'toUnitId', h.to_unit_id, 'dueAt', ${iso(sql`h.due_at`)}, 'status', h.status, 'note', h.note, 'reason', h.reason,
       'decidedBy', h.decided_by, 'escalatedToId', h.escalated_to_id)`,
   });
+  // Claims only for the claimant's side (lib/access: a claim never reveals its claimant to others).
+  const claim = (type: TimelineType, at: SQL, where: SQL, actor: SQL): Branch => ({
+    type,
+    at,
+    from: sql`claims`,
+    where: sql`claims.customer_id = ${customerId} AND ${where} AND ${access.claim.visible(p)}`,
+    actor,
+    behalf: sql`claims.on_behalf_of_id`,
+    data: sql`jsonb_build_object('claimId', claims.id, 'opportunityId', claims.opportunity_id, 'claimantUserId', claims.claimant_user_id,
+      'claimantUnitId', claims.claimant_unit_id, 'status', claims.status, 'protectedUntil', ${iso(sql`claims.protected_until`)}, 'reason', claims.reason)`,
+  });
   return [
+    claim('CLAIM_REGISTERED', sql`claims.created_at`, sql`TRUE`, sql`claims.claimant_user_id`),
+    claim('CLAIM_APPROVED', sql`claims.decided_at`, sql`claims.decided_at IS NOT NULL AND claims.protected_until IS NOT NULL`, sql`claims.decided_by`),
+    claim('CLAIM_REJECTED', sql`claims.decided_at`, sql`claims.status = 'REJECTED' AND claims.decided_at IS NOT NULL`, sql`claims.decided_by`),
+    // An expiry is the system's act: no actor.
+    claim('CLAIM_EXPIRED', sql`claims.expired_at`, sql`claims.expired_at IS NOT NULL`, sql`NULL::uuid`),
     {
       type: 'INTERACTION',
       at: sql`i.occurred_at`,
@@ -134,6 +150,10 @@ const idOf: Record<TimelineType, SQL> = {
   HANDOFF_REJECTED: sql`h.id`,
   HANDOFF_ESCALATED: sql`h.id`,
   STAGE_TRANSITION: sql`st.id`,
+  CLAIM_REGISTERED: sql`claims.id`,
+  CLAIM_APPROVED: sql`claims.id`,
+  CLAIM_REJECTED: sql`claims.id`,
+  CLAIM_EXPIRED: sql`claims.id`,
   COST_RECORDED: sql`cc.id`,
   REFERENCE_EFFECT_SET: sql`re.id`,
   VALUE_CLASS_CHANGED: sql`vh.id`,
@@ -155,6 +175,33 @@ function feed(p: Principal, customerId: SQL, types: readonly TimelineType[], aft
   });
   return sql`SELECT type, id, ${iso(sql`at`)} AS at, at AS sort_at, actor_id, on_behalf_of_id, data FROM (${sql.join(parts, sql` UNION ALL `)}) AS feed
       ORDER BY feed.at DESC, feed.id DESC, feed.type COLLATE "C" DESC LIMIT ${n}`;
+}
+
+// The rows of all pages of the feed: each chosen branch's rows (its where, no cursor, no limit), summed.
+function feedCount(p: Principal, customerId: SQL, types: readonly TimelineType[]): SQL {
+  const chosen = branches(p, customerId).filter((b) => types.includes(b.type));
+  return sql`(${sql.join(
+    chosen.map((b) => sql`(SELECT count(*) FROM ${b.from} WHERE ${b.where})`),
+    sql` + `,
+  )})::int`;
+}
+
+/** How many entries all pages of the customer's feed hold, with the same types and visibility. */
+export async function timelineCount(ex: Executor, p: Principal, customerId: string, types: readonly TimelineType[]): Promise<number> {
+  if (types.length === 0) return 0;
+  const [row] = await queryRows<{ n: number | string }>(ex, sql`SELECT ${feedCount(p, sql`${customerId}::uuid`, types)} AS n`);
+  return Number(row?.n ?? 0);
+}
+
+/** The same for many customers, in one statement (GraphQL Customer.timeline's totalCount). */
+export async function timelineCounts(ex: Executor, p: Principal, customerIds: readonly string[], types: readonly TimelineType[]): Promise<Map<string, number>> {
+  if (types.length === 0 || customerIds.length === 0) return new Map();
+  const ids = sql`ARRAY[${sql.join(
+    customerIds.map((id) => sql`${id}`),
+    sql`, `,
+  )}]::uuid[]`;
+  const rows = await queryRows<{ customer_id: string; n: number | string }>(ex, sql`SELECT parents.cid::text AS customer_id, ${feedCount(p, sql`parents.cid`, types)} AS n FROM unnest(${ids}) AS parents(cid)`);
+  return new Map(rows.map((r) => [r.customer_id, Number(r.n)]));
 }
 
 /**

@@ -27,6 +27,14 @@ export function summaryOf(type: TimelineType, d: Record<string, unknown>): strin
       const name = str(d.opportunityName) ?? 'Opportunity';
       return d.fromStageKey ? `${name} moved from ${d.fromStageKey} to ${d.toStageKey}` : `${name} entered ${d.toStageKey}`;
     }
+    case 'CLAIM_REGISTERED':
+      return d.opportunityId ? 'Deal registered (claim pending)' : 'Customer registered (claim pending)';
+    case 'CLAIM_APPROVED':
+      return `Claim approved: protected until ${d.protectedUntil}`;
+    case 'CLAIM_REJECTED':
+      return `Claim rejected${str(d.reason) ? `: ${d.reason}` : ''}`;
+    case 'CLAIM_EXPIRED':
+      return 'Claim protection ended';
     case 'COST_RECORDED':
       return `Cost recorded: ${words(d.kind)} ${d.amount} ${d.currency}${str(d.note) ? ` (${d.note})` : ''}`;
     case 'REFERENCE_EFFECT_SET':

@@ -2,7 +2,7 @@ import { and, asc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { contacts, customers } from '../../db/schema/index.js';
 import { access, type Principal } from '../../lib/access.js';
-import { keyset } from '../../lib/pagination.js';
+import { countRows, keyset } from '../../lib/pagination.js';
 
 export type ContactRow = typeof contacts.$inferSelect;
 export type ContactInsert = typeof contacts.$inferInsert;
@@ -40,6 +40,11 @@ export const contactsRepository = {
       .where(and(eq(contacts.customerId, customerId), ks.where))
       .orderBy(...ks.orderBy)
       .limit(limit + 1);
+  },
+
+  // The list's rows over all its pages (the service has checked the customer is visible).
+  async countContacts(ex: Executor, customerId: string): Promise<number> {
+    return countRows(ex, contacts, eq(contacts.customerId, customerId));
   },
 
   async findContactForAction(ex: Executor, p: Principal, id: string, permission: string, lock = false) {

@@ -2,7 +2,7 @@ import type { Database, Executor } from '../../db/client.js';
 import { onBehalfOf, type Principal, requirePermission } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, notFound, staleWrite } from '../../lib/errors.js';
-import { type Page, pageOf } from '../../lib/pagination.js';
+import { type Page, pageOf, withCount } from '../../lib/pagination.js';
 import { type ContactRow, contactsRepository as repo } from './contacts.repository.js';
 import { customersRepository } from './customers.repository.js';
 import type { ContactDto, CreateContactInput, PatchContactInput } from './customers.schemas.js';
@@ -51,7 +51,7 @@ export function createContactService(database: Database, loadForWrite: CustomerF
       if (!(await customersRepository.findVisible(db, p, customerId))) throw notFound('customer');
       const rows = await repo.listContacts(db, customerId, cursor, limit);
       const pg = pageOf(rows, limit, (r) => [iso(r.createdAt), r.id]);
-      return { ...pg, data: pg.data.map(toContactDto) };
+      return withCount({ ...pg, data: pg.data.map(toContactDto) }, () => repo.countContacts(db, customerId));
     },
 
     async getContact(p: Principal, id: string): Promise<ContactDto> {

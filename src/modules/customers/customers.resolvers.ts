@@ -15,11 +15,7 @@ import {
 export const customerResolvers = {
   Query: {
     customer: async (_, args, ctx) => ctx.services.customers.get(ctx.principal, parseId(args.id)),
-    customers: async (_, args, ctx) => {
-      const q = parseArgs(listCustomersQuery, args);
-      // A function field: the default resolver calls it only when the query selects totalCount.
-      return { ...connection(await ctx.services.customers.list(ctx.principal, q)), totalCount: () => ctx.services.customers.count(ctx.principal, q) };
-    },
+    customers: async (_, args, ctx) => connection(await ctx.services.customers.list(ctx.principal, parseArgs(listCustomersQuery, args))),
     contact: async (_, args, ctx) => ctx.services.customers.getContact(ctx.principal, parseId(args.id)),
     duplicateCheck: async (_, args, ctx) => ctx.services.customers.duplicateCheck(ctx.principal, parseInput(createCustomerBody, args.input)),
   },

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { parseIfMatch, withEtag } from '../../lib/http.js';
+import { answerPage } from '../../lib/pagination.js';
 import { errorResponses, idParams, page, problem } from '../../lib/schemas.js';
 import {
   contactSchema,
@@ -19,9 +20,6 @@ import {
   readCustomerQuery,
 } from './customers.schemas.js';
 
-// A list page; with ?count=true also how many rows all its pages hold.
-const countedPage = page(customerSchema).extend({ totalCount: z.number().int().min(0).optional() });
-
 const tags = ['customers'];
 
 export async function customersRoutes(fastify: FastifyInstance): Promise<void> {
@@ -29,11 +27,8 @@ export async function customersRoutes(fastify: FastifyInstance): Promise<void> {
   const svc = () => app.services.customers;
 
   app.get('/customers', {
-    schema: { tags, summary: 'List visible customers', querystring: listCustomersQuery, response: { 200: countedPage, ...errorResponses } },
-    handler: async (req) => {
-      const pg = await svc().list(req.principal, req.query);
-      return req.query.count ? { ...pg, totalCount: await svc().count(req.principal, req.query) } : pg;
-    },
+    schema: { tags, summary: 'List visible customers', querystring: listCustomersQuery, response: { 200: page(customerSchema), ...errorResponses } },
+    handler: async (req) => answerPage(await svc().list(req.principal, req.query), req.query.count),
   });
 
   app.post('/customers', {
@@ -95,7 +90,7 @@ export async function customersRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.get('/customers/:id/contacts', {
     schema: { tags: ['contacts'], summary: "A customer's contact persons", params: idParams, querystring: listContactsQuery, response: { 200: page(contactSchema), ...errorResponses } },
-    handler: async (req) => svc().listContacts(req.principal, req.params.id, req.query.cursor, req.query.limit),
+    handler: async (req) => answerPage(await svc().listContacts(req.principal, req.params.id, req.query.cursor, req.query.limit), req.query.count),
   });
 
   app.post('/customers/:id/contacts', {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cursorParam, limitSchema } from '../../lib/pagination.js';
+import { pageParams } from '../../lib/pagination.js';
 import { mergePatchOf } from '../../lib/merge-patch.js';
 import { includeParam, queryFlag, safeString, text, timestamp, trimmed } from '../../lib/schemas.js';
 import { LIFECYCLE_STAGES } from './lifecycle-stages.js';
@@ -179,8 +179,7 @@ export const CUSTOMER_SORTS = ['createdAt', 'updatedAt', 'name', 'valueScore', '
 
 export const listCustomersQuery = z
   .object({
-    limit: limitSchema,
-    cursor: cursorParam.optional(),
+    ...pageParams,
     sort: safeString().max(40).optional(),
     q: trimmed(200).optional(),
     lifecycleStage: z.preprocess(upper, z.enum(LIFECYCLE_STAGES)).optional(),
@@ -192,8 +191,6 @@ export const listCustomersQuery = z
     churnRisk: z.preprocess(upper, z.enum(CHURN_RISKS)).optional(),
     kind: z.preprocess(upper, z.enum(CUSTOMER_KINDS)).optional(),
     updatedAfter: timestamp.optional(),
-    // true: the answer carries totalCount, the rows of every page within visibility.
-    count: queryFlag.optional(),
   })
   .strict();
 export type ListCustomersQuery = z.infer<typeof listCustomersQuery>;
@@ -264,4 +261,4 @@ export const patchContactBody = z
   .meta({ id: 'ContactPatch' });
 export type PatchContactInput = z.infer<typeof patchContactBody>;
 
-export const listContactsQuery = z.object({ limit: limitSchema, cursor: cursorParam.optional() }).strict();
+export const listContactsQuery = z.object(pageParams).strict();

@@ -3,7 +3,7 @@ import { can, hiddenFields, onBehalfOf, type Principal, requirePermission } from
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../lib/errors.js';
 import { patchedField, sameJson } from '../../lib/merge-patch.js';
-import { cursorForSort, type Page, pageOf, parseSort, sortKey } from '../../lib/pagination.js';
+import { cursorForSort, type Page, pageOf, parseSort, sortKey, withCount } from '../../lib/pagination.js';
 import {
   type CustomerReadRow,
   type CustomerRow,
@@ -26,7 +26,7 @@ import {
   type PatchCustomerInput,
 } from './customers.schemas.js';
 import { createContactService } from './contacts.service.js';
-import { createDuplicateCheck } from './duplicate-check.js';
+import { createDuplicateCheck, type DuplicateGuard } from './duplicate-check.js';
 import { lowestCommonUnit } from './duplicates.js';
 import { contactsRepository } from './contacts.repository.js';
 import { INITIAL_STAGE } from './lifecycle-stages.js';
@@ -103,7 +103,7 @@ function refuseHiddenWrites(p: Principal, input: object): void {
   }
 }
 
-export type { DuplicateCandidate, ProtectedMatch } from './duplicate-check.js';
+export type { DuplicateCandidate, DuplicateGuard, ProtectedMatch } from './duplicate-check.js';
 
 // Fields a system owns (domain.md §8): written only by callers holding integration:write, so a
 // salesperson cannot overwrite what the ERP knows. A PATCH that repeats the stored value is no write.
@@ -138,16 +138,25 @@ function listFilter(q: ListCustomersQuery): ListFilter {
   return { ...q, q: search };
 }
 
+/** Gives a customer created without an explicit owner to whom the allocation rules name (wired in app.ts); returns the row as it is then. */
+export type CreateAllocator = (tx: Executor, p: Principal, row: CustomerRow) => Promise<CustomerRow>;
 /** Called in the transaction of a write that changed an input of customer value (wired to the value module in app.ts). */
 export type ValueInputHook = (tx: Executor, p: Principal, customerIds: string[], cause: 'CREDIT') => Promise<unknown>;
 
 export function createCustomerService(
   database: Database,
-  opts: { mergeRepoints?: readonly MergeRepoint[]; duplicateProbeLimitPerHour?: number; onValueInput?: ValueInputHook } = {},
+  opts: {
+    mergeRepoints?: readonly MergeRepoint[];
+    duplicateProbeLimitPerHour?: number;
+    duplicateGuard?: DuplicateGuard;
+    allocateOnCreate?: CreateAllocator;
+    onValueInput?: ValueInputHook;
+  } = {},
 ) {
   const { db } = database;
-  const duplicates = createDuplicateCheck(database, { probeLimitPerHour: opts.duplicateProbeLimitPerHour ?? 20 });
+  const duplicates = createDuplicateCheck(database, { probeLimitPerHour: opts.duplicateProbeLimitPerHour ?? 20, ...(opts.duplicateGuard ? { guard: opts.duplicateGuard } : {}) });
   const mergeRepoints = opts.mergeRepoints ?? [];
+  const allocateOnCreate = opts.allocateOnCreate;
   // The customers service answers for customers and their contact persons (contacts.service.ts).
   const contacts = createContactService(database, loadForWrite);
 
@@ -190,14 +199,7 @@ export function createCustomerService(
       const sort = sortKey({ field, desc });
       const rows = await repo.list(db, p, filter, sortSpec(field, desc), cursorForSort(q.cursor, sort), q.limit);
       const pg = pageOf(rows, q.limit, (r) => [sortValue(r, field), r.id], sort);
-      return { ...pg, data: pg.data.map((r) => toCustomerDto(p, r)) };
-    },
-
-    /** How many customers the list with these filters holds for the caller, over all its pages. */
-    async count(p: Principal, q: ListCustomersQuery): Promise<number> {
-      requirePermission(p, 'customers:read');
-      refuseHiddenQuery(p, q);
-      return repo.count(db, p, listFilter(q));
+      return withCount({ ...pg, data: pg.data.map((r) => toCustomerDto(p, r)) }, () => repo.count(db, p, filter));
     },
 
     /** The customers of these ids the caller sees; the others are left out (GraphQL relation fields). */
@@ -262,7 +264,9 @@ export function createCustomerService(
             onBehalfOfId: onBehalfOf(p, row.ownerUserId),
             owner,
           });
-          return toCustomerDto(p, row);
+          // A lead created with an explicit owner is not allocated.
+          const explicit = input.ownerUserId !== undefined || input.ownerUnitId !== undefined;
+          return toCustomerDto(p, allocateOnCreate && !explicit ? await allocateOnCreate(tx, p, row) : row);
         });
       }
     },

@@ -9,6 +9,12 @@ export type DuplicateCandidate = { id: string; name: string; lifecycleStage: str
 export type ProtectedMatch = { matchedOn: string[]; contactUnitId: string; contactUnitName: string };
 type Identity = { name: string; nameNorm: string; registrationNorm: string | null; phonesNorm: string[]; emailsNorm: string[] };
 
+/**
+ * A rule of another module over the existing customers a create matches (an approved claim protects
+ * its customer against duplicate creation by others): throws to refuse the create. Wired in app.ts.
+ */
+export type DuplicateGuard = (tx: Executor, p: Principal, matchedCustomerIds: string[]) => Promise<void>;
+
 // The audit action of an answer that reported protected matches: what the probe limit counts.
 export const PROBE_ACTION = 'duplicate_probe';
 
@@ -20,13 +26,14 @@ export const PROBE_ACTION = 'duplicate_probe';
  * of them per hour (429 beyond), and a partner's user can never override a protected match:
  * working another unit's customer unknowingly is the collision the product exists to prevent.
  */
-export function createDuplicateCheck(database: Database, opts: { probeLimitPerHour: number }) {
+export function createDuplicateCheck(database: Database, opts: { probeLimitPerHour: number; guard?: DuplicateGuard }) {
   // The protected ids behind a refusal, for its audit row; never part of the answer.
   const probes = new WeakMap<AppError, string[]>();
   return {
     /** Refuses a duplicate with its candidates; with `allow`, returns the ids it overrides instead. */
     async check(tx: Executor, p: Principal, c: Identity, allow: boolean): Promise<string[]> {
       const hits = await repo.findDuplicates(tx, p, c);
+      if (opts.guard && hits.length > 0) await opts.guard(tx, p, hits.map((h) => h.row.id));
       const hidden = hits.filter((h) => !h.visible);
       if (hits.length === 0 || (allow && (hidden.length === 0 || p.partnerPath === null))) return hits.map((h) => h.row.id);
       if (hidden.length > 0 && (await repo.recentAuditCount(tx, p.userId, PROBE_ACTION, 3600)) >= opts.probeLimitPerHour) {

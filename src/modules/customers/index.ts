@@ -3,7 +3,7 @@
 // module's tables; others change them only through the functions below, in their own transaction.
 export { customersRoutes } from './customers.routes.js';
 export { customerLoaders, customerResolvers } from './customers.resolvers.js';
-export { createCustomerService, type CustomerService, type MergeRepoint, toCustomerDto } from './customers.service.js';
+export { type CreateAllocator, createCustomerService, type CustomerService, type DuplicateGuard, type MergeRepoint, toCustomerDto } from './customers.service.js';
 export { customersRepository } from './customers.repository.js';
 export { applyLifecycleTransition, changeCustomerOwner, type LifecycleCause } from './customer-moves.js';
 export { type CustomerRow, type Move, type Owner, ownershipRepository, transferWrites } from './ownership.repository.js';

@@ -4,7 +4,7 @@ import { recordRowChanges } from '../../lib/audit.js';
 import { repointCustomerRows } from '../../lib/repoint.js';
 import { customers, handoffs, lifecycleTransitions, orgUnits, users } from '../../db/schema/index.js';
 import { access, allocationReachPredicate, handoffReceived, isHandoffReceiver, type Principal } from '../../lib/access.js';
-import { keyset } from '../../lib/pagination.js';
+import { countRows, keyset } from '../../lib/pagination.js';
 
 export type HandoffRow = typeof handoffs.$inferSelect;
 export type DueHandoff = {
@@ -20,6 +20,15 @@ export type TransitionRow = typeof lifecycleTransitions.$inferSelect;
 const received = handoffReceived;
 const handoffVisible = access.handoff.visible;
 
+type HandoffListFilter = { box: 'received' | 'sent'; status?: string | undefined };
+
+// The handoffs list's where-builder, for its pages and its count.
+function handoffListConditions(p: Principal, f: HandoffListFilter): (SQL | undefined)[] {
+  const conds: (SQL | undefined)[] = [f.box === 'sent' ? eq(handoffs.fromUserId, p.userId) : received(p)];
+  if (f.status) conds.push(eq(handoffs.status, f.status));
+  return conds;
+}
+
 export const lifecycleRepository = {
   isReceiver(p: Principal, h: HandoffRow): boolean {
     return isHandoffReceiver(p, h);
@@ -33,6 +42,11 @@ export const lifecycleRepository = {
       .where(and(eq(lifecycleTransitions.customerId, customerId), ks.where))
       .orderBy(...ks.orderBy)
       .limit(limit + 1);
+  },
+
+  // The list's rows over all its pages (the service has checked the customer is visible).
+  countTransitions(ex: Executor, customerId: string): Promise<number> {
+    return countRows(ex, lifecycleTransitions, eq(lifecycleTransitions.customerId, customerId));
   },
 
   async transitionsOf(ex: Executor, p: Principal, customerIds: readonly string[]): Promise<TransitionRow[]> {
@@ -64,16 +78,19 @@ export const lifecycleRepository = {
     return row ?? null;
   },
 
-  async listHandoffs(ex: Executor, p: Principal, f: { box: 'received' | 'sent'; status?: string | undefined }, cursor: string | undefined, limit: number): Promise<HandoffRow[]> {
+  async listHandoffs(ex: Executor, p: Principal, f: HandoffListFilter, cursor: string | undefined, limit: number): Promise<HandoffRow[]> {
     const ks = keyset({ column: handoffs.createdAt, desc: true, kind: 'timestamp' }, handoffs.id, cursor);
-    const conds: (SQL | undefined)[] = [f.box === 'sent' ? eq(handoffs.fromUserId, p.userId) : received(p), ks.where];
-    if (f.status) conds.push(eq(handoffs.status, f.status));
     return ex
       .select()
       .from(handoffs)
-      .where(and(...conds))
+      .where(and(...handoffListConditions(p, f), ks.where))
       .orderBy(...ks.orderBy)
       .limit(limit + 1);
+  },
+
+  // The list's rows over all its pages: the same box and filters.
+  countHandoffs(ex: Executor, p: Principal, f: HandoffListFilter): Promise<number> {
+    return countRows(ex, handoffs, and(...handoffListConditions(p, f)));
   },
 
   async pendingFor(ex: Executor, customerId: string): Promise<HandoffRow | null> {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { parseIfMatch, withEtag } from '../../lib/http.js';
+import { answerPage } from '../../lib/pagination.js';
 import { errorResponses, idParams, page } from '../../lib/schemas.js';
 import { handoffBody, handoffSchema, listHandoffsQuery, listTransitionsQuery, rejectBody, transitionBody, transitionResultSchema, transitionSchema } from './lifecycle.schemas.js';
 
@@ -10,7 +11,7 @@ export async function lifecycleRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.get('/customers/:id/lifecycle-transitions', {
     schema: { tags: ['lifecycle'], summary: "A customer's lifecycle transitions, newest first", params: idParams, querystring: listTransitionsQuery, response: { 200: page(transitionSchema), ...errorResponses } },
-    handler: async (req) => svc().listTransitions(req.principal, req.params.id, req.query.cursor, req.query.limit),
+    handler: async (req) => answerPage(await svc().listTransitions(req.principal, req.params.id, req.query.cursor, req.query.limit), req.query.count),
   });
 
   app.post('/customers/:id/lifecycle-transitions', {
@@ -38,7 +39,7 @@ export async function lifecycleRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.get('/handoffs', {
     schema: { tags: ['handoffs'], summary: 'Handoffs received (the inbox) or sent', querystring: listHandoffsQuery, response: { 200: page(handoffSchema), ...errorResponses } },
-    handler: async (req) => svc().listHandoffs(req.principal, req.query),
+    handler: async (req) => answerPage(await svc().listHandoffs(req.principal, req.query), req.query.count),
   });
 
   app.get('/handoffs/:id', {

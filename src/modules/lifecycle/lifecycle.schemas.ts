@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cursorParam, limitSchema } from '../../lib/pagination.js';
+import { pageParams } from '../../lib/pagination.js';
 import { text, timestamp, trimmed } from '../../lib/schemas.js';
 import { LIFECYCLE_STAGES } from '../customers/index.js';
 
@@ -42,12 +42,7 @@ export const transitionResultSchema = transitionSchema
   .meta({ id: 'LifecycleTransitionResult' });
 export type TransitionResultDto = z.infer<typeof transitionResultSchema>;
 
-export const listTransitionsQuery = z
-  .object({
-    limit: limitSchema,
-    cursor: cursorParam.optional(),
-  })
-  .strict();
+export const listTransitionsQuery = z.object(pageParams).strict();
 
 // The deadline is checked when the request is parsed: the same rule for both doors.
 const futureTimestamp = timestamp.refine((v) => Date.parse(v) > Date.now(), 'must be in the future');
@@ -74,8 +69,7 @@ export const listHandoffsQuery = z
   .object({
     status: z.preprocess(upper, z.enum(HANDOFF_STATUSES)).optional(),
     box: z.preprocess(lower, z.enum(HANDOFF_BOXES)).default('received'),
-    limit: limitSchema,
-    cursor: cursorParam.optional(),
+    ...pageParams,
   })
   .strict();
 export type ListHandoffsQuery = z.infer<typeof listHandoffsQuery>;

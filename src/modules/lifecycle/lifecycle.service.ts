@@ -2,7 +2,7 @@ import type { Database, Executor } from '../../db/client.js';
 import { onBehalfOf, type Principal, requirePermission } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, notFound } from '../../lib/errors.js';
-import { type Page, pageOf } from '../../lib/pagination.js';
+import { type Page, pageOf, withCount } from '../../lib/pagination.js';
 import { applyLifecycleTransition, changeCustomerOwner, type CustomerRow, customersRepository, isBefore, LEAD_STAGES, ownershipRepository } from '../customers/index.js';
 import { type HandoffRow, lifecycleRepository as repo, type TransitionRow } from './lifecycle.repository.js';
 import type { HandoffDto, HandoffInput, ListHandoffsQuery, TransitionDto, TransitionInput, TransitionResultDto } from './lifecycle.schemas.js';
@@ -106,7 +106,7 @@ export function createLifecycleService(database: Database, opts: { scheduler?: E
       if (!(await customersRepository.findVisible(db, p, customerId))) throw notFound('customer');
       const rows = await repo.listTransitions(db, customerId, cursor, limit);
       const pg = pageOf(rows, limit, (r) => [iso(r.at), r.id]);
-      return { ...pg, data: pg.data.map(toTransitionDto) };
+      return withCount({ ...pg, data: pg.data.map(toTransitionDto) }, () => repo.countTransitions(db, customerId));
     },
 
     async transitionsByCustomer(p: Principal, customerIds: readonly string[]): Promise<Map<string, TransitionDto[]>> {
@@ -165,9 +165,10 @@ export function createLifecycleService(database: Database, opts: { scheduler?: E
     },
 
     async listHandoffs(p: Principal, q: ListHandoffsQuery): Promise<Page<HandoffDto>> {
-      const rows = await repo.listHandoffs(db, p, { box: q.box, status: q.status }, q.cursor, q.limit);
+      const filter = { box: q.box, status: q.status };
+      const rows = await repo.listHandoffs(db, p, filter, q.cursor, q.limit);
       const pg = pageOf(rows, q.limit, (r) => [iso(r.createdAt), r.id]);
-      return { ...pg, data: pg.data.map(toHandoffDto) };
+      return withCount({ ...pg, data: pg.data.map(toHandoffDto) }, () => repo.countHandoffs(db, p, filter));
     },
 
     /** The receiver takes the lead: it owns the customer, which becomes an OPPORTUNITY. */

@@ -7,7 +7,7 @@ import { opportunitiesRepository } from './opportunities.repository.js';
 
 export { opportunitiesRoutes } from './opportunities.routes.js';
 export { opportunitiesLoaders, opportunitiesResolvers } from './opportunities.resolvers.js';
-export { createOpportunityService, type OpportunityService } from './opportunities.service.js';
+export { createOpportunityService, type OpportunityCreateGuard, type OpportunityService } from './opportunities.service.js';
 export { DEFAULT_STAGES } from './gates.js';
 export type { OpportunityDto } from './opportunities.schemas.js';
 

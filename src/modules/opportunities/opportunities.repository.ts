@@ -3,7 +3,7 @@ import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { type Executor, queryRows } from '../../db/client.js';
 import { actions, customers, opportunities, orgUnits, pipelineStages, pipelines, stageTransitions } from '../../db/schema/index.js';
 import { access, type Principal } from '../../lib/access.js';
-import { decodeCursor, keyset } from '../../lib/pagination.js';
+import { countGroups, countRows, decodeCursor, keyset } from '../../lib/pagination.js';
 import { fieldError } from '../../lib/errors.js';
 import { repointCustomerRows } from '../../lib/repoint.js';
 import { type Move, transferWrites } from '../customers/index.js';
@@ -199,6 +199,12 @@ export const opportunitiesRepository = {
       .limit(limit + 1);
   },
 
+  /** Per customer, the rows of all pages of pagesByCustomer: the same visibility, no cursor. */
+  async countByCustomer(ex: Executor, p: Principal, customerIds: readonly string[]): Promise<Map<string, number>> {
+    if (customerIds.length === 0) return new Map();
+    return countGroups(ex, opportunities, opportunities.customerId, and(inArray(opportunities.customerId, [...customerIds]), canSee(p)));
+  },
+
   // The list's rows without its page: the same filters (the stage key joins the stage), the same visibility.
   async count(ex: Executor, p: Principal, f: ListFilter): Promise<number> {
     const [row] = await ex
@@ -287,6 +293,11 @@ export const opportunitiesRepository = {
       .where(and(eq(stageTransitions.opportunityId, opportunityId), ks.where))
       .orderBy(...ks.orderBy)
       .limit(limit + 1);
+  },
+
+  // The list's rows over all its pages (the service has checked the opportunity is visible).
+  async countTransitions(ex: Executor, opportunityId: string): Promise<number> {
+    return countRows(ex, stageTransitions, eq(stageTransitions.opportunityId, opportunityId));
   },
 
   async transitionsOf(ex: Executor, p: Principal, opportunityIds: readonly string[]): Promise<TransitionRow[]> {

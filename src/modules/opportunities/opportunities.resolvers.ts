@@ -1,5 +1,5 @@
 import { connection, type LoadersOf, parseArgs, parseId, parseInput, parseVersion, related, type Resolvers } from '../../lib/graphql.js';
-import type { Page } from '../../lib/pagination.js';
+import { emptyPage, type Page } from '../../lib/pagination.js';
 import type { CustomerDto } from '../customers/index.js';
 import {
   createOpportunityBody,
@@ -16,11 +16,7 @@ export const opportunitiesResolvers = {
     pipelines: async (_, _args, ctx) => ctx.services.opportunities.listPipelines(ctx.principal),
     pipeline: async (_, args, ctx) => ctx.services.opportunities.getPipeline(ctx.principal, parseId(args.id)),
     opportunity: async (_, args, ctx) => ctx.services.opportunities.get(ctx.principal, parseId(args.id)),
-    opportunities: async (_, args, ctx) => {
-      const q = parseArgs(listOpportunitiesQuery, args);
-      // A function field: the default resolver calls it only when the query selects totalCount.
-      return { ...connection(await ctx.services.opportunities.list(ctx.principal, q)), totalCount: () => ctx.services.opportunities.count(ctx.principal, q) };
-    },
+    opportunities: async (_, args, ctx) => connection(await ctx.services.opportunities.list(ctx.principal, parseArgs(listOpportunitiesQuery, args))),
   },
   Mutation: {
     createPipeline: async (_, args, ctx) => ctx.services.opportunities.createPipeline(ctx.principal, parseInput(createPipelineBody, args.input)),
@@ -72,7 +68,7 @@ export const opportunitiesLoaders = {
       });
       const pages = new Map<string, ReadonlyMap<string, Page<OpportunityDto>>>();
       for (const [key, g] of groups) pages.set(key, await ctx.services.opportunities.pagesByCustomer(ctx.principal, g.ids, g.after, g.first));
-      return queries.map((q, i) => connection(pages.get(keys[i] ?? '')?.get(q.obj.id) ?? { data: [], nextCursor: null, cursors: [] }));
+      return queries.map((q, i) => connection(pages.get(keys[i] ?? '')?.get(q.obj.id) ?? emptyPage()));
     },
   } satisfies LoadersOf<'Customer', CustomerDto>,
 };

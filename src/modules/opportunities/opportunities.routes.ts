@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { parseIfMatch, withEtag } from '../../lib/http.js';
+import { answerPage, countQuery, wholeList } from '../../lib/pagination.js';
 import { errorResponses, idParams, page } from '../../lib/schemas.js';
 import {
   createOpportunityBody,
@@ -24,8 +24,9 @@ export async function opportunitiesRoutes(fastify: FastifyInstance): Promise<voi
   const svc = () => app.services.opportunities;
 
   app.get('/pipelines', {
-    schema: { tags: ['pipelines'], summary: 'Pipelines with their stages (the default first)', response: { 200: z.object({ data: z.array(pipelineSchema) }), ...errorResponses } },
-    handler: async (req) => ({ data: await svc().listPipelines(req.principal) }),
+    // Every pipeline in one page (they are few); the list shape is the same as every other list's.
+    schema: { tags: ['pipelines'], summary: 'Pipelines with their stages (the default first)', querystring: countQuery, response: { 200: page(pipelineSchema), ...errorResponses } },
+    handler: async (req) => answerPage(wholeList(await svc().listPipelines(req.principal)), req.query.count),
   });
 
   app.post('/pipelines', {
@@ -53,17 +54,11 @@ export async function opportunitiesRoutes(fastify: FastifyInstance): Promise<voi
     handler: async (req, reply) => withEtag(reply, await svc().updatePipeline(req.principal, req.params.id, req.body, parseIfMatch(req.headers['if-match']))),
   });
 
-  // A list page; with ?count=true also how many rows all its pages hold.
-const countedPage = page(opportunitySchema).extend({ totalCount: z.number().int().min(0).optional() });
-
 const tags = ['opportunities'];
 
   app.get('/opportunities', {
-    schema: { tags, summary: 'List visible opportunities', querystring: listOpportunitiesQuery, response: { 200: countedPage, ...errorResponses } },
-    handler: async (req) => {
-      const pg = await svc().list(req.principal, req.query);
-      return req.query.count ? { ...pg, totalCount: await svc().count(req.principal, req.query) } : pg;
-    },
+    schema: { tags, summary: 'List visible opportunities', querystring: listOpportunitiesQuery, response: { 200: page(opportunitySchema), ...errorResponses } },
+    handler: async (req) => answerPage(await svc().list(req.principal, req.query), req.query.count),
   });
 
   app.post('/opportunities', {
@@ -115,6 +110,6 @@ const tags = ['opportunities'];
 
   app.get('/opportunities/:id/transitions', {
     schema: { tags, summary: "An opportunity's stage transitions, oldest first", params: idParams, querystring: listTransitionsQuery, response: { 200: page(transitionSchema), ...errorResponses } },
-    handler: async (req) => svc().listTransitions(req.principal, req.params.id, req.query.cursor, req.query.limit),
+    handler: async (req) => answerPage(await svc().listTransitions(req.principal, req.params.id, req.query.cursor, req.query.limit), req.query.count),
   });
 }

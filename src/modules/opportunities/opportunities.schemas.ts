@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { cursorParam, limitSchema } from '../../lib/pagination.js';
+import { pageParams } from '../../lib/pagination.js';
 import { mergePatchOf } from '../../lib/merge-patch.js';
-import { includeParam, isoDate, queryFlag, safeString, text, timestamp, trimmed } from '../../lib/schemas.js';
+import { includeParam, isoDate, safeString, text, timestamp, trimmed } from '../../lib/schemas.js';
 import { PAYMENT_CAPABILITIES, QUALIFICATION_FACTS } from './gates.js';
 
 export const OPPORTUNITY_STATUSES = ['OPEN', 'WON', 'LOST'] as const;
@@ -223,8 +223,7 @@ export type OpportunityDto = z.infer<typeof opportunitySchema>;
 
 export const listOpportunitiesQuery = z
   .object({
-    limit: limitSchema,
-    cursor: cursorParam.optional(),
+    ...pageParams,
     sort: safeString().max(40).optional(),
     stageId: z.uuid().optional(),
     stageKey: z.preprocess(upper, safeString().max(50)).optional(),
@@ -237,8 +236,6 @@ export const listOpportunitiesQuery = z
     expectedCloseTo: isoDate.optional(),
     amountMin: money.optional(),
     amountMax: money.optional(),
-    // true: the answer carries totalCount, the rows of every page within visibility.
-    count: queryFlag.optional(),
   })
   .strict();
 export type ListOpportunitiesQuery = z.infer<typeof listOpportunitiesQuery>;
@@ -286,7 +283,7 @@ export const transitionResultSchema = transitionSchema
   .meta({ id: 'StageTransitionResult' });
 export type TransitionResultDto = z.infer<typeof transitionResultSchema>;
 
-export const listTransitionsQuery = z.object({ limit: limitSchema, cursor: cursorParam.optional() }).strict();
+export const listTransitionsQuery = z.object(pageParams).strict();
 
 // The criteria a move would lack: the same shape as a refused transition's `unmet`.
 const unmetCriterionSchema = z.object({ criterion: z.string(), message: z.string(), stageKey: z.string().optional() }).meta({ id: 'UnmetCriterion' });

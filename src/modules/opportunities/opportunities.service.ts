@@ -4,7 +4,7 @@ import { hasManagerScope, onBehalfOf, type Principal, requirePermission, scopeFo
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../lib/errors.js';
 import { patchedField, sameJson } from '../../lib/merge-patch.js';
-import { cursorForSort, type Page, pageOf, parseSort, sortKey } from '../../lib/pagination.js';
+import { countsOnce, cursorForSort, emptyPage, type Page, pageOf, parseSort, sortKey, withCount } from '../../lib/pagination.js';
 import { applyLifecycleTransition, type CustomerDto, customersRepository, isBefore, ownershipRepository, resolveOwner, toCustomerDto } from '../customers/index.js';
 import { checkMove, type Qualification } from './gates.js';
 import { type OpportunityRow, type OpportunitySort, opportunitiesRepository as repo, RESOURCE, sortValue, type TransitionRow } from './opportunities.repository.js';
@@ -61,10 +61,12 @@ export function toTransitionDto(r: TransitionRow): TransitionDto {
   };
 }
 
+/** A rule of another module over a new opportunity's customer (an approved claim): throws to refuse. Wired in app.ts. */
+export type OpportunityCreateGuard = (tx: Executor, p: Principal, customerId: string) => Promise<void>;
 /** Called in the transaction of a write that changed an input of customer value (wired to the value module in app.ts). */
 export type ValueInputHook = (tx: Executor, p: Principal, customerIds: string[], cause: 'OPPORTUNITY') => Promise<unknown>;
 
-export function createOpportunityService(database: Database, opts: { onValueInput?: ValueInputHook } = {}) {
+export function createOpportunityService(database: Database, opts: { createGuard?: OpportunityCreateGuard; onValueInput?: ValueInputHook } = {}) {
   const { db } = database;
   // Pipelines and their stages are the opportunities module's configuration (pipelines.service.ts).
   const pipelines = createPipelineService(database);
@@ -125,13 +127,7 @@ export function createOpportunityService(database: Database, opts: { onValueInpu
       const sort = sortKey({ field, desc });
       const rows = await repo.list(db, p, q, field, desc, cursorForSort(q.cursor, sort), q.limit);
       const pg = pageOf(rows, q.limit, (r) => [sortValue(r.row, field), r.row.id], sort);
-      return { ...pg, data: pg.data.map((r) => toOpportunityDto(r.row, r.stageKey)) };
-    },
-
-    /** How many opportunities the list with these filters holds for the caller, over all its pages. */
-    async count(p: Principal, q: ListOpportunitiesQuery): Promise<number> {
-      requirePermission(p, 'opportunities:read');
-      return repo.count(db, p, q);
+      return withCount({ ...pg, data: pg.data.map((r) => toOpportunityDto(r.row, r.stageKey)) }, () => repo.count(db, p, q));
     },
 
     async create(p: Principal, input: CreateOpportunityInput): Promise<OpportunityDto> {
@@ -147,6 +143,7 @@ export function createOpportunityService(database: Database, opts: { onValueInpu
         if (!hit.allowed) throw fieldError('FORBIDDEN', 'customerId', 'opportunities on this customer need write access to it; a share grants reading only');
         const customer = hit.row;
         if (customer.status !== 'ACTIVE') throw new AppError(customer.status === 'MERGED' ? 'CUSTOMER_MERGED' : 'CUSTOMER_FROZEN', `the customer is ${customer.status.toLowerCase()}; it takes no new opportunities`);
+        await opts.createGuard?.(tx, p, customer.id);
         const pipeline = input.pipelineId ? await repo.findPipeline(tx, input.pipelineId) : await repo.defaultPipeline(tx);
         if (!pipeline) throw fieldError('VALIDATION_FAILED', 'pipelineId', input.pipelineId ? 'no such pipeline' : 'there is no default pipeline');
         const first = (await repo.stagesOf(tx, [pipeline.id])).find((s) => !s.terminal);
@@ -304,7 +301,7 @@ export function createOpportunityService(database: Database, opts: { onValueInpu
       if (!(await repo.findVisible(db, p, id))) throw notFound('opportunity');
       const rows = await repo.listTransitions(db, id, cursor, limit);
       const pg = pageOf(rows, limit, (r) => [iso(r.at), r.id]);
-      return { ...pg, data: pg.data.map(toTransitionDto) };
+      return withCount({ ...pg, data: pg.data.map(toTransitionDto) }, () => repo.countTransitions(db, id));
     },
 
     // ---- batches for GraphQL nested fields (one statement each, whatever the page size) ----
@@ -331,14 +328,15 @@ export function createOpportunityService(database: Database, opts: { onValueInpu
     async pagesByCustomer(p: Principal, customerIds: readonly string[], after: string | undefined, first: number): Promise<Map<string, Page<OpportunityDto>>> {
       const out = new Map<string, Page<OpportunityDto>>();
       if (!scopeFor(p, 'opportunities:read')) {
-        for (const id of customerIds) out.set(id, { data: [], nextCursor: null, cursors: [] });
+        for (const id of customerIds) out.set(id, emptyPage());
         return out;
       }
       const rows = await repo.pagesByCustomer(db, p, [...new Set(customerIds)], after, first);
+      const countOf = countsOnce(customerIds, (ids) => repo.countByCustomer(db, p, ids));
       for (const id of customerIds) {
         const mine = rows.filter((r) => r.row.customerId === id);
         const pg = pageOf(mine, first, (r) => [iso(r.row.createdAt), r.row.id]);
-        out.set(id, { ...pg, data: pg.data.map((r) => toOpportunityDto(r.row, r.stageKey)) });
+        out.set(id, withCount({ ...pg, data: pg.data.map((r) => toOpportunityDto(r.row, r.stageKey)) }, countOf(id)));
       }
       return out;
     },

@@ -19,9 +19,11 @@ export const RESOURCES = [
   'integration',
   'webhooks',
   'events',
+  'claims',
+  'allocation-rules',
   'value-model',
 ] as const;
-export const ACTIONS = ['read', 'create', 'update', 'delete', 'freeze', 'merge'] as const;
+export const ACTIONS = ['read', 'create', 'update', 'delete', 'freeze', 'merge', 'approve'] as const;
 
 // Field-level security: names a role may hide.
 export const HIDEABLE_FIELDS = ['customer.creditStatus', 'customer.valueClass', 'customer.externalIds', 'customer.registrationId', 'customer.valueScore', 'customer.churnRisk'] as const;
@@ -46,7 +48,17 @@ const HEAD_OF_UNIT = [
   'delegations:delete',
   'transfers:create',
   'reports:read',
+  // Deal registration: a head approves or rejects the claims of the people below it.
+  'claims:read',
+  'claims:create',
+  'claims:approve',
+  'allocation-rules:read',
+  'allocation-rules:create',
+  'allocation-rules:update',
+  'allocation-rules:delete',
 ];
+// Who works leads registers them (claims) and reads the allocation rules that route them.
+const REGISTRANT = ['claims:read', 'claims:create', 'allocation-rules:read'];
 const OWN_BOOK = ['org-units:read', 'users:read', 'pipelines:read', 'delegations:read', 'delegations:create', 'delegations:delete'];
 
 export type BuiltInRole = { name: string; scope: Scope; permissions: string[]; hiddenFields: string[] };
@@ -64,13 +76,13 @@ export const BUILT_IN_ROLES: BuiltInRole[] = [
   {
     name: 'marketing',
     scope: 'SUBTREE',
-    permissions: [...crm('read', 'create', 'update'), 'org-units:read', 'users:read', 'pipelines:read', 'reports:read', 'shares:create', 'shares:delete'],
+    permissions: [...crm('read', 'create', 'update'), 'org-units:read', 'users:read', 'pipelines:read', 'reports:read', 'shares:create', 'shares:delete', ...REGISTRANT],
     hiddenFields: ['customer.creditStatus'],
   },
   {
     name: 'sales',
     scope: 'OWN',
-    permissions: [...crm('read', 'create', 'update'), ...OWN_BOOK],
+    permissions: [...crm('read', 'create', 'update'), ...OWN_BOOK, ...REGISTRANT],
     hiddenFields: [],
   },
   {
@@ -88,7 +100,7 @@ export const BUILT_IN_ROLES: BuiltInRole[] = [
   {
     name: 'partner_sales',
     scope: 'OWN',
-    permissions: [...crm('read', 'create', 'update'), ...OWN_BOOK],
+    permissions: [...crm('read', 'create', 'update'), ...OWN_BOOK, ...REGISTRANT],
     hiddenFields: PARTNER_HIDDEN,
   },
   {

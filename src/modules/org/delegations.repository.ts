@@ -2,7 +2,7 @@ import { and, eq, or, type SQL, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
 import { delegations } from '../../db/schema/index.js';
 import { access, type Principal, qualified, scopeFor, unitReachPredicate } from '../../lib/access.js';
-import { keyset } from '../../lib/pagination.js';
+import { countRows, keyset } from '../../lib/pagination.js';
 
 export type DelegationRow = typeof delegations.$inferSelect & { active: boolean };
 
@@ -40,19 +40,31 @@ const partnerPathOf = (unitPath: SQL) => sql`(SELECT pp.path FROM org_units pp
 
 export type UserFacts = { id: string; unitId: string; unitPath: string; active: boolean; partnerPath: string | null; visible: boolean; inReach: boolean };
 
+type DelegationListFilter = { fromUserId?: string | undefined; toUserId?: string | undefined; active?: boolean | undefined };
+
+// The list's where-builder, for its pages and its count.
+function listConditions(p: Principal, f: DelegationListFilter): (SQL | undefined)[] {
+  const conds: (SQL | undefined)[] = [delegationScope(p, 'delegations:read')];
+  if (f.fromUserId) conds.push(eq(delegations.fromUserId, f.fromUserId));
+  if (f.toUserId) conds.push(eq(delegations.toUserId, f.toUserId));
+  if (f.active !== undefined) conds.push(f.active ? isActive : sql`NOT ${isActive}`);
+  return conds;
+}
+
 export const delegationsRepository = {
-  async list(ex: Executor, p: Principal, f: { fromUserId?: string | undefined; toUserId?: string | undefined; active?: boolean | undefined }, cursor: string | undefined, limit: number): Promise<DelegationRow[]> {
+  async list(ex: Executor, p: Principal, f: DelegationListFilter, cursor: string | undefined, limit: number): Promise<DelegationRow[]> {
     const ks = keyset({ column: delegations.createdAt, desc: true, kind: 'timestamp' }, delegations.id, cursor);
-    const conds: (SQL | undefined)[] = [delegationScope(p, 'delegations:read'), ks.where];
-    if (f.fromUserId) conds.push(eq(delegations.fromUserId, f.fromUserId));
-    if (f.toUserId) conds.push(eq(delegations.toUserId, f.toUserId));
-    if (f.active !== undefined) conds.push(f.active ? isActive : sql`NOT ${isActive}`);
     return ex
       .select(columns)
       .from(delegations)
-      .where(and(...conds))
+      .where(and(...listConditions(p, f), ks.where))
       .orderBy(...ks.orderBy)
       .limit(limit + 1);
+  },
+
+  // The list's rows over all its pages: the same visibility and filters.
+  async count(ex: Executor, p: Principal, f: DelegationListFilter): Promise<number> {
+    return countRows(ex, delegations, and(...listConditions(p, f)));
   },
 
   async findVisible(ex: Executor, p: Principal, id: string): Promise<DelegationRow | null> {

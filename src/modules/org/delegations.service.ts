@@ -3,7 +3,7 @@ import type { Database, Executor } from '../../db/client.js';
 import { type Principal, requirePermission, scopeFor } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, fieldError, notFound } from '../../lib/errors.js';
-import { type Page, pageOf } from '../../lib/pagination.js';
+import { type Page, pageOf, withCount } from '../../lib/pagination.js';
 import { type DelegationRow, delegationsRepository as repo, type UserFacts } from './delegations.repository.js';
 import type { CreateDelegationInput, DelegationDto, DelegationFilter } from './org.schemas.js';
 
@@ -45,7 +45,7 @@ export function createDelegationService(database: Database) {
     async listDelegations(p: Principal, q: DelegationFilter & { cursor?: string | undefined; limit: number }): Promise<Page<DelegationDto>> {
       const rows = await repo.list(db, p, q, q.cursor, q.limit);
       const pg = pageOf(rows, q.limit, (r) => [iso(r.createdAt), r.id]);
-      return { ...pg, data: pg.data.map(toDelegationDto) };
+      return withCount({ ...pg, data: pg.data.map(toDelegationDto) }, () => repo.count(db, p, q));
     },
 
     async getDelegation(p: Principal, id: string): Promise<DelegationDto> {

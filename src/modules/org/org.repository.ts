@@ -2,7 +2,7 @@ import { and, asc, eq, ilike, inArray, or, type SQL, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
 import { delegations, orgUnits, roles, userRoles, users } from '../../db/schema/index.js';
 import { access, type Principal, qualified, unitReachPredicate } from '../../lib/access.js';
-import { keyset } from '../../lib/pagination.js';
+import { countRows, keyset } from '../../lib/pagination.js';
 
 export type OrgUnitRow = typeof orgUnits.$inferSelect;
 export type RoleRow = typeof roles.$inferSelect;
@@ -10,6 +10,20 @@ export type UserRow = typeof users.$inferSelect & { roles: string[] };
 
 const unitVisible = access.unit.visible;
 const userVisible = access.user.visible;
+
+type UserFilter = { unitId?: string | undefined; active?: boolean | undefined; q?: string | undefined };
+
+// The users list's where-builder, for its pages and its count.
+function userListConditions(p: Principal, f: UserFilter): (SQL | undefined)[] {
+  const conds: (SQL | undefined)[] = [userVisible(p)];
+  if (f.unitId) conds.push(eq(users.unitId, f.unitId));
+  if (f.active !== undefined) conds.push(eq(users.active, f.active));
+  if (f.q) {
+    const like = `%${f.q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+    conds.push(or(ilike(users.name, like), ilike(users.email, like)));
+  }
+  return conds;
+}
 
 const userColumns = {
   id: users.id,
@@ -136,21 +150,19 @@ export const orgRepository = {
     return row ?? null;
   },
 
-  async listUsers(ex: Executor, p: Principal, f: { unitId?: string | undefined; active?: boolean | undefined; q?: string | undefined }, cursor: string | undefined, limit: number): Promise<UserRow[]> {
+  async listUsers(ex: Executor, p: Principal, f: UserFilter, cursor: string | undefined, limit: number): Promise<UserRow[]> {
     const ks = keyset({ column: users.createdAt, desc: false, kind: 'timestamp' }, users.id, cursor);
-    const conds: (SQL | undefined)[] = [userVisible(p), ks.where];
-    if (f.unitId) conds.push(eq(users.unitId, f.unitId));
-    if (f.active !== undefined) conds.push(eq(users.active, f.active));
-    if (f.q) {
-      const like = `%${f.q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
-      conds.push(or(ilike(users.name, like), ilike(users.email, like)));
-    }
     return ex
       .select(userColumns)
       .from(users)
-      .where(and(...conds))
+      .where(and(...userListConditions(p, f), ks.where))
       .orderBy(...ks.orderBy)
       .limit(limit + 1);
+  },
+
+  // The list's rows over all its pages: the same visibility and filters.
+  async countUsers(ex: Executor, p: Principal, f: UserFilter): Promise<number> {
+    return countRows(ex, users, and(...userListConditions(p, f)));
   },
 
   async usersByIds(ex: Executor, p: Principal, ids: string[]): Promise<UserRow[]> {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { parseIfMatch, withEtag } from '../../lib/http.js';
+import { answerPage, countQuery, wholeList } from '../../lib/pagination.js';
 import { errorResponses, idParams, page } from '../../lib/schemas.js';
 import {
   createOrgUnitBody,
@@ -38,8 +39,8 @@ export async function orgRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.get('/org-units', {
     // The visible tree in one page (it is small); the list shape is the same as every other list's.
-    schema: { tags: ['org'], summary: 'The org tree as the caller may see it', response: { 200: page(orgUnitSchema), ...errorResponses } },
-    handler: async (req) => ({ data: await svc().listUnits(req.principal), nextCursor: null }),
+    schema: { tags: ['org'], summary: 'The org tree as the caller may see it', querystring: countQuery, response: { 200: page(orgUnitSchema), ...errorResponses } },
+    handler: async (req) => answerPage(wholeList(await svc().listUnits(req.principal)), req.query.count),
   });
   app.post('/org-units', {
     schema: { tags: ['org'], summary: 'Create a unit (partners are units too)', body: createOrgUnitBody, response: { 201: orgUnitSchema, ...errorResponses } },
@@ -60,7 +61,7 @@ export async function orgRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.get('/users', {
     schema: { tags: ['org'], summary: 'Users the caller may see', querystring: listUsersQuery, response: { 200: page(userSchema), ...errorResponses } },
-    handler: async (req) => svc().listUsers(req.principal, req.query),
+    handler: async (req) => answerPage(await svc().listUsers(req.principal, req.query), req.query.count),
   });
   app.post('/users', {
     schema: { tags: ['org'], summary: 'Create a user', body: createUserBody, response: { 201: userSchema, ...errorResponses } },
@@ -80,8 +81,8 @@ export async function orgRoutes(fastify: FastifyInstance): Promise<void> {
   });
 
   app.get('/roles', {
-    schema: { tags: ['org'], summary: 'Roles', response: { 200: page(roleSchema), ...errorResponses } },
-    handler: async (req) => ({ data: await svc().listRoles(req.principal), nextCursor: null }),
+    schema: { tags: ['org'], summary: 'Roles', querystring: countQuery, response: { 200: page(roleSchema), ...errorResponses } },
+    handler: async (req) => answerPage(wholeList(await svc().listRoles(req.principal)), req.query.count),
   });
   app.post('/roles', {
     schema: { tags: ['org'], summary: 'Create a role', body: createRoleBody, response: { 201: roleSchema, ...errorResponses } },
@@ -107,7 +108,7 @@ export async function orgRoutes(fastify: FastifyInstance): Promise<void> {
       querystring: listDelegationsQuery,
       response: { 200: page(delegationSchema), ...errorResponses },
     },
-    handler: async (req) => svc().listDelegations(req.principal, req.query),
+    handler: async (req) => answerPage(await svc().listDelegations(req.principal, req.query), req.query.count),
   });
   app.get('/delegations/:id', {
     schema: { tags: ['org'], summary: 'Read a delegation', params: idParams, response: { 200: delegationSchema, ...errorResponses } },
@@ -151,7 +152,7 @@ export async function orgRoutes(fastify: FastifyInstance): Promise<void> {
       querystring: listSharesQuery,
       response: { 200: page(shareSchema), ...errorResponses },
     },
-    handler: async (req) => svc().listShares(req.principal, req.query),
+    handler: async (req) => answerPage(await svc().listShares(req.principal, req.query), req.query.count),
   });
   app.get('/shares/:id', {
     schema: { tags: ['org'], summary: 'Read a share', params: idParams, response: { 200: shareSchema, ...errorResponses } },
@@ -159,7 +160,7 @@ export async function orgRoutes(fastify: FastifyInstance): Promise<void> {
   });
   app.get('/customers/:id/shares', {
     schema: { tags: ['org'], summary: 'The shares of a customer the caller sees', params: idParams, querystring: customerSharesQuery, response: { 200: page(shareSchema), ...errorResponses } },
-    handler: async (req) => svc().listCustomerShares(req.principal, req.params.id, req.query),
+    handler: async (req) => answerPage(await svc().listCustomerShares(req.principal, req.params.id, req.query), req.query.count),
   });
   app.post('/shares', {
     schema: { tags: ['org'], summary: 'Share a record with a unit or a user (read access)', body: createShareBody, response: { 201: shareSchema, ...errorResponses } },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cursorParam, limitSchema } from '../../lib/pagination.js';
+import { pageParams } from '../../lib/pagination.js';
 import { queryFlag, timestamp, trimmed } from '../../lib/schemas.js';
 import { HIDEABLE_FIELDS, SCOPES } from './built-in-roles.js';
 
@@ -130,8 +130,7 @@ export type PatchUserInput = z.infer<typeof patchUserBody>;
 
 export const listUsersQuery = z
   .object({
-    limit: limitSchema,
-    cursor: cursorParam.optional(),
+    ...pageParams,
     unitId: z.uuid().optional(),
     active: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
     q: trimmed(200).optional(),
@@ -179,8 +178,7 @@ export type CreateShareInput = z.infer<typeof createShareBody>;
 
 export const listSharesQuery = z
   .object({
-    limit: limitSchema,
-    cursor: cursorParam.optional(),
+    ...pageParams,
     resourceType: shareResourceType.optional(),
     resourceId: z.uuid().optional(),
     toUserId: z.uuid().optional(),
@@ -188,9 +186,9 @@ export const listSharesQuery = z
   })
   .strict();
 export type ListSharesQuery = z.infer<typeof listSharesQuery>;
-export type ShareFilter = Omit<ListSharesQuery, 'limit' | 'cursor'>;
+export type ShareFilter = Omit<ListSharesQuery, 'limit' | 'cursor' | 'count'>;
 
-export const customerSharesQuery = z.object({ limit: limitSchema, cursor: cursorParam.optional() }).strict();
+export const customerSharesQuery = z.object(pageParams).strict();
 export type CustomerSharesQuery = z.infer<typeof customerSharesQuery>;
 
 export const delegationSchema = z
@@ -233,15 +231,14 @@ export type CreateDelegationInput = z.infer<typeof createDelegationBody>;
 
 export const listDelegationsQuery = z
   .object({
-    limit: limitSchema,
-    cursor: cursorParam.optional(),
+    ...pageParams,
     fromUserId: z.uuid().optional(),
     toUserId: z.uuid().optional(),
     active: queryFlag.optional(),
   })
   .strict();
 export type ListDelegationsQuery = z.infer<typeof listDelegationsQuery>;
-export type DelegationFilter = Omit<ListDelegationsQuery, 'limit' | 'cursor'>;
+export type DelegationFilter = Omit<ListDelegationsQuery, 'limit' | 'cursor' | 'count'>;
 
 export const transferBody = z
   .object({

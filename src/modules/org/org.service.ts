@@ -2,7 +2,7 @@ import type { Database, Executor } from '../../db/client.js';
 import { hiddenFields, type Principal, requirePermission, scopeFor } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../lib/errors.js';
-import { type Page, pageOf } from '../../lib/pagination.js';
+import { type Page, pageOf, withCount } from '../../lib/pagination.js';
 import { openActionCount } from '../actions/index.js';
 import { ownershipRepository } from '../customers/index.js';
 import { openOpportunityCount } from '../opportunities/index.js';
@@ -272,7 +272,7 @@ export function createOrgService(database: Database, opts: { onAccessChanged?: (
       requirePermission(p, 'users:read');
       const rows = await repo.listUsers(db, p, q, q.cursor, q.limit);
       const pg = pageOf(rows, q.limit, (r) => [iso(r.createdAt), r.id]);
-      return { ...pg, data: pg.data.map(toUserDto) };
+      return withCount({ ...pg, data: pg.data.map(toUserDto) }, () => repo.countUsers(db, p, q));
     },
 
     async getUser(p: Principal, id: string): Promise<UserDto> {

@@ -2,7 +2,7 @@ import { and, desc, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { shares } from '../../db/schema/index.js';
 import { access, type Principal } from '../../lib/access.js';
-import { keyset } from '../../lib/pagination.js';
+import { countRows, keyset } from '../../lib/pagination.js';
 
 export type ShareRow = typeof shares.$inferSelect;
 export type ShareFilterRow = { resourceType?: string | undefined; resourceId?: string | undefined; toUserId?: string | undefined; toUnitId?: string | undefined };
@@ -18,20 +18,30 @@ export function shareVisible(p: Principal): SQL {
   return sql`(${shares.createdBy} = ${p.userId} OR ${shares.toUserId} = ${p.userId} OR ${shares.toUnitId} = ${p.unitId} OR ${onEditable})`;
 }
 
+// The list's where-builder, for its pages and its count.
+function listConditions(p: Principal, f: ShareFilterRow): (SQL | undefined)[] {
+  const conds: (SQL | undefined)[] = [shareVisible(p)];
+  if (f.resourceType) conds.push(eq(shares.resourceType, f.resourceType));
+  if (f.resourceId) conds.push(eq(shares.resourceId, f.resourceId));
+  if (f.toUserId) conds.push(eq(shares.toUserId, f.toUserId));
+  if (f.toUnitId) conds.push(eq(shares.toUnitId, f.toUnitId));
+  return conds;
+}
+
 export const sharesRepository = {
   async list(ex: Executor, p: Principal, f: ShareFilterRow, cursor: string | undefined, limit: number): Promise<ShareRow[]> {
     const ks = keyset({ column: shares.createdAt, desc: true, kind: 'timestamp' }, shares.id, cursor);
-    const conds: (SQL | undefined)[] = [shareVisible(p), ks.where];
-    if (f.resourceType) conds.push(eq(shares.resourceType, f.resourceType));
-    if (f.resourceId) conds.push(eq(shares.resourceId, f.resourceId));
-    if (f.toUserId) conds.push(eq(shares.toUserId, f.toUserId));
-    if (f.toUnitId) conds.push(eq(shares.toUnitId, f.toUnitId));
     return ex
       .select()
       .from(shares)
-      .where(and(...conds))
+      .where(and(...listConditions(p, f), ks.where))
       .orderBy(...ks.orderBy)
       .limit(limit + 1);
+  },
+
+  // The list's rows over all its pages: the same visibility and filters.
+  async count(ex: Executor, p: Principal, f: ShareFilterRow): Promise<number> {
+    return countRows(ex, shares, and(...listConditions(p, f)));
   },
 
   async onResources(ex: Executor, p: Principal, resourceType: string, ids: string[]): Promise<ShareRow[]> {

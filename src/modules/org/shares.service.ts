@@ -2,11 +2,11 @@ import type { Database } from '../../db/client.js';
 import { type Principal, requirePermission } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, fieldError, notFound } from '../../lib/errors.js';
-import { type Page, pageOf } from '../../lib/pagination.js';
+import { type Page, pageOf, withCount } from '../../lib/pagination.js';
 import { customersRepository } from '../customers/index.js';
 import { orgRepository as repo } from './org.repository.js';
 import type { CreateShareInput, CustomerSharesQuery, ListSharesQuery, ShareDto, ShareResourceType } from './org.schemas.js';
-import { type ShareRow, sharesRepository as shares } from './shares.repository.js';
+import { type ShareFilterRow, type ShareRow, sharesRepository as shares } from './shares.repository.js';
 
 const iso = (d: Date) => d.toISOString();
 
@@ -33,15 +33,16 @@ export const toShareDto = (r: ShareRow): ShareDto => ({
 export function createShareService(database: Database) {
   const { db } = database;
 
-  const page = (rows: ShareRow[], limit: number): Page<ShareDto> => {
+  // A page of the shares list with this filter, and the count of all its pages.
+  const page = (p: Principal, filter: ShareFilterRow, rows: ShareRow[], limit: number): Page<ShareDto> => {
     const pg = pageOf(rows, limit, (r) => [iso(r.createdAt), r.id]);
-    return { ...pg, data: pg.data.map(toShareDto) };
+    return withCount({ ...pg, data: pg.data.map(toShareDto) }, () => shares.count(db, p, filter));
   };
 
   return {
     async listShares(p: Principal, q: ListSharesQuery): Promise<Page<ShareDto>> {
       const filter = { ...q, resourceType: q.resourceType ? STORED[q.resourceType] : undefined };
-      return page(await shares.list(db, p, filter, q.cursor, q.limit), q.limit);
+      return page(p, filter, await shares.list(db, p, filter, q.cursor, q.limit), q.limit);
     },
 
     async getShare(p: Principal, id: string): Promise<ShareDto> {
@@ -53,7 +54,8 @@ export function createShareService(database: Database) {
     /** The shares of one customer the caller sees; a customer it cannot see answers 404. */
     async listCustomerShares(p: Principal, customerId: string, q: CustomerSharesQuery): Promise<Page<ShareDto>> {
       if (!(await customersRepository.findVisible(db, p, customerId))) throw notFound('customer');
-      return page(await shares.list(db, p, { resourceType: STORED.CUSTOMER, resourceId: customerId }, q.cursor, q.limit), q.limit);
+      const filter = { resourceType: STORED.CUSTOMER, resourceId: customerId };
+      return page(p, filter, await shares.list(db, p, filter, q.cursor, q.limit), q.limit);
     },
 
     /** Per customer, the shares the caller sees (GraphQL Customer.shares): one statement for all. */

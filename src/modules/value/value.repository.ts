@@ -2,7 +2,7 @@ import { and, desc, eq, type SQL, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
 import { customerCosts, customers, customerValueHistory, customerValues, referenceEffects, valueModels, valueRuns } from '../../db/schema/index.js';
 import { access, type Principal } from '../../lib/access.js';
-import { keyset, type SortSpec } from '../../lib/pagination.js';
+import { countRows, keyset, type SortSpec } from '../../lib/pagination.js';
 import type { ValueModelConfig } from './scoring.js';
 import type { Model } from './value.recompute.js';
 
@@ -102,6 +102,8 @@ export const valueRepository = {
       .orderBy(...ks.orderBy)
       .limit(limit + 1);
   },
+
+  countCosts: (ex: Executor, customerId: string): Promise<number> => countRows(ex, customerCosts, eq(customerCosts.customerId, customerId)),
 
   async insertReference(ex: Executor, v: typeof referenceEffects.$inferInsert) {
     const [row] = await ex.insert(referenceEffects).values(v).returning();

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { answerPage } from '../../lib/pagination.js';
 import { errorResponses, idParams, noQuery, page } from '../../lib/schemas.js';
 import {
   costSchema,
@@ -27,7 +28,7 @@ export async function valueRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.get('/customers/:id/costs', {
     schema: { tags, summary: 'What serving the customer cost, newest first', params: idParams, querystring: listCostsQuery, response: { 200: page(costSchema), ...errorResponses } },
-    handler: async (req) => svc().listCosts(req.principal, req.params.id, req.query),
+    handler: async (req) => answerPage(await svc().listCosts(req.principal, req.params.id, req.query), req.query.count),
   });
 
   app.post('/customers/:id/costs', {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cursorParam, limitSchema } from '../../lib/pagination.js';
+import { pageParams } from '../../lib/pagination.js';
 import { safeString, text, timestamp } from '../../lib/schemas.js';
 import { CHURN_LEVELS, CHURN_SIGNALS, INDICATORS, VALUE_CLASSES } from './scoring.js';
 import { VALUE_CAUSES } from './value.recompute.js';
@@ -41,7 +41,7 @@ export const costSchema = z
   .meta({ id: 'Cost' });
 export type CostDto = z.infer<typeof costSchema>;
 
-export const listCostsQuery = z.object({ limit: limitSchema, cursor: cursorParam.optional() }).strict();
+export const listCostsQuery = z.object({ ...pageParams }).strict();
 export type ListCostsQuery = z.infer<typeof listCostsQuery>;
 
 export const referenceEffectBody = z

@@ -2,7 +2,7 @@ import type { Database, Executor } from '../../db/client.js';
 import { hasManagerScope, hiddenFields, onBehalfOf, type Principal, requirePermission } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, notFound } from '../../lib/errors.js';
-import { type Page, pageOf } from '../../lib/pagination.js';
+import { type Page, pageOf, withCount } from '../../lib/pagination.js';
 import { systemPrincipal } from '../org/index.js';
 import { createValueReportService } from './value-reports.service.js';
 import { CHURN_SIGNALS, scoreOf, type ValueClass, type ValueModelConfig } from './scoring.js';
@@ -113,7 +113,7 @@ export function createValueService(database: Database, opts: ValueServiceOptions
       await visibleCustomer(p, customerId);
       const rows = await repo.listCosts(db, customerId, q.cursor, q.limit);
       const pg = pageOf(rows, q.limit, (r) => [iso(r.incurredAt), r.id]);
-      return { ...pg, data: pg.data.map(toCostDto) };
+      return withCount({ ...pg, data: pg.data.map(toCostDto) }, () => repo.countCosts(db, customerId));
     },
 
     async recordCost(p: Principal, customerId: string, input: RecordCostInput): Promise<CostDto> {

@@ -134,3 +134,20 @@ t.test("an action's and an interaction's opportunity: the deal when visible, nul
   t.same(seen.data.interaction, { id: hqCall.id, opportunity: null }, 'the call is readable through the share, the deal behind it is not');
   t.notMatch(JSON.stringify(seen), /SECRET/, 'nothing of the deal reaches the partner');
 });
+
+t.test("a decided handoff's customer: null for a receiver who rejected it and so lost the customer", async (t) => {
+  const lead = await app.customer(co.users.marketing);
+  const h = await handoff(app, co.users.marketing, lead.id, { toUnitId: co.partnerA.id });
+  const q = `query($id: ID!) { handoff(id: $id) { status customerId customer { id name } } }`;
+  const pending = await app.gql(manager, q, { id: h.id });
+  t.same(pending.errors, undefined);
+  t.same(pending.data.handoff.customer, { id: lead.id, name: lead.name }, 'a pending handoff lets the receiver read the lead');
+  const rejected = await app.rest(manager, 'POST', `/v1/handoffs/${h.id}/reject`, { reason: 'Not our region' });
+  t.equal(rejected.status, 200);
+  const after = await app.gql(manager, q, { id: h.id });
+  t.same(after.errors, undefined);
+  t.same(after.data.handoff, { status: 'REJECTED', customerId: lead.id, customer: null }, 'the receiver keeps the handoff, not the customer');
+  t.notMatch(JSON.stringify(after), new RegExp(lead.name), 'nothing of the customer reaches the former receiver');
+  const sender = await app.gql(co.users.marketing, q, { id: h.id });
+  t.same(sender.data.handoff.customer, { id: lead.id, name: lead.name }, 'the sender, whose pool it is again, sees it');
+});
