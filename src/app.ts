@@ -19,6 +19,7 @@ import { contactHistoryRoutes, createContactHistoryService, repointInteractions 
 import { createCustomerService, customersRoutes } from './modules/customers/index.js';
 import { createLifecycleService, lifecycleRoutes, repointHandoffs } from './modules/lifecycle/index.js';
 import { createOpportunityService, opportunitiesRoutes, repointOpportunities } from './modules/opportunities/index.js';
+import { createOrderService, ordersRoutes, repointOrders } from './modules/orders/index.js';
 import { createOrgService, createPrincipalCache, orgRoutes, type PrincipalCache } from './modules/org/index.js';
 import { createReportService, reportsRoutes } from './modules/reports/index.js';
 import { createValueService, recomputeCustomers, valueRoutes } from './modules/value/index.js';
@@ -90,7 +91,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   app.decorate('services', {
     // A merge asks each module that keeps records of a customer to repoint them to the survivor.
     customers: createCustomerService(database, {
-      mergeRepoints: [repointInteractions, repointOpportunities, repointActions, repointHandoffs],
+      mergeRepoints: [repointInteractions, repointOpportunities, repointActions, repointHandoffs, repointOrders],
       duplicateProbeLimitPerHour: config.duplicateProbeLimitPerHour,
       duplicateGuard: claims.duplicateGuard,
       allocateOnCreate: allocation.allocateOnCreate,
@@ -106,6 +107,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     access: createAccessService(database),
     claims,
     allocation,
+    orders: createOrderService(database),
     value: createValueService(database, { scheduleFull: (cause) => jobs.scheduleValueRecompute(cause) }),
   });
   app.addHook('onSend', async (request, reply) => {
@@ -160,6 +162,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       await v1.register(accessRoutes);
       await v1.register(claimsRoutes);
       await v1.register(allocationRoutes);
+      await v1.register(ordersRoutes);
       await v1.register(valueRoutes);
     },
     { prefix: '/v1' },

@@ -6,6 +6,7 @@ import type { ContactHistoryService } from './modules/contact-history/index.js';
 import type { CustomerService } from './modules/customers/index.js';
 import type { LifecycleService } from './modules/lifecycle/index.js';
 import type { OpportunityService } from './modules/opportunities/index.js';
+import type { OrderService } from './modules/orders/index.js';
 import type { OrgService } from './modules/org/index.js';
 import type { ReportService } from './modules/reports/index.js';
 import type { ValueService } from './modules/value/index.js';
@@ -22,5 +23,6 @@ export type Services = {
   access: AccessService;
   claims: ClaimService;
   allocation: AllocationService;
+  orders: OrderService;
   value: ValueService;
 };

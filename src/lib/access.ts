@@ -292,6 +292,15 @@ export const access = {
   interaction: {
     visible: (p: Principal): SQL => accessPredicate(p, 'interactions:read', 'customer', customerOwner),
   },
+  /**
+   * Orders are visible exactly when their customer is, under orders:read (resource type 'customer', so
+   * shares and the other customer-level grants apply, for reading only); a write is judged on the
+   * customer's owner. Need `customers` joined.
+   */
+  order: {
+    visible: (p: Principal): SQL => accessPredicate(p, 'orders:read', 'customer', customerOwner),
+    allows: (p: Principal, permission: string): SQL => accessPredicate(p, permission, 'customer', customerOwner),
+  },
   opportunity: {
     /** Needs `opportunities` in the FROM list. */
     visible: (p: Principal): SQL => accessPredicate(p, 'opportunities:read', 'opportunity', opportunityOwner),

@@ -54,6 +54,8 @@ export const ERROR_MAP = {
   CLAIMED: { status: 409, title: 'The customer is protected by an approved claim', graphql: 'CONFLICT' },
   CLAIM_EXISTS: { status: 409, title: 'The claim exists already', graphql: 'CONFLICT' },
   CLAIM_NOT_PENDING: { status: 409, title: 'The claim is no longer pending', graphql: 'CONFLICT' },
+  // Orders
+  ORDER_STATUS_BACKWARD: { status: 409, title: 'An order status moves forward only', graphql: 'CONFLICT' },
 
   // Organisation
   PARTNER_SCOPE_ALL: { status: 422, title: 'A partner can never have scope ALL', graphql: 'BAD_USER_INPUT' },

@@ -483,6 +483,25 @@ export type CreateOpportunityInput = {
   qualification?: InputMaybe<QualificationInput>;
 };
 
+export type CreateOrderInput = {
+  /** When lines are given it must equal their sum (or be left out). */
+  amount?: InputMaybe<Scalars['String']['input']>;
+  cancelledAt?: InputMaybe<Scalars['DateTime']['input']>;
+  confirmedAt?: InputMaybe<Scalars['DateTime']['input']>;
+  currency: Scalars['String']['input'];
+  customer?: InputMaybe<OrderCustomerRefInput>;
+  /** The customer by id, or by customer: { system, externalId }. */
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  externalIds?: InputMaybe<Scalars['JSON']['input']>;
+  lines?: InputMaybe<Array<OrderLineInput>>;
+  number?: InputMaybe<Scalars['String']['input']>;
+  opportunityId?: InputMaybe<Scalars['ID']['input']>;
+  orderedAt?: InputMaybe<Scalars['DateTime']['input']>;
+  paidAt?: InputMaybe<Scalars['DateTime']['input']>;
+  shippedAt?: InputMaybe<Scalars['DateTime']['input']>;
+  status?: InputMaybe<OrderStatus>;
+};
+
 export type CreateOrgUnitInput = {
   kind: OrgUnitKind;
   name: Scalars['String']['input'];
@@ -571,6 +590,8 @@ export type Customer = {
   name: Scalars['String']['output'];
   /** Newest first. Batched: one statement for all customers of a page. */
   opportunities: OpportunityConnection;
+  /** Newest first. Batched: one statement for all customers of a page. */
+  orders: OrderConnection;
   /** Null when the owner is outside the caller's visibility. */
   owner?: Maybe<User>;
   ownerUnit?: Maybe<OrgUnit>;
@@ -612,6 +633,12 @@ export type CustomerInteractionsArgs = {
 
 
 export type CustomerOpportunitiesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type CustomerOrdersArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
@@ -997,6 +1024,7 @@ export type Mutation = {
   createCustomer: Customer;
   createDelegation: Delegation;
   createOpportunity: Opportunity;
+  createOrder: Order;
   createOrgUnit: OrgUnit;
   createPipeline: Pipeline;
   createRole: Role;
@@ -1031,12 +1059,14 @@ export type Mutation = {
   updateCustomer: Customer;
   updateInteraction: Interaction;
   updateOpportunity: Opportunity;
+  updateOrder: Order;
   updateOrgUnit: OrgUnit;
   updatePipeline: Pipeline;
   updateRole: Role;
   updateUser: User;
   /** PUT /v1/value-model (admin) */
   updateValueModel: ValueModel;
+  upsertOrder: OrderUpsertResult;
 };
 
 
@@ -1090,6 +1120,11 @@ export type MutationCreateDelegationArgs = {
 
 export type MutationCreateOpportunityArgs = {
   input: CreateOpportunityInput;
+};
+
+
+export type MutationCreateOrderArgs = {
+  input: CreateOrderInput;
 };
 
 
@@ -1261,6 +1296,13 @@ export type MutationUpdateOpportunityArgs = {
 };
 
 
+export type MutationUpdateOrderArgs = {
+  expectedVersion?: InputMaybe<Scalars['Int']['input']>;
+  id: Scalars['ID']['input'];
+  input: UpdateOrderInput;
+};
+
+
 export type MutationUpdateOrgUnitArgs = {
   expectedVersion?: InputMaybe<Scalars['Int']['input']>;
   id: Scalars['ID']['input'];
@@ -1291,6 +1333,13 @@ export type MutationUpdateUserArgs = {
 
 export type MutationUpdateValueModelArgs = {
   input: ValueModelInput;
+};
+
+
+export type MutationUpsertOrderArgs = {
+  externalId: Scalars['String']['input'];
+  input: UpsertOrderInput;
+  system: Scalars['String']['input'];
 };
 
 export type Opportunity = {
@@ -1382,6 +1431,106 @@ export type OpportunityViewerCan = {
   /** A move from an open stage. */
   transition: Scalars['Boolean']['output'];
   update: Scalars['Boolean']['output'];
+};
+
+export type Order = {
+  __typename?: 'Order';
+  /** Decimal string: the sum of the lines, e.g. "1500.00". */
+  amount: Scalars['String']['output'];
+  cancelledAt?: Maybe<Scalars['DateTime']['output']>;
+  confirmedAt?: Maybe<Scalars['DateTime']['output']>;
+  createdAt: Scalars['DateTime']['output'];
+  currency: Scalars['String']['output'];
+  /** Null when the customer is outside the caller's visibility. Batched. */
+  customer?: Maybe<Customer>;
+  customerId: Scalars['ID']['output'];
+  /** { system: id }; null for callers whose roles hide the company's system ids. */
+  externalIds?: Maybe<Scalars['JSON']['output']>;
+  id: Scalars['ID']['output'];
+  lines: Array<OrderLine>;
+  number?: Maybe<Scalars['String']['output']>;
+  /** Null when there is none, or it is outside the caller's visibility. Batched. */
+  opportunity?: Maybe<Opportunity>;
+  opportunityId?: Maybe<Scalars['ID']['output']>;
+  orderedAt: Scalars['DateTime']['output'];
+  ownerUnitId: Scalars['ID']['output'];
+  /** The customer's owner: an order is owned as its customer is. */
+  ownerUserId?: Maybe<Scalars['ID']['output']>;
+  paidAt?: Maybe<Scalars['DateTime']['output']>;
+  shippedAt?: Maybe<Scalars['DateTime']['output']>;
+  status: OrderStatus;
+  updatedAt: Scalars['DateTime']['output'];
+  version: Scalars['Int']['output'];
+};
+
+export type OrderConnection = {
+  __typename?: 'OrderConnection';
+  edges: Array<OrderEdge>;
+  pageInfo: PageInfo;
+  /** The rows of every page with these filters, within visibility; counted only when asked for. */
+  totalCount: Scalars['Int']['output'];
+};
+
+/** A record by the id an integrated system gave it. */
+export type OrderCustomerRefInput = {
+  externalId: Scalars['String']['input'];
+  system: Scalars['String']['input'];
+};
+
+export type OrderEdge = {
+  __typename?: 'OrderEdge';
+  cursor: Scalars['String']['output'];
+  node: Order;
+};
+
+export type OrderFilter = {
+  currency?: InputMaybe<Scalars['String']['input']>;
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  number?: InputMaybe<Scalars['String']['input']>;
+  opportunityId?: InputMaybe<Scalars['ID']['input']>;
+  orderedAfter?: InputMaybe<Scalars['DateTime']['input']>;
+  orderedBefore?: InputMaybe<Scalars['DateTime']['input']>;
+  ownerUnitId?: InputMaybe<Scalars['ID']['input']>;
+  ownerUserId?: InputMaybe<Scalars['ID']['input']>;
+  productLine?: InputMaybe<Scalars['String']['input']>;
+  status?: InputMaybe<OrderStatus>;
+  updatedAfter?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+export type OrderLine = {
+  __typename?: 'OrderLine';
+  /** Decimal string: as given, or quantity × unitPrice to the cent. */
+  amount: Scalars['String']['output'];
+  product: Scalars['String']['output'];
+  productLine?: Maybe<Scalars['String']['output']>;
+  /** Decimal string, e.g. "2" or "0.5". */
+  quantity: Scalars['String']['output'];
+  /** Decimal string, e.g. "12.50". */
+  unitPrice: Scalars['String']['output'];
+};
+
+export type OrderLineInput = {
+  /** Leave out to have quantity × unitPrice, to the cent. */
+  amount?: InputMaybe<Scalars['String']['input']>;
+  product: Scalars['String']['input'];
+  productLine?: InputMaybe<Scalars['String']['input']>;
+  quantity: Scalars['String']['input'];
+  unitPrice: Scalars['String']['input'];
+};
+
+/** ORDERED → PAID → SHIPPED → CONFIRMED, or CANCELLED before CONFIRMED; forward only. */
+export type OrderStatus =
+  | 'CANCELLED'
+  | 'CONFIRMED'
+  | 'ORDERED'
+  | 'PAID'
+  | 'SHIPPED';
+
+export type OrderUpsertResult = {
+  __typename?: 'OrderUpsertResult';
+  /** True when the upsert created the order, false when it patched an existing one (or changed nothing). */
+  created: Scalars['Boolean']['output'];
+  order: Order;
 };
 
 export type OrgUnit = {
@@ -1523,6 +1672,9 @@ export type Query = {
   me: Me;
   opportunities: OpportunityConnection;
   opportunity?: Maybe<Opportunity>;
+  order?: Maybe<Order>;
+  orderByExternalId?: Maybe<Order>;
+  orders: OrderConnection;
   orgUnit?: Maybe<OrgUnit>;
   orgUnits: Array<OrgUnit>;
   pipeline?: Maybe<Pipeline>;
@@ -1678,6 +1830,25 @@ export type QueryOpportunitiesArgs = {
 
 export type QueryOpportunityArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryOrderArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryOrderByExternalIdArgs = {
+  externalId: Scalars['String']['input'];
+  system: Scalars['String']['input'];
+};
+
+
+export type QueryOrdersArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<OrderFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  sort?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -1958,6 +2129,7 @@ export type TimelineEntryType =
   | 'HANDOFF_REJECTED'
   | 'INTERACTION'
   | 'LIFECYCLE_TRANSITION'
+  | 'ORDER'
   | 'OWNERSHIP_CHANGE'
   | 'REFERENCE_EFFECT_SET'
   | 'STAGE_TRANSITION'
@@ -2062,6 +2234,22 @@ export type UpdateOpportunityInput = {
   stageId?: InputMaybe<Scalars['ID']['input']>;
 };
 
+/** Merge patch: omitted fields are unchanged; status moves forward only; lines replaces the lines. */
+export type UpdateOrderInput = {
+  amount?: InputMaybe<Scalars['String']['input']>;
+  cancelledAt?: InputMaybe<Scalars['DateTime']['input']>;
+  confirmedAt?: InputMaybe<Scalars['DateTime']['input']>;
+  currency?: InputMaybe<Scalars['String']['input']>;
+  externalIds?: InputMaybe<Scalars['JSON']['input']>;
+  lines?: InputMaybe<Array<OrderLineInput>>;
+  number?: InputMaybe<Scalars['String']['input']>;
+  opportunityId?: InputMaybe<Scalars['ID']['input']>;
+  orderedAt?: InputMaybe<Scalars['DateTime']['input']>;
+  paidAt?: InputMaybe<Scalars['DateTime']['input']>;
+  shippedAt?: InputMaybe<Scalars['DateTime']['input']>;
+  status?: InputMaybe<OrderStatus>;
+};
+
 export type UpdateOrgUnitInput = {
   name?: InputMaybe<Scalars['String']['input']>;
   parentId?: InputMaybe<Scalars['ID']['input']>;
@@ -2091,6 +2279,24 @@ export type UpdateUserInput = {
   name?: InputMaybe<Scalars['String']['input']>;
   roles?: InputMaybe<Array<Scalars['String']['input']>>;
   unitId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+/** The create input when the order is new, a merge patch when it exists. */
+export type UpsertOrderInput = {
+  amount?: InputMaybe<Scalars['String']['input']>;
+  cancelledAt?: InputMaybe<Scalars['DateTime']['input']>;
+  confirmedAt?: InputMaybe<Scalars['DateTime']['input']>;
+  currency?: InputMaybe<Scalars['String']['input']>;
+  customer?: InputMaybe<OrderCustomerRefInput>;
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  externalIds?: InputMaybe<Scalars['JSON']['input']>;
+  lines?: InputMaybe<Array<OrderLineInput>>;
+  number?: InputMaybe<Scalars['String']['input']>;
+  opportunityId?: InputMaybe<Scalars['ID']['input']>;
+  orderedAt?: InputMaybe<Scalars['DateTime']['input']>;
+  paidAt?: InputMaybe<Scalars['DateTime']['input']>;
+  shippedAt?: InputMaybe<Scalars['DateTime']['input']>;
+  status?: InputMaybe<OrderStatus>;
 };
 
 export type User = {
@@ -2421,6 +2627,7 @@ export type ResolversTypes = {
   CreateCustomerInput: ResolverTypeWrapper<unknown>;
   CreateDelegationInput: ResolverTypeWrapper<unknown>;
   CreateOpportunityInput: ResolverTypeWrapper<unknown>;
+  CreateOrderInput: ResolverTypeWrapper<unknown>;
   CreateOrgUnitInput: ResolverTypeWrapper<unknown>;
   CreatePipelineInput: ResolverTypeWrapper<unknown>;
   CreateRoleInput: ResolverTypeWrapper<unknown>;
@@ -2480,6 +2687,15 @@ export type ResolversTypes = {
   OpportunityFilter: ResolverTypeWrapper<unknown>;
   OpportunityStatus: ResolverTypeWrapper<unknown>;
   OpportunityViewerCan: ResolverTypeWrapper<unknown>;
+  Order: ResolverTypeWrapper<unknown>;
+  OrderConnection: ResolverTypeWrapper<unknown>;
+  OrderCustomerRefInput: ResolverTypeWrapper<unknown>;
+  OrderEdge: ResolverTypeWrapper<unknown>;
+  OrderFilter: ResolverTypeWrapper<unknown>;
+  OrderLine: ResolverTypeWrapper<unknown>;
+  OrderLineInput: ResolverTypeWrapper<unknown>;
+  OrderStatus: ResolverTypeWrapper<unknown>;
+  OrderUpsertResult: ResolverTypeWrapper<unknown>;
   OrgUnit: ResolverTypeWrapper<unknown>;
   OrgUnitKind: ResolverTypeWrapper<unknown>;
   PageInfo: ResolverTypeWrapper<unknown>;
@@ -2525,10 +2741,12 @@ export type ResolversTypes = {
   UpdateCustomerInput: ResolverTypeWrapper<unknown>;
   UpdateInteractionInput: ResolverTypeWrapper<unknown>;
   UpdateOpportunityInput: ResolverTypeWrapper<unknown>;
+  UpdateOrderInput: ResolverTypeWrapper<unknown>;
   UpdateOrgUnitInput: ResolverTypeWrapper<unknown>;
   UpdatePipelineInput: ResolverTypeWrapper<unknown>;
   UpdateRoleInput: ResolverTypeWrapper<unknown>;
   UpdateUserInput: ResolverTypeWrapper<unknown>;
+  UpsertOrderInput: ResolverTypeWrapper<unknown>;
   User: ResolverTypeWrapper<unknown>;
   UserConnection: ResolverTypeWrapper<unknown>;
   UserEdge: ResolverTypeWrapper<unknown>;
@@ -2595,6 +2813,7 @@ export type ResolversParentTypes = {
   CreateCustomerInput: unknown;
   CreateDelegationInput: unknown;
   CreateOpportunityInput: unknown;
+  CreateOrderInput: unknown;
   CreateOrgUnitInput: unknown;
   CreatePipelineInput: unknown;
   CreateRoleInput: unknown;
@@ -2643,6 +2862,14 @@ export type ResolversParentTypes = {
   OpportunityEdge: unknown;
   OpportunityFilter: unknown;
   OpportunityViewerCan: unknown;
+  Order: unknown;
+  OrderConnection: unknown;
+  OrderCustomerRefInput: unknown;
+  OrderEdge: unknown;
+  OrderFilter: unknown;
+  OrderLine: unknown;
+  OrderLineInput: unknown;
+  OrderUpsertResult: unknown;
   OrgUnit: unknown;
   PageInfo: unknown;
   Pipeline: unknown;
@@ -2680,10 +2907,12 @@ export type ResolversParentTypes = {
   UpdateCustomerInput: unknown;
   UpdateInteractionInput: unknown;
   UpdateOpportunityInput: unknown;
+  UpdateOrderInput: unknown;
   UpdateOrgUnitInput: unknown;
   UpdatePipelineInput: unknown;
   UpdateRoleInput: unknown;
   UpdateUserInput: unknown;
+  UpsertOrderInput: unknown;
   User: unknown;
   UserConnection: unknown;
   UserEdge: unknown;
@@ -2979,6 +3208,7 @@ export type CustomerResolvers<ContextType = MercuriusContext, ParentType extends
   mergedIntoId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   opportunities?: Resolver<ResolversTypes['OpportunityConnection'], ParentType, ContextType, Partial<CustomerOpportunitiesArgs>>;
+  orders?: Resolver<ResolversTypes['OrderConnection'], ParentType, ContextType, Partial<CustomerOrdersArgs>>;
   owner?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   ownerUnit?: Resolver<Maybe<ResolversTypes['OrgUnit']>, ParentType, ContextType>;
   ownerUnitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -3213,6 +3443,7 @@ export type MutationResolvers<ContextType = MercuriusContext, ParentType extends
   createCustomer?: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationCreateCustomerArgs, 'input'>>;
   createDelegation?: Resolver<ResolversTypes['Delegation'], ParentType, ContextType, RequireFields<MutationCreateDelegationArgs, 'input'>>;
   createOpportunity?: Resolver<ResolversTypes['Opportunity'], ParentType, ContextType, RequireFields<MutationCreateOpportunityArgs, 'input'>>;
+  createOrder?: Resolver<ResolversTypes['Order'], ParentType, ContextType, RequireFields<MutationCreateOrderArgs, 'input'>>;
   createOrgUnit?: Resolver<ResolversTypes['OrgUnit'], ParentType, ContextType, RequireFields<MutationCreateOrgUnitArgs, 'input'>>;
   createPipeline?: Resolver<ResolversTypes['Pipeline'], ParentType, ContextType, RequireFields<MutationCreatePipelineArgs, 'input'>>;
   createRole?: Resolver<ResolversTypes['Role'], ParentType, ContextType, RequireFields<MutationCreateRoleArgs, 'input'>>;
@@ -3242,11 +3473,13 @@ export type MutationResolvers<ContextType = MercuriusContext, ParentType extends
   updateCustomer?: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationUpdateCustomerArgs, 'id' | 'input'>>;
   updateInteraction?: Resolver<ResolversTypes['Interaction'], ParentType, ContextType, RequireFields<MutationUpdateInteractionArgs, 'id' | 'input'>>;
   updateOpportunity?: Resolver<ResolversTypes['Opportunity'], ParentType, ContextType, RequireFields<MutationUpdateOpportunityArgs, 'id' | 'input'>>;
+  updateOrder?: Resolver<ResolversTypes['Order'], ParentType, ContextType, RequireFields<MutationUpdateOrderArgs, 'id' | 'input'>>;
   updateOrgUnit?: Resolver<ResolversTypes['OrgUnit'], ParentType, ContextType, RequireFields<MutationUpdateOrgUnitArgs, 'id' | 'input'>>;
   updatePipeline?: Resolver<ResolversTypes['Pipeline'], ParentType, ContextType, RequireFields<MutationUpdatePipelineArgs, 'id' | 'input'>>;
   updateRole?: Resolver<ResolversTypes['Role'], ParentType, ContextType, RequireFields<MutationUpdateRoleArgs, 'id' | 'input'>>;
   updateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUpdateUserArgs, 'id' | 'input'>>;
   updateValueModel?: Resolver<ResolversTypes['ValueModel'], ParentType, ContextType, RequireFields<MutationUpdateValueModelArgs, 'input'>>;
+  upsertOrder?: Resolver<ResolversTypes['OrderUpsertResult'], ParentType, ContextType, RequireFields<MutationUpsertOrderArgs, 'externalId' | 'input' | 'system'>>;
 };
 
 export type OpportunityResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Opportunity'] = ResolversParentTypes['Opportunity']> = {
@@ -3294,6 +3527,54 @@ export type OpportunityViewerCanResolvers<ContextType = MercuriusContext, Parent
   reopen?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   transition?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   update?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
+export type OrderResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Order'] = ResolversParentTypes['Order']> = {
+  amount?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  cancelledAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  confirmedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  externalIds?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lines?: Resolver<Array<ResolversTypes['OrderLine']>, ParentType, ContextType>;
+  number?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  opportunity?: Resolver<Maybe<ResolversTypes['Opportunity']>, ParentType, ContextType>;
+  opportunityId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  orderedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  ownerUnitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  ownerUserId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  paidAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  shippedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['OrderStatus'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type OrderConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['OrderConnection'] = ResolversParentTypes['OrderConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['OrderEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type OrderEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['OrderEdge'] = ResolversParentTypes['OrderEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Order'], ParentType, ContextType>;
+};
+
+export type OrderLineResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['OrderLine'] = ResolversParentTypes['OrderLine']> = {
+  amount?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  product?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  productLine?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  quantity?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  unitPrice?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type OrderUpsertResultResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['OrderUpsertResult'] = ResolversParentTypes['OrderUpsertResult']> = {
+  created?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  order?: Resolver<ResolversTypes['Order'], ParentType, ContextType>;
 };
 
 export type OrgUnitResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['OrgUnit'] = ResolversParentTypes['OrgUnit']> = {
@@ -3375,6 +3656,9 @@ export type QueryResolvers<ContextType = MercuriusContext, ParentType extends Re
   me?: Resolver<ResolversTypes['Me'], ParentType, ContextType>;
   opportunities?: Resolver<ResolversTypes['OpportunityConnection'], ParentType, ContextType, Partial<QueryOpportunitiesArgs>>;
   opportunity?: Resolver<Maybe<ResolversTypes['Opportunity']>, ParentType, ContextType, RequireFields<QueryOpportunityArgs, 'id'>>;
+  order?: Resolver<Maybe<ResolversTypes['Order']>, ParentType, ContextType, RequireFields<QueryOrderArgs, 'id'>>;
+  orderByExternalId?: Resolver<Maybe<ResolversTypes['Order']>, ParentType, ContextType, RequireFields<QueryOrderByExternalIdArgs, 'externalId' | 'system'>>;
+  orders?: Resolver<ResolversTypes['OrderConnection'], ParentType, ContextType, Partial<QueryOrdersArgs>>;
   orgUnit?: Resolver<Maybe<ResolversTypes['OrgUnit']>, ParentType, ContextType, RequireFields<QueryOrgUnitArgs, 'id'>>;
   orgUnits?: Resolver<Array<ResolversTypes['OrgUnit']>, ParentType, ContextType>;
   pipeline?: Resolver<Maybe<ResolversTypes['Pipeline']>, ParentType, ContextType, RequireFields<QueryPipelineArgs, 'id'>>;
@@ -3713,6 +3997,11 @@ export type Resolvers<ContextType = MercuriusContext> = {
   OpportunityConnection?: OpportunityConnectionResolvers<ContextType>;
   OpportunityEdge?: OpportunityEdgeResolvers<ContextType>;
   OpportunityViewerCan?: OpportunityViewerCanResolvers<ContextType>;
+  Order?: OrderResolvers<ContextType>;
+  OrderConnection?: OrderConnectionResolvers<ContextType>;
+  OrderEdge?: OrderEdgeResolvers<ContextType>;
+  OrderLine?: OrderLineResolvers<ContextType>;
+  OrderUpsertResult?: OrderUpsertResultResolvers<ContextType>;
   OrgUnit?: OrgUnitResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Pipeline?: PipelineResolvers<ContextType>;

@@ -19,6 +19,7 @@ import { contactHistoryLoaders, contactHistoryResolvers } from '../modules/conta
 import { customerLoaders, customerResolvers } from '../modules/customers/index.js';
 import { lifecycleLoaders, lifecycleResolvers } from '../modules/lifecycle/index.js';
 import { opportunitiesLoaders, opportunitiesResolvers } from '../modules/opportunities/index.js';
+import { ordersLoaders, ordersResolvers } from '../modules/orders/index.js';
 import { orgLoaders, orgResolvers } from '../modules/org/index.js';
 import { reportsLoaders, reportsResolvers } from '../modules/reports/index.js';
 import { valueLoaders, valueResolvers } from '../modules/value/index.js';
@@ -134,9 +135,10 @@ export const graphqlPlugin = fp(
         accessResolvers,
         claimsResolvers,
         allocationResolvers,
+        ordersResolvers,
         valueResolvers,
       ]),
-      loaders: merge<MercuriusLoaders>([customerLoaders, orgLoaders, contactHistoryLoaders, lifecycleLoaders, opportunitiesLoaders, actionsLoaders, reportsLoaders, accessLoaders, claimsLoaders, allocationLoaders, valueLoaders]),
+      loaders: merge<MercuriusLoaders>([customerLoaders, orgLoaders, contactHistoryLoaders, lifecycleLoaders, opportunitiesLoaders, actionsLoaders, reportsLoaders, accessLoaders, claimsLoaders, allocationLoaders, ordersLoaders, valueLoaders]),
       // The cost rule reads the variables, which rules out mercurius' per-query cache.
       cache: false,
       context: (request): Pick<MercuriusContext, 'principal' | 'services'> => ({ principal: request.principal, services: app.services }),

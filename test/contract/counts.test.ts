@@ -227,6 +227,8 @@ const GRAPHQL: { field: string; query: string; pick: (d: any) => number; rest: s
   { field: 'Customer.actions', query: `{ customer(id: ${q(a.customer.id)}) { actions(first: 1) { totalCount } } }`, pick: (d) => d.customer.actions.totalCount, rest: `/v1/customers/${a.customer.id}/actions` },
   { field: 'Opportunity.interactions', query: `{ opportunity(id: ${q(a.opportunity.id)}) { interactions(first: 1) { totalCount } } }`, pick: (d) => d.opportunity.interactions.totalCount, rest: `/v1/opportunities/${a.opportunity.id}/interactions` },
   { field: 'Opportunity.actions', query: `{ opportunity(id: ${q(a.opportunity.id)}) { actions(first: 1) { totalCount } } }`, pick: (d) => d.opportunity.actions.totalCount, rest: `/v1/opportunities/${a.opportunity.id}/actions` },
+  { field: 'Query.orders', query: `{ orders(first: 1, filter: { customerId: ${q(a.customer.id)} }) { totalCount } }`, pick: (d) => d.orders.totalCount, rest: `/v1/orders?customerId=${a.customer.id}` },
+  { field: 'Customer.orders', query: `{ customer(id: ${q(a.customer.id)}) { orders(first: 1) { totalCount } } }`, pick: (d) => d.customer.orders.totalCount, rest: `/v1/customers/${a.customer.id}/orders` },
 ];
 
 t.test('every connection of schema.graphql has totalCount, and is compared with REST below', async (t) => {
@@ -267,6 +269,7 @@ t.test('GraphQL counts only when totalCount is selected, nested counts in one st
     ['timeline', 'timeline(first: 1)'],
     ['opportunities', 'opportunities(first: 1)'],
     ['actions', 'actions(first: 1)'],
+    ['orders', 'orders(first: 1)'],
   ]) {
     const without = await app.countStatements(() => app.gql(admin, `{ ${page} { edges { node { id ${inner} { edges { cursor } } } } } }`));
     const withCount = await app.countStatements(() => app.gql(admin, `{ ${page} { edges { node { id ${inner} { totalCount edges { cursor } } } } } }`));

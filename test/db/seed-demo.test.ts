@@ -25,6 +25,17 @@ t.test('seeds a small company once', async (t) => {
   t.ok(first.created);
   t.equal(first.customers, CUSTOMERS);
   t.ok(first.contacts >= CUSTOMERS && first.contacts <= 3 * CUSTOMERS, `${first.contacts} contacts`);
+  t.ok(first.orders > 0, `${first.orders} orders`);
+  const [orderShape] = await queryRows<{ n: number; off_stage: number; unpriced: number; confirmed: number }>(
+    app.database.db,
+    sql`SELECT count(*)::int AS n,
+          count(*) FILTER (WHERE c.lifecycle_stage NOT IN ('CUSTOMER', 'USER'))::int AS off_stage,
+          count(*) FILTER (WHERE o.amount <> (SELECT sum(l.amount) FROM order_lines l WHERE l.order_id = o.id))::int AS unpriced,
+          count(*) FILTER (WHERE o.status = 'CONFIRMED' AND o.confirmed_at IS NOT NULL)::int AS confirmed
+        FROM orders o JOIN customers c ON c.id = o.customer_id`,
+  );
+  t.match(orderShape, { n: first.orders, off_stage: 0, unpriced: 0 }, 'orders only on customers that bought, totals are their lines');
+  t.ok((orderShape?.confirmed ?? 0) > 0, 'some orders went the whole order-to-cash chain');
 
   const db = app.database.db;
   // Customer value: costs recorded, reference customers rated, and every active buyer ranked.

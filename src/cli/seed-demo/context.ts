@@ -16,6 +16,7 @@ export type SeedSummary = {
   opportunities: number;
   actions: number;
   handoffs: number;
+  orders: number;
   ms: number;
 };
 

@@ -12,6 +12,7 @@ import { backdate, findAdminId, newBackdating } from './backdate.js';
 import { seedClaimsAndRules } from './claims.js';
 import { seedCustomers } from './customers.js';
 import { seedHistory } from './history.js';
+import { seedOrders } from './orders.js';
 import { seedOrg } from './org.js';
 import { prng } from './random.js';
 import { seedValue } from './value.js';
@@ -27,7 +28,7 @@ export async function seedDemo(app: FastifyInstance, opts: { customers?: number;
   const started = Date.now();
   const { database, services } = app;
   const db = database.db;
-  const summary: SeedSummary = { created: false, units: 0, users: 0, customers: 0, contacts: 0, frozen: 0, shares: 0, interactions: 0, opportunities: 0, actions: 0, handoffs: 0, ms: 0 };
+  const summary: SeedSummary = { created: false, units: 0, users: 0, customers: 0, contacts: 0, frozen: 0, shares: 0, interactions: 0, opportunities: 0, actions: 0, handoffs: 0, orders: 0, ms: 0 };
 
   return database.withLock(SEED_LOCK_KEY, async () => {
     const principals = new Map<string, Principal>();
@@ -60,6 +61,8 @@ export async function seedDemo(app: FastifyInstance, opts: { customers?: number;
     const dated = newBackdating();
     for (const c of customers) await seedHistory(ctx, c, c.ownerUserId ?? marketer.id, dated);
     await backdate(db, dated);
+    // The ERP's orders, with its own dates, once the deals they came from are dated.
+    await seedOrders(ctx, customers);
 
     // One lead from marketing's pool handed to a Hamburg salesperson, due tomorrow.
     const receiver = org.owners.flatMap((o) => (o.kind === 'user' ? [o.user] : [])).find((u) => u.email === demoEmail('Maria Schneider', 'sales'));

@@ -52,7 +52,7 @@ async function main(): Promise<void> {
       console.log(
         `demo company created in ${(s.ms / 1000).toFixed(1)} s: ${s.units} units, ${s.users} users, ${s.customers} customers ` +
           `(${s.frozen} frozen), ${s.contacts} contact persons, ${s.shares} shares, ${s.interactions} interactions, ` +
-          `${s.opportunities} opportunities, ${s.actions} key actions, ${s.handoffs} pending handoff (${kind})`,
+          `${s.opportunities} opportunities, ${s.actions} key actions, ${s.orders} orders, ${s.handoffs} pending handoff (${kind})`,
       );
     }
     printLogins(config.adminEmail);

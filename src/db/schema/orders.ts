@@ -39,6 +39,8 @@ export const orders = pgTable(
     index('orders_status_idx').on(t.status),
     index('orders_ordered_idx').on(t.orderedAt, t.id),
     index('orders_updated_idx').on(t.updatedAt, t.id),
+    // ERP order numbers are looked up (`?number=`); not unique: numbering is the ERP's, per company or per system.
+    index('orders_number_idx').on(t.number),
   ],
 );
 

@@ -103,6 +103,17 @@ function branches(p: Principal, customerId: SQL): Branch[] {
         'secondsInFromStage', st.seconds_in_from_stage)`,
     },
     {
+      // Orders at the time they were placed, with where they stand now; for callers who may read the customer's orders.
+      type: 'ORDER',
+      at: sql`o.ordered_at`,
+      from: sql`orders o`,
+      where: sql`o.customer_id = ${customerId} AND (SELECT ${access.order.visible(p)} FROM customers WHERE customers.id = ${customerId})`,
+      actor: sql`o.created_by`,
+      behalf: sql`NULL::uuid`,
+      data: sql`jsonb_build_object('orderId', o.id, 'number', o.number, 'status', o.status, 'amount', o.amount::text, 'currency', o.currency,
+        'opportunityId', o.opportunity_id, 'confirmedAt', ${iso(sql`o.confirmed_at`)}, 'cancelledAt', ${iso(sql`o.cancelled_at`)})`,
+    },
+    {
       type: 'COST_RECORDED',
       at: sql`cc.incurred_at`,
       from: sql`customer_costs cc`,
@@ -154,6 +165,7 @@ const idOf: Record<TimelineType, SQL> = {
   CLAIM_APPROVED: sql`claims.id`,
   CLAIM_REJECTED: sql`claims.id`,
   CLAIM_EXPIRED: sql`claims.id`,
+  ORDER: sql`o.id`,
   COST_RECORDED: sql`cc.id`,
   REFERENCE_EFFECT_SET: sql`re.id`,
   VALUE_CLASS_CHANGED: sql`vh.id`,

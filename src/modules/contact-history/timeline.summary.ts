@@ -35,6 +35,10 @@ export function summaryOf(type: TimelineType, d: Record<string, unknown>): strin
       return `Claim rejected${str(d.reason) ? `: ${d.reason}` : ''}`;
     case 'CLAIM_EXPIRED':
       return 'Claim protection ended';
+    case 'ORDER': {
+      const what = str(d.number) ? `Order ${d.number}` : 'Order';
+      return `${what} placed: ${d.amount} ${d.currency} (${words(d.status)})`;
+    }
     case 'COST_RECORDED':
       return `Cost recorded: ${words(d.kind)} ${d.amount} ${d.currency}${str(d.note) ? ` (${d.note})` : ''}`;
     case 'REFERENCE_EFFECT_SET':

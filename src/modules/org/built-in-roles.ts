@@ -15,6 +15,7 @@ export const RESOURCES = [
   'opportunities',
   'pipelines',
   'actions',
+  'orders',
   'reports',
   'integration',
   'webhooks',
@@ -38,6 +39,7 @@ export const PARTNER_HIDDEN = ['customer.creditStatus', 'customer.externalIds', 
 // What a head of a unit does, the company's own (manager) or a partner's (partner_manager).
 const HEAD_OF_UNIT = [
   ...crm('read', 'create', 'update', 'delete', 'freeze', 'merge'),
+  'orders:read',
   'org-units:read',
   'users:read',
   'pipelines:read',
@@ -59,7 +61,7 @@ const HEAD_OF_UNIT = [
 ];
 // Who works leads registers them (claims) and reads the allocation rules that route them.
 const REGISTRANT = ['claims:read', 'claims:create', 'allocation-rules:read'];
-const OWN_BOOK = ['org-units:read', 'users:read', 'pipelines:read', 'delegations:read', 'delegations:create', 'delegations:delete'];
+const OWN_BOOK = ['orders:read', 'org-units:read', 'users:read', 'pipelines:read', 'delegations:read', 'delegations:create', 'delegations:delete'];
 
 export type BuiltInRole = { name: string; scope: Scope; permissions: string[]; hiddenFields: string[] };
 
@@ -76,7 +78,7 @@ export const BUILT_IN_ROLES: BuiltInRole[] = [
   {
     name: 'marketing',
     scope: 'SUBTREE',
-    permissions: [...crm('read', 'create', 'update'), 'org-units:read', 'users:read', 'pipelines:read', 'reports:read', 'shares:create', 'shares:delete', ...REGISTRANT],
+    permissions: [...crm('read', 'create', 'update'), 'orders:read', 'org-units:read', 'users:read', 'pipelines:read', 'reports:read', 'shares:create', 'shares:delete', ...REGISTRANT],
     hiddenFields: ['customer.creditStatus'],
   },
   {
@@ -88,7 +90,7 @@ export const BUILT_IN_ROLES: BuiltInRole[] = [
   {
     name: 'service',
     scope: 'UNIT',
-    permissions: [...crm('read', 'update'), 'interactions:create', 'actions:create', 'contacts:create', 'org-units:read', 'users:read'],
+    permissions: [...crm('read', 'update'), 'orders:read', 'interactions:create', 'actions:create', 'contacts:create', 'org-units:read', 'users:read'],
     hiddenFields: ['customer.valueClass', 'customer.valueScore'],
   },
   {
@@ -106,7 +108,7 @@ export const BUILT_IN_ROLES: BuiltInRole[] = [
   {
     name: 'integration',
     scope: 'ALL',
-    permissions: [...crm('read', 'create', 'update'), 'integration:*', 'org-units:read', 'users:read', 'pipelines:read', 'events:read', 'webhooks:*'],
+    permissions: [...crm('read', 'create', 'update'), 'orders:read', 'orders:create', 'orders:update', 'integration:*', 'org-units:read', 'users:read', 'pipelines:read', 'events:read', 'webhooks:*'],
     hiddenFields: [],
   },
 ];
