@@ -99,7 +99,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     }),
     org: createOrgService(database, { onAccessChanged: () => principals.clear() }),
     // Writes that change an input of customer value rescore the customer in their transaction.
-    contactHistory: createContactHistoryService(database, { onValueInput: recomputeCustomers }),
+    contactHistory: createContactHistoryService(database, { onValueInput: (p, ids, cause) => database.db.transaction((tx) => recomputeCustomers(tx, p, ids, cause)) }),
     lifecycle: createLifecycleService(database, { scheduler: (tx, h) => jobs.scheduleEscalation(tx, h) }),
     opportunities: createOpportunityService(database, { createGuard: claims.opportunityGuard, onValueInput: recomputeCustomers }),
     actions: createActionService(database),
