@@ -28,6 +28,7 @@ import { createOrgService, createPrincipalCache, orgRoutes, type PrincipalCache 
 import { createReportService, reportsRoutes } from './modules/reports/index.js';
 import { createIntegrationService, integrationRoutes } from './modules/integration/index.js';
 import { createPlanService, plansRoutes } from './modules/plans/index.js';
+import { createValueService, recomputeCustomers, valueRoutes } from './modules/value/index.js';
 import { authPlugin } from './plugins/auth.js';
 import { corsPlugin } from './plugins/cors.js';
 import { clientErrorHandler, errorsPlugin, frameworkErrors, MAX_PARAM_LENGTH, sendProblem } from './plugins/errors.js';
@@ -115,13 +116,15 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     duplicateProbeLimitPerHour: config.duplicateProbeLimitPerHour,
     duplicateGuard: claims.duplicateGuard,
     allocateOnCreate: allocation.allocateOnCreate,
+    onValueInput: recomputeCustomers,
   });
   app.decorate('services', {
     customers,
     org: createOrgService(database, { onAccessChanged: () => principals.clear() }),
-    contactHistory: createContactHistoryService(database),
+    // Writes that change an input of customer value rescore the customer in their transaction.
+    contactHistory: createContactHistoryService(database, { onValueInput: (p, ids, cause) => database.db.transaction((tx) => recomputeCustomers(tx, p, ids, cause)) }),
     lifecycle: createLifecycleService(database, { scheduler: (tx, h) => jobs.scheduleEscalation(tx, h) }),
-    opportunities: createOpportunityService(database, { createGuard: claims.opportunityGuard }),
+    opportunities: createOpportunityService(database, { createGuard: claims.opportunityGuard, onValueInput: recomputeCustomers }),
     actions: createActionService(database),
     reports: createReportService(database),
     apiKeys: createApiKeyService(database, { cacheMs: config.principalCacheMs }),
@@ -136,6 +139,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     webhooks: createWebhookService(database, config.webhooks),
     webhookDelivery: createDeliveryEngine(database, config.webhooks, app.log),
     natsPublisher: config.events.natsUrl ? createNatsPublisher(database, config.events.natsUrl, app.log) : null,
+    value: createValueService(database, { scheduleFull: (cause) => jobs.scheduleValueRecompute(cause) }),
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -198,6 +202,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       await v1.register(ordersRoutes);
       await v1.register(eventsRoutes);
       await v1.register(webhooksRoutes);
+      await v1.register(valueRoutes);
     },
     { prefix: '/v1' },
   );

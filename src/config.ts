@@ -95,6 +95,8 @@ const envSchema = z.object({
   // Time to receive a whole request (408 beyond), and the longest a database statement may run (503 beyond).
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  // When the full recomputation of customer value (scores, classes, churn risk) runs (cron, UTC).
+  VALUE_RECOMPUTE_CRON: z.string().trim().regex(/^\S+( \S+){4}$/, 'expected a five-field cron expression').default('15 2 * * *'),
   // Browser origins allowed to call the API (CORS): a comma list of `scheme://host[:port]`, or `*`.
   CORS_ORIGINS: z.preprocess(
     (v) => (typeof v === 'string' ? v.split(',').map((o) => o.trim()).filter(Boolean) : v),
@@ -120,7 +122,7 @@ export type Config = {
   duplicateProbeLimitPerHour: number;
   claimProtectionDays: number;
   allocationSlaHours: number;
-  jobs: { enabled: boolean; pollSeconds: number; sweepCron: string };
+  jobs: { enabled: boolean; pollSeconds: number; sweepCron: string; valueCron: string };
   corsOrigins: string[];
   events: { retentionDays: number; pruneCron: string; natsUrl: string | undefined };
   webhooks: { retryScheduleMs: number[]; allowPrivate: boolean; timeoutMs: number; pollMs: number; secretOverlapMs: number };
@@ -171,7 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     duplicateProbeLimitPerHour: e.DUPLICATE_PROBE_LIMIT_PER_HOUR,
     claimProtectionDays: e.CLAIM_PROTECTION_DAYS,
     allocationSlaHours: e.ALLOCATION_SLA_HOURS,
-    jobs: { enabled: e.JOBS_ENABLED === 'true' || e.JOBS_ENABLED === '1', pollSeconds: e.JOBS_POLL_SECONDS, sweepCron: e.JOBS_SWEEP_CRON },
+    jobs: { enabled: e.JOBS_ENABLED === 'true' || e.JOBS_ENABLED === '1', pollSeconds: e.JOBS_POLL_SECONDS, sweepCron: e.JOBS_SWEEP_CRON, valueCron: e.VALUE_RECOMPUTE_CRON },
     // Browsers send the origin without a trailing slash; a configured one may have it.
     corsOrigins: e.CORS_ORIGINS.map((o) => o.replace(/\/$/, '')),
     events: { retentionDays: e.EVENTS_RETENTION_DAYS, pruneCron: e.EVENTS_PRUNE_CRON, natsUrl: e.EVENTS_NATS_URL },

@@ -14,6 +14,7 @@ import type { OrgService } from './modules/org/index.js';
 import type { ReportService } from './modules/reports/index.js';
 import type { IntegrationService } from './modules/integration/index.js';
 import type { PlanService } from './modules/plans/index.js';
+import type { ValueService } from './modules/value/index.js';
 
 // The services both doors call, one per module; built by app.ts, typed here so plugins need not import the app.
 export type Services = {
@@ -37,4 +38,5 @@ export type Services = {
   webhookDelivery: DeliveryEngine;
   // Present when EVENTS_NATS_URL is set.
   natsPublisher: NatsPublisher | null;
+  value: ValueService;
 };

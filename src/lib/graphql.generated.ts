@@ -126,8 +126,12 @@ export type ActionEdge = {
 };
 
 export type ActionKind =
+  /** A customer's churn risk rose (the value module). */
+  | 'CHURN_ALERT'
   | 'ESCALATION'
-  | 'PLANNED';
+  | 'PLANNED'
+  /** A customer fell from value class A (the value module). */
+  | 'VALUE_ALERT';
 
 export type ActionStatus =
   | 'CANCELLED'
@@ -223,6 +227,78 @@ export type AllocationTargetInput = {
   unitId?: InputMaybe<Scalars['ID']['input']>;
   userId?: InputMaybe<Scalars['ID']['input']>;
 };
+
+export type ChurnConfig = {
+  __typename?: 'ChurnConfig';
+  complaintWindowDays: Scalars['Int']['output'];
+  complaints: Scalars['Int']['output'];
+  highSignals: Scalars['Int']['output'];
+  lostDealWindowDays: Scalars['Int']['output'];
+  lostDeals: Scalars['Int']['output'];
+  noContactDays: Scalars['Int']['output'];
+  orderDropPercent: Scalars['Int']['output'];
+  orderWindowDays: Scalars['Int']['output'];
+};
+
+export type ChurnConfigInput = {
+  complaintWindowDays: Scalars['Int']['input'];
+  complaints: Scalars['Int']['input'];
+  highSignals: Scalars['Int']['input'];
+  lostDealWindowDays: Scalars['Int']['input'];
+  lostDeals: Scalars['Int']['input'];
+  noContactDays: Scalars['Int']['input'];
+  orderDropPercent: Scalars['Int']['input'];
+  orderWindowDays: Scalars['Int']['input'];
+};
+
+export type ChurnRisk =
+  | 'HIGH'
+  | 'NONE'
+  | 'WATCH';
+
+export type ChurnRiskRaised =
+  | 'HIGH'
+  | 'WATCH';
+
+export type ChurnRiskReport = {
+  __typename?: 'ChurnRiskReport';
+  rows: Array<ChurnRiskRow>;
+  totals: ChurnRiskTotals;
+};
+
+export type ChurnRiskRow = {
+  __typename?: 'ChurnRiskRow';
+  churnRisk: ChurnRiskRaised;
+  customerId: Scalars['ID']['output'];
+  name: Scalars['String']['output'];
+  ownerUnitId: Scalars['ID']['output'];
+  ownerUserId?: Maybe<Scalars['ID']['output']>;
+  signals: Array<ChurnSignal>;
+  /** Null when hidden from the caller. */
+  valueClass?: Maybe<ValueClass>;
+  /** Null when hidden from the caller. */
+  valueScore?: Maybe<Scalars['Float']['output']>;
+};
+
+export type ChurnRiskTotals = {
+  __typename?: 'ChurnRiskTotals';
+  HIGH: Scalars['Int']['output'];
+  WATCH: Scalars['Int']['output'];
+};
+
+export type ChurnSignal = {
+  __typename?: 'ChurnSignal';
+  detail: Scalars['String']['output'];
+  kind: ChurnSignalKind;
+  since: Scalars['DateTime']['output'];
+};
+
+export type ChurnSignalKind =
+  | 'COMPLAINTS'
+  | 'CREDIT'
+  | 'LOST_DEAL'
+  | 'NO_CONTACT'
+  | 'ORDER_DROP';
 
 export type Claim = {
   __typename?: 'Claim';
@@ -353,6 +429,50 @@ export type ConversionStep = {
   winRateFromStage?: Maybe<Scalars['String']['output']>;
   wonByEnd: Scalars['Int']['output'];
 };
+
+/** What serving a customer cost. Money is a decimal string. */
+export type Cost = {
+  __typename?: 'Cost';
+  actorId: Scalars['ID']['output'];
+  amount: Scalars['String']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  currency: Scalars['String']['output'];
+  customerId: Scalars['ID']['output'];
+  id: Scalars['ID']['output'];
+  incurredAt: Scalars['DateTime']['output'];
+  kind: CostKind;
+  note?: Maybe<Scalars['String']['output']>;
+  onBehalfOfId?: Maybe<Scalars['ID']['output']>;
+};
+
+export type CostConnection = {
+  __typename?: 'CostConnection';
+  edges: Array<CostEdge>;
+  pageInfo: PageInfo;
+  /** All rows of all pages, counted within visibility; counted only when selected. */
+  totalCount: Scalars['Int']['output'];
+};
+
+export type CostEdge = {
+  __typename?: 'CostEdge';
+  cursor: Scalars['String']['output'];
+  node: Cost;
+};
+
+export type CostInput = {
+  /** A decimal string above zero, e.g. "1500.00". */
+  amount: Scalars['String']['input'];
+  currency: Scalars['String']['input'];
+  incurredAt?: InputMaybe<Scalars['DateTime']['input']>;
+  kind: CostKind;
+  note?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type CostKind =
+  | 'MARKETING'
+  | 'OTHER'
+  | 'SALES'
+  | 'SERVICE';
 
 /** Exactly one of opportunityId and customerId. */
 export type CreateActionInput = {
@@ -504,11 +624,32 @@ export type CreateUserInput = {
   unitId: Scalars['ID']['input'];
 };
 
+export type CrossSellReport = {
+  __typename?: 'CrossSellReport';
+  months: Scalars['Int']['output'];
+  rows: Array<CrossSellRow>;
+};
+
+export type CrossSellRow = {
+  __typename?: 'CrossSellRow';
+  customerId: Scalars['ID']['output'];
+  linesBought: Array<Scalars['String']['output']>;
+  linesNotBought: Array<Scalars['String']['output']>;
+  name: Scalars['String']['output'];
+  ownerUnitId: Scalars['ID']['output'];
+  ownerUserId?: Maybe<Scalars['ID']['output']>;
+  revenue: Scalars['String']['output'];
+  valueClass?: Maybe<ValueClass>;
+  valueScore?: Maybe<Scalars['Float']['output']>;
+};
+
 export type Customer = {
   __typename?: 'Customer';
   /** The customer's visible actions, its opportunities' included, oldest first. Batched. */
   actions: ActionConnection;
   address?: Maybe<Address>;
+  /** Computed (read-only) for active buyers (CUSTOMER, USER). Null when hidden from the caller or not watched. */
+  churnRisk?: Maybe<ChurnRisk>;
   /** The claims on this customer the caller sees (its own, and those of the people its scope covers). */
   claims: Array<Claim>;
   /** Batched: one statement for all customers of a page. */
@@ -556,6 +697,8 @@ export type Customer = {
   updatedAt: Scalars['DateTime']['output'];
   /** Null when a role of the caller hides it (field-level security). */
   valueClass?: Maybe<ValueClass>;
+  /** 0-100, computed (read-only). Null when hidden from the caller or never computed. */
+  valueScore?: Maybe<Scalars['Float']['output']>;
   version: Scalars['Int']['output'];
   /** What the caller may do with this customer, as the writes would decide now. Batched: one statement for all customers of a page. */
   viewerCan: CustomerViewerCan;
@@ -594,6 +737,12 @@ export type CustomerTimelineArgs = {
   types?: InputMaybe<Array<TimelineEntryType>>;
 };
 
+export type CustomerChurn = {
+  __typename?: 'CustomerChurn';
+  level: ChurnRisk;
+  signals: Array<ChurnSignal>;
+};
+
 export type CustomerConnection = {
   __typename?: 'CustomerConnection';
   edges: Array<CustomerEdge>;
@@ -609,6 +758,7 @@ export type CustomerEdge = {
 };
 
 export type CustomerFilter = {
+  churnRisk?: InputMaybe<ChurnRisk>;
   /** system:id, e.g. erp:C-1001 */
   externalId?: InputMaybe<Scalars['String']['input']>;
   kind?: InputMaybe<CustomerKind>;
@@ -665,6 +815,19 @@ export type CustomerUpsert = {
   __typename?: 'CustomerUpsert';
   customer: Customer;
   status: UpsertStatus;
+};
+
+/** A customer's value: score, class, each part explained, churn risk, history. */
+export type CustomerValue = {
+  __typename?: 'CustomerValue';
+  churn: CustomerChurn;
+  computedAt?: Maybe<Scalars['DateTime']['output']>;
+  customerId: Scalars['ID']['output'];
+  history: Array<ValueHistoryEntry>;
+  modelVersion: Scalars['Int']['output'];
+  parts: Array<ValuePart>;
+  score?: Maybe<Scalars['Float']['output']>;
+  valueClass?: Maybe<ValueClass>;
 };
 
 export type CustomerViewerCan = {
@@ -1106,12 +1269,18 @@ export type Mutation = {
   freezeCustomer: Customer;
   handOffCustomer: Handoff;
   mergeCustomers: Customer;
+  /** POST /v1/value-model/recompute (admin) */
+  recomputeValues: ValueRecomputation;
+  /** POST /v1/customers/{id}/costs */
+  recordCost: Cost;
   recordInteraction: Interaction;
   rejectClaim: Claim;
   rejectHandoff: Handoff;
   revokeDelegation: Scalars['Boolean']['output'];
   /** Revoke a share (REST DELETE /v1/shares/{id}). */
   revokeShare: Scalars['Boolean']['output'];
+  /** PUT /v1/customers/{id}/reference-effect (managers) */
+  setReferenceEffect: ReferenceEffect;
   transferWork: Transfer;
   transitionLifecycle: LifecycleTransition;
   transitionOpportunity: StageTransition;
@@ -1127,6 +1296,8 @@ export type Mutation = {
   updatePipeline: Pipeline;
   updateRole: Role;
   updateUser: User;
+  /** PUT /v1/value-model (admin) */
+  updateValueModel: ValueModel;
   upsertContactByExternalId: ContactUpsert;
   upsertCustomerByExternalId: CustomerUpsert;
   upsertOpportunityByExternalId: OpportunityUpsert;
@@ -1258,6 +1429,12 @@ export type MutationMergeCustomersArgs = {
 };
 
 
+export type MutationRecordCostArgs = {
+  customerId: Scalars['ID']['input'];
+  input: CostInput;
+};
+
+
 export type MutationRecordInteractionArgs = {
   customerId: Scalars['ID']['input'];
   input: RecordInteractionInput;
@@ -1283,6 +1460,12 @@ export type MutationRevokeDelegationArgs = {
 
 export type MutationRevokeShareArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationSetReferenceEffectArgs = {
+  customerId: Scalars['ID']['input'];
+  input: ReferenceEffectInput;
 };
 
 
@@ -1385,6 +1568,11 @@ export type MutationUpdateUserArgs = {
   expectedVersion?: InputMaybe<Scalars['Int']['input']>;
   id: Scalars['ID']['input'];
   input: UpdateUserInput;
+};
+
+
+export type MutationUpdateValueModelArgs = {
+  input: ValueModelInput;
 };
 
 
@@ -1862,6 +2050,8 @@ export type Query = {
   allocationRule?: Maybe<AllocationRule>;
   /** Allocation rules within the caller's scope, in the order they are tried. */
   allocationRules: AllocationRuleConnection;
+  /** GET /v1/reports/churn-risk */
+  churnRiskReport: ChurnRiskReport;
   claim?: Maybe<Claim>;
   /** Claims the caller sees: its own and those of the people its scope covers; newest first. */
   claims: ClaimConnection;
@@ -1871,8 +2061,14 @@ export type Query = {
   contacts: ContactConnection;
   /** Defaults to the last 90 days. */
   conversionReport: ConversionReport;
+  /** GET /v1/reports/cross-sell */
+  crossSellReport: CrossSellReport;
   customer?: Maybe<Customer>;
   customerByExternalId?: Maybe<Customer>;
+  /** GET /v1/customers/{id}/costs */
+  customerCosts: CostConnection;
+  /** GET /v1/customers/{id}/value */
+  customerValue: CustomerValue;
   customers: CustomerConnection;
   delegations: DelegationConnection;
   /** What createCustomer with this input would find, creating nothing (audited and limited like a refused create). */
@@ -1915,6 +2111,12 @@ export type Query = {
   sourceReport: SourceReport;
   user?: Maybe<User>;
   users: UserConnection;
+  /** GET /v1/value-model */
+  valueModel: ValueModel;
+  /** GET /v1/reports/value-pyramid; from and to bound the moves (days or RFC 3339 times) */
+  valuePyramidReport: ValuePyramidReport;
+  /** GET /v1/reports/win-back; minRevenue a decimal string */
+  winBackReport: WinBackReport;
 };
 
 
@@ -1945,6 +2147,12 @@ export type QueryAllocationRulesArgs = {
   active?: InputMaybe<Scalars['Boolean']['input']>;
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryChurnRiskReportArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+  level?: InputMaybe<ChurnRiskRaised>;
 };
 
 
@@ -1991,6 +2199,13 @@ export type QueryConversionReportArgs = {
 };
 
 
+export type QueryCrossSellReportArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+  maxLines?: InputMaybe<Scalars['Int']['input']>;
+  months?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
 export type QueryCustomerArgs = {
   id: Scalars['ID']['input'];
 };
@@ -1999,6 +2214,18 @@ export type QueryCustomerArgs = {
 export type QueryCustomerByExternalIdArgs = {
   externalId: Scalars['String']['input'];
   system: Scalars['String']['input'];
+};
+
+
+export type QueryCustomerCostsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  customerId: Scalars['ID']['input'];
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryCustomerValueArgs = {
+  customerId: Scalars['ID']['input'];
 };
 
 
@@ -2196,6 +2423,21 @@ export type QueryUsersArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+
+export type QueryValuePyramidReportArgs = {
+  from?: InputMaybe<Scalars['String']['input']>;
+  groupBy?: InputMaybe<ValuePyramidGroupBy>;
+  to?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryWinBackReportArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+  minRevenue?: InputMaybe<Scalars['String']['input']>;
+  months?: InputMaybe<Scalars['Int']['input']>;
+  silentMonths?: InputMaybe<Scalars['Int']['input']>;
+};
+
 export type RecordInteractionInput = {
   channel: InteractionChannel;
   contactId?: InputMaybe<Scalars['ID']['input']>;
@@ -2206,6 +2448,25 @@ export type RecordInteractionInput = {
   opportunityId?: InputMaybe<Scalars['ID']['input']>;
   outcome?: InputMaybe<Scalars['String']['input']>;
   subject?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** A manager's judgement of a customer's demonstration effect. */
+export type ReferenceEffect = {
+  __typename?: 'ReferenceEffect';
+  actorId: Scalars['ID']['output'];
+  at: Scalars['DateTime']['output'];
+  customerId: Scalars['ID']['output'];
+  id: Scalars['ID']['output'];
+  /** 0-5 */
+  level: Scalars['Int']['output'];
+  onBehalfOfId?: Maybe<Scalars['ID']['output']>;
+  reason: Scalars['String']['output'];
+};
+
+export type ReferenceEffectInput = {
+  /** 0-5 */
+  level: Scalars['Int']['input'];
+  reason: Scalars['String']['input'];
 };
 
 /** A report's group: a unit, partner or user (key = its id) or a source channel; null key: none (the company's own staff for partner, no owner for user). */
@@ -2420,6 +2681,7 @@ export type TimelineEntryType =
   | 'CLAIM_EXPIRED'
   | 'CLAIM_REGISTERED'
   | 'CLAIM_REJECTED'
+  | 'COST_RECORDED'
   | 'HANDOFF_ACCEPTED'
   | 'HANDOFF_CREATED'
   | 'HANDOFF_ESCALATED'
@@ -2428,7 +2690,9 @@ export type TimelineEntryType =
   | 'LIFECYCLE_TRANSITION'
   | 'ORDER'
   | 'OWNERSHIP_CHANGE'
-  | 'STAGE_TRANSITION';
+  | 'REFERENCE_EFFECT_SET'
+  | 'STAGE_TRANSITION'
+  | 'VALUE_CLASS_CHANGED';
 
 export type Transfer = {
   __typename?: 'Transfer';
@@ -2686,10 +2950,182 @@ export type UserKind =
   | 'HUMAN'
   | 'SERVICE';
 
+export type ValueCause =
+  | 'COST'
+  | 'CREDIT'
+  | 'INTERACTION'
+  | 'MODEL'
+  | 'OPPORTUNITY'
+  | 'ORDER'
+  | 'RECOMPUTE'
+  | 'REFERENCE_EFFECT'
+  | 'SCHEDULE';
+
 export type ValueClass =
   | 'A'
   | 'B'
   | 'C';
+
+export type ValueClassCount = {
+  __typename?: 'ValueClassCount';
+  cost: Scalars['String']['output'];
+  customers: Scalars['Int']['output'];
+  revenue: Scalars['String']['output'];
+  /** A decimal string with four places (0.0500); null when there are no ranked customers. */
+  share?: Maybe<Scalars['String']['output']>;
+  valueClass: ValueClass;
+};
+
+export type ValueClassMove = {
+  __typename?: 'ValueClassMove';
+  customers: Scalars['Int']['output'];
+  /** Null: not ranked before. */
+  fromClass?: Maybe<ValueClass>;
+  /** Null: no longer ranked. */
+  toClass?: Maybe<ValueClass>;
+};
+
+export type ValueClassMoves = {
+  __typename?: 'ValueClassMoves';
+  from: Scalars['DateTime']['output'];
+  rows: Array<ValueClassMove>;
+  to: Scalars['DateTime']['output'];
+};
+
+export type ValueHistoryEntry = {
+  __typename?: 'ValueHistoryEntry';
+  at: Scalars['DateTime']['output'];
+  cause: ValueCause;
+  modelVersion: Scalars['Int']['output'];
+  previousClass?: Maybe<ValueClass>;
+  score: Scalars['Float']['output'];
+  valueClass?: Maybe<ValueClass>;
+};
+
+export type ValueIndicator =
+  | 'cost'
+  | 'credit'
+  | 'expectedSales'
+  | 'referenceEffect'
+  | 'revenue';
+
+/** The value model in force (versioned): weights in percent summing to 100, the amounts at which a part scores 50, class shares, churn thresholds. */
+export type ValueModel = {
+  __typename?: 'ValueModel';
+  aPercent: Scalars['Float']['output'];
+  cPercent: Scalars['Float']['output'];
+  churn: ChurnConfig;
+  costHalf: Scalars['Float']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  createdBy?: Maybe<Scalars['ID']['output']>;
+  expectedSalesHalf: Scalars['Float']['output'];
+  revenueHalf: Scalars['Float']['output'];
+  trailingMonths: Scalars['Int']['output'];
+  version: Scalars['Int']['output'];
+  weights: ValueWeights;
+};
+
+export type ValueModelInput = {
+  aPercent: Scalars['Float']['input'];
+  cPercent: Scalars['Float']['input'];
+  churn: ChurnConfigInput;
+  costHalf: Scalars['Float']['input'];
+  expectedSalesHalf: Scalars['Float']['input'];
+  revenueHalf: Scalars['Float']['input'];
+  trailingMonths: Scalars['Int']['input'];
+  weights: ValueWeightsInput;
+};
+
+export type ValuePart = {
+  __typename?: 'ValuePart';
+  contribution: Scalars['Float']['output'];
+  explanation: Scalars['String']['output'];
+  indicator: ValueIndicator;
+  normalised: Scalars['Float']['output'];
+  raw: Scalars['String']['output'];
+  weight: Scalars['Float']['output'];
+};
+
+export type ValuePyramidGroup = {
+  __typename?: 'ValuePyramidGroup';
+  classes: Array<ValueClassCount>;
+  customers: Scalars['Int']['output'];
+  /** The owner unit (groupBy unit) or partner unit (groupBy partner); null: the company's own. */
+  unitId?: Maybe<Scalars['ID']['output']>;
+  unitName?: Maybe<Scalars['String']['output']>;
+};
+
+export type ValuePyramidGroupBy =
+  | 'partner'
+  | 'unit';
+
+export type ValuePyramidReport = {
+  __typename?: 'ValuePyramidReport';
+  groupBy?: Maybe<ValuePyramidGroupBy>;
+  groups: Array<ValuePyramidGroup>;
+  lastRunAt?: Maybe<Scalars['DateTime']['output']>;
+  modelVersion: Scalars['Int']['output'];
+  moves: ValueClassMoves;
+  totals: ValuePyramidTotals;
+};
+
+export type ValuePyramidTotals = {
+  __typename?: 'ValuePyramidTotals';
+  classes: Array<ValueClassCount>;
+  customers: Scalars['Int']['output'];
+};
+
+export type ValueRecomputation = {
+  __typename?: 'ValueRecomputation';
+  aMinScore?: Maybe<Scalars['String']['output']>;
+  actions: Scalars['Int']['output'];
+  cMaxScore?: Maybe<Scalars['String']['output']>;
+  churnChanged: Scalars['Int']['output'];
+  classChanged: Scalars['Int']['output'];
+  customers: Scalars['Int']['output'];
+  finishedAt: Scalars['DateTime']['output'];
+  modelVersion: Scalars['Int']['output'];
+  ranked: Scalars['Int']['output'];
+  scoreChanged: Scalars['Int']['output'];
+};
+
+export type ValueWeights = {
+  __typename?: 'ValueWeights';
+  cost: Scalars['Float']['output'];
+  credit: Scalars['Float']['output'];
+  expectedSales: Scalars['Float']['output'];
+  referenceEffect: Scalars['Float']['output'];
+  revenue: Scalars['Float']['output'];
+};
+
+export type ValueWeightsInput = {
+  cost: Scalars['Int']['input'];
+  credit: Scalars['Int']['input'];
+  expectedSales: Scalars['Int']['input'];
+  referenceEffect: Scalars['Int']['input'];
+  revenue: Scalars['Int']['input'];
+};
+
+export type WinBackReport = {
+  __typename?: 'WinBackReport';
+  months: Scalars['Int']['output'];
+  rows: Array<WinBackRow>;
+  silentMonths: Scalars['Int']['output'];
+};
+
+export type WinBackRow = {
+  __typename?: 'WinBackRow';
+  customerId: Scalars['ID']['output'];
+  lastContactAt?: Maybe<Scalars['DateTime']['output']>;
+  lastOrderAt: Scalars['DateTime']['output'];
+  lostDeals: Scalars['Int']['output'];
+  name: Scalars['String']['output'];
+  ownerUnitId: Scalars['ID']['output'];
+  ownerUserId?: Maybe<Scalars['ID']['output']>;
+  previousRevenue: Scalars['String']['output'];
+  valueClass?: Maybe<ValueClass>;
+  valueScore?: Maybe<Scalars['Float']['output']>;
+};
 
 
 
@@ -2782,6 +3218,15 @@ export type ResolversTypes = {
   AllocationTarget: ResolverTypeWrapper<unknown>;
   AllocationTargetInput: ResolverTypeWrapper<unknown>;
   Boolean: ResolverTypeWrapper<unknown>;
+  ChurnConfig: ResolverTypeWrapper<unknown>;
+  ChurnConfigInput: ResolverTypeWrapper<unknown>;
+  ChurnRisk: ResolverTypeWrapper<unknown>;
+  ChurnRiskRaised: ResolverTypeWrapper<unknown>;
+  ChurnRiskReport: ResolverTypeWrapper<unknown>;
+  ChurnRiskRow: ResolverTypeWrapper<unknown>;
+  ChurnRiskTotals: ResolverTypeWrapper<unknown>;
+  ChurnSignal: ResolverTypeWrapper<unknown>;
+  ChurnSignalKind: ResolverTypeWrapper<unknown>;
   Claim: ResolverTypeWrapper<unknown>;
   ClaimConnection: ResolverTypeWrapper<unknown>;
   ClaimEdge: ResolverTypeWrapper<unknown>;
@@ -2795,6 +3240,11 @@ export type ResolversTypes = {
   ConversionGroup: ResolverTypeWrapper<unknown>;
   ConversionReport: ResolverTypeWrapper<unknown>;
   ConversionStep: ResolverTypeWrapper<unknown>;
+  Cost: ResolverTypeWrapper<unknown>;
+  CostConnection: ResolverTypeWrapper<unknown>;
+  CostEdge: ResolverTypeWrapper<unknown>;
+  CostInput: ResolverTypeWrapper<unknown>;
+  CostKind: ResolverTypeWrapper<unknown>;
   CreateActionInput: ResolverTypeWrapper<unknown>;
   CreateAllocationRuleInput: ResolverTypeWrapper<unknown>;
   CreateClaimInput: ResolverTypeWrapper<unknown>;
@@ -2809,7 +3259,10 @@ export type ResolversTypes = {
   CreateRoleInput: ResolverTypeWrapper<unknown>;
   CreateShareInput: ResolverTypeWrapper<unknown>;
   CreateUserInput: ResolverTypeWrapper<unknown>;
+  CrossSellReport: ResolverTypeWrapper<unknown>;
+  CrossSellRow: ResolverTypeWrapper<unknown>;
   Customer: ResolverTypeWrapper<unknown>;
+  CustomerChurn: ResolverTypeWrapper<unknown>;
   CustomerConnection: ResolverTypeWrapper<unknown>;
   CustomerEdge: ResolverTypeWrapper<unknown>;
   CustomerFilter: ResolverTypeWrapper<unknown>;
@@ -2820,6 +3273,7 @@ export type ResolversTypes = {
   CustomerStatus: ResolverTypeWrapper<unknown>;
   CustomerStatusFilter: ResolverTypeWrapper<unknown>;
   CustomerUpsert: ResolverTypeWrapper<unknown>;
+  CustomerValue: ResolverTypeWrapper<unknown>;
   CustomerViewerCan: ResolverTypeWrapper<unknown>;
   DateTime: ResolverTypeWrapper<unknown>;
   DecisionRole: ResolverTypeWrapper<unknown>;
@@ -2910,6 +3364,8 @@ export type ResolversTypes = {
   QualificationInput: ResolverTypeWrapper<unknown>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RecordInteractionInput: ResolverTypeWrapper<unknown>;
+  ReferenceEffect: ResolverTypeWrapper<unknown>;
+  ReferenceEffectInput: ResolverTypeWrapper<unknown>;
   ReportGroup: ResolverTypeWrapper<unknown>;
   Role: ResolverTypeWrapper<unknown>;
   SalesPerformanceReport: ResolverTypeWrapper<unknown>;
@@ -2957,7 +3413,25 @@ export type ResolversTypes = {
   UserConnection: ResolverTypeWrapper<unknown>;
   UserEdge: ResolverTypeWrapper<unknown>;
   UserKind: ResolverTypeWrapper<unknown>;
+  ValueCause: ResolverTypeWrapper<unknown>;
   ValueClass: ResolverTypeWrapper<unknown>;
+  ValueClassCount: ResolverTypeWrapper<unknown>;
+  ValueClassMove: ResolverTypeWrapper<unknown>;
+  ValueClassMoves: ResolverTypeWrapper<unknown>;
+  ValueHistoryEntry: ResolverTypeWrapper<unknown>;
+  ValueIndicator: ResolverTypeWrapper<unknown>;
+  ValueModel: ResolverTypeWrapper<unknown>;
+  ValueModelInput: ResolverTypeWrapper<unknown>;
+  ValuePart: ResolverTypeWrapper<unknown>;
+  ValuePyramidGroup: ResolverTypeWrapper<unknown>;
+  ValuePyramidGroupBy: ResolverTypeWrapper<unknown>;
+  ValuePyramidReport: ResolverTypeWrapper<unknown>;
+  ValuePyramidTotals: ResolverTypeWrapper<unknown>;
+  ValueRecomputation: ResolverTypeWrapper<unknown>;
+  ValueWeights: ResolverTypeWrapper<unknown>;
+  ValueWeightsInput: ResolverTypeWrapper<unknown>;
+  WinBackReport: ResolverTypeWrapper<unknown>;
+  WinBackRow: ResolverTypeWrapper<unknown>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -2979,6 +3453,12 @@ export type ResolversParentTypes = {
   AllocationTarget: unknown;
   AllocationTargetInput: unknown;
   Boolean: unknown;
+  ChurnConfig: unknown;
+  ChurnConfigInput: unknown;
+  ChurnRiskReport: unknown;
+  ChurnRiskRow: unknown;
+  ChurnRiskTotals: unknown;
+  ChurnSignal: unknown;
   Claim: unknown;
   ClaimConnection: unknown;
   ClaimEdge: unknown;
@@ -2991,6 +3471,10 @@ export type ResolversParentTypes = {
   ConversionGroup: unknown;
   ConversionReport: unknown;
   ConversionStep: unknown;
+  Cost: unknown;
+  CostConnection: unknown;
+  CostEdge: unknown;
+  CostInput: unknown;
   CreateActionInput: unknown;
   CreateAllocationRuleInput: unknown;
   CreateClaimInput: unknown;
@@ -3005,7 +3489,10 @@ export type ResolversParentTypes = {
   CreateRoleInput: unknown;
   CreateShareInput: unknown;
   CreateUserInput: unknown;
+  CrossSellReport: unknown;
+  CrossSellRow: unknown;
   Customer: unknown;
+  CustomerChurn: unknown;
   CustomerConnection: unknown;
   CustomerEdge: unknown;
   CustomerFilter: unknown;
@@ -3013,6 +3500,7 @@ export type ResolversParentTypes = {
   CustomerSourceInput: unknown;
   CustomerSourcePatchInput: unknown;
   CustomerUpsert: unknown;
+  CustomerValue: unknown;
   CustomerViewerCan: unknown;
   DateTime: unknown;
   DecomposePlanInput: unknown;
@@ -3089,6 +3577,8 @@ export type ResolversParentTypes = {
   QualificationInput: unknown;
   Query: Record<PropertyKey, never>;
   RecordInteractionInput: unknown;
+  ReferenceEffect: unknown;
+  ReferenceEffectInput: unknown;
   ReportGroup: unknown;
   Role: unknown;
   SalesPerformanceReport: unknown;
@@ -3129,6 +3619,21 @@ export type ResolversParentTypes = {
   User: unknown;
   UserConnection: unknown;
   UserEdge: unknown;
+  ValueClassCount: unknown;
+  ValueClassMove: unknown;
+  ValueClassMoves: unknown;
+  ValueHistoryEntry: unknown;
+  ValueModel: unknown;
+  ValueModelInput: unknown;
+  ValuePart: unknown;
+  ValuePyramidGroup: unknown;
+  ValuePyramidReport: unknown;
+  ValuePyramidTotals: unknown;
+  ValueRecomputation: unknown;
+  ValueWeights: unknown;
+  ValueWeightsInput: unknown;
+  WinBackReport: unknown;
+  WinBackRow: unknown;
 };
 
 export type AccessExplanationResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AccessExplanation'] = ResolversParentTypes['AccessExplanation']> = {
@@ -3264,6 +3769,44 @@ export type AllocationTargetResolvers<ContextType = MercuriusContext, ParentType
   userId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
 };
 
+export type ChurnConfigResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ChurnConfig'] = ResolversParentTypes['ChurnConfig']> = {
+  complaintWindowDays?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  complaints?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  highSignals?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  lostDealWindowDays?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  lostDeals?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  noContactDays?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  orderDropPercent?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  orderWindowDays?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ChurnRiskReportResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ChurnRiskReport'] = ResolversParentTypes['ChurnRiskReport']> = {
+  rows?: Resolver<Array<ResolversTypes['ChurnRiskRow']>, ParentType, ContextType>;
+  totals?: Resolver<ResolversTypes['ChurnRiskTotals'], ParentType, ContextType>;
+};
+
+export type ChurnRiskRowResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ChurnRiskRow'] = ResolversParentTypes['ChurnRiskRow']> = {
+  churnRisk?: Resolver<ResolversTypes['ChurnRiskRaised'], ParentType, ContextType>;
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  ownerUnitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  ownerUserId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  signals?: Resolver<Array<ResolversTypes['ChurnSignal']>, ParentType, ContextType>;
+  valueClass?: Resolver<Maybe<ResolversTypes['ValueClass']>, ParentType, ContextType>;
+  valueScore?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+};
+
+export type ChurnRiskTotalsResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ChurnRiskTotals'] = ResolversParentTypes['ChurnRiskTotals']> = {
+  HIGH?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  WATCH?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ChurnSignalResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ChurnSignal'] = ResolversParentTypes['ChurnSignal']> = {
+  detail?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['ChurnSignalKind'], ParentType, ContextType>;
+  since?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
 export type ClaimResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Claim'] = ResolversParentTypes['Claim']> = {
   claimantUnitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   claimantUserId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -3359,9 +3902,51 @@ export type ConversionStepResolvers<ContextType = MercuriusContext, ParentType e
   wonByEnd?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
+export type CostResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Cost'] = ResolversParentTypes['Cost']> = {
+  actorId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  amount?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  incurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['CostKind'], ParentType, ContextType>;
+  note?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  onBehalfOfId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+};
+
+export type CostConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['CostConnection'] = ResolversParentTypes['CostConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['CostEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type CostEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['CostEdge'] = ResolversParentTypes['CostEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Cost'], ParentType, ContextType>;
+};
+
+export type CrossSellReportResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['CrossSellReport'] = ResolversParentTypes['CrossSellReport']> = {
+  months?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rows?: Resolver<Array<ResolversTypes['CrossSellRow']>, ParentType, ContextType>;
+};
+
+export type CrossSellRowResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['CrossSellRow'] = ResolversParentTypes['CrossSellRow']> = {
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  linesBought?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  linesNotBought?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  ownerUnitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  ownerUserId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  revenue?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  valueClass?: Resolver<Maybe<ResolversTypes['ValueClass']>, ParentType, ContextType>;
+  valueScore?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+};
+
 export type CustomerResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Customer'] = ResolversParentTypes['Customer']> = {
   actions?: Resolver<ResolversTypes['ActionConnection'], ParentType, ContextType, Partial<CustomerActionsArgs>>;
   address?: Resolver<Maybe<ResolversTypes['Address']>, ParentType, ContextType>;
+  churnRisk?: Resolver<Maybe<ResolversTypes['ChurnRisk']>, ParentType, ContextType>;
   claims?: Resolver<Array<ResolversTypes['Claim']>, ParentType, ContextType>;
   contacts?: Resolver<Array<ResolversTypes['Contact']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -3395,9 +3980,15 @@ export type CustomerResolvers<ContextType = MercuriusContext, ParentType extends
   timeline?: Resolver<ResolversTypes['TimelineConnection'], ParentType, ContextType, Partial<CustomerTimelineArgs>>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   valueClass?: Resolver<Maybe<ResolversTypes['ValueClass']>, ParentType, ContextType>;
+  valueScore?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   viewerCan?: Resolver<ResolversTypes['CustomerViewerCan'], ParentType, ContextType>;
   website?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type CustomerChurnResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['CustomerChurn'] = ResolversParentTypes['CustomerChurn']> = {
+  level?: Resolver<ResolversTypes['ChurnRisk'], ParentType, ContextType>;
+  signals?: Resolver<Array<ResolversTypes['ChurnSignal']>, ParentType, ContextType>;
 };
 
 export type CustomerConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['CustomerConnection'] = ResolversParentTypes['CustomerConnection']> = {
@@ -3421,6 +4012,17 @@ export type CustomerSourceResolvers<ContextType = MercuriusContext, ParentType e
 export type CustomerUpsertResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['CustomerUpsert'] = ResolversParentTypes['CustomerUpsert']> = {
   customer?: Resolver<ResolversTypes['Customer'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['UpsertStatus'], ParentType, ContextType>;
+};
+
+export type CustomerValueResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['CustomerValue'] = ResolversParentTypes['CustomerValue']> = {
+  churn?: Resolver<ResolversTypes['CustomerChurn'], ParentType, ContextType>;
+  computedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  history?: Resolver<Array<ResolversTypes['ValueHistoryEntry']>, ParentType, ContextType>;
+  modelVersion?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  parts?: Resolver<Array<ResolversTypes['ValuePart']>, ParentType, ContextType>;
+  score?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  valueClass?: Resolver<Maybe<ResolversTypes['ValueClass']>, ParentType, ContextType>;
 };
 
 export type CustomerViewerCanResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['CustomerViewerCan'] = ResolversParentTypes['CustomerViewerCan']> = {
@@ -3714,11 +4316,14 @@ export type MutationResolvers<ContextType = MercuriusContext, ParentType extends
   freezeCustomer?: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationFreezeCustomerArgs, 'id'>>;
   handOffCustomer?: Resolver<ResolversTypes['Handoff'], ParentType, ContextType, RequireFields<MutationHandOffCustomerArgs, 'customerId' | 'input'>>;
   mergeCustomers?: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationMergeCustomersArgs, 'duplicateIds' | 'id'>>;
+  recomputeValues?: Resolver<ResolversTypes['ValueRecomputation'], ParentType, ContextType>;
+  recordCost?: Resolver<ResolversTypes['Cost'], ParentType, ContextType, RequireFields<MutationRecordCostArgs, 'customerId' | 'input'>>;
   recordInteraction?: Resolver<ResolversTypes['Interaction'], ParentType, ContextType, RequireFields<MutationRecordInteractionArgs, 'customerId' | 'input'>>;
   rejectClaim?: Resolver<ResolversTypes['Claim'], ParentType, ContextType, RequireFields<MutationRejectClaimArgs, 'id' | 'reason'>>;
   rejectHandoff?: Resolver<ResolversTypes['Handoff'], ParentType, ContextType, RequireFields<MutationRejectHandoffArgs, 'id' | 'reason'>>;
   revokeDelegation?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeDelegationArgs, 'id'>>;
   revokeShare?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeShareArgs, 'id'>>;
+  setReferenceEffect?: Resolver<ResolversTypes['ReferenceEffect'], ParentType, ContextType, RequireFields<MutationSetReferenceEffectArgs, 'customerId' | 'input'>>;
   transferWork?: Resolver<ResolversTypes['Transfer'], ParentType, ContextType, RequireFields<MutationTransferWorkArgs, 'input'>>;
   transitionLifecycle?: Resolver<ResolversTypes['LifecycleTransition'], ParentType, ContextType, RequireFields<MutationTransitionLifecycleArgs, 'customerId' | 'input'>>;
   transitionOpportunity?: Resolver<ResolversTypes['StageTransition'], ParentType, ContextType, RequireFields<MutationTransitionOpportunityArgs, 'id' | 'input'>>;
@@ -3734,6 +4339,7 @@ export type MutationResolvers<ContextType = MercuriusContext, ParentType extends
   updatePipeline?: Resolver<ResolversTypes['Pipeline'], ParentType, ContextType, RequireFields<MutationUpdatePipelineArgs, 'id' | 'input'>>;
   updateRole?: Resolver<ResolversTypes['Role'], ParentType, ContextType, RequireFields<MutationUpdateRoleArgs, 'id' | 'input'>>;
   updateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUpdateUserArgs, 'id' | 'input'>>;
+  updateValueModel?: Resolver<ResolversTypes['ValueModel'], ParentType, ContextType, RequireFields<MutationUpdateValueModelArgs, 'input'>>;
   upsertContactByExternalId?: Resolver<ResolversTypes['ContactUpsert'], ParentType, ContextType, RequireFields<MutationUpsertContactByExternalIdArgs, 'externalId' | 'input' | 'system'>>;
   upsertCustomerByExternalId?: Resolver<ResolversTypes['CustomerUpsert'], ParentType, ContextType, RequireFields<MutationUpsertCustomerByExternalIdArgs, 'externalId' | 'input' | 'system'>>;
   upsertOpportunityByExternalId?: Resolver<ResolversTypes['OpportunityUpsert'], ParentType, ContextType, RequireFields<MutationUpsertOpportunityByExternalIdArgs, 'externalId' | 'input' | 'system'>>;
@@ -4002,14 +4608,18 @@ export type QueryResolvers<ContextType = MercuriusContext, ParentType extends Re
   agenda?: Resolver<ResolversTypes['ActionConnection'], ParentType, ContextType, Partial<QueryAgendaArgs>>;
   allocationRule?: Resolver<Maybe<ResolversTypes['AllocationRule']>, ParentType, ContextType, RequireFields<QueryAllocationRuleArgs, 'id'>>;
   allocationRules?: Resolver<ResolversTypes['AllocationRuleConnection'], ParentType, ContextType, Partial<QueryAllocationRulesArgs>>;
+  churnRiskReport?: Resolver<ResolversTypes['ChurnRiskReport'], ParentType, ContextType, Partial<QueryChurnRiskReportArgs>>;
   claim?: Resolver<Maybe<ResolversTypes['Claim']>, ParentType, ContextType, RequireFields<QueryClaimArgs, 'id'>>;
   claims?: Resolver<ResolversTypes['ClaimConnection'], ParentType, ContextType, Partial<QueryClaimsArgs>>;
   contact?: Resolver<Maybe<ResolversTypes['Contact']>, ParentType, ContextType, RequireFields<QueryContactArgs, 'id'>>;
   contactByExternalId?: Resolver<Maybe<ResolversTypes['Contact']>, ParentType, ContextType, RequireFields<QueryContactByExternalIdArgs, 'externalId' | 'system'>>;
   contacts?: Resolver<ResolversTypes['ContactConnection'], ParentType, ContextType, Partial<QueryContactsArgs>>;
   conversionReport?: Resolver<ResolversTypes['ConversionReport'], ParentType, ContextType, Partial<QueryConversionReportArgs>>;
+  crossSellReport?: Resolver<ResolversTypes['CrossSellReport'], ParentType, ContextType, Partial<QueryCrossSellReportArgs>>;
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerArgs, 'id'>>;
   customerByExternalId?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerByExternalIdArgs, 'externalId' | 'system'>>;
+  customerCosts?: Resolver<ResolversTypes['CostConnection'], ParentType, ContextType, RequireFields<QueryCustomerCostsArgs, 'customerId'>>;
+  customerValue?: Resolver<ResolversTypes['CustomerValue'], ParentType, ContextType, RequireFields<QueryCustomerValueArgs, 'customerId'>>;
   customers?: Resolver<ResolversTypes['CustomerConnection'], ParentType, ContextType, Partial<QueryCustomersArgs>>;
   delegations?: Resolver<ResolversTypes['DelegationConnection'], ParentType, ContextType, Partial<QueryDelegationsArgs>>;
   duplicateCheck?: Resolver<ResolversTypes['DuplicateCheck'], ParentType, ContextType, RequireFields<QueryDuplicateCheckArgs, 'input'>>;
@@ -4043,6 +4653,19 @@ export type QueryResolvers<ContextType = MercuriusContext, ParentType extends Re
   sourceReport?: Resolver<ResolversTypes['SourceReport'], ParentType, ContextType, Partial<QuerySourceReportArgs>>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
   users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, Partial<QueryUsersArgs>>;
+  valueModel?: Resolver<ResolversTypes['ValueModel'], ParentType, ContextType>;
+  valuePyramidReport?: Resolver<ResolversTypes['ValuePyramidReport'], ParentType, ContextType, Partial<QueryValuePyramidReportArgs>>;
+  winBackReport?: Resolver<ResolversTypes['WinBackReport'], ParentType, ContextType, Partial<QueryWinBackReportArgs>>;
+};
+
+export type ReferenceEffectResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ReferenceEffect'] = ResolversParentTypes['ReferenceEffect']> = {
+  actorId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  level?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  onBehalfOfId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type ReportGroupResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ReportGroup'] = ResolversParentTypes['ReportGroup']> = {
@@ -4214,6 +4837,119 @@ export type UserEdgeResolvers<ContextType = MercuriusContext, ParentType extends
   node?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 };
 
+export type ValueClassCountResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ValueClassCount'] = ResolversParentTypes['ValueClassCount']> = {
+  cost?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  customers?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  revenue?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  share?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  valueClass?: Resolver<ResolversTypes['ValueClass'], ParentType, ContextType>;
+};
+
+export type ValueClassMoveResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ValueClassMove'] = ResolversParentTypes['ValueClassMove']> = {
+  customers?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  fromClass?: Resolver<Maybe<ResolversTypes['ValueClass']>, ParentType, ContextType>;
+  toClass?: Resolver<Maybe<ResolversTypes['ValueClass']>, ParentType, ContextType>;
+};
+
+export type ValueClassMovesResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ValueClassMoves'] = ResolversParentTypes['ValueClassMoves']> = {
+  from?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  rows?: Resolver<Array<ResolversTypes['ValueClassMove']>, ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type ValueHistoryEntryResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ValueHistoryEntry'] = ResolversParentTypes['ValueHistoryEntry']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  cause?: Resolver<ResolversTypes['ValueCause'], ParentType, ContextType>;
+  modelVersion?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  previousClass?: Resolver<Maybe<ResolversTypes['ValueClass']>, ParentType, ContextType>;
+  score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  valueClass?: Resolver<Maybe<ResolversTypes['ValueClass']>, ParentType, ContextType>;
+};
+
+export type ValueModelResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ValueModel'] = ResolversParentTypes['ValueModel']> = {
+  aPercent?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  cPercent?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  churn?: Resolver<ResolversTypes['ChurnConfig'], ParentType, ContextType>;
+  costHalf?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  createdBy?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  expectedSalesHalf?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  revenueHalf?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  trailingMonths?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  weights?: Resolver<ResolversTypes['ValueWeights'], ParentType, ContextType>;
+};
+
+export type ValuePartResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ValuePart'] = ResolversParentTypes['ValuePart']> = {
+  contribution?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  explanation?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  indicator?: Resolver<ResolversTypes['ValueIndicator'], ParentType, ContextType>;
+  normalised?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  raw?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  weight?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
+export type ValuePyramidGroupResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ValuePyramidGroup'] = ResolversParentTypes['ValuePyramidGroup']> = {
+  classes?: Resolver<Array<ResolversTypes['ValueClassCount']>, ParentType, ContextType>;
+  customers?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  unitId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  unitName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type ValuePyramidReportResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ValuePyramidReport'] = ResolversParentTypes['ValuePyramidReport']> = {
+  groupBy?: Resolver<Maybe<ResolversTypes['ValuePyramidGroupBy']>, ParentType, ContextType>;
+  groups?: Resolver<Array<ResolversTypes['ValuePyramidGroup']>, ParentType, ContextType>;
+  lastRunAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  modelVersion?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  moves?: Resolver<ResolversTypes['ValueClassMoves'], ParentType, ContextType>;
+  totals?: Resolver<ResolversTypes['ValuePyramidTotals'], ParentType, ContextType>;
+};
+
+export type ValuePyramidTotalsResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ValuePyramidTotals'] = ResolversParentTypes['ValuePyramidTotals']> = {
+  classes?: Resolver<Array<ResolversTypes['ValueClassCount']>, ParentType, ContextType>;
+  customers?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ValueRecomputationResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ValueRecomputation'] = ResolversParentTypes['ValueRecomputation']> = {
+  aMinScore?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  actions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  cMaxScore?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  churnChanged?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  classChanged?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  customers?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  finishedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  modelVersion?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  ranked?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  scoreChanged?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ValueWeightsResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ValueWeights'] = ResolversParentTypes['ValueWeights']> = {
+  cost?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  credit?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  expectedSales?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  referenceEffect?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  revenue?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
+export type WinBackReportResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['WinBackReport'] = ResolversParentTypes['WinBackReport']> = {
+  months?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rows?: Resolver<Array<ResolversTypes['WinBackRow']>, ParentType, ContextType>;
+  silentMonths?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type WinBackRowResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['WinBackRow'] = ResolversParentTypes['WinBackRow']> = {
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastContactAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  lastOrderAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  lostDeals?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  ownerUnitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  ownerUserId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  previousRevenue?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  valueClass?: Resolver<Maybe<ResolversTypes['ValueClass']>, ParentType, ContextType>;
+  valueScore?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+};
+
 export type Resolvers<ContextType = MercuriusContext> = {
   AccessExplanation?: AccessExplanationResolvers<ContextType>;
   AccessReason?: AccessReasonResolvers<ContextType>;
@@ -4228,6 +4964,11 @@ export type Resolvers<ContextType = MercuriusContext> = {
   AllocationRuleConnection?: AllocationRuleConnectionResolvers<ContextType>;
   AllocationRuleEdge?: AllocationRuleEdgeResolvers<ContextType>;
   AllocationTarget?: AllocationTargetResolvers<ContextType>;
+  ChurnConfig?: ChurnConfigResolvers<ContextType>;
+  ChurnRiskReport?: ChurnRiskReportResolvers<ContextType>;
+  ChurnRiskRow?: ChurnRiskRowResolvers<ContextType>;
+  ChurnRiskTotals?: ChurnRiskTotalsResolvers<ContextType>;
+  ChurnSignal?: ChurnSignalResolvers<ContextType>;
   Claim?: ClaimResolvers<ContextType>;
   ClaimConnection?: ClaimConnectionResolvers<ContextType>;
   ClaimEdge?: ClaimEdgeResolvers<ContextType>;
@@ -4238,11 +4979,18 @@ export type Resolvers<ContextType = MercuriusContext> = {
   ConversionGroup?: ConversionGroupResolvers<ContextType>;
   ConversionReport?: ConversionReportResolvers<ContextType>;
   ConversionStep?: ConversionStepResolvers<ContextType>;
+  Cost?: CostResolvers<ContextType>;
+  CostConnection?: CostConnectionResolvers<ContextType>;
+  CostEdge?: CostEdgeResolvers<ContextType>;
+  CrossSellReport?: CrossSellReportResolvers<ContextType>;
+  CrossSellRow?: CrossSellRowResolvers<ContextType>;
   Customer?: CustomerResolvers<ContextType>;
+  CustomerChurn?: CustomerChurnResolvers<ContextType>;
   CustomerConnection?: CustomerConnectionResolvers<ContextType>;
   CustomerEdge?: CustomerEdgeResolvers<ContextType>;
   CustomerSource?: CustomerSourceResolvers<ContextType>;
   CustomerUpsert?: CustomerUpsertResolvers<ContextType>;
+  CustomerValue?: CustomerValueResolvers<ContextType>;
   CustomerViewerCan?: CustomerViewerCanResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Delegation?: DelegationResolvers<ContextType>;
@@ -4300,6 +5048,7 @@ export type Resolvers<ContextType = MercuriusContext> = {
   ProtectedMatch?: ProtectedMatchResolvers<ContextType>;
   Qualification?: QualificationResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  ReferenceEffect?: ReferenceEffectResolvers<ContextType>;
   ReportGroup?: ReportGroupResolvers<ContextType>;
   Role?: RoleResolvers<ContextType>;
   SalesPerformanceReport?: SalesPerformanceReportResolvers<ContextType>;
@@ -4320,5 +5069,18 @@ export type Resolvers<ContextType = MercuriusContext> = {
   User?: UserResolvers<ContextType>;
   UserConnection?: UserConnectionResolvers<ContextType>;
   UserEdge?: UserEdgeResolvers<ContextType>;
+  ValueClassCount?: ValueClassCountResolvers<ContextType>;
+  ValueClassMove?: ValueClassMoveResolvers<ContextType>;
+  ValueClassMoves?: ValueClassMovesResolvers<ContextType>;
+  ValueHistoryEntry?: ValueHistoryEntryResolvers<ContextType>;
+  ValueModel?: ValueModelResolvers<ContextType>;
+  ValuePart?: ValuePartResolvers<ContextType>;
+  ValuePyramidGroup?: ValuePyramidGroupResolvers<ContextType>;
+  ValuePyramidReport?: ValuePyramidReportResolvers<ContextType>;
+  ValuePyramidTotals?: ValuePyramidTotalsResolvers<ContextType>;
+  ValueRecomputation?: ValueRecomputationResolvers<ContextType>;
+  ValueWeights?: ValueWeightsResolvers<ContextType>;
+  WinBackReport?: WinBackReportResolvers<ContextType>;
+  WinBackRow?: WinBackRowResolvers<ContextType>;
 };
 

@@ -10,6 +10,8 @@ export const ESCALATION_QUEUE = 'handoff-escalation';
 export const SWEEP_QUEUE = 'handoff-escalation-sweep';
 export const EVENTS_PRUNE_QUEUE = 'events-prune';
 export const CLAIM_EXPIRY_QUEUE = 'claim-expiry';
+// The full recomputation of customer value (scores, classes, churn risk): on a schedule and on demand.
+export const VALUE_QUEUE = 'value-recompute';
 // pg-boss keeps its tables in a schema of its own, next to the application's.
 const BOSS_SCHEMA = 'pgboss';
 // Session advisory lock under which instances set up the queues (apart from the migrations' key).
@@ -55,7 +57,7 @@ export function bossDb(database: Database): PgBoss.Db {
   };
 }
 
-export type JobsConfig = { enabled: boolean; pollSeconds: number; sweepCron: string; eventsPruneCron?: string };
+export type JobsConfig = { enabled: boolean; pollSeconds: number; sweepCron: string; eventsPruneCron?: string; valueCron?: string | undefined };
 export type JobHandlers = {
   escalate: (handoffId: string) => Promise<boolean>;
   escalateOverdue: () => Promise<number>;
@@ -64,6 +66,7 @@ export type JobHandlers = {
   expireClaims?: () => Promise<number>;
   // Events older than the retention leave the feed.
   pruneEvents?: () => Promise<number>;
+  recomputeValues?: (cause: 'SCHEDULE' | 'MODEL') => Promise<unknown>;
 };
 
 /**
@@ -92,6 +95,13 @@ export function createJobQueue(database: Database, cfg: JobsConfig, log: Fastify
       await boss.send(CLAIM_EXPIRY_QUEUE, { claimId: c.id }, { startAfter: c.at, singletonKey: c.id, db: transactionDb(tx) });
     },
 
+    /** Queues a full value recomputation now (one waiting at most); false when the queue is off, so the caller runs it itself. */
+    async scheduleValueRecompute(cause: string): Promise<boolean> {
+      if (!boss || !ready) return false;
+      await boss.send(VALUE_QUEUE, { cause }, { singletonKey: 'value-recompute' });
+      return true;
+    },
+
     async start(handlers: JobHandlers): Promise<void> {
       if (!boss) return;
       if (!(await isMigrated(database))) {
@@ -114,6 +124,11 @@ export function createJobQueue(database: Database, cfg: JobsConfig, log: Fastify
           if (!(await boss.getQueue(EVENTS_PRUNE_QUEUE))) await boss.createQueue(EVENTS_PRUNE_QUEUE, { name: EVENTS_PRUNE_QUEUE, policy: 'short', retryLimit: 1 });
           await boss.schedule(EVENTS_PRUNE_QUEUE, cfg.eventsPruneCron ?? '17 * * * *');
         }
+        // `singleton`: one recomputation at a time across instances; a scheduled tick while one waits adds nothing.
+        if (handlers.recomputeValues) {
+          if (!(await boss.getQueue(VALUE_QUEUE))) await boss.createQueue(VALUE_QUEUE, { name: VALUE_QUEUE, policy: 'singleton', retryLimit: 2, retryDelay: 60 });
+          await boss.schedule(VALUE_QUEUE, cfg.valueCron ?? '15 2 * * *', { cause: 'SCHEDULE' });
+        }
       });
       const prune = handlers.pruneEvents;
       if (prune) {
@@ -135,6 +150,12 @@ export function createJobQueue(database: Database, cfg: JobsConfig, log: Fastify
         const expired = (await handlers.expireClaims?.()) ?? 0;
         if (expired > 0) log.info({ expired }, 'ended claim protections expired by the sweep');
       });
+      const recomputeValues = handlers.recomputeValues;
+      if (recomputeValues) {
+        await boss.work<{ cause?: string }>(VALUE_QUEUE, { pollingIntervalSeconds: cfg.pollSeconds }, async (jobs) => {
+          for (const job of jobs) await recomputeValues(job.data.cause === 'MODEL' ? 'MODEL' : 'SCHEDULE');
+        });
+      }
       // Whatever fell due while no instance ran is caught at once, not at the next scheduled sweep.
       await boss.send(SWEEP_QUEUE, {}, { singletonKey: 'start' });
       ready = true;

@@ -125,7 +125,8 @@ const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d
 // Also within the range the API stores: a forged year 0000 would fail in the database as a 500.
 export const isIsoTimestamp = (v: string): boolean => ISO_TIMESTAMP.test(v) && timestamp.safeParse(v).success;
 
-export type SortSpec = { column: AnyPgColumn; desc: boolean; kind: 'timestamp' | 'text' };
+// `column` may be an expression (a computed order such as coalesce(score, -1)); `numeric` cursors hold decimal strings.
+export type SortSpec = { column: AnyPgColumn | SQL; desc: boolean; kind: 'timestamp' | 'text' | 'numeric' };
 
 /**
  * Keyset pagination on (sort column, id): the condition that starts after the cursor, and the
@@ -137,10 +138,16 @@ export function keyset(spec: SortSpec, idCol: AnyPgColumn, cursor: string | unde
   if (!cursor) return { where: undefined, orderBy };
   const [value, id] = decodeCursor(cursor, 2);
   // A forged cursor, or one from another sort, must be refused here: cast by the database it would fail as a 500.
-  if (typeof id !== 'string' || typeof value !== 'string' || !UUID.test(id) || (spec.kind === 'timestamp' && !isIsoTimestamp(value))) {
+  if (
+    typeof id !== 'string' ||
+    typeof value !== 'string' ||
+    !UUID.test(id) ||
+    (spec.kind === 'timestamp' && !isIsoTimestamp(value)) ||
+    (spec.kind === 'numeric' && !/^-?\d{1,18}(\.\d{1,6})?$/.test(value))
+  ) {
     throw invalidCursor();
   }
-  const v = spec.kind === 'timestamp' ? sql`${value}::timestamptz` : sql`${value}`;
+  const v = spec.kind === 'timestamp' ? sql`${value}::timestamptz` : spec.kind === 'numeric' ? sql`${value}::numeric` : sql`${value}`;
   const where = spec.desc ? sql`(${spec.column}, ${idCol}) < (${v}, ${id}::uuid)` : sql`(${spec.column}, ${idCol}) > (${v}, ${id}::uuid)`;
   return { where, orderBy };
 }

@@ -25,6 +25,7 @@ import { orgLoaders, orgResolvers } from '../modules/org/index.js';
 import { reportsLoaders, reportsResolvers } from '../modules/reports/index.js';
 import { integrationResolvers } from '../modules/integration/index.js';
 import { plansLoaders, plansResolvers } from '../modules/plans/index.js';
+import { valueLoaders, valueResolvers } from '../modules/value/index.js';
 
 // What every resolver and loader receives besides mercurius' own context: who calls, and the services.
 declare module 'mercurius' {
@@ -141,8 +142,9 @@ export const graphqlPlugin = fp(
         allocationResolvers,
         ordersResolvers,
         eventsResolvers,
+        valueResolvers,
       ]),
-      loaders: merge<MercuriusLoaders>([customerLoaders, orgLoaders, contactHistoryLoaders, lifecycleLoaders, opportunitiesLoaders, actionsLoaders, reportsLoaders, plansLoaders, accessLoaders, claimsLoaders, allocationLoaders, ordersLoaders]),
+      loaders: merge<MercuriusLoaders>([customerLoaders, orgLoaders, contactHistoryLoaders, lifecycleLoaders, opportunitiesLoaders, actionsLoaders, reportsLoaders, plansLoaders, accessLoaders, claimsLoaders, allocationLoaders, valueLoaders, ordersLoaders]),
       // The cost rule reads the variables, which rules out mercurius' per-query cache.
       cache: false,
       context: (request): Pick<MercuriusContext, 'principal' | 'services'> => ({ principal: request.principal, services: app.services }),

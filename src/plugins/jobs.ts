@@ -13,6 +13,7 @@ export const jobsPlugin = fp(
         expireClaim: (id) => app.services.claims.expire(id),
         expireClaims: () => app.services.claims.expireDue(),
         pruneEvents: () => app.services.events.prune(),
+        recomputeValues: (cause) => app.services.value.recomputeAll('system', cause),
       });
       // Webhook deliveries: every instance polls; rows are claimed with SKIP LOCKED.
       if (app.config.jobs.enabled) app.services.webhookDelivery.start(app.config.webhooks.pollMs);

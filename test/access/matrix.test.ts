@@ -451,6 +451,36 @@ const ROWS: Row[] = [
   })(),
   // (end of contact history rows)
 
+  // Customer value: costs, the reference effect (a manager's: SUBTREE or ALL scope), the value page
+  // (403 where the caller's roles hide the value class or score: the service and partner roles).
+  ...((): Row[] => {
+    const VALUE_HIDDEN = new Set(['service', 'partner_manager', 'partner_sales']);
+    const valuePage = (c: Caller, tg: Target): Status => {
+      const base = expectOnRecord(world, c.m, tg.record, 'customers:read', 200);
+      return base === 200 && VALUE_HIDDEN.has(c.name) ? 403 : base;
+    };
+    const reference = (c: Caller, tg: Target): Status => {
+      const base = expectOnRecord(world, c.m, tg.record, 'customers:update', 200);
+      return base === 200 && !c.m.roles.some((r) => r.scope === 'SUBTREE' || r.scope === 'ALL') ? 403 : base;
+    };
+    const cost = { kind: 'SERVICE', amount: '10.00', currency: 'EUR' };
+    return [
+      { route: 'GET /v1/customers/:id/value', on: 'record', permission: 'customers:read', ok: 200, expect: valuePage,
+        call: (c, tg) => rest(c, 'GET', `/v1/customers/${tg.record.id}/value`) },
+      { route: 'graphql Query.customerValue', on: 'record', permission: 'customers:read', ok: 200, expect: valuePage,
+        call: (c, tg) => gql(c, 'query($id: ID!) { customerValue(customerId: $id) { customerId } }', { id: tg.record.id }, 200, () => undefined) },
+      { route: 'GET /v1/customers/:id/costs', on: 'record', permission: 'customers:read', ok: 200,
+        call: (c, tg) => rest(c, 'GET', `/v1/customers/${tg.record.id}/costs`) },
+      { route: 'graphql Query.customerCosts', on: 'record', permission: 'customers:read', ok: 200,
+        call: (c, tg) => gql(c, 'query($id: ID!) { customerCosts(customerId: $id) { edges { cursor } } }', { id: tg.record.id }, 200, () => undefined) },
+      { route: 'POST /v1/customers/:id/costs', on: 'record', permission: 'customers:update', ok: 201, audited: 'customer',
+        call: (c, tg) => rest(c, 'POST', `/v1/customers/${tg.record.id}/costs`, cost) },
+      { route: 'PUT /v1/customers/:id/reference-effect', on: 'record', permission: 'customers:update', ok: 200, audited: 'customer', expect: reference,
+        call: (c, tg) => rest(c, 'PUT', `/v1/customers/${tg.record.id}/reference-effect`, { level: 3, reason: `Rated by ${c.name}` }) },
+    ];
+  })(),
+  // (end of customer value rows)
+
   // Lifecycle transitions and handoffs
   { route: 'GET /v1/customers/:id/lifecycle-transitions', on: 'record', permission: 'customers:read', ok: 200,
     call: (c, tg) => rest(c, 'GET', `/v1/customers/${tg.record.id}/lifecycle-transitions`) },

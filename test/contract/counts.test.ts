@@ -46,6 +46,10 @@ async function book(who: User, peer: User, manager: User) {
     if (r.status !== 200) throw new Error(r.raw);
   }
   for (let i = 0; i < 3; i++) await action(app, who, { customerId: c.id });
+  for (const amount of ['10.00', '20.00', '30.00']) {
+    const r = await app.rest(who, 'POST', `/v1/customers/${c.id}/costs`, { kind: 'SERVICE', amount, currency: 'EUR' });
+    if (r.status !== 201) throw new Error(r.raw);
+  }
   await action(app, who, { opportunityId: o.id }, { status: 'DONE' });
   await action(app, who, { opportunityId: o.id });
   await delegation(app, who, peer, { by: manager });
@@ -223,6 +227,7 @@ const GRAPHQL: { field: string; query: string; pick: (d: any) => number; rest: s
   { field: 'Query.contacts', query: `{ contacts(first: 1, filter: { customerId: ${q(a.customer.id)} }) { totalCount } }`, pick: (d) => d.contacts.totalCount, rest: `/v1/contacts?customerId=${a.customer.id}` },
   { field: 'Query.claims', query: '{ claims(first: 1) { totalCount } }', pick: (d) => d.claims.totalCount, rest: '/v1/claims' },
   { field: 'Query.allocationRules', query: '{ allocationRules(first: 1) { totalCount } }', pick: (d) => d.allocationRules.totalCount, rest: '/v1/allocation-rules' },
+  { field: 'Query.customerCosts', query: `{ customerCosts(customerId: ${q(a.customer.id)}, first: 1) { totalCount } }`, pick: (d) => d.customerCosts.totalCount, rest: `/v1/customers/${a.customer.id}/costs` },
   { field: 'Customer.interactions', query: `{ customer(id: ${q(a.customer.id)}) { interactions(first: 1) { totalCount } } }`, pick: (d) => d.customer.interactions.totalCount, rest: `/v1/customers/${a.customer.id}/interactions` },
   { field: 'Customer.timeline', query: `{ customer(id: ${q(a.customer.id)}) { timeline(first: 1) { totalCount } } }`, pick: (d) => d.customer.timeline.totalCount, rest: `/v1/customers/${a.customer.id}/timeline` },
   { field: 'Customer.timeline', query: `{ customer(id: ${q(a.customer.id)}) { timeline(first: 1, types: [INTERACTION]) { totalCount } } }`, pick: (d) => d.customer.timeline.totalCount, rest: `/v1/customers/${a.customer.id}/timeline?types=INTERACTION` },

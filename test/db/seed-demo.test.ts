@@ -38,6 +38,16 @@ t.test('seeds a small company once', async (t) => {
   t.ok((orderShape?.confirmed ?? 0) > 0, 'some orders went the whole order-to-cash chain');
 
   const db = app.database.db;
+  // Customer value: costs recorded, reference customers rated, and every active buyer ranked.
+  const [value] = await queryRows<{ costs: number; references: number; ranked: number; buyers: number }>(
+    db,
+    sql`SELECT (SELECT count(*)::int FROM customer_costs) AS costs, (SELECT count(DISTINCT customer_id)::int FROM reference_effects) AS "references",
+      (SELECT count(*)::int FROM customers WHERE value_class IS NOT NULL) AS ranked,
+      (SELECT count(*)::int FROM customers WHERE status = 'ACTIVE' AND lifecycle_stage IN ('CUSTOMER', 'USER')) AS buyers`,
+  );
+  t.ok(value!.costs > 0, `${value!.costs} costs`);
+  t.equal(value!.references, 2, 'two reference customers');
+  t.equal(value!.ranked, value!.buyers, 'every active buyer has a value class');
   const units = await queryRows<{ name: string; kind: string; partner_type: string | null; parent: string | null }>(
     db,
     sql`SELECT u.name, u.kind, u.partner_type, p.name AS parent FROM org_units u LEFT JOIN org_units p ON p.id = u.parent_id`,

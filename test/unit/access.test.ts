@@ -102,7 +102,7 @@ t.test('can / requirePermission', async (t) => {
 
 t.test('hiddenFields: hidden only when every role hides it', async (t) => {
   t.same([...hiddenFields(principal([]))], [], 'no roles, nothing hidden');
-  t.same([...hiddenFields(principal([builtIn('partner_sales')]))], ['customer.creditStatus', 'customer.creditLimit', 'customer.creditCurrency', 'customer.externalIds', 'customer.valueClass', 'contact.externalIds', 'opportunity.externalIds'], 'partners do not see the company\'s system fields');
+  t.same([...hiddenFields(principal([builtIn('partner_sales')]))], ['customer.creditStatus', 'customer.creditLimit', 'customer.creditCurrency', 'customer.externalIds', 'customer.valueClass', 'contact.externalIds', 'opportunity.externalIds', 'customer.valueScore', 'customer.churnRisk'], 'partners do not see the company\'s system fields');
   t.same([...hiddenFields(principal([builtIn('marketing'), builtIn('sales')]))], [], 'a second role that shows the field wins');
   const both = principal([
     role('a', 'OWN', [], ['customer.creditStatus', 'customer.valueClass']),

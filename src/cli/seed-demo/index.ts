@@ -15,6 +15,7 @@ import { seedHistory } from './history.js';
 import { seedOrders } from './orders.js';
 import { seedOrg } from './org.js';
 import { prng } from './random.js';
+import { seedValue } from './value.js';
 
 export { DEMO_MARKER, demoEmail, keyLogins } from './cast.js';
 export type { SeedSummary } from './context.js';
@@ -97,6 +98,9 @@ export async function seedDemo(app: FastifyInstance, opts: { customers?: number;
       await services.org.createShare(await as(hamburg.manager.id), { resourceType: 'CUSTOMER', resourceId: deal.id, toUnitId: partner.id });
       summary.shares++;
     }
+
+    // Costs, reference customers, and the first full value recomputation (last: it ranks everyone).
+    await seedValue(ctx, org, customers, frozen);
     return { ...summary, created: true, ms: Date.now() - started };
   });
 }

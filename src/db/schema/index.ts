@@ -9,3 +9,4 @@ export * from './api-keys.js';
 export * from './plans.js';
 export * from './claims.js';
 export * from './webhooks.js';
+export * from './value.js';

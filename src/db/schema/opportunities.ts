@@ -151,7 +151,7 @@ export const actions = pgTable(
     urgency: smallint('urgency').notNull().default(3),
     // OPEN | DONE | CANCELLED
     status: text('status').notNull().default('OPEN'),
-    // PLANNED (made by a user) | ESCALATION (a missed handoff deadline)
+    // PLANNED (made by a user) | ESCALATION (a missed handoff deadline) | VALUE_ALERT | CHURN_ALERT (the value module)
     kind: text('kind').notNull().default('PLANNED'),
     // For ESCALATION actions: the handoff that escalated (unique: an escalation happens once).
     handoffId: uuid('handoff_id'),

@@ -3,7 +3,7 @@ import { pageParams } from '../../lib/pagination.js';
 import { safeString, timestamp, trimmed } from '../../lib/schemas.js';
 
 export const ACTION_STATUSES = ['OPEN', 'DONE', 'CANCELLED'] as const;
-export const ACTION_KINDS = ['PLANNED', 'ESCALATION'] as const;
+export const ACTION_KINDS = ['PLANNED', 'ESCALATION', 'VALUE_ALERT', 'CHURN_ALERT'] as const;
 export const ACTION_SORTS = ['createdAt', 'updatedAt'] as const;
 
 const upper = (v: unknown) => (typeof v === 'string' ? v.toUpperCase() : v);

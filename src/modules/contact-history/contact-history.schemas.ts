@@ -18,6 +18,9 @@ export const TIMELINE_TYPES = [
   'CLAIM_REJECTED',
   'CLAIM_EXPIRED',
   'ORDER',
+  'COST_RECORDED',
+  'REFERENCE_EFFECT_SET',
+  'VALUE_CLASS_CHANGED',
 ] as const;
 export type InteractionChannel = (typeof INTERACTION_CHANNELS)[number];
 export type InteractionDirection = (typeof INTERACTION_DIRECTIONS)[number];

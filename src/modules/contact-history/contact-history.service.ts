@@ -85,7 +85,14 @@ function decodeTimelineCursor(cursor: string | undefined): TimelineCursor | unde
   return { at, id, type: type as TimelineType };
 }
 
-export function createContactHistoryService(database: Database) {
+/**
+ * Called right after the commit of a write that changed an input of customer value (wired to the value
+ * module in app.ts). Not inside it: a write holds a share lock on its customer, and two concurrent
+ * writes rescoring the customer row in their own transactions would deadlock.
+ */
+export type ValueInputHook = (p: Principal, customerIds: string[], cause: 'INTERACTION') => Promise<unknown>;
+
+export function createContactHistoryService(database: Database, opts: { onValueInput?: ValueInputHook } = {}) {
   const { db } = database;
 
   // A contact or opportunity named on an interaction must belong to the interaction's customer.
@@ -109,9 +116,15 @@ export function createContactHistoryService(database: Database) {
     return hit.row;
   }
 
+  // A contact (or a complaint) is an input of the churn warning: the customer is rescored once the write is in.
+  async function rescored(p: Principal, dto: InteractionDto): Promise<InteractionDto> {
+    await opts.onValueInput?.(p, [dto.customerId], 'INTERACTION');
+    return dto;
+  }
+
   return {
     async record(p: Principal, customerId: string, input: RecordInteractionInput): Promise<InteractionDto> {
-      return db.transaction(async (tx) => {
+      return rescored(p, await db.transaction(async (tx) => {
         // A share lock: the customer cannot be merged away while its history grows.
         const hit = await repo.findCustomer(tx, p, customerId, 'interactions:create', true);
         if (!hit) throw notFound('customer');
@@ -136,7 +149,7 @@ export function createContactHistoryService(database: Database) {
         const dto = toInteractionDto(row);
         await recordChange(tx, p, { entityType: RESOURCE, entityId: row.id, action: 'recorded', before: null, after: dto, onBehalfOfId: behalf, owner: customer });
         return dto;
-      });
+      }));
     },
 
     async get(p: Principal, id: string): Promise<InteractionDto> {
@@ -147,7 +160,7 @@ export function createContactHistoryService(database: Database) {
     },
 
     async update(p: Principal, id: string, input: PatchInteractionInput, expectedVersion?: number): Promise<InteractionDto> {
-      return db.transaction(async (tx) => {
+      return rescored(p, await db.transaction(async (tx) => {
         const hit = await repo.findInteraction(tx, p, id, 'interactions:update', true);
         if (!hit) throw notFound('interaction');
         if (!hit.allowed) throw new AppError('FORBIDDEN', 'missing permission interactions:update on this customer');
@@ -174,7 +187,7 @@ export function createContactHistoryService(database: Database) {
         const dto = toInteractionDto(row);
         await recordChange(tx, p, { entityType: RESOURCE, entityId: id, action: 'updated', before: toInteractionDto(before), after: dto, onBehalfOfId: behalf, owner: hit.customer });
         return dto;
-      });
+      }));
     },
 
     async revisions(p: Principal, id: string, cursor: string | undefined, limit: number): Promise<Page<InteractionRevisionDto>> {

@@ -1,6 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
-import { access, type Principal } from '../../lib/access.js';
+import { access, hiddenFields, type Principal } from '../../lib/access.js';
 import { interactionsVisible, opportunityVisible } from './contact-history.repository.js';
 import type { TimelineType } from './contact-history.schemas.js';
 
@@ -113,8 +113,43 @@ function branches(p: Principal, customerId: SQL): Branch[] {
       data: sql`jsonb_build_object('orderId', o.id, 'number', o.number, 'status', o.status, 'amount', o.amount::text, 'currency', o.currency,
         'opportunityId', o.opportunity_id, 'confirmedAt', ${iso(sql`o.confirmed_at`)}, 'cancelledAt', ${iso(sql`o.cancelled_at`)})`,
     },
+    {
+      type: 'COST_RECORDED',
+      at: sql`cc.incurred_at`,
+      from: sql`customer_costs cc`,
+      where: sql`cc.customer_id = ${customerId}`,
+      actor: sql`cc.actor_id`,
+      behalf: sql`cc.on_behalf_of_id`,
+      data: sql`jsonb_build_object('costId', cc.id, 'kind', cc.kind, 'amount', cc.amount::text, 'currency', cc.currency, 'note', cc.note)`,
+    },
+    {
+      type: 'REFERENCE_EFFECT_SET',
+      at: sql`re.at`,
+      from: sql`reference_effects re`,
+      where: sql`re.customer_id = ${customerId}`,
+      actor: sql`re.actor_id`,
+      behalf: sql`re.on_behalf_of_id`,
+      data: sql`jsonb_build_object('level', re.level, 'reason', re.reason)`,
+    },
+    {
+      // Class changes only (score changes would drown the feed), and only for callers who may see the class.
+      type: 'VALUE_CLASS_CHANGED',
+      at: sql`vh.at`,
+      from: sql`customer_value_history vh`,
+      where: valueHidden(p)
+        ? sql`FALSE`
+        : sql`vh.customer_id = ${customerId} AND vh.previous_class IS DISTINCT FROM vh.value_class`,
+      actor: sql`NULL::uuid`,
+      behalf: sql`NULL::uuid`,
+      data: sql`jsonb_build_object('from', vh.previous_class, 'to', vh.value_class, 'score', vh.score::text, 'cause', vh.cause, 'modelVersion', vh.model_version)`,
+    },
   ];
 }
+
+const valueHidden = (p: Principal): boolean => {
+  const h = hiddenFields(p);
+  return h.has('customer.valueClass') || h.has('customer.valueScore');
+};
 
 // The id column of each branch's source row.
 const idOf: Record<TimelineType, SQL> = {
@@ -131,6 +166,9 @@ const idOf: Record<TimelineType, SQL> = {
   CLAIM_REJECTED: sql`claims.id`,
   CLAIM_EXPIRED: sql`claims.id`,
   ORDER: sql`o.id`,
+  COST_RECORDED: sql`cc.id`,
+  REFERENCE_EFFECT_SET: sql`re.id`,
+  VALUE_CLASS_CHANGED: sql`vh.id`,
 };
 
 function feed(p: Principal, customerId: SQL, types: readonly TimelineType[], after: TimelineCursor | undefined, n: number): SQL {

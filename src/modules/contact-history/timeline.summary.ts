@@ -39,5 +39,11 @@ export function summaryOf(type: TimelineType, d: Record<string, unknown>): strin
       const what = str(d.number) ? `Order ${d.number}` : 'Order';
       return `${what} placed: ${d.amount} ${d.currency} (${words(d.status)})`;
     }
+    case 'COST_RECORDED':
+      return `Cost recorded: ${words(d.kind)} ${d.amount} ${d.currency}${str(d.note) ? ` (${d.note})` : ''}`;
+    case 'REFERENCE_EFFECT_SET':
+      return `Reference effect rated ${d.level} of 5${str(d.reason) ? `: ${d.reason}` : ''}`;
+    case 'VALUE_CLASS_CHANGED':
+      return d.from ? (d.to ? `Value class changed from ${d.from} to ${d.to}` : `Value class ${d.from} removed`) : `Value class ${d.to} given`;
   }
 }

@@ -28,6 +28,8 @@ export function toCustomerDto(p: Principal, r: CustomerReadRow): CustomerDto {
     creditLimit: r.creditLimit,
     creditCurrency: r.creditCurrency,
     valueClass: r.valueClass as CustomerDto['valueClass'],
+    valueScore: r.valueScore === null ? null : Number(r.valueScore),
+    churnRisk: r.churnRisk as CustomerDto['churnRisk'],
     externalIds: r.externalIds,
     ownerUserId: r.ownerUserId,
     ownerUnitId: r.ownerUnitId,

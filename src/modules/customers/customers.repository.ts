@@ -43,6 +43,7 @@ export type ListFilter = {
   ownerUserId?: string | undefined;
   source?: string | undefined;
   valueClass?: string | undefined;
+  churnRisk?: string | undefined;
   kind?: string | undefined;
   updatedAfter?: string | undefined;
   externalId?: { system: string; externalId: string } | undefined;
@@ -57,6 +58,9 @@ const SORT_COLUMNS = {
   createdAt: { column: customers.createdAt, kind: 'timestamp' },
   updatedAt: { column: customers.updatedAt, kind: 'timestamp' },
   name: { column: customers.name, kind: 'text' },
+  // Computed fields: a customer never scored sorts as -1 / 0, below every scored one.
+  valueScore: { column: sql`coalesce(${customers.valueScore}, -1)`, kind: 'numeric' },
+  churnRisk: { column: sql`(CASE ${customers.churnRisk} WHEN 'HIGH' THEN 2 WHEN 'WATCH' THEN 1 ELSE 0 END)`, kind: 'numeric' },
 } as const;
 
 export type CustomerSort = keyof typeof SORT_COLUMNS;
@@ -66,6 +70,8 @@ export function sortSpec(field: CustomerSort, desc: boolean): SortSpec {
 }
 
 export function sortValue(row: CustomerReadRow, field: CustomerSort): string {
+  if (field === 'valueScore') return row.valueScore ?? '-1';
+  if (field === 'churnRisk') return String(row.churnRisk === 'HIGH' ? 2 : row.churnRisk === 'WATCH' ? 1 : 0);
   const v = row[field];
   return v instanceof Date ? v.toISOString() : v;
 }
@@ -81,6 +87,7 @@ function listConditions(p: Principal, f: ListFilter): (SQL | undefined)[] {
   if (f.ownerUserId) conds.push(eq(customers.ownerUserId, f.ownerUserId));
   if (f.source) conds.push(eq(customers.sourceChannel, f.source));
   if (f.valueClass) conds.push(eq(customers.valueClass, f.valueClass));
+  if (f.churnRisk) conds.push(eq(customers.churnRisk, f.churnRisk));
   if (f.kind) conds.push(eq(customers.kind, f.kind));
   if (f.updatedAfter) conds.push(sql`${customers.updatedAt} > ${f.updatedAfter}::timestamptz`);
   return conds;

@@ -13,6 +13,7 @@ export const SOURCE_CHANNELS = ['MEDIA', 'WEBSITE', 'EVENT', 'REFERRAL', 'SALES_
 export const CUSTOMER_ROLES = ['BUYER', 'SUPPLIER', 'DISTRIBUTOR', 'AGENT', 'COMPETITOR', 'PARTNER', 'OTHER'] as const;
 export const VALUE_CLASSES = ['A', 'B', 'C'] as const;
 export const CREDIT_STATUSES = ['GOOD', 'WATCH', 'BLOCKED'] as const;
+export const CHURN_RISKS = ['NONE', 'WATCH', 'HIGH'] as const;
 export const DECISION_ROLES = ['DECISION_MAKER', 'INFLUENCER', 'USER', 'GATEKEEPER', 'TECHNICAL', 'OTHER'] as const;
 
 const upper = (v: unknown) => (typeof v === 'string' ? v.toUpperCase() : v);
@@ -193,6 +194,9 @@ export const customerSchema = z
     creditLimit: z.string().nullable().optional(),
     creditCurrency: z.string().nullable().optional(),
     valueClass: z.enum(VALUE_CLASSES).nullable().optional(),
+    // Computed by the value module: 0–100 (a decimal number with two places) and NONE/WATCH/HIGH.
+    valueScore: z.number().nullable().optional(),
+    churnRisk: z.enum(CHURN_RISKS).nullable().optional(),
     externalIds: z.record(z.string(), z.string()).optional(),
     ownerUserId: z.uuid().nullable(),
     ownerUnitId: z.uuid(),
@@ -206,7 +210,7 @@ export const customerSchema = z
   .meta({ id: 'Customer' });
 export type CustomerDto = z.infer<typeof customerSchema>;
 
-export const CUSTOMER_SORTS = ['createdAt', 'updatedAt', 'name'] as const;
+export const CUSTOMER_SORTS = ['createdAt', 'updatedAt', 'name', 'valueScore', 'churnRisk'] as const;
 
 export const listCustomersQuery = z
   .object({
@@ -221,6 +225,7 @@ export const listCustomersQuery = z
     externalId: externalIdFilter.optional(),
     source: z.preprocess(upper, z.enum(SOURCE_CHANNELS)).optional(),
     valueClass: z.preprocess(upper, z.enum(VALUE_CLASSES)).optional(),
+    churnRisk: z.preprocess(upper, z.enum(CHURN_RISKS)).optional(),
     kind: z.preprocess(upper, z.enum(CUSTOMER_KINDS)).optional(),
     updatedAfter: timestamp.optional(),
   })

@@ -89,6 +89,13 @@ function refuseSystemFieldWrites(p: Principal, input: Partial<Record<(typeof SYS
  */
 export type MergeRepoint = (tx: Executor, p: Principal, fromId: string, toId: string) => Promise<Record<string, number | string[]>>;
 
+// A hidden field is not a filter or an order either: it would tell what it holds.
+function refuseHiddenQuery(p: Principal, q: ListCustomersQuery, sortField?: string): void {
+  const hidden = hiddenFields(p);
+  for (const f of ['valueClass', 'churnRisk'] as const) if (q[f] !== undefined && hidden.has(`customer.${f}`)) throw fieldError('FORBIDDEN', f, 'hidden from your roles');
+  if (sortField && hidden.has(`customer.${sortField}`)) throw fieldError('FORBIDDEN', 'sort', `${sortField} is hidden from your roles`);
+}
+
 function listFilter(q: ListCustomersQuery): ListFilter {
   const search = q.q === undefined ? undefined : searchForms(q.q);
   // A query of punctuation alone folds to nothing; answering with everything would mislead.
@@ -98,15 +105,24 @@ function listFilter(q: ListCustomersQuery): ListFilter {
 
 /** Gives a customer created without an explicit owner to whom the allocation rules name (wired in app.ts); returns the row as it is then. */
 export type CreateAllocator = (tx: Executor, p: Principal, row: CustomerRow) => Promise<CustomerRow>;
+/** Called in the transaction of a write that changed an input of customer value (wired to the value module in app.ts). */
+export type ValueInputHook = (tx: Executor, p: Principal, customerIds: string[], cause: 'CREDIT') => Promise<unknown>;
 
 export function createCustomerService(
   database: Database,
-  opts: { mergeRepoints?: readonly MergeRepoint[]; duplicateProbeLimitPerHour?: number; duplicateGuard?: DuplicateGuard; allocateOnCreate?: CreateAllocator } = {},
+  opts: {
+    mergeRepoints?: readonly MergeRepoint[];
+    duplicateProbeLimitPerHour?: number;
+    duplicateGuard?: DuplicateGuard;
+    allocateOnCreate?: CreateAllocator;
+    onValueInput?: ValueInputHook;
+  } = {},
 ) {
   const { db } = database;
   const duplicates = createDuplicateCheck(database, { probeLimitPerHour: opts.duplicateProbeLimitPerHour ?? 20, ...(opts.duplicateGuard ? { guard: opts.duplicateGuard } : {}) });
   const mergeRepoints = opts.mergeRepoints ?? [];
   const allocateOnCreate = opts.allocateOnCreate;
+  const onValueInput = opts.onValueInput;
   // The customers service answers for customers and their contact persons (contacts.service.ts).
   const contacts = createContactService(database, loadForWrite);
 
@@ -144,6 +160,7 @@ export function createCustomerService(
     async list(p: Principal, q: ListCustomersQuery): Promise<Page<CustomerDto>> {
       requirePermission(p, 'customers:read');
       const { field, desc } = parseSort<CustomerSort>(q.sort, CUSTOMER_SORTS, '-createdAt');
+      refuseHiddenQuery(p, q, field);
       const filter = listFilter(q);
       const sort = sortKey({ field, desc });
       const rows = await repo.list(db, p, filter, sortSpec(field, desc), cursorForSort(q.cursor, sort), q.limit);
@@ -281,6 +298,8 @@ export function createCustomerService(
           onBehalfOfId: onBehalfOf(p, before.ownerUserId),
           owner: row,
         });
+        // Credit is an input of the customer's value and churn risk: rescored in this transaction.
+        if (before.creditStatus !== row.creditStatus) await onValueInput?.(tx, p, [id], 'CREDIT');
         return toCustomerDto(p, row);
       });
     },

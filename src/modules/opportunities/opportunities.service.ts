@@ -75,8 +75,10 @@ export function toTransitionDto(r: TransitionRow): TransitionDto {
 
 /** A rule of another module over a new opportunity's customer (an approved claim): throws to refuse. Wired in app.ts. */
 export type OpportunityCreateGuard = (tx: Executor, p: Principal, customerId: string) => Promise<void>;
+/** Called in the transaction of a write that changed an input of customer value (wired to the value module in app.ts). */
+export type ValueInputHook = (tx: Executor, p: Principal, customerIds: string[], cause: 'OPPORTUNITY') => Promise<unknown>;
 
-export function createOpportunityService(database: Database, opts: { createGuard?: OpportunityCreateGuard } = {}) {
+export function createOpportunityService(database: Database, opts: { createGuard?: OpportunityCreateGuard; onValueInput?: ValueInputHook } = {}) {
   const { db } = database;
   // Pipelines and their stages are the opportunities module's configuration (pipelines.service.ts).
   const pipelines = createPipelineService(database);
@@ -179,6 +181,8 @@ export function createOpportunityService(database: Database, opts: { createGuard
         if (isBefore(customer.lifecycleStage, 'OPPORTUNITY')) {
           await applyLifecycleTransition(tx, p, customer, 'OPPORTUNITY', { cause: 'OPPORTUNITY', reason: `opportunity ${row.id} opened` });
         }
+        // The open pipeline is an input of the customer's value (expected sales): rescored in this transaction.
+        await opts.onValueInput?.(tx, p, [row.customerId], 'OPPORTUNITY');
         return toOpportunityDto(row, first.key, p);
       });
     },
@@ -225,6 +229,7 @@ export function createOpportunityService(database: Database, opts: { createGuard
           onBehalfOfId: onBehalfOf(p, before.ownerUserId),
           owner: row,
         });
+        await opts.onValueInput?.(tx, p, [row.customerId], 'OPPORTUNITY');
         return toOpportunityDto(row, await stageKeyOf(tx, row.stageId), p);
       });
     },
@@ -305,6 +310,8 @@ export function createOpportunityService(database: Database, opts: { createGuard
             await applyLifecycleTransition(tx, p, customer, 'CUSTOMER', { cause: 'OPPORTUNITY', reason: `opportunity ${row.id} won` });
           }
         }
+        // A stage move changes expected sales; a lost deal is a churn signal.
+        await opts.onValueInput?.(tx, p, [opp.customerId], 'OPPORTUNITY');
         return { ...toTransitionDto(tr), opportunityVersion: row.version };
       });
     },

@@ -25,6 +25,7 @@ export const RESOURCES = [
   'audit',
   'claims',
   'allocation-rules',
+  'value-model',
 ] as const;
 export const ACTIONS = ['read', 'create', 'update', 'delete', 'freeze', 'merge', 'approve'] as const;
 
@@ -38,6 +39,8 @@ export const HIDEABLE_FIELDS = [
   'customer.registrationId',
   'contact.externalIds',
   'opportunity.externalIds',
+  'customer.valueScore',
+  'customer.churnRisk',
 ] as const;
 
 const crm = (...actions: string[]) =>
@@ -53,6 +56,8 @@ export const PARTNER_HIDDEN = [
   'customer.valueClass',
   'contact.externalIds',
   'opportunity.externalIds',
+  'customer.valueScore',
+  'customer.churnRisk',
 ];
 
 // What a head of a unit does, the company's own (manager) or a partner's (partner_manager).
@@ -112,7 +117,7 @@ export const BUILT_IN_ROLES: BuiltInRole[] = [
     name: 'service',
     scope: 'UNIT',
     permissions: [...crm('read', 'update'), 'orders:read', 'interactions:create', 'actions:create', 'contacts:create', 'org-units:read', 'users:read'],
-    hiddenFields: ['customer.valueClass'],
+    hiddenFields: ['customer.valueClass', 'customer.valueScore'],
   },
   {
     name: 'partner_manager',

@@ -1,0 +1,38 @@
+import { type SQL, sql } from 'drizzle-orm';
+import { type Executor, queryRows } from '../../db/client.js';
+import type { Principal } from '../../lib/access.js';
+import { recordRowChanges } from '../../lib/audit.js';
+
+export type AlertKind = 'VALUE_ALERT' | 'CHURN_ALERT';
+
+/**
+ * Key actions raised by background findings (a customer fell from class A, its churn risk rose), put
+ * on the agenda of the customer's owner, set-based. `source` selects (customer_id, assignee_id, kind,
+ * title, urgency); rows without an assignee are skipped, and a customer that already has an open
+ * action of the same kind gets no second one. Each action has its audit row and `action.created` event.
+ */
+export async function createAlertActions(tx: Executor, actor: Principal, source: SQL): Promise<number> {
+  const w = recordRowChanges(actor, {
+    rows: 'made',
+    entityType: 'action',
+    action: 'created',
+    entityId: sql`id`,
+    ownerUserId: sql`assignee_id`,
+    ownerUnitId: sql`owner_unit_id`,
+    before: sql`NULL::jsonb`,
+    after: sql`jsonb_build_object('id', id, 'customerId', customer_id, 'title', title, 'kind', kind, 'assigneeId', assignee_id, 'ownerUnitId', owner_unit_id,
+      'value', value, 'urgency', urgency, 'status', status)`,
+  });
+  const [r] = await queryRows<{ n: string | number }>(
+    tx,
+    sql`WITH src AS (${source}), made AS (
+        INSERT INTO actions (customer_id, title, due_at, value, urgency, status, kind, assignee_id, owner_unit_id, created_by)
+        SELECT s.customer_id, s.title, now(), 5, s.urgency, 'OPEN', s.kind, u.id, u.unit_id, ${actor.userId}::uuid
+        FROM src s JOIN users u ON u.id = s.assignee_id
+        WHERE u.active AND NOT EXISTS (SELECT 1 FROM actions a WHERE a.customer_id = s.customer_id AND a.kind = s.kind AND a.status = 'OPEN')
+        RETURNING id, customer_id, title, kind, assignee_id, owner_unit_id, value, urgency, status
+      ), audit AS (${w.audit}), outbox AS (${w.events})
+      SELECT count(*) AS n FROM made`,
+  );
+  return Number(r?.n ?? 0);
+}

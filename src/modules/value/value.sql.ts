@@ -1,0 +1,132 @@
+import { type SQL, sql } from 'drizzle-orm';
+import { CREDIT_POINTS, CREDIT_UNKNOWN_POINTS, type ValueModelConfig } from './scoring.js';
+
+// The value formulas of scoring.ts as one set-based SQL statement: the indicators of every target
+// customer are read with one grouped scan per source table, then scored, classed and flagged for
+// churn. No row passes through Node; a test holds the SQL and the pure function equal.
+
+/** Customers ranked into classes and watched for churn: active buyers (domain.md §7: the pyramid of customers). */
+export const RANKED_STAGES = ['CUSTOMER', 'USER'] as const;
+
+const num = (x: number) => sql.raw(String(Number(x)));
+const saturating = (amount: SQL, half: number) => sql`(CASE WHEN ${amount} <= 0 THEN 0::numeric ELSE 100 * ${amount} / (${amount} + ${num(half)}) END)`;
+const costPoints = (cost: SQL, half: number) => sql`(CASE WHEN ${cost} <= 0 THEN 100::numeric ELSE 100 * ${num(half)}::numeric / (${cost} + ${num(half)}) END)`;
+const creditPoints = (status: SQL) =>
+  sql`(CASE ${status} ${sql.join(
+    Object.entries(CREDIT_POINTS).map(([k, v]) => sql`WHEN ${k} THEN ${num(v)}::numeric`),
+    sql` `,
+  )} ELSE ${num(CREDIT_UNKNOWN_POINTS)}::numeric END)`;
+
+/** The score expression over the columns revenue, expected_sales, reference_level, credit_status, cost of `from`. */
+export function scoreSql(m: ValueModelConfig, from: string): SQL {
+  const w = m.weights;
+  const col = (name: string) => sql.raw(`${from}.${name}`);
+  return sql`round(LEAST(100, GREATEST(0,
+    ${num(w.revenue)} * ${saturating(col('revenue'), m.revenueHalf)} / 100
+    + ${num(w.expectedSales)} * ${saturating(col('expected_sales'), m.expectedSalesHalf)} / 100
+    + ${num(w.referenceEffect)} * (LEAST(5, GREATEST(0, ${col('reference_level')})) * 20)::numeric / 100
+    + ${num(w.credit)} * ${creditPoints(col('credit_status'))} / 100
+    + ${num(w.cost)} * ${costPoints(col('cost'), m.costHalf)} / 100)), 2)`;
+}
+
+const days = (n: number) => sql`make_interval(days => ${num(n)})`;
+const iso = (col: SQL) => sql`to_char((${col}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const amount = (col: SQL) => sql`to_char(round(${col}), 'FM999G999G999G999G990')`;
+
+/**
+ * The target customers' inputs, score, churn level and signals, and what they were before. `target`
+ * selects (id) rows of customers. `previous since` keeps the start date of a signal that was already
+ * raised (order drops and credit blocks have no date of their own).
+ */
+export function computeSql(m: ValueModelConfig, target: SQL): SQL {
+  const c = m.churn;
+  const months = sql`make_interval(months => ${num(m.trailingMonths)})`;
+  const win = days(c.orderWindowDays);
+  const ranked = sql`(t.status = 'ACTIVE' AND t.lifecycle_stage IN (${sql.join(
+    RANKED_STAGES.map((s) => sql`${s}`),
+    sql`, `,
+  )}))`;
+  const prevSince = (kind: string) =>
+    sql`(SELECT (s->>'since')::timestamptz FROM jsonb_array_elements(old.churn_signals) s WHERE s->>'kind' = ${kind} LIMIT 1)`;
+  return sql`WITH t AS (
+      SELECT c.id, c.name, c.status, c.lifecycle_stage, c.credit_status, c.owner_user_id, c.owner_unit_id, c.created_at FROM customers c WHERE c.id IN (${target})
+    ), rev AS (
+      SELECT o.customer_id, sum(o.amount) FILTER (WHERE o.ordered_at > now() - ${months}) AS revenue,
+        sum(o.amount) FILTER (WHERE o.ordered_at > now() - ${win}) AS recent,
+        sum(o.amount) FILTER (WHERE o.ordered_at <= now() - ${win} AND o.ordered_at > now() - 3 * ${win}) AS past
+      FROM orders o JOIN t ON t.id = o.customer_id
+      WHERE o.status <> 'CANCELLED' AND o.ordered_at > now() - GREATEST(${months}, 3 * ${win}) GROUP BY 1
+    ), pipe AS (
+      SELECT op.customer_id, sum(op.amount * ps.probability / 100.0) AS expected_sales
+      FROM opportunities op JOIN t ON t.id = op.customer_id JOIN pipeline_stages ps ON ps.id = op.stage_id
+      WHERE op.status = 'OPEN' AND op.amount IS NOT NULL GROUP BY 1
+    ), lost AS (
+      SELECT op.customer_id, count(*) AS n, min(op.closed_at) AS first_at
+      FROM opportunities op JOIN t ON t.id = op.customer_id
+      WHERE op.status = 'LOST' AND op.closed_at > now() - ${days(c.lostDealWindowDays)} GROUP BY 1
+    ), cst AS (
+      SELECT cc.customer_id, sum(cc.amount) AS cost FROM customer_costs cc JOIN t ON t.id = cc.customer_id
+      WHERE cc.incurred_at > now() - ${months} GROUP BY 1
+    ), ref AS (
+      SELECT DISTINCT ON (r.customer_id) r.customer_id, r.level FROM reference_effects r JOIN t ON t.id = r.customer_id
+      ORDER BY r.customer_id, r.at DESC, r.id DESC
+    ), touch AS (
+      SELECT i.customer_id, max(i.occurred_at) AS last_at,
+        count(*) FILTER (WHERE upper(btrim(i.outcome)) = 'COMPLAINT' AND i.occurred_at > now() - ${days(c.complaintWindowDays)}) AS complaints,
+        min(i.occurred_at) FILTER (WHERE upper(btrim(i.outcome)) = 'COMPLAINT' AND i.occurred_at > now() - ${days(c.complaintWindowDays)}) AS first_complaint
+      FROM interactions i JOIN t ON t.id = i.customer_id GROUP BY 1
+    ), inputs AS (
+      SELECT t.id AS customer_id, t.name, t.owner_user_id, t.owner_unit_id, ${ranked} AS ranked,
+        coalesce(rev.revenue, 0)::numeric(18,2) AS revenue, coalesce(pipe.expected_sales, 0)::numeric(18,2) AS expected_sales,
+        coalesce(cst.cost, 0)::numeric(18,2) AS cost, coalesce(ref.level, 0)::smallint AS reference_level, t.credit_status,
+        coalesce(touch.last_at, t.created_at) AS last_contact, coalesce(touch.complaints, 0) AS complaints, touch.first_complaint,
+        coalesce(rev.recent, 0) AS recent, coalesce(rev.past, 0) AS past, coalesce(lost.n, 0) AS lost_deals, lost.first_at AS first_lost
+      FROM t LEFT JOIN rev ON rev.customer_id = t.id LEFT JOIN pipe ON pipe.customer_id = t.id LEFT JOIN cst ON cst.customer_id = t.id
+        LEFT JOIN ref ON ref.customer_id = t.id LEFT JOIN touch ON touch.customer_id = t.id LEFT JOIN lost ON lost.customer_id = t.id
+    ), scored AS (
+      SELECT inputs.*, ${scoreSql(m, 'inputs')} AS score,
+        old.customer_id IS NOT NULL AS had_value, old.score AS old_score, old.value_class AS old_class, coalesce(old.churn_level, 'NONE') AS old_churn,
+        CASE WHEN NOT inputs.ranked THEN '[]'::jsonb ELSE (SELECT coalesce(jsonb_agg(sig ORDER BY sig->>'kind'), '[]'::jsonb) FROM (VALUES
+          (CASE WHEN inputs.last_contact < now() - ${days(c.noContactDays)} THEN jsonb_build_object('kind', 'NO_CONTACT',
+            'detail', 'No contact since ' || to_char(inputs.last_contact AT TIME ZONE 'UTC', 'YYYY-MM-DD') || ' (' || ${num(c.noContactDays)} || ' days or more)',
+            'since', ${iso(sql`inputs.last_contact + ${days(c.noContactDays)}`)}) END),
+          (CASE WHEN inputs.past > 0 AND inputs.recent < (inputs.past / 2) * (100 - ${num(c.orderDropPercent)}) / 100 THEN jsonb_build_object('kind', 'ORDER_DROP',
+            'detail', 'Ordered ' || ${amount(sql`inputs.recent`)} || ' in the last ' || ${num(c.orderWindowDays)} || ' days against ' || ${amount(sql`inputs.past / 2`)}
+              || ' on average in each ' || ${num(c.orderWindowDays)} || '-day period of the year before',
+            'since', ${iso(sql`coalesce(${prevSince('ORDER_DROP')}, now())`)}) END),
+          (CASE WHEN inputs.complaints >= ${num(c.complaints)} THEN jsonb_build_object('kind', 'COMPLAINTS',
+            'detail', inputs.complaints || ' complaints in the last ' || ${num(c.complaintWindowDays)} || ' days', 'since', ${iso(sql`inputs.first_complaint`)}) END),
+          (CASE WHEN inputs.lost_deals >= ${num(c.lostDeals)} THEN jsonb_build_object('kind', 'LOST_DEAL',
+            'detail', inputs.lost_deals || ' lost deal(s) in the last ' || ${num(c.lostDealWindowDays)} || ' days', 'since', ${iso(sql`inputs.first_lost`)}) END),
+          (CASE WHEN inputs.credit_status = 'BLOCKED' THEN jsonb_build_object('kind', 'CREDIT', 'detail', 'Credit blocked by the ERP',
+            'since', ${iso(sql`coalesce(${prevSince('CREDIT')}, now())`)}) END)
+        ) AS v(sig) WHERE sig IS NOT NULL) END AS churn_signals
+      FROM inputs LEFT JOIN customer_values old ON old.customer_id = inputs.customer_id
+    )
+    SELECT scored.*, CASE WHEN jsonb_array_length(churn_signals) = 0 THEN 'NONE'
+        WHEN jsonb_array_length(churn_signals) >= ${num(c.highSignals)} THEN 'HIGH' ELSE 'WATCH' END AS churn_level
+    FROM scored`;
+}
+
+/**
+ * The class of each computed row. A full run ranks the whole ranked population: A holds the customers
+ * with at most ceil(n × aPercent / 100) customers scoring at or above them (gold is exclusive: a tie
+ * that would not fit stays out), C the customers ranked within the bottom ceil(n × cPercent / 100)
+ * (a tie at the bottom shares C), A winning when both apply. An incremental update compares the
+ * score with the cut-offs of the last full run.
+ */
+export function classedSql(m: ValueModelConfig, computed: SQL, mode: { full: true } | { full: false; aMin: string | null; cMax: string | null }): SQL {
+  if (mode.full) {
+    return sql`SELECT x.*, CASE WHEN NOT x.ranked THEN NULL
+        WHEN x.at_or_above <= ceil(x.n * ${num(m.aPercent)} / 100.0) THEN 'A'
+        WHEN x.rank_asc <= ceil(x.n * ${num(m.cPercent)} / 100.0) THEN 'C' ELSE 'B' END AS value_class
+      FROM (SELECT c.*, count(*) FILTER (WHERE c.ranked) OVER () AS n,
+          count(*) OVER (PARTITION BY c.ranked ORDER BY c.score DESC) AS at_or_above,
+          rank() OVER (PARTITION BY c.ranked ORDER BY c.score ASC) AS rank_asc
+        FROM (${computed}) c) x`;
+  }
+  const a = mode.aMin === null ? sql`NULL::numeric` : sql`${mode.aMin}::numeric`;
+  const cm = mode.cMax === null ? sql`NULL::numeric` : sql`${mode.cMax}::numeric`;
+  return sql`SELECT c.*, CASE WHEN NOT c.ranked THEN NULL WHEN c.score >= ${a} THEN 'A' WHEN c.score <= ${cm} THEN 'C' ELSE 'B' END AS value_class
+    FROM (${computed}) c`;
+}
