@@ -134,7 +134,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     access: createAccessService(database),
     claims,
     allocation,
-    orders: createOrderService(database),
+    orders: createOrderService(database, { onValueInput: recomputeCustomers }),
     events: createEventService(database, config.events),
     webhooks: createWebhookService(database, config.webhooks),
     webhookDelivery: createDeliveryEngine(database, config.webhooks, app.log),

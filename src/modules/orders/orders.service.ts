@@ -76,8 +76,12 @@ async function liftLifecycle(tx: Executor, p: Principal, customer: CustomerTarge
   }
 }
 
-export function createOrderService(database: Database) {
+/** Orders are the revenue input of the customer's value: the value module rescores the customer in the write's transaction. */
+export type ValueInputHook = (tx: Executor, p: Principal, customerIds: string[], cause: 'ORDER') => Promise<unknown>;
+
+export function createOrderService(database: Database, opts: { onValueInput?: ValueInputHook } = {}) {
   const { db } = database;
+  const onValueInput = opts.onValueInput;
 
   async function dtos(ex: Executor, p: Principal, hits: readonly OrderHit[]): Promise<OrderDto[]> {
     const ids = hits.map((h) => h.row.id);
@@ -179,6 +183,7 @@ export function createOrderService(database: Database) {
         const after = toOrderDto(p, hit, priced.lines, ids);
         await recordChange(tx, p, { entityType: RESOURCE, entityId: row.id, action: 'created', before: null, after, onBehalfOfId: onBehalfOf(p, customer.ownerUserId), owner: customer });
         await liftLifecycle(tx, p, customer, row);
+        await onValueInput?.(tx, p, [customer.id], 'ORDER');
         return after;
       });
     },
@@ -244,6 +249,7 @@ export function createOrderService(database: Database) {
           });
           await liftLifecycle(tx, p, customer, row);
         }
+        await onValueInput?.(tx, p, [customer.id], 'ORDER');
         return after;
       });
     },
