@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import t from 'tap';
 import { queryRows } from '../../src/db/client.js';
+import { applyExternalIds } from '../../src/lib/external-ids.js';
 import type { CreateCustomerInput } from '../../src/modules/customers/customers.schemas.js';
 import { loadPrincipal } from '../../src/modules/org/principal.repository.js';
 import { buildTestApp, type Unit, type User } from '../helpers/app.js';
@@ -113,6 +114,9 @@ for (const name of CALLERS) {
     delegated: { record: await oppOf(delegator), owner: delegator },
   });
 }
+// Every opportunity of the world carries an ERP id, for the routes that find a record by it.
+const extId = (rec: Rec) => `omx-${rec.id}`;
+for (const rec of allRecords) await applyExternalIds(app.db, 'opportunity', rec.id, { erp: extId(rec) });
 const target = (name: string, pos: Position): Target => {
   const tg = targets.get(name)?.[pos];
   if (!tg) throw new Error(`${name}/${pos}`);
@@ -151,6 +155,14 @@ async function rest(c: Caller, method: 'GET' | 'POST' | 'PATCH', url: string, bo
   const r = await app.rest(c.user, method, url, body);
   return { status: r.status, entityId: r.body?.id, detail: r.status >= 400 ? r.raw : undefined };
 }
+
+async function restPut(c: Caller, url: string, body: unknown): Promise<Outcome> {
+  const r = await app.rest(c.user, 'PUT', url, body);
+  return { status: r.status, entityId: r.body?.id, detail: r.status >= 400 ? r.raw : undefined };
+}
+/** An upsert finds the record by its id: one out of sight is a conflict that names nothing; one in sight is patched. */
+const expectUpsert = (c: Caller, tg: Target): Status =>
+  expectOnRecord(world, c.m, tg.record, 'opportunities:read', 200) === 404 ? 409 : expectOnRecord(world, c.m, tg.record, 'opportunities:update', 200);
 
 type Row = {
   route: string;
@@ -203,6 +215,17 @@ const ROWS: Row[] = [
     audited: (tg, _, out) => ({ entityId: out.entityId, rec: { id: 'new', ownerUserId: tg.owner.id, ownerUnitId: tg.owner.unitId } }) },
   { route: 'POST /v1/opportunities', label: "on the position's customer", ok: 201, expect: (c, tg) => expectCreateOn(c.m, { id: tg.record.customerId, ownerUserId: tg.owner.id, ownerUnitId: tg.owner.unitId }),
     call: (c, tg) => rest(c, 'POST', '/v1/opportunities', { customerId: tg.record.customerId, name: `omx on ${++serial}` }) },
+  // By the ERP's id: read like by id; an upsert of an id held by an opportunity out of sight is refused without naming it (409).
+  { route: 'GET /v1/opportunities/external/:system/:externalId', ok: 200, expect: onRecord('opportunities:read', 200),
+    call: (c, tg) => rest(c, 'GET', `/v1/opportunities/external/erp/${extId(tg.record)}`) },
+  { route: 'graphql Query.opportunityByExternalId', ok: 200, expect: onRecord('opportunities:read', 200),
+    call: (c, tg) => gql(c, 'query($x: String!) { opportunityByExternalId(system: "erp", externalId: $x) { id } }', { x: extId(tg.record) }, 200, (d) => d.opportunityByExternalId?.id) },
+  { route: 'PUT /v1/opportunities/external/:system/:externalId', ok: 200, expect: expectUpsert,
+    call: (c, tg) => restPut(c, `/v1/opportunities/external/erp/${extId(tg.record)}`, { name: `omx ext ${++serial}` }),
+    audited: (tg) => ({ entityId: tg.record.id, rec: tg.record }) },
+  { route: 'graphql Mutation.upsertOpportunityByExternalId', ok: 200, expect: expectUpsert,
+    call: (c, tg) => gql(c, 'mutation($x: String!, $i: UpsertOpportunityInput!) { upsertOpportunityByExternalId(system: "erp", externalId: $x, input: $i) { status opportunity { id } } }', { x: extId(tg.record), i: { name: `omx g ext ${++serial}` } }, 200, (d) => d.upsertOpportunityByExternalId?.opportunity?.id),
+    audited: (tg) => ({ entityId: tg.record.id, rec: tg.record }) },
   // Pipelines: configuration, the same for every position.
   { route: 'GET /v1/pipelines', ok: 200, expect: (c) => permitted(c, 'pipelines:read', 200), call: (c) => rest(c, 'GET', '/v1/pipelines') },
   { route: 'GET /v1/pipelines/:id', ok: 200, expect: (c) => permitted(c, 'pipelines:read', 200), call: (c) => rest(c, 'GET', `/v1/pipelines/${defaultPl.id}`) },
