@@ -202,6 +202,11 @@ t.test('seeds a small company once', async (t) => {
   t.match(pending[0], { from_role: 'marketing', to_role: 'sales' });
   t.ok((pending[0]?.due_in_hours ?? 0) > 0 && (pending[0]?.due_in_hours ?? 99) < 48, 'due soon');
 
+  // What the first run left, consequences included (alerts from the value recomputation, allocated leads' actions).
+  const [seeded] = await queryRows<{ opportunities: number; actions: number; interactions: number }>(db, sql`SELECT (SELECT count(*)::int FROM customers) AS n, (SELECT count(*)::int FROM org_units WHERE name = ${DEMO_MARKER}) AS markers,
+               (SELECT count(*)::int FROM opportunities) AS opportunities, (SELECT count(*)::int FROM actions) AS actions,
+               (SELECT count(*)::int FROM interactions) AS interactions, (SELECT count(*)::int FROM pipelines WHERE is_default) AS default_pipelines`);
+  t.ok((seeded?.actions ?? 0) >= first.actions, `${seeded?.actions} actions in all, ${first.actions} made by the seed itself`);
   const again = await seedDemo(app, { customers: CUSTOMERS });
   t.notOk(again.created, 'the second run sees the marker');
   const [after] = await queryRows<{ n: number; markers: number; opportunities: number; actions: number; interactions: number; default_pipelines: number }>(
@@ -211,6 +216,8 @@ t.test('seeds a small company once', async (t) => {
                (SELECT count(*)::int FROM interactions) AS interactions, (SELECT count(*)::int FROM pipelines WHERE is_default) AS default_pipelines`,
   );
   t.equal(after?.n, CUSTOMERS, 'nothing duplicated');
-  t.match(after, { opportunities: first.opportunities, actions: first.actions, interactions: first.interactions, default_pipelines: 1 }, 'the sales process neither');
+  t.match(after, { opportunities: seeded?.opportunities, actions: seeded?.actions, interactions: seeded?.interactions, default_pipelines: 1 }, 'the sales process neither');
+  t.equal(seeded?.opportunities, first.opportunities, 'every opportunity is one the seed made');
+  t.equal(seeded?.interactions, first.interactions, 'every interaction too');
   t.equal(after?.markers, 1);
 });

@@ -60,7 +60,7 @@ t.test('an admin asks why a partner salesperson sees a shared customer: the shar
   const res = await explain(c.users.admin, { userId: c.users.partnerASales.id, resourceType: 'CUSTOMER', resourceId: customer.id });
   t.equal(res.status, 200, res.raw);
   t.match(res.body, { visible: true, writable: false });
-  t.same(res.body.hiddenFields, ['creditStatus', 'externalIds', 'valueClass']);
+  t.same(res.body.hiddenFields, ['churnRisk', 'creditCurrency', 'creditLimit', 'creditStatus', 'externalIds', 'valueClass', 'valueScore']);
   t.equal(res.body.because.length, 1);
   t.match(res.body.because[0], { rule: 'SHARE', grants: ['READ'], shareId: made.body.id, expiresAt: made.body.expiresAt });
   t.equal((await app.rest(c.users.partnerASales, 'GET', `/v1/customers/${customer.id}`)).status, 200, 'and the user does read it');
