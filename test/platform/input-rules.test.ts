@@ -52,7 +52,7 @@ const customerFields = {
   region: 'North',
   address,
   source: { channel: 'EVENT', campaign: 'Fair 2026', detail: 'met at the booth' },
-  creditStatus: 'OK',
+  creditStatus: 'GOOD',
   externalIds: { erp: 'E-1' },
 };
 const qualification = { purchaseMotive: 'replace the old line', judgement: 'serious buyer' };
@@ -91,7 +91,7 @@ const bodies: Case[] = [
 
 // Keys whose values have a format of their own (enums, ids, e-mails, times, keys): a NUL there is
 // refused by that format's message.
-const FORMATTED = new Set(['kind', 'channel', 'direction', 'customerId', 'opportunityId', 'toUnitId', 'parentId', 'unitId', 'roles', 'scope', 'permissions', 'email', 'dueAt', 'toStageKey', 'to', 'key', 'outcome']);
+const FORMATTED = new Set(['creditStatus', 'kind', 'channel', 'direction', 'customerId', 'opportunityId', 'toUnitId', 'parentId', 'unitId', 'roles', 'scope', 'permissions', 'email', 'dueAt', 'toStageKey', 'to', 'key', 'outcome']);
 
 type Path = (string | number)[];
 function stringLeaves(v: unknown, path: Path = []): Path[] {

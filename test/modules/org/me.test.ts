@@ -53,12 +53,12 @@ t.test('effective scopes per built-in role, and the partner clamp', async (t) =>
 
   const pm = await me(c.users.partnerAManager);
   t.equal(scopeOf(pm, 'customers:read'), 'SUBTREE');
-  t.same(pm.hiddenFields, PARTNER_HIDDEN, 'partners do not see the company\'s system fields');
+  t.same(pm.hiddenFields, [...PARTNER_HIDDEN].sort(), 'partners do not see the company\'s system fields');
   t.match(pm.unit, { id: c.partnerA.id, kind: 'PARTNER', partnerType: 'RESELLER' });
 
   const ps = await me(c.users.partnerASubSales);
   t.equal(scopeOf(ps, 'customers:read'), 'OWN');
-  t.same(ps.hiddenFields, PARTNER_HIDDEN);
+  t.same(ps.hiddenFields, [...PARTNER_HIDDEN].sort());
 
   // A partner user holding an ALL role (the API refuses it; written directly here) still gets no more than its partner.
   const smuggled = await app.user(c.partnerASub, ['executive']);

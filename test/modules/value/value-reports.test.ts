@@ -6,7 +6,9 @@ import { buildTestApp, company, type User } from '../../helpers/app.js';
 import { interaction } from '../../helpers/factories.js';
 import { eventsFor } from '../../helpers/records.js';
 
-const app = await buildTestApp();
+// Classes are percentiles of every customer in the database: this file owns its database (the embedded one,
+// in memory), so the population it reasons about is exactly the one it made, whatever other files run beside it.
+const app = await buildTestApp({ DATABASE_URL: '' });
 t.teardown(() => app.close());
 
 const day = 86_400_000;
