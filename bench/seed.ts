@@ -292,3 +292,69 @@ export function bulkSql(scale: Scale, org: OrgSeed): { label: string; sql: strin
     },
   ];
 }
+
+/**
+ * What the analytics benchmark (bench/analytics.ts) adds on top of bulkSql, on its own database:
+ * ERP orders (about three per buying customer over the last 15 months, one in twenty cancelled, a
+ * falling rhythm for one buyer in ten), costs for one buyer in four, a reference effect for one
+ * customer in a thousand, and the pipeline's dates moved so its history ends today (bulkSql writes
+ * 2024–2025 dates; the reports ask about the last two quarters and the next three months). Closed
+ * deals get the `closed_at` of their closing transition. Set-based and deterministic as above; the
+ * benchmark runs it once per database (it adds rows only where there are no orders yet).
+ */
+export function analyticsSql(scale: Scale, org: OrgSeed): { label: string; sql: string }[] {
+  const h = (expr: string, salt: number) => `pg_temp.bench_h(${expr}, ${salt})`;
+  const key = `('x' || substr(c.id::text, 1, 7))::bit(28)::int`;
+  // Whole days from the seed's pipeline dates to now, so the newest deal was created yesterday.
+  const shift = `(SELECT make_interval(days => (current_date - max(created_at)::date)::int - 1) FROM opportunities)`;
+  return [
+    {
+      label: 'hash function',
+      sql: `CREATE OR REPLACE FUNCTION pg_temp.bench_h(i bigint, salt int) RETURNS bigint LANGUAGE sql IMMUTABLE AS
+            $$ SELECT hashint8($1 * 1000003 + $2)::bigint & 2147483647 $$`,
+    },
+    {
+      label: `orders (about 3 per buying customer of ${scale.customers})`,
+      sql: `INSERT INTO orders (customer_id, number, status, ordered_at, confirmed_at, cancelled_at, amount, currency, owner_user_id, owner_unit_id, created_by, created_at, updated_at)
+            SELECT c.id, 'B-' || ${key} || '-' || n, s.status, s.at,
+              CASE WHEN s.status = 'CONFIRMED' THEN s.at + interval '3 days' END, CASE WHEN s.status = 'CANCELLED' THEN s.at + interval '1 day' END,
+              s.amount, 'EUR', c.owner_user_id, c.owner_unit_id, '${org.personas.admin}'::uuid, s.at, s.at
+            FROM customers c CROSS JOIN generate_series(1, 1 + ${h(key, 70)} % 5) AS n
+            CROSS JOIN LATERAL (SELECT
+                CASE WHEN ${h(`${key} + n`, 71)} % 20 = 0 THEN 'CANCELLED' ELSE 'CONFIRMED' END AS status,
+                -- One buyer in ten has stopped ordering in the last quarter (a falling rhythm).
+                now() - make_interval(days => (CASE WHEN ${h(key, 72)} % 10 = 0 THEN 100 + ${h(`${key} + n`, 73)} % 350 ELSE ${h(`${key} + n`, 73)} % 450 END)::int) AS at,
+                -- Skewed: most orders are small, a few large (a pyramid needs a long tail).
+                (50 + power(${h(`${key} + n`, 74)} % 1000, 3) / 4000.0)::numeric(18,2) AS amount) s
+            WHERE c.lifecycle_stage IN ('CUSTOMER', 'USER')`,
+    },
+    {
+      label: 'costs (one buyer in four)',
+      sql: `INSERT INTO customer_costs (customer_id, kind, amount, currency, incurred_at, actor_id)
+            SELECT c.id, (ARRAY['MARKETING','SALES','SERVICE'])[1 + ${h(key, 80)} % 3], (20 + ${h(key, 81)} % 5000)::numeric(18,2), 'EUR',
+              now() - make_interval(days => (${h(key, 82)} % 300)::int), '${org.personas.admin}'::uuid
+            FROM customers c WHERE c.lifecycle_stage IN ('CUSTOMER', 'USER') AND ${h(key, 83)} % 4 = 0`,
+    },
+    {
+      label: 'reference effects (one customer in a thousand)',
+      sql: `INSERT INTO reference_effects (customer_id, level, reason, actor_id)
+            SELECT c.id, 1 + ${h(key, 90)} % 5, 'bench reference', '${org.personas.admin}'::uuid
+            FROM customers c WHERE ${h(key, 91)} % 1000 = 0`,
+    },
+    {
+      label: 'pipeline history moved to end today',
+      sql: `WITH d AS (SELECT ${shift} AS by)
+            UPDATE opportunities o SET created_at = o.created_at + d.by, updated_at = o.updated_at + d.by, stage_entered_at = o.stage_entered_at + d.by,
+              expected_close_date = (o.expected_close_date + d.by)::date FROM d`,
+    },
+    {
+      label: 'stage transitions moved with their deals',
+      sql: `UPDATE stage_transitions t SET at = o.created_at + interval '1 day' FROM opportunities o WHERE o.id = t.opportunity_id`,
+    },
+    {
+      label: 'closed deals closed at their closing transition',
+      sql: `UPDATE opportunities o SET stage_entered_at = t.at, closed_at = CASE WHEN o.status IN ('WON', 'LOST') THEN t.at END
+            FROM stage_transitions t WHERE t.opportunity_id = o.id`,
+    },
+  ];
+}

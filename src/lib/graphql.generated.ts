@@ -406,7 +406,7 @@ export type ConversionGroup = {
 export type ConversionReport = {
   __typename?: 'ConversionReport';
   from: Scalars['DateTime']['output'];
-  groupBy?: Maybe<Scalars['String']['output']>;
+  groupBy?: Maybe<ReportGroupBy>;
   groups: Array<ConversionGroup>;
   pipelineId: Scalars['ID']['output'];
   to: Scalars['DateTime']['output'];
@@ -967,6 +967,14 @@ export type ForecastCells = {
   wonCount: Scalars['Int']['output'];
 };
 
+export type ForecastGroup = {
+  __typename?: 'ForecastGroup';
+  group?: Maybe<ReportGroup>;
+  months: Array<ForecastMonth>;
+  totals: ForecastCells;
+  undatedCount: Scalars['Int']['output'];
+};
+
 export type ForecastMonth = {
   __typename?: 'ForecastMonth';
   bestCase: Scalars['String']['output'];
@@ -986,6 +994,9 @@ export type ForecastReport = {
   commitProbability: Scalars['Int']['output'];
   currency: Scalars['String']['output'];
   from: Scalars['String']['output'];
+  groupBy?: Maybe<ReportGroupBy>;
+  /** Without groupBy, one group (null) with the same numbers as months and totals. Every group is forecast with the scope's stage rates, so the groups add up to the totals. */
+  groups: Array<ForecastGroup>;
   months: Array<ForecastMonth>;
   pipelineId: Scalars['ID']['output'];
   stageRates: Array<ForecastStageRate>;
@@ -1023,7 +1034,7 @@ export type FunnelGroup = {
 export type FunnelReport = {
   __typename?: 'FunnelReport';
   currency: Scalars['String']['output'];
-  groupBy?: Maybe<Scalars['String']['output']>;
+  groupBy?: Maybe<ReportGroupBy>;
   groups: Array<FunnelGroup>;
   pipelineId: Scalars['ID']['output'];
 };
@@ -1264,6 +1275,8 @@ export type Mutation = {
   createUser: User;
   deleteAllocationRule: Scalars['Boolean']['output'];
   deleteContact: Scalars['Boolean']['output'];
+  /** REST DELETE /v1/plans/{id}; expectedVersion acts as If-Match. */
+  deletePlan: Scalars['Boolean']['output'];
   /** @deprecated use revokeShare */
   deleteShare: Scalars['Boolean']['output'];
   freezeCustomer: Customer;
@@ -1294,6 +1307,8 @@ export type Mutation = {
   updateOrder: Order;
   updateOrgUnit: OrgUnit;
   updatePipeline: Pipeline;
+  /** REST PATCH /v1/plans/{id}; expectedVersion acts as If-Match. */
+  updatePlan: Plan;
   updateRole: Role;
   updateUser: User;
   /** PUT /v1/value-model (admin) */
@@ -1399,6 +1414,12 @@ export type MutationDeleteAllocationRuleArgs = {
 
 
 export type MutationDeleteContactArgs = {
+  expectedVersion?: InputMaybe<Scalars['Int']['input']>;
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationDeletePlanArgs = {
   expectedVersion?: InputMaybe<Scalars['Int']['input']>;
   id: Scalars['ID']['input'];
 };
@@ -1554,6 +1575,13 @@ export type MutationUpdatePipelineArgs = {
   expectedVersion?: InputMaybe<Scalars['Int']['input']>;
   id: Scalars['ID']['input'];
   input: UpdatePipelineInput;
+};
+
+
+export type MutationUpdatePlanArgs = {
+  expectedVersion?: InputMaybe<Scalars['Int']['input']>;
+  id: Scalars['ID']['input'];
+  input: UpdatePlanInput;
 };
 
 
@@ -1910,6 +1938,7 @@ export type Plan = {
   required: Array<PlanRequired>;
   target: PlanTarget;
   unitId: Scalars['ID']['output'];
+  updatedAt: Scalars['DateTime']['output'];
   version: Scalars['Int']['output'];
   wonNeeded?: Maybe<Scalars['Int']['output']>;
 };
@@ -2011,6 +2040,11 @@ export type PlanTargetInput = {
   currency: Scalars['String']['input'];
 };
 
+export type PlanTargetPatch = {
+  amount?: InputMaybe<Scalars['String']['input']>;
+  currency?: InputMaybe<Scalars['String']['input']>;
+};
+
 /** A match the caller cannot see: only whom to ask. */
 export type ProtectedMatch = {
   __typename?: 'ProtectedMatch';
@@ -2077,7 +2111,7 @@ export type Query = {
   events: EventFeed;
   /** Months as YYYY-MM; defaults to this month and the next two. */
   forecastReport: ForecastReport;
-  /** Open deals per stage now. groupBy: unit, partner, user or source. */
+  /** Open deals per stage now. */
   funnelReport: FunnelReport;
   handoff?: Maybe<Handoff>;
   handoffs: HandoffConnection;
@@ -2190,7 +2224,7 @@ export type QueryContactsArgs = {
 export type QueryConversionReportArgs = {
   currency?: InputMaybe<Scalars['String']['input']>;
   from?: InputMaybe<Scalars['DateTime']['input']>;
-  groupBy?: InputMaybe<Scalars['String']['input']>;
+  groupBy?: InputMaybe<ReportGroupBy>;
   ownerUnitId?: InputMaybe<Scalars['ID']['input']>;
   ownerUserId?: InputMaybe<Scalars['ID']['input']>;
   pipelineId?: InputMaybe<Scalars['ID']['input']>;
@@ -2260,6 +2294,7 @@ export type QueryForecastReportArgs = {
   commitProbability?: InputMaybe<Scalars['Int']['input']>;
   currency?: InputMaybe<Scalars['String']['input']>;
   from?: InputMaybe<Scalars['String']['input']>;
+  groupBy?: InputMaybe<ReportGroupBy>;
   historyMonths?: InputMaybe<Scalars['Int']['input']>;
   minSample?: InputMaybe<Scalars['Int']['input']>;
   ownerUnitId?: InputMaybe<Scalars['ID']['input']>;
@@ -2274,7 +2309,7 @@ export type QueryFunnelReportArgs = {
   currency?: InputMaybe<Scalars['String']['input']>;
   expectedCloseFrom?: InputMaybe<Scalars['String']['input']>;
   expectedCloseTo?: InputMaybe<Scalars['String']['input']>;
-  groupBy?: InputMaybe<Scalars['String']['input']>;
+  groupBy?: InputMaybe<ReportGroupBy>;
   ownerUnitId?: InputMaybe<Scalars['ID']['input']>;
   ownerUserId?: InputMaybe<Scalars['ID']['input']>;
   pipelineId?: InputMaybe<Scalars['ID']['input']>;
@@ -2386,7 +2421,7 @@ export type QueryRoleArgs = {
 export type QuerySalesPerformanceReportArgs = {
   currency?: InputMaybe<Scalars['String']['input']>;
   from?: InputMaybe<Scalars['DateTime']['input']>;
-  groupBy?: InputMaybe<Scalars['String']['input']>;
+  groupBy?: InputMaybe<SalesPerformanceGroupBy>;
   ownerUnitId?: InputMaybe<Scalars['ID']['input']>;
   ownerUserId?: InputMaybe<Scalars['ID']['input']>;
   pipelineId?: InputMaybe<Scalars['ID']['input']>;
@@ -2476,6 +2511,13 @@ export type ReportGroup = {
   name?: Maybe<Scalars['String']['output']>;
 };
 
+/** How a pipeline report is grouped: by owner unit, partner (the outermost partner unit above the owner unit), owner user, or the customer's source channel. */
+export type ReportGroupBy =
+  | 'partner'
+  | 'source'
+  | 'unit'
+  | 'user';
+
 export type Role = {
   __typename?: 'Role';
   builtIn: Scalars['Boolean']['output'];
@@ -2487,11 +2529,17 @@ export type Role = {
   version: Scalars['Int']['output'];
 };
 
+/** How the sales performance report is grouped. */
+export type SalesPerformanceGroupBy =
+  | 'partner'
+  | 'unit'
+  | 'user';
+
 export type SalesPerformanceReport = {
   __typename?: 'SalesPerformanceReport';
   currency: Scalars['String']['output'];
   from: Scalars['DateTime']['output'];
-  groupBy: Scalars['String']['output'];
+  groupBy: SalesPerformanceGroupBy;
   pipelineId: Scalars['ID']['output'];
   rows: Array<SalesPerformanceRow>;
   to: Scalars['DateTime']['output'];
@@ -2826,6 +2874,16 @@ export type UpdatePipelineInput = {
   productLine?: InputMaybe<Scalars['String']['input']>;
   stages?: InputMaybe<Array<PipelineStageInput>>;
   unitId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+/** A merge patch of a plan (REST PATCH /v1/plans/{id}): name: null clears the name; a new target, period, minSample or historyMonths decomposes the plan again with today's rates. */
+export type UpdatePlanInput = {
+  historyMonths?: InputMaybe<Scalars['Int']['input']>;
+  minSample?: InputMaybe<Scalars['Int']['input']>;
+  name?: InputMaybe<Scalars['String']['input']>;
+  periodEnd?: InputMaybe<Scalars['String']['input']>;
+  periodStart?: InputMaybe<Scalars['String']['input']>;
+  target?: InputMaybe<PlanTargetPatch>;
 };
 
 export type UpdateRoleInput = {
@@ -3292,6 +3350,7 @@ export type ResolversTypes = {
   ExternalCustomerRefInput: ResolverTypeWrapper<unknown>;
   Float: ResolverTypeWrapper<unknown>;
   ForecastCells: ResolverTypeWrapper<unknown>;
+  ForecastGroup: ResolverTypeWrapper<unknown>;
   ForecastMonth: ResolverTypeWrapper<unknown>;
   ForecastReport: ResolverTypeWrapper<unknown>;
   ForecastStageRate: ResolverTypeWrapper<unknown>;
@@ -3359,6 +3418,7 @@ export type ResolversTypes = {
   PlanRequired: ResolverTypeWrapper<unknown>;
   PlanTarget: ResolverTypeWrapper<unknown>;
   PlanTargetInput: ResolverTypeWrapper<unknown>;
+  PlanTargetPatch: ResolverTypeWrapper<unknown>;
   ProtectedMatch: ResolverTypeWrapper<unknown>;
   Qualification: ResolverTypeWrapper<unknown>;
   QualificationInput: ResolverTypeWrapper<unknown>;
@@ -3367,7 +3427,9 @@ export type ResolversTypes = {
   ReferenceEffect: ResolverTypeWrapper<unknown>;
   ReferenceEffectInput: ResolverTypeWrapper<unknown>;
   ReportGroup: ResolverTypeWrapper<unknown>;
+  ReportGroupBy: ResolverTypeWrapper<unknown>;
   Role: ResolverTypeWrapper<unknown>;
+  SalesPerformanceGroupBy: ResolverTypeWrapper<unknown>;
   SalesPerformanceReport: ResolverTypeWrapper<unknown>;
   SalesPerformanceRow: ResolverTypeWrapper<unknown>;
   Scope: ResolverTypeWrapper<unknown>;
@@ -3402,6 +3464,7 @@ export type ResolversTypes = {
   UpdateOrderInput: ResolverTypeWrapper<unknown>;
   UpdateOrgUnitInput: ResolverTypeWrapper<unknown>;
   UpdatePipelineInput: ResolverTypeWrapper<unknown>;
+  UpdatePlanInput: ResolverTypeWrapper<unknown>;
   UpdateRoleInput: ResolverTypeWrapper<unknown>;
   UpdateUserInput: ResolverTypeWrapper<unknown>;
   UpsertContactInput: ResolverTypeWrapper<unknown>;
@@ -3517,6 +3580,7 @@ export type ResolversParentTypes = {
   ExternalCustomerRefInput: unknown;
   Float: unknown;
   ForecastCells: unknown;
+  ForecastGroup: unknown;
   ForecastMonth: unknown;
   ForecastReport: unknown;
   ForecastStageRate: unknown;
@@ -3572,6 +3636,7 @@ export type ResolversParentTypes = {
   PlanRequired: unknown;
   PlanTarget: unknown;
   PlanTargetInput: unknown;
+  PlanTargetPatch: unknown;
   ProtectedMatch: unknown;
   Qualification: unknown;
   QualificationInput: unknown;
@@ -3610,6 +3675,7 @@ export type ResolversParentTypes = {
   UpdateOrderInput: unknown;
   UpdateOrgUnitInput: unknown;
   UpdatePipelineInput: unknown;
+  UpdatePlanInput: unknown;
   UpdateRoleInput: unknown;
   UpdateUserInput: unknown;
   UpsertContactInput: unknown;
@@ -3880,7 +3946,7 @@ export type ConversionGroupResolvers<ContextType = MercuriusContext, ParentType 
 
 export type ConversionReportResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ConversionReport'] = ResolversParentTypes['ConversionReport']> = {
   from?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
-  groupBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  groupBy?: Resolver<Maybe<ResolversTypes['ReportGroupBy']>, ParentType, ContextType>;
   groups?: Resolver<Array<ResolversTypes['ConversionGroup']>, ParentType, ContextType>;
   pipelineId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   to?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -4115,6 +4181,13 @@ export type ForecastCellsResolvers<ContextType = MercuriusContext, ParentType ex
   wonCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
+export type ForecastGroupResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ForecastGroup'] = ResolversParentTypes['ForecastGroup']> = {
+  group?: Resolver<Maybe<ResolversTypes['ReportGroup']>, ParentType, ContextType>;
+  months?: Resolver<Array<ResolversTypes['ForecastMonth']>, ParentType, ContextType>;
+  totals?: Resolver<ResolversTypes['ForecastCells'], ParentType, ContextType>;
+  undatedCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type ForecastMonthResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ForecastMonth'] = ResolversParentTypes['ForecastMonth']> = {
   bestCase?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   commit?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -4132,6 +4205,8 @@ export type ForecastReportResolvers<ContextType = MercuriusContext, ParentType e
   commitProbability?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   from?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  groupBy?: Resolver<Maybe<ResolversTypes['ReportGroupBy']>, ParentType, ContextType>;
+  groups?: Resolver<Array<ResolversTypes['ForecastGroup']>, ParentType, ContextType>;
   months?: Resolver<Array<ResolversTypes['ForecastMonth']>, ParentType, ContextType>;
   pipelineId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   stageRates?: Resolver<Array<ResolversTypes['ForecastStageRate']>, ParentType, ContextType>;
@@ -4163,7 +4238,7 @@ export type FunnelGroupResolvers<ContextType = MercuriusContext, ParentType exte
 
 export type FunnelReportResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['FunnelReport'] = ResolversParentTypes['FunnelReport']> = {
   currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  groupBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  groupBy?: Resolver<Maybe<ResolversTypes['ReportGroupBy']>, ParentType, ContextType>;
   groups?: Resolver<Array<ResolversTypes['FunnelGroup']>, ParentType, ContextType>;
   pipelineId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 };
@@ -4312,6 +4387,7 @@ export type MutationResolvers<ContextType = MercuriusContext, ParentType extends
   createUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationCreateUserArgs, 'input'>>;
   deleteAllocationRule?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteAllocationRuleArgs, 'id'>>;
   deleteContact?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteContactArgs, 'id'>>;
+  deletePlan?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeletePlanArgs, 'id'>>;
   deleteShare?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteShareArgs, 'id'>>;
   freezeCustomer?: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationFreezeCustomerArgs, 'id'>>;
   handOffCustomer?: Resolver<ResolversTypes['Handoff'], ParentType, ContextType, RequireFields<MutationHandOffCustomerArgs, 'customerId' | 'input'>>;
@@ -4337,6 +4413,7 @@ export type MutationResolvers<ContextType = MercuriusContext, ParentType extends
   updateOrder?: Resolver<ResolversTypes['Order'], ParentType, ContextType, RequireFields<MutationUpdateOrderArgs, 'id' | 'input'>>;
   updateOrgUnit?: Resolver<ResolversTypes['OrgUnit'], ParentType, ContextType, RequireFields<MutationUpdateOrgUnitArgs, 'id' | 'input'>>;
   updatePipeline?: Resolver<ResolversTypes['Pipeline'], ParentType, ContextType, RequireFields<MutationUpdatePipelineArgs, 'id' | 'input'>>;
+  updatePlan?: Resolver<ResolversTypes['Plan'], ParentType, ContextType, RequireFields<MutationUpdatePlanArgs, 'id' | 'input'>>;
   updateRole?: Resolver<ResolversTypes['Role'], ParentType, ContextType, RequireFields<MutationUpdateRoleArgs, 'id' | 'input'>>;
   updateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUpdateUserArgs, 'id' | 'input'>>;
   updateValueModel?: Resolver<ResolversTypes['ValueModel'], ParentType, ContextType, RequireFields<MutationUpdateValueModelArgs, 'input'>>;
@@ -4505,6 +4582,7 @@ export type PlanResolvers<ContextType = MercuriusContext, ParentType extends Res
   required?: Resolver<Array<ResolversTypes['PlanRequired']>, ParentType, ContextType>;
   target?: Resolver<ResolversTypes['PlanTarget'], ParentType, ContextType>;
   unitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   wonNeeded?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
 };
@@ -4686,7 +4764,7 @@ export type RoleResolvers<ContextType = MercuriusContext, ParentType extends Res
 export type SalesPerformanceReportResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['SalesPerformanceReport'] = ResolversParentTypes['SalesPerformanceReport']> = {
   currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   from?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
-  groupBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  groupBy?: Resolver<ResolversTypes['SalesPerformanceGroupBy'], ParentType, ContextType>;
   pipelineId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   rows?: Resolver<Array<ResolversTypes['SalesPerformanceRow']>, ParentType, ContextType>;
   to?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -5003,6 +5081,7 @@ export type Resolvers<ContextType = MercuriusContext> = {
   EventEdge?: EventEdgeResolvers<ContextType>;
   EventFeed?: EventFeedResolvers<ContextType>;
   ForecastCells?: ForecastCellsResolvers<ContextType>;
+  ForecastGroup?: ForecastGroupResolvers<ContextType>;
   ForecastMonth?: ForecastMonthResolvers<ContextType>;
   ForecastReport?: ForecastReportResolvers<ContextType>;
   ForecastStageRate?: ForecastStageRateResolvers<ContextType>;

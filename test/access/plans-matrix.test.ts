@@ -1,5 +1,5 @@
 /**
- * The access matrix of the plan routes: every built-in role × where the plan's unit sits relative
+ * The access matrix of the plan routes (editing and deleting included): every built-in role × where the plan's unit sits relative
  * to the caller × every plan route, REST and GraphQL. A plan belongs to its unit: it is read by whoever's
  * reach for plans:read covers the unit (404 otherwise), made by whoever's reach for plans:create does,
  * and decomposed (computed) by whoever's reach for reports:read does (a unit out of reach answers as an
@@ -59,6 +59,12 @@ const HAS: Record<string, Role[]> = {
 const expectRead = (role: Role, w: Where) => (!HAS['plans:read']?.includes(role) ? 403 : reach(role, w) ? 200 : 404);
 const expectDecompose = (role: Role, w: Where) => (!HAS['reports:read']?.includes(role) ? 403 : reach(role, w) ? 200 : 400);
 const expectCreate = (role: Role, w: Where) => (!HAS['plans:create']?.includes(role) ? 403 : reach(role, w) ? 201 : 400);
+// Editing and deleting: a plan one cannot read is not found; one read but not storable for its unit is forbidden.
+const expectChange = (role: Role, w: Where, ok: number) => {
+  const read = expectRead(role, w);
+  if (read !== 200) return read;
+  return HAS['plans:create']?.includes(role) && reach(role, w) ? ok : 403;
+};
 
 // At a glance, by hand: who reads the plan of the caller's own branch and of the partner.
 const AT_A_GLANCE: [Role, number, number][] = [
@@ -101,6 +107,17 @@ t.test('every role × every place × every plan route, through both doors', asyn
       const gm = await app.gql(who, 'mutation($input: CreatePlanInput!) { createPlan(input: $input) { id } }', { input: body(unitId) });
       const want = expectCreate(role, w);
       t.same(gm.codes, want === 201 ? [] : want === 403 ? ['FORBIDDEN'] : ['BAD_USER_INPUT'], `GraphQL createPlan: ${label}`);
+
+      const patched = await app.rest(who, 'PATCH', `/v1/plans/${id}`, { name: `by ${role}` });
+      t.equal(patched.status, expectChange(role, w, 200), `PATCH: ${label}`);
+      const gu = await app.gql(who, 'mutation($id: ID!) { updatePlan(id: $id, input: { name: "x" }) { id } }', { id });
+      const wantU = expectChange(role, w, 200);
+      t.same(gu.codes, wantU === 200 ? [] : wantU === 403 ? ['FORBIDDEN'] : ['NOT_FOUND'], `GraphQL updatePlan: ${label}`);
+      const doomed = await app.rest(admin, 'POST', '/v1/plans', body(unitId));
+      t.equal((await app.rest(who, 'DELETE', `/v1/plans/${doomed.body.id}`)).status, expectChange(role, w, 204), `DELETE: ${label}`);
+      const gd = await app.gql(who, 'mutation($id: ID!) { deletePlan(id: $id) }', { id: doomed.body.id });
+      const wantD = expectChange(role, w, 204);
+      t.same(gd.codes, wantD === 204 ? ['NOT_FOUND'] : wantD === 403 ? ['FORBIDDEN'] : ['NOT_FOUND'], `GraphQL deletePlan (after the REST try): ${label}`);
     }
   }
 });

@@ -9,7 +9,9 @@ export type AlertKind = 'VALUE_ALERT' | 'CHURN_ALERT';
  * Key actions raised by background findings (a customer fell from class A, its churn risk rose), put
  * on the agenda of the customer's owner, set-based. `source` selects (customer_id, assignee_id, kind,
  * title, urgency); rows without an assignee are skipped, and a customer that already has an open
- * action of the same kind gets no second one. Each action has its audit row and `action.created` event.
+ * action of the same kind gets no second one: that action takes the new title (a churn risk risen from
+ * WATCH to HIGH says HIGH) and the higher urgency instead, as an update (version + 1, `action.updated`).
+ * Each action made has its audit row and `action.created` event.
  */
 export async function createAlertActions(tx: Executor, actor: Principal, source: SQL): Promise<number> {
   const w = recordRowChanges(actor, {
@@ -23,6 +25,27 @@ export async function createAlertActions(tx: Executor, actor: Principal, source:
     after: sql`jsonb_build_object('id', id, 'customerId', customer_id, 'title', title, 'kind', kind, 'assigneeId', assignee_id, 'ownerUnitId', owner_unit_id,
       'value', value, 'urgency', urgency, 'status', status)`,
   });
+  const u = recordRowChanges(actor, {
+    rows: 'raised',
+    entityType: 'action',
+    action: 'updated',
+    entityId: sql`id`,
+    ownerUserId: sql`assignee_id`,
+    ownerUnitId: sql`owner_unit_id`,
+    before: sql`jsonb_build_object('title', old_title, 'urgency', old_urgency)`,
+    after: sql`jsonb_build_object('title', title, 'urgency', urgency)`,
+  });
+  // Runs first: an action made below is never raised in the same call.
+  await tx.execute(sql`WITH src AS (${source}), due AS (
+      SELECT a0.id, a0.title AS old_title, a0.urgency AS old_urgency, s.title, GREATEST(a0.urgency, s.urgency) AS urgency
+      FROM actions a0 JOIN (SELECT DISTINCT ON (customer_id, kind) * FROM src ORDER BY customer_id, kind, urgency DESC) s ON s.customer_id = a0.customer_id AND s.kind = a0.kind
+      WHERE a0.status = 'OPEN' AND (a0.title IS DISTINCT FROM s.title OR a0.urgency < s.urgency)
+    ), raised AS (
+      UPDATE actions a SET title = due.title, urgency = due.urgency, version = a.version + 1, updated_at = now()
+      FROM due WHERE a.id = due.id
+      RETURNING a.id, a.assignee_id, a.owner_unit_id, a.title, a.urgency, due.old_title, due.old_urgency
+    ), audit AS (${u.audit}), outbox AS (${u.events})
+    SELECT 1`);
   const [r] = await queryRows<{ n: string | number }>(
     tx,
     sql`WITH src AS (${source}), made AS (

@@ -146,6 +146,15 @@ export const customersRepository = {
   },
 
   /** Compare-and-set on version: null when another write got there first. */
+  /** The computed value columns as they stand now (after a rescore in the same transaction). */
+  async computedValues(ex: Executor, id: string): Promise<Pick<CustomerRow, 'valueScore' | 'valueClass' | 'churnRisk'> | null> {
+    const [row] = await ex
+      .select({ valueScore: customers.valueScore, valueClass: customers.valueClass, churnRisk: customers.churnRisk })
+      .from(customers)
+      .where(eq(customers.id, id));
+    return row ?? null;
+  },
+
   async update(ex: Executor, id: string, version: number, set: Partial<CustomerInsert>): Promise<CustomerRow | null> {
     const [row] = await ex
       .update(customers)

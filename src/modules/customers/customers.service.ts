@@ -299,7 +299,12 @@ export function createCustomerService(
           owner: row,
         });
         // Credit is an input of the customer's value and churn risk: rescored in this transaction.
-        if (before.creditStatus !== row.creditStatus) await onValueInput?.(tx, p, [id], 'CREDIT');
+        if (before.creditStatus !== row.creditStatus && onValueInput) {
+          await onValueInput(tx, p, [id], 'CREDIT');
+          // The answer shows the value as rescored, not as it stood before the credit change.
+          const fresh = await repo.computedValues(tx, id);
+          if (fresh) Object.assign(row, fresh);
+        }
         return toCustomerDto(p, row);
       });
     },

@@ -37,12 +37,27 @@ export const plansRepository = {
     return row;
   },
 
-  async findVisible(ex: Executor, p: Principal, id: string): Promise<PlanRow | null> {
-    const [row] = await ex
+  async findVisible(ex: Executor, p: Principal, id: string, lock = false): Promise<PlanRow | null> {
+    const q = ex
       .select()
       .from(plans)
       .where(and(eq(plans.id, id), visible(p)));
+    const [row] = lock ? await q.for('update', { of: plans }) : await q;
     return row ?? null;
+  },
+
+  /** The new values of a plan, at the version read (null when it moved meanwhile); the version goes up by one. */
+  async update(ex: Executor, id: string, version: number, values: Partial<typeof plans.$inferInsert>): Promise<PlanRow | null> {
+    const [row] = await ex
+      .update(plans)
+      .set({ ...values, version: version + 1, updatedAt: new Date() })
+      .where(and(eq(plans.id, id), eq(plans.version, version)))
+      .returning();
+    return row ?? null;
+  },
+
+  async delete(ex: Executor, id: string): Promise<void> {
+    await ex.delete(plans).where(eq(plans.id, id));
   },
 
   async list(ex: Executor, p: Principal, f: PlanFilter, cursor: string | undefined, limit: number): Promise<PlanRow[]> {

@@ -1,5 +1,5 @@
-import { connection, parseArgs, parseId, parseInput, type Resolvers } from '../../lib/graphql.js';
-import { createPlanInput, decomposeInput, listPlansQuery } from './plans.schemas.js';
+import { connection, parseArgs, parseId, parseInput, parseVersion, type Resolvers } from '../../lib/graphql.js';
+import { createPlanInput, decomposeInput, listPlansQuery, patchPlanInput } from './plans.schemas.js';
 
 export const plansResolvers = {
   Query: {
@@ -10,6 +10,11 @@ export const plansResolvers = {
   },
   Mutation: {
     createPlan: async (_, args, ctx) => ctx.services.plans.create(ctx.principal, parseInput(createPlanInput, args.input)),
+    updatePlan: async (_, args, ctx) => ctx.services.plans.update(ctx.principal, parseId(args.id), parseInput(patchPlanInput, args.input), parseVersion(args.expectedVersion)),
+    deletePlan: async (_, args, ctx) => {
+      await ctx.services.plans.remove(ctx.principal, parseId(args.id), parseVersion(args.expectedVersion));
+      return true;
+    },
   },
 } satisfies Resolvers;
 export const plansLoaders = {};

@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { withEtag } from '../../lib/http.js';
+import { z } from 'zod';
+import { parseIfMatch, withEtag } from '../../lib/http.js';
 import { answerPage } from '../../lib/pagination.js';
 import { errorResponses, idParams } from '../../lib/schemas.js';
-import { createPlanInput, decomposeInput, decompositionSchema, listPlansQuery, planPageSchema, planSchema, progressSchema } from './plans.schemas.js';
+import { createPlanInput, decomposeInput, decompositionSchema, listPlansQuery, patchPlanInput, planPageSchema, planSchema, progressSchema } from './plans.schemas.js';
 
 export async function plansRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
@@ -36,6 +37,25 @@ export async function plansRoutes(fastify: FastifyInstance): Promise<void> {
   app.get('/plans/:id', {
     schema: { tags: ['plans'], summary: 'Read a plan', params: idParams, response: { 200: planSchema, ...errorResponses } },
     handler: async (req, reply) => withEtag(reply, await svc().get(req.principal, req.params.id)),
+  });
+
+  app.patch('/plans/:id', {
+    schema: {
+      tags: ['plans'],
+      summary: "Change a plan (merge patch; If-Match honoured): a new target, period, minSample or historyMonths decomposes it again with today's rates",
+      params: idParams,
+      body: patchPlanInput,
+      response: { 200: planSchema, ...errorResponses },
+    },
+    handler: async (req, reply) => withEtag(reply, await svc().update(req.principal, req.params.id, req.body, parseIfMatch(req.headers['if-match']))),
+  });
+
+  app.delete('/plans/:id', {
+    schema: { tags: ['plans'], summary: 'Delete a plan (If-Match honoured); the audit trail keeps it', params: idParams, response: { 204: z.null(), ...errorResponses } },
+    handler: async (req, reply) => {
+      await svc().remove(req.principal, req.params.id, parseIfMatch(req.headers['if-match']));
+      return reply.code(204).send(null);
+    },
   });
 
   app.get('/plans/:id/progress', {

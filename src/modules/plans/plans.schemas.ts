@@ -7,6 +7,7 @@ import { RATE_SOURCES } from './decompose.js';
 // A period is at most ten years: a plan is a sales target, not a forecast of the century.
 const MAX_PERIOD_DAYS = 3_660;
 
+const targetAmount = moneyString.refine((v) => /[1-9]/.test(v), 'must be greater than 0');
 const decomposeFields = {
   unitId: z.uuid(),
   pipelineId: z.uuid().optional(),
@@ -14,7 +15,7 @@ const decomposeFields = {
   periodEnd: isoDate,
   target: z
     .object({
-      amount: moneyString.refine((v) => /[1-9]/.test(v), 'must be greater than 0'),
+      amount: targetAmount,
       currency: currencyCode,
     })
     .strict(),
@@ -32,6 +33,30 @@ export type DecomposeInput = z.infer<typeof decomposeInput>;
 
 export const createPlanInput = periodRule(z.object({ ...decomposeFields, name: trimmed(200).optional() }).strict());
 export type CreatePlanInput = z.infer<typeof createPlanInput>;
+
+const notWritable = (why: string) => z.never({ error: why }).optional();
+
+/**
+ * PATCH /v1/plans/{id}: a JSON merge patch of the plan's writable fields. `target` merges key by key;
+ * `name: null` clears the name. A plan stays with its unit and pipeline.
+ */
+export const patchPlanInput = z
+  .object({
+    name: trimmed(200).nullable().optional(),
+    periodStart: isoDate.optional(),
+    periodEnd: isoDate.optional(),
+    target: z.object({ amount: targetAmount.optional(), currency: currencyCode.optional() }).strict().optional(),
+    minSample: minSample.optional(),
+    historyMonths: historyMonths.optional(),
+    unitId: notWritable('a plan stays with its unit: store a new plan for another unit'),
+    pipelineId: notWritable('a plan stays with its pipeline: store a new plan for another pipeline'),
+  })
+  .strict()
+  .meta({ id: 'PlanPatch' });
+export type PatchPlanInput = z.infer<typeof patchPlanInput>;
+
+/** The period rules of a create, applied to a plan's period after a patch. */
+export const planPeriod = periodRule(z.object({ periodStart: isoDate, periodEnd: isoDate }));
 
 export const listPlansQuery = z.object({ ...pageParams, unitId: z.uuid().optional() }).strict();
 export type ListPlansQuery = z.infer<typeof listPlansQuery>;
@@ -75,6 +100,7 @@ export const planSchema = z
     version: z.number().int(),
     createdBy: z.uuid(),
     createdAt: z.iso.datetime({ offset: true }),
+    updatedAt: z.iso.datetime({ offset: true }),
   })
   .meta({ id: 'Plan' });
 export type PlanDto = z.infer<typeof planSchema>;

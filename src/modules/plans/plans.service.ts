@@ -1,13 +1,14 @@
-import type { Database } from '../../db/client.js';
+import type { Database, Executor } from '../../db/client.js';
 import { type Principal, requirePermission } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
-import { AppError, fieldError } from '../../lib/errors.js';
+import { AppError, checkVersion, fieldError, staleWrite } from '../../lib/errors.js';
+import { fieldErrors } from '../../lib/validation.js';
 import { type Page, pageOf, withCount } from '../../lib/pagination.js';
 import { findPipeline, measureLifecycle, measureSteps, measureWon } from '../reports/index.js';
 import { cents } from './decompose.js';
 import { canonical, chainFor, decomposeNow } from './plans.measure.js';
 import { type PlanRow, plansRepository as repo } from './plans.repository.js';
-import type { CreatePlanInput, DecomposeInput, DecompositionDto, ListPlansQuery, PlanDto, ProgressDto } from './plans.schemas.js';
+import { type CreatePlanInput, type DecomposeInput, type DecompositionDto, type ListPlansQuery, type PatchPlanInput, type PlanDto, planPeriod, type ProgressDto } from './plans.schemas.js';
 
 const ENTITY = 'plan';
 const iso = (d: Date | string) => (d instanceof Date ? d.toISOString() : new Date(d).toISOString());
@@ -38,6 +39,31 @@ export function toPlanDto(r: PlanRow): PlanDto {
     version: r.version,
     createdBy: r.createdBy,
     createdAt: iso(r.createdAt),
+    updatedAt: iso(r.updatedAt),
+  };
+}
+
+/** The stored columns of a decomposition. */
+function columnsOf(d: DecompositionDto) {
+  return {
+    unitId: d.unitId,
+    pipelineId: d.pipelineId,
+    periodStart: d.periodStart,
+    periodEnd: d.periodEnd,
+    targetAmount: d.target.amount,
+    currency: d.target.currency,
+    averageWonAmount: d.averageWonAmount,
+    required: d.required,
+    rates: d.rates,
+    measurement: {
+      averageWonAmountSampleSize: d.averageWonAmountSampleSize,
+      averageWonAmountSource: d.averageWonAmountSource,
+      wonNeeded: d.wonNeeded,
+      minSample: d.minSample,
+      historyMonths: d.historyMonths,
+      measuredFrom: d.measuredFrom,
+      measuredTo: d.measuredTo,
+    } satisfies Measurement,
   };
 }
 
@@ -45,6 +71,11 @@ const notFound = () => new AppError('NOT_FOUND', 'plan not found');
 
 // A share of ten-thousandths as "0.2500".
 const share = (units: bigint) => `${units / 10_000n}.${String(units % 10_000n).padStart(4, '0')}`;
+
+/** Changing or deleting a plan takes what storing one for its unit takes: plans:create reaching the unit. */
+async function writableUnit(ex: Executor, p: Principal, unitId: string): Promise<void> {
+  if ((await repo.unitChain(ex, p, unitId, 'plans:create')).length === 0) throw new AppError('FORBIDDEN', 'changing a plan needs plans:create over its unit');
+}
 
 export function createPlanService(database: Database) {
   const { db } = database;
@@ -61,31 +92,67 @@ export function createPlanService(database: Database) {
       if ((await repo.unitChain(db, p, input.unitId, 'plans:create')).length === 0) throw fieldError('VALIDATION_FAILED', 'unitId', 'no such unit');
       const d = await decomposeNow(db, p, input, new Date());
       return db.transaction(async (tx) => {
-        const row = await repo.insert(tx, {
-          unitId: d.unitId,
-          pipelineId: d.pipelineId,
-          name: input.name ?? null,
-          periodStart: d.periodStart,
-          periodEnd: d.periodEnd,
-          targetAmount: d.target.amount,
-          currency: d.target.currency,
-          averageWonAmount: d.averageWonAmount,
-          required: d.required,
-          rates: d.rates,
-          measurement: {
-            averageWonAmountSampleSize: d.averageWonAmountSampleSize,
-            averageWonAmountSource: d.averageWonAmountSource,
-            wonNeeded: d.wonNeeded,
-            minSample: d.minSample,
-            historyMonths: d.historyMonths,
-            measuredFrom: d.measuredFrom,
-            measuredTo: d.measuredTo,
-          } satisfies Measurement,
-          createdBy: p.userId,
-        });
+        const row = await repo.insert(tx, { ...columnsOf(d), name: input.name ?? null, createdBy: p.userId });
         const dto = toPlanDto(row);
         await recordChange(tx, p, { entityType: ENTITY, entityId: row.id, action: 'created', before: null, after: dto, owner: { ownerUserId: p.userId, ownerUnitId: row.unitId } });
         return dto;
+      });
+    },
+
+    /**
+     * PATCH /v1/plans/{id} (docs/reports.md, "Editing and deleting plans"): a new name only renames; a
+     * new target, period, minSample or historyMonths decomposes the plan again with the rates measured
+     * now, as storing it anew would. A patch that changes nothing writes nothing (same version).
+     */
+    async update(p: Principal, id: string, patch: PatchPlanInput, expectedVersion?: number): Promise<PlanDto> {
+      requirePermission(p, 'plans:read');
+      return db.transaction(async (tx) => {
+        const row = await repo.findVisible(tx, p, id, true);
+        if (!row) throw notFound();
+        await writableUnit(tx, p, row.unitId);
+        checkVersion(expectedVersion, row.version);
+        const before = toPlanDto(row);
+        const period = planPeriod.safeParse({ periodStart: patch.periodStart ?? before.periodStart, periodEnd: patch.periodEnd ?? before.periodEnd });
+        if (!period.success) {
+          const errors = fieldErrors(period.error.issues, []);
+          throw new AppError('VALIDATION_FAILED', errors.map((e) => `${e.path}: ${e.message}`).join('; '), { errors });
+        }
+        const input = {
+          unitId: before.unitId,
+          pipelineId: before.pipelineId,
+          ...period.data,
+          target: { amount: patch.target?.amount ?? before.target.amount, currency: patch.target?.currency ?? before.target.currency },
+          minSample: patch.minSample ?? before.minSample,
+          historyMonths: patch.historyMonths ?? before.historyMonths,
+        };
+        const name = patch.name === undefined ? before.name : patch.name;
+        const remeasure =
+          input.periodStart !== before.periodStart ||
+          input.periodEnd !== before.periodEnd ||
+          cents(input.target.amount) !== cents(before.target.amount) ||
+          input.target.currency !== before.target.currency ||
+          input.minSample !== before.minSample ||
+          input.historyMonths !== before.historyMonths;
+        if (!remeasure && name === before.name) return before;
+        const values = remeasure ? { ...columnsOf(await decomposeNow(tx, p, input, new Date())), name } : { name };
+        const next = await repo.update(tx, id, row.version, values);
+        if (!next) throw staleWrite();
+        const dto = toPlanDto(next);
+        await recordChange(tx, p, { entityType: ENTITY, entityId: id, action: 'updated', before, after: dto, owner: { ownerUserId: row.createdBy, ownerUnitId: row.unitId } });
+        return dto;
+      });
+    },
+
+    /** DELETE /v1/plans/{id}: gone for good, the audit trail keeps what it was. If-Match honoured. */
+    async remove(p: Principal, id: string, expectedVersion?: number): Promise<void> {
+      requirePermission(p, 'plans:read');
+      await db.transaction(async (tx) => {
+        const row = await repo.findVisible(tx, p, id, true);
+        if (!row) throw notFound();
+        await writableUnit(tx, p, row.unitId);
+        checkVersion(expectedVersion, row.version);
+        await repo.delete(tx, id);
+        await recordChange(tx, p, { entityType: ENTITY, entityId: id, action: 'deleted', before: toPlanDto(row), after: null, owner: { ownerUserId: row.createdBy, ownerUnitId: row.unitId } });
       });
     },
 

@@ -41,6 +41,7 @@ export type ConversionQuery = z.infer<typeof conversionQuery>;
 export const forecastQuery = z
   .object({
     ...scope,
+    groupBy,
     from: month.optional(),
     to: month.optional(),
     commitProbability: z.coerce.number().int().min(0).max(100).optional(),
@@ -141,6 +142,11 @@ export const forecastSchema = z
     months: z.array(z.object({ month: z.string(), ...forecastCells })),
     totals: z.object(forecastCells),
     undatedCount: z.number().int(),
+    groupBy: z.enum(GROUP_BYS).nullable(),
+    // Without groupBy, one group (null) holding the same numbers as months and totals.
+    groups: z.array(
+      z.object({ group, months: z.array(z.object({ month: z.string(), ...forecastCells })), totals: z.object(forecastCells), undatedCount: z.number().int() }),
+    ),
   })
   .meta({ id: 'ForecastReport' });
 export type ForecastDto = z.infer<typeof forecastSchema>;

@@ -203,8 +203,10 @@ export function createPipelineReportService(database: Database) {
           : { stageKey: st.key, rate: rateOf(st.probability, 100), sampleSize: decided, source: 'PIPELINE' as const };
       });
       const endMonth = nextMonth(toMonth);
-      const open = await pipelineRepository.openByMonth(db, p, s, currency, `${fromMonth}-01`, `${endMonth}-01`);
-      const booked = await pipelineRepository.wonByMonth(db, p, s, currency, monthStart(fromMonth), monthStart(endMonth));
+      const g = q.groupBy;
+      const open = await pipelineRepository.openByMonth(db, p, s, g, currency, `${fromMonth}-01`, `${endMonth}-01`);
+      const booked = await pipelineRepository.wonByMonth(db, p, s, g, currency, monthStart(fromMonth), monthStart(endMonth));
+      const undated = await pipelineRepository.undated(db, p, s, g);
       const probability = new Map(pl.stages.map((st) => [st.key, st.probability]));
       const rateFor = new Map(stageRates.map((r) => [r.stageKey, r.rate]));
       const cells = (rows: typeof open, won: typeof booked) => {
@@ -233,6 +235,10 @@ export function createPipelineReportService(database: Database) {
           otherCurrencyCount: rows.reduce((n, r) => n + r.other_currency, 0),
         };
       };
+      const perMonth = (rows: typeof open, won: typeof booked) => months.map((m) => ({ month: m, ...cells(rows.filter((r) => r.month === m), won.filter((r) => r.month === m)) }));
+      // Groups split the pipeline, not the measurement: every group is forecast with the scope's rates,
+      // so the groups add up to the totals (docs/reports.md, "Forecast").
+      const groups = await groupsOf(db, g, [...open.map((r) => r.g), ...booked.map((r) => r.g), ...undated.map((r) => r.g)]);
       return {
         pipelineId: pl.id,
         currency,
@@ -240,9 +246,14 @@ export function createPipelineReportService(database: Database) {
         to: toMonth,
         commitProbability,
         stageRates,
-        months: months.map((m) => ({ month: m, ...cells(open.filter((r) => r.month === m), booked.filter((r) => r.month === m)) })),
+        months: perMonth(open, booked),
         totals: cells(open, booked),
-        undatedCount: await pipelineRepository.undated(db, p, s),
+        undatedCount: undated.reduce((n, r) => n + r.n, 0),
+        groupBy: g ?? null,
+        groups: [...groups].map(([key, group]) => {
+          const mine = <T extends { g: string | null }>(rows: T[]) => (g ? rows.filter((r) => r.g === key) : rows);
+          return { group, months: perMonth(mine(open), mine(booked)), totals: cells(mine(open), mine(booked)), undatedCount: mine(undated).reduce((n, r) => n + r.n, 0) };
+        }),
       };
     },
 

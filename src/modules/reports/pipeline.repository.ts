@@ -7,8 +7,8 @@ import { type GroupBy, type OpportunityScope, opportunityFilter, opportunityGrou
 
 export type StageInfo = { id: string; key: string; name: string; position: number; probability: number; terminal: boolean; outcome: string | null };
 export type FunnelRow = { g: string | null; key: string; n: number; amount: string; weighted: string; unpriced: number; other_currency: number };
-export type ForecastRow = { month: string; key: string; n: number; amount: string; unpriced: number; other_currency: number };
-export type BookedRow = { month: string; n: number; amount: string };
+export type ForecastRow = { g: string | null; month: string; key: string; n: number; amount: string; unpriced: number; other_currency: number };
+export type BookedRow = { g: string | null; month: string; n: number; amount: string };
 
 const num = (v: unknown): number => Number(v ?? 0);
 
@@ -56,42 +56,42 @@ export const pipelineRepository = {
     }));
   },
 
-  /** Open deals per month of expected close (UTC) and stage, within [fromDay, toDay). */
-  async openByMonth(ex: Executor, p: Principal, s: OpportunityScope, currency: string, fromDay: string, toDay: string): Promise<ForecastRow[]> {
+  /** Open deals per group, month of expected close (UTC) and stage, within [fromDay, toDay). */
+  async openByMonth(ex: Executor, p: Principal, s: OpportunityScope, g: GroupBy | undefined, currency: string, fromDay: string, toDay: string): Promise<ForecastRow[]> {
     const rows = await queryRows<Record<string, unknown>>(
       ex,
-      sql`SELECT to_char(opportunities.expected_close_date, 'YYYY-MM') AS month, ps.key, count(*) AS n,
+      sql`SELECT ${opportunityGroup(g)} AS g, to_char(opportunities.expected_close_date, 'YYYY-MM') AS month, ps.key, count(*) AS n,
           round(COALESCE(sum(opportunities.amount) FILTER (WHERE opportunities.currency = ${currency}), 0), 2)::text AS amount,
           count(*) FILTER (WHERE opportunities.amount IS NULL) AS unpriced,
           count(*) FILTER (WHERE opportunities.amount IS NOT NULL AND opportunities.currency IS DISTINCT FROM ${currency}) AS other_currency
         FROM opportunities JOIN customers ON customers.id = opportunities.customer_id JOIN pipeline_stages ps ON ps.id = opportunities.stage_id
         WHERE ${openDeals(p, s)} AND opportunities.expected_close_date >= ${fromDay}::date AND opportunities.expected_close_date < ${toDay}::date
-        GROUP BY 1, 2`,
+        GROUP BY 1, 2, 3`,
     );
-    return rows.map((r) => ({ month: String(r.month), key: String(r.key), n: num(r.n), amount: String(r.amount), unpriced: num(r.unpriced), other_currency: num(r.other_currency) }));
+    return rows.map((r) => ({ g: (r.g as string | null) ?? null, month: String(r.month), key: String(r.key), n: num(r.n), amount: String(r.amount), unpriced: num(r.unpriced), other_currency: num(r.other_currency) }));
   },
 
-  /** Open deals of the scope without an expected close date: they belong to no month. */
-  async undated(ex: Executor, p: Principal, s: OpportunityScope): Promise<number> {
-    const [r] = await queryRows<{ n: string }>(
+  /** Open deals of the scope without an expected close date, per group: they belong to no month. */
+  async undated(ex: Executor, p: Principal, s: OpportunityScope, g: GroupBy | undefined): Promise<{ g: string | null; n: number }[]> {
+    const rows = await queryRows<{ g: string | null; n: string }>(
       ex,
-      sql`SELECT count(*) AS n FROM opportunities JOIN customers ON customers.id = opportunities.customer_id
-        WHERE ${openDeals(p, s)} AND opportunities.expected_close_date IS NULL`,
+      sql`SELECT ${opportunityGroup(g)} AS g, count(*) AS n FROM opportunities JOIN customers ON customers.id = opportunities.customer_id
+        WHERE ${openDeals(p, s)} AND opportunities.expected_close_date IS NULL GROUP BY 1`,
     );
-    return num(r?.n);
+    return rows.map((r) => ({ g: r.g ?? null, n: num(r.n) }));
   },
 
-  /** Deals standing WON now, per month (UTC) of closing, within [from, to), in the currency. */
-  async wonByMonth(ex: Executor, p: Principal, s: OpportunityScope, currency: string, from: Date, to: Date): Promise<BookedRow[]> {
+  /** Deals standing WON now, per group and month (UTC) of closing, within [from, to), in the currency. */
+  async wonByMonth(ex: Executor, p: Principal, s: OpportunityScope, g: GroupBy | undefined, currency: string, from: Date, to: Date): Promise<BookedRow[]> {
     const rows = await queryRows<Record<string, unknown>>(
       ex,
-      sql`SELECT to_char(opportunities.closed_at AT TIME ZONE 'UTC', 'YYYY-MM') AS month, count(*) AS n, round(sum(opportunities.amount), 2)::text AS amount
+      sql`SELECT ${opportunityGroup(g)} AS g, to_char(opportunities.closed_at AT TIME ZONE 'UTC', 'YYYY-MM') AS month, count(*) AS n, round(sum(opportunities.amount), 2)::text AS amount
         FROM opportunities JOIN customers ON customers.id = opportunities.customer_id
         WHERE opportunities.status = 'WON' AND opportunities.currency = ${currency} AND ${opportunityFilter(p, s)}
           AND opportunities.closed_at >= ${from.toISOString()}::timestamptz AND opportunities.closed_at < ${to.toISOString()}::timestamptz
-        GROUP BY 1`,
+        GROUP BY 1, 2`,
     );
-    return rows.map((r) => ({ month: String(r.month), n: num(r.n), amount: String(r.amount) }));
+    return rows.map((r) => ({ g: (r.g as string | null) ?? null, month: String(r.month), n: num(r.n), amount: String(r.amount) }));
   },
 
   /** Deals standing WON now, closed within [from, to), in the currency: how many and their sum. */

@@ -28,7 +28,7 @@ export async function recompute(
   tx: Executor,
   actor: Principal,
   model: Model,
-  target: SQL,
+  target: SQL | 'all',
   cause: ValueCause,
   mode: { full: true } | { full: false; aMin: string | null; cMax: string | null },
 ): Promise<RecomputeResult> {

@@ -17,8 +17,8 @@ const costSort: SortSpec = { column: customerCosts.incurredAt, desc: true, kind:
 
 export const valueRepository = {
   /** The customers a recomputation covers (a SELECT of ids): these, or all. */
-  targetOf(ids: readonly string[] | 'all'): SQL {
-    if (ids === 'all') return sql`SELECT id FROM customers`;
+  targetOf(ids: readonly string[] | 'all'): SQL | 'all' {
+    if (ids === 'all') return 'all';
     return sql`SELECT unnest(${sql.param([...ids])}::uuid[])`;
   },
 

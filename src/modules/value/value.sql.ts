@@ -35,10 +35,16 @@ const amount = (col: SQL) => sql`to_char(round(${col}), 'FM999G999G999G999G990')
 
 /**
  * The target customers' inputs, score, churn level and signals, and what they were before. `target`
- * selects (id) rows of customers. `previous since` keeps the start date of a signal that was already
- * raised (order drops and credit blocks have no date of their own).
+ * selects (id) rows of customers, or is 'all': then every source table is aggregated whole, without
+ * a join to the target list (a full run reads each table once, and the planner estimates plain
+ * GROUP BYs well, where joins to a million-row list made it expect billions of rows). `previous since`
+ * keeps the start date of a signal that was already raised (order drops and credit blocks have no
+ * date of their own).
  */
-export function computeSql(m: ValueModelConfig, target: SQL): SQL {
+export function computeSql(m: ValueModelConfig, target: SQL | 'all'): SQL {
+  const all = target === 'all';
+  // Restricts a source table's rows to the target customers (nothing to restrict in a full run).
+  const only = (alias: string) => (all ? sql`` : sql.raw(` JOIN t ON t.id = ${alias}.customer_id`));
   const c = m.churn;
   const months = sql`make_interval(months => ${num(m.trailingMonths)})`;
   const win = days(c.orderWindowDays);
@@ -49,32 +55,32 @@ export function computeSql(m: ValueModelConfig, target: SQL): SQL {
   const prevSince = (kind: string) =>
     sql`(SELECT (s->>'since')::timestamptz FROM jsonb_array_elements(old.churn_signals) s WHERE s->>'kind' = ${kind} LIMIT 1)`;
   return sql`WITH t AS (
-      SELECT c.id, c.name, c.status, c.lifecycle_stage, c.credit_status, c.owner_user_id, c.owner_unit_id, c.created_at FROM customers c WHERE c.id IN (${target})
+      SELECT c.id, c.name, c.status, c.lifecycle_stage, c.credit_status, c.owner_user_id, c.owner_unit_id, c.created_at FROM customers c${all ? sql`` : sql` WHERE c.id IN (${target})`}
     ), rev AS (
       SELECT o.customer_id, sum(o.amount) FILTER (WHERE o.ordered_at > now() - ${months}) AS revenue,
         sum(o.amount) FILTER (WHERE o.ordered_at > now() - ${win}) AS recent,
         sum(o.amount) FILTER (WHERE o.ordered_at <= now() - ${win} AND o.ordered_at > now() - 3 * ${win}) AS past
-      FROM orders o JOIN t ON t.id = o.customer_id
+      FROM orders o${only('o')}
       WHERE o.status <> 'CANCELLED' AND o.ordered_at > now() - GREATEST(${months}, 3 * ${win}) GROUP BY 1
     ), pipe AS (
       SELECT op.customer_id, sum(op.amount * ps.probability / 100.0) AS expected_sales
-      FROM opportunities op JOIN t ON t.id = op.customer_id JOIN pipeline_stages ps ON ps.id = op.stage_id
+      FROM opportunities op${only('op')} JOIN pipeline_stages ps ON ps.id = op.stage_id
       WHERE op.status = 'OPEN' AND op.amount IS NOT NULL GROUP BY 1
     ), lost AS (
       SELECT op.customer_id, count(*) AS n, min(op.closed_at) AS first_at
-      FROM opportunities op JOIN t ON t.id = op.customer_id
+      FROM opportunities op${only('op')}
       WHERE op.status = 'LOST' AND op.closed_at > now() - ${days(c.lostDealWindowDays)} GROUP BY 1
     ), cst AS (
-      SELECT cc.customer_id, sum(cc.amount) AS cost FROM customer_costs cc JOIN t ON t.id = cc.customer_id
+      SELECT cc.customer_id, sum(cc.amount) AS cost FROM customer_costs cc${only('cc')}
       WHERE cc.incurred_at > now() - ${months} GROUP BY 1
     ), ref AS (
-      SELECT DISTINCT ON (r.customer_id) r.customer_id, r.level FROM reference_effects r JOIN t ON t.id = r.customer_id
+      SELECT DISTINCT ON (r.customer_id) r.customer_id, r.level FROM reference_effects r${only('r')}
       ORDER BY r.customer_id, r.at DESC, r.id DESC
     ), touch AS (
       SELECT i.customer_id, max(i.occurred_at) AS last_at,
         count(*) FILTER (WHERE upper(btrim(i.outcome)) = 'COMPLAINT' AND i.occurred_at > now() - ${days(c.complaintWindowDays)}) AS complaints,
         min(i.occurred_at) FILTER (WHERE upper(btrim(i.outcome)) = 'COMPLAINT' AND i.occurred_at > now() - ${days(c.complaintWindowDays)}) AS first_complaint
-      FROM interactions i JOIN t ON t.id = i.customer_id GROUP BY 1
+      FROM interactions i${only('i')} GROUP BY 1
     ), inputs AS (
       SELECT t.id AS customer_id, t.name, t.owner_user_id, t.owner_unit_id, ${ranked} AS ranked,
         coalesce(rev.revenue, 0)::numeric(18,2) AS revenue, coalesce(pipe.expected_sales, 0)::numeric(18,2) AS expected_sales,

@@ -247,3 +247,95 @@ t.test('plans: bad input through both doors', async (t) => {
   t.same(g.codes, ['BAD_USER_INPUT']);
   t.same(g.errors?.[0]?.extensions?.errors, [{ path: 'input.periodStart', message: 'must not be after periodEnd' }]);
 });
+
+t.test('PATCH and DELETE /v1/plans/{id}: merge patch with If-Match, a new target decomposed again; both doors; others refused', async (t) => {
+  const c = await history();
+  const m = c.users.branchManager;
+  const made = await app.rest(m, 'POST', '/v1/plans', body(c.branch.id, { minSample: 1, name: 'Q plan' }));
+  t.equal(made.status, 201, made.raw);
+  const id = made.body.id;
+
+  // A rename only: no new measurement, version 2.
+  const renamed = await app.rest(m, 'PATCH', `/v1/plans/${id}`, { name: 'Q4 plan' }, { 'if-match': '"1"' });
+  t.equal(renamed.status, 200, renamed.raw);
+  t.equal(renamed.headers.etag, '"2"');
+  t.match(renamed.body, { name: 'Q4 plan', version: 2, measuredTo: made.body.measuredTo, required: made.body.required });
+  t.ok(renamed.body.updatedAt >= made.body.updatedAt);
+
+  // A stale If-Match: 412, nothing written.
+  const stale = await app.rest(m, 'PATCH', `/v1/plans/${id}`, { target: { amount: '400000' } }, { 'if-match': '"1"' });
+  t.equal(stale.status, 412, stale.raw);
+  t.equal((await app.rest(m, 'GET', `/v1/plans/${id}`)).body.target.amount, '200000.00');
+
+  // The target doubled (merge patch: the currency stays): decomposed again, 8 won needed instead of 4.
+  const doubled = await app.rest(m, 'PATCH', `/v1/plans/${id}`, { target: { amount: '400000' } }, { 'if-match': '"2"', 'content-type': 'application/merge-patch+json' });
+  t.equal(doubled.status, 200, doubled.raw);
+  t.same(doubled.body.target, { amount: '400000.00', currency: 'EUR' });
+  t.equal(doubled.body.version, 3);
+  t.equal(doubled.body.wonNeeded, 8);
+  // 8 won; ÷ 1 = 8; ÷ 0.75 = 10.67 → 11; ÷ 0.8 = 13.75 → 14; ÷ 0.8333 = 16.8 → 17; ÷ 0.7143 = 23.8 → 24.
+  t.same(doubled.body.required.map((x: { count: number }) => x.count), [24, 17, 14, 11, 8, 8]);
+  t.equal(doubled.body.name, 'Q4 plan', 'untouched fields stay');
+
+  // A patch that changes nothing writes nothing.
+  const same = await app.rest(m, 'PATCH', `/v1/plans/${id}`, { target: { amount: '400000.00', currency: 'EUR' }, name: 'Q4 plan' });
+  t.equal(same.body.version, 3);
+
+  // Bad input: 400 naming the field, nothing written.
+  for (const [patch, path] of [
+    [{ periodStart: inDays(40) }, 'periodStart'],
+    [{ target: { amount: '0' } }, 'target.amount'],
+    [{ target: { currency: null } }, 'target.currency'],
+    [{ unitId: c.otherBranch.id }, 'unitId'],
+    [{ pipelineId: pipeline.id }, 'pipelineId'],
+    [{ minSample: 0 }, 'minSample'],
+    [{ bogus: 1 }, 'bogus'],
+  ] as const) {
+    const r = await app.rest(m, 'PATCH', `/v1/plans/${id}`, patch);
+    t.equal(r.status, 400, `${JSON.stringify(patch)}: ${r.raw.slice(0, 200)}`);
+    t.ok((r.body.errors ?? []).some((e: { path: string }) => e.path === path), `${JSON.stringify(patch)} names ${path}: ${r.raw.slice(0, 300)}`);
+  }
+  t.equal((await app.rest(m, 'GET', `/v1/plans/${id}`)).body.version, 3, 'bad input changed nothing');
+
+  // Others: a partner manager does not see it (404), a salesperson may not (403), the executive reads but changes nothing (403).
+  for (const who of [c.users.partnerAManager, c.users.partnerBManager]) {
+    t.equal((await app.rest(who, 'PATCH', `/v1/plans/${id}`, { name: 'x' })).status, 404);
+    t.equal((await app.rest(who, 'DELETE', `/v1/plans/${id}`)).status, 404);
+    t.same((await app.gql(who, 'mutation($id: ID!) { updatePlan(id: $id, input: { name: "x" }) { id } }', { id })).codes, ['NOT_FOUND']);
+    t.same((await app.gql(who, 'mutation($id: ID!) { deletePlan(id: $id) }', { id })).codes, ['NOT_FOUND']);
+  }
+  t.equal((await app.rest(c.users.sales, 'PATCH', `/v1/plans/${id}`, { name: 'x' })).status, 403);
+  t.equal((await app.rest(c.users.executive, 'PATCH', `/v1/plans/${id}`, { name: 'x' })).status, 403);
+  t.equal((await app.rest(c.users.executive, 'DELETE', `/v1/plans/${id}`)).status, 403);
+  t.equal((await app.rest(m, 'GET', `/v1/plans/${id}`)).body.version, 3, 'refusals changed nothing');
+
+  // GraphQL: the same patch with expectedVersion, and the region manager (its reach covers the branch) may change it.
+  const g = await app.gql(c.users.regionManager, 'mutation($id: ID!, $in: UpdatePlanInput!) { updatePlan(id: $id, input: $in, expectedVersion: 3) { name version target { amount currency } wonNeeded updatedAt } }', { id, in: { name: null, target: { amount: '200000' } } });
+  t.same(g.errors, undefined, JSON.stringify(g.errors));
+  t.match(g.data.updatePlan, { name: null, version: 4, target: { amount: '200000.00', currency: 'EUR' }, wonNeeded: 4 });
+  const gStale = await app.gql(m, 'mutation($id: ID!) { updatePlan(id: $id, input: { name: "y" }, expectedVersion: 3) { id } }', { id });
+  t.same(gStale.codes, ['PRECONDITION_FAILED']);
+  const gBad = await app.gql(m, 'mutation($id: ID!) { updatePlan(id: $id, input: { target: { amount: "0" } }) { id } }', { id });
+  t.same(gBad.codes, ['BAD_USER_INPUT']);
+
+  // The audit trail has every change.
+  const audit = await app.rest(c.users.admin, 'GET', `/v1/audit?entityType=plan&entityId=${id}`);
+  if (audit.status === 200) t.same(audit.body.data.map((a: { action: string }) => a.action).sort(), ['created', 'updated', 'updated', 'updated']);
+
+  // DELETE: If-Match honoured, then gone (404 everywhere), through both doors.
+  t.equal((await app.rest(m, 'DELETE', `/v1/plans/${id}`, undefined, { 'if-match': '"3"' })).status, 412);
+  const del = await app.rest(m, 'DELETE', `/v1/plans/${id}`, undefined, { 'if-match': '"4"' });
+  t.equal(del.status, 204, del.raw);
+  t.equal((await app.rest(m, 'GET', `/v1/plans/${id}`)).status, 404);
+  t.equal((await app.rest(m, 'GET', `/v1/plans/${id}/progress`)).status, 404);
+  t.equal((await app.rest(m, 'DELETE', `/v1/plans/${id}`)).status, 404);
+  const other = await app.rest(m, 'POST', '/v1/plans', body(c.branch.id, { minSample: 1 }));
+  const gd = await app.gql(m, 'mutation($id: ID!) { deletePlan(id: $id) }', { id: other.body.id });
+  t.same(gd.errors, undefined, JSON.stringify(gd.errors));
+  t.equal(gd.data.deletePlan, true);
+  t.equal((await app.rest(m, 'GET', `/v1/plans/${other.body.id}`)).status, 404);
+  if (audit.status === 200) {
+    const after = await app.rest(c.users.admin, 'GET', `/v1/audit?entityType=plan&entityId=${id}`);
+    t.ok(after.body.data.some((a: { action: string; before: { version: number } }) => a.action === 'deleted' && a.before.version === 4), 'the deleted plan is kept in the audit trail');
+  }
+});

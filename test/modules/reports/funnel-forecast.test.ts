@@ -78,7 +78,7 @@ t.test('GET /v1/reports/funnel: open deals per stage, within the caller visibili
   const ranged = await app.rest(c.users.regionManager, 'GET', `/v1/reports/funnel?pipelineId=${pipeline.id}&ownerUnitId=${c.region.id}&expectedCloseFrom=${month(1)}-01&expectedCloseTo=${month(1)}-28`);
   t.same(ranged.body.groups[0].stages.map((s: { count: number }) => s.count), [0, 1, 1]);
 
-  const g2 = await app.gql(c.users.regionManager, `query($p: ID, $u: ID) { funnelReport(pipelineId: $p, ownerUnitId: $u, groupBy: "partner") { pipelineId currency groupBy groups { group { key name } stages { stageId stageKey stageName probability count amount weightedAmount unpricedCount otherCurrencyCount } totals { count amount weightedAmount unpricedCount otherCurrencyCount } } } }`, { p: pipeline.id, u: c.region.id });
+  const g2 = await app.gql(c.users.regionManager, `query($p: ID, $u: ID) { funnelReport(pipelineId: $p, ownerUnitId: $u, groupBy: partner) { pipelineId currency groupBy groups { group { key name } stages { stageId stageKey stageName probability count amount weightedAmount unpricedCount otherCurrencyCount } totals { count amount weightedAmount unpricedCount otherCurrencyCount } } } }`, { p: pipeline.id, u: c.region.id });
   t.same(g2.errors, undefined, JSON.stringify(g2.errors));
   t.same(g2.data.funnelReport, byPartner.body, 'GraphQL answers the same');
 });
@@ -116,9 +116,41 @@ t.test('GET /v1/reports/forecast: per month weighted, history-based, commit, bes
   t.equal(pa.body.totals.bestCase, '500.55');
   t.equal(pa.body.months[2].weighted, '200.22');
 
-  const g = await app.gql(c.users.branchManager, `query($p: ID, $u: ID, $f: String, $t: String) { forecastReport(pipelineId: $p, ownerUnitId: $u, from: $f, to: $t) { pipelineId currency from to commitProbability stageRates { stageKey rate sampleSize source } months { month openCount weighted historyBased commit bestCase won wonCount unpricedCount otherCurrencyCount } totals { openCount weighted historyBased commit bestCase won wonCount unpricedCount otherCurrencyCount } undatedCount } }`, { p: pipeline.id, u: c.branch.id, f: month(0), t: month(2) });
+  const g = await app.gql(c.users.branchManager, `query($p: ID, $u: ID, $f: String, $t: String) { forecastReport(pipelineId: $p, ownerUnitId: $u, from: $f, to: $t) { pipelineId currency from to commitProbability stageRates { stageKey rate sampleSize source } months { month openCount weighted historyBased commit bestCase won wonCount unpricedCount otherCurrencyCount } totals { openCount weighted historyBased commit bestCase won wonCount unpricedCount otherCurrencyCount } undatedCount groupBy groups { group { key name } months { month openCount weighted historyBased commit bestCase won wonCount unpricedCount otherCurrencyCount } totals { openCount weighted historyBased commit bestCase won wonCount unpricedCount otherCurrencyCount } undatedCount } } }`, { p: pipeline.id, u: c.branch.id, f: month(0), t: month(2) });
   t.same(g.errors, undefined, JSON.stringify(g.errors));
   t.same(g.data.forecastReport, r.body);
+  t.equal(r.body.groupBy, null);
+  t.same(r.body.groups, [{ group: null, months: r.body.months, totals: r.body.totals, undatedCount: r.body.undatedCount }], 'ungrouped: one group holding the whole');
+
+  // groupBy=partner over the region: the company's own deals (null key) and partner A's, which are
+  // exactly what partner A's manager sees, and the groups add up to the totals.
+  const rq = `pipelineId=${pipeline.id}&ownerUnitId=${c.region.id}&from=${month(0)}&to=${month(2)}`;
+  const byPartner = await app.rest(c.users.regionManager, 'GET', `/v1/reports/forecast?${rq}&groupBy=partner`);
+  t.equal(byPartner.status, 200, byPartner.raw);
+  t.equal(byPartner.body.groupBy, 'partner');
+  t.same(byPartner.body.groups.map((x: { group: { key: string | null; name: string | null } }) => x.group), [{ key: null, name: null }, { key: c.partnerA.id, name: c.partnerA.name }]);
+  const [own, partner] = byPartner.body.groups;
+  t.same(own.months, r.body.months, "the company's own group is the branch's forecast (the region has no other staff deals)");
+  t.same(partner.months, pa.body.months, "partner A's group is what partner A's manager sees");
+  t.same(partner.totals, pa.body.totals);
+  const plain = await app.rest(c.users.regionManager, 'GET', `/v1/reports/forecast?${rq}`);
+  t.same(byPartner.body.totals, plain.body.totals, 'grouping changes no total');
+  const sum = (k: 'openCount' | 'wonCount') => byPartner.body.groups.reduce((n: number, x: { totals: Record<string, number> }) => n + x.totals[k]!, 0);
+  t.equal(sum('openCount'), plain.body.totals.openCount);
+  t.equal(sum('wonCount'), plain.body.totals.wonCount);
+  const cents = (v: string) => Math.round(Number(v) * 100);
+  t.equal(byPartner.body.groups.reduce((n: number, x: { totals: { bestCase: string } }) => n + cents(x.totals.bestCase), 0), cents(plain.body.totals.bestCase));
+  // Partner A's manager grouping by partner sees its own group only.
+  const paGrouped = await app.rest(c.users.partnerAManager, 'GET', `/v1/reports/forecast?pipelineId=${pipeline.id}&from=${month(0)}&to=${month(2)}&groupBy=partner`);
+  t.same(paGrouped.body.groups.map((x: { group: { key: string } }) => x.group.key), [c.partnerA.id]);
+  const gg = await app.gql(c.users.regionManager, `query($p: ID, $u: ID, $f: String, $t: String) { forecastReport(pipelineId: $p, ownerUnitId: $u, from: $f, to: $t, groupBy: partner) { groupBy groups { group { key name } totals { bestCase openCount } } } }`, { p: pipeline.id, u: c.region.id, f: month(0), t: month(2) });
+  t.same(gg.errors, undefined, JSON.stringify(gg.errors));
+  t.same(gg.data.forecastReport.groups, byPartner.body.groups.map((x: { group: unknown; totals: { bestCase: string; openCount: number } }) => ({ group: x.group, totals: { bestCase: x.totals.bestCase, openCount: x.totals.openCount } })));
+  const bad = await app.rest(c.users.regionManager, 'GET', `/v1/reports/forecast?${rq}&groupBy=planet`);
+  t.equal(bad.status, 400);
+  t.same(bad.body.errors?.map((e: { path: string }) => e.path), ['groupBy']);
+  const gBad = await app.gql(c.users.regionManager, '{ forecastReport(groupBy: "partner") { groupBy } }');
+  t.ok(gBad.codes.length > 0 && gBad.codes.every((x: string) => x === 'BAD_USER_INPUT'), 'GraphQL takes groupBy as an enum, not a string');
 });
 
 t.test('GET /v1/reports/sales-performance: per user, unit or partner', async (t) => {

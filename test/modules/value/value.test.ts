@@ -167,7 +167,15 @@ t.test('churn: no contact for 90 days and falling orders make HIGH with both rea
   const agenda = await app.rest(s, 'GET', '/v1/agenda');
   const alert = agenda.body.data.find((a: { customerId: string; kind: string }) => a.customerId === cu.id && a.kind === 'CHURN_ALERT');
   t.ok(alert, 'the owner has a churn action');
-  t.match(alert.title, /Churn risk (WATCH|HIGH)/, 'one open churn action per customer (raised at WATCH)');
+  t.match(alert.title, /^Churn risk HIGH: /, 'the action raised at WATCH now says HIGH');
+  t.equal(alert.urgency, 5, 'and has the urgency of HIGH');
+  t.equal(agenda.body.data.filter((a: { customerId: string; kind: string }) => a.customerId === cu.id && a.kind === 'CHURN_ALERT').length, 1, 'one open churn action per customer');
+  const raisedAction = (await queryRows<{ payload: { before: { title: string }; after: { title: string } } }>(
+    app.db,
+    sql`SELECT payload FROM events WHERE type = 'action.updated' AND entity_id = ${alert.id}::uuid ORDER BY id`,
+  )).map((e) => e.payload);
+  t.equal(raisedAction.length, 1, 'the rise is an action.updated event');
+  t.match(raisedAction[0], { before: { title: /^Churn risk WATCH/ }, after: { title: /^Churn risk HIGH/ } });
   t.equal((await app.rest(s, 'GET', '/v1/customers?churnRisk=HIGH')).body.data.map((x: { id: string }) => x.id).includes(cu.id), true, 'filterable');
 
   // A visit and a new order: the signals go, the flag clears by itself.
@@ -195,4 +203,25 @@ t.test('the value model: admin reads and writes versions; bad models refused; ot
   const gq = await app.gql(c.users.admin, '{ valueModel { version weights { revenue cost } churn { noContactDays } } }');
   t.equal(gq.data.valueModel.weights.revenue, 45);
   t.equal(gq.data.valueModel.churn.noContactDays, 90);
+});
+
+t.test('a credit change through PATCH answers with the value as rescored, in both doors', async (t) => {
+  const c = await company(app);
+  const cu = await buyer(c.users.sales, { creditStatus: 'GOOD' });
+  await order(cu.id, '20000.00', ago(30));
+  const p = await loadPrincipal(app.db, c.users.sales.id);
+  await app.db.transaction((tx) => app.app.services.value.recomputeCustomer(tx, p!, cu.id));
+  const before = await app.rest(c.users.admin, 'GET', `/v1/customers/${cu.id}`);
+  t.equal(before.body.churnRisk, 'NONE');
+  const patched = await app.rest(c.users.admin, 'PATCH', `/v1/customers/${cu.id}`, { creditStatus: 'BLOCKED' });
+  t.equal(patched.status, 200, patched.raw);
+  const value = await app.rest(c.users.admin, 'GET', `/v1/customers/${cu.id}/value`);
+  t.ok(value.body.score < before.body.valueScore, `blocked credit lowers the score (${before.body.valueScore} → ${value.body.score})`);
+  t.equal(patched.body.valueScore, value.body.score, 'the PATCH answer carries the new score');
+  t.equal(patched.body.churnRisk, 'WATCH', 'and the churn risk the blocked credit raised');
+  t.same(value.body.churn.signals.map((s: { kind: string }) => s.kind), ['CREDIT']);
+  t.equal(patched.body.version, before.body.version + 1, 'the credit change is one version; the rescore adds none');
+  const g = await app.gql(c.users.admin, 'mutation($id: ID!) { updateCustomer(id: $id, input: { creditStatus: "GOOD" }) { valueScore churnRisk } }', { id: cu.id });
+  t.same(g.errors, undefined, JSON.stringify(g.errors));
+  t.same(g.data.updateCustomer, { valueScore: before.body.valueScore, churnRisk: 'NONE' }, 'GraphQL answers the rescored fields too');
 });
