@@ -1,8 +1,8 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { parseIfMatch, withEtag } from '../../lib/http.js';
 import { z } from 'zod';
-import { BULK_MAX_ROWS, bulkAnswerSchema, parseNdjson } from '../../lib/bulk.js';
+import { BULK_MAX_ROWS, bulkAnswerSchema, ndjsonRows, parseNdjson, type RowSource } from '../../lib/bulk.js';
 import { answerPage } from '../../lib/pagination.js';
 import { fieldError } from '../../lib/errors.js';
 import { errorResponses, page, queryFlag } from '../../lib/schemas.js';
@@ -36,13 +36,17 @@ const bulkBody = z
 // With an NDJSON body the options are query parameters (a JSON body may give them either way).
 const bulkQuery = z.object({ system: systemName.optional(), atomic: queryFlag.optional(), onDuplicate: z.enum(ON_DUPLICATE).optional() }).strict();
 
-function bulkOptions(body: z.infer<typeof bulkBody>, query: z.infer<typeof bulkQuery>) {
+// An NDJSON body is not parsed before the handler: its rows stream into the load batch by batch (memory stays
+// flat whatever the body's size). The request's schema then sees an empty `rows`.
+const streamedRows = new WeakMap<FastifyRequest, RowSource>();
+
+function bulkOptions(req: FastifyRequest, body: z.infer<typeof bulkBody>, query: z.infer<typeof bulkQuery>) {
   for (const k of ['system', 'atomic', 'onDuplicate'] as const) {
     if (body[k] !== undefined && query[k] !== undefined && body[k] !== query[k]) throw fieldError('VALIDATION_FAILED', k, 'given in the body and the query with different values');
   }
   const system = body.system ?? query.system;
   if (!system) throw fieldError('VALIDATION_FAILED', 'system', 'required: the system whose ids the rows carry');
-  return { system, atomic: body.atomic ?? query.atomic ?? false, onDuplicate: body.onDuplicate ?? query.onDuplicate ?? 'fail', rows: body.rows };
+  return { system, atomic: body.atomic ?? query.atomic ?? false, onDuplicate: body.onDuplicate ?? query.onDuplicate ?? 'fail', rows: streamedRows.get(req) ?? body.rows };
 }
 
 // An upsert answers 201 with Location when it created the record, else 200; both with the record's ETag.
@@ -59,12 +63,19 @@ export async function integrationRoutes(fastify: FastifyInstance): Promise<void>
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const svc = () => app.services;
 
-  // NDJSON rows are read line by line from the request stream (never one string of the whole body).
-  app.addContentTypeParser('application/x-ndjson', (_req, payload, done) => {
-    parseNdjson(payload, BULK_BODY_LIMIT).then(
-      (body) => done(null, body),
-      (err: Error) => done(err, undefined),
-    );
+  // NDJSON rows are read line by line from the request stream (never one string of the whole body), as the
+  // load consumes them. A request under an Idempotency-Key is read whole first: its stored answer is keyed by
+  // a hash of the body.
+  app.addContentTypeParser('application/x-ndjson', (req, payload, done) => {
+    if (req.headers['idempotency-key'] !== undefined) {
+      parseNdjson(payload, BULK_BODY_LIMIT).then(
+        (body) => done(null, body),
+        (err: Error) => done(err, undefined),
+      );
+      return;
+    }
+    streamedRows.set(req, ndjsonRows(payload, BULK_BODY_LIMIT));
+    done(null, { rows: [] });
   });
 
   app.post('/bulk/customers', {
@@ -76,7 +87,7 @@ export async function integrationRoutes(fastify: FastifyInstance): Promise<void>
       body: bulkBody,
       response: { 200: bulkAnswerSchema, ...errorResponses, 413: errorResponses[400] },
     },
-    handler: async (req) => svc().integration.bulkCustomers(req.principal, bulkOptions(req.body, req.query)),
+    handler: async (req) => svc().integration.bulkCustomers(req.principal, bulkOptions(req, req.body, req.query)),
   });
 
   app.post('/bulk/contacts', {
@@ -88,7 +99,19 @@ export async function integrationRoutes(fastify: FastifyInstance): Promise<void>
       body: bulkBody,
       response: { 200: bulkAnswerSchema, ...errorResponses, 413: errorResponses[400] },
     },
-    handler: async (req) => svc().integration.bulkContacts(req.principal, bulkOptions(req.body, req.query)),
+    handler: async (req) => svc().integration.bulkContacts(req.principal, bulkOptions(req, req.body, req.query)),
+  });
+
+  app.post('/bulk/orders', {
+    bodyLimit: BULK_BODY_LIMIT,
+    schema: {
+      tags,
+      summary: `Upsert up to ${BULK_MAX_ROWS} orders by external id (each row names its customer by customerId or customer: { system, externalId }; lines, status and lifecycle as PUT /v1/orders/external/…)`,
+      querystring: bulkQuery,
+      body: bulkBody,
+      response: { 200: bulkAnswerSchema, ...errorResponses, 413: errorResponses[400] },
+    },
+    handler: async (req) => svc().integration.bulkOrders(req.principal, bulkOptions(req, req.body, req.query)),
   });
 
   app.get('/customers/external/:system/:externalId', {
