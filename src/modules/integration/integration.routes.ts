@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { parseIfMatch, withEtag } from '../../lib/http.js';
 import { z } from 'zod';
-import { BULK_MAX_ROWS, bulkAnswerSchema, ndjsonRows, parseNdjson, type RowSource } from '../../lib/bulk.js';
+import { BULK_MAX_ROWS, bulkAnswerSchema, parseNdjson, type RowSource } from '../../lib/bulk.js';
+import { spoolNdjson } from '../../lib/bulk-spool.js';
 import { answerPage } from '../../lib/pagination.js';
 import { fieldError } from '../../lib/errors.js';
 import { errorResponses, page, queryFlag } from '../../lib/schemas.js';
@@ -36,9 +37,10 @@ const bulkBody = z
 // With an NDJSON body the options are query parameters (a JSON body may give them either way).
 const bulkQuery = z.object({ system: systemName.optional(), atomic: queryFlag.optional(), onDuplicate: z.enum(ON_DUPLICATE).optional() }).strict();
 
-// An NDJSON body is not parsed before the handler: its rows stream into the load batch by batch (memory stays
-// flat whatever the body's size). The request's schema then sees an empty `rows`.
+// An NDJSON body is not parsed before the handler: its rows are read into the load batch by batch from the
+// spooled body (memory stays flat whatever the body's size). The request's schema then sees an empty `rows`.
 const streamedRows = new WeakMap<FastifyRequest, RowSource>();
+const spools = new WeakMap<FastifyRequest, () => Promise<void>>();
 
 function bulkOptions(req: FastifyRequest, body: z.infer<typeof bulkBody>, query: z.infer<typeof bulkQuery>) {
   for (const k of ['system', 'atomic', 'onDuplicate'] as const) {
@@ -63,9 +65,9 @@ export async function integrationRoutes(fastify: FastifyInstance): Promise<void>
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const svc = () => app.services;
 
-  // NDJSON rows are read line by line from the request stream (never one string of the whole body), as the
-  // load consumes them. A request under an Idempotency-Key is read whole first: its stored answer is keyed by
-  // a hash of the body.
+  // An NDJSON body is spooled to a temporary file as it arrives (limits checked on the way), then its rows are
+  // read back batch by batch by the load (lib/bulk-spool.ts). A request under an Idempotency-Key is read whole
+  // first: its stored answer is keyed by a hash of the body.
   app.addContentTypeParser('application/x-ndjson', (req, payload, done) => {
     if (req.headers['idempotency-key'] !== undefined) {
       parseNdjson(payload, BULK_BODY_LIMIT).then(
@@ -74,8 +76,18 @@ export async function integrationRoutes(fastify: FastifyInstance): Promise<void>
       );
       return;
     }
-    streamedRows.set(req, ndjsonRows(payload, BULK_BODY_LIMIT));
-    done(null, { rows: [] });
+    spoolNdjson(payload, BULK_BODY_LIMIT).then(
+      (spooled) => {
+        streamedRows.set(req, spooled.rows);
+        spools.set(req, spooled.discard);
+        done(null, { rows: [] });
+      },
+      (err: Error) => done(err, undefined),
+    );
+  });
+  // A spooled body the load did not read (a refused request) is removed when the answer has gone.
+  app.addHook('onResponse', async (req) => {
+    await spools.get(req)?.();
   });
 
   app.post('/bulk/customers', {
