@@ -118,6 +118,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     allocateOnCreate: allocation.allocateOnCreate,
     onValueInput: recomputeCustomers,
   });
+  const orders = createOrderService(database, { onValueInput: recomputeCustomers });
   app.decorate('services', {
     customers,
     org: createOrgService(database, { onAccessChanged: () => principals.clear() }),
@@ -129,12 +130,12 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     reports: createReportService(database),
     apiKeys: createApiKeyService(database, { cacheMs: config.principalCacheMs }),
     audit: createAuditService(database),
-    integration: createIntegrationService(database, { customers }),
+    integration: createIntegrationService(database, { customers, orders }),
     plans: createPlanService(database),
     access: createAccessService(database),
     claims,
     allocation,
-    orders: createOrderService(database, { onValueInput: recomputeCustomers }),
+    orders,
     events: createEventService(database, config.events),
     webhooks: createWebhookService(database, config.webhooks),
     webhookDelivery: createDeliveryEngine(database, config.webhooks, app.log),

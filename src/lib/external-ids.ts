@@ -26,6 +26,21 @@ export async function findRecordByExternalId(
   return row?.recordId ?? null;
 }
 
+/** The records holding many ids of one system, in one statement: `externalId → recordId` (absent ids are absent). */
+export async function findRecordsByExternalIds(
+  tx: Executor,
+  resource: ExternalResource,
+  system: string,
+  ids: readonly string[],
+): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await tx
+    .select({ externalId: externalIds.externalId, recordId: externalIds.recordId })
+    .from(externalIds)
+    .where(and(eq(externalIds.resourceType, resource), eq(externalIds.system, system), inArray(externalIds.externalId, [...new Set(ids)])));
+  return new Map(rows.map((r) => [r.externalId, r.recordId]));
+}
+
 /** The ids of many records, `{ system: id }` per record (records without any are absent from the map). */
 export async function externalIdsOf(tx: Executor, resource: ExternalResource, recordIds: readonly string[]): Promise<Map<string, ExternalIdMap>> {
   const out = new Map<string, ExternalIdMap>();

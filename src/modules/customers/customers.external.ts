@@ -80,7 +80,7 @@ const takenByHidden = (system: string, externalId: string) =>
 
 // The body as a merge patch onto the stored record: the lifecycle stage may repeat the stored one (an ERP
 // sends the whole record each time) but changes only through lifecycle transitions.
-function parsePatch(body: Record<string, unknown>, stored: { lifecycleStage: string } | null): PatchCustomerInput {
+export function parsePatch(body: Record<string, unknown>, stored: { lifecycleStage: string } | null): PatchCustomerInput {
   const { lifecycleStage, ...rest } = body;
   if (lifecycleStage !== undefined && stored && String(lifecycleStage).toUpperCase() !== stored.lifecycleStage) {
     throw new AppError('VALIDATION_FAILED', 'lifecycleStage: changes only through POST /v1/customers/{id}/lifecycle-transitions', {

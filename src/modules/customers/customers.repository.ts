@@ -131,6 +131,16 @@ export const customersRepository = {
     return row?.n ?? 0;
   },
 
+  /** Many visible records at once, each with whether `permission` allows acting on it (a bulk load's read). */
+  async visibleForAction(ex: Executor, p: Principal, ids: readonly string[], permission: string): Promise<{ row: CustomerReadRow; allowed: boolean }[]> {
+    if (ids.length === 0) return [];
+    const rows = await ex
+      .select({ ...readColumns, allowed: sql<boolean>`(${canDo(p, permission)})` })
+      .from(customers)
+      .where(and(inArray(customers.id, [...ids]), canSee(p)));
+    return rows.map(({ allowed, ...row }) => ({ row, allowed }));
+  },
+
   async visibleByIds(ex: Executor, p: Principal, ids: readonly string[]): Promise<CustomerReadRow[]> {
     if (ids.length === 0) return [];
     return ex

@@ -3,7 +3,6 @@ import { can, hiddenFields, onBehalfOf, type Principal, requirePermission } from
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../lib/errors.js';
 import { applyExternalIds, externalIdsOf, moveExternalIds } from '../../lib/external-ids.js';
-import { patchedField, sameJson } from '../../lib/merge-patch.js';
 import { checkedCredit, externalIdsDiff } from './customer-rules.js';
 import { cursorForSort, type Page, pageOf, parseSort, sortKey, withCount } from '../../lib/pagination.js';
 import {
@@ -16,16 +15,15 @@ import {
   sortValue,
 } from './customers.repository.js';
 import {
-  addressSchema,
   CUSTOMER_SORTS,
-  externalIdsSchema,
-  sourceSchema,
   type CreateCustomerInput,
   type CustomerDto,
   type DuplicateCheckDto,
   type ListCustomersQuery,
   type PatchCustomerInput,
 } from './customers.schemas.js';
+import { sameJson } from '../../lib/merge-patch.js';
+import { changedKeys, patchSet, refuseHiddenWrites, refuseSystemFieldWrites } from './patch-set.js';
 import { createContactService } from './contacts.service.js';
 import { toCustomerDto } from './customer-dto.js';
 import { createCustomerExternal } from './customers.external.js';
@@ -58,30 +56,7 @@ function derived(c: { name: string; registrationId?: string | null | undefined; 
   };
 }
 
-// Field-level security cuts both ways: a field the caller may not read, it may not write either.
-function refuseHiddenWrites(p: Principal, input: object): void {
-  for (const f of hiddenFields(p)) {
-    const [entity, field] = f.split('.');
-    if (entity === 'customer' && field && field in input && (input as Record<string, unknown>)[field] !== undefined) {
-      throw fieldError('FORBIDDEN', field, 'hidden from your roles');
-    }
-  }
-}
-
 export type { DuplicateCandidate, DuplicateGuard, ProtectedMatch } from './duplicate-check.js';
-
-// Fields a system owns (domain.md §8): written only by callers holding integration:write, so a
-// salesperson cannot overwrite what the ERP knows. A PATCH that repeats the stored value is no write.
-const SYSTEM_FIELDS = ['externalIds', 'creditStatus', 'creditLimit', 'creditCurrency'] as const;
-function refuseSystemFieldWrites(p: Principal, input: Partial<Record<(typeof SYSTEM_FIELDS)[number], unknown>>, before: CustomerRow | null): void {
-  if (can(p, 'integration:write')) return;
-  for (const f of SYSTEM_FIELDS) {
-    const v = input[f];
-    if (v === undefined) continue;
-    const unchanged = before ? sameJson(v ?? null, before[f] ?? null) : v === null || (typeof v === 'object' && Object.keys(v).length === 0);
-    if (!unchanged) throw fieldError('FORBIDDEN', f, 'owned by the integrated systems: written only with integration:write');
-  }
-}
 
 /**
  * A merge asks each module that keeps records of a customer to move them from the duplicate to the
@@ -253,22 +228,7 @@ export function createCustomerService(
         if (referrer && referrer !== before.sourceReferrerCustomerId && !(await repo.findVisible(tx, p, referrer))) {
           throw fieldError('VALIDATION_FAILED', 'source.referrerCustomerId', 'no such customer');
         }
-        const set: Partial<CustomerRow> = {};
-        for (const k of ['kind', 'name', 'registrationId', 'phones', 'emails', 'website', 'industry', 'region', 'creditStatus'] as const) {
-          if (input[k] !== undefined) (set as Record<string, unknown>)[k] = input[k];
-        }
-        if (input.roles !== undefined) set.roles = [...new Set(input.roles)];
-        // Nested objects are merge-patched onto what is stored; the result must be one a create accepts.
-        if (input.address !== undefined) set.address = patchedField('address', addressSchema, before.address, input.address);
-        if (input.externalIds !== undefined) set.externalIds = patchedField('externalIds', externalIdsSchema, before.externalIds, input.externalIds) ?? {};
-        if (input.source !== undefined) {
-          const source = patchedField('source', sourceSchema, toCustomerDto(p, before).source, input.source);
-          set.sourceChannel = source?.channel ?? null;
-          set.sourceCampaign = source?.campaign ?? null;
-          set.sourceReferrerCustomerId = source?.referrerCustomerId ?? null;
-          set.sourceDetail = source?.detail ?? null;
-        }
-        if (input.creditLimit !== undefined || input.creditCurrency !== undefined) Object.assign(set, checkedCredit(before, input));
+        const set = patchSet(p, before, input);
         if (input.ownerUserId !== undefined || input.ownerUnitId !== undefined) {
           Object.assign(set, await resolveOwner(tx, p, 'customers:update', input.ownerUserId, input.ownerUnitId, { poolUnitId: before.ownerUnitId }));
         }
@@ -277,8 +237,7 @@ export function createCustomerService(
           set.externalIds = await applyExternalIds(tx, RESOURCE, id, externalIdsDiff(before.externalIds, set.externalIds));
         }
         // A PATCH that changes nothing writes nothing: no new version, no audit row, no event.
-        const changed = (Object.keys(set) as (keyof CustomerRow)[]).filter((k) => !sameJson(set[k], before[k]));
-        if (changed.length === 0) return toCustomerDto(p, before);
+        if (changedKeys(set, before).length === 0) return toCustomerDto(p, before);
         const merged = { ...before, ...set };
         const d = derived(merged);
         if (set.name !== undefined || set.registrationId !== undefined || set.phones !== undefined || set.emails !== undefined) {

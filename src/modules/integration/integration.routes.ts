@@ -1,8 +1,9 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { parseIfMatch, withEtag } from '../../lib/http.js';
 import { z } from 'zod';
-import { BULK_MAX_ROWS, bulkAnswerSchema, parseNdjson } from '../../lib/bulk.js';
+import { BULK_MAX_ROWS, bulkAnswerSchema, parseNdjson, type RowSource } from '../../lib/bulk.js';
+import { spoolNdjson } from '../../lib/bulk-spool.js';
 import { answerPage } from '../../lib/pagination.js';
 import { fieldError } from '../../lib/errors.js';
 import { errorResponses, page, queryFlag } from '../../lib/schemas.js';
@@ -36,13 +37,18 @@ const bulkBody = z
 // With an NDJSON body the options are query parameters (a JSON body may give them either way).
 const bulkQuery = z.object({ system: systemName.optional(), atomic: queryFlag.optional(), onDuplicate: z.enum(ON_DUPLICATE).optional() }).strict();
 
-function bulkOptions(body: z.infer<typeof bulkBody>, query: z.infer<typeof bulkQuery>) {
+// An NDJSON body is not parsed before the handler: its rows are read into the load batch by batch from the
+// spooled body (memory stays flat whatever the body's size). The request's schema then sees an empty `rows`.
+const streamedRows = new WeakMap<FastifyRequest, RowSource>();
+const spools = new WeakMap<FastifyRequest, () => Promise<void>>();
+
+function bulkOptions(req: FastifyRequest, body: z.infer<typeof bulkBody>, query: z.infer<typeof bulkQuery>) {
   for (const k of ['system', 'atomic', 'onDuplicate'] as const) {
     if (body[k] !== undefined && query[k] !== undefined && body[k] !== query[k]) throw fieldError('VALIDATION_FAILED', k, 'given in the body and the query with different values');
   }
   const system = body.system ?? query.system;
   if (!system) throw fieldError('VALIDATION_FAILED', 'system', 'required: the system whose ids the rows carry');
-  return { system, atomic: body.atomic ?? query.atomic ?? false, onDuplicate: body.onDuplicate ?? query.onDuplicate ?? 'fail', rows: body.rows };
+  return { system, atomic: body.atomic ?? query.atomic ?? false, onDuplicate: body.onDuplicate ?? query.onDuplicate ?? 'fail', rows: streamedRows.get(req) ?? body.rows };
 }
 
 // An upsert answers 201 with Location when it created the record, else 200; both with the record's ETag.
@@ -59,12 +65,29 @@ export async function integrationRoutes(fastify: FastifyInstance): Promise<void>
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const svc = () => app.services;
 
-  // NDJSON rows are read line by line from the request stream (never one string of the whole body).
-  app.addContentTypeParser('application/x-ndjson', (_req, payload, done) => {
-    parseNdjson(payload, BULK_BODY_LIMIT).then(
-      (body) => done(null, body),
+  // An NDJSON body is spooled to a temporary file as it arrives (limits checked on the way), then its rows are
+  // read back batch by batch by the load (lib/bulk-spool.ts). A request under an Idempotency-Key is read whole
+  // first: its stored answer is keyed by a hash of the body.
+  app.addContentTypeParser('application/x-ndjson', (req, payload, done) => {
+    if (req.headers['idempotency-key'] !== undefined) {
+      parseNdjson(payload, BULK_BODY_LIMIT).then(
+        (body) => done(null, body),
+        (err: Error) => done(err, undefined),
+      );
+      return;
+    }
+    spoolNdjson(payload, BULK_BODY_LIMIT).then(
+      (spooled) => {
+        streamedRows.set(req, spooled.rows);
+        spools.set(req, spooled.discard);
+        done(null, { rows: [] });
+      },
       (err: Error) => done(err, undefined),
     );
+  });
+  // A spooled body the load did not read (a refused request) is removed when the answer has gone.
+  app.addHook('onResponse', async (req) => {
+    await spools.get(req)?.();
   });
 
   app.post('/bulk/customers', {
@@ -76,7 +99,7 @@ export async function integrationRoutes(fastify: FastifyInstance): Promise<void>
       body: bulkBody,
       response: { 200: bulkAnswerSchema, ...errorResponses, 413: errorResponses[400] },
     },
-    handler: async (req) => svc().integration.bulkCustomers(req.principal, bulkOptions(req.body, req.query)),
+    handler: async (req) => svc().integration.bulkCustomers(req.principal, bulkOptions(req, req.body, req.query)),
   });
 
   app.post('/bulk/contacts', {
@@ -88,7 +111,19 @@ export async function integrationRoutes(fastify: FastifyInstance): Promise<void>
       body: bulkBody,
       response: { 200: bulkAnswerSchema, ...errorResponses, 413: errorResponses[400] },
     },
-    handler: async (req) => svc().integration.bulkContacts(req.principal, bulkOptions(req.body, req.query)),
+    handler: async (req) => svc().integration.bulkContacts(req.principal, bulkOptions(req, req.body, req.query)),
+  });
+
+  app.post('/bulk/orders', {
+    bodyLimit: BULK_BODY_LIMIT,
+    schema: {
+      tags,
+      summary: `Upsert up to ${BULK_MAX_ROWS} orders by external id (each row names its customer by customerId or customer: { system, externalId }; lines, status and lifecycle as PUT /v1/orders/external/…)`,
+      querystring: bulkQuery,
+      body: bulkBody,
+      response: { 200: bulkAnswerSchema, ...errorResponses, 413: errorResponses[400] },
+    },
+    handler: async (req) => svc().integration.bulkOrders(req.principal, bulkOptions(req, req.body, req.query)),
   });
 
   app.get('/customers/external/:system/:externalId', {

@@ -1,11 +1,14 @@
 import { z } from 'zod';
-import type { Database } from '../../db/client.js';
+import { ambientTransaction } from '../../db/ambient.js';
+import type { Database, Tx } from '../../db/client.js';
 import { type Principal, requirePermission } from '../../lib/access.js';
-import { type BulkAnswer, runBulk, UnparsableRow } from '../../lib/bulk.js';
+import { type BatchRow, type BulkAnswer, type RowOutcome, type RowSource, runBulk, UnparsableRow } from '../../lib/bulk.js';
 import { AppError } from '../../lib/errors.js';
-import { type CustomerService, type OnDuplicate, parseBody, upsertContactBody, upsertCustomerBody } from '../customers/index.js';
+import { findRecordsByExternalIds } from '../../lib/external-ids.js';
+import { type BulkUpsertItem, type CustomerService, type OnDuplicate, parseBody, unchangedCustomerRows, upsertContactBody, upsertCustomerBody } from '../customers/index.js';
+import { type OrderService, upsertOrderBody } from '../orders/index.js';
 
-export type BulkRequest = { system: string; atomic: boolean; onDuplicate: OnDuplicate; rows: readonly unknown[] };
+export type BulkRequest = { system: string; atomic: boolean; onDuplicate: OnDuplicate; rows: RowSource };
 
 // A row is the upsert body of its record plus the record's own `externalId` in the load's system.
 const rowHead = z.object({ externalId: z.string().regex(/^[^\u0000-\u001F\u007F]{1,200}$/, '1 to 200 characters, no control characters') }).loose();
@@ -23,42 +26,92 @@ const externalIdOf = (row: unknown): string | null => {
 };
 
 /**
- * Bulk loads (api.md §2 Integration): every row is an upsert by external id through the owning module's
- * service — the same create rules, duplicate rule (`onDuplicate`), visibility, audit and events as a single
- * PUT — run in the envelope of lib/bulk.ts (per-row results, atomic, chunked transactions).
+ * The set-based pass of a batch of customer rows: rows that change nothing are answered UNCHANGED from one read
+ * of the batch. A row whose external id an earlier row of the batch also names runs as an upsert (the earlier
+ * row may change the record first). Faulty rows are left to the upsert, which names their fault.
  */
-export function createIntegrationService(database: Database, deps: { customers: CustomerService }) {
-  const { customers } = deps;
+async function unchangedCustomers(tx: Tx, p: Principal, system: string, batch: readonly BatchRow[]): Promise<Map<number, RowOutcome>> {
+  const items: BulkUpsertItem[] = [];
+  const seen = new Set<string>();
+  for (const { index, row } of batch) {
+    try {
+      const { externalId, body } = splitRow(row);
+      if (seen.has(externalId)) continue;
+      seen.add(externalId);
+      items.push({ key: index, externalId, body: parseBody(upsertCustomerBody, body) });
+    } catch {
+      // answered by the row's upsert
+    }
+  }
+  const unchanged = await unchangedCustomerRows(tx, p, system, items);
+  return new Map([...unchanged].map(([index, id]) => [index, { id, status: 'UNCHANGED' as const }]));
+}
+
+/**
+ * Bulk loads (api.md §2 Integration): rows are read batch by batch as they arrive (lib/bulk.ts). Each batch is
+ * first read set-based — the rows that change nothing are answered without a write — and every other row is an
+ * upsert by external id through the owning module's service: the same create rules (allocation included),
+ * duplicate rule (`onDuplicate`), visibility, field ownership, audit and events as a single PUT.
+ */
+export function createIntegrationService(database: Database, deps: { customers: CustomerService; orders: OrderService }) {
+  const { customers, orders } = deps;
   return {
     async bulkCustomers(p: Principal, req: BulkRequest): Promise<BulkAnswer> {
       requirePermission(p, 'customers:read');
-      return runBulk(
-        database,
-        req.rows,
-        { atomic: req.atomic },
-        async (tx, row) => {
+      return runBulk(database, req.rows, { atomic: req.atomic }, {
+        prepare: (tx, batch) => unchangedCustomers(tx as Tx, p, req.system, batch),
+        run: async (tx, row) => {
           const { externalId, body } = splitRow(row);
           const u = await customers.upsertByExternalId(p, req.system, externalId, parseBody(upsertCustomerBody, body), { tx, onDuplicate: req.onDuplicate });
           return { id: u.record.id, status: u.status };
         },
         externalIdOf,
-        (err) => customers.recordDuplicateProbe(p, err),
-      );
+        afterFailure: (err) => customers.recordDuplicateProbe(p, err),
+      });
     },
 
     async bulkContacts(p: Principal, req: BulkRequest): Promise<BulkAnswer> {
       requirePermission(p, 'contacts:read');
-      return runBulk(
-        database,
-        req.rows,
-        { atomic: req.atomic },
-        async (tx, row) => {
+      return runBulk(database, req.rows, { atomic: req.atomic }, {
+        run: async (tx, row) => {
           const { externalId, body } = splitRow(row);
           const u = await customers.upsertContactByExternalId(p, req.system, externalId, parseBody(upsertContactBody, body), { tx });
           return { id: u.record.id, status: u.status };
         },
         externalIdOf,
-      );
+      });
+    },
+
+    /**
+     * Orders by external id: each row is the order upsert (PUT /v1/orders/external/…) run in the row's
+     * savepoint — lines and totals, forward-only status, the customer's lifecycle moves with cause ORDER and its
+     * value rescored, all in the load's transaction. A row whose order exists and whose version does not move
+     * is UNCHANGED; the versions of a batch's existing orders are read in one statement first.
+     */
+    async bulkOrders(p: Principal, req: BulkRequest): Promise<BulkAnswer> {
+      requirePermission(p, 'orders:read');
+      const versions = new Map<string, number>();
+      return runBulk(database, req.rows, { atomic: req.atomic }, {
+        prepare: async (tx, batch) => {
+          versions.clear();
+          const held = await findRecordsByExternalIds(tx, 'order', req.system, batch.map((b) => externalIdOf(b.row)).filter((x): x is string => x !== null));
+          const visible = await ambientTransaction.run({ tx: tx as Tx }, () => orders.byIds(p, [...held.values()]));
+          for (const [externalId, id] of held) {
+            const o = visible.get(id);
+            if (o) versions.set(externalId, o.version);
+          }
+          return new Map();
+        },
+        run: async (tx, row) => {
+          const { externalId, body } = splitRow(row);
+          const input = parseBody(upsertOrderBody, body);
+          const { created, order } = await ambientTransaction.run({ tx: tx as Tx }, () => orders.upsertByExternalId(p, req.system, externalId, input));
+          const before = versions.get(externalId);
+          versions.set(externalId, order.version);
+          return { id: order.id, status: created ? 'CREATED' : before === order.version ? 'UNCHANGED' : 'UPDATED' };
+        },
+        externalIdOf,
+      });
     },
   };
 }

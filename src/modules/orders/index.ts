@@ -7,7 +7,7 @@ import { ordersRepository } from './orders.repository.js';
 export { ordersRoutes } from './orders.routes.js';
 export { ordersLoaders, ordersResolvers } from './orders.resolvers.js';
 export { createOrderService, type OrderService } from './orders.service.js';
-export type { OrderDto } from './orders.schemas.js';
+export { type OrderDto, upsertOrderBody } from './orders.schemas.js';
 
 export const repointOrders = async (tx: Executor, p: Principal, fromId: string, toId: string) => ({
   orders: await ordersRepository.repointToCustomer(tx, p, fromId, toId),
