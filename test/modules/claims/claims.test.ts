@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import t from 'tap';
+import { queryRows } from '../../../src/db/client.js';
 import { buildTestApp, company } from '../../helpers/app.js';
 import { tag } from '../../helpers/factories.js';
 import { gqlPaths, problemOf } from '../../helpers/problems.js';
@@ -173,4 +174,52 @@ t.test('bad input: 400 naming the field, never 5xx', async (t) => {
   t.equal(problemOf(await app.rest(c.users.sales, 'GET', '/v1/claims?claimant=x'), 400, ['claimant']), null);
   t.equal(problemOf(await app.rest(c.users.sales, 'GET', '/v1/claims/not-a-uuid'), 400), null);
   t.equal(problemOf(await app.rest(c.users.service, 'POST', '/v1/claims', { customerId: customer.id }), 403), null, 'service has no claims:create');
+});
+
+t.test('approving one claim closes the other pending claims on the customer as REJECTED by the system, naming only whom to ask', async (t) => {
+  const c = await company(app);
+  // Partner B's customer; a head office user with company-wide reach sitting in the other branch, and
+  // the region's manager, may work it too (write access, so each may claim).
+  const customer = await app.customer(c.users.partnerBSales, { name: `Contested ${tag()}` });
+  const keyAccount = await app.user(c.otherBranch, ['admin']);
+  const a = await app.rest(keyAccount, 'POST', '/v1/claims', { customerId: customer.id, note: 'key account met them' });
+  const b = await app.rest(c.users.partnerBSales, 'POST', '/v1/claims', { customerId: customer.id, note: 'B met them' });
+  const own = await app.rest(c.users.regionManager, 'POST', '/v1/claims', { customerId: customer.id });
+  t.same([a.status, b.status, own.status], [201, 201, 201], 'several units may have pending claims at once');
+
+  const approved = await app.rest(c.users.admin, 'POST', `/v1/claims/${a.body.id}/approve`, { reason: 'first documented contact' });
+  t.equal(approved.status, 200, approved.raw);
+  t.notOk(approved.raw.includes(b.body.id), 'the approval answer names no other claim');
+
+  const [system] = await queryRows<{ id: string }>(app.db, sql`SELECT id FROM users WHERE lower(email) = 'system@keel.invalid'`);
+  const systemId = system?.id;
+  const closed = await app.rest(c.users.partnerBManager, 'GET', `/v1/claims/${b.body.id}`);
+  t.equal(closed.status, 200, closed.raw);
+  t.match(closed.body, { status: 'REJECTED', protectedUntil: null, decidedAt: String });
+  if (systemId) t.equal(closed.body.decidedBy, systemId, 'decided by the system user');
+  t.not(closed.body.decidedBy, c.users.admin.id, "never the winner's approver");
+  t.match(closed.body.reason, /another claim on this customer was approved/);
+  t.ok(closed.body.reason.includes(c.region.name), 'names the unit both claimants share');
+  for (const secret of [keyAccount.id, c.otherBranch.id, c.otherBranch.name, a.body.id, c.users.admin.id]) t.notOk(closed.raw.includes(secret), 'nothing names the winning claimant');
+  t.same((await eventsFor(app, b.body.id)).map((e) => e.type), ['claim.created', 'claim.rejected'], 'the closing is an event, addressed to its claimant');
+  t.ok((await eventsFor(app, b.body.id)).every((e) => e.owner_unit_id === c.partnerB.id));
+
+  // The region's pending claim is closed the same way; through GraphQL too it reads REJECTED.
+  const ownRead = await app.gql(c.users.regionManager, READ, { id: own.body.id });
+  t.match(ownRead.data.claim, { status: 'REJECTED', reason: /another claim on this customer was approved/ });
+  t.notOk(JSON.stringify(ownRead.data).includes(c.otherBranch.name));
+  t.notOk(JSON.stringify(ownRead.data).includes(keyAccount.id));
+  // Closed claims cannot be approved afterwards; a new one is refused while the protection lasts.
+  t.equal((await app.rest(c.users.partnerBManager, 'POST', `/v1/claims/${b.body.id}/approve`, { reason: 'late' })).body.code, 'CLAIM_NOT_PENDING');
+  const again = await app.rest(c.users.partnerBSales, 'POST', '/v1/claims', { customerId: customer.id });
+  t.equal(again.body.code, 'CLAIMED');
+  t.equal(again.body.contactUnitId, c.region.id);
+
+  // A rejection closes nothing else.
+  const other = await app.customer(c.users.partnerASales);
+  const x = await app.rest(c.users.partnerASales, 'POST', '/v1/claims', { customerId: other.id });
+  const y = await app.rest(c.users.regionManager, 'POST', '/v1/claims', { customerId: other.id });
+  t.same([x.status, y.status], [201, 201]);
+  t.equal((await app.rest(c.users.partnerAManager, 'POST', `/v1/claims/${x.body.id}/reject`, { reason: 'no evidence' })).status, 200);
+  t.equal((await app.rest(c.users.regionManager, 'GET', `/v1/claims/${y.body.id}`)).body.status, 'PENDING');
 });
