@@ -347,6 +347,13 @@ export type ClaimStatus =
   | 'PENDING'
   | 'REJECTED';
 
+/** A match protected by another side's approved claim: a create would be refused with CLAIMED. Only whom to ask. */
+export type ClaimedMatch = {
+  __typename?: 'ClaimedMatch';
+  contactUnitId: Scalars['ID']['output'];
+  contactUnitName: Scalars['String']['output'];
+};
+
 export type Contact = {
   __typename?: 'Contact';
   createdAt: Scalars['DateTime']['output'];
@@ -905,10 +912,12 @@ export type DuplicateCandidate = {
   ownerUserId?: Maybe<Scalars['ID']['output']>;
 };
 
-/** What a create would find: the refused create's candidates and protected matches. */
+/** What a create would find: the refused create's candidates and protected matches, and whether an approved claim protects a match. */
 export type DuplicateCheck = {
   __typename?: 'DuplicateCheck';
   candidates: Array<DuplicateCandidate>;
+  /** Null unless a create would be refused with CLAIMED. */
+  claimed?: Maybe<ClaimedMatch>;
   protectedMatches: Array<ProtectedMatch>;
 };
 
@@ -3232,6 +3241,7 @@ export type ResolversTypes = {
   ClaimEdge: ResolverTypeWrapper<unknown>;
   ClaimFilter: ResolverTypeWrapper<unknown>;
   ClaimStatus: ResolverTypeWrapper<unknown>;
+  ClaimedMatch: ResolverTypeWrapper<unknown>;
   Contact: ResolverTypeWrapper<unknown>;
   ContactConnection: ResolverTypeWrapper<unknown>;
   ContactEdge: ResolverTypeWrapper<unknown>;
@@ -3463,6 +3473,7 @@ export type ResolversParentTypes = {
   ClaimConnection: unknown;
   ClaimEdge: unknown;
   ClaimFilter: unknown;
+  ClaimedMatch: unknown;
   Contact: unknown;
   ContactConnection: unknown;
   ContactEdge: unknown;
@@ -3836,6 +3847,11 @@ export type ClaimEdgeResolvers<ContextType = MercuriusContext, ParentType extend
   node?: Resolver<ResolversTypes['Claim'], ParentType, ContextType>;
 };
 
+export type ClaimedMatchResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ClaimedMatch'] = ResolversParentTypes['ClaimedMatch']> = {
+  contactUnitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  contactUnitName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type ContactResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Contact'] = ResolversParentTypes['Contact']> = {
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
@@ -4074,6 +4090,7 @@ export type DuplicateCandidateResolvers<ContextType = MercuriusContext, ParentTy
 
 export type DuplicateCheckResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['DuplicateCheck'] = ResolversParentTypes['DuplicateCheck']> = {
   candidates?: Resolver<Array<ResolversTypes['DuplicateCandidate']>, ParentType, ContextType>;
+  claimed?: Resolver<Maybe<ResolversTypes['ClaimedMatch']>, ParentType, ContextType>;
   protectedMatches?: Resolver<Array<ResolversTypes['ProtectedMatch']>, ParentType, ContextType>;
 };
 
@@ -4972,6 +4989,7 @@ export type Resolvers<ContextType = MercuriusContext> = {
   Claim?: ClaimResolvers<ContextType>;
   ClaimConnection?: ClaimConnectionResolvers<ContextType>;
   ClaimEdge?: ClaimEdgeResolvers<ContextType>;
+  ClaimedMatch?: ClaimedMatchResolvers<ContextType>;
   Contact?: ContactResolvers<ContextType>;
   ContactConnection?: ContactConnectionResolvers<ContextType>;
   ContactEdge?: ContactEdgeResolvers<ContextType>;

@@ -223,3 +223,40 @@ t.test('approving one claim closes the other pending claims on the customer as R
   t.equal((await app.rest(c.users.partnerAManager, 'POST', `/v1/claims/${x.body.id}/reject`, { reason: 'no evidence' })).status, 200);
   t.equal((await app.rest(c.users.regionManager, 'GET', `/v1/claims/${y.body.id}`)).body.status, 'PENDING');
 });
+
+t.test('duplicate-check previews a claimed match as 200 with `claimed` naming only whom to ask, in both doors', async (t) => {
+  const c = await company(app);
+  const name = `Preview ${tag()} AG`;
+  const customer = await app.customer(c.users.partnerASales, { name });
+  const claim = await app.rest(c.users.partnerASales, 'POST', '/v1/claims', { customerId: customer.id });
+  t.equal((await app.rest(c.users.partnerAManager, 'POST', `/v1/claims/${claim.body.id}/approve`, { reason: 'fair contact' })).status, 200);
+  const body = { kind: 'ORGANIZATION', name };
+  const before = await app.rest(c.users.admin, 'GET', '/v1/customers?count=true&limit=1');
+
+  const preview = await app.rest(c.users.partnerBSales, 'POST', '/v1/customers/duplicate-check', body);
+  t.equal(preview.status, 200, preview.raw);
+  t.same(preview.body.claimed, { contactUnitId: c.region.id, contactUnitName: c.region.name }, 'whom to ask: the lowest common unit');
+  t.same(preview.body.candidates, [], 'the claimed customer is not visible to the other partner');
+  t.equal(preview.body.protectedMatches.length, 1);
+  for (const secret of [c.users.partnerASales.id, c.partnerA.id, c.partnerA.name, customer.id, claim.body.id]) t.notOk(preview.raw.includes(secret), 'nothing names the claimant, its unit, the customer or the claim');
+  // What the create does: 409 CLAIMED naming the same unit.
+  const create = await app.rest(c.users.partnerBSales, 'POST', '/v1/customers', body);
+  t.equal(create.body.code, 'CLAIMED');
+  t.equal(create.body.contactUnitId, preview.body.claimed.contactUnitId, 'the preview names whom the create names');
+  const after = await app.rest(c.users.admin, 'GET', '/v1/customers?count=true&limit=1');
+  t.equal(after.body.totalCount, before.body.totalCount, 'nothing created');
+
+  const g = await app.gql(c.users.partnerBSales, `query($input: CreateCustomerInput!) { duplicateCheck(input: $input) {
+    candidates { id } protectedMatches { matchedOn contactUnitId contactUnitName } claimed { contactUnitId contactUnitName } } }`, { input: body });
+  t.same(g.errors, undefined);
+  t.same(g.data.duplicateCheck, preview.body, 'GraphQL answers the same');
+
+  // Inside the claimant's side: no claim indication; above it (the admin at the root), the root is whom to ask.
+  const own = await app.rest(c.users.partnerASubSales, 'POST', '/v1/customers/duplicate-check', body);
+  t.equal(own.status, 200, own.raw);
+  t.equal(own.body.claimed, null, "inside the claimant's side the ordinary duplicate rule applies");
+  t.equal(own.body.candidates.length + own.body.protectedMatches.length, 1);
+  const staff = await app.rest(c.users.admin, 'POST', '/v1/customers/duplicate-check', body);
+  t.same(staff.body.claimed?.contactUnitId, (await app.root()).id, 'the admin (root) is told to ask the root: it sees the customer anyway');
+  t.same(staff.body.candidates.map((x: any) => x.id), [customer.id]);
+});
