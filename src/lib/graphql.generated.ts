@@ -28,7 +28,10 @@ export type AccessExplanation = {
   resourceType: ExplainResourceType;
   userId: Scalars['ID']['output'];
   visible: Scalars['Boolean']['output'];
+  /** Whether the user's update would be allowed: an access reason grants WRITE and the record's state takes updates. */
   writable: Scalars['Boolean']['output'];
+  /** Null unless the record's state refuses every update (writable is then false). */
+  writeBlockedBy?: Maybe<WriteBlock>;
 };
 
 export type AccessGrant =
@@ -3136,6 +3139,10 @@ export type WinBackRow = {
   valueScore?: Maybe<Scalars['Float']['output']>;
 };
 
+/** The record's state refusing every update whatever the access: the code an update answers. */
+export type WriteBlock =
+  | 'CUSTOMER_MERGED';
+
 
 
 export type ResolverTypeWrapper<T> = Promise<T> | T;
@@ -3442,6 +3449,7 @@ export type ResolversTypes = {
   ValueWeightsInput: ResolverTypeWrapper<unknown>;
   WinBackReport: ResolverTypeWrapper<unknown>;
   WinBackRow: ResolverTypeWrapper<unknown>;
+  WriteBlock: ResolverTypeWrapper<unknown>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -3655,6 +3663,7 @@ export type AccessExplanationResolvers<ContextType = MercuriusContext, ParentTyp
   userId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   visible?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   writable?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  writeBlockedBy?: Resolver<Maybe<ResolversTypes['WriteBlock']>, ParentType, ContextType>;
 };
 
 export type AccessReasonResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AccessReason'] = ResolversParentTypes['AccessReason']> = {
