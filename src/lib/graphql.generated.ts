@@ -28,7 +28,10 @@ export type AccessExplanation = {
   resourceType: ExplainResourceType;
   userId: Scalars['ID']['output'];
   visible: Scalars['Boolean']['output'];
+  /** Whether the user's update would be allowed: an access reason grants WRITE and the record's state takes updates. */
   writable: Scalars['Boolean']['output'];
+  /** Null unless the record's state refuses every update (writable is then false). */
+  writeBlockedBy?: Maybe<WriteBlock>;
 };
 
 export type AccessGrant =
@@ -346,6 +349,13 @@ export type ClaimStatus =
   | 'EXPIRED'
   | 'PENDING'
   | 'REJECTED';
+
+/** A match protected by another side's approved claim: a create would be refused with CLAIMED. Only whom to ask. */
+export type ClaimedMatch = {
+  __typename?: 'ClaimedMatch';
+  contactUnitId: Scalars['ID']['output'];
+  contactUnitName: Scalars['String']['output'];
+};
 
 export type Contact = {
   __typename?: 'Contact';
@@ -905,10 +915,12 @@ export type DuplicateCandidate = {
   ownerUserId?: Maybe<Scalars['ID']['output']>;
 };
 
-/** What a create would find: the refused create's candidates and protected matches. */
+/** What a create would find: the refused create's candidates and protected matches, and whether an approved claim protects a match. */
 export type DuplicateCheck = {
   __typename?: 'DuplicateCheck';
   candidates: Array<DuplicateCandidate>;
+  /** Null unless a create would be refused with CLAIMED. */
+  claimed?: Maybe<ClaimedMatch>;
   protectedMatches: Array<ProtectedMatch>;
 };
 
@@ -3185,6 +3197,10 @@ export type WinBackRow = {
   valueScore?: Maybe<Scalars['Float']['output']>;
 };
 
+/** The record's state refusing every update whatever the access: the code an update answers. */
+export type WriteBlock =
+  | 'CUSTOMER_MERGED';
+
 
 
 export type ResolverTypeWrapper<T> = Promise<T> | T;
@@ -3290,6 +3306,7 @@ export type ResolversTypes = {
   ClaimEdge: ResolverTypeWrapper<unknown>;
   ClaimFilter: ResolverTypeWrapper<unknown>;
   ClaimStatus: ResolverTypeWrapper<unknown>;
+  ClaimedMatch: ResolverTypeWrapper<unknown>;
   Contact: ResolverTypeWrapper<unknown>;
   ContactConnection: ResolverTypeWrapper<unknown>;
   ContactEdge: ResolverTypeWrapper<unknown>;
@@ -3495,6 +3512,7 @@ export type ResolversTypes = {
   ValueWeightsInput: ResolverTypeWrapper<unknown>;
   WinBackReport: ResolverTypeWrapper<unknown>;
   WinBackRow: ResolverTypeWrapper<unknown>;
+  WriteBlock: ResolverTypeWrapper<unknown>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -3526,6 +3544,7 @@ export type ResolversParentTypes = {
   ClaimConnection: unknown;
   ClaimEdge: unknown;
   ClaimFilter: unknown;
+  ClaimedMatch: unknown;
   Contact: unknown;
   ContactConnection: unknown;
   ContactEdge: unknown;
@@ -3710,6 +3729,7 @@ export type AccessExplanationResolvers<ContextType = MercuriusContext, ParentTyp
   userId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   visible?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   writable?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  writeBlockedBy?: Resolver<Maybe<ResolversTypes['WriteBlock']>, ParentType, ContextType>;
 };
 
 export type AccessReasonResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AccessReason'] = ResolversParentTypes['AccessReason']> = {
@@ -3900,6 +3920,11 @@ export type ClaimConnectionResolvers<ContextType = MercuriusContext, ParentType 
 export type ClaimEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ClaimEdge'] = ResolversParentTypes['ClaimEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Claim'], ParentType, ContextType>;
+};
+
+export type ClaimedMatchResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ClaimedMatch'] = ResolversParentTypes['ClaimedMatch']> = {
+  contactUnitId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  contactUnitName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type ContactResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Contact'] = ResolversParentTypes['Contact']> = {
@@ -4140,6 +4165,7 @@ export type DuplicateCandidateResolvers<ContextType = MercuriusContext, ParentTy
 
 export type DuplicateCheckResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['DuplicateCheck'] = ResolversParentTypes['DuplicateCheck']> = {
   candidates?: Resolver<Array<ResolversTypes['DuplicateCandidate']>, ParentType, ContextType>;
+  claimed?: Resolver<Maybe<ResolversTypes['ClaimedMatch']>, ParentType, ContextType>;
   protectedMatches?: Resolver<Array<ResolversTypes['ProtectedMatch']>, ParentType, ContextType>;
 };
 
@@ -5050,6 +5076,7 @@ export type Resolvers<ContextType = MercuriusContext> = {
   Claim?: ClaimResolvers<ContextType>;
   ClaimConnection?: ClaimConnectionResolvers<ContextType>;
   ClaimEdge?: ClaimEdgeResolvers<ContextType>;
+  ClaimedMatch?: ClaimedMatchResolvers<ContextType>;
   Contact?: ContactResolvers<ContextType>;
   ContactConnection?: ContactConnectionResolvers<ContextType>;
   ContactEdge?: ContactEdgeResolvers<ContextType>;

@@ -119,7 +119,7 @@ async function check(spec: Spec): Promise<void> {
       const granting = ex.body.because.filter((b: { grants: string[] }) => b.grants.length > 0);
       if (granting.length !== ex.body.because.length) problems.push(`${who}: a reason that grants nothing`);
       if (ex.body.visible !== ex.body.because.some((b: { grants: string[] }) => b.grants.includes('READ'))) problems.push(`${who}: visible without a reading reason, or the reverse`);
-      if (ex.body.writable !== ex.body.because.some((b: { grants: string[] }) => b.grants.includes('WRITE'))) problems.push(`${who}: writable without a writing reason, or the reverse`);
+      if (ex.body.writable !== (ex.body.writeBlockedBy === null && ex.body.because.some((b: { grants: string[] }) => b.grants.includes('WRITE')))) problems.push(`${who}: writable without a writing reason, or the reverse`);
       if (!gotVisible && ex.body.because.length > 0) problems.push(`${who}: reasons for a record the user does not see`);
       const rules = new Set(ex.body.because.map((b: { rule: string }) => b.rule));
       for (const rule of expected.get(`${u.id} ${c.id}`) ?? []) if (!rules.has(rule)) problems.push(`${who}: the world grants by ${rule}, explain does not say so`);

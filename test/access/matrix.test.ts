@@ -301,6 +301,13 @@ const createBody = (owner?: User) => ({ kind: 'ORGANIZATION', name: nextName('cr
 const ownedByCaller = (c: Caller): MRecord => ({ id: 'dup', ownerUserId: c.user.id, ownerUnitId: c.user.unitId });
 const dupOwnedBy = async (c: Caller) => (await customerOwnedBy(c.user, `dup-for-${c.name}`)).id;
 
+// The built-in roles holding claims:create (the custom partner_all role holds only customers and contacts).
+const CLAIM_CREATORS = new Set(['admin', 'manager', 'marketing', 'sales', 'partner_manager', 'partner_sales']);
+async function withdrawClaim(out: Outcome): Promise<Outcome> {
+  if (out.status === 201 && out.entityId) await app.db.execute(sql`DELETE FROM claims WHERE id = ${out.entityId}::uuid`);
+  return out;
+}
+
 // prettier-ignore
 const ROWS: Row[] = [
   // Reads
@@ -321,6 +328,15 @@ const ROWS: Row[] = [
     call: (c, tg) => rest(c, 'POST', `/v1/customers/${tg.record.id}/allocate`) },
   { route: 'graphql Mutation.allocateCustomer', on: 'record', permission: 'customers:update', ok: 200, noOp: () => true,
     call: (c, tg) => gql(c, 'mutation($id: ID!) { allocateCustomer(customerId: $id) { customerId allocated } }', { id: tg.record.id }, 200, (d) => d.allocateCustomer?.customerId) },
+  // Claims: the permission first (403 for a role without claims:create, whatever the record), then the
+  // record as an update would see it (a share grants reading, so 403). A made claim is removed again
+  // so the next caller of the same unit starts from the same state (one pending claim per unit).
+  { route: 'POST /v1/claims', on: 'record', permission: 'claims:create', ok: 201,
+    expect: (c, tg) => (CLAIM_CREATORS.has(c.name) ? expectOnRecord(world, c.m, tg.record, 'customers:update', 201) : 403),
+    call: async (c, tg) => withdrawClaim(await rest(c, 'POST', '/v1/claims', { customerId: tg.record.id })) },
+  { route: 'graphql Mutation.createClaim', on: 'record', permission: 'claims:create', ok: 201,
+    expect: (c, tg) => (CLAIM_CREATORS.has(c.name) ? expectOnRecord(world, c.m, tg.record, 'customers:update', 201) : 403),
+    call: async (c, tg) => withdrawClaim(await gql(c, 'mutation($id: ID!) { createClaim(input: { customerId: $id }) { id } }', { id: tg.record.id }, 201, (d) => d.createClaim?.id)) },
   // Explaining one's own access: answered exactly for the records one sees, and then it says visible.
   { route: 'GET /v1/access/explain', on: 'record', permission: 'customers:read', ok: 200,
     call: async (c, tg) => {

@@ -9,7 +9,7 @@ const customerOwner = { id: customers.id, ownerUserId: customers.ownerUserId, ow
 const opportunityOwner = { id: opportunities.id, ownerUserId: opportunities.ownerUserId, ownerUnitId: opportunities.ownerUnitId };
 
 export type ArmVerdicts = { rule: AccessRule; holds: boolean }[];
-export type Evaluation = { ownerUserId: string | null; ownerUnitId: string; customerId: string; read: ArmVerdicts; write: ArmVerdicts };
+export type Evaluation = { ownerUserId: string | null; ownerUnitId: string; customerId: string; status: string; read: ArmVerdicts; write: ArmVerdicts };
 
 // One boolean column per arm: `${prefix}${i}`.
 function armColumns(arms: { predicate: SQL }[], prefix: string): Record<string, SQL<boolean>> {
@@ -42,11 +42,11 @@ export const accessRepository = {
     const rows: Record<string, unknown>[] =
       resource === 'customer'
         ? await ex
-            .select({ ownerUserId: customers.ownerUserId, ownerUnitId: customers.ownerUnitId, customerId: customers.id, ...arms })
+            .select({ ownerUserId: customers.ownerUserId, ownerUnitId: customers.ownerUnitId, customerId: customers.id, status: customers.status, ...arms })
             .from(customers)
             .where(eq(customers.id, id))
         : await ex
-            .select({ ownerUserId: opportunities.ownerUserId, ownerUnitId: opportunities.ownerUnitId, customerId: opportunities.customerId, ...arms })
+            .select({ ownerUserId: opportunities.ownerUserId, ownerUnitId: opportunities.ownerUnitId, customerId: opportunities.customerId, status: opportunities.status, ...arms })
             .from(opportunities)
             .where(eq(opportunities.id, id));
     const row = rows[0];
@@ -55,6 +55,7 @@ export const accessRepository = {
       ownerUserId: (row.ownerUserId as string | null) ?? null,
       ownerUnitId: row.ownerUnitId as string,
       customerId: row.customerId as string,
+      status: row.status as string,
       read: read.map((a, i) => ({ rule: a.rule, holds: truthy(row[`r${i}`]) })),
       write: write.map((a, i) => ({ rule: a.rule, holds: truthy(row[`w${i}`]) })),
     };

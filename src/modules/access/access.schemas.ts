@@ -5,6 +5,8 @@ import { timestamp } from '../../lib/schemas.js';
 export const EXPLAIN_RESOURCE_TYPES = ['CUSTOMER', 'OPPORTUNITY'] as const;
 export type ExplainResourceType = (typeof EXPLAIN_RESOURCE_TYPES)[number];
 export const GRANTS = ['READ', 'WRITE'] as const;
+export const WRITE_BLOCKS = ['CUSTOMER_MERGED'] as const;
+export type WriteBlock = (typeof WRITE_BLOCKS)[number];
 
 const upper = (v: unknown) => (typeof v === 'string' ? v.toUpperCase() : v);
 
@@ -58,6 +60,8 @@ export const explanationSchema = z
     resourceId: z.uuid(),
     visible: z.boolean(),
     writable: z.boolean(),
+    // The record's state refusing updates whatever the access (writable is then false): the code PATCH answers.
+    writeBlockedBy: z.enum(WRITE_BLOCKS).nullable(),
     because: z.array(accessReasonSchema),
     hiddenFields: z.array(z.string()),
   })

@@ -4,13 +4,22 @@ import { notFound } from '../../lib/errors.js';
 import { permits } from '../../lib/permissions.js';
 import { loadPrincipal } from '../org/index.js';
 import { accessRepository as repo, type ArmVerdicts, type Evaluation, type ExplainedResource } from './access.repository.js';
-import type { AccessReasonDto, ExplainQuery, ExplainResourceType, ExplanationDto } from './access.schemas.js';
+import type { AccessReasonDto, ExplainQuery, ExplainResourceType, ExplanationDto, WriteBlock } from './access.schemas.js';
 
 const STORED: Record<ExplainResourceType, ExplainedResource> = { CUSTOMER: 'customer', OPPORTUNITY: 'opportunity' };
 const PLURAL: Record<ExplainedResource, string> = { customer: 'customers', opportunity: 'opportunities' };
 const iso = (d: Date) => d.toISOString();
 
 type Grant = 'READ' | 'WRITE';
+
+/**
+ * The record's state refusing every update whatever the access (the refusal PATCH answers): a merged
+ * customer is read-only. A frozen customer still takes corrections (its PATCH succeeds; freezing only
+ * takes it out of the working lists), and an opportunity's updates are not refused for its state.
+ */
+function writeBlockedBy(resource: ExplainedResource, e: Evaluation): WriteBlock | null {
+  return resource === 'customer' && e.status === 'MERGED' ? 'CUSTOMER_MERGED' : null;
+}
 
 function grantsOf(e: Evaluation, rule: AccessRule): Grant[] {
   const holds = (v: ArmVerdicts) => v.some((a) => a.rule === rule && a.holds);
@@ -130,7 +139,8 @@ export function createAccessService(database: Database) {
       if (!e) throw notFound(resource);
       // A deactivated user signs in to nothing: the reasons stand, but they grant nothing today.
       const visible = target.active && e.read.some((a) => a.holds);
-      const writable = target.active && e.write.some((a) => a.holds);
+      const blocked = writeBlockedBy(resource, e);
+      const writable = target.active && e.write.some((a) => a.holds) && blocked === null;
       const prefix = `${resource}.`;
       return {
         userId: target.userId,
@@ -138,6 +148,7 @@ export function createAccessService(database: Database) {
         resourceId: q.resourceId,
         visible,
         writable,
+        writeBlockedBy: blocked,
         because: await reasons(target, resource, q.resourceId, e),
         hiddenFields: [...hiddenFields(target)].filter((f) => f.startsWith(prefix)).map((f) => f.slice(prefix.length)).sort(),
       };

@@ -271,12 +271,13 @@ export async function createEscalationAction(
 export async function createAllocationAction(
   tx: Executor,
   actor: Principal,
-  v: { customerId: string; customerName: string; assignee: { id: string; unitId: string }; dueAt: Date },
+  v: { customerId: string; customerName: string; assignee: { id: string; unitId: string }; dueAt: Date; pool?: boolean },
 ): Promise<void> {
+  // A lead left in a unit's pool is its manager's to hand on to a salesperson.
   const action = await repo.insert(tx, {
     customerId: v.customerId,
-    title: `New lead allocated: ${v.customerName}`,
-    key: 'LEAD_ALLOCATED',
+    title: v.pool ? `New lead in your unit's pool, to assign: ${v.customerName}` : `New lead allocated: ${v.customerName}`,
+    key: v.pool ? 'POOL_LEAD_ALLOCATED' : 'LEAD_ALLOCATED',
     dueAt: v.dueAt,
     value: 3,
     urgency: 4,

@@ -8,6 +8,8 @@ export type RuleRow = typeof allocationRules.$inferSelect;
 
 // The roles whose holders receive leads (domain.md §4).
 const RECEIVING_ROLES = ['sales', 'partner_sales'];
+// The roles whose holders answer for a unit's pool.
+const RESPONSIBLE_ROLES = ['manager', 'partner_manager'];
 
 // The list's rows: the page and its count share them.
 function listConditions(p: Principal, permission: string, f: { active?: boolean | undefined }): (SQL | undefined)[] {
@@ -85,6 +87,23 @@ export const allocationRepository = {
           ORDER BY u.id`,
     );
     return rows.map((r) => ({ id: r.id, unitId: r.unit_id, load: Number(r.load) }));
+  },
+
+  /**
+   * Who answers for a unit's pool: the active managers (manager, partner_manager) of the unit itself,
+   * or, when it has none, of the nearest unit above it that has one.
+   */
+  async poolManagers(ex: Executor, unitId: string): Promise<{ id: string; unitId: string }[]> {
+    const rows = await queryRows<{ id: string; unit_id: string; depth: number | string }>(
+      ex,
+      sql`SELECT u.id, u.unit_id, length(ou.path) AS depth
+          FROM users u JOIN org_units ou ON ou.id = u.unit_id
+          WHERE u.active AND (SELECT t.path FROM org_units t WHERE t.id = ${unitId}) LIKE ou.path || '%'
+            AND EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id AND r.name = ANY(${sql.param(RESPONSIBLE_ROLES)}::text[]))
+          ORDER BY length(ou.path) DESC, u.id`,
+    );
+    const nearest = rows[0]?.depth;
+    return rows.filter((r) => r.depth === nearest).map((r) => ({ id: r.id, unitId: r.unit_id }));
   },
 
   async setCursor(ex: Executor, id: string, lastUserId: string): Promise<void> {

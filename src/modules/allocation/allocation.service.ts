@@ -61,8 +61,16 @@ export function createAllocationService(database: Database, opts: { slaHours: nu
     if (!rule) return { row: customer, rule: null };
     const to = await destination(tx, rule);
     const row = await changeCustomerOwner(tx, p, customer, to, 'ALLOCATION', { ruleId: rule.id });
-    if (to.ownerUserId && row !== customer) {
-      await createAllocationAction(tx, p, { customerId: row.id, customerName: row.name, assignee: { id: to.ownerUserId, unitId: to.ownerUnitId }, dueAt: new Date(Date.now() + opts.slaHours * HOUR_MS) });
+    if (row !== customer) {
+      const dueAt = new Date(Date.now() + opts.slaHours * HOUR_MS);
+      if (to.ownerUserId) {
+        await createAllocationAction(tx, p, { customerId: row.id, customerName: row.name, assignee: { id: to.ownerUserId, unitId: to.ownerUnitId }, dueAt });
+      } else {
+        // A pool lead: whoever answers for the unit (its managers, else the nearest above) has to hand it on.
+        for (const manager of await repo.poolManagers(tx, to.ownerUnitId)) {
+          await createAllocationAction(tx, p, { customerId: row.id, customerName: row.name, assignee: manager, dueAt, pool: true });
+        }
+      }
     }
     return { row, rule };
   }

@@ -125,6 +125,17 @@ export const claimsRepository = {
     return row ?? null;
   },
 
+  /** The other pending claims on a customer, locked, with where their claimant's unit sits. */
+  async otherPending(ex: Executor, customerId: string, exceptId: string): Promise<{ row: ClaimRow; claimantUnitPath: string }[]> {
+    return ex
+      .select({ row: claims, claimantUnitPath: orgUnits.path })
+      .from(claims)
+      .innerJoin(orgUnits, eq(orgUnits.id, claims.claimantUnitId))
+      .where(and(eq(claims.customerId, customerId), eq(claims.status, 'PENDING'), sql`${claims.id} <> ${exceptId}`))
+      .orderBy(claims.createdAt, claims.id)
+      .for('update', { of: claims });
+  },
+
   /** Approved claims whose protection has ended (all, the one given, or a customer's), marked EXPIRED; locked rows are left for the next run. */
   async expireDue(ex: Executor, only: { id?: string; customerId?: string } = {}): Promise<ClaimRow[]> {
     const { id, customerId } = only;

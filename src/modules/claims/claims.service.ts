@@ -12,6 +12,8 @@ import { lowestCommonUnit, type ProtectionCase, refusedBy } from './protection.j
 const iso = (d: Date) => d.toISOString();
 const isoOrNull = (d: Date | null) => (d ? iso(d) : null);
 const DAY_MS = 86_400_000;
+/** The reason a pending claim is closed with when another claim on its customer is approved. */
+export const SUPERSEDED_PREFIX = 'closed: another claim on this customer was approved and protects it;';
 
 export const toClaimDto = (r: ClaimRow): ClaimDto => ({
   id: r.id,
@@ -70,6 +72,27 @@ export function createClaimService(database: Database, opts: { protectionDays: n
     return rows.length;
   }
 
+  /**
+   * Once a claim is approved, the other pending claims on the customer could never be approved while
+   * the protection lasts: they are closed at once as REJECTED by the system, each with a reason that
+   * names only the unit its claimant shares with the winner (whom to ask), never the winner.
+   */
+  async function closeOthers(tx: Executor, approved: ClaimRow, approvedUnitPath: string): Promise<void> {
+    const others = await repo.otherPending(tx, approved.customerId, approved.id);
+    if (others.length === 0) return;
+    const system = await systemPrincipal(tx);
+    const names = new Map<string, string>();
+    const changes = [];
+    for (const o of others) {
+      const contactUnitId = lowestCommonUnit(o.claimantUnitPath, approvedUnitPath);
+      if (!names.has(contactUnitId)) names.set(contactUnitId, await repo.unitName(tx, contactUnitId));
+      const reason = `${SUPERSEDED_PREFIX} ask ${names.get(contactUnitId) || 'the contact unit'}`;
+      const row = await repo.decide(tx, o.row.id, { status: 'REJECTED', reason, decidedBy: system.userId, decidedAt: new Date() });
+      if (row) changes.push(change(row, 'rejected', o.row));
+    }
+    await recordChanges(tx, system, changes);
+  }
+
   async function decide(p: Principal, id: string, reason: string, to: 'APPROVED' | 'REJECTED'): Promise<ClaimDto> {
     requirePermission(p, 'claims:approve');
     return db.transaction(async (tx) => {
@@ -97,7 +120,10 @@ export function createClaimService(database: Database, opts: { protectionDays: n
       const row = await repo.decide(tx, id, { status: to, reason, decidedBy: p.userId, decidedAt: new Date(), protectedUntil });
       if (!row) throw new AppError('CLAIM_NOT_PENDING', 'the claim was decided while this request ran');
       await recordChanges(tx, p, [change(row, to === 'APPROVED' ? 'approved' : 'rejected', hit.row)]);
-      if (protectedUntil) await opts.scheduler?.(tx, { id: row.id, at: protectedUntil });
+      if (protectedUntil) {
+        await closeOthers(tx, row, hit.claimantUnitPath);
+        await opts.scheduler?.(tx, { id: row.id, at: protectedUntil });
+      }
       return toClaimDto(row);
     });
   }

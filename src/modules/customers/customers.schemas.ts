@@ -247,9 +247,12 @@ const duplicateCandidateSchema = z
 const protectedMatchSchema = z
   .object({ matchedOn: z.array(z.string()), contactUnitId: z.string(), contactUnitName: z.string() })
   .meta({ id: 'ProtectedMatch' });
-/** What a create with the same body would find: the refused create's `candidates` and `protectedMatches`. */
+const claimedMatchSchema = z
+  .object({ contactUnitId: z.string(), contactUnitName: z.string() })
+  .meta({ id: 'ClaimedMatch', description: 'A match protected by an approved claim: a create would answer 409 CLAIMED; only whom to ask' });
+/** What a create with the same body would find: the refused create's `candidates` and `protectedMatches`, and whether a claim protects a match. */
 export const duplicateCheckSchema = z
-  .object({ candidates: z.array(duplicateCandidateSchema), protectedMatches: z.array(protectedMatchSchema) })
+  .object({ candidates: z.array(duplicateCandidateSchema), protectedMatches: z.array(protectedMatchSchema), claimed: claimedMatchSchema.nullable() })
   .meta({ id: 'DuplicateCheck' });
 export type DuplicateCheckDto = z.infer<typeof duplicateCheckSchema>;
 

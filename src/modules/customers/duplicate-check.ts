@@ -7,6 +7,8 @@ import { lowestCommonUnit, matchedOn } from './duplicates.js';
 
 export type DuplicateCandidate = { id: string; name: string; lifecycleStage: string; ownerUserId: string | null; ownerUnitId: string; matchedOn: string[] };
 export type ProtectedMatch = { matchedOn: string[]; contactUnitId: string; contactUnitName: string };
+/** A create would be refused 409 CLAIMED: only whom to ask (the unit the caller shares with the claimant). */
+export type ClaimedMatch = { contactUnitId: string; contactUnitName: string };
 type Identity = { name: string; nameNorm: string; registrationNorm: string | null; phonesNorm: string[]; emailsNorm: string[] };
 
 /**
@@ -30,10 +32,21 @@ export function createDuplicateCheck(database: Database, opts: { probeLimitPerHo
   // The protected ids behind a refusal, for its audit row; never part of the answer.
   const probes = new WeakMap<AppError, string[]>();
   return {
-    /** Refuses a duplicate with its candidates; with `allow`, returns the ids it overrides instead. */
-    async check(tx: Executor, p: Principal, c: Identity, allow: boolean): Promise<string[]> {
+    /**
+     * Refuses a duplicate with its candidates; with `allow`, returns the ids it overrides instead.
+     * A guard's CLAIMED refusal is thrown, unless `onClaimed` takes it (the preview reports it).
+     */
+    async check(tx: Executor, p: Principal, c: Identity, allow: boolean, onClaimed?: (m: ClaimedMatch) => void): Promise<string[]> {
       const hits = await repo.findDuplicates(tx, p, c);
-      if (opts.guard && hits.length > 0) await opts.guard(tx, p, hits.map((h) => h.row.id));
+      if (opts.guard && hits.length > 0) {
+        try {
+          await opts.guard(tx, p, hits.map((h) => h.row.id));
+        } catch (err) {
+          if (!onClaimed || !(err instanceof AppError) || err.code !== 'CLAIMED') throw err;
+          const extra = err.extra as ClaimedMatch;
+          onClaimed({ contactUnitId: extra.contactUnitId, contactUnitName: extra.contactUnitName });
+        }
+      }
       const hidden = hits.filter((h) => !h.visible);
       if (hits.length === 0 || (allow && (hidden.length === 0 || p.partnerPath === null))) return hits.map((h) => h.row.id);
       if (hidden.length > 0 && (await repo.recentAuditCount(tx, p.userId, PROBE_ACTION, 3600)) >= opts.probeLimitPerHour) {
@@ -63,17 +76,22 @@ export function createDuplicateCheck(database: Database, opts: { probeLimitPerHo
 
     /**
      * The answer a create with this identity would refuse with, creating nothing: the same check,
-     * the same probe limit and the same audit of protected matches (a preview reveals as much).
+     * the same probe limit and the same audit of protected matches (a preview reveals as much). A
+     * match protected by another side's approved claim is not a 409 here: the preview answers 200
+     * with `claimed` naming only whom to ask, next to the candidates and protected matches.
      */
-    async preview(p: Principal, c: Identity): Promise<{ candidates: DuplicateCandidate[]; protectedMatches: ProtectedMatch[] }> {
+    async preview(p: Principal, c: Identity): Promise<{ candidates: DuplicateCandidate[]; protectedMatches: ProtectedMatch[]; claimed: ClaimedMatch | null }> {
+      let claimed: ClaimedMatch | null = null;
       try {
-        await this.check(database.db, p, c, false);
-        return { candidates: [], protectedMatches: [] };
+        await this.check(database.db, p, c, false, (m) => {
+          claimed = m;
+        });
+        return { candidates: [], protectedMatches: [], claimed };
       } catch (err) {
         await this.recordProbe(p, err);
         if (!(err instanceof AppError) || err.code !== 'DUPLICATE_CUSTOMER') throw err;
         const extra = err.extra as { candidates: DuplicateCandidate[]; protectedMatches: ProtectedMatch[] };
-        return { candidates: extra.candidates, protectedMatches: extra.protectedMatches };
+        return { candidates: extra.candidates, protectedMatches: extra.protectedMatches, claimed };
       }
     },
 

@@ -1,5 +1,7 @@
 import { sql } from 'drizzle-orm';
 import t from 'tap';
+import { AppError } from '../../../src/lib/errors.js';
+import { loadPrincipal } from '../../../src/modules/org/principal.repository.js';
 import { buildTestApp, company } from '../../helpers/app.js';
 import { delegation, handoff, opportunity } from '../../helpers/factories.js';
 import { gqlPaths, problemOf } from '../../helpers/problems.js';
@@ -9,7 +11,7 @@ t.teardown(() => app.close());
 
 const GQL = `query($userId: ID, $resourceType: ExplainResourceType!, $resourceId: ID!) {
   accessExplain(userId: $userId, resourceType: $resourceType, resourceId: $resourceId) {
-    userId resourceType resourceId visible writable hiddenFields
+    userId resourceType resourceId visible writable writeBlockedBy hiddenFields
     because { rule grants detail scope roles unitPath { id name kind } shareId expiresAt delegationId startsAt endsAt handoffId dueAt claimId protectedUntil }
   } }`;
 
@@ -122,4 +124,60 @@ t.test('bad input is refused naming the field, in both doors', async (t) => {
   t.same(g.codes, ['BAD_USER_INPUT']);
   t.same(gqlPaths(g), ['resourceId']);
   t.equal((await app.rest(null, 'GET', `/v1/access/explain?resourceType=CUSTOMER&resourceId=${customer.id}`)).status, 401);
+});
+
+// What the real update would answer for `userId`, run in a transaction that is always rolled back.
+async function realUpdate(userId: string, customerId: string): Promise<string> {
+  const p = await loadPrincipal(app.db, userId);
+  if (!p) throw new Error('no principal');
+  const ROLLBACK = new Error('rollback');
+  let outcome = 'OK';
+  try {
+    await app.db.transaction(async (tx) => {
+      try {
+        await app.app.services.customers.update(p, customerId, { industry: 'Explained' }, undefined, { tx });
+      } catch (err) {
+        outcome = err instanceof AppError ? err.code : String(err);
+      }
+      throw ROLLBACK;
+    });
+  } catch (err) {
+    if (err !== ROLLBACK) throw err;
+  }
+  return outcome;
+}
+
+t.test('writable agrees with the real update for every persona on an active, a frozen and a merged customer (merged is read-only)', async (t) => {
+  const c = await company(app);
+  const active = await app.customer(c.users.sales);
+  const frozen = await app.customer(c.users.sales);
+  const merged = await app.customer(c.users.sales);
+  await app.rest(c.users.admin, 'POST', '/v1/shares', { resourceType: 'CUSTOMER', resourceId: frozen.id, toUnitId: c.partnerA.id });
+  t.equal((await app.rest(c.users.admin, 'POST', `/v1/customers/${frozen.id}/freeze`, { reason: 'credit check' })).status, 200);
+  t.equal((await app.rest(c.users.admin, 'POST', `/v1/customers/${active.id}/merge`, { duplicateIds: [merged.id] })).status, 200);
+  const expectedBlock: Record<string, string | null> = { [active.id]: null, [frozen.id]: null, [merged.id]: 'CUSTOMER_MERGED' };
+  let compared = 0;
+  for (const [name, u] of Object.entries(c.users)) {
+    for (const id of [active.id, frozen.id, merged.id]) {
+      const ex = await explain(c.users.admin, { userId: u.id, resourceType: 'CUSTOMER', resourceId: id });
+      t.equal(ex.status, 200, ex.raw);
+      const real = await realUpdate(u.id, id);
+      if (!ex.body.visible) {
+        t.equal(real, 'NOT_FOUND', `${name}: invisible, the update answers as for an unknown id`);
+        continue;
+      }
+      t.equal(ex.body.writable, real === 'OK', `${name} on ${expectedBlock[id] ?? 'ACTIVE'}: writable=${ex.body.writable}, the update answered ${real}`);
+      t.equal(ex.body.writeBlockedBy, expectedBlock[id], `${name}: the state that blocks`);
+      if (ex.body.writeBlockedBy && ex.body.because.some((b: any) => b.grants.includes('WRITE'))) t.equal(real, ex.body.writeBlockedBy, `${name}: the update is refused with the code explain names`);
+      compared++;
+    }
+  }
+  t.ok(compared >= 10, `compared ${compared} visible pairs`);
+  t.equal((await app.rest(c.users.sales, 'GET', `/v1/customers/${frozen.id}`)).body.industry, null, 'nothing was written');
+  t.equal((await explain(c.users.admin, { userId: c.users.sales.id, resourceType: 'CUSTOMER', resourceId: frozen.id })).body.writable, true, 'a frozen customer still takes corrections from its owner');
+
+  const g = await app.gql(c.users.admin, GQL, { userId: c.users.sales.id, resourceType: 'CUSTOMER', resourceId: merged.id });
+  t.same(g.errors, undefined);
+  t.match(g.data.accessExplain, { visible: true, writable: false, writeBlockedBy: 'CUSTOMER_MERGED' });
+  t.ok(g.data.accessExplain.because.some((b: any) => b.rule === 'ROLE_SCOPE' && b.grants.includes('WRITE')), 'the access reason still grants WRITE');
 });

@@ -155,3 +155,43 @@ t.test('round robin stays fair under 20 simultaneous creates', async (t) => {
   const counts = people.map((p) => results.filter((r) => r.body.ownerUserId === p.id).length);
   t.same(counts, [5, 5, 5, 5], 'five each');
 });
+
+t.test("a pool lead lands on the agenda of whoever answers for the unit: its managers, else the nearest above", async (t) => {
+  const c = await company(app);
+  const region = `Pool-${tag()}`;
+  const desk = await app.unit('DEPARTMENT', c.branch); // no manager of its own
+  await app.user(desk, ['sales'], { active: false }); // an inactive salesperson receives nothing
+  const r1 = await app.rest(c.users.admin, 'POST', '/v1/allocation-rules', { ...rule(region, { unitId: c.branch.id }, 'FIXED'), order: 5, match: { region, source: 'EVENT', industry: 'Pool' } });
+  const r2 = await app.rest(c.users.admin, 'POST', '/v1/allocation-rules', { ...rule(region, { unitId: desk.id }, 'ROUND_ROBIN'), order: 20 });
+  const r3 = await app.rest(c.users.admin, 'POST', '/v1/allocation-rules', { ...rule(region, { unitId: c.partnerASub.id }, 'FIXED'), order: 5, match: { region, source: 'EVENT', industry: 'Partner' } });
+  t.same([r1.status, r2.status, r3.status], [201, 201, 201]);
+
+  const agendaOf = async (who: (typeof c.users)[keyof typeof c.users], customerId: string) =>
+    (await app.rest(who, 'GET', '/v1/agenda?limit=200')).body.data.filter((a: any) => a.customerId === customerId);
+
+  // FIXED to a unit: the branch's pool, on the branch manager's agenda.
+  const fixed = await app.rest(c.users.marketing, 'POST', '/v1/customers', lead(region, { industry: 'Pool' }));
+  t.match(fixed.body, { ownerUserId: null, ownerUnitId: c.branch.id });
+  const [entry] = await agendaOf(c.users.branchManager, fixed.body.id);
+  t.match(entry, { assigneeId: c.users.branchManager.id, status: 'OPEN', title: /pool/ }, 'on the branch manager’s agenda');
+  t.ok(Math.abs(Date.parse(entry.dueAt) - (Date.now() + 48 * 3_600_000)) < 120_000, 'due per ALLOCATION_SLA_HOURS');
+  t.same(await agendaOf(c.users.sales, fixed.body.id), [], 'not on a salesperson’s agenda');
+  t.same(await agendaOf(c.users.regionManager, fixed.body.id), [], 'only the nearest responsible unit');
+
+  // A unit without a manager and without an active salesperson: the pool, answered for by the branch manager above.
+  const nobody = await app.rest(c.users.marketing, 'POST', '/v1/customers', lead(region));
+  t.match(nobody.body, { ownerUserId: null, ownerUnitId: desk.id });
+  t.equal((await agendaOf(c.users.branchManager, nobody.body.id)).length, 1, 'the nearest manager above');
+
+  // A partner's sub-unit pool: the partner's head, never a company manager.
+  const partner = await app.rest(c.users.marketing, 'POST', '/v1/customers', lead(region, { industry: 'Partner' }));
+  t.match(partner.body, { ownerUserId: null, ownerUnitId: c.partnerASub.id });
+  t.equal((await agendaOf(c.users.partnerAManager, partner.body.id)).length, 1, "on the partner head's agenda");
+  t.same(await agendaOf(c.users.branchManager, partner.body.id), []);
+  t.same(await agendaOf(c.users.partnerBManager, partner.body.id), []);
+
+  // The same through GraphQL.
+  const g = await app.gql(c.users.branchManager, 'query { agenda(first: 100) { edges { node { customerId title assigneeId } } } }');
+  t.same(g.errors, undefined);
+  t.ok(g.data.agenda.edges.some((e: any) => e.node.customerId === fixed.body.id && e.node.assigneeId === c.users.branchManager.id));
+});

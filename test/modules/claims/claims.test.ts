@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import t from 'tap';
+import { queryRows } from '../../../src/db/client.js';
 import { buildTestApp, company } from '../../helpers/app.js';
 import { tag } from '../../helpers/factories.js';
 import { gqlPaths, problemOf } from '../../helpers/problems.js';
@@ -173,4 +174,89 @@ t.test('bad input: 400 naming the field, never 5xx', async (t) => {
   t.equal(problemOf(await app.rest(c.users.sales, 'GET', '/v1/claims?claimant=x'), 400, ['claimant']), null);
   t.equal(problemOf(await app.rest(c.users.sales, 'GET', '/v1/claims/not-a-uuid'), 400), null);
   t.equal(problemOf(await app.rest(c.users.service, 'POST', '/v1/claims', { customerId: customer.id }), 403), null, 'service has no claims:create');
+});
+
+t.test('approving one claim closes the other pending claims on the customer as REJECTED by the system, naming only whom to ask', async (t) => {
+  const c = await company(app);
+  // Partner B's customer; a head office user with company-wide reach sitting in the other branch, and
+  // the region's manager, may work it too (write access, so each may claim).
+  const customer = await app.customer(c.users.partnerBSales, { name: `Contested ${tag()}` });
+  const keyAccount = await app.user(c.otherBranch, ['admin']);
+  const a = await app.rest(keyAccount, 'POST', '/v1/claims', { customerId: customer.id, note: 'key account met them' });
+  const b = await app.rest(c.users.partnerBSales, 'POST', '/v1/claims', { customerId: customer.id, note: 'B met them' });
+  const own = await app.rest(c.users.regionManager, 'POST', '/v1/claims', { customerId: customer.id });
+  t.same([a.status, b.status, own.status], [201, 201, 201], 'several units may have pending claims at once');
+
+  const approved = await app.rest(c.users.admin, 'POST', `/v1/claims/${a.body.id}/approve`, { reason: 'first documented contact' });
+  t.equal(approved.status, 200, approved.raw);
+  t.notOk(approved.raw.includes(b.body.id), 'the approval answer names no other claim');
+
+  const [system] = await queryRows<{ id: string }>(app.db, sql`SELECT id FROM users WHERE lower(email) = 'system@keel.invalid'`);
+  const systemId = system?.id;
+  const closed = await app.rest(c.users.partnerBManager, 'GET', `/v1/claims/${b.body.id}`);
+  t.equal(closed.status, 200, closed.raw);
+  t.match(closed.body, { status: 'REJECTED', protectedUntil: null, decidedAt: String });
+  if (systemId) t.equal(closed.body.decidedBy, systemId, 'decided by the system user');
+  t.not(closed.body.decidedBy, c.users.admin.id, "never the winner's approver");
+  t.match(closed.body.reason, /another claim on this customer was approved/);
+  t.ok(closed.body.reason.includes(c.region.name), 'names the unit both claimants share');
+  for (const secret of [keyAccount.id, c.otherBranch.id, c.otherBranch.name, a.body.id, c.users.admin.id]) t.notOk(closed.raw.includes(secret), 'nothing names the winning claimant');
+  t.same((await eventsFor(app, b.body.id)).map((e) => e.type), ['claim.created', 'claim.rejected'], 'the closing is an event, addressed to its claimant');
+  t.ok((await eventsFor(app, b.body.id)).every((e) => e.owner_unit_id === c.partnerB.id));
+
+  // The region's pending claim is closed the same way; through GraphQL too it reads REJECTED.
+  const ownRead = await app.gql(c.users.regionManager, READ, { id: own.body.id });
+  t.match(ownRead.data.claim, { status: 'REJECTED', reason: /another claim on this customer was approved/ });
+  t.notOk(JSON.stringify(ownRead.data).includes(c.otherBranch.name));
+  t.notOk(JSON.stringify(ownRead.data).includes(keyAccount.id));
+  // Closed claims cannot be approved afterwards; a new one is refused while the protection lasts.
+  t.equal((await app.rest(c.users.partnerBManager, 'POST', `/v1/claims/${b.body.id}/approve`, { reason: 'late' })).body.code, 'CLAIM_NOT_PENDING');
+  const again = await app.rest(c.users.partnerBSales, 'POST', '/v1/claims', { customerId: customer.id });
+  t.equal(again.body.code, 'CLAIMED');
+  t.equal(again.body.contactUnitId, c.region.id);
+
+  // A rejection closes nothing else.
+  const other = await app.customer(c.users.partnerASales);
+  const x = await app.rest(c.users.partnerASales, 'POST', '/v1/claims', { customerId: other.id });
+  const y = await app.rest(c.users.regionManager, 'POST', '/v1/claims', { customerId: other.id });
+  t.same([x.status, y.status], [201, 201]);
+  t.equal((await app.rest(c.users.partnerAManager, 'POST', `/v1/claims/${x.body.id}/reject`, { reason: 'no evidence' })).status, 200);
+  t.equal((await app.rest(c.users.regionManager, 'GET', `/v1/claims/${y.body.id}`)).body.status, 'PENDING');
+});
+
+t.test('duplicate-check previews a claimed match as 200 with `claimed` naming only whom to ask, in both doors', async (t) => {
+  const c = await company(app);
+  const name = `Preview ${tag()} AG`;
+  const customer = await app.customer(c.users.partnerASales, { name });
+  const claim = await app.rest(c.users.partnerASales, 'POST', '/v1/claims', { customerId: customer.id });
+  t.equal((await app.rest(c.users.partnerAManager, 'POST', `/v1/claims/${claim.body.id}/approve`, { reason: 'fair contact' })).status, 200);
+  const body = { kind: 'ORGANIZATION', name };
+  const before = await app.rest(c.users.admin, 'GET', '/v1/customers?count=true&limit=1');
+
+  const preview = await app.rest(c.users.partnerBSales, 'POST', '/v1/customers/duplicate-check', body);
+  t.equal(preview.status, 200, preview.raw);
+  t.same(preview.body.claimed, { contactUnitId: c.region.id, contactUnitName: c.region.name }, 'whom to ask: the lowest common unit');
+  t.same(preview.body.candidates, [], 'the claimed customer is not visible to the other partner');
+  t.equal(preview.body.protectedMatches.length, 1);
+  for (const secret of [c.users.partnerASales.id, c.partnerA.id, c.partnerA.name, customer.id, claim.body.id]) t.notOk(preview.raw.includes(secret), 'nothing names the claimant, its unit, the customer or the claim');
+  // What the create does: 409 CLAIMED naming the same unit.
+  const create = await app.rest(c.users.partnerBSales, 'POST', '/v1/customers', body);
+  t.equal(create.body.code, 'CLAIMED');
+  t.equal(create.body.contactUnitId, preview.body.claimed.contactUnitId, 'the preview names whom the create names');
+  const after = await app.rest(c.users.admin, 'GET', '/v1/customers?count=true&limit=1');
+  t.equal(after.body.totalCount, before.body.totalCount, 'nothing created');
+
+  const g = await app.gql(c.users.partnerBSales, `query($input: CreateCustomerInput!) { duplicateCheck(input: $input) {
+    candidates { id } protectedMatches { matchedOn contactUnitId contactUnitName } claimed { contactUnitId contactUnitName } } }`, { input: body });
+  t.same(g.errors, undefined);
+  t.same(g.data.duplicateCheck, preview.body, 'GraphQL answers the same');
+
+  // Inside the claimant's side: no claim indication; above it (the admin at the root), the root is whom to ask.
+  const own = await app.rest(c.users.partnerASubSales, 'POST', '/v1/customers/duplicate-check', body);
+  t.equal(own.status, 200, own.raw);
+  t.equal(own.body.claimed, null, "inside the claimant's side the ordinary duplicate rule applies");
+  t.equal(own.body.candidates.length + own.body.protectedMatches.length, 1);
+  const staff = await app.rest(c.users.admin, 'POST', '/v1/customers/duplicate-check', body);
+  t.same(staff.body.claimed?.contactUnitId, (await app.root()).id, 'the admin (root) is told to ask the root: it sees the customer anyway');
+  t.same(staff.body.candidates.map((x: any) => x.id), [customer.id]);
 });

@@ -10,7 +10,7 @@ t.teardown(() => app.close());
 const CUSTOMER = 'query($id: ID!) { customer(id: $id) { id viewerCan { update freeze merge transition share createOpportunity recordInteraction createContact } } }';
 const OPPORTUNITY = 'query($id: ID!) { opportunity(id: $id) { id viewerCan { update transition reopen } } }';
 const CHECK = `query($input: CreateCustomerInput!) { duplicateCheck(input: $input) {
-  candidates { id name lifecycleStage ownerUserId ownerUnitId matchedOn } protectedMatches { matchedOn contactUnitId contactUnitName } } }`;
+  candidates { id name lifecycleStage ownerUserId ownerUnitId matchedOn } protectedMatches { matchedOn contactUnitId contactUnitName } claimed { contactUnitId contactUnitName } } }`;
 
 t.test("viewerCan on a customer: the owner may, a partner it is shared with only reads, another partner's record is 404", async (t) => {
   const c = await company(app);
@@ -76,12 +76,12 @@ t.test('duplicate-check answers what a refused create would, creating nothing', 
   t.equal(await countRows(app, 'customers'), before, 'nothing created');
   const refused = await app.rest(c.users.sales, 'POST', '/v1/customers', body);
   t.equal(problemOf(refused, 409), null);
-  t.same(preview.body, { candidates: refused.body.candidates, protectedMatches: refused.body.protectedMatches }, 'the same answer as the refused create');
+  t.same(preview.body, { candidates: refused.body.candidates, protectedMatches: refused.body.protectedMatches, claimed: null }, 'the same answer as the refused create');
   t.equal(preview.body.candidates.length, 1);
   t.equal(preview.body.protectedMatches.length, 1, 'the other branch’s record only as a protected match');
 
   const fresh = await app.rest(c.users.sales, 'POST', '/v1/customers/duplicate-check', { kind: 'ORGANIZATION', name: `Unique ${tag()}` });
-  t.same(fresh.body, { candidates: [], protectedMatches: [] });
+  t.same(fresh.body, { candidates: [], protectedMatches: [], claimed: null });
   t.equal(problemOf(await app.rest(c.users.sales, 'POST', '/v1/customers/duplicate-check', { kind: 'ORGANIZATION' }), 400), null, 'a bad body: 400');
 
   const g = await app.gql(c.users.sales, CHECK, { input: body });
