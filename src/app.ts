@@ -90,6 +90,10 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     opts.database ??
     (await createDatabase({
       url: config.databaseUrl,
+      directUrl: config.databaseDirectUrl,
+      readUrl: config.databaseReadUrl,
+      readMaxLagMs: config.databaseReadMaxLagMs,
+      preparedStatements: config.dbPreparedStatements,
       dataDir: config.dataDir,
       poolSize: config.dbPoolSize,
       connectTimeoutMs: config.dbConnectTimeoutMs,
@@ -126,7 +130,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     lifecycle: createLifecycleService(database, { scheduler: (tx, h) => jobs.scheduleEscalation(tx, h) }),
     opportunities: createOpportunityService(database, { createGuard: claims.opportunityGuard, onValueInput: recomputeCustomers }),
     actions: createActionService(database),
-    reports: createReportService(database),
+    // Reports may read a replica within its lag bound (DATABASE_READ_URL, docs/operations.md).
+    reports: createReportService(database.readDb ? { ...database, db: database.readDb } : database),
     apiKeys: createApiKeyService(database, { cacheMs: config.principalCacheMs }),
     audit: createAuditService(database),
     integration: createIntegrationService(database, { customers }),
