@@ -146,10 +146,14 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     natsPublisher: config.events.natsUrl ? createNatsPublisher(database, config.events.natsUrl, app.log) : null,
     value: createValueService(database, { scheduleFull: (cause) => jobs.scheduleValueRecompute(cause) }),
   });
+  let closing = false;
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // At shutdown, a keep-alive connection ends with the answer it is giving: the server stops
+    // only once every connection is closed, and one a client keeps open would hold it past the
+    // grace period (test/faults/sigterm-under-load.test.ts).
+    if (closing) reply.header('connection', 'close');
   });
-  let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
   });
