@@ -20,9 +20,9 @@ export const HAS_POSTGRES_BINARIES = existsSync(join(PG_BIN, 'initdb'));
 const asRoot = process.getuid?.() === 0;
 const postgresUid = async () => Number((await run('id', ['-u', 'postgres'])).stdout.trim());
 const postgresGid = async () => Number((await run('id', ['-g', 'postgres'])).stdout.trim());
-/** A command as the postgres user when running as root. */
-function asPostgres(cmd: string, args: string[]): [string, string[]] {
-  return asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
+/** Spawn options that run a command as the postgres user when running as root (signals reach it directly). */
+async function asPostgres(): Promise<{ uid?: number; gid?: number }> {
+  return asRoot ? { uid: await postgresUid(), gid: await postgresGid() } : {};
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -51,11 +51,10 @@ export async function ownPostgres(): Promise<OwnPostgres> {
   const dir = await ownedTempDir('keel-pg-');
   const data = join(dir, 'data');
   const port = await freePort();
-  const [initdb, initArgs] = asPostgres(join(PG_BIN, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C']);
-  await run(initdb, initArgs);
+  const as = await asPostgres();
+  await run(join(PG_BIN, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C'], { ...as, cwd: dir });
   const ctl = async (...args: string[]) => {
-    const [cmd, a] = asPostgres(join(PG_BIN, 'pg_ctl'), ['-D', data, ...args]);
-    await run(cmd, a, { timeout: 60_000 });
+    await run(join(PG_BIN, 'pg_ctl'), ['-D', data, ...args], { ...as, cwd: dir, timeout: 60_000 });
   };
   let running = false;
   const pgc: OwnPostgres = {
@@ -110,8 +109,7 @@ export async function pgbouncer(targetPort: number, opts: { poolSize?: number } 
       '',
     ].join('\n'),
   );
-  const [cmd, args] = asPostgres(PGBOUNCER, [ini]);
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(PGBOUNCER, [ini], { ...(await asPostgres()), cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -133,8 +131,8 @@ export async function pgbouncer(targetPort: number, opts: { poolSize?: number } 
     url: (db) => `postgresql://postgres@127.0.0.1:${port}/${db}`,
     async stop() {
       if (child.exitCode === null) {
-        // runuser passes the signal on to pgbouncer.
-        child.kill('SIGINT');
+        // SIGTERM: PgBouncer's immediate shutdown (SIGINT would wait for its clients).
+        child.kill('SIGTERM');
         await Promise.race([exited, sleep(5000)]);
         if (child.exitCode === null) child.kill('SIGKILL');
       }
