@@ -1,5 +1,7 @@
-import { sql } from 'drizzle-orm';
-import type { Db } from './client.js';
+import { type SQL, sql } from 'drizzle-orm';
+
+// Any drizzle database (kept generic so that this file does not import ./client.ts, which imports it).
+type Executes = { execute(query: SQL): PromiseLike<unknown> };
 
 // How often the replica's lag is measured; reads may be this much staler than the bound.
 export const REPLICA_CHECK_MS = 1000;
@@ -11,7 +13,7 @@ export const REPLICA_CHECK_MS = 1000;
  * primary. A caught-up replica counts as 0 however long ago the primary last wrote. A reader is
  * thus at most `maxLagMs + REPLICA_CHECK_MS` behind the primary, or reads the primary itself.
  */
-export function createReplicaReader(primary: Db, replica: Db, maxLagMs: number, onChange?: (onReplica: boolean, lagMs: number | null) => void) {
+export function createReplicaReader<Db extends Executes>(primary: Db, replica: Db, maxLagMs: number, onChange?: (onReplica: boolean, lagMs: number | null) => void) {
   let fresh = false;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
