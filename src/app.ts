@@ -90,6 +90,10 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     opts.database ??
     (await createDatabase({
       url: config.databaseUrl,
+      directUrl: config.databaseDirectUrl,
+      readUrl: config.databaseReadUrl,
+      readMaxLagMs: config.databaseReadMaxLagMs,
+      preparedStatements: config.dbPreparedStatements,
       dataDir: config.dataDir,
       poolSize: config.dbPoolSize,
       connectTimeoutMs: config.dbConnectTimeoutMs,
@@ -127,7 +131,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     lifecycle: createLifecycleService(database, { scheduler: (tx, h) => jobs.scheduleEscalation(tx, h) }),
     opportunities: createOpportunityService(database, { createGuard: claims.opportunityGuard, onValueInput: recomputeCustomers }),
     actions: createActionService(database),
-    reports: createReportService(database),
+    // Reports may read a replica within its lag bound (DATABASE_READ_URL, docs/operations.md).
+    reports: createReportService(database.readDb ? { ...database, db: database.readDb } : database),
     apiKeys: createApiKeyService(database, { cacheMs: config.principalCacheMs }),
     audit: createAuditService(database),
     integration: createIntegrationService(database, { customers, orders }),
@@ -142,10 +147,14 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     natsPublisher: config.events.natsUrl ? createNatsPublisher(database, config.events.natsUrl, app.log) : null,
     value: createValueService(database, { scheduleFull: (cause) => jobs.scheduleValueRecompute(cause) }),
   });
+  let closing = false;
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // At shutdown, a keep-alive connection ends with the answer it is giving: the server stops
+    // only once every connection is closed, and one a client keeps open would hold it past the
+    // grace period (test/faults/sigterm-under-load.test.ts).
+    if (closing) reply.header('connection', 'close');
   });
-  let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
   });

@@ -25,6 +25,14 @@ const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   // Only a PostgreSQL URL: anything else would fail later, at the first query, with a less clear message.
   DATABASE_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// or postgresql:// URL' }).optional()),
+  // Behind a transaction-mode pooler (PgBouncer): a direct connection for what needs a session of its own
+  // (the migrations' and job queue's session advisory locks, the job queue), and a read replica for reports.
+  DATABASE_DIRECT_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// or postgresql:// URL' }).optional()),
+  DATABASE_READ_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// or postgresql:// URL' }).optional()),
+  // Reports read the replica only while it is at most this far behind the primary (else the primary).
+  DATABASE_READ_MAX_LAG_MS: z.coerce.number().int().min(0).max(3_600_000).default(5000),
+  // Named (server-side) prepared statements; off behind a pooler that cannot keep them (PgBouncer < 1.21 in transaction mode).
+  DB_PREPARED_STATEMENTS: z.preprocess(emptyAsUndefined, z.enum(['true', 'false', '1', '0']).default('true')),
   DATA_DIR: z.string().min(1).default('./data'),
   JWT_SECRET: z.preprocess(emptyAsUndefined, z.string().optional()),
   JWT_ISSUER: z.preprocess(emptyAsUndefined, z.string().optional()),
@@ -109,6 +117,10 @@ export type Config = {
   host: string;
   port: number;
   databaseUrl: string | undefined;
+  databaseDirectUrl: string | undefined;
+  databaseReadUrl: string | undefined;
+  databaseReadMaxLagMs: number;
+  dbPreparedStatements: boolean;
   dataDir: string;
   jwt: { secret: string; issuer: string | undefined; audience: string | undefined; ttlSeconds: number };
   // Set when tokens of an external identity provider are accepted (issuer and audience are then required).
@@ -151,6 +163,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
   secret ??= DEV_SECRET;
+  if (!e.DATABASE_URL && (e.DATABASE_DIRECT_URL || e.DATABASE_READ_URL)) {
+    throw new ConfigError(`Invalid environment variable ${e.DATABASE_DIRECT_URL ? 'DATABASE_DIRECT_URL' : 'DATABASE_READ_URL'}: only with DATABASE_URL`);
+  }
   if (e.JWT_JWKS_URL && !e.JWT_ISSUER) throw new ConfigError('Invalid environment variable JWT_ISSUER: required when JWT_JWKS_URL is set');
   if (e.JWT_JWKS_URL && !e.JWT_AUDIENCE) throw new ConfigError('Invalid environment variable JWT_AUDIENCE: required when JWT_JWKS_URL is set');
   return {
@@ -158,6 +173,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
+    databaseDirectUrl: e.DATABASE_DIRECT_URL,
+    databaseReadUrl: e.DATABASE_READ_URL,
+    databaseReadMaxLagMs: e.DATABASE_READ_MAX_LAG_MS,
+    dbPreparedStatements: e.DB_PREPARED_STATEMENTS === 'true' || e.DB_PREPARED_STATEMENTS === '1',
     dataDir: e.DATA_DIR,
     jwt: { secret, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE, ttlSeconds: e.JWT_TTL_SECONDS },
     externalJwt:

@@ -13,6 +13,7 @@ import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { LOCK_FILE, lockDataDir } from './embedded-lock.js';
 import { ResilientPool } from './pool.js';
+import { createReplicaReader } from './replica.js';
 import * as schema from './schema/index.js';
 
 export type Schema = typeof schema;
@@ -30,6 +31,10 @@ export type Database = {
   // The directory an embedded database holds (absent for PostgreSQL and for `memory://`).
   dataDir?: string;
   stats: QueryStats;
+  // Behind a pooler: the direct connection that the job queue uses (DATABASE_DIRECT_URL); absent otherwise.
+  directDb?: Db;
+  // Reads that may be slightly stale (reports): the replica within its lag bound, else the primary.
+  readDb?: Db;
   // Connections of the pool now: open, idle, and requests waiting for one (the embedded database is one connection).
   poolStats(): { total: number; idle: number; waiting: number };
   // Runs fn on one session holding a PostgreSQL advisory lock (several instances may start at once).
@@ -44,6 +49,13 @@ export type DatabaseOptions = {
   poolSize?: number;
   connectTimeoutMs?: number;
   statementTimeoutMs?: number;
+  // A connection that bypasses the pooler, for session advisory locks and the job queue.
+  directUrl?: string | undefined;
+  // A read replica for reports, read while at most readMaxLagMs behind.
+  readUrl?: string | undefined;
+  readMaxLagMs?: number;
+  // false: no named server-side prepared statements (behind PgBouncer in transaction mode).
+  preparedStatements?: boolean;
   // Told of every server connection lost (the pool has already dropped or will drop it).
   onConnectionError?: (err: Error) => void;
 };
@@ -130,30 +142,43 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
   const logger = { logQuery: () => void stats.statements++ };
 
   if (opts.url) {
+    const onError = (err: Error) => {
+      stats.connectionErrors++;
+      opts.onConnectionError?.(err);
+    };
     // Terminated server connections cost the statements that ran on them (answered 503), never the
     // process or a pooled connection (see ./pool.ts).
-    const pool = new ResilientPool(
-      {
-        connectionString: opts.url,
-        max: opts.poolSize ?? 10,
-        // A request waits this long for a connection, then answers 503 rather than hanging while the server is away.
-        connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
-        // A runaway statement is cancelled by the server (answered 503) instead of holding a connection.
-        ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
-      },
-      (err) => {
-        stats.connectionErrors++;
-        opts.onConnectionError?.(err);
-      },
-    );
+    const open = (url: string, max: number) =>
+      new ResilientPool(
+        {
+          connectionString: url,
+          max,
+          // A request waits this long for a connection, then answers 503 rather than hanging while the server is away.
+          connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
+          // A runaway statement is cancelled by the server (answered 503) instead of holding a connection.
+          ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
+        },
+        onError,
+        opts.preparedStatements ?? true,
+      );
+    const pool = open(opts.url, opts.poolSize ?? 10);
+    // Session advisory locks and the job queue need one server session for a while: a pooler in
+    // transaction mode would hand each statement to any server connection.
+    const direct = opts.directUrl ? open(opts.directUrl, 4) : pool;
+    const readPool = opts.readUrl ? open(opts.readUrl, opts.poolSize ?? 10) : undefined;
     const db = drizzlePg(pool, { schema, logger }) as unknown as Db;
+    const directDb = direct === pool ? undefined : (drizzlePg(direct, { schema, logger }) as unknown as Db);
+    const reader = readPool ? createReplicaReader(db, drizzlePg(readPool, { schema, logger }) as unknown as Db, opts.readMaxLagMs ?? 5000) : undefined;
+    await reader?.start();
     return {
       db,
       kind: 'postgres',
       stats,
+      ...(directDb ? { directDb } : {}),
+      ...(reader ? { readDb: reader.db } : {}),
       poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
       async withLock(key, fn) {
-        const client = await pool.connect();
+        const client = await direct.connect();
         try {
           await client.query('SELECT pg_advisory_lock($1)', [key]);
           try {
@@ -169,7 +194,8 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
         await pool.query('SELECT 1');
       },
       async close() {
-        await pool.end();
+        reader?.stop();
+        await Promise.all([pool.end(), direct === pool ? undefined : direct.end(), readPool?.end()]);
       },
     };
   }

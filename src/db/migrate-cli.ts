@@ -4,7 +4,7 @@ import { migrateAndBootstrap } from './migrate.js';
 
 try {
   const config = loadConfig();
-  const database = await createDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+  const database = await createDatabase({ url: config.databaseUrl, directUrl: config.databaseDirectUrl, preparedStatements: config.dbPreparedStatements, dataDir: config.dataDir, poolSize: 2 });
   await migrateAndBootstrap(database, config.adminEmail);
   await database.close();
   console.log(`migrations applied (${database.kind} database)`);

@@ -21,10 +21,15 @@ export class ResilientPool extends pg.Pool {
   constructor(
     config: pg.PoolConfig,
     onConnectionError: (err: Error) => void,
+    // false: every statement is sent unnamed, on every client the pool opens (see unnamed() below).
+    namedStatements = true,
   ) {
     super(config);
     this.on('error', onConnectionError);
-    this.on('connect', (client) => client.on('error', onConnectionError));
+    this.on('connect', (client) => {
+      client.on('error', onConnectionError);
+      if (!namedStatements) withoutNames(client);
+    });
   }
 
   override connect(): Promise<pg.PoolClient>;
@@ -57,4 +62,26 @@ function guard(client: Guarded): pg.PoolClient {
     }) as typeof client.query;
   }
   return client;
+}
+
+/**
+ * A named statement is parsed once per server connection and reused by name; behind a pooler in
+ * transaction mode (PgBouncer before 1.21) the next transaction may run on a server connection that
+ * never saw the name ("prepared statement does not exist") or already has it ("already exists").
+ * Without its name a statement is parsed on each use (the unnamed statement), which every pooler
+ * passes through; the query objects built once by the repositories are still reused.
+ */
+function unnamed(args: unknown[]): unknown[] {
+  const first = args[0];
+  if (first && typeof first === 'object' && 'name' in first && (first as { name?: unknown }).name) {
+    return [{ ...(first as object), name: undefined }, ...args.slice(1)];
+  }
+  return args;
+}
+
+function withoutNames(client: pg.PoolClient & { keelUnnamed?: true }): void {
+  if (client.keelUnnamed) return;
+  client.keelUnnamed = true;
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  client.query = ((...args: unknown[]) => query(...unnamed(args))) as typeof client.query;
 }

@@ -42,7 +42,8 @@ export function transactionDb(tx: Executor): PgBoss.Db {
  * statements, no parameters) in one call, which only `exec` accepts: the last result is the answer.
  */
 export function bossDb(database: Database): PgBoss.Db {
-  const client = (database.db as unknown as { $client: unknown }).$client;
+  // Behind a pooler the queue runs on the direct connection (DATABASE_DIRECT_URL).
+  const client = ((database.directDb ?? database.db) as unknown as { $client: unknown }).$client;
   if (database.kind === 'postgres') {
     const pool = client as pg.Pool;
     return { executeSql: async (text: string, values: Values) => pool.query(text, values?.map((v) => v ?? null)) };

@@ -108,3 +108,28 @@ t.test('the server refuses a weak JWT_SECRET and a bad PORT the same way', async
   t.not(port.code, 0);
   t.match(port.stderr.trim(), /^[^\n]*PORT[^\n]*$/, 'one line naming PORT');
 });
+
+t.test('pooler, direct connection and read replica settings', async (t) => {
+  const c = loadConfig({});
+  t.equal(c.dbPreparedStatements, true, 'named prepared statements by default');
+  t.equal(c.databaseDirectUrl, undefined, 'no direct connection by default');
+  t.equal(c.databaseReadUrl, undefined, 'no read replica by default');
+  t.equal(c.databaseReadMaxLagMs, 5000, 'a replica may lag 5 s by default');
+  t.equal(loadConfig({ DB_PREPARED_STATEMENTS: 'false' }).dbPreparedStatements, false);
+  t.equal(loadConfig({ DB_PREPARED_STATEMENTS: '0' }).dbPreparedStatements, false);
+  t.throws(() => loadConfig({ DB_PREPARED_STATEMENTS: 'off' }), /DB_PREPARED_STATEMENTS/);
+  const scaled = loadConfig({
+    DATABASE_URL: 'postgres://keel@pgbouncer:6432/keel',
+    DATABASE_DIRECT_URL: 'postgres://keel@db:5432/keel',
+    DATABASE_READ_URL: 'postgres://keel@replica:5432/keel',
+    DATABASE_READ_MAX_LAG_MS: '2000',
+  });
+  t.same(
+    [scaled.databaseUrl, scaled.databaseDirectUrl, scaled.databaseReadUrl, scaled.databaseReadMaxLagMs],
+    ['postgres://keel@pgbouncer:6432/keel', 'postgres://keel@db:5432/keel', 'postgres://keel@replica:5432/keel', 2000],
+  );
+  t.throws(() => loadConfig({ DATABASE_URL: 'postgres://a/b', DATABASE_DIRECT_URL: 'mysql://db/keel' }), /DATABASE_DIRECT_URL/, 'a direct URL must be PostgreSQL');
+  t.throws(() => loadConfig({ DATABASE_DIRECT_URL: 'postgres://db/keel' }), /Invalid environment variable DATABASE_DIRECT_URL: only with DATABASE_URL/, 'a direct URL without DATABASE_URL is refused');
+  t.throws(() => loadConfig({ DATABASE_READ_URL: 'postgres://replica/keel' }), /DATABASE_READ_URL: only with DATABASE_URL/, 'a replica without DATABASE_URL is refused');
+  t.throws(() => loadConfig({ DATABASE_READ_MAX_LAG_MS: '-1' }), /DATABASE_READ_MAX_LAG_MS/);
+});
