@@ -26,6 +26,8 @@ import { reportsLoaders, reportsResolvers } from '../modules/reports/index.js';
 import { integrationResolvers } from '../modules/integration/index.js';
 import { plansLoaders, plansResolvers } from '../modules/plans/index.js';
 import { valueLoaders, valueResolvers } from '../modules/value/index.js';
+import { apiKeysResolvers } from '../modules/api-keys/index.js';
+import { auditResolvers } from '../modules/audit/index.js';
 
 // What every resolver and loader receives besides mercurius' own context: who calls, and the services.
 declare module 'mercurius' {
@@ -143,6 +145,8 @@ export const graphqlPlugin = fp(
         ordersResolvers,
         eventsResolvers,
         valueResolvers,
+        apiKeysResolvers,
+        auditResolvers,
       ]),
       loaders: merge<MercuriusLoaders>([customerLoaders, orgLoaders, contactHistoryLoaders, lifecycleLoaders, opportunitiesLoaders, actionsLoaders, reportsLoaders, plansLoaders, accessLoaders, claimsLoaders, allocationLoaders, valueLoaders, ordersLoaders]),
       // The cost rule reads the variables, which rules out mercurius' per-query cache.
