@@ -165,8 +165,12 @@ export const graphqlPlugin = fp(
         const log = (ctx as { reply?: { log: FastifyInstance['log'] } }).reply?.log ?? app.log;
         const errors = execution.errors.flatMap((e) => formatError(e, log)).map((e) => e.toJSON());
         const onlyInput = errors.every((e) => e.extensions?.code === 'BAD_USER_INPUT');
-        // Execution errors answer 200 with data; a request refused before execution answers 400.
-        const statusCode = execution.data ? 200 : onlyInput && !errors.some((e) => e.path) ? 400 : 200;
+        // Execution errors answer 200 with data; a request refused before execution answers 400, or,
+        // when it was refused for the caller's quota or the server's load (RATE_LIMITED, UNAVAILABLE),
+        // that refusal's own status, 429 or 503, with its Retry-After: GraphQL-over-HTTP allows any
+        // status with application/json, and clients and proxies back off on these (docs/operations.md).
+        const refusal = execution.data ? undefined : errors.map((e) => e.extensions?.status).find((s) => s === 429 || s === 503);
+        const statusCode = execution.data ? 200 : typeof refusal === 'number' ? refusal : onlyInput && !errors.some((e) => e.path) ? 400 : 200;
         return { statusCode, response: { data: execution.data ?? null, errors } };
       },
     });
