@@ -171,6 +171,9 @@ export const graphqlPlugin = fp(
         // status with application/json, and clients and proxies back off on these (docs/operations.md).
         const refusal = execution.data ? undefined : errors.map((e) => e.extensions?.status).find((s) => s === 429 || s === 503);
         const statusCode = execution.data ? 200 : typeof refusal === 'number' ? refusal : onlyInput && !errors.some((e) => e.path) ? 400 : 200;
+        const reply = (ctx as { reply?: { hasHeader(n: string): boolean; header(n: string, v: string): unknown } }).reply;
+        const retryAfter = errors.map((e) => e.extensions?.retryAfterSeconds).find((v) => typeof v === 'number');
+        if (refusal !== undefined && reply && !reply.hasHeader('retry-after')) reply.header('retry-after', String(retryAfter ?? 1));
         return { statusCode, response: { data: execution.data ?? null, errors } };
       },
     });
