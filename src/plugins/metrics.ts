@@ -81,7 +81,7 @@ export const metricsPlugin = fp(
     });
     // Read once per scrape by the backlog gauge, shared with the lag gauge of the same scrape.
     let backlog: ReturnType<typeof deliveryBacklog> | null = null;
-    const readBacklog = () => (backlog ??= deliveryBacklog(db).finally(() => setTimeout(() => (backlog = null), 0)));
+    const readBacklog = () => (backlog ??= deliveryBacklog(db));
     new Gauge({
       name: 'keel_webhook_backlog',
       help: 'Webhook deliveries pending for active subscriptions: due now (state=due) or waiting for a retry (state=scheduled)',
@@ -92,8 +92,9 @@ export const metricsPlugin = fp(
           const b = await readBacklog();
           this.set({ state: 'due' }, b.due);
           this.set({ state: 'scheduled' }, b.scheduled);
-        } catch {
+        } catch (err) {
           // A database that is away leaves the last values.
+          app.log.warn({ err }, 'metrics: webhook backlog unreadable');
         }
       },
     });
@@ -114,6 +115,7 @@ export const metricsPlugin = fp(
         reply.header('www-authenticate', 'Bearer realm="metrics"');
         throw new AppError('UNAUTHENTICATED', 'GET /metrics needs the scraper token (METRICS_TOKEN) as a bearer token');
       }
+      backlog = null;
       reply.type(registry.contentType);
       return registry.metrics();
     });
