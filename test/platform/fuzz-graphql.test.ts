@@ -86,7 +86,7 @@ t.test(`every GraphQL mutation (${mutations.length}), seed ${SEED}, ${RUNS} runs
       }),
       { seed: SEED + i, numRuns: RUNS, endOnFailure: true },
     );
-    if (result.failed) t.fail(`${field.name}: ${String((result.errorInstance as Error | undefined)?.message ?? result.error)} (FUZZ_SEED=${SEED}, mutation seed ${SEED + i})`);
+    if (result.failed) t.fail(`${field.name}: ${String((result.errorInstance as Error | undefined)?.message ?? result.errorInstance)} (FUZZ_SEED=${SEED}, mutation seed ${SEED + i})`);
     else t.pass(`${field.name}: ${RUNS} generated calls`);
   }
 });
