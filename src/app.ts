@@ -182,7 +182,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(errorsPlugin);
   await app.register(corsPlugin, { config });
   await app.register(healthPlugin);
-  await app.register(metricsPlugin, { jobs });
+  await app.register(metricsPlugin, { jobs, token: config.metricsToken });
   await app.register(authPlugin, { config });
   await app.register(limitsPlugin, { config });
   await app.register(idempotencyPlugin);

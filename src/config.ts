@@ -103,6 +103,8 @@ const envSchema = z.object({
   // Time to receive a whole request (408 beyond), and the longest a database statement may run (503 beyond).
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  // A bearer token the Prometheus scraper presents to GET /metrics; unset, /metrics is open (reach it from the scraper's network only).
+  METRICS_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(16, 'too short: use at least 16 random characters').optional()),
   // When the full recomputation of customer value (scores, classes, churn risk) runs (cron, UTC).
   VALUE_RECOMPUTE_CRON: z.string().trim().regex(/^\S+( \S+){4}$/, 'expected a five-field cron expression').default('15 2 * * *'),
   // Browser origins allowed to call the API (CORS): a comma list of `scheme://host[:port]`, or `*`.
@@ -142,6 +144,7 @@ export type Config = {
   pressure: { maxEventLoopDelayMs: number; maxHeapUsedBytes: number; maxRssBytes: number };
   requestTimeoutMs: number;
   dbStatementTimeoutMs: number;
+  metricsToken: string | undefined;
 };
 
 export class ConfigError extends Error {}
@@ -219,5 +222,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pressure: { maxEventLoopDelayMs: e.PRESSURE_MAX_EVENT_LOOP_DELAY_MS, maxHeapUsedBytes: e.PRESSURE_MAX_HEAP_USED_BYTES, maxRssBytes: e.PRESSURE_MAX_RSS_BYTES },
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+    metricsToken: e.METRICS_TOKEN,
   };
 }

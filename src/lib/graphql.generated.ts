@@ -231,6 +231,78 @@ export type AllocationTargetInput = {
   userId?: InputMaybe<Scalars['ID']['input']>;
 };
 
+/** An API key of a SERVICE user: its visible prefix, never the key itself. */
+export type ApiKey = {
+  __typename?: 'ApiKey';
+  createdAt: Scalars['DateTime']['output'];
+  createdBy: Scalars['ID']['output'];
+  expiresAt?: Maybe<Scalars['DateTime']['output']>;
+  id: Scalars['ID']['output'];
+  lastUsedAt?: Maybe<Scalars['DateTime']['output']>;
+  name: Scalars['String']['output'];
+  /** The visible start of the key (keel_…), to tell keys apart; never enough to use one. */
+  prefix: Scalars['String']['output'];
+  revokedAt?: Maybe<Scalars['DateTime']['output']>;
+  userId: Scalars['ID']['output'];
+};
+
+export type ApiKeyConnection = {
+  __typename?: 'ApiKeyConnection';
+  edges: Array<ApiKeyEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type ApiKeyEdge = {
+  __typename?: 'ApiKeyEdge';
+  cursor: Scalars['String']['output'];
+  node: ApiKey;
+};
+
+export type ApiKeyFilter = {
+  /** Revoked and expired keys are listed too unless active is true. */
+  active?: InputMaybe<Scalars['Boolean']['input']>;
+  userId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+/** A row of the audit trail; before and after have the fields the caller's roles hide removed. */
+export type AuditEntry = {
+  __typename?: 'AuditEntry';
+  action: Scalars['String']['output'];
+  actorId: Scalars['ID']['output'];
+  after?: Maybe<Scalars['JSON']['output']>;
+  at: Scalars['DateTime']['output'];
+  before?: Maybe<Scalars['JSON']['output']>;
+  client?: Maybe<Scalars['String']['output']>;
+  entityId: Scalars['ID']['output'];
+  entityType: Scalars['String']['output'];
+  id: Scalars['ID']['output'];
+  onBehalfOfId?: Maybe<Scalars['ID']['output']>;
+  requestId?: Maybe<Scalars['String']['output']>;
+};
+
+export type AuditEntryConnection = {
+  __typename?: 'AuditEntryConnection';
+  edges: Array<AuditEntryEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type AuditEntryEdge = {
+  __typename?: 'AuditEntryEdge';
+  cursor: Scalars['String']['output'];
+  node: AuditEntry;
+};
+
+/** GET /v1/audit's filters: after and before bound the time of the rows (at or after, before). */
+export type AuditFilter = {
+  actorId?: InputMaybe<Scalars['ID']['input']>;
+  after?: InputMaybe<Scalars['DateTime']['input']>;
+  before?: InputMaybe<Scalars['DateTime']['input']>;
+  entityId?: InputMaybe<Scalars['ID']['input']>;
+  entityType?: InputMaybe<Scalars['String']['input']>;
+};
+
 export type ChurnConfig = {
   __typename?: 'ChurnConfig';
   complaintWindowDays: Scalars['Int']['output'];
@@ -508,6 +580,12 @@ export type CreateAllocationRuleInput = {
   target: AllocationTargetInput;
 };
 
+export type CreateApiKeyInput = {
+  expiresAt?: InputMaybe<Scalars['DateTime']['input']>;
+  name: Scalars['String']['input'];
+  userId: Scalars['ID']['input'];
+};
+
 export type CreateClaimInput = {
   customerId: Scalars['ID']['input'];
   note?: InputMaybe<Scalars['String']['input']>;
@@ -632,6 +710,21 @@ export type CreateUserInput = {
   name: Scalars['String']['input'];
   roles: Array<Scalars['String']['input']>;
   unitId: Scalars['ID']['input'];
+};
+
+/** The answer that creates a key: the only one that shows it. */
+export type CreatedApiKey = {
+  __typename?: 'CreatedApiKey';
+  createdAt: Scalars['DateTime']['output'];
+  createdBy: Scalars['ID']['output'];
+  expiresAt?: Maybe<Scalars['DateTime']['output']>;
+  id: Scalars['ID']['output'];
+  key: Scalars['String']['output'];
+  lastUsedAt?: Maybe<Scalars['DateTime']['output']>;
+  name: Scalars['String']['output'];
+  prefix: Scalars['String']['output'];
+  revokedAt?: Maybe<Scalars['DateTime']['output']>;
+  userId: Scalars['ID']['output'];
 };
 
 export type CrossSellReport = {
@@ -1273,6 +1366,8 @@ export type Mutation = {
   approveClaim: Claim;
   createAction: Action;
   createAllocationRule: AllocationRule;
+  /** POST /v1/api-keys: the answer is the only one that shows the key */
+  createApiKey: CreatedApiKey;
   createClaim: Claim;
   createContact: Contact;
   createCustomer: Customer;
@@ -1301,6 +1396,8 @@ export type Mutation = {
   recordInteraction: Interaction;
   rejectClaim: Claim;
   rejectHandoff: Handoff;
+  /** DELETE /v1/api-keys/{id}: revoked with immediate effect */
+  revokeApiKey: Scalars['Boolean']['output'];
   revokeDelegation: Scalars['Boolean']['output'];
   /** Revoke a share (REST DELETE /v1/shares/{id}). */
   revokeShare: Scalars['Boolean']['output'];
@@ -1355,6 +1452,11 @@ export type MutationCreateActionArgs = {
 
 export type MutationCreateAllocationRuleArgs = {
   input: CreateAllocationRuleInput;
+};
+
+
+export type MutationCreateApiKeyArgs = {
+  input: CreateApiKeyInput;
 };
 
 
@@ -1483,6 +1585,11 @@ export type MutationRejectClaimArgs = {
 export type MutationRejectHandoffArgs = {
   id: Scalars['ID']['input'];
   reason: Scalars['String']['input'];
+};
+
+
+export type MutationRevokeApiKeyArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -2096,6 +2203,12 @@ export type Query = {
   allocationRule?: Maybe<AllocationRule>;
   /** Allocation rules within the caller's scope, in the order they are tried. */
   allocationRules: AllocationRuleConnection;
+  /** GET /v1/api-keys/{id} */
+  apiKey?: Maybe<ApiKey>;
+  /** GET /v1/api-keys (newest first) */
+  apiKeys: ApiKeyConnection;
+  /** GET /v1/audit (admins, executives; newest first, within visibility) */
+  audit: AuditEntryConnection;
   /** GET /v1/reports/churn-risk */
   churnRiskReport: ChurnRiskReport;
   claim?: Maybe<Claim>;
@@ -2192,6 +2305,25 @@ export type QueryAllocationRuleArgs = {
 export type QueryAllocationRulesArgs = {
   active?: InputMaybe<Scalars['Boolean']['input']>;
   after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryApiKeyArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryApiKeysArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<ApiKeyFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryAuditArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<AuditFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -3291,6 +3423,14 @@ export type ResolversTypes = {
   AllocationStrategy: ResolverTypeWrapper<unknown>;
   AllocationTarget: ResolverTypeWrapper<unknown>;
   AllocationTargetInput: ResolverTypeWrapper<unknown>;
+  ApiKey: ResolverTypeWrapper<unknown>;
+  ApiKeyConnection: ResolverTypeWrapper<unknown>;
+  ApiKeyEdge: ResolverTypeWrapper<unknown>;
+  ApiKeyFilter: ResolverTypeWrapper<unknown>;
+  AuditEntry: ResolverTypeWrapper<unknown>;
+  AuditEntryConnection: ResolverTypeWrapper<unknown>;
+  AuditEntryEdge: ResolverTypeWrapper<unknown>;
+  AuditFilter: ResolverTypeWrapper<unknown>;
   Boolean: ResolverTypeWrapper<unknown>;
   ChurnConfig: ResolverTypeWrapper<unknown>;
   ChurnConfigInput: ResolverTypeWrapper<unknown>;
@@ -3322,6 +3462,7 @@ export type ResolversTypes = {
   CostKind: ResolverTypeWrapper<unknown>;
   CreateActionInput: ResolverTypeWrapper<unknown>;
   CreateAllocationRuleInput: ResolverTypeWrapper<unknown>;
+  CreateApiKeyInput: ResolverTypeWrapper<unknown>;
   CreateClaimInput: ResolverTypeWrapper<unknown>;
   CreateContactInput: ResolverTypeWrapper<unknown>;
   CreateCustomerInput: ResolverTypeWrapper<unknown>;
@@ -3334,6 +3475,7 @@ export type ResolversTypes = {
   CreateRoleInput: ResolverTypeWrapper<unknown>;
   CreateShareInput: ResolverTypeWrapper<unknown>;
   CreateUserInput: ResolverTypeWrapper<unknown>;
+  CreatedApiKey: ResolverTypeWrapper<unknown>;
   CrossSellReport: ResolverTypeWrapper<unknown>;
   CrossSellRow: ResolverTypeWrapper<unknown>;
   Customer: ResolverTypeWrapper<unknown>;
@@ -3533,6 +3675,14 @@ export type ResolversParentTypes = {
   AllocationRuleEdge: unknown;
   AllocationTarget: unknown;
   AllocationTargetInput: unknown;
+  ApiKey: unknown;
+  ApiKeyConnection: unknown;
+  ApiKeyEdge: unknown;
+  ApiKeyFilter: unknown;
+  AuditEntry: unknown;
+  AuditEntryConnection: unknown;
+  AuditEntryEdge: unknown;
+  AuditFilter: unknown;
   Boolean: unknown;
   ChurnConfig: unknown;
   ChurnConfigInput: unknown;
@@ -3559,6 +3709,7 @@ export type ResolversParentTypes = {
   CostInput: unknown;
   CreateActionInput: unknown;
   CreateAllocationRuleInput: unknown;
+  CreateApiKeyInput: unknown;
   CreateClaimInput: unknown;
   CreateContactInput: unknown;
   CreateCustomerInput: unknown;
@@ -3571,6 +3722,7 @@ export type ResolversParentTypes = {
   CreateRoleInput: unknown;
   CreateShareInput: unknown;
   CreateUserInput: unknown;
+  CreatedApiKey: unknown;
   CrossSellReport: unknown;
   CrossSellRow: unknown;
   Customer: unknown;
@@ -3855,6 +4007,54 @@ export type AllocationTargetResolvers<ContextType = MercuriusContext, ParentType
   userId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
 };
 
+export type ApiKeyResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ApiKey'] = ResolversParentTypes['ApiKey']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  createdBy?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastUsedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  prefix?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  userId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+};
+
+export type ApiKeyConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ApiKeyConnection'] = ResolversParentTypes['ApiKeyConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['ApiKeyEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ApiKeyEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ApiKeyEdge'] = ResolversParentTypes['ApiKeyEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType>;
+};
+
+export type AuditEntryResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AuditEntry'] = ResolversParentTypes['AuditEntry']> = {
+  action?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  actorId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  after?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  before?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
+  client?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  entityId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  entityType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  onBehalfOfId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type AuditEntryConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AuditEntryConnection'] = ResolversParentTypes['AuditEntryConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['AuditEntryEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type AuditEntryEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['AuditEntryEdge'] = ResolversParentTypes['AuditEntryEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['AuditEntry'], ParentType, ContextType>;
+};
+
 export type ChurnConfigResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ChurnConfig'] = ResolversParentTypes['ChurnConfig']> = {
   complaintWindowDays?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   complaints?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -4015,6 +4215,19 @@ export type CostConnectionResolvers<ContextType = MercuriusContext, ParentType e
 export type CostEdgeResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['CostEdge'] = ResolversParentTypes['CostEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Cost'], ParentType, ContextType>;
+};
+
+export type CreatedApiKeyResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['CreatedApiKey'] = ResolversParentTypes['CreatedApiKey']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  createdBy?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  lastUsedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  prefix?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  userId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 };
 
 export type CrossSellReportResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['CrossSellReport'] = ResolversParentTypes['CrossSellReport']> = {
@@ -4399,6 +4612,7 @@ export type MutationResolvers<ContextType = MercuriusContext, ParentType extends
   approveClaim?: Resolver<ResolversTypes['Claim'], ParentType, ContextType, RequireFields<MutationApproveClaimArgs, 'id' | 'reason'>>;
   createAction?: Resolver<ResolversTypes['Action'], ParentType, ContextType, RequireFields<MutationCreateActionArgs, 'input'>>;
   createAllocationRule?: Resolver<ResolversTypes['AllocationRule'], ParentType, ContextType, RequireFields<MutationCreateAllocationRuleArgs, 'input'>>;
+  createApiKey?: Resolver<ResolversTypes['CreatedApiKey'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'input'>>;
   createClaim?: Resolver<ResolversTypes['Claim'], ParentType, ContextType, RequireFields<MutationCreateClaimArgs, 'input'>>;
   createContact?: Resolver<ResolversTypes['Contact'], ParentType, ContextType, RequireFields<MutationCreateContactArgs, 'customerId' | 'input'>>;
   createCustomer?: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationCreateCustomerArgs, 'input'>>;
@@ -4423,6 +4637,7 @@ export type MutationResolvers<ContextType = MercuriusContext, ParentType extends
   recordInteraction?: Resolver<ResolversTypes['Interaction'], ParentType, ContextType, RequireFields<MutationRecordInteractionArgs, 'customerId' | 'input'>>;
   rejectClaim?: Resolver<ResolversTypes['Claim'], ParentType, ContextType, RequireFields<MutationRejectClaimArgs, 'id' | 'reason'>>;
   rejectHandoff?: Resolver<ResolversTypes['Handoff'], ParentType, ContextType, RequireFields<MutationRejectHandoffArgs, 'id' | 'reason'>>;
+  revokeApiKey?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
   revokeDelegation?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeDelegationArgs, 'id'>>;
   revokeShare?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeShareArgs, 'id'>>;
   setReferenceEffect?: Resolver<ResolversTypes['ReferenceEffect'], ParentType, ContextType, RequireFields<MutationSetReferenceEffectArgs, 'customerId' | 'input'>>;
@@ -4712,6 +4927,9 @@ export type QueryResolvers<ContextType = MercuriusContext, ParentType extends Re
   agenda?: Resolver<ResolversTypes['ActionConnection'], ParentType, ContextType, Partial<QueryAgendaArgs>>;
   allocationRule?: Resolver<Maybe<ResolversTypes['AllocationRule']>, ParentType, ContextType, RequireFields<QueryAllocationRuleArgs, 'id'>>;
   allocationRules?: Resolver<ResolversTypes['AllocationRuleConnection'], ParentType, ContextType, Partial<QueryAllocationRulesArgs>>;
+  apiKey?: Resolver<Maybe<ResolversTypes['ApiKey']>, ParentType, ContextType, RequireFields<QueryApiKeyArgs, 'id'>>;
+  apiKeys?: Resolver<ResolversTypes['ApiKeyConnection'], ParentType, ContextType, Partial<QueryApiKeysArgs>>;
+  audit?: Resolver<ResolversTypes['AuditEntryConnection'], ParentType, ContextType, Partial<QueryAuditArgs>>;
   churnRiskReport?: Resolver<ResolversTypes['ChurnRiskReport'], ParentType, ContextType, Partial<QueryChurnRiskReportArgs>>;
   claim?: Resolver<Maybe<ResolversTypes['Claim']>, ParentType, ContextType, RequireFields<QueryClaimArgs, 'id'>>;
   claims?: Resolver<ResolversTypes['ClaimConnection'], ParentType, ContextType, Partial<QueryClaimsArgs>>;
@@ -5068,6 +5286,12 @@ export type Resolvers<ContextType = MercuriusContext> = {
   AllocationRuleConnection?: AllocationRuleConnectionResolvers<ContextType>;
   AllocationRuleEdge?: AllocationRuleEdgeResolvers<ContextType>;
   AllocationTarget?: AllocationTargetResolvers<ContextType>;
+  ApiKey?: ApiKeyResolvers<ContextType>;
+  ApiKeyConnection?: ApiKeyConnectionResolvers<ContextType>;
+  ApiKeyEdge?: ApiKeyEdgeResolvers<ContextType>;
+  AuditEntry?: AuditEntryResolvers<ContextType>;
+  AuditEntryConnection?: AuditEntryConnectionResolvers<ContextType>;
+  AuditEntryEdge?: AuditEntryEdgeResolvers<ContextType>;
   ChurnConfig?: ChurnConfigResolvers<ContextType>;
   ChurnRiskReport?: ChurnRiskReportResolvers<ContextType>;
   ChurnRiskRow?: ChurnRiskRowResolvers<ContextType>;
@@ -5087,6 +5311,7 @@ export type Resolvers<ContextType = MercuriusContext> = {
   Cost?: CostResolvers<ContextType>;
   CostConnection?: CostConnectionResolvers<ContextType>;
   CostEdge?: CostEdgeResolvers<ContextType>;
+  CreatedApiKey?: CreatedApiKeyResolvers<ContextType>;
   CrossSellReport?: CrossSellReportResolvers<ContextType>;
   CrossSellRow?: CrossSellRowResolvers<ContextType>;
   Customer?: CustomerResolvers<ContextType>;

@@ -60,6 +60,20 @@ export function parseArgs<S extends z.ZodType>(schema: S, args: object): z.outpu
   });
 }
 
+/**
+ * A fault the service finds in an input object (a field it checks against the database, a time
+ * that must lie ahead) is named under the argument, as the argument's own validation names it.
+ */
+export async function underInput<T>(run: () => Promise<T>, at = 'input'): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (!(err instanceof AppError) || !err.errors) throw err;
+    const errors = err.errors.map((e) => ({ ...e, path: `${at}.${e.path}` }));
+    throw new AppError(err.code, errors.map((e) => `${e.path}: ${e.message}`).join('; '), { errors, ...(err.extra ? { extra: err.extra } : {}) });
+  }
+}
+
 const idSchema = idParams.shape.id;
 /** An id argument: the REST path parameter's schema, the error named after the argument. */
 export const parseId = (value: unknown, at = 'id'): string => parseWith(idSchema, value, (path) => [at, ...path]);

@@ -26,6 +26,8 @@ import { reportsLoaders, reportsResolvers } from '../modules/reports/index.js';
 import { integrationResolvers } from '../modules/integration/index.js';
 import { plansLoaders, plansResolvers } from '../modules/plans/index.js';
 import { valueLoaders, valueResolvers } from '../modules/value/index.js';
+import { apiKeysResolvers } from '../modules/api-keys/index.js';
+import { auditResolvers } from '../modules/audit/index.js';
 
 // What every resolver and loader receives besides mercurius' own context: who calls, and the services.
 declare module 'mercurius' {
@@ -143,6 +145,8 @@ export const graphqlPlugin = fp(
         ordersResolvers,
         eventsResolvers,
         valueResolvers,
+        apiKeysResolvers,
+        auditResolvers,
       ]),
       loaders: merge<MercuriusLoaders>([customerLoaders, orgLoaders, contactHistoryLoaders, lifecycleLoaders, opportunitiesLoaders, actionsLoaders, reportsLoaders, plansLoaders, accessLoaders, claimsLoaders, allocationLoaders, valueLoaders, ordersLoaders]),
       // The cost rule reads the variables, which rules out mercurius' per-query cache.
@@ -161,8 +165,15 @@ export const graphqlPlugin = fp(
         const log = (ctx as { reply?: { log: FastifyInstance['log'] } }).reply?.log ?? app.log;
         const errors = execution.errors.flatMap((e) => formatError(e, log)).map((e) => e.toJSON());
         const onlyInput = errors.every((e) => e.extensions?.code === 'BAD_USER_INPUT');
-        // Execution errors answer 200 with data; a request refused before execution answers 400.
-        const statusCode = execution.data ? 200 : onlyInput && !errors.some((e) => e.path) ? 400 : 200;
+        // Execution errors answer 200 with data; a request refused before execution answers 400, or,
+        // when it was refused for the caller's quota or the server's load (RATE_LIMITED, UNAVAILABLE),
+        // that refusal's own status, 429 or 503, with its Retry-After: GraphQL-over-HTTP allows any
+        // status with application/json, and clients and proxies back off on these (docs/operations.md).
+        const refusal = execution.data ? undefined : errors.map((e) => e.extensions?.status).find((s) => s === 429 || s === 503);
+        const statusCode = execution.data ? 200 : typeof refusal === 'number' ? refusal : onlyInput && !errors.some((e) => e.path) ? 400 : 200;
+        const reply = (ctx as { reply?: { hasHeader(n: string): boolean; header(n: string, v: string): unknown } }).reply;
+        const retryAfter = errors.map((e) => e.extensions?.retryAfterSeconds).find((v) => typeof v === 'number');
+        if (refusal !== undefined && reply && !reply.hasHeader('retry-after')) reply.header('retry-after', String(retryAfter ?? 1));
         return { statusCode, response: { data: execution.data ?? null, errors } };
       },
     });

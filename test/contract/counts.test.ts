@@ -237,6 +237,8 @@ const GRAPHQL: { field: string; query: string; pick: (d: any) => number; rest: s
   { field: 'Opportunity.actions', query: `{ opportunity(id: ${q(a.opportunity.id)}) { actions(first: 1) { totalCount } } }`, pick: (d) => d.opportunity.actions.totalCount, rest: `/v1/opportunities/${a.opportunity.id}/actions` },
   { field: 'Query.orders', query: `{ orders(first: 1, filter: { customerId: ${q(a.customer.id)} }) { totalCount } }`, pick: (d) => d.orders.totalCount, rest: `/v1/orders?customerId=${a.customer.id}` },
   { field: 'Customer.orders', query: `{ customer(id: ${q(a.customer.id)}) { orders(first: 1) { totalCount } } }`, pick: (d) => d.customer.orders.totalCount, rest: `/v1/customers/${a.customer.id}/orders` },
+  { field: 'Query.apiKeys', query: '{ apiKeys(first: 1, filter: { active: true }) { totalCount } }', pick: (d) => d.apiKeys.totalCount, rest: '/v1/api-keys?active=true' },
+  { field: 'Query.audit', query: `{ audit(first: 1, filter: { entityId: ${q(a.customer.id)} }) { totalCount } }`, pick: (d) => d.audit.totalCount, rest: `/v1/audit?entityId=${a.customer.id}` },
 ];
 
 t.test('every connection of schema.graphql has totalCount, and is compared with REST below', async (t) => {

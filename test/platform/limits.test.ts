@@ -54,7 +54,14 @@ t.test('in memory, per caller', async (t) => {
   t.equal(over.headers['ratelimit-remaining'], '0');
   t.ok(over.headers['ratelimit-reset'], 'RateLimit-Reset');
   const g = await app.gql(a, '{ me { user { id } } }');
-  t.same(g.codes, ['RATE_LIMITED'], 'GraphQL counts against the same caller (a GraphQL error, Retry-After set)');
+  t.same(g.codes, ['RATE_LIMITED'], 'GraphQL counts against the same caller (a GraphQL error)');
+  t.equal(g.status, 429, 'refused before execution: HTTP 429, as GraphQL-over-HTTP allows for application/json');
+  const graw = await app.inject({ method: 'POST', url: '/graphql', headers: { authorization: `Bearer ${a.token}`, 'content-type': 'application/json' }, payload: JSON.stringify({ query: '{ me { user { id } } }' }) });
+  t.equal(graw.statusCode, 429);
+  t.ok(Number(graw.headers['retry-after']) >= 1, `Retry-After ${graw.headers['retry-after']}`);
+  t.equal(graw.headers['ratelimit-remaining'], '0');
+  t.match(String(graw.headers['content-type']), /^application\/json/, 'a GraphQL answer, not a problem');
+  t.equal(JSON.parse(graw.body).data, null);
 
   t.equal((await app.rest(b, 'GET', '/v1/me')).status, 200, 'another caller has its own count');
   for (let i = 0; i < 8; i++) t.equal((await app.rest(machine, 'GET', '/v1/me')).status, 200, `integration request ${i + 1} of its 8`);

@@ -20,7 +20,7 @@ export const auditLog = pgTable(
     before: jsonb('before'),
     after: jsonb('after'),
   },
-  (t) => [index('audit_entity_idx').on(t.entityType, t.entityId, t.id), index('audit_actor_idx').on(t.actorId)],
+  (t) => [index('audit_entity_idx').on(t.entityType, t.entityId, t.id), index('audit_actor_idx').on(t.actorId), index('audit_at_idx').on(t.at)],
 );
 
 // The outbox: every change is an event written with the change; delivery reads it after a cursor.

@@ -3,3 +3,4 @@
 export { apiKeysRoutes } from './api-keys.routes.js';
 export { createApiKeyService, type ApiKeyService } from './api-keys.service.js';
 export { KEY_PREFIX } from './key-material.js';
+export { apiKeysResolvers } from './api-keys.resolvers.js';

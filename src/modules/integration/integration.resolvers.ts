@@ -1,19 +1,6 @@
-import { AppError } from '../../lib/errors.js';
-import { connection, parseArgs, parseInput, parseVersion, type Resolvers } from '../../lib/graphql.js';
+import { connection, parseArgs, parseInput, parseVersion, type Resolvers, underInput } from '../../lib/graphql.js';
 import { externalParams, listAllContactsQuery, upsertContactBody, upsertCustomerBody, upsertQuery } from '../customers/index.js';
 import { upsertOpportunityBody } from '../opportunities/index.js';
-
-// A fault the service finds in the input (a create's required field, an id in the body) is named under
-// `input`, as the argument's own validation names it.
-async function underInput<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    if (!(err instanceof AppError) || !err.errors) throw err;
-    const errors = err.errors.map((e) => ({ ...e, path: `input.${e.path}` }));
-    throw new AppError(err.code, errors.map((e) => `${e.path}: ${e.message}`).join('; '), { errors, ...(err.extra ? { extra: err.extra } : {}) });
-  }
-}
 
 // The GraphQL door of read and upsert by external id: the same services, the same validation as REST.
 const byExternalId = (args: { system: string; externalId: string }) => parseArgs(externalParams, { system: args.system, externalId: args.externalId });

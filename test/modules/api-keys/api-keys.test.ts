@@ -5,7 +5,7 @@ import t from 'tap';
 import { queryRows } from '../../../src/db/client.js';
 import { buildTestApp, type TestApp, type Unit, type User } from '../../helpers/app.js';
 import { customRole } from '../../helpers/factories.js';
-import { problemOf } from '../../helpers/problems.js';
+import { gqlPaths, problemOf } from '../../helpers/problems.js';
 
 async function serviceUser(app: TestApp, unit: Unit, roles = ['integration']): Promise<User> {
   const u = await app.user(unit, roles);
@@ -160,5 +160,79 @@ t.test('API keys', async (t) => {
     const exec = await app.user(region, ['executive']);
     t.equal((await app.rest(exec, 'GET', `/v1/api-keys/${keyB.body.id}`)).status, 200, 'an executive reads');
     t.equal(problemOf(await app.rest(exec, 'DELETE', `/v1/api-keys/${keyB.body.id}`), 403), null, 'but may not revoke');
+  });
+
+  t.test('the GraphQL door: same rules as REST', async (t) => {
+    const fields = 'id userId name prefix createdBy createdAt expiresAt lastUsedAt revokedAt';
+    const made = await app.gql(admin, `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { ${fields} key } }`, { input: { userId: erp.id, name: 'ERP over GraphQL' } });
+    t.same(made.errors, undefined);
+    const k = made.data.createApiKey;
+    t.match(k.key, /^keel_[A-Za-z0-9_-]{8}_[A-Za-z0-9_-]{43}$/, 'the key is shown in the answer that creates it');
+    t.equal(k.prefix, k.key.slice(0, 13));
+    t.equal(k.createdBy, admin.id);
+    const rest = await app.rest(admin, 'GET', `/v1/api-keys/${k.id}`);
+    const { key: _shown, ...stored } = k;
+    t.same(stored, rest.body, 'the same record through both doors');
+
+    const one = await app.gql(admin, `query($id: ID!) { apiKey(id: $id) { ${fields} } }`, { id: k.id });
+    t.same(one.data.apiKey, rest.body);
+    const list = await app.gql(admin, 'query($u: ID) { apiKeys(filter: { userId: $u }, first: 1) { totalCount edges { node { id } cursor } pageInfo { hasNextPage endCursor } } }', { u: erp.id });
+    t.same(list.errors, undefined);
+    const restList = await app.rest(admin, 'GET', `/v1/api-keys?userId=${erp.id}&count=true`);
+    t.equal(list.data.apiKeys.totalCount, restList.body.totalCount, 'totalCount as REST counts');
+    t.equal(list.data.apiKeys.edges[0].node.id, restList.body.data[0].id, 'newest first');
+    t.equal(list.data.apiKeys.pageInfo.hasNextPage, restList.body.data.length > 1);
+    const next = await app.gql(admin, 'query($u: ID, $a: String) { apiKeys(filter: { userId: $u }, first: 200, after: $a) { edges { node { id } } } }', { u: erp.id, a: list.data.apiKeys.pageInfo.endCursor });
+    t.same(next.data.apiKeys.edges.map((e: { node: { id: string } }) => e.node.id), restList.body.data.slice(1).map((r: { id: string }) => r.id), 'the cursor pages on');
+
+    t.equal((await app.rest(k.key, 'GET', '/v1/me')).status, 200, 'the key works');
+    const revoked = await app.gql(admin, 'mutation($id: ID!) { revokeApiKey(id: $id) }', { id: k.id });
+    t.same(revoked.data, { revokeApiKey: true });
+    t.equal((await app.rest(k.key, 'GET', '/v1/me')).status, 401, 'refused at once');
+    const again = await app.gql(admin, 'mutation($id: ID!) { revokeApiKey(id: $id) }', { id: k.id });
+    t.same(again.codes, ['CONFLICT']);
+    t.equal(again.errors?.[0]?.extensions?.reason, 'API_KEY_REVOKED');
+    const active = await app.gql(admin, 'query($u: ID) { apiKeys(filter: { userId: $u, active: true }, first: 200) { edges { node { id revokedAt } } } }', { u: erp.id });
+    t.notOk(active.data.apiKeys.edges.some((e: { node: { id: string } }) => e.node.id === k.id), 'active: true leaves it out');
+    const audit = await queryRows<{ action: string }>(app.db, sql`SELECT action FROM audit_log WHERE entity_id = ${k.id}::uuid ORDER BY id`);
+    t.same(audit.map((a) => a.action), ['created', 'revoked'], 'audited as through REST');
+
+    // Bad input names the field; nothing is written.
+    const before = await queryRows<{ n: number }>(app.db, sql`SELECT count(*)::int AS n FROM api_keys`);
+    const bad: [Record<string, unknown>, string][] = [
+      [{ userId: 'nope', name: 'x' }, 'input.userId'],
+      [{ userId: erp.id, name: 'x'.repeat(201) }, 'input.name'],
+      [{ userId: erp.id, name: 'x', expiresAt: '2000-01-01T00:00:00Z' }, 'input.expiresAt'],
+    ];
+    for (const [input, path] of bad) {
+      const g = await app.gql(admin, 'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { id } }', { input });
+      t.same(g.codes, ['BAD_USER_INPUT'], path);
+      t.same(gqlPaths(g), [path], path);
+    }
+    const human = await app.gql(admin, 'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { id } }', { input: { userId: seller.id, name: 'x' } });
+    t.equal(human.errors?.[0]?.extensions?.reason, 'API_KEY_USER_NOT_SERVICE');
+    t.same(gqlPaths(await app.gql(admin, '{ apiKey(id: "nope") { id } }')), ['id'], 'a bad id');
+    t.same(gqlPaths(await app.gql(admin, '{ apiKeys(filter: { userId: "nope" }) { totalCount } }')), ['filter.userId']);
+    t.same(gqlPaths(await app.gql(admin, '{ apiKeys(first: 201) { totalCount } }')), ['first']);
+    const after = await queryRows<{ n: number }>(app.db, sql`SELECT count(*)::int AS n FROM api_keys`);
+    t.same(after, before, 'refused creations wrote nothing');
+
+    // Who may.
+    t.same((await app.gql(seller, '{ apiKeys { totalCount } }')).codes, ['FORBIDDEN'], 'a salesperson may not list');
+    t.same((await app.gql(seller, `mutation { createApiKey(input: { userId: "${erp.id}", name: "x" }) { id } }`)).codes, ['FORBIDDEN'], 'nor create');
+    t.same((await app.gql(erp, `mutation { revokeApiKey(id: "${created.body.id}") }`)).codes, ['NOT_FOUND'], 'an integration user does not see keys');
+    const partnerA = await app.unit('PARTNER', region);
+    const partnerB = await app.unit('PARTNER', region);
+    const role = await customRole(app, 'SUBTREE', ['api-keys:read', 'api-keys:create', 'api-keys:delete', 'users:read']);
+    const keeperA = await app.user(partnerA, [role.name]);
+    const botB = await serviceUser(app, partnerB, []);
+    const keyB = await app.rest(admin, 'POST', '/v1/api-keys', { userId: botB.id, name: 'partner B' });
+    t.same((await app.gql(keeperA, `{ apiKey(id: "${keyB.body.id}") { id } }`)).codes, ['NOT_FOUND'], "another partner's key: not found");
+    t.same((await app.gql(keeperA, `mutation { revokeApiKey(id: "${keyB.body.id}") }`)).codes, ['NOT_FOUND'], 'nor revocable');
+    const listed = await app.gql(keeperA, '{ apiKeys(first: 200) { edges { node { id } } } }');
+    t.notOk(JSON.stringify(listed.data).includes(keyB.body.id), 'nor listed');
+    const invisible = await app.gql(keeperA, `mutation { createApiKey(input: { userId: "${botB.id}", name: "x" }) { id } }`);
+    t.same(gqlPaths(invisible), ['input.userId'], 'an invisible user is an unknown user');
+    t.ok((await app.rest(admin, 'GET', `/v1/api-keys/${keyB.body.id}`)).body.revokedAt === null, "the other partner's key is untouched");
   });
 });

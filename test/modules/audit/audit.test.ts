@@ -2,7 +2,7 @@
 import t from 'tap';
 import { buildTestApp, company } from '../../helpers/app.js';
 import { customRole } from '../../helpers/factories.js';
-import { problemOf } from '../../helpers/problems.js';
+import { gqlPaths, problemOf } from '../../helpers/problems.js';
 
 t.test('audit trail', async (t) => {
   const app = await buildTestApp();
@@ -66,5 +66,43 @@ t.test('audit trail', async (t) => {
     t.notOk(hidden.raw.includes('WATCH'), 'and nowhere in the answer');
     const masked = await app.rest(partnerExec, 'GET', `/v1/audit?entityId=${own.id}`);
     t.equal(masked.body.data.length, 1, 'its own partner’s customer is visible');
+  });
+
+  t.test('the GraphQL door: same filters, paging, visibility and masking', async (t) => {
+    const q = 'query($f: AuditFilter, $first: Int, $after: String) { audit(filter: $f, first: $first, after: $after) { totalCount edges { cursor node { id at actorId onBehalfOfId requestId client entityType entityId action before after } } pageInfo { hasNextPage endCursor } } }';
+    const g = await app.gql(admin, q, { f: { entityType: 'customer', entityId: mine.id } });
+    t.same(g.errors, undefined);
+    t.same(g.data.audit.edges.map((e: { node: unknown }) => e.node), all.body.data, 'the same rows as REST');
+    t.equal(g.data.audit.totalCount, 4);
+    const p1 = await app.gql(admin, q, { f: { entityId: mine.id }, first: 3 });
+    t.equal(p1.data.audit.pageInfo.hasNextPage, true);
+    const p2 = await app.gql(admin, q, { f: { entityId: mine.id }, first: 3, after: p1.data.audit.pageInfo.endCursor });
+    t.same([...p1.data.audit.edges, ...p2.data.audit.edges].map((e: { node: { id: string } }) => e.node.id), all.body.data.map((r: { id: string }) => r.id), 'pages cover the trail once');
+    const timed = await app.gql(admin, q, { f: { actorId: sales.id, after: new Date(Date.now() + 3600_000).toISOString() } });
+    t.same(timed.data.audit.edges, [], 'by actor and time');
+    t.equal((await app.gql(executive, q, { f: { entityId: mine.id } })).data.audit.totalCount, 4, 'an executive reads it');
+
+    t.same((await app.gql(sales, '{ audit { totalCount } }')).codes, ['FORBIDDEN'], 'a salesperson may not');
+    t.same((await app.gql(partnerAManager, '{ audit { totalCount } }')).codes, ['FORBIDDEN'], 'nor a partner manager');
+
+    t.same(gqlPaths(await app.gql(admin, q, { f: { entityId: 'nope' } })), ['filter.entityId'], 'a bad id names the filter field');
+    t.same(gqlPaths(await app.gql(admin, q, { f: { after: '0000-01-01T00:00:00Z' } })), ['filter.after']);
+    t.same(gqlPaths(await app.gql(admin, q, { f: { entityType: 'Customer; DROP' } })), ['filter.entityType']);
+    t.same(gqlPaths(await app.gql(admin, q, { after: 'WyJ4Il0' })), ['after'], 'a forged cursor');
+    t.same(gqlPaths(await app.gql(admin, q, { first: 201 })), ['first']);
+
+    const partnerExec = await app.user(c.partnerA, ['executive']);
+    const theirs = await app.customer(partnerBSales);
+    const hidden = await app.gql(partnerExec, q, { f: { entityId: theirs.id } });
+    t.same(hidden.errors, undefined);
+    t.same(hidden.data.audit.edges, [], "another partner's customer: nothing");
+    t.equal(hidden.data.audit.totalCount, 0, 'and not counted');
+    const own = await app.customer(c.users.partnerASales, { creditStatus: 'WATCH' } as never);
+    const role = await customRole(app, 'ALL', ['audit:read', 'customers:read'], ['customer.creditStatus']);
+    const auditor = await app.user(c.region, [role.name]);
+    const masked = await app.gql(auditor, q, { f: { entityId: own.id } });
+    t.equal(masked.data.audit.edges.length, 1);
+    t.notOk('creditStatus' in masked.data.audit.edges[0].node.after, 'a field its role hides is masked');
+    t.notOk(JSON.stringify(masked.data).includes('WATCH'), 'and nowhere in the answer');
   });
 });
