@@ -20,11 +20,11 @@ import { allocationRoutes, createAllocationService } from './modules/allocation/
 import { claimsRoutes, createClaimService } from './modules/claims/index.js';
 import { contactHistoryRoutes, createContactHistoryService, repointInteractions } from './modules/contact-history/index.js';
 import { createCustomerService, customersRoutes } from './modules/customers/index.js';
-import { createDeliveryEngine, createEventService, createNatsPublisher, createWebhookService, eventsRoutes, webhooksRoutes } from './modules/events/index.js';
+import { createDeliveryEngine, createEventService, createLiveEvents, createNatsPublisher, createWebhookService, eventsRoutes, webhooksRoutes } from './modules/events/index.js';
 import { createLifecycleService, lifecycleRoutes, repointHandoffs } from './modules/lifecycle/index.js';
 import { createOpportunityService, opportunitiesRoutes, repointOpportunities } from './modules/opportunities/index.js';
 import { createOrderService, ordersRoutes, repointOrders } from './modules/orders/index.js';
-import { createOrgService, createPrincipalCache, orgRoutes, type PrincipalCache } from './modules/org/index.js';
+import { createOrgService, createPrincipalCache, loadPrincipal, orgRoutes, type PrincipalCache } from './modules/org/index.js';
 import { createReportService, reportsRoutes } from './modules/reports/index.js';
 import { createIntegrationService, integrationRoutes } from './modules/integration/index.js';
 import { createPlanService, plansRoutes } from './modules/plans/index.js';
@@ -50,6 +50,9 @@ declare module 'fastify' {
     principals: PrincipalCache;
   }
 }
+
+// How often live subscriptions look at the feed without a notification (see modules/events/live.ts).
+const LIVE_POLL_MS = 1000;
 
 export const REDACT = ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie', 'req.headers["idempotency-key"]', '*.password', '*.secret', '*.token'];
 
@@ -144,6 +147,13 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     events: createEventService(database, config.events),
     webhooks: createWebhookService(database, config.webhooks),
     webhookDelivery: createDeliveryEngine(database, config.webhooks, app.log),
+    liveEvents: createLiveEvents(database, { databaseUrl: config.databaseUrl, pollMs: LIVE_POLL_MS }, app.log, async (userId) => {
+      const cached = principals.get(userId);
+      if (cached) return cached;
+      const loaded = await loadPrincipal(database.db, userId);
+      if (loaded) principals.set(userId, loaded);
+      return loaded;
+    }),
     natsPublisher: config.events.natsUrl ? createNatsPublisher(database, config.events.natsUrl, app.log) : null,
     value: createValueService(database, { scheduleFull: (cause) => jobs.scheduleValueRecompute(cause) }),
   });
@@ -176,6 +186,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       'request',
     );
   });
+  app.addHook('preClose', async () => app.services.liveEvents.close());
   if (!opts.database) app.addHook('onClose', async () => database.close());
 
   // Fixed order: errors, CORS (a preflight is answered before auth), auth, idempotency, docs, then the doors.

@@ -6,7 +6,7 @@ import type { AllocationService } from './modules/allocation/index.js';
 import type { ClaimService } from './modules/claims/index.js';
 import type { ContactHistoryService } from './modules/contact-history/index.js';
 import type { CustomerService } from './modules/customers/index.js';
-import type { DeliveryEngine, EventService, NatsPublisher, WebhookService } from './modules/events/index.js';
+import type { DeliveryEngine, EventService, LiveEvents, NatsPublisher, WebhookService } from './modules/events/index.js';
 import type { LifecycleService } from './modules/lifecycle/index.js';
 import type { OpportunityService } from './modules/opportunities/index.js';
 import type { OrderService } from './modules/orders/index.js';
@@ -36,6 +36,8 @@ export type Services = {
   events: EventService;
   webhooks: WebhookService;
   webhookDelivery: DeliveryEngine;
+  // GraphQL subscriptions to the feed, woken by the outbox's notifications.
+  liveEvents: LiveEvents;
   // Present when EVENTS_NATS_URL is set.
   natsPublisher: NatsPublisher | null;
   value: ValueService;

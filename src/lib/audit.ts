@@ -5,7 +5,8 @@ import type { Principal } from './access.js';
 
 // The one writer of audit rows and outbox events. Every change leaves one audit row and one event of
 // type `<entityType>.<action>` whose payload is `{ before, after }`, addressed to the record's owner
-// (the events feed and webhooks filter on it), in the transaction that makes the change.
+// (the events feed and webhooks filter on it), in the transaction that makes the change. Both carry the
+// `x-request-id` of the request that made it.
 
 export type Change = {
   entityType: string;
@@ -34,6 +35,7 @@ export async function recordChanges(tx: Executor, p: Principal, cs: readonly Cha
       ownerUnitId: c.owner?.ownerUnitId ?? null,
       actorId: p.userId,
       onBehalfOfId: c.onBehalfOfId ?? null,
+      requestId: p.requestId ?? null,
       payload: { before: c.before ?? null, after: c.after ?? null },
     })),
   );
@@ -86,8 +88,8 @@ export function recordRowChanges(p: Principal, c: RowChanges): { audit: SQL; eve
     audit: sql`INSERT INTO audit_log (actor_id, on_behalf_of_id, client, request_id, entity_type, entity_id, action, before, after)
       SELECT ${p.userId}::uuid, ${behalf}, ${p.client ?? null}, ${p.requestId ?? null}, ${c.entityType}, ${c.entityId}, ${c.action}, ${c.before}, ${c.after}
       FROM ${from}`,
-    events: sql`INSERT INTO events (type, entity_type, entity_id, owner_user_id, owner_unit_id, actor_id, on_behalf_of_id, payload)
-      SELECT ${`${c.entityType}.${c.action}`}, ${c.entityType}, ${c.entityId}, ${c.ownerUserId}, ${c.ownerUnitId}, ${p.userId}::uuid, ${behalf},
+    events: sql`INSERT INTO events (type, entity_type, entity_id, owner_user_id, owner_unit_id, actor_id, on_behalf_of_id, request_id, payload)
+      SELECT ${`${c.entityType}.${c.action}`}, ${c.entityType}, ${c.entityId}, ${c.ownerUserId}, ${c.ownerUnitId}, ${p.userId}::uuid, ${behalf}, ${p.requestId ?? null},
         jsonb_build_object('before', ${c.before}, 'after', ${c.after})
       FROM ${from}`,
   };

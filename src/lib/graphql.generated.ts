@@ -1034,6 +1034,8 @@ export type Event = {
   id: Scalars['ID']['output'];
   occurredAt: Scalars['DateTime']['output'];
   onBehalfOfId?: Maybe<Scalars['ID']['output']>;
+  /** The `x-request-id` of the request that made the change (null for work of the job queue). */
+  requestId?: Maybe<Scalars['String']['output']>;
   type: Scalars['String']['output'];
 };
 
@@ -2842,6 +2844,30 @@ export type StageTransitionInput = {
   toStageKey?: InputMaybe<Scalars['String']['input']>;
 };
 
+/**
+ * Live updates over graphql-ws (WebSocket at `/graphql`, protocol `graphql-transport-ws`; the token goes
+ * in `connection_init`'s payload as `authorization: "Bearer …"` or `x-api-key`). The change feed as it
+ * grows, from the moment of subscribing (or after the cursor `after`), with the feed's visibility and
+ * hidden fields, whichever instance made the change.
+ */
+export type Subscription = {
+  __typename?: 'Subscription';
+  /** Events of the given types (catalogue types and `<entity>.*`; all when omitted), in feed order. */
+  events: Event;
+};
+
+
+/**
+ * Live updates over graphql-ws (WebSocket at `/graphql`, protocol `graphql-transport-ws`; the token goes
+ * in `connection_init`'s payload as `authorization: "Bearer …"` or `x-api-key`). The change feed as it
+ * grows, from the moment of subscribing (or after the cursor `after`), with the feed's visibility and
+ * hidden fields, whichever instance made the change.
+ */
+export type SubscriptionEventsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  types?: InputMaybe<Array<Scalars['String']['input']>>;
+};
+
 export type TimelineConnection = {
   __typename?: 'TimelineConnection';
   edges: Array<TimelineEdge>;
@@ -3607,6 +3633,7 @@ export type ResolversTypes = {
   StageTransition: ResolverTypeWrapper<unknown>;
   StageTransitionInput: ResolverTypeWrapper<unknown>;
   String: ResolverTypeWrapper<unknown>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   TimelineConnection: ResolverTypeWrapper<unknown>;
   TimelineEdge: ResolverTypeWrapper<unknown>;
   TimelineEntry: ResolverTypeWrapper<unknown>;
@@ -3831,6 +3858,7 @@ export type ResolversParentTypes = {
   StageTransition: unknown;
   StageTransitionInput: unknown;
   String: unknown;
+  Subscription: Record<PropertyKey, never>;
   TimelineConnection: unknown;
   TimelineEdge: unknown;
   TimelineEntry: unknown;
@@ -4395,6 +4423,7 @@ export type EventResolvers<ContextType = MercuriusContext, ParentType extends Re
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   onBehalfOfId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
@@ -5097,6 +5126,10 @@ export type StageTransitionResolvers<ContextType = MercuriusContext, ParentType 
   toStageId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 };
 
+export type SubscriptionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  events?: SubscriptionResolver<ResolversTypes['Event'], "events", ParentType, ContextType, Partial<SubscriptionEventsArgs>>;
+};
+
 export type TimelineConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['TimelineConnection'] = ResolversParentTypes['TimelineConnection']> = {
   edges?: Resolver<Array<ResolversTypes['TimelineEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
@@ -5392,6 +5425,7 @@ export type Resolvers<ContextType = MercuriusContext> = {
   SourceReportTotals?: SourceReportTotalsResolvers<ContextType>;
   StageGates?: StageGatesResolvers<ContextType>;
   StageTransition?: StageTransitionResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   TimelineConnection?: TimelineConnectionResolvers<ContextType>;
   TimelineEdge?: TimelineEdgeResolvers<ContextType>;
   TimelineEntry?: TimelineEntryResolvers<ContextType>;

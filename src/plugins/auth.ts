@@ -1,5 +1,5 @@
 import fastifyJwt from '@fastify/jwt';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { z } from 'zod';
 import type { Config } from '../config.js';
@@ -14,6 +14,9 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal;
   }
+  interface FastifyInstance {
+    authenticate(creds: Credentials, log: FastifyBaseLogger): Promise<{ principal: Principal } | { refused: string }>;
+  }
 }
 
 const uuid = z.uuid();
@@ -22,16 +25,10 @@ const uuid = z.uuid();
 const PUBLIC = [/^\/healthz$/, /^\/readyz$/, /^\/metrics$/, /^\/docs(\/|$)/, /^\/graphiql(\/|$)/, /^\/favicon\.ico$/];
 
 /**
- * The API key a request presents, or null: `X-API-Key: keel_…`, or `Authorization: Bearer keel_…`
- * (a JWT never starts with `keel_`). A request may present one credential only.
+ * What a caller presents: `X-API-Key: keel_…`, or `Authorization: Bearer keel_…` (a JWT never starts
+ * with `keel_`), or `Authorization: Bearer <JWT>`. A request may present one credential only.
  */
-function presentedApiKey(request: FastifyRequest): string | null {
-  const header = request.headers['x-api-key'];
-  if (typeof header === 'string' && header.length > 0) return header.slice(0, 200);
-  const auth = request.headers.authorization;
-  if (typeof auth === 'string' && auth.startsWith(`Bearer ${KEY_PREFIX}`)) return auth.slice('Bearer '.length, 'Bearer '.length + 200);
-  return null;
-}
+export type Credentials = { authorization?: unknown; 'x-api-key'?: unknown };
 
 export function isPublic(url: string): boolean {
   const path = url.split('?')[0] ?? url;
@@ -73,46 +70,65 @@ export const authPlugin = fp(
       return sendProblem(reply, err, request);
     };
 
-    app.addHook('onRequest', async (request, reply) => {
-      // Unknown routes answer 404 whoever asks; public routes need no token.
-      if (isPublic(request.url) || request.routeOptions.url === undefined) return;
-      const apiKey = presentedApiKey(request);
-      const auth = request.headers.authorization;
-      const bearer = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice('Bearer '.length).trim() : null;
-      if (!request.headers.authorization && apiKey === null) return refuse(request, reply, 'a bearer token or an API key is required');
+    /**
+     * Who presents these credentials (as request headers carry them: `authorization` and
+     * `x-api-key`), or why they are refused. The HTTP doors and the GraphQL subscription door
+     * (`connection_init`) both come through here.
+     */
+    async function authenticate(creds: Credentials, log: FastifyBaseLogger): Promise<{ principal: Principal } | { refused: string }> {
+      const header = typeof creds['x-api-key'] === 'string' && creds['x-api-key'].length > 0 ? creds['x-api-key'].slice(0, 200) : null;
+      const auth = typeof creds.authorization === 'string' ? creds.authorization : undefined;
+      const apiKey = header ?? (auth?.startsWith(`Bearer ${KEY_PREFIX}`) ? auth.slice('Bearer '.length, 'Bearer '.length + 200) : null);
+      const bearer = auth?.startsWith('Bearer ') ? auth.slice('Bearer '.length).trim() : null;
+      if (!auth && apiKey === null) return { refused: 'a bearer token or an API key is required' };
       let sub: unknown;
       if (apiKey !== null) {
         // A machine client's key: found by prefix, compared by hash; revoked or expired keys fail here.
         const found = await app.services.apiKeys.authenticate(apiKey);
-        if (!found) return refuse(request, reply, 'the API key is invalid, expired or revoked');
+        if (!found) return { refused: 'the API key is invalid, expired or revoked' };
         sub = found.userId;
       } else if (external && bearer !== null && external.claims(bearer)) {
         // A token of the external identity provider (an asymmetric algorithm it may use).
         const { identity, reason } = await external.verify(bearer);
         if (!identity) {
-          request.log.info({ reason }, 'external token refused');
-          return refuse(request, reply, 'the bearer token is invalid or expired');
+          log.info({ reason }, 'external token refused');
+          return { refused: 'the bearer token is invalid or expired' };
         }
         sub = identity.by === 'id' ? identity.value : await userIdByEmail(app.database.db, identity.value);
-        if (sub === null) return refuse(request, reply, 'the user is unknown or deactivated');
+        if (sub === null) return { refused: 'the user is unknown or deactivated' };
       } else {
+        if (bearer === null) return { refused: 'the bearer token is invalid or expired' };
         try {
-          const payload = await request.jwtVerify<{ sub?: unknown }>();
-          sub = payload.sub;
+          sub = app.jwt.verify<{ sub?: unknown }>(bearer).sub;
         } catch {
-          return refuse(request, reply, 'the bearer token is invalid or expired');
+          return { refused: 'the bearer token is invalid or expired' };
         }
       }
       const parsed = uuid.safeParse(sub);
-      if (!parsed.success) return refuse(request, reply, 'the bearer token is invalid or expired');
+      if (!parsed.success) return { refused: 'the bearer token is invalid or expired' };
       let principal = app.principals.get(parsed.data);
       if (!principal) {
         principal = await loadPrincipal(app.database.db, parsed.data);
         if (principal) app.principals.set(parsed.data, principal);
       }
-      if (!principal || !principal.active) return refuse(request, reply, 'the user is unknown or deactivated');
+      if (!principal || !principal.active) return { refused: 'the user is unknown or deactivated' };
       // API keys belong to SERVICE users only; a key left on a user turned HUMAN no longer works.
-      if (apiKey !== null && principal.kind !== 'SERVICE') return refuse(request, reply, 'the API key is invalid, expired or revoked');
+      if (apiKey !== null && principal.kind !== 'SERVICE') return { refused: 'the API key is invalid, expired or revoked' };
+      // The cached principal is shared by concurrent requests: each request gets its own copy to mark.
+      return { principal: { ...principal } };
+    }
+    app.decorate('authenticate', authenticate);
+
+    app.addHook('onRequest', async (request, reply) => {
+      // Unknown routes answer 404 whoever asks; public routes need no token.
+      if (isPublic(request.url) || request.routeOptions.url === undefined) return;
+      // A WebSocket upgrade of the GraphQL door (a real HTTP upgrade, which can only become a
+      // graphql-ws connection) authenticates in its `connection_init` message, as browsers cannot set
+      // headers on a WebSocket.
+      if (request.method === 'GET' && (request.raw as { upgrade?: boolean }).upgrade === true && request.routeOptions.url === '/graphql') return;
+      const r = await authenticate({ authorization: request.headers.authorization, 'x-api-key': request.headers['x-api-key'] }, request.log);
+      if ('refused' in r) return refuse(request, reply, r.refused);
+      const principal = r.principal;
       principal.requestId = request.id;
       principal.client = String(request.headers['user-agent'] ?? '').slice(0, 200) || undefined;
       request.principal = principal;

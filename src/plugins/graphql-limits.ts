@@ -155,6 +155,8 @@ export const graphqlLimitsPlugin = fp(
   async (app: FastifyInstance, opts: { path: string }) => {
     app.addHook('preValidation', async (request: FastifyRequest, reply: FastifyReply) => {
       if (request.routeOptions.url !== opts.path) return;
+      // A WebSocket upgrade carries no query: its messages are checked as subscriptions start (plugins/graphql.ts).
+      if ((request as { ws?: boolean }).ws === true) return;
       const why = checkRequestShape(request.method, request.method === 'GET' ? request.query : request.body);
       if (why) return refuse(reply, why);
     });

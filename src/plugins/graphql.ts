@@ -10,7 +10,7 @@ import type { Services } from '../services.js';
 import type { Principal } from '../lib/access.js';
 import { AppError, ERROR_MAP, fromDatabaseError } from '../lib/errors.js';
 import { fromFastifyError } from './errors.js';
-import { graphqlLimitsPlugin } from './graphql-limits.js';
+import { checkQueryText, graphqlLimitsPlugin } from './graphql-limits.js';
 import { accessLoaders, accessResolvers } from '../modules/access/index.js';
 import { allocationLoaders, allocationResolvers } from '../modules/allocation/index.js';
 import { claimsLoaders, claimsResolvers } from '../modules/claims/index.js';
@@ -120,6 +120,33 @@ function formatError(err: GraphQLError, log: FastifyInstance['log']): GraphQLErr
   return [new GraphQLError(err.message, { ...(err.nodes ? { nodes: err.nodes } : {}), ...(err.path ? { path: err.path } : {}), extensions: { code: 'BAD_USER_INPUT', ...(err.extensions ?? {}) } })];
 }
 
+/**
+ * A subscription's refusal (bad arguments, no permission) reaches the client as the `error` message of
+ * graphql-ws, which mercurius sends without the error formatter: the refusal is formatted here, so it
+ * carries the same `extensions` (code, reason, errors naming the argument) as a query's.
+ */
+function withSubscriptionErrors(resolvers: IResolvers, log: FastifyInstance['log']): IResolvers {
+  const sub = resolvers.Subscription as Record<string, { subscribe: (...a: unknown[]) => unknown; resolve?: unknown }> | undefined;
+  if (!sub) return resolvers;
+  const wrapped = Object.fromEntries(
+    Object.entries(sub).map(([field, def]) => [
+      field,
+      {
+        ...def,
+        subscribe: async (...a: unknown[]) => {
+          try {
+            return await def.subscribe(...a);
+          } catch (err) {
+            const [formatted] = formatError(err instanceof GraphQLError ? err : new GraphQLError((err as Error).message, { originalError: err as Error, path: [field] }), log);
+            throw formatted ?? err;
+          }
+        },
+      },
+    ]),
+  );
+  return { ...resolvers, Subscription: wrapped } as IResolvers;
+}
+
 export const graphqlPlugin = fp(
   async (app: FastifyInstance, opts: { graphiql: boolean }) => {
     const schema = readFileSync(schemaPath, 'utf8');
@@ -129,7 +156,7 @@ export const graphqlPlugin = fp(
       schema,
       path: '/graphql',
       graphiql: opts.graphiql,
-      resolvers: merge<IResolvers>([
+      resolvers: withSubscriptionErrors(merge<IResolvers>([
         customerResolvers,
         orgResolvers,
         contactHistoryResolvers,
@@ -147,10 +174,28 @@ export const graphqlPlugin = fp(
         valueResolvers,
         apiKeysResolvers,
         auditResolvers,
-      ]),
+      ]), app.log),
       loaders: merge<MercuriusLoaders>([customerLoaders, orgLoaders, contactHistoryLoaders, lifecycleLoaders, opportunitiesLoaders, actionsLoaders, reportsLoaders, plansLoaders, accessLoaders, claimsLoaders, allocationLoaders, valueLoaders, ordersLoaders]),
       // The cost rule reads the variables, which rules out mercurius' per-query cache.
       cache: false,
+      // Live updates over WebSocket (graphql-ws). The caller authenticates in `connection_init`:
+      // its payload carries the credentials a request would send as headers (`authorization`,
+      // `x-api-key`), directly or under `headers`. A missing, forged or expired one is refused
+      // before any subscription starts.
+      subscription: {
+        keepAlive: 30_000,
+        onConnect: async (data: { payload?: unknown }) => {
+          const raw = (data.payload && typeof data.payload === 'object' ? data.payload : {}) as Record<string, unknown>;
+          const creds = (raw.headers && typeof raw.headers === 'object' ? raw.headers : raw) as Record<string, unknown>;
+          const lower = Object.fromEntries(Object.entries(creds).map(([k, v]) => [k.toLowerCase(), v]));
+          const r = await app.authenticate({ authorization: lower.authorization, 'x-api-key': lower['x-api-key'] }, app.log);
+          if ('refused' in r) {
+            app.log.info({ reason: r.refused }, 'graphql-ws connection refused');
+            return false;
+          }
+          return { principal: r.principal, services: app.services };
+        },
+      },
       context: (request): Pick<MercuriusContext, 'principal' | 'services'> => ({ principal: request.principal, services: app.services }),
       validationRules: ({ variables }) => [
         depthRule,
@@ -176,6 +221,11 @@ export const graphqlPlugin = fp(
         if (refusal !== undefined && reply && !reply.hasHeader('retry-after')) reply.header('retry-after', String(retryAfter ?? 1));
         return { statusCode, response: { data: execution.data ?? null, errors } };
       },
+    });
+    // A subscription's document, sent over the WebSocket, within the same limits as a query's.
+    app.graphql.addHook('preSubscriptionParsing', async (_schema, source) => {
+      const why = checkQueryText(source);
+      if (why) throw new GraphQLError(why, { extensions: { code: 'BAD_USER_INPUT' } });
     });
   },
   { name: 'keel-graphql', dependencies: ['keel-auth'] },

@@ -39,6 +39,8 @@ export const events = pgTable(
     ownerUnitId: uuid('owner_unit_id'),
     actorId: uuid('actor_id'),
     onBehalfOfId: uuid('on_behalf_of_id'),
+    // The `x-request-id` of the request that wrote the event (null for work of the job queue).
+    requestId: text('request_id'),
     payload: jsonb('payload').notNull(),
   },
   (t) => [index('events_entity_idx').on(t.entityType, t.entityId), index('events_owner_unit_idx').on(t.ownerUnitId), index('events_position_idx').on(t.xid, t.id), index('events_at_idx').on(t.at)],

@@ -18,6 +18,7 @@ export type EventRow = {
   entity_id: string;
   actor_id: string | null;
   on_behalf_of_id: string | null;
+  request_id: string | null;
   payload: unknown;
   c_id: string | null;
   c_name: string | null;
@@ -50,7 +51,7 @@ export const eventsRepository = {
     return queryRows<EventRow>(
       ex,
       sql`SELECT events.id, events.xid::text AS xid, events.at, events.type, events.entity_type, events.entity_id, events.actor_id,
-          events.on_behalf_of_id, events.payload, customers.id AS c_id, customers.name AS c_name, customers.external_ids AS c_external_ids
+          events.on_behalf_of_id, events.request_id, events.payload, customers.id AS c_id, customers.name AS c_name, customers.external_ids AS c_external_ids
         FROM events
         LEFT JOIN customers ON customers.id = ${customerId} AND ${access.customer.visible(p)}
         WHERE events.xid < ${o.horizon}::xid8 ${after}

@@ -22,6 +22,7 @@ export const eventSchema = z
     entityId: z.string(),
     actorId: z.string().nullable(),
     onBehalfOfId: z.string().nullable(),
+    requestId: z.string().nullable().meta({ description: 'The `x-request-id` of the request that made the change (null for work of the job queue); webhooks and NATS also send it as the `x-request-id` header.' }),
     data: z.record(z.string(), z.unknown()),
   })
   .meta({ id: 'Event' });

@@ -49,6 +49,7 @@ export function toEventDto(r: EventRow, hidden: ReadonlySet<string>): EventDto |
     entityId: r.entity_id,
     actorId: r.actor_id,
     onBehalfOfId: r.on_behalf_of_id,
+    requestId: r.request_id,
     data: eventData(type, r.payload, hidden, customer),
   };
 }

@@ -8,3 +8,4 @@ export { webhooksRoutes } from './webhooks.routes.js';
 export { createWebhookService, type WebhookService } from './webhooks.service.js';
 export { createDeliveryEngine, type DeliveryEngine } from './webhooks.delivery.js';
 export { createNatsPublisher, type NatsPublisher } from './nats.publisher.js';
+export { createLiveEvents, type LiveEvents, LIVE_CHANNEL } from './live.js';

@@ -55,6 +55,7 @@ export function createNatsPublisher(database: Database, url: string, log?: Fasti
       for (const e of feed.events) {
         const h = natsHeaders();
         h.set('Nats-Msg-Id', e.id);
+        if (e.requestId) h.set('x-request-id', e.requestId);
         await client.publish(`keel.events.${e.type}`, sc.encode(JSON.stringify(e)), { msgID: e.id, headers: h });
       }
       await tx.execute(sql`UPDATE event_publishers SET pos_xid = ${feed.next.xid}::xid8, pos_id = ${feed.next.id}, updated_at = now() WHERE name = ${PUBLISHER}`);

@@ -28,6 +28,12 @@ export function retryDelay(scheduleMs: readonly number[], attempts: number, rand
 
 type Outcome = { statusCode: number | null; error: string | null; latencyMs: number };
 
+/** The `x-request-id` of the request that wrote the event, when it has one (deliveries made before it was recorded have none). */
+export function requestIdHeader(event: unknown): { 'x-request-id'?: string } {
+  const id = (event as { requestId?: unknown } | null)?.requestId;
+  return typeof id === 'string' && id.length > 0 ? { 'x-request-id': id } : {};
+}
+
 function post(url: string, headers: Record<string, string>, body: string, cfg: DeliveryConfig): Promise<Outcome> {
   const started = performance.now();
   return new Promise((resolve) => {
@@ -97,6 +103,7 @@ export function createDeliveryEngine(database: Database, cfg: DeliveryConfig, lo
         'webhook-id': d.eventId,
         'webhook-timestamp': String(ts),
         'webhook-signature': signatureHeader(target.secrets, d.eventId, ts, body),
+        ...requestIdHeader(d.payload),
       },
       body,
       cfg,
