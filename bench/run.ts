@@ -606,6 +606,11 @@ type Summary = {
   ratio: number | null;
   p50: number | null;
   p99: number | null;
+  baselineP99: number | null;
+  // The peer (an automatic GraphQL server over the same database) on the same request; null when not run.
+  peerRps: number | null;
+  peerRatio: number | null;
+  p99Ratio: number | null;
   latencyRate: number | null;
   errors: number;
   baselineErrors: number;
@@ -620,7 +625,8 @@ type Summary = {
 function summarise(c: Case): Summary {
   const app = c.runs.filter((r) => r.target === 'app' && r.kind === 'throughput');
   const base = c.runs.filter((r) => r.target === 'baseline' && r.kind === 'throughput');
-  const lat = c.runs.find((r) => r.kind === 'latency');
+  const lat = c.runs.find((r) => r.target === 'app' && r.kind === 'latency');
+  const baseLat = c.runs.find((r) => r.target === 'baseline' && r.kind === 'latency');
   const appRps = app.length ? round1(median(app.map((r) => r.reqPerSec))) : null;
   const baselineRps = base.length ? round1(median(base.map((r) => r.reqPerSec))) : null;
   return {
@@ -634,9 +640,14 @@ function summarise(c: Case): Summary {
     ratio: appRps !== null && baselineRps ? round2(appRps / baselineRps) : null,
     p50: lat ? lat.p50 : null,
     p99: lat ? lat.p99 : null,
+    baselineP99: baseLat ? baseLat.p99 : null,
+    peerRps: null,
+    peerRatio: null,
+    // A baseline p99 of 0 ms (sub-millisecond) is counted as 1 ms.
+    p99Ratio: lat && baseLat ? round2(lat.p99 / Math.max(1, baseLat.p99)) : null,
     latencyRate: null,
     errors: c.runs.filter((r) => r.target === 'app').reduce((a, r) => a + r.errors, 0),
-    baselineErrors: base.reduce((a, r) => a + r.errors, 0),
+    baselineErrors: c.runs.filter((r) => r.target === 'baseline').reduce((a, r) => a + r.errors, 0),
     requests: c.runs.filter((r) => r.target === 'app').reduce((a, r) => a + r.requests, 0),
     statements: c.statements ?? null,
     statementsByPageSize: c.statementsByPageSize,
@@ -646,12 +657,12 @@ function summarise(c: Case): Summary {
   };
 }
 
-// The issue's targets, judged here and reported, never asserted.
+// The targets, judged here and reported, never asserted. Throughput and latency are judged as ratios
+// measured side by side in the same run (the absolute numbers say more about the shared machine).
 function judge(s: Summary, all: Summary[]): void {
   if (s.status !== 'ok') return;
   const checks: [string, boolean][] = [];
-  const p99Ok = s.p99 !== null && s.p99 < 25;
-  if (s.scenario === 'S1') checks.push([`ratio ≥ 0.80`, (s.ratio ?? 0) >= 0.8]);
+  if (s.scenario === 'S1') checks.push([`ratio ≥ 0.90`, (s.ratio ?? 0) >= 0.9]);
   if (s.scenario === 'S2') checks.push([`ratio ≥ 0.70`, (s.ratio ?? 0) >= 0.7]);
   if (s.scenario === 'S3') {
     const s2 = all.find((x) => x.scenario === 'S2' && x.persona === s.persona);
@@ -662,8 +673,12 @@ function judge(s: Summary, all: Summary[]): void {
   if (s.scenario === 'S6' || s.scenario === 'S6r') {
     const by = s.statementsByPageSize ?? {};
     checks.push([`statements ≤ 5, same for 10 and 50 (${by['10']}/${by['50']})`, (by['50'] ?? 99) <= 5 && by['10'] === by['50']]);
+    // GraphQL's 50 customers with relations against REST's page of 50 for the same persona.
+    const s2 = all.find((x) => x.scenario === 'S2' && x.persona === s.persona && x.status === 'ok');
+    if (s2?.appRps) checks.push([`≥ 0.5 × S2 REST (${s2.appRps})`, (s.appRps ?? 0) >= 0.5 * s2.appRps]);
   }
-  if (['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S6r'].includes(s.scenario)) checks.push(['p99 < 25 ms', p99Ok]);
+  if (s.peerRatio !== null) checks.push(['≥ 1.0 × peer', s.peerRatio >= 1]);
+  if (s.p99Ratio !== null) checks.push(['p99 ≤ 1.5 × baseline p99', s.p99Ratio <= 1.5]);
   if (checks.length === 0) {
     s.target = '—';
     return;
@@ -674,7 +689,7 @@ function judge(s: Summary, all: Summary[]): void {
 }
 
 function table(rows: Summary[]): string {
-  const head = ['scenario', 'persona', 'app req/s', 'base req/s', 'ratio', 'p50 ms', 'p99 ms', 'errors', 'stmts/req', 'target met?'];
+  const head = ['scenario', 'persona', 'app req/s', 'base req/s', 'ratio', 'peer req/s', 'peer ratio', 'p50 ms', 'p99 ms', 'p99 ÷ base', 'errors', 'stmts/req', 'target met?'];
   const cell = (x: number | null | undefined) => (x === null || x === undefined ? '—' : String(x));
   const body = rows.map((s) =>
     s.status === 'ok'
@@ -684,13 +699,16 @@ function table(rows: Summary[]): string {
           cell(s.appRps),
           cell(s.baselineRps),
           cell(s.ratio),
+          cell(s.peerRps),
+          cell(s.peerRatio),
           cell(s.p50),
           cell(s.p99),
+          cell(s.p99Ratio),
           String(s.errors),
           s.statementsByPageSize ? `${s.statementsByPageSize['10']} (10) / ${s.statementsByPageSize['50']} (50)` : cell(s.statements),
           s.target,
         ]
-      : [`${s.scenario} ${s.label}`, s.persona, s.status, '', '', '', '', '', '', s.note ?? ''],
+      : [`${s.scenario} ${s.label}`, s.persona, s.status, '', '', '', '', '', '', '', '', '', s.note ?? ''],
   );
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
   const line = (r: string[]) => `| ${r.map((x, i) => x.padEnd(widths[i]!)).join(' | ')} |`;
@@ -792,6 +810,8 @@ async function main(): Promise<void> {
       const rate = Math.max(5, Math.round(appRps / 2));
       const lat = await load('app', 'latency', { ...common, url: appUrl, next: c.request, overallRate: rate });
       c.runs.push(lat);
+      // The baseline at the same fixed rate: the app's p99 is judged as a ratio of the baseline's.
+      if (b) c.runs.push(await load('baseline', 'latency', { ...common, url: baseUrl, next: () => ({ method: 'GET', path: b.path(), headers: {} }), overallRate: rate }));
       log(
         `${c.scenario} ${PERSONA_LABEL[c.persona].padEnd(15)} app ${round1(appRps)} req/s` +
           (b ? `, baseline ${round1(median(c.runs.filter((x) => x.target === 'baseline').map((x) => x.reqPerSec)))} req/s` : '') +
@@ -808,16 +828,17 @@ async function main(): Promise<void> {
 
   const summaries = cases.map(summarise);
   for (const s of summaries) {
-    const lat = s.runs.find((r) => r.kind === 'latency');
+    const lat = s.runs.find((r) => r.target === 'app' && r.kind === 'latency');
     s.latencyRate = lat ? Math.max(5, Math.round(median(s.runs.filter((r) => r.target === 'app' && r.kind === 'throughput').map((r) => r.reqPerSec)) / 2)) : null;
   }
   for (const s of summaries) judge(s, summaries);
-  const rssOk = rss.app.hwmMb < 200;
+  const RSS_TARGET_MB = 150;
+  const rssOk = rss.app.hwmMb < RSS_TARGET_MB;
 
   console.log('');
   console.log(table(summaries));
   console.log('');
-  console.log(`server peak RSS: ${rss.app.hwmMb} MB (VmHWM; sampled VmRSS peak ${rss.app.peakRssMb} MB) — target < 200 MB: ${rssOk ? 'yes' : 'NO'}`);
+  console.log(`server peak RSS: ${rss.app.hwmMb} MB (VmHWM; sampled VmRSS peak ${rss.app.peakRssMb} MB) — target < ${RSS_TARGET_MB} MB: ${rssOk ? 'yes' : 'NO'}`);
   console.log(`baseline peak RSS: ${rss.baseline.hwmMb} MB`);
   console.log(`machine: ${mach.cpu}, ${mach.cores} cores, ${mach.memoryGb} GB, Node ${mach.node}, PostgreSQL ${mach.postgres}; load average at start ${mach.loadAverageAtStart.join(' ')}, at end ${os.loadavg().map(round2).join(' ')}`);
 
@@ -836,7 +857,7 @@ async function main(): Promise<void> {
         database: dbName,
         seed: { seconds: round1(seedSeconds), steps },
         settings: { durationSec, amount: amount ?? null, connections, rounds },
-        rss: { ...rss, targetMb: 200, targetMet: rssOk },
+        rss: { ...rss, targetMb: RSS_TARGET_MB, targetMet: rssOk },
         results: summaries,
       },
       null,

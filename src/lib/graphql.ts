@@ -82,6 +82,18 @@ export const parseId = (value: unknown, at = 'id'): string => parseWith(idSchema
 const expectedVersion = z.number().int().min(1).optional();
 export const parseVersion = (value: unknown): number | undefined => parseWith(expectedVersion, value ?? undefined, (path) => ['expectedVersion', ...path]);
 
+// Mercurius keys each loader call by a stable JSON text of its parent object and arguments, to batch
+// and deduplicate them: for a page of 50 records with three batched fields that is 150 serialisations
+// of a whole record. A record with an id is one record: a non-enumerable toJSON makes its key the id
+// (spreads, Object.entries and the answers GraphQL builds never see it).
+function keyedById<T>(node: T): T {
+  if (node && typeof node === 'object' && typeof (node as { id?: unknown }).id === 'string' && !Object.prototype.hasOwnProperty.call(node, 'toJSON')) {
+    const id = (node as unknown as { id: string }).id;
+    Object.defineProperty(node, 'toJSON', { value: () => id, enumerable: false, configurable: true });
+  }
+  return node;
+}
+
 /**
  * A page as a GraphQL connection. `totalCount` is the page's count function (pagination.ts withCount):
  * GraphQL's default resolver calls a function field only when the query selects it, so a query that
@@ -89,7 +101,7 @@ export const parseVersion = (value: unknown): number | undefined => parseWith(ex
  */
 export function connection<T>(pg: Page<T>) {
   return {
-    edges: pg.data.map((node, i) => ({ node, cursor: pg.cursors?.[i] ?? '' })),
+    edges: pg.data.map((node, i) => ({ node: keyedById(node), cursor: pg.cursors?.[i] ?? '' })),
     pageInfo: { hasNextPage: pg.nextCursor !== null, endCursor: pg.nextCursor ?? pg.cursors?.[pg.cursors.length - 1] ?? null },
     totalCount: pg.count ?? (() => Promise.reject(new Error('this list has no count: attach one with withCount()'))),
   };

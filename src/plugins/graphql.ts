@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { type ASTVisitor, GraphQLError, Kind, type SelectionSetNode, type ValidationContext } from 'graphql';
+import { type ASTVisitor, type DocumentNode, GraphQLError, Kind, type GraphQLSchema, type SelectionSetNode, type ValidationContext } from 'graphql';
 import { createRequire } from 'node:module';
 import type * as ComplexityModule from 'graphql-query-complexity';
 import type { ComplexityEstimator } from 'graphql-query-complexity';
@@ -39,7 +39,10 @@ declare module 'mercurius' {
 
 // The ESM build of graphql-query-complexity imports graphql's .mjs files, a second graphql realm
 // beside the CommonJS one mercurius uses; its CommonJS build shares mercurius' graphql.
-const { createComplexityRule, simpleEstimator } = createRequire(import.meta.url)('graphql-query-complexity') as typeof ComplexityModule;
+const require = createRequire(import.meta.url);
+const { getComplexity, simpleEstimator } = require('graphql-query-complexity') as typeof ComplexityModule;
+// mercurius' own "refused before execution" error: its handler answers it as a validation failure.
+const { MER_ERR_GQL_VALIDATION } = require('mercurius/lib/errors') as { MER_ERR_GQL_VALIDATION: new () => Error & { errors?: GraphQLError[] } };
 
 export const schemaPath = new URL('../../schema.graphql', import.meta.url);
 export const MAX_DEPTH = 8;
@@ -74,6 +77,24 @@ const connectionEstimator: ComplexityEstimator = ({ args, childComplexity }) => 
   const first = typeof args.first === 'number' ? args.first : undefined;
   return first !== undefined ? 1 + childComplexity * first : undefined;
 };
+
+const estimators = [connectionEstimator, simpleEstimator({ defaultComplexity: 1 })];
+
+// The cost of a document depends on its variables (`first: $n`), so it is not a validation rule
+// (mercurius caches a document's validation, and with it the compiled query, by its text alone):
+// it is judged before each execution instead. A document without variables costs the same every
+// time: its cost is remembered with the cached document (a WeakMap, gone when the cache drops it).
+const fixedCost = new WeakMap<DocumentNode, number>();
+export function costOf(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown> | undefined, operationName?: string): number {
+  const constant = document.definitions.every((d) => d.kind !== Kind.OPERATION_DEFINITION || !d.variableDefinitions?.length);
+  if (constant) {
+    const known = fixedCost.get(document);
+    if (known !== undefined) return known;
+  }
+  const cost = getComplexity({ schema, query: document, variables: variables ?? {}, ...(operationName ? { operationName } : {}), estimators });
+  if (constant) fixedCost.set(document, cost);
+  return cost;
+}
 
 // Each module resolves its own fields of the shared types (Query, Mutation, Customer, ...); a field
 // claimed by two modules is a mistake, refused at start rather than silently overridden.
@@ -176,8 +197,10 @@ export const graphqlPlugin = fp(
         auditResolvers,
       ]), app.log),
       loaders: merge<MercuriusLoaders>([customerLoaders, orgLoaders, contactHistoryLoaders, lifecycleLoaders, opportunitiesLoaders, actionsLoaders, reportsLoaders, plansLoaders, accessLoaders, claimsLoaders, allocationLoaders, valueLoaders, ordersLoaders]),
-      // The cost rule reads the variables, which rules out mercurius' per-query cache.
-      cache: false,
+      // Parsed and validated documents are cached by their text (1 024); the cost is judged per
+      // request (preExecution). No graphql-jit: its compiled queries read a field's value without
+      // calling it, and connections' totalCount is a function that runs only when selected.
+      cache: 1024,
       // Live updates over WebSocket (graphql-ws). The caller authenticates in `connection_init`:
       // its payload carries the credentials a request would send as headers (`authorization`,
       // `x-api-key`), directly or under `headers`. A missing, forged or expired one is refused
@@ -197,15 +220,7 @@ export const graphqlPlugin = fp(
         },
       },
       context: (request): Pick<MercuriusContext, 'principal' | 'services'> => ({ principal: request.principal, services: app.services }),
-      validationRules: ({ variables }) => [
-        depthRule,
-        createComplexityRule({
-          maximumComplexity: MAX_COMPLEXITY,
-          variables: variables ?? {},
-          estimators: [connectionEstimator, simpleEstimator({ defaultComplexity: 1 })],
-          createError: (max, actual) => new GraphQLError(`query cost ${actual} exceeds the limit ${max}`, { extensions: { code: 'BAD_USER_INPUT' } }),
-        }),
-      ],
+      validationRules: [depthRule],
       errorFormatter: (execution, ctx) => {
         const log = (ctx as { reply?: { log: FastifyInstance['log'] } }).reply?.log ?? app.log;
         const errors = execution.errors.flatMap((e) => formatError(e, log)).map((e) => e.toJSON());
@@ -226,6 +241,16 @@ export const graphqlPlugin = fp(
     app.graphql.addHook('preSubscriptionParsing', async (_schema, source) => {
       const why = checkQueryText(source);
       if (why) throw new GraphQLError(why, { extensions: { code: 'BAD_USER_INPUT' } });
+    });
+    // A page of N costs N times its children: a deep, wide query is refused before it runs.
+    app.graphql.addHook('preExecution', async (schema, document, context, variables) => {
+      const operationName = (context.reply?.request.body as { operationName?: unknown } | undefined)?.operationName;
+      const cost = costOf(schema, document, variables as Record<string, unknown> | undefined, typeof operationName === 'string' ? operationName : undefined);
+      if (cost > MAX_COMPLEXITY) {
+        const err = new MER_ERR_GQL_VALIDATION();
+        err.errors = [new GraphQLError(`query cost ${cost} exceeds the limit ${MAX_COMPLEXITY}`, { extensions: { code: 'BAD_USER_INPUT' } })];
+        throw err;
+      }
     });
   },
   { name: 'keel-graphql', dependencies: ['keel-auth'] },

@@ -313,12 +313,18 @@ t.test('depth and cost limits refuse a query before it runs', async (t) => {
   const costly = await app.countStatements(() => app.gql(c.users.sales, wide, { n: 200 }));
   t.same(costly.result.codes, ['BAD_USER_INPUT'], JSON.stringify(costly.result.errors));
   t.match(costly.result.errors?.[0]?.message, /cost/);
+  t.equal(costly.result.status, 400, 'refused before execution: 400, as a validation failure');
   t.equal(costly.result.data, null);
   t.ok(costly.statements <= baseline.statements, 'the costly query never ran');
   const literal = await app.gql(c.users.sales, wide.replace('query($n: Int)', '').replace('$n', '200'));
   t.same(literal.codes, ['BAD_USER_INPUT'], 'the same with first written inline');
   const ok = await app.gql(c.users.sales, wide, { n: 20 });
   t.same(ok.errors, undefined, 'a modest page of the same shape runs');
+  // The document is cached by its text: the cost is still judged by each request's variables.
+  const again = await app.gql(c.users.sales, wide, { n: 200 });
+  t.same(again.codes, ['BAD_USER_INPUT'], 'the cached document with a costly variable is refused again');
+  for (let i = 0; i < 3; i++) t.same((await app.gql(c.users.sales, wide, { n: 20 })).errors, undefined, `run ${i + 2} of the cached document`);
+  t.same((await app.gql(c.users.sales, wide, { n: 200 })).codes, ['BAD_USER_INPUT'], 'and refused on a later run too');
 });
 
 t.test('nested owner and ownerUnit follow the visibility of users and units: a share shows the record, not its owner', async (t) => {
