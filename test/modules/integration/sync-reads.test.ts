@@ -59,7 +59,8 @@ async function walk(s: Spec, qs: string): Promise<string[]> {
  * id order page by page; a change to `a` after that instant shows up and unchanged `b` does not;
  * counts; descending order; both doors; bad values answer 400 naming the field.
  */
-async function syncChecks(t: typeof tap, s: Spec, a: string, b: string, change: () => Promise<string>) {
+type Tap = Parameters<Parameters<typeof tap.test>[0]>[0];
+async function syncChecks(t: Tap, s: Spec, a: string, b: string, change: () => Promise<string>) {
   const tie = ancient();
   await setUpdated(s, [a, b], tie);
   ours = undefined;
