@@ -1213,6 +1213,8 @@ export type HandoffFilter = {
   /** Default RECEIVED. */
   box?: InputMaybe<HandoffBox>;
   status?: InputMaybe<HandoffStatus>;
+  /** A sync's read: the handoffs made, decided, escalated or cancelled after this instant. */
+  updatedAfter?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 /** Exactly one of toUnitId and toUserId. */
@@ -1296,6 +1298,8 @@ export type InteractionFilter = {
   occurredAfter?: InputMaybe<Scalars['DateTime']['input']>;
   occurredBefore?: InputMaybe<Scalars['DateTime']['input']>;
   opportunityId?: InputMaybe<Scalars['ID']['input']>;
+  /** A sync's read: the interactions recorded or edited after this instant. */
+  updatedAfter?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 /** An earlier version of an interaction, and the edit that replaced it (editedBy, onBehalfOfId, editedAt). */
@@ -1976,6 +1980,11 @@ export type OrgUnit = {
   version: Scalars['Int']['output'];
 };
 
+export type OrgUnitFilter = {
+  /** A sync's read: the units created or changed after this instant. */
+  updatedAfter?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
 export type OrgUnitKind =
   | 'BRANCH'
   | 'DEPARTMENT'
@@ -2241,9 +2250,10 @@ export type Query = {
   /** Open deals per stage now. */
   funnelReport: FunnelReport;
   handoff?: Maybe<Handoff>;
+  /** sort: -createdAt (default), createdAt or updatedAt (optional '-'). */
   handoffs: HandoffConnection;
   interaction?: Maybe<Interaction>;
-  /** Exactly one of customerId and opportunityId. */
+  /** Exactly one of customerId and opportunityId. sort: -occurredAt (default), occurredAt or updatedAt (optional '-'). */
   interactions: InteractionConnection;
   me: Me;
   opportunities: OpportunityConnection;
@@ -2253,6 +2263,7 @@ export type Query = {
   orderByExternalId?: Maybe<Order>;
   orders: OrderConnection;
   orgUnit?: Maybe<OrgUnit>;
+  /** The visible tree in one list: tree order, or by sort (createdAt, updatedAt, optional '-'), then id. */
   orgUnits: Array<OrgUnit>;
   pipeline?: Maybe<Pipeline>;
   pipelines: Array<Pipeline>;
@@ -2271,6 +2282,7 @@ export type Query = {
   /** Defaults to the last 90 days. */
   sourceReport: SourceReport;
   user?: Maybe<User>;
+  /** sort: createdAt (default) or updatedAt, optional '-'. */
   users: UserConnection;
   /** GET /v1/value-model */
   valueModel: ValueModel;
@@ -2472,6 +2484,7 @@ export type QueryHandoffsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<HandoffFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+  sort?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -2486,6 +2499,7 @@ export type QueryInteractionsArgs = {
   filter?: InputMaybe<InteractionFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
   opportunityId?: InputMaybe<Scalars['ID']['input']>;
+  sort?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -2529,6 +2543,12 @@ export type QueryOrdersArgs = {
 
 export type QueryOrgUnitArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryOrgUnitsArgs = {
+  filter?: InputMaybe<OrgUnitFilter>;
+  sort?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -2585,6 +2605,7 @@ export type QuerySharesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<ShareFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+  sort?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -2601,7 +2622,9 @@ export type QueryUserArgs = {
 
 export type QueryUsersArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<UserFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+  sort?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -2722,6 +2745,8 @@ export type Share = {
   resourceType: ShareResourceType;
   toUnitId?: Maybe<Scalars['ID']['output']>;
   toUserId?: Maybe<Scalars['ID']['output']>;
+  /** A share is never changed, only made or revoked (deleted): the same instant as createdAt. */
+  updatedAt: Scalars['DateTime']['output'];
 };
 
 export type ShareConnection = {
@@ -2743,6 +2768,8 @@ export type ShareFilter = {
   resourceType?: InputMaybe<ShareResourceType>;
   toUnitId?: InputMaybe<Scalars['ID']['input']>;
   toUserId?: InputMaybe<Scalars['ID']['input']>;
+  /** A sync's read: the shares made after this instant. */
+  updatedAfter?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 /** Answered upper-case; REST accepts it in any case. */
@@ -3174,6 +3201,15 @@ export type UserEdge = {
   node: User;
 };
 
+export type UserFilter = {
+  active?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Name or email contains. */
+  q?: InputMaybe<Scalars['String']['input']>;
+  unitId?: InputMaybe<Scalars['ID']['input']>;
+  /** A sync's read: the users created or changed after this instant. */
+  updatedAfter?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
 export type UserKind =
   | 'HUMAN'
   | 'SERVICE';
@@ -3584,6 +3620,7 @@ export type ResolversTypes = {
   OrderStatus: ResolverTypeWrapper<unknown>;
   OrderUpsertResult: ResolverTypeWrapper<unknown>;
   OrgUnit: ResolverTypeWrapper<unknown>;
+  OrgUnitFilter: ResolverTypeWrapper<unknown>;
   OrgUnitKind: ResolverTypeWrapper<unknown>;
   PageInfo: ResolverTypeWrapper<unknown>;
   PartnerType: ResolverTypeWrapper<unknown>;
@@ -3661,6 +3698,7 @@ export type ResolversTypes = {
   User: ResolverTypeWrapper<unknown>;
   UserConnection: ResolverTypeWrapper<unknown>;
   UserEdge: ResolverTypeWrapper<unknown>;
+  UserFilter: ResolverTypeWrapper<unknown>;
   UserKind: ResolverTypeWrapper<unknown>;
   ValueCause: ResolverTypeWrapper<unknown>;
   ValueClass: ResolverTypeWrapper<unknown>;
@@ -3818,6 +3856,7 @@ export type ResolversParentTypes = {
   OrderLineInput: unknown;
   OrderUpsertResult: unknown;
   OrgUnit: unknown;
+  OrgUnitFilter: unknown;
   PageInfo: unknown;
   Pipeline: unknown;
   PipelineStage: unknown;
@@ -3884,6 +3923,7 @@ export type ResolversParentTypes = {
   User: unknown;
   UserConnection: unknown;
   UserEdge: unknown;
+  UserFilter: unknown;
   ValueClassCount: unknown;
   ValueClassMove: unknown;
   ValueClassMoves: unknown;
@@ -4989,7 +5029,7 @@ export type QueryResolvers<ContextType = MercuriusContext, ParentType extends Re
   orderByExternalId?: Resolver<Maybe<ResolversTypes['Order']>, ParentType, ContextType, RequireFields<QueryOrderByExternalIdArgs, 'externalId' | 'system'>>;
   orders?: Resolver<ResolversTypes['OrderConnection'], ParentType, ContextType, Partial<QueryOrdersArgs>>;
   orgUnit?: Resolver<Maybe<ResolversTypes['OrgUnit']>, ParentType, ContextType, RequireFields<QueryOrgUnitArgs, 'id'>>;
-  orgUnits?: Resolver<Array<ResolversTypes['OrgUnit']>, ParentType, ContextType>;
+  orgUnits?: Resolver<Array<ResolversTypes['OrgUnit']>, ParentType, ContextType, Partial<QueryOrgUnitsArgs>>;
   pipeline?: Resolver<Maybe<ResolversTypes['Pipeline']>, ParentType, ContextType, RequireFields<QueryPipelineArgs, 'id'>>;
   pipelines?: Resolver<Array<ResolversTypes['Pipeline']>, ParentType, ContextType>;
   plan?: Resolver<Maybe<ResolversTypes['Plan']>, ParentType, ContextType, RequireFields<QueryPlanArgs, 'id'>>;
@@ -5065,6 +5105,7 @@ export type ShareResolvers<ContextType = MercuriusContext, ParentType extends Re
   resourceType?: Resolver<ResolversTypes['ShareResourceType'], ParentType, ContextType>;
   toUnitId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   toUserId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
 export type ShareConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['ShareConnection'] = ResolversParentTypes['ShareConnection']> = {

@@ -3,7 +3,7 @@ import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
 import type { Executor } from '../db/client.js';
 import { AppError, fieldError } from './errors.js';
-import { CONTROL_CHARACTERS, queryFlag, timestamp } from './schemas.js';
+import { CONTROL_CHARACTERS, queryFlag, safeString, timestamp } from './schemas.js';
 
 export const limitSchema = z.coerce.number().int().min(1).max(200).default(50);
 
@@ -16,6 +16,17 @@ export const countParam = queryFlag.optional();
 
 /** The query parameters of every paged list: spread them into its strict query schema. */
 export const pageParams = { limit: limitSchema, cursor: cursorParam.optional(), count: countParam };
+
+/**
+ * The query parameters of a sync read (api.md §1 Sync): `updatedAfter` (the records changed after this
+ * instant) and `sort` (checked against the list's own fields by parseSort). Spread them into a list's
+ * strict query schema; docs/integration.md "Sync reads".
+ */
+export const syncParams = { updatedAfter: timestamp.optional(), sort: safeString().max(40).optional() };
+
+/** `updatedAfter`'s condition on a list's `updated_at` column (strictly after), or none. */
+export const updatedAfterCondition = (column: AnyPgColumn | SQL, after: string | undefined): SQL | undefined =>
+  after ? sql`${column} > ${after}::timestamptz` : undefined;
 
 /** The query of a list answered in one page (small, bounded lists): only `count`. */
 export const countQuery = z.object({ count: countParam }).strict();

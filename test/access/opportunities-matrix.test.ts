@@ -11,9 +11,10 @@ import { queryRows } from '../../src/db/client.js';
 import { applyExternalIds } from '../../src/lib/external-ids.js';
 import type { CreateCustomerInput } from '../../src/modules/customers/customers.schemas.js';
 import { loadPrincipal } from '../../src/modules/org/principal.repository.js';
-import { buildTestApp, type Unit, type User } from '../helpers/app.js';
-import { defaultPipeline, delegation, opportunity } from '../helpers/factories.js';
-import { BUILT_IN, BUILT_IN_NAMES, canAct, expectOnRecord, grants, type MRecord, type MRole, type MUnit, type MUser, onBehalfOf, reach, seesUser, type Status, type UnitKind, visibleIds, type World } from './model.js';
+import { buildTestApp, type User } from '../helpers/app.js';
+import { defaultPipeline, opportunity } from '../helpers/factories.js';
+import { BUILT_IN, BUILT_IN_NAMES, canAct, expectOnRecord, grants, type MRecord, type MRole, type MUser, onBehalfOf, reach, seesUser, type Status, visibleIds } from './model.js';
+import { CALLERS, type Caller, matrixWorld, type Placed, POSITIONS } from './matrix-world.js';
 
 const app = await buildTestApp();
 t.teardown(() => app.close());
@@ -28,32 +29,6 @@ const roleFor = (name: string): MRole => {
   const opp = base.permissions.filter((p) => /^customers:(read|create|update)$/.test(p)).map((p) => p.replace('customers:', 'opportunities:'));
   const pipes = name === 'admin' ? ['pipelines:read', 'pipelines:create', 'pipelines:update'] : PIPELINE_READERS.has(name) ? ['pipelines:read'] : [];
   return { ...base, permissions: [...base.permissions, ...opp, ...pipes] };
-};
-
-const root = await app.root();
-const R1 = await app.unit('REGION');
-const B = await app.unit('BRANCH', R1);
-const D = await app.unit('DEPARTMENT', B);
-const P1 = await app.unit('PARTNER', R1);
-const P1s = await app.unit('DEPARTMENT', P1);
-const P2 = await app.unit('PARTNER', R1);
-const R2 = await app.unit('REGION');
-const B2 = await app.unit('BRANCH', R2);
-const MY_UNITS = [R1, B, D, P1, P1s, P2, R2, B2];
-
-const CALLERS = ['admin', 'executive', 'manager', 'marketing', 'sales', 'service', 'partner_manager', 'partner_sales', 'integration'] as const;
-const PARTNER_SIDE = new Set<string>(['partner_manager', 'partner_sales']);
-const homeOf = (name: string) => (PARTNER_SIDE.has(name) ? 'partner' : 'company');
-type Caller = { name: string; user: User; m: MUser };
-const callers = new Map<string, Caller>();
-for (const name of CALLERS) {
-  const user = await app.user(homeOf(name) === 'partner' ? P1 : B, [name]);
-  callers.set(name, { name, user, m: { id: user.id, unitId: user.unitId, roles: [roleFor(name)] } });
-}
-const caller = (name: string): Caller => {
-  const c = callers.get(name);
-  if (!c) throw new Error(name);
-  return c;
 };
 
 const admin = await app.admin();
@@ -78,57 +53,20 @@ async function oppOf(owner: User, track = true): Promise<Rec> {
   return rec;
 }
 
-const POSITIONS = ['own', 'sameUnit', 'subtree', 'siblingPartner', 'elsewhere', 'delegated'] as const;
-type Position = (typeof POSITIONS)[number];
-type Target = { record: Rec; owner: User };
-
-const home = {
-  company: { colleague: await app.user(B, ['sales']), below: await app.user(D, ['sales']) },
-  partner: { colleague: await app.user(P1, ['partner_sales']), below: await app.user(P1s, ['partner_sales']) },
-};
-const p2User = await app.user(P2, ['partner_sales']);
-const b2User = await app.user(B2, ['sales']);
-const shared = {
-  siblingPartner: { record: await oppOf(p2User), owner: p2User },
-  elsewhere: { record: await oppOf(b2User), owner: b2User },
-  company: { sameUnit: { record: await oppOf(home.company.colleague), owner: home.company.colleague }, subtree: { record: await oppOf(home.company.below), owner: home.company.below } },
-  partner: { sameUnit: { record: await oppOf(home.partner.colleague), owner: home.partner.colleague }, subtree: { record: await oppOf(home.partner.below), owner: home.partner.below } },
-};
-const activeDelegations: { fromUserId: string; toUserId: string }[] = [];
-const targets = new Map<string, Record<Position, Target>>();
+type Target = Placed<Rec>;
+// Units, callers, positions and delegations: the world the record matrices share (./matrix-world.ts).
+// Each caller also owns a customer, to open opportunities on.
 const ownCustomer = new Map<string, string>();
-for (const name of CALLERS) {
-  const c = caller(name);
-  const side = homeOf(name);
-  const delegator = side === 'partner' ? await app.user(P1s, ['partner_sales']) : await app.user(B2, ['sales']);
-  // The delegator need not see the caller (another region, or its own scope only): the admin arranges it.
-  await delegation(app, delegator, c.user, { by: admin });
-  activeDelegations.push({ fromUserId: delegator.id, toUserId: c.user.id });
-  ownCustomer.set(name, await customerOf(c.user));
-  targets.set(name, {
-    own: { record: await oppOf(c.user), owner: c.user },
-    sameUnit: shared[side].sameUnit,
-    subtree: shared[side].subtree,
-    siblingPartner: shared.siblingPartner,
-    elsewhere: shared.elsewhere,
-    delegated: { record: await oppOf(delegator), owner: delegator },
-  });
-}
+const { MY_UNITS, caller, target, world } = await matrixWorld(app, {
+  roleFor,
+  recordOf: (owner) => oppOf(owner),
+  perCaller: async (name, user) => {
+    ownCustomer.set(name, await customerOf(user));
+  },
+});
 // Every opportunity of the world carries an ERP id, for the routes that find a record by it.
 const extId = (rec: Rec) => `omx-${rec.id}`;
 for (const rec of allRecords) await applyExternalIds(app.db, 'opportunity', rec.id, { erp: extId(rec) });
-const target = (name: string, pos: Position): Target => {
-  const tg = targets.get(name)?.[pos];
-  if (!tg) throw new Error(`${name}/${pos}`);
-  return tg;
-};
-
-const mu = (u: Unit, parent: Unit | null): MUnit => ({ id: u.id, parentId: parent?.id ?? null, kind: u.kind as UnitKind });
-const world: World = {
-  units: new Map([mu(root, null), mu(R1, root), mu(B, R1), mu(D, B), mu(P1, R1), mu(P1s, P1), mu(P2, R1), mu(R2, root), mu(B2, R2)].map((u) => [u.id, u])),
-  shares: [],
-  delegations: activeDelegations,
-};
 
 /** Opening an opportunity for `owner`: the create rule of the model, with opportunities:create. */
 function expectCreate(user: MUser, owner: { id: string; unitId: string }): Status {

@@ -11,9 +11,10 @@ import t from 'tap';
 import { queryRows } from '../../src/db/client.js';
 import type { CreateCustomerInput } from '../../src/modules/customers/customers.schemas.js';
 import { loadPrincipal } from '../../src/modules/org/principal.repository.js';
-import { buildTestApp, type Unit, type User } from '../helpers/app.js';
-import { delegation, tag } from '../helpers/factories.js';
-import { BUILT_IN, BUILT_IN_NAMES, canAct, canRead, expectOnRecord, grants, isVisible, type MRecord, type MRole, type MUnit, type MUser, onBehalfOf, reach, type UnitKind, visibleIds, type World } from './model.js';
+import { buildTestApp, type User } from '../helpers/app.js';
+import { tag } from '../helpers/factories.js';
+import { BUILT_IN, BUILT_IN_NAMES, canAct, canRead, expectOnRecord, grants, isVisible, type MRecord, type MRole, onBehalfOf, reach, visibleIds } from './model.js';
+import { CALLERS, type Caller, matrixWorld, POSITIONS, type Position } from './matrix-world.js';
 
 const app = await buildTestApp();
 t.teardown(() => app.close());
@@ -27,32 +28,6 @@ const roleFor = (name: string): MRole => {
   if (!base) throw new Error(name);
   const orders = ['orders:read', ...(ORDER_WRITERS.has(name) ? ['orders:create', 'orders:update'] : [])];
   return { ...base, permissions: [...base.permissions, ...orders] };
-};
-
-const root = await app.root();
-const R1 = await app.unit('REGION');
-const B = await app.unit('BRANCH', R1);
-const D = await app.unit('DEPARTMENT', B);
-const P1 = await app.unit('PARTNER', R1);
-const P1s = await app.unit('DEPARTMENT', P1);
-const P2 = await app.unit('PARTNER', R1);
-const R2 = await app.unit('REGION');
-const B2 = await app.unit('BRANCH', R2);
-const MY_UNITS = [R1, B, D, P1, P1s, P2, R2, B2];
-
-const CALLERS = ['admin', 'executive', 'manager', 'marketing', 'sales', 'service', 'partner_manager', 'partner_sales', 'integration'] as const;
-const PARTNER_SIDE = new Set<string>(['partner_manager', 'partner_sales']);
-const homeOf = (name: string) => (PARTNER_SIDE.has(name) ? 'partner' : 'company');
-type Caller = { name: string; user: User; m: MUser };
-const callers = new Map<string, Caller>();
-for (const name of CALLERS) {
-  const user = await app.user(homeOf(name) === 'partner' ? P1 : B, [name]);
-  callers.set(name, { name, user, m: { id: user.id, unitId: user.unitId, roles: [roleFor(name)] } });
-}
-const caller = (name: string): Caller => {
-  const c = callers.get(name);
-  if (!c) throw new Error(name);
-  return c;
 };
 
 const admin = await app.admin();
@@ -73,48 +48,10 @@ async function orderOf(owner: User): Promise<Rec> {
   return rec;
 }
 
-const POSITIONS = ['own', 'sameUnit', 'subtree', 'siblingPartner', 'elsewhere', 'delegated'] as const;
-type Position = (typeof POSITIONS)[number];
-
-const home = {
-  company: { colleague: await app.user(B, ['sales']), below: await app.user(D, ['sales']) },
-  partner: { colleague: await app.user(P1, ['partner_sales']), below: await app.user(P1s, ['partner_sales']) },
-};
-const shared = {
-  siblingPartner: await orderOf(await app.user(P2, ['partner_sales'])),
-  elsewhere: await orderOf(await app.user(B2, ['sales'])),
-  company: { sameUnit: await orderOf(home.company.colleague), subtree: await orderOf(home.company.below) },
-  partner: { sameUnit: await orderOf(home.partner.colleague), subtree: await orderOf(home.partner.below) },
-};
-const activeDelegations: { fromUserId: string; toUserId: string }[] = [];
-const targets = new Map<string, Record<Position, Rec>>();
-for (const name of CALLERS) {
-  const c = caller(name);
-  const side = homeOf(name);
-  const delegator = side === 'partner' ? await app.user(P1s, ['partner_sales']) : await app.user(B2, ['sales']);
-  await delegation(app, delegator, c.user, { by: admin });
-  activeDelegations.push({ fromUserId: delegator.id, toUserId: c.user.id });
-  targets.set(name, {
-    own: await orderOf(c.user),
-    sameUnit: shared[side].sameUnit,
-    subtree: shared[side].subtree,
-    siblingPartner: shared.siblingPartner,
-    elsewhere: shared.elsewhere,
-    delegated: await orderOf(delegator),
-  });
-}
-const target = (name: string, pos: Position): Rec => {
-  const tg = targets.get(name)?.[pos];
-  if (!tg) throw new Error(`${name}/${pos}`);
-  return tg;
-};
-
-const mu = (u: Unit, parent: Unit | null): MUnit => ({ id: u.id, parentId: parent?.id ?? null, kind: u.kind as UnitKind });
-const world: World = {
-  units: new Map([mu(root, null), mu(R1, root), mu(B, R1), mu(D, B), mu(P1, R1), mu(P1s, P1), mu(P2, R1), mu(R2, root), mu(B2, R2)].map((u) => [u.id, u])),
-  shares: [],
-  delegations: activeDelegations,
-};
+// Units, callers, positions and delegations: the world the record matrices share (./matrix-world.ts).
+const mw = await matrixWorld(app, { roleFor, recordOf: orderOf });
+const { MY_UNITS, caller, world } = mw;
+const target = (name: string, pos: Position): Rec => mw.target(name, pos).record;
 
 const read = (c: Caller, rec: Rec) => (isVisible(world, c.m, rec) && canRead(world, c.m, rec, 'orders:read') ? 200 : 404);
 /** An order placed on the position's customer: no permission → 403; a customer out of sight is an unknown id (400). */

@@ -2,9 +2,9 @@ import { and, asc, eq, getTableColumns, gt, inArray, type SQL, sql } from 'drizz
 import type { Executor } from '../../db/client.js';
 import { contacts, customers, interactionRevisions, interactions, opportunities } from '../../db/schema/index.js';
 import { access, type Principal } from '../../lib/access.js';
-import { countRows, keyset } from '../../lib/pagination.js';
+import { countRows, keyset, type SortSpec, updatedAfterCondition } from '../../lib/pagination.js';
 import { repointCustomerRows, survivorOwner } from '../../lib/repoint.js';
-import type { InteractionFilter } from './contact-history.schemas.js';
+import type { InteractionFilter, InteractionSort } from './contact-history.schemas.js';
 
 export type InteractionRow = typeof interactions.$inferSelect;
 export type InteractionInsert = typeof interactions.$inferInsert;
@@ -16,6 +16,9 @@ export const customerAllows = access.customer.allows;
 export const opportunityVisible = access.opportunity.visible;
 
 const newestFirst = { column: interactions.occurredAt, desc: true, kind: 'timestamp' } as const;
+/** A list's order: by when the contact happened (the default, newest first) or by the last change (a sync). */
+export type InteractionOrder = { field: InteractionSort; desc: boolean };
+const sortSpec = (o: InteractionOrder): SortSpec => ({ column: o.field === 'updatedAt' ? interactions.updatedAt : interactions.occurredAt, desc: o.desc, kind: 'timestamp' });
 
 function filterConds(f: InteractionFilter): (SQL | undefined)[] {
   return [
@@ -25,6 +28,7 @@ function filterConds(f: InteractionFilter): (SQL | undefined)[] {
     f.occurredBefore ? sql`${interactions.occurredAt} < ${f.occurredBefore}::timestamptz` : undefined,
     f.opportunityId ? eq(interactions.opportunityId, f.opportunityId) : undefined,
     f.contactId ? eq(interactions.contactId, f.contactId) : undefined,
+    updatedAfterCondition(interactions.updatedAt, f.updatedAfter),
   ];
 }
 
@@ -69,8 +73,8 @@ export const contactHistoryRepository = {
     return row ?? null;
   },
 
-  async listForCustomer(ex: Executor, customerId: string, f: InteractionFilter, cursor: string | undefined, limit: number): Promise<InteractionRow[]> {
-    const ks = keyset(newestFirst, interactions.id, cursor);
+  async listForCustomer(ex: Executor, customerId: string, f: InteractionFilter, order: InteractionOrder, cursor: string | undefined, limit: number): Promise<InteractionRow[]> {
+    const ks = keyset(sortSpec(order), interactions.id, cursor);
     return ex
       .select()
       .from(interactions)
@@ -79,8 +83,16 @@ export const contactHistoryRepository = {
       .limit(limit + 1);
   },
 
-  async listForOpportunity(ex: Executor, p: Principal, opportunityId: string, f: InteractionFilter, cursor: string | undefined, limit: number): Promise<InteractionRow[]> {
-    const ks = keyset(newestFirst, interactions.id, cursor);
+  async listForOpportunity(
+    ex: Executor,
+    p: Principal,
+    opportunityId: string,
+    f: InteractionFilter,
+    order: InteractionOrder,
+    cursor: string | undefined,
+    limit: number,
+  ): Promise<InteractionRow[]> {
+    const ks = keyset(sortSpec(order), interactions.id, cursor);
     const rows = await ex
       .select({ i: interactions })
       .from(interactions)

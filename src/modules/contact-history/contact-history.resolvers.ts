@@ -23,7 +23,7 @@ export const contactHistoryResolvers = {
     interactions: async (_, args, ctx) => {
       const customerId = optionalId(args.customerId, 'customerId');
       const opportunityId = optionalId(args.opportunityId, 'opportunityId');
-      const q = parseArgs(listInteractionsQuery, { filter: args.filter, first: args.first, after: args.after });
+      const q = parseArgs(listInteractionsQuery, { filter: args.filter, first: args.first, after: args.after, sort: args.sort });
       if ((customerId === undefined) === (opportunityId === undefined)) throw fieldError('VALIDATION_FAILED', 'customerId', 'give exactly one of customerId and opportunityId');
       const svc = ctx.services.contactHistory;
       return connection(customerId ? await svc.listForCustomer(ctx.principal, customerId, q) : await svc.listForOpportunity(ctx.principal, opportunityId ?? '', q));
@@ -45,7 +45,8 @@ function interactionsOf(load: PagesFor) {
   return async (queries: { obj: { id: string }; params: Partial<CustomerInteractionsArgs> }[], ctx: MercuriusContext) => {
     const groups = new Map<string, { first: number; after: string | undefined; filter: InteractionFilter; ids: string[] }>();
     const keys = queries.map((q) => {
-      const { limit, cursor, count: _, ...filter } = parseArgs(listInteractionsQuery, q.params);
+      // Nested lists are newest first only (no sort argument).
+      const { limit, cursor, count: _, sort: _sort, ...filter } = parseArgs(listInteractionsQuery, q.params);
       const key = JSON.stringify([limit, cursor ?? null, filter]);
       const g = groups.get(key) ?? { first: limit, after: cursor, filter, ids: [] };
       g.ids.push(q.obj.id);

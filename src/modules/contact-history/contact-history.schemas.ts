@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { pageParams } from '../../lib/pagination.js';
+import { pageParams, syncParams } from '../../lib/pagination.js';
 import { safeString, timestamp } from '../../lib/schemas.js';
 
 export const INTERACTION_CHANNELS = ['PHONE', 'FAX', 'EMAIL', 'SMS', 'VISIT', 'MEETING', 'WEB', 'EVENT', 'MEDIA', 'LETTER', 'OTHER'] as const;
@@ -124,11 +124,17 @@ export const interactionFilter = z
     occurredBefore: timestamp.optional(),
     opportunityId: z.uuid().optional(),
     contactId: z.uuid().optional(),
+    // A sync's read: the interactions recorded or edited after this instant.
+    updatedAfter: timestamp.optional(),
   })
   .strict();
 export type InteractionFilter = z.infer<typeof interactionFilter>;
 
-export const listInteractionsQuery = interactionFilter.extend(pageParams).strict();
+// The lists' sorts: newest contact first by default; a sync reads by updatedAt.
+export const INTERACTION_SORTS = ['occurredAt', 'updatedAt'] as const;
+export type InteractionSort = (typeof INTERACTION_SORTS)[number];
+
+export const listInteractionsQuery = interactionFilter.extend({ ...pageParams, sort: syncParams.sort }).strict();
 export type ListInteractionsQuery = z.infer<typeof listInteractionsQuery>;
 
 export const pageQuery = z.object(pageParams).strict();

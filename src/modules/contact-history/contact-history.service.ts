@@ -2,9 +2,10 @@ import type { Database, Executor } from '../../db/client.js';
 import { can, onBehalfOf, type Principal, requirePermission } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../lib/errors.js';
-import { countsOnce, decodeCursor, emptyPage, isIsoTimestamp, type Page, pageOf, withCount } from '../../lib/pagination.js';
-import { contactHistoryRepository as repo, type InteractionRow, type RevisionRow } from './contact-history.repository.js';
+import { countsOnce, cursorForSort, decodeCursor, emptyPage, isIsoTimestamp, type Page, pageOf, parseSort, sortKey, withCount } from '../../lib/pagination.js';
+import { contactHistoryRepository as repo, type InteractionOrder, type InteractionRow, type RevisionRow } from './contact-history.repository.js';
 import {
+  INTERACTION_SORTS,
   type InteractionDto,
   type InteractionFilter,
   type InteractionRevisionDto,
@@ -71,10 +72,18 @@ function toRevisionDto(r: RevisionRow): InteractionRevisionDto {
   };
 }
 
-const interactionPage = (rows: InteractionRow[], limit: number): Page<InteractionDto> => {
-  const pg = pageOf(rows, limit, (r) => [iso(r.occurredAt), r.id]);
+// A top-level list's page carries its sort in its cursors; a nested page (newest first only) does not.
+const interactionPage = (rows: InteractionRow[], limit: number, order?: InteractionOrder): Page<InteractionDto> => {
+  const pg = order ? pageOf(rows, limit, (r) => [iso(r[order.field]), r.id], sortKey(order)) : pageOf(rows, limit, (r) => [iso(r.occurredAt), r.id]);
   return { ...pg, data: pg.data.map(toInteractionDto) };
 };
+
+/** A top-level list's query split: its order, its cursor checked against that order, and its filter. */
+function listParts(q: ListInteractionsQuery) {
+  const { limit, cursor, count: _, sort: rawSort, ...filter } = q;
+  const order: InteractionOrder = parseSort(rawSort, INTERACTION_SORTS, '-occurredAt');
+  return { limit, order, cursor: cursorForSort(cursor, sortKey(order)), filter };
+}
 
 function decodeTimelineCursor(cursor: string | undefined): TimelineCursor | undefined {
   if (cursor === undefined) return undefined;
@@ -207,16 +216,18 @@ export function createContactHistoryService(database: Database, opts: { onValueI
 
     async listForCustomer(p: Principal, customerId: string, q: ListInteractionsQuery): Promise<Page<InteractionDto>> {
       await readableCustomer(p, customerId);
-      const { limit, cursor, count: _, ...filter } = q;
-      return withCount(interactionPage(await repo.listForCustomer(db, customerId, filter, cursor, limit), limit), () => repo.countForCustomer(db, customerId, filter));
+      const { limit, order, cursor, filter } = listParts(q);
+      const rows = await repo.listForCustomer(db, customerId, filter, order, cursor, limit);
+      return withCount(interactionPage(rows, limit, order), () => repo.countForCustomer(db, customerId, filter));
     },
 
     async listForOpportunity(p: Principal, opportunityId: string, q: ListInteractionsQuery): Promise<Page<InteractionDto>> {
       const opp = await repo.findOpportunity(db, p, opportunityId);
       if (!opp) throw notFound('opportunity');
       requirePermission(p, 'interactions:read');
-      const { limit, cursor, count: _, ...filter } = q;
-      return withCount(interactionPage(await repo.listForOpportunity(db, p, opportunityId, filter, cursor, limit), limit), () => repo.countForOpportunity(db, p, opportunityId, filter));
+      const { limit, order, cursor, filter } = listParts(q);
+      const rows = await repo.listForOpportunity(db, p, opportunityId, filter, order, cursor, limit);
+      return withCount(interactionPage(rows, limit, order), () => repo.countForOpportunity(db, p, opportunityId, filter));
     },
 
     /**

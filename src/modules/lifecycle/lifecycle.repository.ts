@@ -4,7 +4,7 @@ import { recordRowChanges } from '../../lib/audit.js';
 import { repointCustomerRows } from '../../lib/repoint.js';
 import { customers, handoffs, lifecycleTransitions, orgUnits, users } from '../../db/schema/index.js';
 import { access, allocationReachPredicate, handoffReceived, isHandoffReceiver, type Principal } from '../../lib/access.js';
-import { countRows, keyset } from '../../lib/pagination.js';
+import { countRows, keyset, updatedAfterCondition } from '../../lib/pagination.js';
 
 export type HandoffRow = typeof handoffs.$inferSelect;
 export type DueHandoff = {
@@ -20,12 +20,14 @@ export type TransitionRow = typeof lifecycleTransitions.$inferSelect;
 const received = handoffReceived;
 const handoffVisible = access.handoff.visible;
 
-type HandoffListFilter = { box: 'received' | 'sent'; status?: string | undefined };
+type HandoffListFilter = { box: 'received' | 'sent'; status?: string | undefined; updatedAfter?: string | undefined };
+const HANDOFF_SORT_COLUMNS = { createdAt: handoffs.createdAt, updatedAt: handoffs.updatedAt } as const;
 
 // The handoffs list's where-builder, for its pages and its count.
 function handoffListConditions(p: Principal, f: HandoffListFilter): (SQL | undefined)[] {
   const conds: (SQL | undefined)[] = [f.box === 'sent' ? eq(handoffs.fromUserId, p.userId) : received(p)];
   if (f.status) conds.push(eq(handoffs.status, f.status));
+  conds.push(updatedAfterCondition(handoffs.updatedAt, f.updatedAfter));
   return conds;
 }
 
@@ -78,8 +80,15 @@ export const lifecycleRepository = {
     return row ?? null;
   },
 
-  async listHandoffs(ex: Executor, p: Principal, f: HandoffListFilter, cursor: string | undefined, limit: number): Promise<HandoffRow[]> {
-    const ks = keyset({ column: handoffs.createdAt, desc: true, kind: 'timestamp' }, handoffs.id, cursor);
+  async listHandoffs(
+    ex: Executor,
+    p: Principal,
+    f: HandoffListFilter,
+    sort: { field: keyof typeof HANDOFF_SORT_COLUMNS; desc: boolean },
+    cursor: string | undefined,
+    limit: number,
+  ): Promise<HandoffRow[]> {
+    const ks = keyset({ column: HANDOFF_SORT_COLUMNS[sort.field], desc: sort.desc, kind: 'timestamp' }, handoffs.id, cursor);
     return ex
       .select()
       .from(handoffs)

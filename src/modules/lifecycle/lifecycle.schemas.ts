@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { pageParams } from '../../lib/pagination.js';
+import { pageParams, syncParams } from '../../lib/pagination.js';
 import { text, timestamp, trimmed } from '../../lib/schemas.js';
 import { LIFECYCLE_STAGES } from '../customers/index.js';
 
@@ -7,6 +7,9 @@ export const LIFECYCLE_CAUSES = ['MANUAL', 'HANDOFF', 'OPPORTUNITY', 'ORDER'] as
 // CANCELLED: closed without a decision because the customer was merged into another record.
 export const HANDOFF_STATUSES = ['PENDING', 'ACCEPTED', 'REJECTED', 'ESCALATED', 'CANCELLED'] as const;
 export const HANDOFF_BOXES = ['received', 'sent'] as const;
+// The handoffs list's sorts: newest first by default; a sync reads by updatedAt.
+export const HANDOFF_SORTS = ['createdAt', 'updatedAt'] as const;
+export type HandoffSort = (typeof HANDOFF_SORTS)[number];
 
 const upper = (v: unknown) => (typeof v === 'string' ? v.toUpperCase() : v);
 const lower = (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v);
@@ -70,6 +73,8 @@ export const listHandoffsQuery = z
     status: z.preprocess(upper, z.enum(HANDOFF_STATUSES)).optional(),
     box: z.preprocess(lower, z.enum(HANDOFF_BOXES)).default('received'),
     ...pageParams,
+    // A sync's read: the handoffs changed (made, decided, escalated, cancelled) after this instant.
+    ...syncParams,
   })
   .strict();
 export type ListHandoffsQuery = z.infer<typeof listHandoffsQuery>;

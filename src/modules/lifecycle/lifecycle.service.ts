@@ -2,10 +2,10 @@ import type { Database, Executor } from '../../db/client.js';
 import { onBehalfOf, type Principal, requirePermission } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, notFound } from '../../lib/errors.js';
-import { type Page, pageOf, withCount } from '../../lib/pagination.js';
+import { cursorForSort, type Page, pageOf, parseSort, sortKey, withCount } from '../../lib/pagination.js';
 import { applyLifecycleTransition, changeCustomerOwner, type CustomerRow, customersRepository, isBefore, LEAD_STAGES, ownershipRepository } from '../customers/index.js';
 import { type HandoffRow, lifecycleRepository as repo, type TransitionRow } from './lifecycle.repository.js';
-import type { HandoffDto, HandoffInput, ListHandoffsQuery, TransitionDto, TransitionInput, TransitionResultDto } from './lifecycle.schemas.js';
+import { HANDOFF_SORTS, type HandoffDto, type HandoffInput, type ListHandoffsQuery, type TransitionDto, type TransitionInput, type TransitionResultDto } from './lifecycle.schemas.js';
 import { createEscalation } from './escalation.js';
 
 const iso = (d: Date) => d.toISOString();
@@ -165,9 +165,11 @@ export function createLifecycleService(database: Database, opts: { scheduler?: E
     },
 
     async listHandoffs(p: Principal, q: ListHandoffsQuery): Promise<Page<HandoffDto>> {
-      const filter = { box: q.box, status: q.status };
-      const rows = await repo.listHandoffs(db, p, filter, q.cursor, q.limit);
-      const pg = pageOf(rows, q.limit, (r) => [iso(r.createdAt), r.id]);
+      const filter = { box: q.box, status: q.status, updatedAfter: q.updatedAfter };
+      const order = parseSort(q.sort, HANDOFF_SORTS, '-createdAt');
+      const sort = sortKey(order);
+      const rows = await repo.listHandoffs(db, p, filter, order, cursorForSort(q.cursor, sort), q.limit);
+      const pg = pageOf(rows, q.limit, (r) => [iso(r[order.field]), r.id], sort);
       return withCount({ ...pg, data: pg.data.map(toHandoffDto) }, () => repo.countHandoffs(db, p, filter));
     },
 

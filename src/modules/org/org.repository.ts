@@ -2,7 +2,7 @@ import { and, asc, eq, ilike, inArray, or, type SQL, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
 import { delegations, orgUnits, roles, userRoles, users } from '../../db/schema/index.js';
 import { access, type Principal, qualified, unitReachPredicate } from '../../lib/access.js';
-import { countRows, keyset } from '../../lib/pagination.js';
+import { countRows, keyset, updatedAfterCondition } from '../../lib/pagination.js';
 
 export type OrgUnitRow = typeof orgUnits.$inferSelect;
 export type RoleRow = typeof roles.$inferSelect;
@@ -11,7 +11,9 @@ export type UserRow = typeof users.$inferSelect & { roles: string[] };
 const unitVisible = access.unit.visible;
 const userVisible = access.user.visible;
 
-type UserFilter = { unitId?: string | undefined; active?: boolean | undefined; q?: string | undefined };
+type UserFilter = { unitId?: string | undefined; active?: boolean | undefined; q?: string | undefined; updatedAfter?: string | undefined };
+type UnitFilter = { updatedAfter?: string | undefined };
+type ListOrder = { field: 'createdAt' | 'updatedAt'; desc: boolean };
 
 // The users list's where-builder, for its pages and its count.
 function userListConditions(p: Principal, f: UserFilter): (SQL | undefined)[] {
@@ -22,6 +24,7 @@ function userListConditions(p: Principal, f: UserFilter): (SQL | undefined)[] {
     const like = `%${f.q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
     conds.push(or(ilike(users.name, like), ilike(users.email, like)));
   }
+  conds.push(updatedAfterCondition(users.updatedAt, f.updatedAfter));
   return conds;
 }
 
@@ -39,8 +42,12 @@ const userColumns = {
 };
 
 export const orgRepository = {
-  async units(ex: Executor, p: Principal): Promise<OrgUnitRow[]> {
-    return ex.select().from(orgUnits).where(unitVisible(p)).orderBy(asc(orgUnits.path));
+  /** The visible units, in tree order, or by `order` and then id (a sync). */
+  async units(ex: Executor, p: Principal, f: UnitFilter = {}, order?: ListOrder): Promise<OrgUnitRow[]> {
+    const q = ex.select().from(orgUnits).where(and(unitVisible(p), updatedAfterCondition(orgUnits.updatedAt, f.updatedAfter)));
+    if (!order) return q.orderBy(asc(orgUnits.path));
+    const column = order.field === 'updatedAt' ? orgUnits.updatedAt : orgUnits.createdAt;
+    return order.desc ? q.orderBy(sql`${column} DESC`, sql`${orgUnits.id} DESC`) : q.orderBy(asc(column), asc(orgUnits.id));
   },
 
   async unitsByIds(ex: Executor, p: Principal, ids: string[]): Promise<OrgUnitRow[]> {
@@ -150,8 +157,8 @@ export const orgRepository = {
     return row ?? null;
   },
 
-  async listUsers(ex: Executor, p: Principal, f: UserFilter, cursor: string | undefined, limit: number): Promise<UserRow[]> {
-    const ks = keyset({ column: users.createdAt, desc: false, kind: 'timestamp' }, users.id, cursor);
+  async listUsers(ex: Executor, p: Principal, f: UserFilter, order: ListOrder, cursor: string | undefined, limit: number): Promise<UserRow[]> {
+    const ks = keyset({ column: order.field === 'updatedAt' ? users.updatedAt : users.createdAt, desc: order.desc, kind: 'timestamp' }, users.id, cursor);
     return ex
       .select(userColumns)
       .from(users)

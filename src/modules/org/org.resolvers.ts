@@ -6,6 +6,7 @@ import {
   createShareBody,
   createUserBody,
   listDelegationsQuery,
+  listOrgUnitsQuery,
   listSharesQuery,
   listUsersQuery,
   patchOrgUnitBody,
@@ -18,7 +19,7 @@ import {
 export const orgResolvers = {
   Query: {
     me: async (_, _args, ctx) => ctx.services.org.me(ctx.principal),
-    orgUnits: async (_, _args, ctx) => ctx.services.org.listUnits(ctx.principal),
+    orgUnits: async (_, args, ctx) => ctx.services.org.listUnits(ctx.principal, parseArgs(listOrgUnitsQuery, args)),
     orgUnit: async (_, args, ctx) => ctx.services.org.getUnit(ctx.principal, parseId(args.id)),
     users: async (_, args, ctx) => connection(await ctx.services.org.listUsers(ctx.principal, parseArgs(listUsersQuery, args))),
     user: async (_, args, ctx) => ctx.services.org.getUser(ctx.principal, parseId(args.id)),

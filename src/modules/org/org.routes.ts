@@ -13,6 +13,7 @@ import {
   createUserBody,
   delegationSchema,
   listDelegationsQuery,
+  listOrgUnitsQuery,
   listSharesQuery,
   listUsersQuery,
   meSchema,
@@ -39,8 +40,13 @@ export async function orgRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.get('/org-units', {
     // The visible tree in one page (it is small); the list shape is the same as every other list's.
-    schema: { tags: ['org'], summary: 'The org tree as the caller may see it', querystring: countQuery, response: { 200: page(orgUnitSchema), ...errorResponses } },
-    handler: async (req) => answerPage(wholeList(await svc().listUnits(req.principal)), req.query.count),
+    schema: {
+      tags: ['org'],
+      summary: 'The org tree as the caller may see it, in one page (tree order, or by sort=createdAt|updatedAt; a sync reads with updatedAfter)',
+      querystring: listOrgUnitsQuery,
+      response: { 200: page(orgUnitSchema), ...errorResponses },
+    },
+    handler: async (req) => answerPage(wholeList(await svc().listUnits(req.principal, req.query)), req.query.count),
   });
   app.post('/org-units', {
     schema: { tags: ['org'], summary: 'Create a unit (partners are units too)', body: createOrgUnitBody, response: { 201: orgUnitSchema, ...errorResponses } },

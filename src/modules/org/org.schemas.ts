@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { pageParams } from '../../lib/pagination.js';
+import { countParam, pageParams, syncParams } from '../../lib/pagination.js';
 import { queryFlag, timestamp, trimmed } from '../../lib/schemas.js';
 import { HIDEABLE_FIELDS, SCOPES } from './built-in-roles.js';
 
@@ -132,11 +132,23 @@ export const listUsersQuery = z
   .object({
     ...pageParams,
     unitId: z.uuid().optional(),
-    active: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+    // `true`/`false` in a query string; GraphQL's UserFilter.active is a Boolean.
+    active: queryFlag.optional(),
     q: trimmed(200).optional(),
+    // A sync's read: the users created or changed (name, unit, roles, active) after this instant.
+    ...syncParams,
   })
   .strict();
 export type ListUsersQuery = z.infer<typeof listUsersQuery>;
+// The users list's sorts: oldest first by default; a sync reads by updatedAt.
+export const USER_SORTS = ['createdAt', 'updatedAt'] as const;
+export type UserSort = (typeof USER_SORTS)[number];
+
+// GET /v1/org-units: the visible tree in one answer (it is small), filtered and ordered for a sync.
+// Without `sort`, tree order (a parent before its children).
+export const ORG_UNIT_SORTS = ['createdAt', 'updatedAt'] as const;
+export const listOrgUnitsQuery = z.object({ count: countParam, ...syncParams }).strict();
+export type ListOrgUnitsQuery = z.infer<typeof listOrgUnitsQuery>;
 
 // Answered upper-case like every enum, accepted in any case; stored lower-case ('customer'), the
 // resource type the visibility predicate matches shares on.
@@ -154,6 +166,8 @@ export const shareSchema = z
     expiresAt: timestamp.nullable(),
     createdBy: z.uuid(),
     createdAt: timestamp,
+    // A share is never changed, only made or revoked (deleted): the same instant as createdAt.
+    updatedAt: timestamp,
   })
   .meta({ id: 'Share' });
 export type ShareDto = z.infer<typeof shareSchema>;
@@ -183,12 +197,17 @@ export const listSharesQuery = z
     resourceId: z.uuid().optional(),
     toUserId: z.uuid().optional(),
     toUnitId: z.uuid().optional(),
+    // A sync's read. A share never changes once made (revoking deletes it): its updatedAt is its createdAt.
+    ...syncParams,
   })
   .strict();
 export type ListSharesQuery = z.infer<typeof listSharesQuery>;
-export type ShareFilter = Omit<ListSharesQuery, 'limit' | 'cursor' | 'count'>;
+export type ShareFilter = Omit<ListSharesQuery, 'limit' | 'cursor' | 'count' | 'sort'>;
+// The shares lists' sorts: newest first by default.
+export const SHARE_SORTS = ['createdAt', 'updatedAt'] as const;
+export type ShareSort = (typeof SHARE_SORTS)[number];
 
-export const customerSharesQuery = z.object(pageParams).strict();
+export const customerSharesQuery = z.object({ ...pageParams, ...syncParams }).strict();
 export type CustomerSharesQuery = z.infer<typeof customerSharesQuery>;
 
 export const delegationSchema = z

@@ -2,7 +2,7 @@ import type { Database, Executor } from '../../db/client.js';
 import { hiddenFields, type Principal, requirePermission, scopeFor } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../lib/errors.js';
-import { type Page, pageOf, withCount } from '../../lib/pagination.js';
+import { cursorForSort, type Page, pageOf, parseSort, sortKey, withCount } from '../../lib/pagination.js';
 import { openActionCount } from '../actions/index.js';
 import { ownershipRepository } from '../customers/index.js';
 import { openOpportunityCount } from '../opportunities/index.js';
@@ -11,18 +11,21 @@ import { createDelegationService, endDelegationsOf, toDelegationDto } from './de
 import { orgRepository as repo, type OrgUnitRow, type RoleRow, type UserRow } from './org.repository.js';
 import { createShareService } from './shares.service.js';
 import { createTransferService } from './transfers.service.js';
-import type {
-  CreateOrgUnitInput,
-  CreateRoleInput,
-  CreateUserInput,
-  ListUsersQuery,
-  MeDto,
-  OrgUnitDto,
-  PatchOrgUnitInput,
-  PatchRoleInput,
-  PatchUserInput,
-  RoleDto,
-  UserDto,
+import {
+  type CreateOrgUnitInput,
+  type CreateRoleInput,
+  type CreateUserInput,
+  type ListOrgUnitsQuery,
+  type ListUsersQuery,
+  type MeDto,
+  ORG_UNIT_SORTS,
+  type OrgUnitDto,
+  type PatchOrgUnitInput,
+  type PatchRoleInput,
+  type PatchUserInput,
+  type RoleDto,
+  USER_SORTS,
+  type UserDto,
 } from './org.schemas.js';
 
 const iso = (d: Date) => d.toISOString();
@@ -148,9 +151,10 @@ export function createOrgService(database: Database, opts: { onAccessChanged?: (
     },
 
     // Org units.
-    async listUnits(p: Principal): Promise<OrgUnitDto[]> {
+    async listUnits(p: Principal, q: Omit<ListOrgUnitsQuery, 'count'> = {}): Promise<OrgUnitDto[]> {
       requirePermission(p, 'org-units:read');
-      return (await repo.units(db, p)).map(toUnitDto);
+      const order = q.sort === undefined ? undefined : parseSort(q.sort, ORG_UNIT_SORTS, 'updatedAt');
+      return (await repo.units(db, p, { updatedAfter: q.updatedAfter }, order)).map(toUnitDto);
     },
 
     async getUnit(p: Principal, id: string): Promise<OrgUnitDto> {
@@ -270,8 +274,10 @@ export function createOrgService(database: Database, opts: { onAccessChanged?: (
     // Users.
     async listUsers(p: Principal, q: ListUsersQuery): Promise<Page<UserDto>> {
       requirePermission(p, 'users:read');
-      const rows = await repo.listUsers(db, p, q, q.cursor, q.limit);
-      const pg = pageOf(rows, q.limit, (r) => [iso(r.createdAt), r.id]);
+      const order = parseSort(q.sort, USER_SORTS, 'createdAt');
+      const sort = sortKey(order);
+      const rows = await repo.listUsers(db, p, q, order, cursorForSort(q.cursor, sort), q.limit);
+      const pg = pageOf(rows, q.limit, (r) => [iso(r[order.field]), r.id], sort);
       return withCount({ ...pg, data: pg.data.map(toUserDto) }, () => repo.countUsers(db, p, q));
     },
 

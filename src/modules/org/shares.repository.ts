@@ -2,10 +2,16 @@ import { and, desc, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { shares } from '../../db/schema/index.js';
 import { access, type Principal } from '../../lib/access.js';
-import { countRows, keyset } from '../../lib/pagination.js';
+import { countRows, keyset, updatedAfterCondition } from '../../lib/pagination.js';
 
 export type ShareRow = typeof shares.$inferSelect;
-export type ShareFilterRow = { resourceType?: string | undefined; resourceId?: string | undefined; toUserId?: string | undefined; toUnitId?: string | undefined };
+export type ShareFilterRow = {
+  resourceType?: string | undefined;
+  resourceId?: string | undefined;
+  toUserId?: string | undefined;
+  toUnitId?: string | undefined;
+  updatedAfter?: string | undefined;
+};
 
 /**
  * Shares a principal may read: those it created, those granted to its user or unit, and those on a
@@ -25,12 +31,15 @@ function listConditions(p: Principal, f: ShareFilterRow): (SQL | undefined)[] {
   if (f.resourceId) conds.push(eq(shares.resourceId, f.resourceId));
   if (f.toUserId) conds.push(eq(shares.toUserId, f.toUserId));
   if (f.toUnitId) conds.push(eq(shares.toUnitId, f.toUnitId));
+  // A share is never changed once made: its last change is its creation.
+  conds.push(updatedAfterCondition(shares.createdAt, f.updatedAfter));
   return conds;
 }
 
 export const sharesRepository = {
-  async list(ex: Executor, p: Principal, f: ShareFilterRow, cursor: string | undefined, limit: number): Promise<ShareRow[]> {
-    const ks = keyset({ column: shares.createdAt, desc: true, kind: 'timestamp' }, shares.id, cursor);
+  /** A page, newest first unless `desc` is false (createdAt and updatedAt are the same instant for a share). */
+  async list(ex: Executor, p: Principal, f: ShareFilterRow, desc: boolean, cursor: string | undefined, limit: number): Promise<ShareRow[]> {
+    const ks = keyset({ column: shares.createdAt, desc, kind: 'timestamp' }, shares.id, cursor);
     return ex
       .select()
       .from(shares)

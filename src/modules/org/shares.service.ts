@@ -2,10 +2,10 @@ import type { Database } from '../../db/client.js';
 import { type Principal, requirePermission } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, fieldError, notFound } from '../../lib/errors.js';
-import { type Page, pageOf, withCount } from '../../lib/pagination.js';
+import { cursorForSort, type Page, pageOf, parseSort, sortKey, withCount } from '../../lib/pagination.js';
 import { customersRepository } from '../customers/index.js';
 import { orgRepository as repo } from './org.repository.js';
-import type { CreateShareInput, CustomerSharesQuery, ListSharesQuery, ShareDto, ShareResourceType } from './org.schemas.js';
+import { type CreateShareInput, type CustomerSharesQuery, type ListSharesQuery, SHARE_SORTS, type ShareDto, type ShareResourceType } from './org.schemas.js';
 import { type ShareFilterRow, type ShareRow, sharesRepository as shares } from './shares.repository.js';
 
 const iso = (d: Date) => d.toISOString();
@@ -28,21 +28,24 @@ export const toShareDto = (r: ShareRow): ShareDto => ({
   expiresAt: r.expiresAt ? iso(r.expiresAt) : null,
   createdBy: r.createdBy,
   createdAt: iso(r.createdAt),
+  updatedAt: iso(r.createdAt),
 });
 
 export function createShareService(database: Database) {
   const { db } = database;
 
-  // A page of the shares list with this filter, and the count of all its pages.
-  const page = (p: Principal, filter: ShareFilterRow, rows: ShareRow[], limit: number): Page<ShareDto> => {
-    const pg = pageOf(rows, limit, (r) => [iso(r.createdAt), r.id]);
+  // A page of a shares list with this filter and sort, and the count of all its pages.
+  const page = async (p: Principal, filter: ShareFilterRow, q: { sort?: string | undefined; cursor?: string | undefined; limit: number }): Promise<Page<ShareDto>> => {
+    const sort = sortKey(parseSort(q.sort, SHARE_SORTS, '-createdAt'));
+    const rows = await shares.list(db, p, filter, sort.startsWith('-'), cursorForSort(q.cursor, sort), q.limit);
+    const pg = pageOf(rows, q.limit, (r) => [iso(r.createdAt), r.id], sort);
     return withCount({ ...pg, data: pg.data.map(toShareDto) }, () => shares.count(db, p, filter));
   };
 
   return {
     async listShares(p: Principal, q: ListSharesQuery): Promise<Page<ShareDto>> {
-      const filter = { ...q, resourceType: q.resourceType ? STORED[q.resourceType] : undefined };
-      return page(p, filter, await shares.list(db, p, filter, q.cursor, q.limit), q.limit);
+      const { limit: _l, cursor: _c, count: _n, sort: _s, ...rest } = q;
+      return page(p, { ...rest, resourceType: q.resourceType ? STORED[q.resourceType] : undefined }, q);
     },
 
     async getShare(p: Principal, id: string): Promise<ShareDto> {
@@ -54,8 +57,7 @@ export function createShareService(database: Database) {
     /** The shares of one customer the caller sees; a customer it cannot see answers 404. */
     async listCustomerShares(p: Principal, customerId: string, q: CustomerSharesQuery): Promise<Page<ShareDto>> {
       if (!(await customersRepository.findVisible(db, p, customerId))) throw notFound('customer');
-      const filter = { resourceType: STORED.CUSTOMER, resourceId: customerId };
-      return page(p, filter, await shares.list(db, p, filter, q.cursor, q.limit), q.limit);
+      return page(p, { resourceType: STORED.CUSTOMER, resourceId: customerId, updatedAfter: q.updatedAfter }, q);
     },
 
     /** Per customer, the shares the caller sees (GraphQL Customer.shares): one statement for all. */

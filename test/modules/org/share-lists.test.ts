@@ -20,7 +20,7 @@ t.test('list, read and the customer’s shares: who sees which share', async (t)
   const made = await app.rest(c.users.branchManager, 'POST', '/v1/shares', { resourceType: 'Customer', resourceId: customer.id, toUserId: c.users.sales2.id });
   t.equal(made.status, 201, made.raw);
   t.equal(made.headers.location, `/v1/shares/${made.body.id}`);
-  t.same(Object.keys(made.body).sort(), ['createdAt', 'createdBy', 'expiresAt', 'id', 'resourceId', 'resourceType', 'toUnitId', 'toUserId']);
+  t.same(Object.keys(made.body).sort(), ['createdAt', 'createdBy', 'expiresAt', 'id', 'resourceId', 'resourceType', 'toUnitId', 'toUserId', 'updatedAt']);
   t.match(made.body, { resourceType: 'CUSTOMER', createdBy: c.users.branchManager.id, expiresAt: null });
   const toUnit = await app.rest(c.users.branchManager, 'POST', '/v1/shares', { resourceType: 'CUSTOMER', resourceId: other.id, toUnitId: c.partnerA.id });
   t.equal(toUnit.status, 201);
