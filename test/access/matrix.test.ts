@@ -445,20 +445,21 @@ const ROWS: Row[] = [
       const out = await gql(c, 'query($id: ID!) { claim(id: $id) { id } }', { id }, 200, (d) => d.claim?.id);
       return out.status === 200 && out.entityId !== id ? { ...out, status: 404 } : out;
     }) },
-  // Deciding: claims:approve over the claimant, never one's own claim (the own position: 403).
-  { route: 'POST /v1/claims/:id/approve', on: 'record', permission: 'claims:approve', ok: 200, audited: 'prepared',
+  // Deciding: claims:approve over the claimant by the decider's own scope, never one's own claim (the
+  // own position: 403) nor through a delegation from the claimant; a decision is on nobody's behalf.
+  { route: 'POST /v1/claims/:id/approve', on: 'record', permission: 'claims:approve', ok: 200, audited: 'prepared', behalf: () => null,
     expect: (c, tg) => expectOnClaim(world, c.m, claimOf(tg), 'claims:approve', 200),
     prepare: (_, tg) => pendingClaim(tg),
     call: (c, _, id) => onClaim(id, () => rest(c, 'POST', `/v1/claims/${id}/approve`, { reason: `approved by ${c.name}` })) },
-  { route: 'graphql Mutation.approveClaim', on: 'record', permission: 'claims:approve', ok: 200, audited: 'prepared',
+  { route: 'graphql Mutation.approveClaim', on: 'record', permission: 'claims:approve', ok: 200, audited: 'prepared', behalf: () => null,
     expect: (c, tg) => expectOnClaim(world, c.m, claimOf(tg), 'claims:approve', 200),
     prepare: (_, tg) => pendingClaim(tg),
     call: (c, _, id) => onClaim(id, () => gql(c, 'mutation($id: ID!, $r: String!) { approveClaim(id: $id, reason: $r) { id status } }', { id, r: `approved by ${c.name}` }, 200, (d) => d.approveClaim?.id)) },
-  { route: 'POST /v1/claims/:id/reject', on: 'record', permission: 'claims:approve', ok: 200, audited: 'prepared',
+  { route: 'POST /v1/claims/:id/reject', on: 'record', permission: 'claims:approve', ok: 200, audited: 'prepared', behalf: () => null,
     expect: (c, tg) => expectOnClaim(world, c.m, claimOf(tg), 'claims:approve', 200),
     prepare: (_, tg) => pendingClaim(tg),
     call: (c, _, id) => onClaim(id, () => rest(c, 'POST', `/v1/claims/${id}/reject`, { reason: `rejected by ${c.name}` })) },
-  { route: 'graphql Mutation.rejectClaim', on: 'record', permission: 'claims:approve', ok: 200, audited: 'prepared',
+  { route: 'graphql Mutation.rejectClaim', on: 'record', permission: 'claims:approve', ok: 200, audited: 'prepared', behalf: () => null,
     expect: (c, tg) => expectOnClaim(world, c.m, claimOf(tg), 'claims:approve', 200),
     prepare: (_, tg) => pendingClaim(tg),
     call: (c, _, id) => onClaim(id, () => gql(c, 'mutation($id: ID!, $r: String!) { rejectClaim(id: $id, reason: $r) { id status } }', { id, r: `rejected by ${c.name}` }, 200, (d) => d.rejectClaim?.id)) },

@@ -229,13 +229,15 @@ export function visibleIds(w: World, user: MUser, recs: readonly MRecord[]): str
  * A claim is the claimant's record (docs/claims-and-allocation.md): owned by the claimant and its
  * unit. Permission first (a role without it is refused whatever the claim: 403), then visibility
  * under claims:read (a share or handoff of the customer opens nothing: the claim is another record),
- * then, for a decision, the scope of claims:approve over the claimant — and never by the claimant.
+ * then, for a decision, the scope of claims:approve over the claimant, a delegation from it not
+ * counting (that would be the claimant deciding through its delegate) — and never by the claimant.
  */
 export function expectOnClaim(w: World, user: MUser, claim: MRecord, permission: string, ok: Status): Status {
   if (reach(w, user, permission) === null) return 403;
   if (!canRead(w, user, claim, 'claims:read')) return 404;
   if (permission === 'claims:read') return ok;
-  if (!canAct(w, user, claim, permission)) return 403;
+  // A decision is the decider's own: a delegation from the claimant lends no scope over its claim.
+  if (!canAct({ ...w, delegations: [] }, user, claim, permission)) return 403;
   return claim.ownerUserId === user.id ? 403 : ok;
 }
 
