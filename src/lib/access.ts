@@ -339,6 +339,11 @@ export const access = {
     allows: (p: Principal, permission: string): SQL =>
       accessPredicate(p, permission, 'claim', { id: claims.id, ownerUserId: claims.claimantUserId, ownerUnitId: claims.claimantUnitId }),
     visible: (p: Principal): SQL => access.claim.allows(p, 'claims:read'),
+    /**
+     * Who decides a claim: claims:approve whose own scope covers the claimant. A delegation does
+     * not count: the delegate would decide on the claimant's behalf, and nobody decides its own claim.
+     */
+    decides: (p: Principal): SQL => access.claim.allows({ ...p, delegatorIds: [] }, 'claims:approve'),
   },
   unit: {
     // Units a principal may see: its reach for org-units:read, plus the chain of units above its own.

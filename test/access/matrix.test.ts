@@ -4,8 +4,8 @@
  * expected answer of every cell comes from the pure model in ./model.ts; AT_A_GLANCE restates the
  * heart of it by hand so a reviewer can read the rule without reading code.
  *
- * A route added under /v1/customers or /v1/contacts (or a GraphQL root field about customers or
- * contacts) without a row here fails the first test.
+ * A route added under /v1/customers, /v1/contacts, /v1/claims or /v1/allocation-rules (or a GraphQL
+ * root field about customers, contacts, claims or allocation) without a row here fails the first test.
  */
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
@@ -21,8 +21,11 @@ import {
   canAct,
   canRead,
   expectCreate,
+  expectCreateRule,
+  expectOnClaim,
   expectOnRecord,
   expectOnRecords,
+  expectOnRule,
   expectReassign,
   grants,
   type MRecord,
@@ -308,6 +311,79 @@ async function withdrawClaim(out: Outcome): Promise<Outcome> {
   return out;
 }
 
+// Claims at each position: a PENDING claim by the position's owner (its unit the claimant unit) on the
+// position's customer. It is made in the table, since the owner may hold no claims:create, fresh for
+// every cell, and removed right after the call, so no cell leaves a claim behind for the next (one
+// pending claim per unit, one approved per customer, and the claim rows above start from none).
+const claimOf = (tg: Target): MRecord => ({ id: `claim-of-${tg.record.id}`, ownerUserId: tg.owner.id, ownerUnitId: tg.owner.unitId });
+async function pendingClaim(tg: Target): Promise<string> {
+  await app.db.execute(sql`DELETE FROM claims WHERE customer_id = ${tg.record.id}::uuid`);
+  const [row] = await queryRows<{ id: string }>(
+    app.db,
+    sql`INSERT INTO claims (customer_id, claimant_user_id, claimant_unit_id, note) VALUES (${tg.record.id}::uuid, ${tg.owner.id}::uuid, ${tg.owner.unitId}::uuid, 'registered for the matrix') RETURNING id`,
+  );
+  if (!row) throw new Error('no claim made');
+  return row.id;
+}
+async function onClaim(claimId: string | undefined, call: () => Promise<Outcome>): Promise<Outcome> {
+  try {
+    return await call();
+  } finally {
+    await app.db.execute(sql`DELETE FROM claims WHERE id = ${claimId ?? null}::uuid`);
+  }
+}
+// A list answers 200 with the position's claim in it, or without it (404: for this caller it does not exist).
+const listed = (out: Outcome, ids: string[], id: string | undefined): Outcome => (out.status === 200 ? { ...out, status: id && ids.includes(id) ? 200 : 404 } : out);
+
+// Allocation rules at each position: a rule targeting the unit of the position's owner. They are
+// inactive and match a region no customer has, so they never route a lead (the allocate rows above
+// and every create stay untouched). One rule per target unit serves the reads and updates; a create
+// or delete row makes and removes its own.
+const ruleBody = (unitId: string) => ({ name: nextName('rule'), order: 900_000, active: false, match: { region: TOKEN }, target: { unitId }, strategy: 'FIXED' });
+async function ruleAt(unitId: string): Promise<string> {
+  const res = await app.rest(admin, 'POST', '/v1/allocation-rules', ruleBody(unitId));
+  if (res.status !== 201) throw new Error(`could not make a rule at ${unitId}: ${res.raw}`);
+  return res.body.id;
+}
+const rulesByUnit = new Map<string, string>();
+async function ruleOf(tg: Target): Promise<string> {
+  const unitId = tg.owner.unitId;
+  const known = rulesByUnit.get(unitId);
+  if (known) return known;
+  const id = await ruleAt(unitId);
+  rulesByUnit.set(unitId, id);
+  return id;
+}
+async function removingRule(call: () => Promise<Outcome>): Promise<Outcome> {
+  const out = await call();
+  if ((out.status === 201 || out.status === 200) && out.entityId) await app.db.execute(sql`DELETE FROM allocation_rules WHERE id = ${out.entityId}::uuid`);
+  return out;
+}
+const onRule = (permission: string, ok: Status) => (c: Caller, tg: Target) => expectOnRule(world, c.m, tg.owner.unitId, permission, ok);
+/** Every id of a rule list (REST or GraphQL), inactive ones, following the cursor to the end; or the refusal. */
+async function ruleIds(c: Caller, door: 'rest' | 'graphql'): Promise<{ out: Outcome; ids: string[] }> {
+  const ids: string[] = [];
+  let cursor: string | null = null;
+  do {
+    if (door === 'rest') {
+      const res = await app.rest(c.user, 'GET', `/v1/allocation-rules?active=false&limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      if (res.status !== 200) return { out: { status: res.status, detail: res.raw }, ids };
+      ids.push(...res.body.data.map((x: { id: string }) => x.id));
+      cursor = res.body.nextCursor;
+    } else {
+      let page: any;
+      const out = await gql(c, 'query($after: String) { allocationRules(active: false, first: 100, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }', { after: cursor }, 200, (d) => {
+        page = d.allocationRules;
+        return undefined;
+      });
+      if (out.status !== 200) return { out, ids };
+      ids.push(...page.edges.map((e: { node: { id: string } }) => e.node.id));
+      cursor = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+    }
+  } while (cursor);
+  return { out: { status: 200 }, ids };
+}
+
 // prettier-ignore
 const ROWS: Row[] = [
   // Reads
@@ -337,6 +413,94 @@ const ROWS: Row[] = [
   { route: 'graphql Mutation.createClaim', on: 'record', permission: 'claims:create', ok: 201,
     expect: (c, tg) => (CLAIM_CREATORS.has(c.name) ? expectOnRecord(world, c.m, tg.record, 'customers:update', 201) : 403),
     call: async (c, tg) => withdrawClaim(await gql(c, 'mutation($id: ID!) { createClaim(input: { customerId: $id }) { id } }', { id: tg.record.id }, 201, (d) => d.createClaim?.id)) },
+  // Reading and deciding claims: the claim of the position's owner on the position's customer (./model.ts,
+  // expectOnClaim). A list answers 200 either way: the cell is 200 when the claim is in it, 404 when not.
+  { route: 'GET /v1/claims', on: 'record', permission: 'claims:read', ok: 200,
+    expect: (c, tg) => expectOnClaim(world, c.m, claimOf(tg), 'claims:read', 200),
+    prepare: (_, tg) => pendingClaim(tg),
+    call: (c, tg, id) => onClaim(id, async () => {
+      const r = await app.rest(c.user, 'GET', `/v1/claims?customerId=${tg.record.id}`);
+      return listed({ status: r.status, detail: r.raw }, r.status === 200 ? r.body.data.map((x: { id: string }) => x.id) : [], id);
+    }) },
+  { route: 'graphql Query.claims', on: 'record', permission: 'claims:read', ok: 200,
+    expect: (c, tg) => expectOnClaim(world, c.m, claimOf(tg), 'claims:read', 200),
+    prepare: (_, tg) => pendingClaim(tg),
+    call: (c, tg, id) => onClaim(id, async () => {
+      let ids: string[] = [];
+      const out = await gql(c, 'query($f: ClaimFilter) { claims(filter: $f) { edges { node { id } } } }', { f: { customerId: tg.record.id } }, 200, (d) => {
+        ids = d.claims.edges.map((e: { node: { id: string } }) => e.node.id);
+        return undefined;
+      });
+      return listed(out, ids, id);
+    }) },
+  { route: 'GET /v1/claims/:id', on: 'record', permission: 'claims:read', ok: 200,
+    expect: (c, tg) => expectOnClaim(world, c.m, claimOf(tg), 'claims:read', 200),
+    prepare: (_, tg) => pendingClaim(tg),
+    call: (c, _, id) => onClaim(id, () => rest(c, 'GET', `/v1/claims/${id}`)) },
+  { route: 'graphql Query.claim', on: 'record', permission: 'claims:read', ok: 200,
+    expect: (c, tg) => expectOnClaim(world, c.m, claimOf(tg), 'claims:read', 200),
+    prepare: (_, tg) => pendingClaim(tg),
+    // A claim the caller cannot see reads as none (null), as an unknown id does.
+    call: (c, _, id) => onClaim(id, async () => {
+      const out = await gql(c, 'query($id: ID!) { claim(id: $id) { id } }', { id }, 200, (d) => d.claim?.id);
+      return out.status === 200 && out.entityId !== id ? { ...out, status: 404 } : out;
+    }) },
+  // Deciding: claims:approve over the claimant by the decider's own scope, never one's own claim (the
+  // own position: 403) nor through a delegation from the claimant; a decision is on nobody's behalf.
+  { route: 'POST /v1/claims/:id/approve', on: 'record', permission: 'claims:approve', ok: 200, audited: 'prepared', behalf: () => null,
+    expect: (c, tg) => expectOnClaim(world, c.m, claimOf(tg), 'claims:approve', 200),
+    prepare: (_, tg) => pendingClaim(tg),
+    call: (c, _, id) => onClaim(id, () => rest(c, 'POST', `/v1/claims/${id}/approve`, { reason: `approved by ${c.name}` })) },
+  { route: 'graphql Mutation.approveClaim', on: 'record', permission: 'claims:approve', ok: 200, audited: 'prepared', behalf: () => null,
+    expect: (c, tg) => expectOnClaim(world, c.m, claimOf(tg), 'claims:approve', 200),
+    prepare: (_, tg) => pendingClaim(tg),
+    call: (c, _, id) => onClaim(id, () => gql(c, 'mutation($id: ID!, $r: String!) { approveClaim(id: $id, reason: $r) { id status } }', { id, r: `approved by ${c.name}` }, 200, (d) => d.approveClaim?.id)) },
+  { route: 'POST /v1/claims/:id/reject', on: 'record', permission: 'claims:approve', ok: 200, audited: 'prepared', behalf: () => null,
+    expect: (c, tg) => expectOnClaim(world, c.m, claimOf(tg), 'claims:approve', 200),
+    prepare: (_, tg) => pendingClaim(tg),
+    call: (c, _, id) => onClaim(id, () => rest(c, 'POST', `/v1/claims/${id}/reject`, { reason: `rejected by ${c.name}` })) },
+  { route: 'graphql Mutation.rejectClaim', on: 'record', permission: 'claims:approve', ok: 200, audited: 'prepared', behalf: () => null,
+    expect: (c, tg) => expectOnClaim(world, c.m, claimOf(tg), 'claims:approve', 200),
+    prepare: (_, tg) => pendingClaim(tg),
+    call: (c, _, id) => onClaim(id, () => gql(c, 'mutation($id: ID!, $r: String!) { rejectClaim(id: $id, reason: $r) { id status } }', { id, r: `rejected by ${c.name}` }, 200, (d) => d.rejectClaim?.id)) },
+
+  // Allocation rules: a rule targeting the unit of the position's owner (./model.ts, expectOnRule). A
+  // rule has no owner user, so neither delegation nor share opens one; its writes are on nobody's behalf.
+  { route: 'GET /v1/allocation-rules', on: 'record', permission: 'allocation-rules:read', ok: 200, expect: onRule('allocation-rules:read', 200),
+    call: async (c, tg) => { const id = await ruleOf(tg); const { out, ids } = await ruleIds(c, 'rest'); return listed(out, ids, id); } },
+  { route: 'graphql Query.allocationRules', on: 'record', permission: 'allocation-rules:read', ok: 200, expect: onRule('allocation-rules:read', 200),
+    call: async (c, tg) => { const id = await ruleOf(tg); const { out, ids } = await ruleIds(c, 'graphql'); return listed(out, ids, id); } },
+  { route: 'GET /v1/allocation-rules/:id', on: 'record', permission: 'allocation-rules:read', ok: 200, expect: onRule('allocation-rules:read', 200),
+    call: async (c, tg) => rest(c, 'GET', `/v1/allocation-rules/${await ruleOf(tg)}`) },
+  { route: 'graphql Query.allocationRule', on: 'record', permission: 'allocation-rules:read', ok: 200, expect: onRule('allocation-rules:read', 200),
+    call: async (c, tg) => {
+      const id = await ruleOf(tg);
+      const out = await gql(c, 'query($id: ID!) { allocationRule(id: $id) { id } }', { id }, 200, (d) => d.allocationRule?.id);
+      return out.status === 200 && out.entityId !== id ? { ...out, status: 404 } : out;
+    } },
+  { route: 'POST /v1/allocation-rules', on: 'owner', permission: 'allocation-rules:create', ok: 201, audited: 'response', behalf: () => null,
+    expect: (c, tg) => expectCreateRule(world, c.m, tg.owner.unitId),
+    call: (c, tg) => removingRule(() => rest(c, 'POST', '/v1/allocation-rules', ruleBody(tg.owner.unitId))) },
+  { route: 'graphql Mutation.createAllocationRule', on: 'owner', permission: 'allocation-rules:create', ok: 201, audited: 'response', behalf: () => null,
+    expect: (c, tg) => expectCreateRule(world, c.m, tg.owner.unitId),
+    call: (c, tg) => removingRule(() => gql(c, 'mutation($input: CreateAllocationRuleInput!) { createAllocationRule(input: $input) { id } }', { input: ruleBody(tg.owner.unitId) }, 201, (d) => d.createAllocationRule?.id)) },
+  { route: 'PATCH /v1/allocation-rules/:id', on: 'record', permission: 'allocation-rules:update', ok: 200, audited: 'prepared', behalf: () => null,
+    expect: onRule('allocation-rules:update', 200),
+    prepare: (_, tg) => ruleOf(tg),
+    call: (c, _, id) => rest(c, 'PATCH', `/v1/allocation-rules/${id}`, { name: nextName(`renamed by ${c.name}`) }) },
+  { route: 'graphql Mutation.updateAllocationRule', on: 'record', permission: 'allocation-rules:update', ok: 200, audited: 'prepared', behalf: () => null,
+    expect: onRule('allocation-rules:update', 200),
+    prepare: (_, tg) => ruleOf(tg),
+    call: (c, _, id) => gql(c, 'mutation($id: ID!, $name: String) { updateAllocationRule(id: $id, input: { name: $name }) { id } }', { id, name: nextName(`renamed by ${c.name}`) }, 200, (d) => d.updateAllocationRule?.id) },
+  // A fresh rule for every cell: removed by the call when allowed, by the table when refused.
+  { route: 'DELETE /v1/allocation-rules/:id', on: 'record', permission: 'allocation-rules:delete', ok: 204, audited: 'prepared', behalf: () => null,
+    expect: onRule('allocation-rules:delete', 204),
+    prepare: (_, tg) => ruleAt(tg.owner.unitId),
+    call: async (c, _, id) => { try { return await rest(c, 'DELETE', `/v1/allocation-rules/${id}`); } finally { await app.db.execute(sql`DELETE FROM allocation_rules WHERE id = ${id ?? null}::uuid`); } } },
+  { route: 'graphql Mutation.deleteAllocationRule', on: 'record', permission: 'allocation-rules:delete', ok: 200, audited: 'prepared', behalf: () => null,
+    expect: onRule('allocation-rules:delete', 200),
+    prepare: (_, tg) => ruleAt(tg.owner.unitId),
+    call: async (c, _, id) => { try { return await gql(c, 'mutation($id: ID!) { deleteAllocationRule(id: $id) }', { id }, 200, () => undefined); } finally { await app.db.execute(sql`DELETE FROM allocation_rules WHERE id = ${id ?? null}::uuid`); } } },
   // Explaining one's own access: answered exactly for the records one sees, and then it says visible.
   { route: 'GET /v1/access/explain', on: 'record', permission: 'customers:read', ok: 200,
     call: async (c, tg) => {
@@ -593,11 +757,11 @@ function servedRoutes(): string[] {
   return out;
 }
 
-t.test('every customer and contact route has a row in the matrix', async (t) => {
+t.test('every customer, contact, claim and allocation-rule route has a row in the matrix', async (t) => {
   const served = servedRoutes();
   t.ok(served.includes('GET /v1/customers/:id') && served.includes('DELETE /v1/contacts/:id'), 'the route tree was read');
   const covered = new Set([...ROWS.map((r) => r.route), ...LIST_ROUTES]);
-  const restRoutes = served.filter((r) => /^[A-Z]+ \/v1\/(customers|contacts)(\/|$)/.test(r));
+  const restRoutes = served.filter((r) => /^[A-Z]+ \/v1\/(customers|contacts|claims|allocation-rules)(\/|$)/.test(r));
   t.same(restRoutes.filter((r) => !covered.has(r)), [], 'REST routes without a row');
   t.same([...covered].filter((r) => !r.startsWith('graphql ') && !served.includes(r)), [], 'rows for routes that no longer exist');
 
@@ -606,7 +770,7 @@ t.test('every customer and contact route has a row in the matrix', async (t) => 
     ...intro.data.__schema.queryType.fields.map((f: { name: string }) => `graphql Query.${f.name}`),
     ...intro.data.__schema.mutationType.fields.map((f: { name: string }) => `graphql Mutation.${f.name}`),
   ];
-  t.same(fields.filter((f) => /customer|contact/i.test(f) && !covered.has(f)), [], 'GraphQL root fields without a row');
+  t.same(fields.filter((f) => /customer|contact|claim|allocation/i.test(f) && !covered.has(f)), [], 'GraphQL root fields without a row');
   t.same([...covered].filter((r) => r.startsWith('graphql ') && !fields.includes(r)), [], 'rows for GraphQL fields that no longer exist');
 });
 
@@ -618,6 +782,8 @@ t.test("the model's built-in roles are the ones the service ships", async (t) =>
     ...['read', 'create', 'update', 'delete', 'freeze', 'merge'].map((a) => `customers:${a}`),
     ...['read', 'create', 'update', 'delete'].map((a) => `contacts:${a}`),
     'users:read',
+    ...['read', 'create', 'approve'].map((a) => `claims:${a}`),
+    ...['read', 'create', 'update', 'delete'].map((a) => `allocation-rules:${a}`),
   ];
   for (const name of BUILT_IN_NAMES) {
     const shipped = rows.find((r) => r.name === name);
@@ -630,7 +796,7 @@ t.test("the model's built-in roles are the ones the service ships", async (t) =>
     t.same(
       universe.filter((p) => grants(shipped.permissions, p)),
       universe.filter((p) => grants(model.permissions, p)),
-      `${name} permissions on customers and contacts`,
+      `${name} permissions on customers, contacts, claims and allocation rules`,
     );
   }
 });

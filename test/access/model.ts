@@ -33,21 +33,26 @@ const perms = (resource: string, actions: string) => actions.split(' ').map((a) 
 
 /**
  * The built-in roles: scopes as fixed by domain.md §1; permissions (restricted to customers,
- * contacts and users:read, the ones these tests exercise) as shipped by default.
+ * contacts, users:read, claims and allocation rules, the ones these tests exercise) as shipped by default.
  */
+// Deal registration and allocation rules, as shipped: a head of unit decides claims and edits rules;
+// whoever works leads registers claims and reads the rules; the executive reads both.
+const HEAD_CLAIMS = [...perms('claims', 'read create approve'), ...perms('allocation-rules', 'read create update delete')];
+const REGISTRANT = [...perms('claims', 'read create'), 'allocation-rules:read'];
+
 export const BUILT_IN: Record<string, MRole> = {
-  admin: { name: 'admin', scope: 'ALL', permissions: [...perms('customers', 'read create update delete freeze merge'), ...perms('contacts', 'read create update delete'), 'users:read'] },
-  executive: { name: 'executive', scope: 'ALL', permissions: [...perms('customers', 'read'), ...perms('contacts', 'read'), 'users:read'] },
-  manager: { name: 'manager', scope: 'SUBTREE', permissions: [...perms('customers', 'read create update delete freeze merge'), ...perms('contacts', 'read create update delete'), 'users:read'] },
-  marketing: { name: 'marketing', scope: 'SUBTREE', permissions: [...perms('customers', 'read create update'), ...perms('contacts', 'read create update'), 'users:read'] },
-  sales: { name: 'sales', scope: 'OWN', permissions: [...perms('customers', 'read create update'), ...perms('contacts', 'read create update'), 'users:read'] },
+  admin: { name: 'admin', scope: 'ALL', permissions: [...perms('customers', 'read create update delete freeze merge'), ...perms('contacts', 'read create update delete'), 'users:read', ...HEAD_CLAIMS] },
+  executive: { name: 'executive', scope: 'ALL', permissions: [...perms('customers', 'read'), ...perms('contacts', 'read'), 'users:read', 'claims:read', 'allocation-rules:read'] },
+  manager: { name: 'manager', scope: 'SUBTREE', permissions: [...perms('customers', 'read create update delete freeze merge'), ...perms('contacts', 'read create update delete'), 'users:read', ...HEAD_CLAIMS] },
+  marketing: { name: 'marketing', scope: 'SUBTREE', permissions: [...perms('customers', 'read create update'), ...perms('contacts', 'read create update'), 'users:read', ...REGISTRANT] },
+  sales: { name: 'sales', scope: 'OWN', permissions: [...perms('customers', 'read create update'), ...perms('contacts', 'read create update'), 'users:read', ...REGISTRANT] },
   service: { name: 'service', scope: 'UNIT', permissions: [...perms('customers', 'read update'), ...perms('contacts', 'read create update'), 'users:read'] },
   partner_manager: {
     name: 'partner_manager',
     scope: 'SUBTREE',
-    permissions: [...perms('customers', 'read create update delete freeze merge'), ...perms('contacts', 'read create update delete'), 'users:read'],
+    permissions: [...perms('customers', 'read create update delete freeze merge'), ...perms('contacts', 'read create update delete'), 'users:read', ...HEAD_CLAIMS],
   },
-  partner_sales: { name: 'partner_sales', scope: 'OWN', permissions: [...perms('customers', 'read create update'), ...perms('contacts', 'read create update'), 'users:read'] },
+  partner_sales: { name: 'partner_sales', scope: 'OWN', permissions: [...perms('customers', 'read create update'), ...perms('contacts', 'read create update'), 'users:read', ...REGISTRANT] },
   integration: { name: 'integration', scope: 'ALL', permissions: [...perms('customers', 'read create update'), ...perms('contacts', 'read create update'), 'users:read'] },
 };
 
@@ -218,4 +223,55 @@ export function visibleIds(w: World, user: MUser, recs: readonly MRecord[]): str
     .filter((r) => isVisible(w, user, r))
     .map((r) => r.id)
     .sort();
+}
+
+/**
+ * A claim is the claimant's record (docs/claims-and-allocation.md): owned by the claimant and its
+ * unit. Permission first (a role without it is refused whatever the claim: 403), then visibility
+ * under claims:read (a share or handoff of the customer opens nothing: the claim is another record),
+ * then, for a decision, the scope of claims:approve over the claimant, a delegation from it not
+ * counting (that would be the claimant deciding through its delegate) — and never by the claimant.
+ */
+export function expectOnClaim(w: World, user: MUser, claim: MRecord, permission: string, ok: Status): Status {
+  if (reach(w, user, permission) === null) return 403;
+  if (!canRead(w, user, claim, 'claims:read')) return 404;
+  if (permission === 'claims:read') return ok;
+  // A decision is the decider's own: a delegation from the claimant lends no scope over its claim.
+  if (!canAct({ ...w, delegations: [] }, user, claim, permission)) return 403;
+  return claim.ownerUserId === user.id ? 403 : ok;
+}
+
+/**
+ * Whether a unit lies in the caller's reach for a permission, as units are reached (allocation-rule
+ * targets): OWN and UNIT reach the caller's own unit, SUBTREE its base's subtree, ALL everything
+ * (a partner's user: its partner). No delegation or share enters: a unit has no owner.
+ */
+export function reachesUnit(w: World, user: MUser, permission: string, unitId: string): boolean {
+  const r = reach(w, user, permission);
+  if (r === null) return false;
+  switch (r.scope) {
+    case 'OWN':
+    case 'UNIT':
+      return unitId === user.unitId;
+    case 'SUBTREE':
+      return isAtOrBelow(w, unitId, r.baseUnitId);
+    case 'ALL':
+      return true;
+  }
+}
+
+/**
+ * An allocation rule is where its target unit is: without the permission 403; a rule whose target
+ * the caller's read reach misses does not exist for it (404); seen but out of the action's reach 403.
+ */
+export function expectOnRule(w: World, user: MUser, targetUnitId: string, permission: string, ok: Status): Status {
+  if (reach(w, user, permission) === null) return 403;
+  if (!reachesUnit(w, user, 'allocation-rules:read', targetUnitId)) return 404;
+  return reachesUnit(w, user, permission, targetUnitId) ? ok : 403;
+}
+
+/** Creating a rule: without the permission 403; a target out of the create reach is an unknown id (400). */
+export function expectCreateRule(w: World, user: MUser, targetUnitId: string): Status {
+  if (reach(w, user, 'allocation-rules:create') === null) return 403;
+  return reachesUnit(w, user, 'allocation-rules:create', targetUnitId) ? 201 : 400;
 }

@@ -46,7 +46,7 @@ export const claimsRepository = {
   /** A claim the caller sees, with whether it may decide it (approve permission over the claimant) and the claimant's unit path. */
   async findVisible(ex: Executor, p: Principal, id: string, lock = false) {
     const q = ex
-      .select({ row: claims, mayDecide: sql<boolean>`(${access.claim.allows(p, 'claims:approve')})`, claimantUnitPath: orgUnits.path })
+      .select({ row: claims, mayDecide: sql<boolean>`(${access.claim.decides(p)})`, claimantUnitPath: orgUnits.path })
       .from(claims)
       .innerJoin(orgUnits, eq(orgUnits.id, claims.claimantUnitId))
       .where(and(eq(claims.id, id), access.claim.visible(p)));
