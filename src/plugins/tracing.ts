@@ -95,8 +95,8 @@ export const tracingPlugin = fp(
       traced.set(request, { span, ctx });
       context.with(ctx, done);
     });
-    // The body arrives through the socket's events, outside the request's context: the handler is
-    // entered in it again.
+    // The handler is entered in the request's context again, whatever ran between (body parsing from
+    // the socket's events, a hook that lost it): its statements stay under the request span.
     app.addHook('preHandler', (request, _reply, done) => {
       const t = traced.get(request);
       if (t) context.with(t.ctx, done);

@@ -78,6 +78,15 @@ t.test('with OTEL_EXPORTER_OTLP_ENDPOINT: request spans, db spans, traceparent, 
   t.equal(JSON.parse(gql.body).data?.customer?.name, secretName, gql.body);
   const boom = await app.rest(user, 'GET', '/v1/test-boom');
   t.equal(boom.status, 500);
+  // Over a real socket too: the body arrives through the socket's events, after onRequest.
+  await raw.listen({ port: 0, host: '127.0.0.1' });
+  const socketTrace = randomBytes(16).toString('hex');
+  const overSocket = await fetch(`http://127.0.0.1:${(raw.server.address() as AddressInfo).port}/v1/customers`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${user.token}`, traceparent: `00-${socketTrace}-${randomBytes(8).toString('hex')}-01` },
+    body: JSON.stringify({ kind: 'ORGANIZATION', name: `${secretName} socket` }),
+  });
+  t.equal(overSocket.status, 201);
   t.equal(received.length, 0, 'batched: nothing sent before the flush');
   await raw.close();
 
@@ -105,6 +114,10 @@ t.test('with OTEL_EXPORTER_OTLP_ENDPOINT: request spans, db spans, traceparent, 
   t.ok(createDb.every((s) => s.traceId === traceId && s.kind === CLIENT && attr(s, 'db.system') === 'postgresql'), 'same trace, client spans, postgresql');
   t.ok(createDb.some((s) => attr(s, 'db.operation.name') === 'INSERT'), 'the insert is among them');
   t.ok(createDb.every((s) => /^[A-Z]+$/.test(String(attr(s, 'db.operation.name')))), 'the operation name only, no statement text');
+
+  const socketSpan = all.find((s) => s.kind === SERVER && s.traceId === socketTrace);
+  t.equal(socketSpan && attr(socketSpan, 'http.response.status_code'), 201, 'the request over a socket has its span');
+  t.ok(all.some((s) => s.name === 'db.query' && s.parentSpanId === socketSpan?.spanId && attr(s, 'db.operation.name') === 'INSERT'), 'its insert is under it');
 
   // The read: its own trace (no traceparent), with the route template and its statements.
   const get = all.find((s) => s.kind === SERVER && attr(s, 'http.route') === '/v1/customers/:id');
