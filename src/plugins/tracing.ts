@@ -35,6 +35,9 @@ export type TracingOptions = { endpoint: string; serviceName: string };
 
 type Traced = { span: Span; ctx: Context };
 
+// Probes and scrapes come every few seconds and say nothing of the API's work (as in the metrics).
+const UNTRACED = new Set(['/healthz', '/readyz', '/metrics']);
+
 // The collector's traces path under the configured base URL, as the OTLP specification joins them.
 export function tracesUrl(endpoint: string): string {
   return `${endpoint.replace(/\/+$/, '')}/v1/traces`;
@@ -76,8 +79,9 @@ export const tracingPlugin = fp(
     const traced = new WeakMap<FastifyRequest, Traced>();
 
     app.addHook('onRequest', (request, _reply, done) => {
-      const parent = propagator.extract(ROOT_CONTEXT, request.headers, defaultTextMapGetter);
       const route = request.routeOptions.url;
+      if (route && UNTRACED.has(route)) return done();
+      const parent = propagator.extract(ROOT_CONTEXT, request.headers, defaultTextMapGetter);
       const span = tracer.startSpan(
         route ? `${request.method} ${route}` : request.method,
         {

@@ -76,6 +76,7 @@ t.test('with OTEL_EXPORTER_OTLP_ENDPOINT: request spans, db spans, traceparent, 
   });
   t.equal(gql.statusCode, 200, gql.body);
   t.equal(JSON.parse(gql.body).data?.customer?.name, secretName, gql.body);
+  t.equal((await app.rest(null, 'GET', '/healthz')).status, 200);
   const boom = await app.rest(user, 'GET', '/v1/test-boom');
   t.equal(boom.status, 500);
   // Over a real socket too: the body arrives through the socket's events, after onRequest.
@@ -134,6 +135,8 @@ t.test('with OTEL_EXPORTER_OTLP_ENDPOINT: request spans, db spans, traceparent, 
   t.equal(graph && attr(graph, 'graphql.operation.name'), 'Mine');
   t.equal(graph && attr(graph, 'graphql.operation.type'), 'query');
   t.ok(all.some((s) => s.name === 'db.query' && s.parentSpanId === graph?.spanId && s.traceId === graph?.traceId), 'GraphQL statements under its span');
+
+  t.notOk(all.some((s) => attr(s, 'url.path') === '/healthz'), 'health probes are not traced');
 
   // A 5xx answer marks its span as an error.
   const failed = all.find((s) => s.kind === SERVER && attr(s, 'http.route') === '/v1/test-boom');
