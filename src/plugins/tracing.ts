@@ -35,6 +35,10 @@ export type TracingOptions = { endpoint: string; serviceName: string };
 
 type Traced = { span: Span; ctx: Context };
 
+// The longest the app's close waits for the last spans to reach the collector (the shutdown has 10 s
+// in all, docs/operations.md "Shutdown"): the exporter retries an unreachable collector for longer.
+export const FLUSH_LIMIT_MS = 3000;
+
 // Probes and scrapes come every few seconds and say nothing of the API's work (as in the metrics).
 const UNTRACED = new Set(['/healthz', '/readyz', '/metrics']);
 
@@ -158,12 +162,21 @@ export const tracingPlugin = fp(
 
     app.addHook('onClose', async () => {
       stopObserving();
+      let timer: NodeJS.Timeout | undefined;
       try {
-        // Flushes the spans still batched, then stops the exporter.
-        await provider.shutdown();
+        // Flushes the spans still batched, then stops the exporter; spans a late collector has not taken are dropped.
+        const outcome = await Promise.race([
+          provider.shutdown().then(() => 'flushed' as const),
+          new Promise<'late'>((resolve) => {
+            timer = setTimeout(() => resolve('late'), FLUSH_LIMIT_MS);
+            timer.unref();
+          }),
+        ]);
+        if (outcome === 'late') app.log.warn({ limitMs: FLUSH_LIMIT_MS }, 'tracing: the collector did not take the last spans in time; they are dropped');
       } catch (err) {
         app.log.warn({ reason: (err as Error).message }, 'tracing: spans could not be flushed');
       } finally {
+        clearTimeout(timer);
         releaseContextManager();
       }
     });

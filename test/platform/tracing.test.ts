@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { buildApp } from '../../src/app.js';
+import { FLUSH_LIMIT_MS } from '../../src/plugins/tracing.js';
 import { buildTestApp, TestApp, testConfig } from '../helpers/app.js';
 
 // OTLP/JSON as the collector receives it (only what is asserted).
@@ -77,6 +78,9 @@ t.test('with OTEL_EXPORTER_OTLP_ENDPOINT: request spans, db spans, traceparent, 
   t.equal(gql.statusCode, 200, gql.body);
   t.equal(JSON.parse(gql.body).data?.customer?.name, secretName, gql.body);
   t.equal((await app.rest(null, 'GET', '/healthz')).status, 200);
+  // A caller that did not sample its trace: nothing recorded of this request.
+  const unsampled = randomBytes(16).toString('hex');
+  t.equal((await app.rest(user, 'GET', '/v1/me', undefined, { traceparent: `00-${unsampled}-${randomBytes(8).toString('hex')}-00` })).status, 200);
   const boom = await app.rest(user, 'GET', '/v1/test-boom');
   t.equal(boom.status, 500);
   // Over a real socket too: the body arrives through the socket's events, after onRequest.
@@ -137,6 +141,7 @@ t.test('with OTEL_EXPORTER_OTLP_ENDPOINT: request spans, db spans, traceparent, 
   t.ok(all.some((s) => s.name === 'db.query' && s.parentSpanId === graph?.spanId && s.traceId === graph?.traceId), 'GraphQL statements under its span');
 
   t.notOk(all.some((s) => attr(s, 'url.path') === '/healthz'), 'health probes are not traced');
+  t.notOk(all.some((s) => s.traceId === unsampled), 'an unsampled trace is not recorded');
 
   // A 5xx answer marks its span as an error.
   const failed = all.find((s) => s.kind === SERVER && attr(s, 'http.route') === '/v1/test-boom');
@@ -167,4 +172,23 @@ t.test('without OTEL_EXPORTER_OTLP_ENDPOINT: nothing created, nothing exported',
   await raw.close();
   await new Promise((r) => setTimeout(r, 300));
   t.equal(received.length, before, 'no export');
+});
+
+t.test('a collector that is away fails no request and does not hold the close', async (t) => {
+  // A port that was just free: nothing listens there.
+  const gone = createServer();
+  gone.listen(0, '127.0.0.1');
+  await once(gone, 'listening');
+  const port = (gone.address() as AddressInfo).port;
+  await new Promise((r) => gone.close(r));
+  const raw = await buildApp(testConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}/` }), { database: base.database, migrate: false, logger: false });
+  await raw.ready();
+  const app = new TestApp(raw, base.database);
+  const user = await app.user(await app.root(), ['sales']);
+  t.equal((await app.rest(user, 'GET', '/v1/me')).status, 200);
+  t.equal((await app.gql(user, '{ me { user { id } } }')).status, 200);
+  const started = Date.now();
+  await raw.close();
+  const ms = Date.now() - started;
+  t.ok(ms < FLUSH_LIMIT_MS + 2000, `closed in ${ms} ms: the flush is bounded (${FLUSH_LIMIT_MS} ms)`);
 });
