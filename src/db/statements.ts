@@ -46,9 +46,9 @@ function statementText(first: unknown): string | undefined {
 }
 
 /** `query` wrapped so that observers see each statement: promise, callback and submittable forms. */
-export function observedQuery(query: (...args: never[]) => unknown): (...args: unknown[]) => unknown {
+export function observedQuery<F extends (...args: never[]) => unknown>(query: F): F {
   const run = query as unknown as (...args: unknown[]) => unknown;
-  return (...args: unknown[]) => {
+  const observed = (...args: unknown[]) => {
     if (observers.size === 0) return run(...args);
     const text = statementText(args[0]);
     const end = text === undefined ? undefined : started(text);
@@ -97,4 +97,5 @@ export function observedQuery(query: (...args: never[]) => unknown): (...args: u
     }
     return result;
   };
+  return observed as unknown as F;
 }
