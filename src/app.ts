@@ -157,6 +157,11 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     natsPublisher: config.events.natsUrl ? createNatsPublisher(database, config.events.natsUrl, app.log) : null,
     value: createValueService(database, { scheduleFull: (cause) => jobs.scheduleValueRecompute(cause) }),
   });
+  // Tracing first, so that its request span covers every other hook; nothing of it loads when off.
+  if (config.tracing) {
+    const { tracingPlugin } = await import('./plugins/tracing.js');
+    await app.register(tracingPlugin, config.tracing);
+  }
   let closing = false;
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -107,6 +107,9 @@ const envSchema = z.object({
   METRICS_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(16, 'too short: use at least 16 random characters').optional()),
   // When the full recomputation of customer value (scores, classes, churn risk) runs (cron, UTC).
   VALUE_RECOMPUTE_CRON: z.string().trim().regex(/^\S+( \S+){4}$/, 'expected a five-field cron expression').default('15 2 * * *'),
+  // OpenTelemetry tracing (docs/operations.md "Tracing"): spans go to this OTLP/HTTP collector; off when unset.
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/, error: 'expected the http(s) URL of an OTLP/HTTP collector, such as http://collector:4318' }).optional()),
+  OTEL_SERVICE_NAME: z.preprocess(emptyAsUndefined, z.string().trim().min(1).max(200).default('keel')),
   // Browser origins allowed to call the API (CORS): a comma list of `scheme://host[:port]`, or `*`.
   CORS_ORIGINS: z.preprocess(
     (v) => (typeof v === 'string' ? v.split(',').map((o) => o.trim()).filter(Boolean) : v),
@@ -145,6 +148,8 @@ export type Config = {
   requestTimeoutMs: number;
   dbStatementTimeoutMs: number;
   metricsToken: string | undefined;
+  // Set when spans are exported (OTEL_EXPORTER_OTLP_ENDPOINT); nothing of tracing is loaded otherwise.
+  tracing: { endpoint: string; serviceName: string } | undefined;
 };
 
 export class ConfigError extends Error {}
@@ -223,5 +228,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
     metricsToken: e.METRICS_TOKEN,
+    tracing: e.OTEL_EXPORTER_OTLP_ENDPOINT ? { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME } : undefined,
   };
 }

@@ -14,6 +14,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { LOCK_FILE, lockDataDir } from './embedded-lock.js';
 import { ResilientPool } from './pool.js';
 import { createReplicaReader } from './replica.js';
+import { observedQuery } from './statements.js';
 import * as schema from './schema/index.js';
 
 export type Schema = typeof schema;
@@ -128,7 +129,19 @@ async function openPglite(dataDir: string, template: Buffer | undefined): Promis
   const options: PGliteOptions = { dataDir, extensions: { pg_trgm }, ...(template ? { loadDataDir: new Blob([new Uint8Array(template)]) } : {}) };
   const client = new PGlite(options);
   await client.waitReady;
+  observePglite(client);
   return client as PGlite;
+}
+
+// Statements on the embedded database, also those of its transactions, pass the observers (./statements.ts).
+function observePglite(client: PGlite): void {
+  client.query = observedQuery(client.query.bind(client)) as typeof client.query;
+  const transaction = client.transaction.bind(client);
+  client.transaction = ((fn: (tx: Parameters<Parameters<PGlite['transaction']>[0]>[0]) => Promise<unknown>) =>
+    transaction((tx) => {
+      tx.query = observedQuery(tx.query.bind(tx)) as typeof tx.query;
+      return fn(tx);
+    })) as typeof client.transaction;
 }
 
 // What a failed restore left in a directory that was empty of data before: all but the lock.

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { isConnectionError } from '../lib/errors.js';
+import { observedQuery } from './statements.js';
 
 type Release = (err?: Error | boolean) => void;
 type Guarded = pg.PoolClient & { keelGuarded?: true };
@@ -28,6 +29,8 @@ export class ResilientPool extends pg.Pool {
     this.on('error', onConnectionError);
     this.on('connect', (client) => {
       client.on('error', onConnectionError);
+      // Every statement of the pool (its own query(), checked-out clients, transactions) passes here.
+      client.query = observedQuery(client.query.bind(client)) as typeof client.query;
       if (!namedStatements) withoutNames(client);
     });
   }

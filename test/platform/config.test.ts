@@ -43,6 +43,16 @@ t.test('bad DATABASE_URL is refused, naming the variable', async (t) => {
   t.equal(loadConfig({ DATABASE_URL: 'postgresql://db.example/keel' }).databaseUrl, 'postgresql://db.example/keel');
 });
 
+t.test('tracing: off unless OTEL_EXPORTER_OTLP_ENDPOINT is an http(s) URL', async (t) => {
+  t.equal(loadConfig({}).tracing, undefined, 'off by default');
+  t.equal(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: '' }).tracing, undefined, 'an empty endpoint is off');
+  t.equal(loadConfig({ OTEL_SERVICE_NAME: 'crm' }).tracing, undefined, 'a service name alone turns nothing on');
+  t.same(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing, { endpoint: 'http://collector:4318', serviceName: 'keel' });
+  t.same(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel.example/', OTEL_SERVICE_NAME: 'keel-eu' }).tracing, { endpoint: 'https://otel.example/', serviceName: 'keel-eu' });
+  for (const url of ['collector:4318', 'grpc://collector:4317', 'not a url']) t.match(refusal({ OTEL_EXPORTER_OTLP_ENDPOINT: url }), /OTEL_EXPORTER_OTLP_ENDPOINT/, `OTEL_EXPORTER_OTLP_ENDPOINT=${url}`);
+  t.match(refusal({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SERVICE_NAME: 'x'.repeat(201) }), /OTEL_SERVICE_NAME/);
+});
+
 t.test('other invalid variables name themselves', async (t) => {
   t.match(refusal({ NODE_ENV: 'staging' }), /NODE_ENV/);
   t.match(refusal({ ADMIN_EMAIL: 'not-an-email' }), /ADMIN_EMAIL/);
