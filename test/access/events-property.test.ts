@@ -2,8 +2,8 @@
  * The change feed as a property: for random org worlds (regions, branches, departments, partners),
  * users holding built-in roles, customers owned across them (by users or by a unit's pool), shares,
  * and a random sequence of writes through the REST API (creates, renames, owner moves, freezes), every
- * reader that follows `GET /v1/events` `nextCursor` to the end reads exactly the events the naive
- * model names, in order, with the fields its roles hide absent from `data`.
+ * reader that follows `GET /v1/events` `nextCursor` (and GraphQL `events` `endCursor`) to the end reads
+ * exactly the events the naive model names, in order, with the fields its roles hide absent from `data`.
  *
  * The model is written from docs/events-and-webhooks.md, not from the code: an event is read when the
  * reader holds `events:read` and its scope for `customers:read` (and for `events:read`) covers the
@@ -109,6 +109,21 @@ async function follow(who: User, after: string, limit: number): Promise<FeedEven
   throw new Error('the feed did not end');
 }
 
+/** The same through GraphQL `events(after, types, first)`, following `pageInfo.endCursor`. */
+async function followGraph(who: User, after: string, first: number): Promise<{ type: string; entityId: string }[]> {
+  const out: { type: string; entityId: string }[] = [];
+  let cursor = after;
+  for (let i = 0; i < 500; i++) {
+    const r = await app.gql(who, 'query ($after: String, $first: Int) { events(after: $after, types: ["customer.*"], first: $first) { edges { node { type entityId } } pageInfo { endCursor } } }', { after: cursor, first });
+    if (r.errors) throw new Error(`GraphQL events: ${JSON.stringify(r.errors)}`);
+    const edges = r.data.events.edges as { node: { type: string; entityId: string } }[];
+    out.push(...edges.map((e) => e.node));
+    cursor = r.data.events.pageInfo.endCursor;
+    if (edges.length === 0) return out;
+  }
+  throw new Error('the feed did not end');
+}
+
 /** The model: does the reader's scope cover this owner for this permission (no shares, no delegations)? */
 function covers(w: World, reader: MUser, permission: string, o: Owner): boolean {
   const r = reach(w, reader, permission);
@@ -207,6 +222,8 @@ async function check(spec: Spec): Promise<void> {
     const got = await follow(reader.user, from, spec.pageSize);
     // Only this world's customers: on the embedded database earlier worlds' events are behind `from`.
     if (show(got) !== show(want)) problems.push(`${reader.label}: feed [${show(got)}] vs model [${show(want)}]`);
+    const graph = await followGraph(reader.user, from, spec.pageSize);
+    if (show(graph) !== show(want)) problems.push(`${reader.label}: GraphQL events [${show(graph)}] vs model [${show(want)}]`);
     const hidden = HIDDEN_FOR[reader.role] ?? [];
     for (const e of got) {
       for (const side of [e.data.before, e.data.after]) {
