@@ -164,12 +164,18 @@ export function createDeliveryEngine(database: Database, cfg: DeliveryConfig, lo
     },
     start(pollMs: number): void {
       if (timer) return;
+      // A round that delivered something is followed at once by the next (a backlog drains at the
+      // receivers' pace, not at PER_WEBHOOK per poll); an idle or failing round waits pollMs.
       const loop = () => {
+        let busy = false;
         running = this.tick()
+          .then((r) => {
+            busy = r.sent > 0;
+          })
           .catch((err: unknown) => log?.error({ err }, 'webhook delivery round failed'))
           .finally(() => {
             running = null;
-            if (timer) timer = setTimeout(loop, pollMs);
+            if (timer) timer = setTimeout(loop, busy ? 0 : pollMs);
           });
       };
       timer = setTimeout(loop, pollMs);

@@ -93,7 +93,9 @@ export const webhooksRepository = {
             ) d
             WHERE w.active
           ), locked AS (
-            SELECT id FROM webhook_deliveries WHERE id IN (SELECT id FROM due) FOR UPDATE SKIP LOCKED
+            -- Re-checked on the locked row: a row another instance claimed (and committed) after this
+            -- statement's snapshot was taken is no longer due, and is not claimed a second time.
+            SELECT id FROM webhook_deliveries WHERE id IN (SELECT id FROM due) AND status = 'PENDING' AND next_attempt_at <= now() FOR UPDATE SKIP LOCKED
           )
           UPDATE webhook_deliveries SET next_attempt_at = now() + ${`${leaseMs} milliseconds`}::interval
           WHERE id IN (SELECT id FROM locked) RETURNING id`,

@@ -303,3 +303,31 @@ t.test('two instances delivering at once: each event reaches the receiver once',
   t.equal(new Set(ids).size, 12, 'every event delivered');
   t.equal(ids.length, 12, 'none twice');
 });
+
+t.test('a backlog drains in consecutive rounds: one subscription is not held to one batch per poll', async (t) => {
+  const c = await company(app);
+  const rx = await receiver();
+  t.teardown(rx.close);
+  const hook = await subscribe(c.users.partnerAManager, rx.url, ['customer.created']);
+  t.teardown(() => app.rest(c.users.partnerAManager, 'DELETE', `/v1/webhooks/${hook.id}`));
+  // 25 records (a round claims at most 10 deliveries of a subscription, one per record).
+  for (let i = 0; i < 25; i++) await app.customer(c.users.partnerASales);
+  // A long poll, so that a loaded machine's slowness cannot pass for it: one batch per poll would need
+  // 16 s here, the consecutive rounds take well under a second.
+  const POLL_MS = 8000;
+  const engine = app.app.services.webhookDelivery;
+  engine.start(POLL_MS);
+  t.teardown(() => engine.stop());
+  let first = 0;
+  const giveUp = Date.now() + 3 * POLL_MS;
+  while (Date.now() < giveUp && rx.got.length < 25) {
+    if (!first && rx.got.length > 0) first = Date.now();
+    await sleep(20);
+  }
+  const drained = Date.now() - first;
+  await engine.stop();
+  t.equal(new Set(rx.got.map((g) => g.headers['webhook-id'])).size, 25, 'every event delivered');
+  // One batch per poll would need three rounds, two polls (16 s) apart; the rounds after a busy one
+  // start at once, so everything arrives before the next poll would have come.
+  t.ok(first > 0 && drained < POLL_MS, `the 25 arrived within one poll interval of the first (${drained} ms)`);
+});
