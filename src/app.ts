@@ -163,15 +163,22 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     await app.register(tracingPlugin, config.tracing);
   }
   let closing = false;
+  let drain: NodeJS.Timeout | undefined;
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
-    // At shutdown, a keep-alive connection ends with the answer it is giving: the server stops
-    // only once every connection is closed, and one a client keeps open would hold it past the
-    // grace period (test/faults/sigterm-under-load.test.ts).
-    if (closing) reply.header('connection', 'close');
   });
+  // At shutdown the server stops only once every connection is closed, and a keep-alive connection
+  // a client keeps open would hold it past the grace period (test/faults/sigterm-under-load.test.ts).
+  // So while closing, every connection is closed as soon as it is idle: an answer in flight finishes,
+  // and a request already sent behind it on the same connection is still answered (503 below) before
+  // the connection goes (test/platform/hostile-requests.test.ts).
   app.addHook('preClose', async () => {
     closing = true;
+    drain = setInterval(() => app.server.closeIdleConnections?.(), 50);
+    drain.unref();
+  });
+  app.addHook('onClose', async () => {
+    if (drain) clearInterval(drain);
   });
   app.addHook('onRequest', async (request, reply) => {
     if (!closing) return;
