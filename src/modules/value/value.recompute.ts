@@ -1,5 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { type Executor, queryRows } from '../../db/client.js';
+import { type Executor, queryRows, queryRowsNamed } from '../../db/client.js';
 import type { Principal } from '../../lib/access.js';
 import { recordRowChanges } from '../../lib/audit.js';
 import { closeAlertActions, createAlertActions } from '../actions/index.js';
@@ -23,7 +23,7 @@ const rankOf = (col: string) => `(CASE ${col} WHEN 'HIGH' THEN 2 WHEN 'WATCH' TH
 const rank = (col: string) => sql.raw(rankOf(col));
 
 /** The computed rows with `stale`: their stored value differs from what was computed (or there is none). */
-function staleSql(model: Model, classed: SQL): SQL {
+export function staleSql(model: Model, classed: SQL): SQL {
   return sql`SELECT c.*, (NOT c.had_value OR (c.old_model_version, c.old_revenue, c.old_expected_sales, c.old_cost, c.old_reference_level, c.old_credit_status,
       c.old_score, c.old_class, c.old_churn, c.old_signals) IS DISTINCT FROM (${model.version}::int, ${cols('c.', STORED)})) AS stale
     FROM (${classed}) c`;
@@ -127,12 +127,18 @@ const result = (c: Counts | undefined, actions: number): RecomputeResult => ({
 export async function recompute(tx: Executor, actor: Principal, model: Model, target: SQL | 'all', cause: ValueCause, mode: RecomputeMode): Promise<RecomputeResult> {
   const computed = staleSql(model, classedSql(model.config, computeSql(model.config, target), mode));
   if (!mode.full) {
-    const [row] = await queryRows<Counts & { alerts: unknown[] | null }>(
+    // The same text for every write under one model version: prepared once per connection, and
+    // planned once too (its plan does not depend on the customer ids; planning it each time cost more
+    // than running it). The setting is put back for the rest of the caller's transaction.
+    const [was] = await queryRows<{ mode: string }>(tx, sql`SELECT current_setting('plan_cache_mode') AS mode, set_config('plan_cache_mode', 'force_generic_plan', true)`);
+    const [row] = await queryRowsNamed<Counts & { alerts: unknown[] | null }>(
       tx,
+      'value_rescore',
       sql`WITH ch AS MATERIALIZED (${computed}), ${writesSql(actor, model, cause, true)}
         SELECT ${COUNTS}, jsonb_agg(jsonb_build_object('customer_id', customer_id, 'owner_user_id', owner_user_id, 'name', name, 'had_value', had_value,
           'old_class', old_class, 'value_class', value_class, 'old_churn', old_churn, 'churn_level', churn_level)) FILTER (WHERE ${ALERTABLE}) AS alerts FROM ch`,
     );
+    await tx.execute(sql`SELECT set_config('plan_cache_mode', ${was?.mode ?? 'auto'}, true)`);
     const moved = row?.alerts ?? [];
     const actions = moved.length ? await alerts(tx, actor, sql`jsonb_to_recordset(${JSON.stringify(moved)}::jsonb) AS r(${sql.raw(ALERT_COLUMNS)})`, true) : 0;
     return result(row, actions);
