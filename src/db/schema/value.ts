@@ -47,9 +47,9 @@ export const customerValues = pgTable(
     computedAt: timestamp('computed_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
   (t) => [
+    // The customers list's filters by valueClass and churnRisk (its sort by valueScore puts the
+    // never-scored last, an expression no index serves; as before, it sorts the visible rows).
     index('customer_values_class_idx').on(t.valueClass, t.score),
-    // The customers list's sort by valueScore and filter by churnRisk.
-    index('customer_values_score_idx').on(t.score, t.customerId),
     index('customer_values_churn_idx').on(t.churnLevel),
   ],
 );
