@@ -178,13 +178,13 @@ export function bulkSql(scale: Scale, org: OrgSeed): { label: string; sql: strin
     {
       label: `customers (${C})`,
       sql: `INSERT INTO customers (id, kind, name, name_norm, registration_id, registration_norm, phones, phones_norm, emails, emails_norm,
-              search_text, website, industry, region, address, roles, lifecycle_stage, status, source_channel, value_class,
+              search_text, website, industry, region, address, roles, lifecycle_stage, status, source_channel,
               owner_user_id, owner_unit_id, created_by, created_at, updated_at)
             SELECT ${cust('s.i')}, s.kind, s.name, s.fold_norm, s.reg, upper(replace(s.reg, ' ', '')),
               s.phones, s.phones_norm, ARRAY[s.email], ARRAY[s.email],
               concat_ws(' ', s.fold, array_to_string(s.phones_norm, ' '), s.email, lower(replace(s.reg, ' ', ''))),
               'https://' || lower(s.w1) || s.i || '.example', s.w2, 'Region ' || (1 + s.i % 5), jsonb_build_object('city', 'City ' || (s.i % 300)),
-              ARRAY['BUYER'], s.stage, s.status, s.source, s.vclass,
+              ARRAY['BUYER'], s.stage, s.status, s.source,
               o.user_id, o.unit_id, o.user_id, s.created, s.created + make_interval(mins => (${h('s.i', 9)} % 10000)::int)
             FROM (
               SELECT i, w1, w2,
@@ -201,7 +201,6 @@ export function bulkSql(scale: Scale, org: OrgSeed): { label: string; sql: strin
                 (ARRAY['SUSPECT','SUSPECT','SUSPECT','PROSPECT','PROSPECT','PROSPECT','OPPORTUNITY','OPPORTUNITY','CUSTOMER','CUSTOMER','CUSTOMER','USER'])[1 + ${h('i', 5)} % 12] AS stage,
                 CASE WHEN ${h('i', 6)} % 100 < 3 THEN 'FROZEN' ELSE 'ACTIVE' END AS status,
                 (ARRAY['MEDIA','WEBSITE','EVENT','REFERRAL','SALES_PROSPECTING','PARTNER','IMPORT','OTHER'])[1 + ${h('i', 7)} % 8] AS source,
-                (ARRAY['A','B','B','B','B','B','B','B','B','B','B','B','B','B','B','C','C','C','C',NULL])[1 + ${h('i', 8)} % 20] AS vclass,
                 CASE WHEN ${h('i', 1)} % 100 < 30 THEN ${GROUP_BIG_PARTNER} WHEN ${h('i', 1)} % 100 < 35 THEN ${GROUP_POOL}
                      WHEN ${h('i', 1)} % 100 < 60 THEN ${GROUP_OTHER_PARTNERS} ELSE ${GROUP_BRANCHES} END AS grp,
                 timestamptz '2024-01-01T00:00:00Z' + make_interval(secs => i * ${step}) AS created

@@ -270,3 +270,27 @@ export async function queryRows<T>(ex: Executor, q: SQL): Promise<T[]> {
   const res = (await ex.execute(q)) as unknown as { rows: T[] };
   return res.rows;
 }
+
+type RawSession = {
+  dialect: { sqlToQuery: (q: SQL) => { sql: string; params: unknown[] } };
+  prepareQuery: (q: { sql: string; params: unknown[] }, fields: undefined, name: string | undefined, arrayMode: boolean) => { execute: () => Promise<unknown> };
+};
+const statementNames = new Map<string, string>();
+
+/**
+ * Raw SQL as a named (server-side) prepared statement: a connection parses and plans a statement of
+ * this text once, later executions only bind their values. For a hot statement the query builder
+ * cannot say (a data-modifying WITH). The name follows from the text, so two texts never share one;
+ * with DB_PREPARED_STATEMENTS=false the pool sends it unnamed, like every other statement.
+ */
+export async function queryRowsNamed<T>(ex: Executor, prefix: string, q: SQL): Promise<T[]> {
+  const session = (ex as unknown as { session: RawSession }).session;
+  const query = session.dialect.sqlToQuery(q);
+  let name = statementNames.get(query.sql);
+  if (!name) {
+    name = `${prefix}_${statementNames.size + 1}`;
+    statementNames.set(query.sql, name);
+  }
+  const res = (await session.prepareQuery(query, undefined, name, false).execute()) as { rows: T[] } | T[];
+  return Array.isArray(res) ? res : res.rows;
+}

@@ -42,7 +42,7 @@ t.test('seeds a small company once', async (t) => {
   const [value] = await queryRows<{ costs: number; references: number; ranked: number; buyers: number }>(
     db,
     sql`SELECT (SELECT count(*)::int FROM customer_costs) AS costs, (SELECT count(DISTINCT customer_id)::int FROM reference_effects) AS "references",
-      (SELECT count(*)::int FROM customers WHERE value_class IS NOT NULL) AS ranked,
+      (SELECT count(*)::int FROM customer_values WHERE value_class IS NOT NULL) AS ranked,
       (SELECT count(*)::int FROM customers WHERE status = 'ACTIVE' AND lifecycle_stage IN ('CUSTOMER', 'USER')) AS buyers`,
   );
   t.ok(value!.costs > 0, `${value!.costs} costs`);

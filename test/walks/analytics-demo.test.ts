@@ -45,7 +45,7 @@ t.test('issue 13: the pyramid, a value page, an ERP order lifting B to A, a HIGH
   t.ok(count('C') >= Math.ceil(n * 0.2) && count('C') <= Math.ceil(n * 0.2) + 3, `C ${count('C')} ≈ ⌈20 % of ${n}⌉ (ties at the bottom share C)`);
 
   // A customer's value page, part by part: the contributions add up to the score.
-  const [top] = await queryRows<{ id: string; name: string }>(app.db, sql`SELECT id, name FROM customers WHERE value_class = 'A' ORDER BY value_score DESC, id LIMIT 1`);
+  const [top] = await queryRows<{ id: string; name: string }>(app.db, sql`SELECT c.id, c.name FROM customers c JOIN customer_values cv ON cv.customer_id = c.id WHERE cv.value_class = 'A' ORDER BY cv.score DESC, c.id LIMIT 1`);
   const page = await app.rest(admin, 'GET', `/v1/customers/${top!.id}/value`);
   t.equal(page.status, 200, page.raw);
   t.same(page.body.parts.map((p: { indicator: string }) => p.indicator), ['revenue', 'expectedSales', 'referenceEffect', 'credit', 'cost']);
@@ -59,7 +59,8 @@ t.test('issue 13: the pyramid, a value page, an ERP order lifting B to A, a HIGH
   // scheduled full recomputation keeps it there. Nobody touches the customer.
   const [b] = await queryRows<{ id: string; name: string; value_score: string }>(
     app.db,
-    sql`SELECT id, name, value_score::text FROM customers WHERE value_class = 'B' AND credit_status IS DISTINCT FROM 'BLOCKED' ORDER BY value_score DESC, id LIMIT 1`,
+    sql`SELECT c.id, c.name, cv.score::text AS value_score FROM customers c JOIN customer_values cv ON cv.customer_id = c.id
+      WHERE cv.value_class = 'B' AND c.credit_status IS DISTINCT FROM 'BLOCKED' ORDER BY cv.score DESC, c.id LIMIT 1`,
   );
   const order = await app.rest(integration, 'POST', '/v1/orders', { customerId: b!.id, number: `WALK-${Date.now()}`, amount: '2500000.00', currency: 'EUR', status: 'CONFIRMED' });
   t.equal(order.status, 201, order.raw);
@@ -81,8 +82,8 @@ t.test('issue 13: the pyramid, a value page, an ERP order lifting B to A, a HIGH
   // 90 days without contact and falling orders: HIGH with both reasons, on the owner's agenda.
   const [c] = await queryRows<{ id: string; name: string; owner_user_id: string }>(
     app.db,
-    sql`SELECT c.id, c.name, c.owner_user_id FROM customers c JOIN users u ON u.id = c.owner_user_id AND u.active
-      WHERE c.status = 'ACTIVE' AND c.lifecycle_stage IN ('CUSTOMER', 'USER') AND c.churn_risk = 'NONE' AND c.credit_status IS DISTINCT FROM 'BLOCKED'
+    sql`SELECT c.id, c.name, c.owner_user_id FROM customers c JOIN users u ON u.id = c.owner_user_id AND u.active JOIN customer_values cv ON cv.customer_id = c.id
+      WHERE c.status = 'ACTIVE' AND c.lifecycle_stage IN ('CUSTOMER', 'USER') AND cv.value_class IS NOT NULL AND cv.churn_level = 'NONE' AND c.credit_status IS DISTINCT FROM 'BLOCKED'
         AND NOT EXISTS (SELECT 1 FROM interactions i WHERE i.customer_id = c.id AND upper(i.outcome) = 'COMPLAINT')
         AND (SELECT count(*) FROM orders o WHERE o.customer_id = c.id AND o.status <> 'CANCELLED') >= 2
       ORDER BY c.id LIMIT 1`,
@@ -115,8 +116,8 @@ t.test('issue 13: the pyramid, a value page, an ERP order lifting B to A, a HIGH
   const visibleBuyers = (await listed('CUSTOMER')) + (await listed('USER'));
   const [owned] = await queryRows<{ n: number }>(
     app.db,
-    sql`SELECT count(*)::int AS n FROM customers c JOIN org_units u ON u.id = c.owner_unit_id
-      WHERE c.value_class IS NOT NULL AND u.path LIKE ${`${partner.path}%`}`,
+    sql`SELECT count(*)::int AS n FROM customers c JOIN org_units u ON u.id = c.owner_unit_id JOIN customer_values cv ON cv.customer_id = c.id
+      WHERE cv.value_class IS NOT NULL AND u.path LIKE ${`${partner.path}%`}`,
   );
   t.equal(own.body.totals.customers, visibleBuyers, `the ${visibleBuyers} buyers it sees (${owned!.n} owned by the partner, the rest shared with it), none of the company's other ${n - visibleBuyers}`);
   t.ok(own.body.totals.customers < n);

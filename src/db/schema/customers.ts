@@ -41,10 +41,8 @@ export const customers = pgTable(
     // Credit as the ERP knows it: a limit in money (decimal, never a float) and its currency.
     creditLimit: numeric('credit_limit', { precision: 18, scale: 2 }),
     creditCurrency: text('credit_currency'),
-    valueClass: text('value_class'),
-    // Computed by the value module (read-only; never changes version or updatedAt).
-    valueScore: numeric('value_score', { precision: 5, scale: 2 }),
-    churnRisk: text('churn_risk'),
+    // The computed valueScore, valueClass and churnRisk live in customer_values (value module): a full
+    // recomputation writes that narrow table, never this wide, heavily indexed one.
     externalIds: jsonb('external_ids').$type<Record<string, string>>().notNull().default(sql`'{}'::jsonb`),
     ownerUserId: uuid('owner_user_id').references(() => users.id),
     ownerUnitId: uuid('owner_unit_id')
@@ -65,9 +63,6 @@ export const customers = pgTable(
     index('customers_lifecycle_idx').on(t.lifecycleStage, t.createdAt, t.id),
     index('customers_status_idx').on(t.status),
     index('customers_source_idx').on(t.sourceChannel),
-    index('customers_value_class_idx').on(t.valueClass),
-    index('customers_value_score_idx').on(t.valueScore, t.id),
-    index('customers_churn_risk_idx').on(t.churnRisk),
     index('customers_name_norm_idx').on(t.nameNorm),
     index('customers_registration_norm_idx').on(t.registrationNorm),
     index('customers_phones_norm_idx').using('gin', t.phonesNorm),

@@ -2,8 +2,9 @@ import { index, integer, jsonb, numeric, pgTable, smallint, text, timestamp, uui
 import { customers } from './customers.js';
 import { users } from './org.js';
 
-// Customer value (domain.md §7). The value module owns these tables; the computed columns on the
-// customer row (value_score, value_class, churn_risk) are written through the customers module.
+// Customer value (domain.md §7). The value module owns these tables. The customer's computed fields
+// (valueScore, valueClass, churnRisk) are read from customer_values by join: they are not copied
+// into the customer row.
 
 // The value model, versioned: each PUT adds a version; the highest is in force. Every score names its version.
 export const valueModels = pgTable('value_models', {
@@ -45,7 +46,12 @@ export const customerValues = pgTable(
     churnSignals: jsonb('churn_signals').notNull().default([]),
     computedAt: timestamp('computed_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
-  (t) => [index('customer_values_class_idx').on(t.valueClass, t.score)],
+  (t) => [
+    // The customers list's filters by valueClass and churnRisk (its sort by valueScore puts the
+    // never-scored last, an expression no index serves; as before, it sorts the visible rows).
+    index('customer_values_class_idx').on(t.valueClass, t.score),
+    index('customer_values_churn_idx').on(t.churnLevel),
+  ],
 );
 
 // Each change of a customer's score or class, with its cause.

@@ -59,3 +59,31 @@ export async function createAlertActions(tx: Executor, actor: Principal, source:
   );
   return Number(r?.n ?? 0);
 }
+
+/**
+ * Closes the open alerts of `kind` on the customers `customers` selects (customer_id): the finding
+ * that raised them is gone (a churn risk fallen back to NONE). Each becomes DONE (completedAt now,
+ * version + 1) with its audit row and `action.completed` event, as when the owner completes it.
+ */
+export async function closeAlertActions(tx: Executor, actor: Principal, kind: AlertKind, customers: SQL, reason: string): Promise<number> {
+  const w = recordRowChanges(actor, {
+    rows: 'done',
+    entityType: 'action',
+    action: 'completed',
+    entityId: sql`id`,
+    ownerUserId: sql`assignee_id`,
+    ownerUnitId: sql`owner_unit_id`,
+    before: sql`jsonb_build_object('status', 'OPEN')`,
+    after: sql`jsonb_build_object('status', status, 'completedAt', to_char(completed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'reason', ${reason}::text)`,
+  });
+  const [r] = await queryRows<{ n: string | number }>(
+    tx,
+    sql`WITH done AS (
+        UPDATE actions a SET status = 'DONE', completed_at = now(), version = a.version + 1, updated_at = now()
+        WHERE a.kind = ${kind} AND a.status = 'OPEN' AND a.customer_id IN (${customers})
+        RETURNING a.id, a.assignee_id, a.owner_unit_id, a.status, a.completed_at
+      ), audit AS (${w.audit}), outbox AS (${w.events})
+      SELECT count(*) AS n FROM done`,
+  );
+  return Number(r?.n ?? 0);
+}

@@ -12,4 +12,4 @@ export { type ActionService, createActionService, createAllocationAction, create
 export const transferOpenActions = (tx: Executor, m: Move, assignee: { id: string; unitId: string }): Promise<number> => actionsRepository.transferOpen(tx, m, assignee);
 export const openActionCount = (ex: Executor, userId: string): Promise<number> => actionsRepository.openCountOf(ex, userId);
 export const repointActions = async (tx: Executor, p: Principal, fromId: string, toId: string) => ({ actions: await actionsRepository.repointToCustomer(tx, p, fromId, toId) });
-export { type AlertKind, createAlertActions } from './alerts.js';
+export { type AlertKind, closeAlertActions, createAlertActions } from './alerts.js';

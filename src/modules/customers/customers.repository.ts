@@ -1,7 +1,7 @@
 import { and, asc, eq, getTableColumns, inArray, or, type SQL, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
-import { customers, externalIds, orgUnits, users } from '../../db/schema/index.js';
+import { customers, customerValues, externalIds, orgUnits, users } from '../../db/schema/index.js';
 import { access, preparedAccessPredicate, type Principal, unitReachPredicate } from '../../lib/access.js';
 import { keyset, type SortSpec } from '../../lib/pagination.js';
 import { preparedStatements } from '../../lib/prepared.js';
@@ -13,11 +13,32 @@ export type CustomerRow = typeof customers.$inferSelect;
 // only the database's own search and duplicate checks use) and createdBy.
 const UNREAD = ['nameNorm', 'registrationNorm', 'phonesNorm', 'emailsNorm', 'searchText', 'createdBy'] as const;
 type Unread = (typeof UNREAD)[number];
-const readColumns = Object.fromEntries(Object.entries(getTableColumns(customers)).filter(([k]) => !(UNREAD as readonly string[]).includes(k))) as Omit<
+const ownColumns = Object.fromEntries(Object.entries(getTableColumns(customers)).filter(([k]) => !(UNREAD as readonly string[]).includes(k))) as Omit<
   ReturnType<typeof getTableColumns<typeof customers>>,
   Unread
 >;
-export type CustomerReadRow = Omit<CustomerRow, Unread>;
+
+// The computed fields live in customer_values (written by the value module's recomputation, never
+// copied into this wide, heavily indexed table). Reads of many rows join it once (filters and sorts
+// use its indexes); reads of one row that is being written take them by primary key. A customer
+// never scored has none; churnRisk is that of a ranked customer only (value class set).
+const churnOf = (cls: SQL, level: SQL) => sql<string | null>`(CASE WHEN ${cls} IS NOT NULL THEN ${level} END)`;
+const computedJoined = {
+  valueClass: customerValues.valueClass,
+  valueScore: customerValues.score,
+  churnRisk: churnOf(sql`${customerValues.valueClass}`, sql`${customerValues.churnLevel}`),
+};
+const cvOf = (col: string) => sql.raw(`(SELECT cv.${col} FROM customer_values cv WHERE cv.customer_id = "customers"."id")`);
+const computedByKey = {
+  valueClass: sql<string | null>`${cvOf('value_class')}`,
+  valueScore: sql<string | null>`${cvOf('score')}`,
+  churnRisk: churnOf(cvOf('value_class'), cvOf('churn_level')),
+};
+const withComputed = eq(customerValues.customerId, customers.id);
+const readColumns = { ...ownColumns, ...computedJoined };
+export type Computed = { valueClass: string | null; valueScore: string | null; churnRisk: string | null };
+export type CustomerReadRow = Omit<CustomerRow, Unread> & Computed;
+export type CustomerFullRow = CustomerRow & Computed;
 export type CustomerInsert = typeof customers.$inferInsert;
 
 export const RESOURCE = 'customer';
@@ -29,7 +50,7 @@ const ownerCols = { id: customers.id, ownerUserId: customers.ownerUserId, ownerU
 
 const visibleById = preparedStatements<ReturnType<typeof prepareVisibleById>>('customer_visible_by_id');
 const prepareVisibleById = (ex: Executor, predicate: SQL, name: string) =>
-  ex.select(readColumns).from(customers).where(and(eq(customers.id, sql.placeholder('id')), predicate)).prepare(name);
+  ex.select(readColumns).from(customers).leftJoin(customerValues, withComputed).where(and(eq(customers.id, sql.placeholder('id')), predicate)).prepare(name);
 
 const canSee = access.customer.visible;
 const canDo = access.customer.allows;
@@ -59,8 +80,8 @@ const SORT_COLUMNS = {
   updatedAt: { column: customers.updatedAt, kind: 'timestamp' },
   name: { column: customers.name, kind: 'text' },
   // Computed fields: a customer never scored sorts as -1 / 0, below every scored one.
-  valueScore: { column: sql`coalesce(${customers.valueScore}, -1)`, kind: 'numeric' },
-  churnRisk: { column: sql`(CASE ${customers.churnRisk} WHEN 'HIGH' THEN 2 WHEN 'WATCH' THEN 1 ELSE 0 END)`, kind: 'numeric' },
+  valueScore: { column: sql`coalesce(${customerValues.score}, -1)`, kind: 'numeric' },
+  churnRisk: { column: sql`(CASE ${computedJoined.churnRisk} WHEN 'HIGH' THEN 2 WHEN 'WATCH' THEN 1 ELSE 0 END)`, kind: 'numeric' },
 } as const;
 
 export type CustomerSort = keyof typeof SORT_COLUMNS;
@@ -86,8 +107,8 @@ function listConditions(p: Principal, f: ListFilter): (SQL | undefined)[] {
   if (f.ownerUnitId) conds.push(eq(customers.ownerUnitId, f.ownerUnitId));
   if (f.ownerUserId) conds.push(eq(customers.ownerUserId, f.ownerUserId));
   if (f.source) conds.push(eq(customers.sourceChannel, f.source));
-  if (f.valueClass) conds.push(eq(customers.valueClass, f.valueClass));
-  if (f.churnRisk) conds.push(eq(customers.churnRisk, f.churnRisk));
+  if (f.valueClass) conds.push(eq(customerValues.valueClass, f.valueClass));
+  if (f.churnRisk) conds.push(and(sql`${customerValues.valueClass} IS NOT NULL`, eq(customerValues.churnLevel, f.churnRisk)));
   if (f.kind) conds.push(eq(customers.kind, f.kind));
   if (f.updatedAfter) conds.push(sql`${customers.updatedAt} > ${f.updatedAfter}::timestamptz`);
   return conds;
@@ -97,7 +118,7 @@ export const customersRepository = {
   /** The record if visible, with whether `permission` also allows acting on it. */
   async findForAction(ex: Executor, p: Principal, id: string, permission: string, lock = false) {
     const q = ex
-      .select({ row: customers, allowed: sql<boolean>`(${canDo(p, permission)})` })
+      .select({ row: { ...getTableColumns(customers), ...computedByKey }, allowed: sql<boolean>`(${canDo(p, permission)})` })
       .from(customers)
       .where(and(eq(customers.id, id), canSee(p)));
     const [hit] = lock ? await q.for('update', { of: customers }) : await q;
@@ -117,6 +138,7 @@ export const customersRepository = {
     return ex
       .select(readColumns)
       .from(customers)
+      .leftJoin(customerValues, withComputed)
       .where(and(...listConditions(p, f), ks.where))
       .orderBy(...ks.orderBy)
       .limit(limit + 1);
@@ -127,6 +149,7 @@ export const customersRepository = {
     const [row] = await ex
       .select({ n: sql<number>`count(*)::int` })
       .from(customers)
+      .leftJoin(customerValues, withComputed)
       .where(and(...listConditions(p, f)));
     return row?.n ?? 0;
   },
@@ -137,6 +160,7 @@ export const customersRepository = {
     const rows = await ex
       .select({ ...readColumns, allowed: sql<boolean>`(${canDo(p, permission)})` })
       .from(customers)
+      .leftJoin(customerValues, withComputed)
       .where(and(inArray(customers.id, [...ids]), canSee(p)));
     return rows.map(({ allowed, ...row }) => ({ row, allowed }));
   },
@@ -146,31 +170,30 @@ export const customersRepository = {
     return ex
       .select(readColumns)
       .from(customers)
+      .leftJoin(customerValues, withComputed)
       .where(and(inArray(customers.id, [...ids]), canSee(p)));
   },
 
-  async insert(ex: Executor, values: CustomerInsert): Promise<CustomerRow> {
+  /** A new record: never scored yet, so without computed values. */
+  async insert(ex: Executor, values: CustomerInsert): Promise<CustomerFullRow> {
     const [row] = await ex.insert(customers).values(values).returning();
     if (!row) throw new Error('insert returned nothing');
-    return row;
+    return { ...row, valueClass: null, valueScore: null, churnRisk: null };
   },
 
-  /** Compare-and-set on version: null when another write got there first. */
-  /** The computed value columns as they stand now (after a rescore in the same transaction). */
-  async computedValues(ex: Executor, id: string): Promise<Pick<CustomerRow, 'valueScore' | 'valueClass' | 'churnRisk'> | null> {
-    const [row] = await ex
-      .select({ valueScore: customers.valueScore, valueClass: customers.valueClass, churnRisk: customers.churnRisk })
-      .from(customers)
-      .where(eq(customers.id, id));
+  /** The computed values as they stand now (after a rescore in the same transaction). */
+  async computedValues(ex: Executor, id: string): Promise<Computed | null> {
+    const [row] = await ex.select(computedByKey).from(customers).where(eq(customers.id, id));
     return row ?? null;
   },
 
-  async update(ex: Executor, id: string, version: number, set: Partial<CustomerInsert>): Promise<CustomerRow | null> {
+  /** Compare-and-set on version: null when another write got there first. */
+  async update(ex: Executor, id: string, version: number, set: Partial<CustomerInsert>): Promise<CustomerFullRow | null> {
     const [row] = await ex
       .update(customers)
       .set({ ...set, version: sql`${customers.version} + 1`, updatedAt: sql`now()` })
       .where(and(eq(customers.id, id), eq(customers.version, version)))
-      .returning();
+      .returning({ ...getTableColumns(customers), ...computedByKey });
     return row ?? null;
   },
 

@@ -212,7 +212,8 @@ export function createCustomerService(
           });
           // A lead created with an explicit owner is not allocated.
           const explicit = input.ownerUserId !== undefined || input.ownerUnitId !== undefined;
-          return toCustomerDto(p, allocateOnCreate && !explicit ? await allocateOnCreate(tx, p, row) : row);
+          const placed = allocateOnCreate && !explicit ? await allocateOnCreate(tx, p, row) : row;
+          return toCustomerDto(p, { ...row, ...placed });
         });
       }
     },

@@ -55,4 +55,4 @@ export function patchSet(p: Principal, before: CustomerReadRow, input: PatchCust
 
 /** The keys of `set` whose value differs from the stored one. */
 export const changedKeys = (set: Partial<CustomerRow>, before: CustomerReadRow): string[] =>
-  (Object.keys(set) as (keyof CustomerReadRow)[]).filter((k) => !sameJson(set[k], before[k]));
+  (Object.keys(set) as (keyof CustomerRow & keyof CustomerReadRow)[]).filter((k) => !sameJson(set[k], before[k]));

@@ -1,7 +1,7 @@
 import { and, asc, eq, getTableColumns, inArray, type SQL, sql } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { type Executor, queryRows } from '../../db/client.js';
-import { actions, customers, opportunities, orgUnits, pipelineStages, pipelines, stageTransitions } from '../../db/schema/index.js';
+import { actions, opportunities, orgUnits, pipelineStages, pipelines, stageTransitions } from '../../db/schema/index.js';
 import { access, type Principal } from '../../lib/access.js';
 import { countGroups, countRows, decodeCursor, keyset } from '../../lib/pagination.js';
 import { fieldError } from '../../lib/errors.js';
@@ -20,7 +20,6 @@ export const RESOURCE = 'opportunity';
 
 const canSee = access.opportunity.visible;
 const canDo = access.opportunity.allows;
-const canSeeCustomer = access.customer.visible;
 
 export type ListFilter = {
   stageId?: string | undefined;
@@ -269,14 +268,6 @@ export const opportunitiesRepository = {
 
   // The customer as the subject of a consequence (its lifecycle moves with its opportunities), locked.
   // Visibility was settled by the caller's own read; nothing of it is returned to the client.
-
-  async customersByIds(ex: Executor, p: Principal, ids: readonly string[]) {
-    if (ids.length === 0) return [];
-    return ex
-      .select()
-      .from(customers)
-      .where(and(inArray(customers.id, [...ids]), canSeeCustomer(p)));
-  },
 
   // ---- transitions ----
   async insertTransition(ex: Executor, values: typeof stageTransitions.$inferInsert & { enteredAt: Date }): Promise<TransitionRow> {

@@ -334,7 +334,7 @@ export function createOpportunityService(database: Database, opts: { createGuard
 
     async customersByIds(p: Principal, ids: readonly string[]): Promise<Map<string, CustomerDto>> {
       if (!scopeFor(p, 'customers:read')) return new Map();
-      const rows = await repo.customersByIds(db, p, [...new Set(ids)]);
+      const rows = await customersRepository.visibleByIds(db, p, [...new Set(ids)]);
       return new Map(rows.map((r) => [r.id, toCustomerDto(p, r)]));
     },
 

@@ -12,6 +12,9 @@ export type MoveRow = { from_class: string | null; to_class: string | null; cust
 const months = (n: number) => sql`make_interval(months => ${sql.raw(String(Math.trunc(n)))})`;
 
 // The outermost partner unit at or above the owner unit (null: the company's own).
+// A customer's computed value (customer_values), for queries grouped by customer.
+const valueOf = (col: string) => sql.raw(`(SELECT cv.${col} FROM customer_values cv WHERE cv.customer_id = customers.id)`);
+
 const partnerOf = sql`(SELECT pu.id FROM org_units pu WHERE pu.kind = 'PARTNER' AND ou.path LIKE pu.path || '%' ORDER BY length(pu.path) LIMIT 1)`;
 
 export const valueReportsRepository = {
@@ -20,10 +23,10 @@ export const valueReportsRepository = {
     return queryRows<PyramidRow>(
       ex,
       sql`WITH base AS (
-          SELECT ${group} AS group_id, customers.value_class, coalesce(cv.revenue, 0) AS revenue, coalesce(cv.cost, 0) AS cost
+          SELECT ${group} AS group_id, cv.value_class, coalesce(cv.revenue, 0) AS revenue, coalesce(cv.cost, 0) AS cost
           FROM customers JOIN org_units ou ON ou.id = customers.owner_unit_id
-            LEFT JOIN customer_values cv ON cv.customer_id = customers.id
-          WHERE customers.status = 'ACTIVE' AND customers.value_class IS NOT NULL AND ${access.customer.visible(p)}
+            JOIN customer_values cv ON cv.customer_id = customers.id
+          WHERE customers.status = 'ACTIVE' AND cv.value_class IS NOT NULL AND ${access.customer.visible(p)}
         )
         SELECT base.group_id, g.name AS group_name, base.value_class, count(*) AS customers, sum(base.revenue)::numeric(18,2)::text AS revenue,
           sum(base.cost)::numeric(18,2)::text AS cost
@@ -69,12 +72,12 @@ export const valueReportsRepository = {
       total_watch: string;
     }>(
       ex,
-      sql`SELECT customers.id, customers.name, customers.owner_user_id, customers.owner_unit_id, customers.churn_risk, customers.value_class,
-          customers.value_score::text AS value_score, coalesce(cv.churn_signals, '[]'::jsonb) AS signals,
-          count(*) FILTER (WHERE customers.churn_risk = 'HIGH') OVER () AS total_high, count(*) FILTER (WHERE customers.churn_risk = 'WATCH') OVER () AS total_watch
-        FROM customers LEFT JOIN customer_values cv ON cv.customer_id = customers.id
-        WHERE customers.status = 'ACTIVE' AND customers.churn_risk = ANY(${sql.param([...levels])}::text[]) AND ${access.customer.visible(p)}
-        ORDER BY CASE customers.churn_risk WHEN 'HIGH' THEN 0 ELSE 1 END, customers.value_score DESC NULLS LAST, customers.name, customers.id
+      sql`SELECT customers.id, customers.name, customers.owner_user_id, customers.owner_unit_id, cv.churn_level AS churn_risk, cv.value_class,
+          cv.score::text AS value_score, cv.churn_signals AS signals,
+          count(*) FILTER (WHERE cv.churn_level = 'HIGH') OVER () AS total_high, count(*) FILTER (WHERE cv.churn_level = 'WATCH') OVER () AS total_watch
+        FROM customers JOIN customer_values cv ON cv.customer_id = customers.id
+        WHERE customers.status = 'ACTIVE' AND cv.value_class IS NOT NULL AND cv.churn_level = ANY(${sql.param([...levels])}::text[]) AND ${access.customer.visible(p)}
+        ORDER BY CASE cv.churn_level WHEN 'HIGH' THEN 0 ELSE 1 END, cv.score DESC NULLS LAST, customers.name, customers.id
         LIMIT ${limit}`,
     );
   },
@@ -93,7 +96,7 @@ export const valueReportsRepository = {
       lost_deals: string;
     }>(
       ex,
-      sql`SELECT customers.id, customers.name, customers.owner_user_id, customers.owner_unit_id, customers.value_class, customers.value_score::text AS value_score,
+      sql`SELECT customers.id, customers.name, customers.owner_user_id, customers.owner_unit_id, ${valueOf('value_class')} AS value_class, ${valueOf('score')}::text AS value_score,
           sum(o.amount)::numeric(18,2)::text AS previous_revenue,
           to_char(max(o.ordered_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS last_order_at,
           (SELECT to_char(max(i.occurred_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') FROM interactions i WHERE i.customer_id = customers.id) AS last_contact_at,
@@ -132,7 +135,7 @@ export const valueReportsRepository = {
           WHERE customers.status = 'ACTIVE' AND ${access.customer.visible(p)}
           GROUP BY r.customer_id
         )
-        SELECT customers.id, customers.name, customers.owner_user_id, customers.owner_unit_id, customers.value_class, customers.value_score::text AS value_score,
+        SELECT customers.id, customers.name, customers.owner_user_id, customers.owner_unit_id, ${valueOf('value_class')} AS value_class, ${valueOf('score')}::text AS value_score,
           b.revenue::numeric(18,2)::text AS revenue, b.lines AS lines_bought,
           ARRAY(SELECT c.product_line FROM catalogue c WHERE c.product_line <> ALL(b.lines) ORDER BY c.product_line) AS lines_not_bought
         FROM bought b JOIN customers ON customers.id = b.customer_id

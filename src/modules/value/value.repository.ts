@@ -62,6 +62,18 @@ export const valueRepository = {
     return row;
   },
 
+  /** The model in force and the class cut-offs of the last full recomputation, in one round trip (what an incremental update needs). */
+  async modelAndCuts(ex: Executor): Promise<{ model: Model; aMin: string | null; cMax: string | null }> {
+    const [row] = await queryRows<{ version: number; config: ValueModelConfig; a_min: string | null; c_max: string | null }>(
+      ex,
+      sql`SELECT m.version, m.config, r.a_min_score::text AS a_min, r.c_max_score::text AS c_max
+        FROM (SELECT version, config FROM value_models ORDER BY version DESC LIMIT 1) m
+        LEFT JOIN LATERAL (SELECT a_min_score, c_max_score FROM value_runs WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1) r ON true`,
+    );
+    if (!row) throw new Error('no value model: the migrations insert version 1');
+    return { model: { version: row.version, config: row.config }, aMin: row.a_min, cMax: row.c_max };
+  },
+
   /** The cut-offs of the last full recomputation (null before the first). */
   async lastRun(ex: Executor) {
     const [row] = await ex.select().from(valueRuns).where(sql`${valueRuns.finishedAt} IS NOT NULL`).orderBy(desc(valueRuns.finishedAt)).limit(1);

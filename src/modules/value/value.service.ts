@@ -54,9 +54,8 @@ export async function recomputeCustomers(tx: Executor, actor: Principal | 'syste
   const ids = [...new Set(customerIds)];
   if (ids.length === 0) return null;
   const who = actor === 'system' ? await systemPrincipal(tx) : actor;
-  const model = await repo.currentModel(tx);
-  const run = await repo.lastRun(tx);
-  return recompute(tx, who, model, repo.targetOf(ids), cause, { full: false, aMin: run?.aMinScore ?? null, cMax: run?.cMaxScore ?? null });
+  const { model, aMin, cMax } = await repo.modelAndCuts(tx);
+  return recompute(tx, who, model, repo.targetOf(ids), cause, { full: false, aMin, cMax });
 }
 
 export type ValueServiceOptions = {

@@ -92,6 +92,8 @@ export function computeSql(m: ValueModelConfig, target: SQL | 'all'): SQL {
     ), scored AS (
       SELECT inputs.*, ${scoreSql(m, 'inputs')} AS score,
         old.customer_id IS NOT NULL AS had_value, old.score AS old_score, old.value_class AS old_class, coalesce(old.churn_level, 'NONE') AS old_churn,
+        old.model_version AS old_model_version, old.revenue AS old_revenue, old.expected_sales AS old_expected_sales, old.cost AS old_cost,
+        old.reference_level AS old_reference_level, old.credit_status AS old_credit_status, old.churn_signals AS old_signals,
         CASE WHEN NOT inputs.ranked THEN '[]'::jsonb ELSE (SELECT coalesce(jsonb_agg(sig ORDER BY sig->>'kind'), '[]'::jsonb) FROM (VALUES
           (CASE WHEN inputs.last_contact < now() - ${days(c.noContactDays)} THEN jsonb_build_object('kind', 'NO_CONTACT',
             'detail', 'No contact since ' || to_char(inputs.last_contact AT TIME ZONE 'UTC', 'YYYY-MM-DD') || ' (' || ${num(c.noContactDays)} || ' days or more)',

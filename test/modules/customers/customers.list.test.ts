@@ -22,8 +22,8 @@ t.test('filters: lifecycleStage, status, ownerUnitId, ownerUserId, source, kind,
   const frozen = await mk(c.users.sales, { lifecycleStage: 'PROSPECT' });
   const fr = await app.rest(c.users.branchManager, 'POST', `/v1/customers/${frozen.id}/freeze`, {});
   t.equal(fr.status, 200);
-  // No API writes the value class (the value model will compute it): set only that column.
-  await app.db.execute(sql`UPDATE customers SET value_class = 'A' WHERE id = ${d.id}::uuid`);
+  // No API writes the value class (the value model computes it): give only this customer one.
+  await app.db.execute(sql`INSERT INTO customer_values (customer_id, model_version, score, value_class) VALUES (${d.id}::uuid, 1, 50, 'A')`);
   const all = [a.id, b.id, d.id, e.id];
 
   const who = c.users.regionManager;

@@ -45,7 +45,7 @@ type Naive = { id: string; value_class: string | null; revenue: string | null; c
 const naiveCustomers = (unitPath: string) =>
   queryRows<Naive>(
     app.db,
-    sql`SELECT c.id, c.value_class, cv.revenue::text, cv.cost::text, c.owner_unit_id, c.churn_risk FROM customers c JOIN org_units ou ON ou.id = c.owner_unit_id
+    sql`SELECT c.id, cv.value_class, cv.revenue::text, cv.cost::text, c.owner_unit_id, CASE WHEN cv.value_class IS NOT NULL THEN cv.churn_level END AS churn_risk FROM customers c JOIN org_units ou ON ou.id = c.owner_unit_id
       LEFT JOIN customer_values cv ON cv.customer_id = c.id WHERE ou.path LIKE ${`${unitPath}%`} AND c.status = 'ACTIVE'`,
   );
 const cents = (xs: (string | null)[]) => xs.reduce((s, x) => s + Math.round(Number(x ?? 0) * 100), 0);
@@ -87,7 +87,7 @@ t.test('full recomputation: every active buyer ranked, A the top share, C the bo
   t.ok(v.body.history.length >= 1);
   t.ok(['A', 'B', 'C'].includes(v.body.valueClass));
   t.equal(v.body.history[v.body.history.length - 1].previousClass, null, 'the first scoring is history');
-  const prospect = await queryRows<{ n: string }>(app.db, sql`SELECT count(*) AS n FROM customers WHERE lifecycle_stage = 'PROSPECT' AND value_class IS NOT NULL`);
+  const prospect = await queryRows<{ n: string }>(app.db, sql`SELECT count(*) AS n FROM customers c JOIN customer_values cv ON cv.customer_id = c.id WHERE c.lifecycle_stage = 'PROSPECT' AND cv.value_class IS NOT NULL`);
   t.equal(Number(prospect[0]!.n), 0, 'prospects are not ranked');
 });
 
@@ -204,4 +204,35 @@ t.test('churn-risk, win-back and cross-sell: exact against the tables, within vi
   t.equal(bad.codes[0], 'BAD_USER_INPUT');
   t.equal((await app.rest(rm, 'GET', '/v1/reports/churn-risk?level=LOW')).status, 400);
   t.equal((await app.rest(rm, 'GET', '/v1/reports/churn-risk?limit=201')).status, 400);
+});
+
+t.test('full run and churn alerts: a first scoring sets the flag without an alert; a rise since the last scoring alerts; the alert closes itself when the signals clear', async (t) => {
+  const quiet = await buyer(s);
+  // Never scored (creating a customer does not score it) and, by its creation date, not contacted for two years.
+  await app.db.execute(sql`UPDATE customers SET created_at = now() - interval '2 years' WHERE id = ${quiet.id}`);
+  const openAlerts = () =>
+    queryRows<{ id: string; title: string; status: string }>(app.db, sql`SELECT id, title, status FROM actions WHERE customer_id = ${quiet.id} AND kind = 'CHURN_ALERT' ORDER BY created_at`);
+  await fullRun();
+  t.equal((await app.rest(s, 'GET', `/v1/customers/${quiet.id}`)).body.churnRisk, 'WATCH', 'flagged by its first scoring');
+  t.ok((await app.rest(s, 'GET', '/v1/customers?churnRisk=WATCH&limit=200')).body.data.some((x: { id: string }) => x.id === quiet.id), 'and on the filtered list');
+  t.same(await openAlerts(), [], 'a full run raises no alert for a customer it scores for the first time');
+  t.equal((await eventsFor(app, quiet.id, 'customer.churn_risk_changed')).length, 0, 'nor an event: its first level is the baseline');
+
+  // Credit blocked behind the value module's back: the next full run finds the rise from WATCH to HIGH.
+  await app.db.execute(sql`UPDATE customers SET credit_status = 'BLOCKED' WHERE id = ${quiet.id}`);
+  await fullRun();
+  const [alert] = await openAlerts();
+  t.match(alert, { title: /^Churn risk HIGH: /, status: 'OPEN' }, 'a rise since the last scoring is alerted');
+  t.match((await eventsFor(app, quiet.id, 'customer.churn_risk_changed')).map((e) => e.payload), [{ before: { churnRisk: 'WATCH' }, after: { churnRisk: 'HIGH' } }]);
+
+  // Credit good again and a contact (its creation date moved up stands for one): no signal is left.
+  await app.db.execute(sql`UPDATE customers SET credit_status = 'GOOD', created_at = now() - interval '1 day' WHERE id = ${quiet.id}`);
+  await fullRun();
+  t.equal((await app.rest(s, 'GET', `/v1/customers/${quiet.id}`)).body.churnRisk, 'NONE');
+  const [closed] = await openAlerts();
+  t.equal(closed?.status, 'DONE', 'the alert closed itself');
+  const done = await eventsFor(app, alert!.id, 'action.completed');
+  t.equal(done.length, 1, 'with an action.completed event');
+  t.match(done[0]?.payload, { before: { status: 'OPEN' }, after: { status: 'DONE', reason: 'the churn signals cleared' } });
+  t.equal((await app.rest(s, 'GET', '/v1/agenda?limit=200')).body.data.some((a: { id: string }) => a.id === alert!.id), false, 'and left the agenda');
 });

@@ -185,6 +185,17 @@ t.test('churn: no contact for 90 days and falling orders make HIGH with both rea
   const after = await app.rest(s, 'GET', `/v1/customers/${cu.id}/value`);
   t.equal(after.body.churn.level, 'NONE');
   t.equal((await app.rest(s, 'GET', `/v1/customers/${cu.id}`)).body.churnRisk, 'NONE');
+  // The alert goes with the signals: completed, with its event, off the agenda.
+  const [closed] = await queryRows<{ status: string; completed_at: Date | null; version: number }>(app.db, sql`SELECT status, completed_at, version FROM actions WHERE id = ${alert.id}`);
+  t.equal(closed?.status, 'DONE', 'the churn alert closed itself');
+  t.ok(closed?.completed_at, 'with its completion time');
+  const done = await eventsFor(app, alert.id, 'action.completed');
+  t.equal(done.length, 1, 'and an action.completed event');
+  t.match(done[0]?.payload, { before: { status: 'OPEN' }, after: { status: 'DONE', reason: 'the churn signals cleared' } });
+  const agendaAfter = await app.rest(s, 'GET', '/v1/agenda');
+  t.equal(agendaAfter.body.data.some((a: { id: string }) => a.id === alert.id), false, 'off the agenda');
+  const cleared = await eventsFor(app, cu.id, 'customer.churn_risk_changed');
+  t.match(cleared[cleared.length - 1]?.payload, { after: { churnRisk: 'NONE' } }, 'the clearing is an event of its own');
 });
 
 t.test('the value model: admin reads and writes versions; bad models refused; others forbidden', async (t) => {
