@@ -22,7 +22,7 @@ const SECRET = 'bench-bulk-secret-0123456789abcdef0123456789abcdef';
 const ADMIN_EMAIL = 'admin@bench-bulk.local';
 if (!process.env.DATABASE_URL) throw new Error('DATABASE_URL names a PostgreSQL server (the benchmark creates its own database keel_bench_bulk on it)');
 const serverUrl = new URL(process.env.DATABASE_URL);
-const dbName = 'keel_bench_bulk';
+const dbName = process.env.BENCH_DB ?? 'keel_bench_bulk';
 const benchUrl = new URL(serverUrl.toString());
 benchUrl.pathname = `/${dbName}`;
 const log = (m: string) => console.error(`[bench:bulk] ${m}`);

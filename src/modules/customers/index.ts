@@ -17,4 +17,4 @@ export { fromUpsertBody, ON_DUPLICATE, type OnDuplicate, parseBody, type Upserte
 export { heldExternalId } from './customers.repository.js';
 export { contactSchema, customerSchema, listAllContactsQuery, upsertContactBody, upsertCustomerBody } from './customers.schemas.js';
 export { writeComputedValues } from './computed-values.js';
-export { type BulkUpsertItem, unchangedCustomerRows } from './bulk-unchanged.js';
+export { type BulkUpsertItem } from './bulk-write.js';

@@ -1,5 +1,5 @@
 // What a merge patch of a customer sets, without a database: shared by the PATCH (customers.service.ts) and
-// the set-based pass of a bulk load (bulk-unchanged.ts), so "this row changes nothing" is decided by the
+// the set-based pass of a bulk load (bulk-write.ts), so "this row changes nothing" is decided by the
 // same code that would write it. Owner fields and a new referrer need the database and stay with the PATCH.
 import { can, hiddenFields, type Principal } from '../../lib/access.js';
 import { fieldError } from '../../lib/errors.js';
