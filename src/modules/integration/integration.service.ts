@@ -6,7 +6,7 @@ import { type BatchRow, type BulkAnswer, type RowOutcome, type RowSource, runBul
 import { AppError } from '../../lib/errors.js';
 import { findRecordsByExternalIds } from '../../lib/external-ids.js';
 import { type BulkUpsertItem, type CustomerService, type OnDuplicate, parseBody, upsertContactBody, upsertCustomerBody } from '../customers/index.js';
-import { type OrderService, upsertOrderBody } from '../orders/index.js';
+import { type BulkOrderItem, type OrderService, unchangedOrderRows, upsertOrderBody } from '../orders/index.js';
 
 export type BulkRequest = { system: string; atomic: boolean; onDuplicate: OnDuplicate; rows: RowSource };
 
@@ -94,13 +94,26 @@ export function createIntegrationService(database: Database, deps: { customers: 
       return runBulk(database, req.rows, { atomic: req.atomic }, {
         prepare: async (tx, batch) => {
           versions.clear();
+          const items: BulkOrderItem[] = [];
+          const seen = new Set<string>();
+          for (const { index, row } of batch) {
+            try {
+              const { externalId, body } = splitRow(row);
+              if (seen.has(externalId)) continue;
+              seen.add(externalId);
+              items.push({ key: index, externalId, body: parseBody(upsertOrderBody, body) });
+            } catch {
+              // answered by the row's upsert
+            }
+          }
+          const unchanged = await unchangedOrderRows(tx, p, req.system, items);
           const held = await findRecordsByExternalIds(tx, 'order', req.system, batch.map((b) => externalIdOf(b.row)).filter((x): x is string => x !== null));
           const visible = await ambientTransaction.run({ tx: tx as Tx }, () => orders.byIds(p, [...held.values()]));
           for (const [externalId, id] of held) {
             const o = visible.get(id);
             if (o) versions.set(externalId, o.version);
           }
-          return new Map();
+          return new Map([...unchanged].map(([index, id]) => [index, { id, status: 'UNCHANGED' as const }]));
         },
         run: async (tx, row) => {
           const { externalId, body } = splitRow(row);
