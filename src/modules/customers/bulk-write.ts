@@ -88,8 +88,12 @@ export function createCustomerBulk(deps: { allocateMany?: ManyAllocator | undefi
   return async function writeCustomerBatch(tx: Executor, p: Principal, system: string, items: readonly BulkUpsertItem[]): Promise<Map<number, BulkOutcome>> {
     const out = new Map<number, BulkOutcome>();
     if (items.length === 0) return out;
-    await lockExternalIds(tx, RESOURCE, system, items.map((i) => i.externalId));
+    // Ids already held need no lock (a held id stays held); the others are locked, then read again: a concurrent
+    // load of the same new id that got there first is then seen here.
     const held = await findRecordsByExternalIds(tx, RESOURCE, system, items.map((i) => i.externalId));
+    const free = items.filter((i) => !held.has(i.externalId)).map((i) => i.externalId);
+    await lockExternalIds(tx, RESOURCE, system, free);
+    for (const [x, id] of await findRecordsByExternalIds(tx, RESOURCE, system, free)) held.set(x, id);
     const stored = new Map((await repo.rowsForAction(tx, p, [...new Set(held.values())], 'customers:update')).map((h) => [h.row.id, h]));
     const hidden = [...hiddenFields(p)].filter((f) => f.startsWith('customer.')).map((f) => f.slice('customer.'.length));
     const mayCreate = can(p, 'customers:create');
