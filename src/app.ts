@@ -123,6 +123,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     duplicateProbeLimitPerHour: config.duplicateProbeLimitPerHour,
     duplicateGuard: claims.duplicateGuard,
     allocateOnCreate: allocation.allocateOnCreate,
+    allocateManyOnCreate: allocation.allocateManyOnCreate,
     onValueInput: recomputeCustomers,
   });
   const orders = createOrderService(database, { onValueInput: recomputeCustomers });

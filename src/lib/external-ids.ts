@@ -122,3 +122,23 @@ const EXTERNAL_ID_LOCK_CLASS = 4343;
 export async function lockExternalId(tx: Executor, resource: ExternalResource, system: string, externalId: string): Promise<void> {
   await tx.execute(sql`SELECT pg_advisory_xact_lock(${EXTERNAL_ID_LOCK_CLASS}, hashtext(${`${resource}:${system}:${externalId}`}))`);
 }
+
+/** The same lock for many ids of one system in one statement (a bulk load's batch), taken in hash order. */
+export async function lockExternalIds(tx: Executor, resource: ExternalResource, system: string, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  const keys = [...new Set(ids)].map((id) => `${resource}:${system}:${id}`);
+  await tx.execute(sql`SELECT count(pg_advisory_xact_lock(${EXTERNAL_ID_LOCK_CLASS}, h))
+    FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest(${sql.param(keys)}::text[]) AS k ORDER BY 1) AS external_id_keys`);
+}
+
+/**
+ * Many records' first ids at once (records just inserted by a bulk load), in one statement. Answers whether every
+ * pair went in: false when any is held by another record (the caller then undoes its savepoint and lets each row
+ * answer on its own, as a single upsert would).
+ */
+export async function claimExternalIds(tx: Executor, resource: ExternalResource, wanted: readonly { recordId: string; ids: ExternalIdMap }[]): Promise<boolean> {
+  const rows = wanted.flatMap((w) => Object.entries(w.ids).map(([system, externalId]) => ({ resourceType: resource, system, externalId, recordId: w.recordId })));
+  if (rows.length === 0) return true;
+  const inserted = await tx.insert(externalIds).values(rows).onConflictDoNothing().returning({ system: externalIds.system });
+  return inserted.length === rows.length;
+}

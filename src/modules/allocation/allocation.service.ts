@@ -187,6 +187,16 @@ export function createAllocationService(database: Database, opts: { slaHours: nu
 
     /** The hook on customer create (no explicit owner given), inside the create's transaction. */
     allocateOnCreate: async (tx: Executor, p: Principal, customer: CustomerRow): Promise<CustomerRow> => (await apply(tx, p, customer)).row,
+
+    /**
+     * The same hook for the new customers of a bulk load's batch: the rules are read once; each customer a rule
+     * matches is then allocated as one created alone would be (in order: a rotation takes its turns row by row).
+     */
+    allocateManyOnCreate: async (tx: Executor, p: Principal, customers: CustomerRow[]): Promise<void> => {
+      const rules = (await repo.activeRulesFor(tx, p)).map((r) => ({ ...r, match: r.match as RuleMatch }));
+      if (rules.length === 0) return;
+      for (const c of customers) if (firstMatch(rules, leadOf(c))) await apply(tx, p, c);
+    },
   };
 }
 

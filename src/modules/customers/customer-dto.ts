@@ -5,6 +5,13 @@ import type { CustomerDto } from './customers.schemas.js';
 const iso = (d: Date) => d.toISOString();
 
 /** A customer as the caller may read it: the fields its roles hide are absent, not blanked. */
+/** A customer's source as the API shows it, from its stored columns. */
+export function sourceOf(r: Pick<CustomerReadRow, 'sourceChannel' | 'sourceCampaign' | 'sourceReferrerCustomerId' | 'sourceDetail'>): CustomerDto['source'] {
+  return r.sourceChannel
+    ? { channel: r.sourceChannel, campaign: r.sourceCampaign, referrerCustomerId: r.sourceReferrerCustomerId, detail: r.sourceDetail }
+    : null;
+}
+
 export function toCustomerDto(p: Principal, r: CustomerReadRow): CustomerDto {
   const hidden = hiddenFields(p);
   const dto: CustomerDto = {
@@ -21,9 +28,7 @@ export function toCustomerDto(p: Principal, r: CustomerReadRow): CustomerDto {
     roles: r.roles,
     lifecycleStage: r.lifecycleStage as CustomerDto['lifecycleStage'],
     status: r.status as CustomerDto['status'],
-    source: r.sourceChannel
-      ? { channel: r.sourceChannel, campaign: r.sourceCampaign, referrerCustomerId: r.sourceReferrerCustomerId, detail: r.sourceDetail }
-      : null,
+    source: sourceOf(r),
     creditStatus: r.creditStatus as CustomerDto['creditStatus'],
     creditLimit: r.creditLimit,
     creditCurrency: r.creditCurrency,

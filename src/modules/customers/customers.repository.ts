@@ -5,7 +5,7 @@ import { customers, customerValues, externalIds, orgUnits, users } from '../../d
 import { access, preparedAccessPredicate, type Principal, unitReachPredicate } from '../../lib/access.js';
 import { keyset, type SortSpec } from '../../lib/pagination.js';
 import { preparedStatements } from '../../lib/prepared.js';
-import { escapeLike } from './normalize.js';
+import { escapeLike, type Identity, identityKeys } from './normalize.js';
 
 export type CustomerRow = typeof customers.$inferSelect;
 
@@ -42,6 +42,13 @@ export type CustomerFullRow = CustomerRow & Computed;
 export type CustomerInsert = typeof customers.$inferInsert;
 
 export const RESOURCE = 'customer';
+
+// The columns a merge patch may change (owner, status, lifecycle and computed values aside).
+const WRITABLE = [
+  'kind', 'name', 'nameNorm', 'registrationId', 'registrationNorm', 'phones', 'phonesNorm', 'emails', 'emailsNorm', 'searchText', 'website', 'industry', 'region',
+  'address', 'roles', 'sourceChannel', 'sourceCampaign', 'sourceReferrerCustomerId', 'sourceDetail', 'creditStatus', 'creditLimit', 'creditCurrency',
+] as const satisfies readonly (keyof CustomerRow)[];
+type Writable = (typeof WRITABLE)[number];
 
 // First key of the advisory locks that guard customer identities (see lockIdentities).
 const IDENTITY_LOCK_CLASS = 4242;
@@ -203,10 +210,15 @@ export const customersRepository = {
    * in the duplicate check. Locks are taken in hash order (no deadlock between overlapping sets),
    * in the two-key advisory space, apart from the single-key locks of migrations.
    */
-  async lockIdentities(ex: Executor, n: { nameNorm: string; registrationNorm: string | null; phonesNorm: string[]; emailsNorm: string[] }): Promise<void> {
-    const keys = [`name:${n.nameNorm}`, ...(n.registrationNorm ? [`reg:${n.registrationNorm}`] : []), ...n.phonesNorm.map((x) => `phone:${x}`), ...n.emailsNorm.map((x) => `email:${x}`)];
+  async lockIdentities(ex: Executor, n: Identity): Promise<void> {
+    await customersRepository.lockIdentityKeys(ex, identityKeys(n));
+  },
+
+  /** The same locks for many identities' keys at once (identityKeys; a bulk load's batch), in hash order. */
+  async lockIdentityKeys(ex: Executor, keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
     await ex.execute(sql`SELECT count(pg_advisory_xact_lock(${IDENTITY_LOCK_CLASS}, h))
-      FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest(${sql.param(keys)}::text[]) AS k ORDER BY 1) AS identity_keys`);
+      FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest(${sql.param([...keys])}::text[]) AS k ORDER BY 1) AS identity_keys`);
   },
 
   /** Candidates by normalised name, registration id, phone or email — across everyone's records. */
@@ -231,6 +243,57 @@ export const customersRepository = {
       )
       .orderBy(asc(customers.createdAt))
       .limit(20);
+  },
+
+  /**
+   * Which of these identity keys (identityKeys) some unmerged customer holds — anyone's, whatever the caller
+   * sees: one statement for a bulk load's batch, whose matching rows then take the single create's duplicate rule.
+   */
+  async heldIdentityKeys(ex: Executor, keys: readonly string[]): Promise<Set<string>> {
+    const of = (prefix: string) => keys.filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
+    const [names, regs, phones, emails] = [of('name:'), of('reg:'), of('phone:'), of('email:')];
+    if (keys.length === 0) return new Set();
+    const rows = await queryRows<{ k: string }>(
+      ex,
+      sql`SELECT DISTINCT k FROM (
+        SELECT 'name:' || name_norm AS k FROM customers WHERE status <> 'MERGED' AND name_norm = ANY(${sql.param(names)}::text[])
+        UNION ALL SELECT 'reg:' || registration_norm FROM customers WHERE status <> 'MERGED' AND registration_norm = ANY(${sql.param(regs)}::text[])
+        UNION ALL SELECT 'phone:' || x FROM customers, unnest(phones_norm) x WHERE status <> 'MERGED' AND phones_norm && ${sql.param(phones)}::text[] AND x = ANY(${sql.param(phones)}::text[])
+        UNION ALL SELECT 'email:' || x FROM customers, unnest(emails_norm) x WHERE status <> 'MERGED' AND emails_norm && ${sql.param(emails)}::text[] AND x = ANY(${sql.param(emails)}::text[])
+      ) AS held`,
+    );
+    return new Set(rows.map((r) => r.k));
+  },
+
+  /** Many visible records as stored (every column), each with whether `permission` allows acting on it. */
+  async rowsForAction(ex: Executor, p: Principal, ids: readonly string[], permission: string): Promise<{ row: CustomerRow; allowed: boolean }[]> {
+    if (ids.length === 0) return [];
+    return ex
+      .select({ row: customers, allowed: sql<boolean>`(${canDo(p, permission)})` })
+      .from(customers)
+      .where(and(inArray(customers.id, [...ids]), canSee(p)));
+  },
+
+  async insertMany(ex: Executor, values: readonly CustomerInsert[]): Promise<CustomerRow[]> {
+    if (values.length === 0) return [];
+    return ex.insert(customers).values([...values]).returning();
+  },
+
+  /**
+   * Many rows' new values in one statement, each compare-and-set on its version (version + 1, updated_at now).
+   * `rows` carry every column of WRITABLE; a row another write got to first is absent from the answer.
+   */
+  async updateMany(ex: Executor, rows: readonly (Pick<CustomerRow, 'id' | 'version'> & Pick<CustomerRow, Writable>)[]): Promise<CustomerRow[]> {
+    if (rows.length === 0) return [];
+    const cols = getTableColumns(customers);
+    const json = rows.map((r) => Object.fromEntries([['id', r.id], ['version', r.version], ...WRITABLE.map((k) => [cols[k].name, r[k]])]));
+    const set = Object.fromEntries(WRITABLE.map((k) => [k, sql.raw(`v.${cols[k].name}`)]));
+    return ex
+      .update(customers)
+      .set({ ...set, version: sql`${customers.version} + 1`, updatedAt: sql`now()` })
+      .from(sql`jsonb_populate_recordset(NULL::customers, ${JSON.stringify(json)}::jsonb) AS v`)
+      .where(sql`${customers.id} = v.id AND ${customers.version} = v.version`)
+      .returning(getTableColumns(customers));
   },
 
   async unitNames(ex: Executor, ids: string[]): Promise<Map<string, string>> {

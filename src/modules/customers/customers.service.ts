@@ -3,7 +3,7 @@ import { can, hiddenFields, onBehalfOf, type Principal, requirePermission } from
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../lib/errors.js';
 import { applyExternalIds, externalIdsOf, moveExternalIds } from '../../lib/external-ids.js';
-import { checkedCredit, externalIdsDiff } from './customer-rules.js';
+import { externalIdsDiff } from './customer-rules.js';
 import { cursorForSort, type Page, pageOf, parseSort, sortKey, withCount } from '../../lib/pagination.js';
 import {
   type CustomerRow,
@@ -28,33 +28,18 @@ import { createContactService } from './contacts.service.js';
 import { toCustomerDto } from './customer-dto.js';
 import { createCustomerExternal } from './customers.external.js';
 import { createContactExternal } from './contacts.external.js';
+import { createCustomerBulk, type ManyAllocator } from './bulk-write.js';
 import { createDuplicateCheck, type DuplicateGuard } from './duplicate-check.js';
 import { lowestCommonUnit } from './duplicates.js';
 import { contactsRepository } from './contacts.repository.js';
-import { INITIAL_STAGE } from './lifecycle-stages.js';
 import { resolveOwner } from './owner-resolution.js';
 import { ownershipRepository } from './ownership.repository.js';
 import { type CustomerViewerCan, customerViewerCan } from './viewer-can.repository.js';
-import { normalizeEmail, normalizeName, normalizePhone, normalizeRegistrationId, searchForms, searchTextOf } from './normalize.js';
+import { searchForms } from './normalize.js';
+import { createValues, derived, snapshot } from './customer-values.js';
 
 
 export { toCustomerDto };
-
-// The audit/event snapshot of a customer: data as stored, minus derived search columns.
-function snapshot(r: CustomerRow) {
-  const { nameNorm: _n, registrationNorm: _r, phonesNorm: _p, emailsNorm: _e, searchText: _s, ...rest } = r;
-  return rest;
-}
-
-function derived(c: { name: string; registrationId?: string | null | undefined; phones: string[]; emails: string[] }) {
-  return {
-    nameNorm: normalizeName(c.name),
-    registrationNorm: c.registrationId ? normalizeRegistrationId(c.registrationId) : null,
-    phonesNorm: [...new Set(c.phones.map(normalizePhone))],
-    emailsNorm: [...new Set(c.emails.map(normalizeEmail))],
-    searchText: searchTextOf(c),
-  };
-}
 
 export type { DuplicateCandidate, DuplicateGuard, ProtectedMatch } from './duplicate-check.js';
 
@@ -90,6 +75,7 @@ export function createCustomerService(
     duplicateProbeLimitPerHour?: number;
     duplicateGuard?: DuplicateGuard;
     allocateOnCreate?: CreateAllocator;
+    allocateManyOnCreate?: ManyAllocator;
     onValueInput?: ValueInputHook;
   } = {},
 ) {
@@ -167,38 +153,14 @@ export function createCustomerService(
       function createIn(ex: Executor) {
         return ex.transaction(async (tx) => {
           const owner = await resolveOwner(tx, p, 'customers:create', input.ownerUserId, input.ownerUnitId);
-          const phones = input.phones ?? [];
-          const emails = input.emails ?? [];
-          const d = derived({ name: input.name, registrationId: input.registrationId, phones, emails });
+          const d = derived({ name: input.name, registrationId: input.registrationId, phones: input.phones ?? [], emails: input.emails ?? [] });
           // Also when duplicates are allowed: a concurrent create without the override must see this one.
           await repo.lockIdentities(tx, d);
           const overridden = await duplicates.check(tx, p, { ...d, name: input.name }, opts.allowDuplicate === true);
           if (input.source?.referrerCustomerId && !(await repo.findVisible(tx, p, input.source.referrerCustomerId))) {
             throw fieldError('VALIDATION_FAILED', 'source.referrerCustomerId', 'no such customer');
           }
-          const row = await repo.insert(tx, {
-            kind: input.kind,
-            name: input.name,
-            registrationId: input.registrationId ?? null,
-            phones,
-            emails,
-            website: input.website ?? null,
-            industry: input.industry ?? null,
-            region: input.region ?? null,
-            address: input.address ?? null,
-            roles: [...new Set(input.roles ?? [])],
-            lifecycleStage: input.lifecycleStage ?? INITIAL_STAGE,
-            sourceChannel: input.source?.channel ?? null,
-            sourceCampaign: input.source?.campaign ?? null,
-            sourceReferrerCustomerId: input.source?.referrerCustomerId ?? null,
-            sourceDetail: input.source?.detail ?? null,
-            creditStatus: input.creditStatus ?? null,
-            ...checkedCredit(null, { creditLimit: input.creditLimit, creditCurrency: input.creditCurrency }),
-            externalIds: input.externalIds ?? {},
-            ...owner,
-            ...d,
-            createdBy: p.userId,
-          });
+          const row = await repo.insert(tx, createValues(p, input, owner));
           // The external_ids table holds the uniqueness: an id another record holds refuses the create.
           if (input.externalIds && Object.keys(input.externalIds).length > 0) await applyExternalIds(tx, RESOURCE, row.id, input.externalIds);
           await recordChange(tx, p, {
@@ -229,7 +191,7 @@ export function createCustomerService(
         if (referrer && referrer !== before.sourceReferrerCustomerId && !(await repo.findVisible(tx, p, referrer))) {
           throw fieldError('VALIDATION_FAILED', 'source.referrerCustomerId', 'no such customer');
         }
-        const set = patchSet(p, before, input);
+        const set = patchSet(before, input);
         if (input.ownerUserId !== undefined || input.ownerUnitId !== undefined) {
           Object.assign(set, await resolveOwner(tx, p, 'customers:update', input.ownerUserId, input.ownerUnitId, { poolUnitId: before.ownerUnitId }));
         }
@@ -369,6 +331,8 @@ export function createCustomerService(
     },
     /** Audits a refused create's answer that named protected customers (after its transaction ended). */
     recordDuplicateProbe: (p: Principal, err: unknown) => duplicates.recordProbe(p, err),
+    /** The set-based pass of a bulk load's batch of customer rows (bulk-write.ts). */
+    writeCustomerBatch: createCustomerBulk({ allocateMany: opts.allocateManyOnCreate, onValueInput }),
     ...contacts,
   };
   // Read and upsert by external id (customers.external.ts), through the same create and update.

@@ -16,4 +16,4 @@ export { customerRefSchema, externalIdFilter, externalIdsPatchSchema, externalId
 export { fromUpsertBody, ON_DUPLICATE, type OnDuplicate, parseBody, type Upserted, type UpsertStatus } from './upsert-rules.js';
 export { heldExternalId } from './customers.repository.js';
 export { contactSchema, customerSchema, listAllContactsQuery, upsertContactBody, upsertCustomerBody } from './customers.schemas.js';
-export { type BulkUpsertItem, unchangedCustomerRows } from './bulk-unchanged.js';
+export { type BulkUpsertItem } from './bulk-write.js';

@@ -70,3 +70,13 @@ export function searchForms(q: string): string[] {
 export function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (m) => `\\${m}`);
 }
+
+export type Identity = { nameNorm: string; registrationNorm: string | null; phonesNorm: string[]; emailsNorm: string[] };
+
+/** The keys an identity is locked and matched by (one per normalised name, registration id, phone, email). */
+export const identityKeys = (n: Identity): string[] => [
+  `name:${n.nameNorm}`,
+  ...(n.registrationNorm ? [`reg:${n.registrationNorm}`] : []),
+  ...n.phonesNorm.map((x) => `phone:${x}`),
+  ...n.emailsNorm.map((x) => `email:${x}`),
+];

@@ -1,13 +1,16 @@
 // What a merge patch of a customer sets, without a database: shared by the PATCH (customers.service.ts) and
-// the set-based pass of a bulk load (bulk-unchanged.ts), so "this row changes nothing" is decided by the
+// the set-based pass of a bulk load (bulk-write.ts), so "this row changes nothing" is decided by the
 // same code that would write it. Owner fields and a new referrer need the database and stay with the PATCH.
 import { can, hiddenFields, type Principal } from '../../lib/access.js';
 import { fieldError } from '../../lib/errors.js';
 import { patchedField, sameJson } from '../../lib/merge-patch.js';
 import { checkedCredit } from './customer-rules.js';
-import { toCustomerDto } from './customer-dto.js';
-import type { CustomerReadRow, CustomerRow } from './customers.repository.js';
+import { sourceOf } from './customer-dto.js';
+import type { Computed, CustomerReadRow, CustomerRow } from './customers.repository.js';
 import { addressSchema, externalIdsSchema, type PatchCustomerInput, sourceSchema } from './customers.schemas.js';
+
+/** A stored customer as a patch reads it: its own columns, without the computed value fields. */
+type Stored = Omit<CustomerReadRow, keyof Computed>;
 
 // Field-level security cuts both ways: a field the caller may not read, it may not write either.
 export function refuseHiddenWrites(p: Principal, input: object): void {
@@ -22,7 +25,7 @@ export function refuseHiddenWrites(p: Principal, input: object): void {
 // Fields a system owns (domain.md §8): written only by callers holding integration:write, so a
 // salesperson cannot overwrite what the ERP knows. A PATCH that repeats the stored value is no write.
 const SYSTEM_FIELDS = ['externalIds', 'creditStatus', 'creditLimit', 'creditCurrency'] as const;
-export function refuseSystemFieldWrites(p: Principal, input: Partial<Record<(typeof SYSTEM_FIELDS)[number], unknown>>, before: CustomerReadRow | null): void {
+export function refuseSystemFieldWrites(p: Principal, input: Partial<Record<(typeof SYSTEM_FIELDS)[number], unknown>>, before: Stored | null): void {
   if (can(p, 'integration:write')) return;
   for (const f of SYSTEM_FIELDS) {
     const v = input[f];
@@ -33,7 +36,7 @@ export function refuseSystemFieldWrites(p: Principal, input: Partial<Record<(typ
 }
 
 /** The columns a merge patch sets (owner fields aside), nested objects merged onto what is stored. */
-export function patchSet(p: Principal, before: CustomerReadRow, input: PatchCustomerInput): Partial<CustomerRow> {
+export function patchSet(before: Stored, input: PatchCustomerInput): Partial<CustomerRow> {
   const set: Partial<CustomerRow> = {};
   for (const k of ['kind', 'name', 'registrationId', 'phones', 'emails', 'website', 'industry', 'region', 'creditStatus'] as const) {
     if (input[k] !== undefined) (set as Record<string, unknown>)[k] = input[k];
@@ -43,7 +46,7 @@ export function patchSet(p: Principal, before: CustomerReadRow, input: PatchCust
   if (input.address !== undefined) set.address = patchedField('address', addressSchema, before.address, input.address);
   if (input.externalIds !== undefined) set.externalIds = patchedField('externalIds', externalIdsSchema, before.externalIds, input.externalIds) ?? {};
   if (input.source !== undefined) {
-    const source = patchedField('source', sourceSchema, toCustomerDto(p, before).source, input.source);
+    const source = patchedField('source', sourceSchema, sourceOf(before), input.source);
     set.sourceChannel = source?.channel ?? null;
     set.sourceCampaign = source?.campaign ?? null;
     set.sourceReferrerCustomerId = source?.referrerCustomerId ?? null;
@@ -54,5 +57,5 @@ export function patchSet(p: Principal, before: CustomerReadRow, input: PatchCust
 }
 
 /** The keys of `set` whose value differs from the stored one. */
-export const changedKeys = (set: Partial<CustomerRow>, before: CustomerReadRow): string[] =>
-  (Object.keys(set) as (keyof CustomerRow & keyof CustomerReadRow)[]).filter((k) => !sameJson(set[k], before[k]));
+export const changedKeys = (set: Partial<CustomerRow>, before: Stored): string[] =>
+  (Object.keys(set) as (keyof CustomerRow & keyof Stored)[]).filter((k) => !sameJson(set[k], before[k]));

@@ -19,21 +19,41 @@ import {
   upsertQuery,
 } from '../customers/index.js';
 import { opportunitySchema, upsertOpportunityBody } from '../opportunities/index.js';
+import { upsertOrderBody } from '../orders/index.js';
 
 const tags = ['integration'];
 
 // A bulk body: 10 000 rows of a few hundred bytes each, with room to spare.
 const BULK_BODY_LIMIT = 64 * 1024 * 1024;
 const systemName = externalParams.shape.system;
-const bulkBody = z
-  .object({
-    system: systemName.optional(),
-    atomic: z.boolean().optional(),
-    onDuplicate: z.enum(ON_DUPLICATE).optional(),
-    rows: z.array(z.unknown()).max(BULK_MAX_ROWS),
-  })
-  .strict()
-  .meta({ id: 'BulkLoad' });
+
+// A row is the upsert body of its record plus the record's own id in the load's system. Each row is checked on
+// its own (a faulty row fails alone, its result naming the field), so the body's schema accepts any row and
+// refers to the row's shape for the contract; these schemas are the contract's, the service checks each row.
+const bulkRow = <S extends z.ZodObject>(id: string, upsert: S, what: string) =>
+  upsert
+    .safeExtend({ externalId: z.string().min(1).max(200).meta({ description: `the ${what}'s id in the load's system (1 to 200 characters, no control characters)` }) })
+    .meta({ id, description: `A row of a bulk load of ${what}s: the upsert body (${upsert.meta()?.id ?? ''}) plus the ${what}'s externalId` });
+// Registered (by id) for the contract's components; referred to by the bodies below.
+export const BULK_ROWS = {
+  customer: bulkRow('BulkCustomerRow', upsertCustomerBody, 'customer'),
+  contact: bulkRow('BulkContactRow', upsertContactBody, 'contact person'),
+  order: bulkRow('BulkOrderRow', upsertOrderBody, 'order'),
+};
+const bulkBody = (id: string, row: string) =>
+  z
+    .object({
+      system: systemName.optional(),
+      atomic: z.boolean().optional(),
+      onDuplicate: z.enum(ON_DUPLICATE).optional(),
+      rows: z
+        .array(z.unknown().meta({ allOf: [{ $ref: `#/components/schemas/${row}Input` }], description: 'a row that does not match fails alone: its result names the field' }))
+        .max(BULK_MAX_ROWS),
+    })
+    .strict()
+    .meta({ id });
+const bulkBodies = { customer: bulkBody('BulkCustomerLoad', 'BulkCustomerRow'), contact: bulkBody('BulkContactLoad', 'BulkContactRow'), order: bulkBody('BulkOrderLoad', 'BulkOrderRow') };
+type BulkBody = z.infer<typeof bulkBodies.customer>;
 // With an NDJSON body the options are query parameters (a JSON body may give them either way).
 const bulkQuery = z.object({ system: systemName.optional(), atomic: queryFlag.optional(), onDuplicate: z.enum(ON_DUPLICATE).optional() }).strict();
 
@@ -42,7 +62,7 @@ const bulkQuery = z.object({ system: systemName.optional(), atomic: queryFlag.op
 const streamedRows = new WeakMap<FastifyRequest, RowSource>();
 const spools = new WeakMap<FastifyRequest, () => Promise<void>>();
 
-function bulkOptions(req: FastifyRequest, body: z.infer<typeof bulkBody>, query: z.infer<typeof bulkQuery>) {
+function bulkOptions(req: FastifyRequest, body: BulkBody, query: z.infer<typeof bulkQuery>) {
   for (const k of ['system', 'atomic', 'onDuplicate'] as const) {
     if (body[k] !== undefined && query[k] !== undefined && body[k] !== query[k]) throw fieldError('VALIDATION_FAILED', k, 'given in the body and the query with different values');
   }
@@ -96,7 +116,7 @@ export async function integrationRoutes(fastify: FastifyInstance): Promise<void>
       tags,
       summary: `Upsert up to ${BULK_MAX_ROWS} customers by external id: JSON { system, atomic?, onDuplicate?, rows } or NDJSON (application/x-ndjson, options as query parameters)`,
       querystring: bulkQuery,
-      body: bulkBody,
+      body: bulkBodies.customer,
       response: { 200: bulkAnswerSchema, ...errorResponses, 413: errorResponses[400] },
     },
     handler: async (req) => svc().integration.bulkCustomers(req.principal, bulkOptions(req, req.body, req.query)),
@@ -108,7 +128,7 @@ export async function integrationRoutes(fastify: FastifyInstance): Promise<void>
       tags,
       summary: `Upsert up to ${BULK_MAX_ROWS} contact persons by external id (each row names its customer by customerId or customer: { system, externalId })`,
       querystring: bulkQuery,
-      body: bulkBody,
+      body: bulkBodies.contact,
       response: { 200: bulkAnswerSchema, ...errorResponses, 413: errorResponses[400] },
     },
     handler: async (req) => svc().integration.bulkContacts(req.principal, bulkOptions(req, req.body, req.query)),
@@ -120,7 +140,7 @@ export async function integrationRoutes(fastify: FastifyInstance): Promise<void>
       tags,
       summary: `Upsert up to ${BULK_MAX_ROWS} orders by external id (each row names its customer by customerId or customer: { system, externalId }; lines, status and lifecycle as PUT /v1/orders/external/…)`,
       querystring: bulkQuery,
-      body: bulkBody,
+      body: bulkBodies.order,
       response: { 200: bulkAnswerSchema, ...errorResponses, 413: errorResponses[400] },
     },
     handler: async (req) => svc().integration.bulkOrders(req.principal, bulkOptions(req, req.body, req.query)),

@@ -5,8 +5,8 @@ import { type Principal, requirePermission } from '../../lib/access.js';
 import { type BatchRow, type BulkAnswer, type RowOutcome, type RowSource, runBulk, UnparsableRow } from '../../lib/bulk.js';
 import { AppError } from '../../lib/errors.js';
 import { findRecordsByExternalIds } from '../../lib/external-ids.js';
-import { type BulkUpsertItem, type CustomerService, type OnDuplicate, parseBody, unchangedCustomerRows, upsertContactBody, upsertCustomerBody } from '../customers/index.js';
-import { type OrderService, upsertOrderBody } from '../orders/index.js';
+import { type BulkUpsertItem, type CustomerService, type OnDuplicate, parseBody, upsertContactBody, upsertCustomerBody } from '../customers/index.js';
+import { type BulkOrderItem, type OrderService, unchangedOrderRows, upsertOrderBody } from '../orders/index.js';
 
 export type BulkRequest = { system: string; atomic: boolean; onDuplicate: OnDuplicate; rows: RowSource };
 
@@ -26,11 +26,12 @@ const externalIdOf = (row: unknown): string | null => {
 };
 
 /**
- * The set-based pass of a batch of customer rows: rows that change nothing are answered UNCHANGED from one read
- * of the batch. A row whose external id an earlier row of the batch also names runs as an upsert (the earlier
- * row may change the record first). Faulty rows are left to the upsert, which names their fault.
+ * The set-based pass of a batch of customer rows (customers/bulk-write.ts): new, changed and unchanged rows are
+ * written with one statement per table for the batch. A row whose external id an earlier row of the batch also
+ * names runs as an upsert after it (the earlier row changes the record first); faulty rows, and every row the
+ * pass leaves, are answered by the upsert, which names their fault as a single PUT does.
  */
-async function unchangedCustomers(tx: Tx, p: Principal, system: string, batch: readonly BatchRow[]): Promise<Map<number, RowOutcome>> {
+async function customerBatch(tx: Tx, p: Principal, system: string, batch: readonly BatchRow[], customers: CustomerService): Promise<Map<number, RowOutcome>> {
   const items: BulkUpsertItem[] = [];
   const seen = new Set<string>();
   for (const { index, row } of batch) {
@@ -43,13 +44,12 @@ async function unchangedCustomers(tx: Tx, p: Principal, system: string, batch: r
       // answered by the row's upsert
     }
   }
-  const unchanged = await unchangedCustomerRows(tx, p, system, items);
-  return new Map([...unchanged].map(([index, id]) => [index, { id, status: 'UNCHANGED' as const }]));
+  return customers.writeCustomerBatch(tx, p, system, items);
 }
 
 /**
- * Bulk loads (api.md §2 Integration): rows are read batch by batch as they arrive (lib/bulk.ts). Each batch is
- * first read set-based — the rows that change nothing are answered without a write — and every other row is an
+ * Bulk loads (api.md §2 Integration): rows are read batch by batch as they arrive (lib/bulk.ts). A batch of
+ * customers is first written set-based (customerBatch), and every row that pass leaves is an
  * upsert by external id through the owning module's service: the same create rules (allocation included),
  * duplicate rule (`onDuplicate`), visibility, field ownership, audit and events as a single PUT.
  */
@@ -59,7 +59,7 @@ export function createIntegrationService(database: Database, deps: { customers: 
     async bulkCustomers(p: Principal, req: BulkRequest): Promise<BulkAnswer> {
       requirePermission(p, 'customers:read');
       return runBulk(database, req.rows, { atomic: req.atomic }, {
-        prepare: (tx, batch) => unchangedCustomers(tx as Tx, p, req.system, batch),
+        prepare: (tx, batch) => customerBatch(tx as Tx, p, req.system, batch, customers),
         run: async (tx, row) => {
           const { externalId, body } = splitRow(row);
           const u = await customers.upsertByExternalId(p, req.system, externalId, parseBody(upsertCustomerBody, body), { tx, onDuplicate: req.onDuplicate });
@@ -94,13 +94,26 @@ export function createIntegrationService(database: Database, deps: { customers: 
       return runBulk(database, req.rows, { atomic: req.atomic }, {
         prepare: async (tx, batch) => {
           versions.clear();
+          const items: BulkOrderItem[] = [];
+          const seen = new Set<string>();
+          for (const { index, row } of batch) {
+            try {
+              const { externalId, body } = splitRow(row);
+              if (seen.has(externalId)) continue;
+              seen.add(externalId);
+              items.push({ key: index, externalId, body: parseBody(upsertOrderBody, body) });
+            } catch {
+              // answered by the row's upsert
+            }
+          }
+          const unchanged = await unchangedOrderRows(tx, p, req.system, items);
           const held = await findRecordsByExternalIds(tx, 'order', req.system, batch.map((b) => externalIdOf(b.row)).filter((x): x is string => x !== null));
           const visible = await ambientTransaction.run({ tx: tx as Tx }, () => orders.byIds(p, [...held.values()]));
           for (const [externalId, id] of held) {
             const o = visible.get(id);
             if (o) versions.set(externalId, o.version);
           }
-          return new Map();
+          return new Map([...unchanged].map(([index, id]) => [index, { id, status: 'UNCHANGED' as const }]));
         },
         run: async (tx, row) => {
           const { externalId, body } = splitRow(row);

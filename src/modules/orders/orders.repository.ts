@@ -82,6 +82,16 @@ export const ordersRepository = {
     return hit ?? null;
   },
 
+  /** Many visible orders, each with whether `permission` allows acting on it (a bulk load's read; no lock). */
+  async visibleForAction(ex: Executor, p: Principal, ids: readonly string[], permission: string): Promise<(OrderHit & { allowed: boolean })[]> {
+    if (ids.length === 0) return [];
+    return ex
+      .select({ ...withOwner, allowed: sql<boolean>`(${canDo(p, permission)})` })
+      .from(orders)
+      .innerJoin(customers, eq(customers.id, orders.customerId))
+      .where(and(inArray(orders.id, [...ids]), canSee(p)));
+  },
+
   async list(ex: Executor, p: Principal, f: ListFilter, field: OrderSort, desc: boolean, cursor: string | undefined, limit: number): Promise<OrderHit[]> {
     const ks = keyset({ column: SORTS[field], desc, kind: 'timestamp' }, orders.id, cursor);
     return ex

@@ -44,6 +44,39 @@ export function toOrderDto(p: Principal, hit: OrderHit, lines: readonly (LineRow
 
 const timesOf = (r: OrderRow): StepTimes => ({ orderedAt: r.orderedAt, paidAt: r.paidAt, shippedAt: r.shippedAt, confirmedAt: r.confirmedAt, cancelledAt: r.cancelledAt });
 
+/**
+ * What a merge patch of an order sets, without a database: the columns, the lines (null: kept) and which of them
+ * change. Shared by the PATCH and the set-based pass of a bulk load (orders.bulk.ts), so "this row changes
+ * nothing" is decided by the code that would write it. Throws as the PATCH refuses (a backward status, a step
+ * time not reached, an amount that is not the lines' sum).
+ */
+export function orderPatch(before: OrderRow, beforeLines: readonly LineRow[], beforeIds: ExternalIdMap, input: PatchOrderInput, now: Date) {
+  const set: Partial<OrderRow> = {};
+  if (input.number !== undefined) set.number = input.number;
+  if (input.currency !== undefined) set.currency = input.currency;
+  if (input.opportunityId !== undefined) set.opportunityId = input.opportunityId;
+  const planned = planStatus({ status: before.status as OrderStatus, times: timesOf(before) }, { status: input.status, times: wantedTimes(input) }, now);
+  set.status = planned.status;
+  Object.assign(set, planned.times);
+  let lines: Line[] | null = null;
+  if (input.lines !== undefined) {
+    const priced = priceLines(input.lines);
+    lines = priced.lines;
+    set.amount = orderAmount(lines, priced.total, input.amount, before.amount);
+  } else if (input.amount !== undefined) {
+    const priced = priceLines(beforeLines.map((l) => ({ ...l, quantity: l.quantity })));
+    set.amount = orderAmount(priced.lines, priced.lines.length ? priced.total : null, input.amount, before.amount);
+  }
+  const linesChanged = lines !== null && !sameJson(lines, beforeLines.map((l) => ({ product: l.product, productLine: l.productLine, quantity: l.quantity.replace(/\.?0+$/, '') || '0', unitPrice: l.unitPrice, amount: l.amount })));
+  const idsChanged = input.externalIds != null && Object.entries(input.externalIds).some(([s, v]) => (beforeIds[s] ?? null) !== v);
+  const changed = (Object.keys(set) as (keyof OrderRow)[]).filter((k) => {
+    const a = set[k];
+    const b = before[k];
+    return a instanceof Date || b instanceof Date ? (a as Date | null)?.getTime() !== (b as Date | null)?.getTime() : !sameJson(a, b);
+  });
+  return { set, lines, linesChanged, idsChanged, changed };
+}
+
 function wantedTimes(input: Partial<Record<StepField, string | null | undefined>>): StepTimes {
   const out: StepTimes = {};
   for (const f of STEP_FIELD_NAMES) {
@@ -199,32 +232,8 @@ export function createOrderService(database: Database, opts: { onValueInput?: Va
         const beforeIds = (await externalIdsOf(tx, RESOURCE, [id])).get(id) ?? {};
         refuseExternalIds(p, input.externalIds, beforeIds);
         const beforeLines = await repo.linesOf(tx, [id]);
-        const set: Partial<OrderRow> = {};
-        if (input.number !== undefined) set.number = input.number;
-        if (input.currency !== undefined) set.currency = input.currency;
-        if (input.opportunityId !== undefined) {
-          if (input.opportunityId !== before.opportunityId) await checkOpportunity(tx, p, input.opportunityId, before.customerId);
-          set.opportunityId = input.opportunityId;
-        }
-        const planned = planStatus({ status: before.status as OrderStatus, times: timesOf(before) }, { status: input.status, times: wantedTimes(input) }, new Date());
-        set.status = planned.status;
-        Object.assign(set, planned.times);
-        let lines: Line[] | null = null;
-        if (input.lines !== undefined) {
-          const priced = priceLines(input.lines);
-          lines = priced.lines;
-          set.amount = orderAmount(lines, priced.total, input.amount, before.amount);
-        } else if (input.amount !== undefined) {
-          const priced = priceLines(beforeLines.map((l) => ({ ...l, quantity: l.quantity })));
-          set.amount = orderAmount(priced.lines, priced.lines.length ? priced.total : null, input.amount, before.amount);
-        }
-        const linesChanged = lines !== null && !sameJson(lines, beforeLines.map((l) => ({ product: l.product, productLine: l.productLine, quantity: l.quantity.replace(/\.?0+$/, '') || '0', unitPrice: l.unitPrice, amount: l.amount })));
-        const idsChanged = input.externalIds != null && Object.entries(input.externalIds).some(([s, v]) => (beforeIds[s] ?? null) !== v);
-        const changed = (Object.keys(set) as (keyof OrderRow)[]).filter((k) => {
-          const a = set[k];
-          const b = before[k];
-          return a instanceof Date || b instanceof Date ? (a as Date | null)?.getTime() !== (b as Date | null)?.getTime() : !sameJson(a, b);
-        });
+        if (input.opportunityId != null && input.opportunityId !== before.opportunityId) await checkOpportunity(tx, p, input.opportunityId, before.customerId);
+        const { set, lines, linesChanged, idsChanged, changed } = orderPatch(before, beforeLines, beforeIds, input, new Date());
         // A PATCH that changes nothing writes nothing: no new version, no audit row, no event.
         if (changed.length === 0 && !linesChanged && !idsChanged) return one(tx, p, hit);
         const customer = await ownershipRepository.lockById(tx, before.customerId);
