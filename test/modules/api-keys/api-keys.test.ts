@@ -30,7 +30,7 @@ t.test('API keys', async (t) => {
   t.equal(created.body.prefix, key.slice(0, 13), 'the visible prefix is the start of the key');
   t.equal(created.headers.location, `/v1/api-keys/${created.body.id}`);
   t.equal(created.headers['cache-control'], 'no-store');
-  t.same(Object.keys(created.body).sort(), ['createdAt', 'createdBy', 'expiresAt', 'id', 'key', 'lastUsedAt', 'name', 'prefix', 'revokedAt', 'userId']);
+  t.same(Object.keys(created.body).sort(), ['createdAt', 'createdBy', 'expiresAt', 'id', 'key', 'lastUsedAt', 'name', 'prefix', 'revokedAt', 'updatedAt', 'userId']);
   t.equal(created.body.lastUsedAt, null);
 
   t.test('stored hashed, shown once', async (t) => {
