@@ -163,7 +163,7 @@ t.test('API keys', async (t) => {
   });
 
   t.test('the GraphQL door: same rules as REST', async (t) => {
-    const fields = 'id userId name prefix createdBy createdAt expiresAt lastUsedAt revokedAt';
+    const fields = 'id userId name prefix createdBy createdAt expiresAt lastUsedAt revokedAt updatedAt';
     const made = await app.gql(admin, `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { ${fields} key } }`, { input: { userId: erp.id, name: 'ERP over GraphQL' } });
     t.same(made.errors, undefined);
     const k = made.data.createApiKey;
