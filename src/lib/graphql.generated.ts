@@ -730,6 +730,7 @@ export type CreatedApiKey = {
   name: Scalars['String']['output'];
   prefix: Scalars['String']['output'];
   revokedAt?: Maybe<Scalars['DateTime']['output']>;
+  updatedAt: Scalars['DateTime']['output'];
   userId: Scalars['ID']['output'];
 };
 
@@ -4347,6 +4348,7 @@ export type CreatedApiKeyResolvers<ContextType = MercuriusContext, ParentType ex
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   prefix?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   userId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 };
 
