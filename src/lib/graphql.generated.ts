@@ -243,6 +243,8 @@ export type ApiKey = {
   /** The visible start of the key (keel_…), to tell keys apart; never enough to use one. */
   prefix: Scalars['String']['output'];
   revokedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Moves when the key is revoked; a use (lastUsedAt) is not a change. */
+  updatedAt: Scalars['DateTime']['output'];
   userId: Scalars['ID']['output'];
 };
 
@@ -262,6 +264,8 @@ export type ApiKeyEdge = {
 export type ApiKeyFilter = {
   /** Revoked and expired keys are listed too unless active is true. */
   active?: InputMaybe<Scalars['Boolean']['input']>;
+  /** A sync's read: the keys made or revoked after this instant. */
+  updatedAfter?: InputMaybe<Scalars['DateTime']['input']>;
   userId?: InputMaybe<Scalars['ID']['input']>;
 };
 
@@ -414,6 +418,8 @@ export type ClaimFilter = {
   claimantUserId?: InputMaybe<Scalars['ID']['input']>;
   customerId?: InputMaybe<Scalars['ID']['input']>;
   status?: InputMaybe<ClaimStatus>;
+  /** A sync's read: the claims made, decided, expired or repointed after this instant. */
+  updatedAfter?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 export type ClaimStatus =
@@ -724,6 +730,7 @@ export type CreatedApiKey = {
   name: Scalars['String']['output'];
   prefix: Scalars['String']['output'];
   revokedAt?: Maybe<Scalars['DateTime']['output']>;
+  updatedAt: Scalars['DateTime']['output'];
   userId: Scalars['ID']['output'];
 };
 
@@ -976,6 +983,8 @@ export type Delegation = {
   revokedAt?: Maybe<Scalars['DateTime']['output']>;
   startsAt: Scalars['DateTime']['output'];
   toUserId: Scalars['ID']['output'];
+  /** Moves when the delegation is revoked or ended. */
+  updatedAt: Scalars['DateTime']['output'];
 };
 
 export type DelegationConnection = {
@@ -996,6 +1005,8 @@ export type DelegationFilter = {
   active?: InputMaybe<Scalars['Boolean']['input']>;
   fromUserId?: InputMaybe<Scalars['ID']['input']>;
   toUserId?: InputMaybe<Scalars['ID']['input']>;
+  /** A sync's read: the delegations made, revoked or ended after this instant. */
+  updatedAfter?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 export type DuplicateCandidate = {
@@ -2022,6 +2033,11 @@ export type Pipeline = {
   version: Scalars['Int']['output'];
 };
 
+export type PipelineFilter = {
+  /** A sync's read: the pipelines created or changed (their stages too) after this instant. */
+  updatedAfter?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
 export type PipelineStage = {
   __typename?: 'PipelineStage';
   gates: StageGates;
@@ -2107,6 +2123,8 @@ export type PlanEdge = {
 
 export type PlanFilter = {
   unitId?: InputMaybe<Scalars['ID']['input']>;
+  /** A sync's read: the plans made or changed after this instant. */
+  updatedAfter?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 export type PlanProgress = {
@@ -2212,18 +2230,18 @@ export type Query = {
   /** The caller's open actions (and its delegators') by priority, highest first. */
   agenda: ActionConnection;
   allocationRule?: Maybe<AllocationRule>;
-  /** Allocation rules within the caller's scope, in the order they are tried. */
+  /** Allocation rules within the caller's scope, in the order they are tried; with sort (createdAt or updatedAt, optional '-'), in that order. updatedAfter: a sync's read, the rules made or changed after this instant. */
   allocationRules: AllocationRuleConnection;
   /** GET /v1/api-keys/{id} */
   apiKey?: Maybe<ApiKey>;
-  /** GET /v1/api-keys (newest first) */
+  /** GET /v1/api-keys. sort: -createdAt (default), createdAt or updatedAt (optional '-'). */
   apiKeys: ApiKeyConnection;
   /** GET /v1/audit (admins, executives; newest first, within visibility) */
   audit: AuditEntryConnection;
   /** GET /v1/reports/churn-risk */
   churnRiskReport: ChurnRiskReport;
   claim?: Maybe<Claim>;
-  /** Claims the caller sees: its own and those of the people its scope covers; newest first. */
+  /** Claims the caller sees: its own and those of the people its scope covers. sort: -createdAt (default, newest first), createdAt or updatedAt (optional '-'). */
   claims: ClaimConnection;
   contact?: Maybe<Contact>;
   contactByExternalId?: Maybe<Contact>;
@@ -2240,6 +2258,7 @@ export type Query = {
   /** GET /v1/customers/{id}/value */
   customerValue: CustomerValue;
   customers: CustomerConnection;
+  /** sort: -createdAt (default), createdAt or updatedAt (optional '-'). */
   delegations: DelegationConnection;
   /** What createCustomer with this input would find, creating nothing (audited and limited like a refused create). */
   duplicateCheck: DuplicateCheck;
@@ -2266,13 +2285,16 @@ export type Query = {
   /** The visible tree in one list: tree order, or by sort (createdAt, updatedAt, optional '-'), then id. */
   orgUnits: Array<OrgUnit>;
   pipeline?: Maybe<Pipeline>;
+  /** All pipelines in one list: the default first, or by sort (createdAt, updatedAt, optional '-'), then id. */
   pipelines: Array<Pipeline>;
   plan?: Maybe<Plan>;
   /** Computes only: POST /v1/plans/decompose. */
   planDecomposition: PlanDecomposition;
   planProgress?: Maybe<PlanProgress>;
+  /** sort: -createdAt (default), createdAt or updatedAt (optional '-'). */
   plans: PlanConnection;
   role?: Maybe<Role>;
+  /** All roles in one list: by name, or by sort (createdAt, updatedAt, optional '-'), then id. */
   roles: Array<Role>;
   /** groupBy: user (default), unit or partner. Defaults to the last 90 days. */
   salesPerformanceReport: SalesPerformanceReport;
@@ -2320,6 +2342,8 @@ export type QueryAllocationRulesArgs = {
   active?: InputMaybe<Scalars['Boolean']['input']>;
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+  sort?: InputMaybe<Scalars['String']['input']>;
+  updatedAfter?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 
@@ -2332,6 +2356,7 @@ export type QueryApiKeysArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<ApiKeyFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+  sort?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -2357,6 +2382,7 @@ export type QueryClaimsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<ClaimFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+  sort?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -2433,6 +2459,7 @@ export type QueryDelegationsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<DelegationFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+  sort?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -2557,6 +2584,12 @@ export type QueryPipelineArgs = {
 };
 
 
+export type QueryPipelinesArgs = {
+  filter?: InputMaybe<PipelineFilter>;
+  sort?: InputMaybe<Scalars['String']['input']>;
+};
+
+
 export type QueryPlanArgs = {
   id: Scalars['ID']['input'];
 };
@@ -2576,11 +2609,18 @@ export type QueryPlansArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<PlanFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+  sort?: InputMaybe<Scalars['String']['input']>;
 };
 
 
 export type QueryRoleArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryRolesArgs = {
+  filter?: InputMaybe<RoleFilter>;
+  sort?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -2690,12 +2730,20 @@ export type ReportGroupBy =
 export type Role = {
   __typename?: 'Role';
   builtIn: Scalars['Boolean']['output'];
+  createdAt: Scalars['DateTime']['output'];
   hiddenFields: Array<Scalars['String']['output']>;
   id: Scalars['ID']['output'];
   name: Scalars['String']['output'];
   permissions: Array<Scalars['String']['output']>;
   scope: Scope;
+  /** Moves on every change of the role (name, scope, permissions, hidden fields). */
+  updatedAt: Scalars['DateTime']['output'];
   version: Scalars['Int']['output'];
+};
+
+export type RoleFilter = {
+  /** A sync's read: the roles created or changed after this instant. */
+  updatedAfter?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 /** How the sales performance report is grouped. */
@@ -3626,6 +3674,7 @@ export type ResolversTypes = {
   PartnerType: ResolverTypeWrapper<unknown>;
   PaymentCapability: ResolverTypeWrapper<unknown>;
   Pipeline: ResolverTypeWrapper<unknown>;
+  PipelineFilter: ResolverTypeWrapper<unknown>;
   PipelineStage: ResolverTypeWrapper<unknown>;
   PipelineStageInput: ResolverTypeWrapper<unknown>;
   Plan: ResolverTypeWrapper<unknown>;
@@ -3651,6 +3700,7 @@ export type ResolversTypes = {
   ReportGroup: ResolverTypeWrapper<unknown>;
   ReportGroupBy: ResolverTypeWrapper<unknown>;
   Role: ResolverTypeWrapper<unknown>;
+  RoleFilter: ResolverTypeWrapper<unknown>;
   SalesPerformanceGroupBy: ResolverTypeWrapper<unknown>;
   SalesPerformanceReport: ResolverTypeWrapper<unknown>;
   SalesPerformanceRow: ResolverTypeWrapper<unknown>;
@@ -3859,6 +3909,7 @@ export type ResolversParentTypes = {
   OrgUnitFilter: unknown;
   PageInfo: unknown;
   Pipeline: unknown;
+  PipelineFilter: unknown;
   PipelineStage: unknown;
   PipelineStageInput: unknown;
   Plan: unknown;
@@ -3883,6 +3934,7 @@ export type ResolversParentTypes = {
   ReferenceEffectInput: unknown;
   ReportGroup: unknown;
   Role: unknown;
+  RoleFilter: unknown;
   SalesPerformanceReport: unknown;
   SalesPerformanceRow: unknown;
   Share: unknown;
@@ -4084,6 +4136,7 @@ export type ApiKeyResolvers<ContextType = MercuriusContext, ParentType extends R
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   prefix?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   userId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 };
 
@@ -4295,6 +4348,7 @@ export type CreatedApiKeyResolvers<ContextType = MercuriusContext, ParentType ex
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   prefix?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   userId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 };
 
@@ -4422,6 +4476,7 @@ export type DelegationResolvers<ContextType = MercuriusContext, ParentType exten
   revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   startsAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   toUserId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
 export type DelegationConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['DelegationConnection'] = ResolversParentTypes['DelegationConnection']> = {
@@ -5031,13 +5086,13 @@ export type QueryResolvers<ContextType = MercuriusContext, ParentType extends Re
   orgUnit?: Resolver<Maybe<ResolversTypes['OrgUnit']>, ParentType, ContextType, RequireFields<QueryOrgUnitArgs, 'id'>>;
   orgUnits?: Resolver<Array<ResolversTypes['OrgUnit']>, ParentType, ContextType, Partial<QueryOrgUnitsArgs>>;
   pipeline?: Resolver<Maybe<ResolversTypes['Pipeline']>, ParentType, ContextType, RequireFields<QueryPipelineArgs, 'id'>>;
-  pipelines?: Resolver<Array<ResolversTypes['Pipeline']>, ParentType, ContextType>;
+  pipelines?: Resolver<Array<ResolversTypes['Pipeline']>, ParentType, ContextType, Partial<QueryPipelinesArgs>>;
   plan?: Resolver<Maybe<ResolversTypes['Plan']>, ParentType, ContextType, RequireFields<QueryPlanArgs, 'id'>>;
   planDecomposition?: Resolver<ResolversTypes['PlanDecomposition'], ParentType, ContextType, RequireFields<QueryPlanDecompositionArgs, 'input'>>;
   planProgress?: Resolver<Maybe<ResolversTypes['PlanProgress']>, ParentType, ContextType, RequireFields<QueryPlanProgressArgs, 'id'>>;
   plans?: Resolver<ResolversTypes['PlanConnection'], ParentType, ContextType, Partial<QueryPlansArgs>>;
   role?: Resolver<Maybe<ResolversTypes['Role']>, ParentType, ContextType, RequireFields<QueryRoleArgs, 'id'>>;
-  roles?: Resolver<Array<ResolversTypes['Role']>, ParentType, ContextType>;
+  roles?: Resolver<Array<ResolversTypes['Role']>, ParentType, ContextType, Partial<QueryRolesArgs>>;
   salesPerformanceReport?: Resolver<ResolversTypes['SalesPerformanceReport'], ParentType, ContextType, Partial<QuerySalesPerformanceReportArgs>>;
   share?: Resolver<Maybe<ResolversTypes['Share']>, ParentType, ContextType, RequireFields<QueryShareArgs, 'id'>>;
   shares?: Resolver<ResolversTypes['ShareConnection'], ParentType, ContextType, Partial<QuerySharesArgs>>;
@@ -5066,11 +5121,13 @@ export type ReportGroupResolvers<ContextType = MercuriusContext, ParentType exte
 
 export type RoleResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['Role'] = ResolversParentTypes['Role']> = {
   builtIn?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   hiddenFields?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   permissions?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   scope?: Resolver<ResolversTypes['Scope'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 

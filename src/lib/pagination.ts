@@ -186,3 +186,41 @@ export function parseSort<K extends string>(raw: string | undefined, allowed: re
   }
   return { field, desc };
 }
+
+/** The sorts of a list kept by time (api.md §1 Sync): by creation or by last change, optional '-'. */
+export const TIME_SORTS = ['createdAt', 'updatedAt'] as const;
+export type TimeSortField = (typeof TIME_SORTS)[number];
+/** A time-sorted list's order: the field and direction, its canonical name, and the cursor checked against it. */
+export type TimeOrder = { field: TimeSortField; desc: boolean; key: string; cursor: string | undefined };
+
+/**
+ * The order a time-sorted list was asked for: `sort` one of `TIME_SORTS` (an unknown one answers 400 naming
+ * `sort`), and the cursor, refused (400 naming `cursor`) when it came from another sort.
+ */
+export function timeOrder(q: { sort?: string | undefined; cursor?: string | undefined }, fallback = '-createdAt'): TimeOrder {
+  const order = parseSort(q.sort, TIME_SORTS, fallback);
+  const key = sortKey(order);
+  return { ...order, key, cursor: cursorForSort(q.cursor, key) };
+}
+
+/** The keyset of a time-sorted list: its `createdAt` or `updatedAt` column, then the id. */
+export const timeKeyset = (o: TimeOrder, columns: Record<TimeSortField, AnyPgColumn | SQL>, id: AnyPgColumn): { where: SQL | undefined; orderBy: SQL[] } =>
+  keyset({ column: columns[o.field], desc: o.desc, kind: 'timestamp' }, id, o.cursor);
+
+/** The page of a time-sorted list, its cursors bound to the sort. */
+export const timePage = <T extends { id: string } & Record<TimeSortField, Date>>(rows: T[], limit: number, o: TimeOrder): Page<T> =>
+  pageOf(rows, limit, (r) => [r[o.field].toISOString(), r.id], o.key);
+
+/** The query of a list answered whole (small, bounded) that a sync reads: `count`, `updatedAfter`, `sort`. */
+export const wholeSyncQuery = z.object({ count: countParam, ...syncParams }).strict();
+export type WholeSyncQuery = Omit<z.infer<typeof wholeSyncQuery>, 'count'>;
+
+/** A whole list's time order, when `sort` was given (checked against TIME_SORTS); without it, the list's own order. */
+export const wholeListOrder = (q: { sort?: string | undefined }): { field: TimeSortField; desc: boolean } | undefined =>
+  q.sort === undefined ? undefined : parseSort(q.sort, TIME_SORTS, 'updatedAt');
+
+/** The ORDER BY of a whole list in a time order: the column, then the id (ties never swap between reads). */
+export function timeOrderBy(order: { field: TimeSortField; desc: boolean }, columns: Record<TimeSortField, AnyPgColumn>, id: AnyPgColumn): SQL[] {
+  const dir = order.desc ? sql`DESC` : sql`ASC`;
+  return [sql`${columns[order.field]} ${dir}`, sql`${id} ${dir}`];
+}

@@ -2,7 +2,8 @@
  * Visibility as a property: for random org trees, users, roles, customers, shares, delegations and
  * pending handoffs, what every user sees through the API — the list, each record by id, the `q`
  * search, the GraphQL connection and GraphQL `customer(id)`, each customer's timeline, interactions
- * by id and the GraphQL nested interactions — is exactly what the naive model in ./model.ts says.
+ * by id and the GraphQL nested interactions, each customer's order (list, by id, by external id, count,
+ * GraphQL order(id), Customer.orders and Order.customer) — is exactly what the naive model in ./model.ts says.
  *
  * The seed is fixed so a run is repeatable; ACCESS_SEED / ACCESS_RUNS override it. On failure
  * fast-check prints the seed, the path and the (shrunk) world that broke the rule.
@@ -68,7 +69,7 @@ type Built = {
   token: string;
   world: World;
   users: { user: User; m: MUser; label: string }[];
-  records: (MRecord & { name: string; label: string; interactionId: string; deal: MRecord })[];
+  records: (MRecord & { name: string; label: string; interactionId: string; deal: MRecord; orderId: string; orderExt: string })[];
 };
 
 const at = <T>(xs: readonly T[], i: number): T => {
@@ -140,7 +141,20 @@ async function build(spec: Spec): Promise<Built> {
   for (const r of made) {
     const dealOwner = at(users, r.dealOwner);
     const deal = await opportunity(app, admin, r.id, { name: `${r.name} deal`, ownerUserId: dealOwner.user.id });
-    records.push({ id: r.id, ownerUserId: r.ownerUserId, ownerUnitId: r.ownerUnitId, name: r.name, label: r.label, interactionId: r.interactionId, deal: { id: deal.id, ownerUserId: deal.ownerUserId, ownerUnitId: deal.ownerUnitId } });
+    // Every customer has an order from the ERP, with the ERP's id: visible exactly as its customer.
+    const orderExt = `${token}-${r.label.replace('#', '')}`;
+    const order = await app.app.services.orders.create(adminPrincipal, { customerId: r.id, currency: 'EUR', externalIds: { erp: orderExt } });
+    records.push({
+      id: r.id,
+      ownerUserId: r.ownerUserId,
+      ownerUnitId: r.ownerUnitId,
+      name: r.name,
+      label: r.label,
+      interactionId: r.interactionId,
+      deal: { id: deal.id, ownerUserId: deal.ownerUserId, ownerUnitId: deal.ownerUnitId },
+      orderId: order.id,
+      orderExt,
+    });
   }
   return { token, world: { ...world, delegations: active, pendingHandoffs: pending }, users, records };
 }
@@ -184,6 +198,44 @@ async function graphById(user: User, ids: string[]): Promise<string[]> {
   return ids.filter((_, i) => r.data?.[`c${i}`]?.id);
 }
 
+type Compare = (who: string, door: string, got: string[], want: string[]) => void;
+
+/** Orders are visible exactly as their customer, through every door (each answer mapped back to its customer). */
+async function checkOrders(b: Built, u: Built['users'][number], visibleIds: string[], compare: Compare, problems: string[]): Promise<void> {
+  const orderOf = new Map(b.records.map((r) => [r.orderId, r.id]));
+  const byId: string[] = [];
+  const byExternal: string[] = [];
+  const listed: string[] = [];
+  const counted: string[] = [];
+  for (const r of b.records) {
+    const one = await app.rest(u.user, 'GET', `/v1/orders/${r.orderId}`);
+    if (one.status === 200) byId.push(r.id);
+    else if (one.status !== 404) problems.push(`${u.label} GET order of ${r.label}: ${one.status} ${one.raw}`);
+    const ext = await app.rest(u.user, 'GET', `/v1/orders/external/erp/${r.orderExt}`);
+    if (ext.status === 200 && ext.body.id === r.orderId) byExternal.push(r.id);
+    else if (ext.status !== 404) problems.push(`${u.label} GET order of ${r.label} by external id: ${ext.status} ${ext.raw}`);
+    const list = await app.rest(u.user, 'GET', `/v1/orders?customerId=${r.id}&count=true`);
+    if (list.status === 200) {
+      listed.push(...list.body.data.map((o: { id: string }) => orderOf.get(o.id) ?? o.id));
+      if (list.body.totalCount !== list.body.data.length) problems.push(`${u.label} orders of ${r.label}: totalCount ${list.body.totalCount} for ${list.body.data.length} rows`);
+      if (list.body.totalCount > 0) counted.push(r.id);
+    } else if (list.status !== 404) problems.push(`${u.label} GET /v1/orders?customerId=${r.label}: ${list.status} ${list.raw}`);
+  }
+  compare(u.label, 'GET /v1/orders/{id} (200 vs 404)', byId, visibleIds);
+  compare(u.label, 'GET /v1/orders/external/erp/{id} (200 vs 404)', byExternal, visibleIds);
+  compare(u.label, 'GET /v1/orders?customerId=', listed, visibleIds);
+  compare(u.label, 'GET /v1/orders?customerId=&count=true (totalCount)', counted, visibleIds);
+  const fields = b.records.map((r, i) => `o${i}: order(id: "${r.orderId}") { id customer { id } }`).join(' ');
+  const g = await app.gql(u.user, `{ ${fields} }`);
+  if ((g.errors ?? []).some((e) => e.extensions?.code !== 'NOT_FOUND')) problems.push(`${u.label} GraphQL order(id): ${JSON.stringify(g.errors)}`);
+  compare(u.label, 'GraphQL order(id)', b.records.filter((_, i) => g.data?.[`o${i}`]?.id).map((r) => r.id), visibleIds);
+  compare(u.label, 'GraphQL Order.customer', b.records.filter((r, i) => g.data?.[`o${i}`]?.customer?.id === r.id).map((r) => r.id), visibleIds);
+  const nested = await app.gql(u.user, 'query($q: String) { customers(filter: { q: $q }, first: 50) { edges { node { orders(first: 5) { edges { node { id } } } } } } }', { q: b.token });
+  if (nested.errors?.length) problems.push(`${u.label} GraphQL nested orders: ${JSON.stringify(nested.errors)}`);
+  const nestedIds = (nested.data?.customers.edges ?? []).flatMap((e: { node: { orders: { edges: { node: { id: string } }[] } } }) => e.node.orders.edges.map((x) => x.node.id));
+  compare(u.label, 'GraphQL Customer.orders', nestedIds.map((id: string) => orderOf.get(id) ?? id), visibleIds);
+}
+
 async function check(spec: Spec): Promise<void> {
   const b = await build(spec);
   const runIds = new Set(b.records.map((r) => r.id));
@@ -220,7 +272,8 @@ async function check(spec: Spec): Promise<void> {
     const timelines: string[] = [];
     const touches: string[] = [];
     for (const r of b.records) {
-      const tl = await app.rest(u.user, 'GET', `/v1/customers/${r.id}/timeline?limit=5`);
+      // An order adds its own entry and a lifecycle move: the page holds them all.
+      const tl = await app.rest(u.user, 'GET', `/v1/customers/${r.id}/timeline?limit=50`);
       if (tl.status === 200) {
         timelines.push(r.id);
         if (!tl.body.data.some((e: { type: string; id: string }) => e.type === 'INTERACTION' && e.id === r.interactionId)) problems.push(`${u.label} timeline of ${r.label} lacks its interaction`);
@@ -261,6 +314,7 @@ async function check(spec: Spec): Promise<void> {
     if (nestedDeals.errors?.length) problems.push(`${u.label} GraphQL nested opportunities: ${JSON.stringify(nestedDeals.errors)}`);
     const nestedDealIds = (nestedDeals.data?.customers.edges ?? []).flatMap((e: { node: { opportunities: { edges: { node: { id: string } }[] } } }) => e.node.opportunities.edges.map((x) => x.node.id));
     compare(u.label, 'GraphQL Customer.opportunities', nestedDealIds.map((id: string) => dealOf.get(id) ?? id), visibleDeals.filter((id) => visibleIds.includes(id)));
+    await checkOrders(b, u, visibleIds, compare, problems);
   }
   if (problems.length) {
     const owners = b.records.map((r) => {

@@ -20,11 +20,14 @@ export const apiKeys = pgTable(
     expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }),
     lastUsedAt: timestamp('last_used_at', { withTimezone: true, precision: 3 }),
     revokedAt: timestamp('revoked_at', { withTimezone: true, precision: 3 }),
+    // Moves when the key is revoked (a sync's read, api.md §1 Sync); a use (lastUsedAt) is not a change.
+    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
   (t) => [
     uniqueIndex('api_keys_prefix_idx').on(t.prefix),
     index('api_keys_user_idx').on(t.userId),
     index('api_keys_created_by_idx').on(t.createdBy),
     index('api_keys_created_idx').on(t.createdAt, t.id),
+    index('api_keys_updated_idx').on(t.updatedAt, t.id),
   ],
 );

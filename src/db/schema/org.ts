@@ -74,6 +74,8 @@ export const delegations = pgTable(
     revokedAt: timestamp('revoked_at', { withTimezone: true, precision: 3 }),
     createdBy: uuid('created_by').notNull().references(() => users.id),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    // Moves when the delegation is revoked or ended (a sync's read, api.md §1 Sync).
+    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
   (t) => [
     index('delegations_to_idx').on(t.toUserId, t.endsAt),
@@ -81,6 +83,7 @@ export const delegations = pgTable(
     index('delegations_created_by_idx').on(t.createdBy),
     // Lists page newest first on (createdAt, id).
     index('delegations_created_idx').on(t.createdAt, t.id),
+    index('delegations_updated_idx').on(t.updatedAt, t.id),
   ],
 );
 

@@ -2,7 +2,7 @@ import { and, eq, type SQL, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
 import { allocationRules, orgUnits, users } from '../../db/schema/index.js';
 import { allocationReachPredicate, type Principal, unitReachPredicate } from '../../lib/access.js';
-import { countRows } from '../../lib/pagination.js';
+import { countRows, type TimeOrder, timeKeyset, updatedAfterCondition } from '../../lib/pagination.js';
 
 export type RuleRow = typeof allocationRules.$inferSelect;
 
@@ -11,25 +11,38 @@ const RECEIVING_ROLES = ['sales', 'partner_sales'];
 // The roles whose holders answer for a unit's pool.
 const RESPONSIBLE_ROLES = ['manager', 'partner_manager'];
 
+type RuleFilter = { active?: boolean | undefined; updatedAfter?: string | undefined };
+
 // The list's rows: the page and its count share them.
-function listConditions(p: Principal, permission: string, f: { active?: boolean | undefined }): (SQL | undefined)[] {
+function listConditions(p: Principal, permission: string, f: RuleFilter): (SQL | undefined)[] {
   const conds: (SQL | undefined)[] = [unitReachPredicate(p, permission, allocationRules.targetUnitId)];
   if (f.active !== undefined) conds.push(eq(allocationRules.active, f.active));
+  conds.push(updatedAfterCondition(allocationRules.updatedAt, f.updatedAfter));
   return conds;
 }
 
 export const allocationRepository = {
-  count: (ex: Executor, p: Principal, permission: string, f: { active?: boolean | undefined }): Promise<number> => countRows(ex, allocationRules, and(...listConditions(p, permission, f))),
+  count: (ex: Executor, p: Principal, permission: string, f: RuleFilter): Promise<number> => countRows(ex, allocationRules, and(...listConditions(p, permission, f))),
 
-  /** Rules whose target unit lies in the caller's reach for `permission`. */
-  async list(ex: Executor, p: Principal, permission: string, f: { active?: boolean | undefined }, after: { order: number; id: string } | null, limit: number): Promise<RuleRow[]> {
+  /**
+   * Rules whose target unit lies in the caller's reach for `permission`: in the order they are tried
+   * (`after` the position of a page), or, for a sync, in a time order (its cursor inside).
+   */
+  async list(ex: Executor, p: Principal, permission: string, f: RuleFilter, order: TimeOrder | { after: { order: number; id: string } | null }, limit: number): Promise<RuleRow[]> {
     const conds = listConditions(p, permission, f);
-    if (after) conds.push(sql`(${allocationRules.order}, ${allocationRules.id}) > (${after.order}, ${after.id}::uuid)`);
+    let orderBy = [sql`${allocationRules.order}`, sql`${allocationRules.id}`];
+    if ('field' in order) {
+      const ks = timeKeyset(order, allocationRules, allocationRules.id);
+      conds.push(ks.where);
+      orderBy = ks.orderBy;
+    } else if (order.after) {
+      conds.push(sql`(${allocationRules.order}, ${allocationRules.id}) > (${order.after.order}, ${order.after.id}::uuid)`);
+    }
     return ex
       .select()
       .from(allocationRules)
       .where(and(...conds))
-      .orderBy(allocationRules.order, allocationRules.id)
+      .orderBy(...orderBy)
       .limit(limit + 1);
   },
 

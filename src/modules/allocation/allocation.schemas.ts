@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { pageParams } from '../../lib/pagination.js';
+import { pageParams, syncParams } from '../../lib/pagination.js';
 import { queryFlag, trimmed } from '../../lib/schemas.js';
 import { LIFECYCLE_STAGES, SOURCE_CHANNELS } from '../customers/index.js';
 
@@ -72,7 +72,8 @@ export const patchRuleBody = z
   .meta({ id: 'AllocationRulePatch' });
 export type PatchRuleInput = z.infer<typeof patchRuleBody>;
 
-export const listRulesQuery = z.object({ ...pageParams, active: queryFlag.optional() }).strict();
+// Without `sort`, the rules in the order they are tried; a sync asks for sort=updatedAt (or createdAt, optional '-').
+export const listRulesQuery = z.object({ ...pageParams, active: queryFlag.optional(), ...syncParams }).strict();
 export type ListRulesQuery = z.infer<typeof listRulesQuery>;
 
 export const ruleSchema = z

@@ -2,7 +2,7 @@ import type { Database, Executor } from '../../db/client.js';
 import { type Principal, requirePermission } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../lib/errors.js';
-import { decodeCursor, encodeCursor, type Page, withCount } from '../../lib/pagination.js';
+import { decodeCursor, encodeCursor, type Page, timeOrder, timePage, withCount } from '../../lib/pagination.js';
 import { createAllocationAction } from '../actions/index.js';
 import { changeCustomerOwner, type CustomerRow, customersRepository, type Owner } from '../customers/index.js';
 import { type RuleRow, allocationRepository as repo } from './allocation.repository.js';
@@ -93,18 +93,26 @@ export function createAllocationService(database: Database, opts: { slaHours: nu
   return {
     async listRules(p: Principal, q: ListRulesQuery): Promise<Page<RuleDto>> {
       requirePermission(p, 'allocation-rules:read');
+      const filter = { active: q.active, updatedAfter: q.updatedAfter };
+      const count = () => repo.count(db, p, 'allocation-rules:read', filter);
+      // A sync's read asks for a time order; without `sort`, the order the rules are tried in.
+      if (q.sort !== undefined) {
+        const order = timeOrder(q);
+        const pg = timePage(await repo.list(db, p, 'allocation-rules:read', filter, order, q.limit), q.limit, order);
+        return withCount({ ...pg, data: pg.data.map(toRuleDto) }, count);
+      }
       let after: { order: number; id: string } | null = null;
       if (q.cursor) {
         const [order, id] = decodeCursor(q.cursor, 2);
         if (typeof order !== 'number' || typeof id !== 'string' || !/^[0-9a-f-]{36}$/.test(id)) throw fieldError('VALIDATION_FAILED', 'cursor', 'invalid cursor');
         after = { order, id };
       }
-      const rows = await repo.list(db, p, 'allocation-rules:read', { active: q.active }, after, q.limit);
+      const rows = await repo.list(db, p, 'allocation-rules:read', filter, { after }, q.limit);
       const page = rows.slice(0, q.limit);
       const last = page[page.length - 1];
       const cursors = page.map((r) => encodeCursor([r.order, r.id]));
       const pg: Page<RuleDto> = { data: page.map(toRuleDto), nextCursor: rows.length > q.limit && last ? encodeCursor([last.order, last.id]) : null, cursors };
-      return withCount(pg, () => repo.count(db, p, 'allocation-rules:read', { active: q.active }));
+      return withCount(pg, count);
     },
 
     async getRule(p: Principal, id: string): Promise<RuleDto> {

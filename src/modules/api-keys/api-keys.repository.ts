@@ -2,7 +2,7 @@ import { and, eq, isNull, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { apiKeys, users } from '../../db/schema/index.js';
 import { access, type Principal } from '../../lib/access.js';
-import { keyset } from '../../lib/pagination.js';
+import { type TimeOrder, timeKeyset, updatedAfterCondition } from '../../lib/pagination.js';
 
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 // What authentication needs of a key: its owner and whether it may be used now.
@@ -19,17 +19,19 @@ const columns = {
   expiresAt: apiKeys.expiresAt,
   lastUsedAt: apiKeys.lastUsedAt,
   revokedAt: apiKeys.revokedAt,
+  updatedAt: apiKeys.updatedAt,
 };
 
 // A key is visible to whoever sees its user (lib/access.ts); the permission is checked by the service.
 const visible = (p: Principal): SQL => access.user.visible(p);
 
-type KeyFilter = { userId?: string | undefined; active?: boolean };
+type KeyFilter = { userId?: string | undefined; active?: boolean; updatedAfter?: string | undefined };
 
 function listConditions(p: Principal, f: KeyFilter): (SQL | undefined)[] {
   const conds: (SQL | undefined)[] = [visible(p)];
   if (f.userId) conds.push(eq(apiKeys.userId, f.userId));
   if (f.active) conds.push(isNull(apiKeys.revokedAt), sql`(${apiKeys.expiresAt} IS NULL OR ${apiKeys.expiresAt} > now())`);
+  conds.push(updatedAfterCondition(apiKeys.updatedAt, f.updatedAfter));
   return conds;
 }
 
@@ -58,8 +60,8 @@ export const apiKeysRepository = {
     return row ?? null;
   },
 
-  async list(ex: Executor, p: Principal, f: KeyFilter, cursor: string | undefined, limit: number): Promise<ApiKeyRow[]> {
-    const ks = keyset({ column: apiKeys.createdAt, desc: true, kind: 'timestamp' }, apiKeys.id, cursor);
+  async list(ex: Executor, p: Principal, f: KeyFilter, order: TimeOrder, limit: number): Promise<ApiKeyRow[]> {
+    const ks = timeKeyset(order, apiKeys, apiKeys.id);
     const conds = [...listConditions(p, f), ks.where];
     return ex
       .select(columns)
@@ -81,7 +83,7 @@ export const apiKeysRepository = {
   },
 
   async revoke(ex: Executor, id: string): Promise<ApiKeyRow | null> {
-    const [row] = await ex.update(apiKeys).set({ revokedAt: sql`now()` }).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))).returning();
+    const [row] = await ex.update(apiKeys).set({ revokedAt: sql`now()`, updatedAt: sql`now()` }).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))).returning();
     return row ?? null;
   },
 

@@ -8,7 +8,7 @@ export const apiKeysResolvers = {
     apiKeys: async (_, args, ctx) => {
       const { filter, ...rest } = args;
       const active = filter?.active === null || filter?.active === undefined ? undefined : String(filter.active);
-      const q = parseArgs(listApiKeysQuery, { ...rest, filter: { userId: filter?.userId, active } });
+      const q = parseArgs(listApiKeysQuery, { ...rest, filter: { userId: filter?.userId, active, updatedAfter: filter?.updatedAfter } });
       return connection(await ctx.services.apiKeys.list(ctx.principal, q));
     },
     apiKey: async (_, args, ctx) => ctx.services.apiKeys.get(ctx.principal, parseId(args.id)),

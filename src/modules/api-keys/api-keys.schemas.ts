@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { countParam, cursorParam, limitSchema } from '../../lib/pagination.js';
+import { countParam, cursorParam, limitSchema, syncParams } from '../../lib/pagination.js';
 import { timestamp, trimmed } from '../../lib/schemas.js';
 
 export const apiKeySchema = z
@@ -14,6 +14,8 @@ export const apiKeySchema = z
     expiresAt: timestamp.nullable(),
     lastUsedAt: timestamp.nullable(),
     revokedAt: timestamp.nullable(),
+    // Moves when the key is revoked; a use (lastUsedAt) is not a change.
+    updatedAt: timestamp,
   })
   .meta({ id: 'ApiKey' });
 export type ApiKeyDto = z.infer<typeof apiKeySchema>;
@@ -39,6 +41,8 @@ export const listApiKeysQuery = z
     limit: limitSchema,
     cursor: cursorParam.optional(),
     count: countParam,
+    // A sync's read: sort createdAt (default -createdAt) or updatedAt.
+    ...syncParams,
   })
   .strict();
 export type ListApiKeysQuery = z.infer<typeof listApiKeysQuery>;

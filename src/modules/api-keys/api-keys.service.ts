@@ -2,7 +2,7 @@ import type { Database } from '../../db/client.js';
 import { can, type Principal, requirePermission } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, fieldError, notFound } from '../../lib/errors.js';
-import { type Page, pageOf, withCount } from '../../lib/pagination.js';
+import { type Page, timeOrder, timePage, withCount } from '../../lib/pagination.js';
 import { type ApiKeyRow, apiKeysRepository as repo } from './api-keys.repository.js';
 import type { ApiKeyDto, CreateApiKeyInput, CreatedApiKeyDto, ListApiKeysQuery } from './api-keys.schemas.js';
 import { generateKey, hashKey, keyMatches, prefixOf } from './key-material.js';
@@ -19,6 +19,7 @@ export const toApiKeyDto = (r: ApiKeyRow): ApiKeyDto => ({
   expiresAt: iso(r.expiresAt),
   lastUsedAt: iso(r.lastUsedAt),
   revokedAt: iso(r.revokedAt),
+  updatedAt: r.updatedAt.toISOString(),
 });
 
 // What the audit row and the event keep of a key: never its hash.
@@ -61,9 +62,9 @@ export function createApiKeyService(database: Database, opts: ApiKeyOptions) {
 
     async list(p: Principal, q: ListApiKeysQuery): Promise<Page<ApiKeyDto>> {
       requirePermission(p, 'api-keys:read');
-      const f = { userId: q.userId, active: q.active === 'true' };
-      const rows = await repo.list(db, p, f, q.cursor, q.limit);
-      const pg = pageOf(rows, q.limit, (r) => [r.createdAt.toISOString(), r.id]);
+      const f = { userId: q.userId, active: q.active === 'true', updatedAfter: q.updatedAfter };
+      const order = timeOrder(q);
+      const pg = timePage(await repo.list(db, p, f, order, q.limit), q.limit, order);
       return withCount({ ...pg, data: pg.data.map(toApiKeyDto) }, () => repo.count(db, p, f));
     },
 

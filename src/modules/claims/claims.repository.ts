@@ -2,10 +2,16 @@ import { and, eq, gt, inArray, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { claims, opportunities, orgUnits, users } from '../../db/schema/index.js';
 import { access, type Principal } from '../../lib/access.js';
-import { countRows, keyset } from '../../lib/pagination.js';
+import { countRows, type TimeOrder, timeKeyset, updatedAfterCondition } from '../../lib/pagination.js';
 
 export type ClaimRow = typeof claims.$inferSelect;
-export type ClaimFilter = { status?: string | undefined; customerId?: string | undefined; claimantUserId?: string | undefined; claimantUnitId?: string | undefined };
+export type ClaimFilter = {
+  status?: string | undefined;
+  customerId?: string | undefined;
+  claimantUserId?: string | undefined;
+  claimantUnitId?: string | undefined;
+  updatedAfter?: string | undefined;
+};
 // An approved claim in force, with where its claimant's unit sits in the tree (for "whom to ask").
 export type ProtectingClaim = { id: string; customerId: string; claimantUnitId: string; claimantUnitPath: string };
 
@@ -18,12 +24,14 @@ function conditions(p: Principal, f: ClaimFilter): (SQL | undefined)[] {
   if (f.customerId) conds.push(eq(claims.customerId, f.customerId));
   if (f.claimantUserId) conds.push(eq(claims.claimantUserId, f.claimantUserId));
   if (f.claimantUnitId) conds.push(eq(claims.claimantUnitId, f.claimantUnitId));
+  // Every write to a claim (decision, supersession, expiry, a merge's repointing) moves updatedAt.
+  conds.push(updatedAfterCondition(claims.updatedAt, f.updatedAfter));
   return conds;
 }
 
 export const claimsRepository = {
-  async list(ex: Executor, p: Principal, f: ClaimFilter, cursor: string | undefined, limit: number): Promise<ClaimRow[]> {
-    const ks = keyset({ column: claims.createdAt, desc: true, kind: 'timestamp' }, claims.id, cursor);
+  async list(ex: Executor, p: Principal, f: ClaimFilter, order: TimeOrder, limit: number): Promise<ClaimRow[]> {
+    const ks = timeKeyset(order, claims, claims.id);
     return ex
       .select()
       .from(claims)

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { pageParams } from '../../lib/pagination.js';
+import { pageParams, syncParams } from '../../lib/pagination.js';
 import { text, timestamp, trimmed } from '../../lib/schemas.js';
 
 export const CLAIM_STATUSES = ['PENDING', 'APPROVED', 'REJECTED', 'EXPIRED'] as const;
@@ -31,6 +31,8 @@ export const listClaimsQuery = z
     customerId: z.uuid().optional(),
     claimantUserId: z.uuid().optional(),
     claimantUnitId: z.uuid().optional(),
+    // A sync's read: the claims made or changed after this instant; sort createdAt (default -createdAt) or updatedAt.
+    ...syncParams,
   })
   .strict();
 export type ListClaimsQuery = z.infer<typeof listClaimsQuery>;

@@ -2,7 +2,7 @@ import type { Database, Executor } from '../../db/client.js';
 import { type Principal, requirePermission } from '../../lib/access.js';
 import { recordChanges } from '../../lib/audit.js';
 import { AppError, notFound } from '../../lib/errors.js';
-import { type Page, pageOf, withCount } from '../../lib/pagination.js';
+import { type Page, timeOrder, timePage, withCount } from '../../lib/pagination.js';
 import { customersRepository } from '../customers/index.js';
 import { systemPrincipal } from '../org/index.js';
 import { type ClaimRow, claimsRepository as repo, type ProtectingClaim } from './claims.repository.js';
@@ -131,8 +131,8 @@ export function createClaimService(database: Database, opts: { protectionDays: n
   return {
     async listClaims(p: Principal, q: ListClaimsQuery): Promise<Page<ClaimDto>> {
       requirePermission(p, 'claims:read');
-      const rows = await repo.list(db, p, q, q.cursor, q.limit);
-      const pg = pageOf(rows, q.limit, (r) => [iso(r.createdAt), r.id]);
+      const order = timeOrder(q);
+      const pg = timePage(await repo.list(db, p, q, order, q.limit), q.limit, order);
       return withCount({ ...pg, data: pg.data.map(toClaimDto) }, () => repo.count(db, p, q));
     },
 

@@ -2,7 +2,7 @@ import { and, asc, eq, getTableColumns, inArray, type SQL, sql } from 'drizzle-o
 import type { Executor } from '../../db/client.js';
 import { contacts, customers } from '../../db/schema/index.js';
 import { access, type Principal } from '../../lib/access.js';
-import { countRows, keyset, type SortSpec } from '../../lib/pagination.js';
+import { countRows, keyset, type SortSpec, type TimeOrder, timeKeyset, updatedAfterCondition } from '../../lib/pagination.js';
 import { heldExternalId } from './customers.repository.js';
 
 export type ContactListFilter = { customerId?: string | undefined; updatedAfter?: string | undefined; externalId?: { system: string; externalId: string } | undefined };
@@ -44,12 +44,13 @@ export const contactsRepository = {
       .where(and(inArray(contacts.id, [...ids]), access.contact.visible(p)));
   },
 
-  async listContacts(ex: Executor, customerId: string, cursor: string | undefined, limit: number): Promise<ContactRow[]> {
-    const ks = keyset({ column: contacts.createdAt, desc: false, kind: 'timestamp' }, contacts.id, cursor);
+  /** A customer's contact persons, changed after `updatedAfter` if given, in `order` (oldest first by default). */
+  async listContacts(ex: Executor, customerId: string, updatedAfter: string | undefined, order: TimeOrder, limit: number): Promise<ContactRow[]> {
+    const ks = timeKeyset(order, contacts, contacts.id);
     return ex
       .select()
       .from(contacts)
-      .where(and(eq(contacts.customerId, customerId), ks.where))
+      .where(and(eq(contacts.customerId, customerId), updatedAfterCondition(contacts.updatedAt, updatedAfter), ks.where))
       .orderBy(...ks.orderBy)
       .limit(limit + 1);
   },
@@ -77,8 +78,8 @@ export const contactsRepository = {
   },
 
   // The list's rows over all its pages (the service has checked the customer is visible).
-  async countContacts(ex: Executor, customerId: string): Promise<number> {
-    return countRows(ex, contacts, eq(contacts.customerId, customerId));
+  async countContacts(ex: Executor, customerId: string, updatedAfter?: string): Promise<number> {
+    return countRows(ex, contacts, and(eq(contacts.customerId, customerId), updatedAfterCondition(contacts.updatedAt, updatedAfter)));
   },
 
   async findContactForAction(ex: Executor, p: Principal, id: string, permission: string, lock = false) {

@@ -5,10 +5,10 @@ import { patchedField, sameJson } from '../../lib/merge-patch.js';
 import { externalIdsDiff } from './customer-rules.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../lib/errors.js';
-import { type Page, pageOf, withCount } from '../../lib/pagination.js';
+import { type Page, timeOrder, timePage, withCount } from '../../lib/pagination.js';
 import { type ContactRow, contactsRepository as repo } from './contacts.repository.js';
 import { customersRepository } from './customers.repository.js';
-import { type ContactDto, type CreateContactInput, externalIdsSchema, type PatchContactInput } from './customers.schemas.js';
+import { type ContactDto, type CreateContactInput, externalIdsSchema, type ListContactsQuery, type PatchContactInput } from './customers.schemas.js';
 
 const iso = (d: Date) => d.toISOString();
 
@@ -59,12 +59,12 @@ export function createContactService(database: Database, loadForWrite: CustomerF
       return new Map(rows.map((r) => [r.id, toContactDto(p, r)]));
     },
 
-    async listContacts(p: Principal, customerId: string, cursor: string | undefined, limit: number): Promise<Page<ContactDto>> {
+    async listContacts(p: Principal, customerId: string, q: ListContactsQuery): Promise<Page<ContactDto>> {
       requirePermission(p, 'contacts:read');
+      const order = timeOrder(q, 'createdAt');
       if (!(await customersRepository.findVisible(db, p, customerId))) throw notFound('customer');
-      const rows = await repo.listContacts(db, customerId, cursor, limit);
-      const pg = pageOf(rows, limit, (r) => [iso(r.createdAt), r.id]);
-      return withCount({ ...pg, data: pg.data.map((r) => toContactDto(p, r)) }, () => repo.countContacts(db, customerId));
+      const pg = timePage(await repo.listContacts(db, customerId, q.updatedAfter, order, q.limit), q.limit, order);
+      return withCount({ ...pg, data: pg.data.map((r) => toContactDto(p, r)) }, () => repo.countContacts(db, customerId, q.updatedAfter));
     },
 
     async getContact(p: Principal, id: string): Promise<ContactDto> {

@@ -90,7 +90,7 @@ export async function customersRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.get('/customers/:id/contacts', {
     schema: { tags: ['contacts'], summary: "A customer's contact persons", params: idParams, querystring: listContactsQuery, response: { 200: page(contactSchema), ...errorResponses } },
-    handler: async (req) => answerPage(await svc().listContacts(req.principal, req.params.id, req.query.cursor, req.query.limit), req.query.count),
+    handler: async (req) => answerPage(await svc().listContacts(req.principal, req.params.id, req.query), req.query.count),
   });
 
   app.post('/customers/:id/contacts', {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { pageParams } from '../../lib/pagination.js';
+import { pageParams, syncParams } from '../../lib/pagination.js';
 import { mergePatchOf } from '../../lib/merge-patch.js';
 import { includeParam, queryFlag, safeString, text, timestamp, trimmed } from '../../lib/schemas.js';
 import { EXTERNAL_SYSTEM_PATTERN } from '../../lib/external-ids.js';
@@ -315,7 +315,9 @@ export const upsertContactBody = patchContactBody
   .meta({ id: 'ContactUpsert' });
 export type UpsertContactInput = z.infer<typeof upsertContactBody>;
 
-export const listContactsQuery = z.object(pageParams).strict();
+// A customer's contact persons, oldest first; a sync reads them by updatedAt after an instant.
+export const listContactsQuery = z.object({ ...pageParams, ...syncParams }).strict();
+export type ListContactsQuery = z.infer<typeof listContactsQuery>;
 
 export const CONTACT_SORTS = ['createdAt', 'updatedAt'] as const;
 // GET /v1/contacts: every visible contact person, for a sync (`updatedAfter`, `sort=updatedAt`) or by external id.

@@ -2,7 +2,7 @@ import { and, desc, eq, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
 import { type DeliveryAttempt, webhookDeliveries, webhooks } from '../../db/schema/index.js';
 import { access, type Principal } from '../../lib/access.js';
-import { countRows } from '../../lib/pagination.js';
+import { countRows, type TimeOrder, timeKeyset, updatedAfterCondition } from '../../lib/pagination.js';
 import type { Position } from './events.repository.js';
 
 export type WebhookRow = typeof webhooks.$inferSelect;
@@ -22,16 +22,19 @@ export const webhooksRepository = {
     return row ?? null;
   },
 
-  async list(ex: Executor, p: Principal, limit: number, after: { createdAt: string; id: string } | null): Promise<WebhookRow[]> {
+  /** A page of the subscriptions `p` may read, changed after `updatedAfter` if given, in `order`. */
+  async list(ex: Executor, p: Principal, updatedAfter: string | undefined, order: TimeOrder, limit: number): Promise<WebhookRow[]> {
+    const ks = timeKeyset(order, webhooks, webhooks.id);
     return ex
       .select()
       .from(webhooks)
-      .where(and(access.webhook.allows(p, 'webhooks:read'), after ? sql`(${webhooks.createdAt}, ${webhooks.id}) < (${after.createdAt}::timestamptz, ${after.id}::uuid)` : undefined))
-      .orderBy(desc(webhooks.createdAt), desc(webhooks.id))
-      .limit(limit);
+      .where(and(access.webhook.allows(p, 'webhooks:read'), updatedAfterCondition(webhooks.updatedAt, updatedAfter), ks.where))
+      .orderBy(...ks.orderBy)
+      .limit(limit + 1);
   },
 
-  countVisible: (ex: Executor, p: Principal): Promise<number> => countRows(ex, webhooks, access.webhook.allows(p, 'webhooks:read')),
+  countVisible: (ex: Executor, p: Principal, updatedAfter?: string): Promise<number> =>
+    countRows(ex, webhooks, and(access.webhook.allows(p, 'webhooks:read'), updatedAfterCondition(webhooks.updatedAt, updatedAfter))),
 
   countDeliveries: (ex: Executor, webhookId: string, status: string | undefined): Promise<number> =>
     countRows(ex, webhookDeliveries, and(eq(webhookDeliveries.webhookId, webhookId), status ? eq(webhookDeliveries.status, status) : undefined)),

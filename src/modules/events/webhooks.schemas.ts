@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cursorParam, pageParams } from '../../lib/pagination.js';
+import { cursorParam, pageParams, syncParams } from '../../lib/pagination.js';
 import { safeString, text } from '../../lib/schemas.js';
 
 const url = safeString().trim().min(1).max(2000);
@@ -14,7 +14,9 @@ export type PatchWebhookInput = z.infer<typeof patchWebhookBody>;
 export const replayBody = z.object({ after: cursorParam.optional() }).strict();
 export type ReplayInput = z.infer<typeof replayBody>;
 
-export const listWebhooksQuery = z.object({ ...pageParams }).strict();
+// A sync's read: sort createdAt (default -createdAt) or updatedAt, and updatedAfter.
+export const listWebhooksQuery = z.object({ ...pageParams, ...syncParams }).strict();
+export type ListWebhooksQuery = z.infer<typeof listWebhooksQuery>;
 export const DELIVERY_STATUSES = ['PENDING', 'DELIVERED', 'DEAD'] as const;
 export const deliveriesQuery = z.object({ ...pageParams, status: z.enum(DELIVERY_STATUSES).optional() }).strict();
 export type DeliveriesQuery = z.infer<typeof deliveriesQuery>;

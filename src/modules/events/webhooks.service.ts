@@ -2,12 +2,12 @@ import type { Database } from '../../db/client.js';
 import { type Principal, requirePermission } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { checkVersion, fieldError, notFound } from '../../lib/errors.js';
-import { decodeCursor, encodeCursor, type Page, withCount } from '../../lib/pagination.js';
+import { decodeCursor, encodeCursor, type Page, timeOrder, timePage, withCount } from '../../lib/pagination.js';
 import { parsePosition, positionCursor, readFeed, typesOf } from './events.service.js';
 import { checkTarget } from './webhooks.target.js';
 import { newSecret } from './webhooks.signing.js';
 import { type DeliveryRow, type WebhookRow, webhooksRepository as repo } from './webhooks.repository.js';
-import type { CreateWebhookInput, DeliveriesQuery, DeliveryDto, PatchWebhookInput, ReplayInput, WebhookDto } from './webhooks.schemas.js';
+import type { CreateWebhookInput, DeliveriesQuery, DeliveryDto, ListWebhooksQuery, PatchWebhookInput, ReplayInput, WebhookDto } from './webhooks.schemas.js';
 
 export type WebhooksConfig = { allowPrivate: boolean; secretOverlapMs: number };
 
@@ -87,19 +87,11 @@ export function createWebhookService(database: Database, cfg: WebhooksConfig) {
       return toWebhookDto(await load(p, id, 'webhooks:read'));
     },
 
-    async list(p: Principal, q: { limit: number; cursor?: string | undefined }): Promise<Page<WebhookDto>> {
+    async list(p: Principal, q: ListWebhooksQuery): Promise<Page<WebhookDto>> {
       requirePermission(p, 'webhooks:read');
-      let after: { createdAt: string; id: string } | null = null;
-      if (q.cursor) {
-        const [createdAt, id] = decodeCursor(q.cursor, 2);
-        if (typeof createdAt !== 'string' || typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id) || Number.isNaN(Date.parse(createdAt))) throw fieldError('VALIDATION_FAILED', 'cursor', 'invalid cursor');
-        after = { createdAt, id };
-      }
-      const rows = await repo.list(db, p, q.limit + 1, after);
-      const more = rows.length > q.limit;
-      const data = (more ? rows.slice(0, q.limit) : rows).map((w) => toWebhookDto(w));
-      const last = data[data.length - 1];
-      return withCount({ data, nextCursor: more && last ? encodeCursor([last.createdAt, last.id]) : null }, () => repo.countVisible(db, p));
+      const order = timeOrder(q);
+      const pg = timePage(await repo.list(db, p, q.updatedAfter, order, q.limit), q.limit, order);
+      return withCount({ ...pg, data: pg.data.map((w) => toWebhookDto(w)) }, () => repo.countVisible(db, p, q.updatedAfter));
     },
 
     async update(p: Principal, id: string, input: PatchWebhookInput, expectedVersion?: number): Promise<WebhookDto> {

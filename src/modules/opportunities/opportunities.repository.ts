@@ -3,7 +3,7 @@ import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { type Executor, queryRows } from '../../db/client.js';
 import { actions, opportunities, orgUnits, pipelineStages, pipelines, stageTransitions } from '../../db/schema/index.js';
 import { access, type Principal } from '../../lib/access.js';
-import { countGroups, countRows, decodeCursor, keyset } from '../../lib/pagination.js';
+import { countGroups, countRows, decodeCursor, keyset, type TimeSortField, timeOrderBy, updatedAfterCondition } from '../../lib/pagination.js';
 import { fieldError } from '../../lib/errors.js';
 import { repointCustomerRows } from '../../lib/repoint.js';
 import { heldExternalId, type Move, transferWrites } from '../customers/index.js';
@@ -109,8 +109,10 @@ function listConditions(p: Principal, f: ListFilter): (SQL | undefined)[] {
 
 export const opportunitiesRepository = {
   // ---- pipelines (configuration: readable by everyone with pipelines:read, no owner) ----
-  async listPipelines(ex: Executor): Promise<PipelineRow[]> {
-    return ex.select().from(pipelines).orderBy(sql`${pipelines.isDefault} DESC`, asc(pipelines.createdAt), asc(pipelines.id));
+  /** Pipelines changed (or their stages) after `f.updatedAfter` if given; the default first, or in a sync's time order. */
+  async listPipelines(ex: Executor, f: { updatedAfter?: string | undefined } = {}, order?: { field: TimeSortField; desc: boolean }): Promise<PipelineRow[]> {
+    const q = ex.select().from(pipelines).where(updatedAfterCondition(pipelines.updatedAt, f.updatedAfter));
+    return order ? q.orderBy(...timeOrderBy(order, pipelines, pipelines.id)) : q.orderBy(sql`${pipelines.isDefault} DESC`, asc(pipelines.createdAt), asc(pipelines.id));
   },
 
   async findPipeline(ex: Executor, id: string, lock = false): Promise<PipelineRow | null> {

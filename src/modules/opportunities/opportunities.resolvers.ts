@@ -1,5 +1,5 @@
 import { connection, type LoadersOf, parseArgs, parseId, parseInput, parseVersion, related, type Resolvers } from '../../lib/graphql.js';
-import { emptyPage, type Page } from '../../lib/pagination.js';
+import { emptyPage, type Page, wholeSyncQuery } from '../../lib/pagination.js';
 import type { CustomerDto } from '../customers/index.js';
 import {
   createOpportunityBody,
@@ -13,7 +13,7 @@ import {
 
 export const opportunitiesResolvers = {
   Query: {
-    pipelines: async (_, _args, ctx) => ctx.services.opportunities.listPipelines(ctx.principal),
+    pipelines: async (_, args, ctx) => ctx.services.opportunities.listPipelines(ctx.principal, parseArgs(wholeSyncQuery, args)),
     pipeline: async (_, args, ctx) => ctx.services.opportunities.getPipeline(ctx.principal, parseId(args.id)),
     opportunity: async (_, args, ctx) => ctx.services.opportunities.get(ctx.principal, parseId(args.id)),
     opportunities: async (_, args, ctx) => connection(await ctx.services.opportunities.list(ctx.principal, parseArgs(listOpportunitiesQuery, args))),

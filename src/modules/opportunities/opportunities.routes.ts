@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { parseIfMatch, withEtag } from '../../lib/http.js';
-import { answerPage, countQuery, wholeList } from '../../lib/pagination.js';
+import { answerPage, wholeList, wholeSyncQuery } from '../../lib/pagination.js';
 import { errorResponses, idParams, page } from '../../lib/schemas.js';
 import {
   createOpportunityBody,
@@ -25,8 +25,13 @@ export async function opportunitiesRoutes(fastify: FastifyInstance): Promise<voi
 
   app.get('/pipelines', {
     // Every pipeline in one page (they are few); the list shape is the same as every other list's.
-    schema: { tags: ['pipelines'], summary: 'Pipelines with their stages (the default first)', querystring: countQuery, response: { 200: page(pipelineSchema), ...errorResponses } },
-    handler: async (req) => answerPage(wholeList(await svc().listPipelines(req.principal)), req.query.count),
+    schema: {
+      tags: ['pipelines'],
+      summary: 'Pipelines with their stages (the default first, or by sort=createdAt|updatedAt; a sync reads with updatedAfter)',
+      querystring: wholeSyncQuery,
+      response: { 200: page(pipelineSchema), ...errorResponses },
+    },
+    handler: async (req) => answerPage(wholeList(await svc().listPipelines(req.principal, req.query)), req.query.count),
   });
 
   app.post('/pipelines', {

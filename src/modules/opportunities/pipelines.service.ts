@@ -4,6 +4,7 @@ import type { Database, Executor } from '../../db/client.js';
 import { type Principal, requirePermission } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, type FieldError, fieldError, notFound, staleWrite } from '../../lib/errors.js';
+import { wholeListOrder, type WholeSyncQuery } from '../../lib/pagination.js';
 import type { Gate } from './gates.js';
 import { opportunitiesRepository as repo, type PipelineRow, type StageRow } from './opportunities.repository.js';
 import type { CreatePipelineInput, PatchPipelineInput, PipelineDto, StageDto, StageInput } from './opportunities.schemas.js';
@@ -99,9 +100,9 @@ export function createPipelineService(database: Database) {
 
   return {
     // ---- pipelines ----
-    async listPipelines(p: Principal): Promise<PipelineDto[]> {
+    async listPipelines(p: Principal, q: WholeSyncQuery = {}): Promise<PipelineDto[]> {
       requirePermission(p, 'pipelines:read');
-      const rows = await repo.listPipelines(db);
+      const rows = await repo.listPipelines(db, { updatedAfter: q.updatedAfter }, wholeListOrder(q));
       const stages = await repo.stagesOf(
         db,
         rows.map((r) => r.id),

@@ -2,7 +2,7 @@ import { and, eq, or, type SQL, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
 import { delegations } from '../../db/schema/index.js';
 import { access, type Principal, qualified, scopeFor, unitReachPredicate } from '../../lib/access.js';
-import { countRows, keyset } from '../../lib/pagination.js';
+import { countRows, type TimeOrder, timeKeyset, updatedAfterCondition } from '../../lib/pagination.js';
 
 export type DelegationRow = typeof delegations.$inferSelect & { active: boolean };
 
@@ -16,6 +16,7 @@ const columns = {
   revokedAt: delegations.revokedAt,
   createdBy: delegations.createdBy,
   createdAt: delegations.createdAt,
+  updatedAt: delegations.updatedAt,
   active: isActive,
 };
 
@@ -40,7 +41,7 @@ const partnerPathOf = (unitPath: SQL) => sql`(SELECT pp.path FROM org_units pp
 
 export type UserFacts = { id: string; unitId: string; unitPath: string; active: boolean; partnerPath: string | null; visible: boolean; inReach: boolean };
 
-type DelegationListFilter = { fromUserId?: string | undefined; toUserId?: string | undefined; active?: boolean | undefined };
+type DelegationListFilter = { fromUserId?: string | undefined; toUserId?: string | undefined; active?: boolean | undefined; updatedAfter?: string | undefined };
 
 // The list's where-builder, for its pages and its count.
 function listConditions(p: Principal, f: DelegationListFilter): (SQL | undefined)[] {
@@ -48,12 +49,13 @@ function listConditions(p: Principal, f: DelegationListFilter): (SQL | undefined
   if (f.fromUserId) conds.push(eq(delegations.fromUserId, f.fromUserId));
   if (f.toUserId) conds.push(eq(delegations.toUserId, f.toUserId));
   if (f.active !== undefined) conds.push(f.active ? isActive : sql`NOT ${isActive}`);
+  conds.push(updatedAfterCondition(delegations.updatedAt, f.updatedAfter));
   return conds;
 }
 
 export const delegationsRepository = {
-  async list(ex: Executor, p: Principal, f: DelegationListFilter, cursor: string | undefined, limit: number): Promise<DelegationRow[]> {
-    const ks = keyset({ column: delegations.createdAt, desc: true, kind: 'timestamp' }, delegations.id, cursor);
+  async list(ex: Executor, p: Principal, f: DelegationListFilter, order: TimeOrder, limit: number): Promise<DelegationRow[]> {
+    const ks = timeKeyset(order, delegations, delegations.id);
     return ex
       .select(columns)
       .from(delegations)
@@ -95,7 +97,7 @@ export const delegationsRepository = {
   },
 
   async revoke(ex: Executor, id: string): Promise<DelegationRow | null> {
-    await ex.update(delegations).set({ revokedAt: sql`now()` }).where(and(eq(delegations.id, id), sql`${delegations.revokedAt} IS NULL`));
+    await ex.update(delegations).set({ revokedAt: sql`now()`, updatedAt: sql`now()` }).where(and(eq(delegations.id, id), sql`${delegations.revokedAt} IS NULL`));
     const [row] = await ex.select(columns).from(delegations).where(eq(delegations.id, id));
     return row ?? null;
   },
@@ -104,7 +106,7 @@ export const delegationsRepository = {
   async endAllOf(ex: Executor, userId: string): Promise<DelegationRow[]> {
     const ended = await ex
       .update(delegations)
-      .set({ revokedAt: sql`now()` })
+      .set({ revokedAt: sql`now()`, updatedAt: sql`now()` })
       .where(and(or(eq(delegations.fromUserId, userId), eq(delegations.toUserId, userId)), sql`${delegations.revokedAt} IS NULL AND ${delegations.endsAt} > now()`))
       .returning(columns);
     return ended.map((r) => ({ ...r, active: false }));

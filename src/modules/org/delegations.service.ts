@@ -3,7 +3,7 @@ import type { Database, Executor } from '../../db/client.js';
 import { type Principal, requirePermission, scopeFor } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, fieldError, notFound } from '../../lib/errors.js';
-import { type Page, pageOf, withCount } from '../../lib/pagination.js';
+import { type Page, timeOrder, timePage, withCount } from '../../lib/pagination.js';
 import { type DelegationRow, delegationsRepository as repo, type UserFacts } from './delegations.repository.js';
 import type { CreateDelegationInput, DelegationDto, DelegationFilter } from './org.schemas.js';
 
@@ -18,6 +18,7 @@ export const toDelegationDto = (r: DelegationRow): DelegationDto => ({
   revokedAt: r.revokedAt ? iso(r.revokedAt) : null,
   createdBy: r.createdBy,
   createdAt: iso(r.createdAt),
+  updatedAt: iso(r.updatedAt),
   active: r.active,
 });
 
@@ -43,8 +44,8 @@ export function createDelegationService(database: Database) {
 
   return {
     async listDelegations(p: Principal, q: DelegationFilter & { cursor?: string | undefined; limit: number }): Promise<Page<DelegationDto>> {
-      const rows = await repo.list(db, p, q, q.cursor, q.limit);
-      const pg = pageOf(rows, q.limit, (r) => [iso(r.createdAt), r.id]);
+      const order = timeOrder(q);
+      const pg = timePage(await repo.list(db, p, q, order, q.limit), q.limit, order);
       return withCount({ ...pg, data: pg.data.map(toDelegationDto) }, () => repo.count(db, p, q));
     },
 

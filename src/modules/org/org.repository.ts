@@ -2,7 +2,7 @@ import { and, asc, eq, ilike, inArray, or, type SQL, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
 import { delegations, orgUnits, roles, userRoles, users } from '../../db/schema/index.js';
 import { access, type Principal, qualified, unitReachPredicate } from '../../lib/access.js';
-import { countRows, keyset, updatedAfterCondition } from '../../lib/pagination.js';
+import { countRows, keyset, type TimeSortField, timeOrderBy, updatedAfterCondition } from '../../lib/pagination.js';
 
 export type OrgUnitRow = typeof orgUnits.$inferSelect;
 export type RoleRow = typeof roles.$inferSelect;
@@ -122,8 +122,10 @@ export const orgRepository = {
     return Number(row?.n ?? 0);
   },
 
-  async roles(ex: Executor): Promise<RoleRow[]> {
-    return ex.select().from(roles).orderBy(asc(roles.name));
+  /** Roles changed after `f.updatedAfter` if given; by name, or in a sync's time order. */
+  async roles(ex: Executor, f: { updatedAfter?: string | undefined } = {}, order?: { field: TimeSortField; desc: boolean }): Promise<RoleRow[]> {
+    const q = ex.select().from(roles).where(updatedAfterCondition(roles.updatedAt, f.updatedAfter));
+    return order ? q.orderBy(...timeOrderBy(order, roles, roles.id)) : q.orderBy(asc(roles.name));
   },
 
   async roleById(ex: Executor, id: string, lock = false): Promise<RoleRow | null> {
@@ -233,6 +235,7 @@ export const orgRepository = {
         revokedAt: delegations.revokedAt,
         createdBy: delegations.createdBy,
         createdAt: delegations.createdAt,
+        updatedAt: delegations.updatedAt,
         active: sql<boolean>`true`,
       })
       .from(delegations)

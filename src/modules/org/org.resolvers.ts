@@ -1,4 +1,5 @@
 import { connection, type LoadersOf, parseArgs, parseId, parseInput, parseVersion, type Resolvers } from '../../lib/graphql.js';
+import { wholeSyncQuery } from '../../lib/pagination.js';
 import {
   createDelegationBody,
   createOrgUnitBody,
@@ -23,7 +24,7 @@ export const orgResolvers = {
     orgUnit: async (_, args, ctx) => ctx.services.org.getUnit(ctx.principal, parseId(args.id)),
     users: async (_, args, ctx) => connection(await ctx.services.org.listUsers(ctx.principal, parseArgs(listUsersQuery, args))),
     user: async (_, args, ctx) => ctx.services.org.getUser(ctx.principal, parseId(args.id)),
-    roles: async (_, _args, ctx) => ctx.services.org.listRoles(ctx.principal),
+    roles: async (_, args, ctx) => ctx.services.org.listRoles(ctx.principal, parseArgs(wholeSyncQuery, args)),
     role: async (_, args, ctx) => ctx.services.org.getRole(ctx.principal, parseId(args.id)),
     delegations: async (_, args, ctx) => connection(await ctx.services.org.listDelegations(ctx.principal, parseArgs(listDelegationsQuery, args))),
     shares: async (_, args, ctx) => connection(await ctx.services.org.listShares(ctx.principal, parseArgs(listSharesQuery, args))),

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { parseIfMatch, withEtag } from '../../lib/http.js';
-import { answerPage, countQuery, wholeList } from '../../lib/pagination.js';
+import { answerPage, wholeList, wholeSyncQuery } from '../../lib/pagination.js';
 import { errorResponses, idParams, page } from '../../lib/schemas.js';
 import {
   createOrgUnitBody,
@@ -87,8 +87,13 @@ export async function orgRoutes(fastify: FastifyInstance): Promise<void> {
   });
 
   app.get('/roles', {
-    schema: { tags: ['org'], summary: 'Roles', querystring: countQuery, response: { 200: page(roleSchema), ...errorResponses } },
-    handler: async (req) => answerPage(wholeList(await svc().listRoles(req.principal)), req.query.count),
+    schema: {
+      tags: ['org'],
+      summary: 'Roles, in one page (by name, or by sort=createdAt|updatedAt; a sync reads with updatedAfter)',
+      querystring: wholeSyncQuery,
+      response: { 200: page(roleSchema), ...errorResponses },
+    },
+    handler: async (req) => answerPage(wholeList(await svc().listRoles(req.principal, req.query)), req.query.count),
   });
   app.post('/roles', {
     schema: { tags: ['org'], summary: 'Create a role', body: createRoleBody, response: { 201: roleSchema, ...errorResponses } },

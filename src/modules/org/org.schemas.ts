@@ -61,6 +61,9 @@ export const roleSchema = z
     hiddenFields: z.array(z.string()),
     builtIn: z.boolean(),
     version: z.number().int(),
+    createdAt: timestamp,
+    // Moves on every change of the role (name, scope, permissions, hidden fields).
+    updatedAt: timestamp,
   })
   .meta({ id: 'Role' });
 export type RoleDto = z.infer<typeof roleSchema>;
@@ -220,6 +223,8 @@ export const delegationSchema = z
     revokedAt: timestamp.nullable(),
     createdBy: z.uuid(),
     createdAt: timestamp,
+    // Moves when the delegation is revoked or ended; its start and end passing by are not changes.
+    updatedAt: timestamp,
     // Not revoked and startsAt <= now < endsAt.
     active: z.boolean(),
   })
@@ -254,6 +259,8 @@ export const listDelegationsQuery = z
     fromUserId: z.uuid().optional(),
     toUserId: z.uuid().optional(),
     active: queryFlag.optional(),
+    // A sync's read: sort createdAt (default -createdAt) or updatedAt.
+    ...syncParams,
   })
   .strict();
 export type ListDelegationsQuery = z.infer<typeof listDelegationsQuery>;

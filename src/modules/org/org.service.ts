@@ -2,7 +2,7 @@ import type { Database, Executor } from '../../db/client.js';
 import { hiddenFields, type Principal, requirePermission, scopeFor } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, notFound, staleWrite } from '../../lib/errors.js';
-import { cursorForSort, type Page, pageOf, parseSort, sortKey, withCount } from '../../lib/pagination.js';
+import { cursorForSort, type Page, pageOf, parseSort, sortKey, wholeListOrder, type WholeSyncQuery, withCount } from '../../lib/pagination.js';
 import { openActionCount } from '../actions/index.js';
 import { ownershipRepository } from '../customers/index.js';
 import { openOpportunityCount } from '../opportunities/index.js';
@@ -49,6 +49,8 @@ export const toRoleDto = (r: RoleRow): RoleDto => ({
   hiddenFields: r.hiddenFields,
   builtIn: r.builtIn,
   version: r.version,
+  createdAt: r.createdAt.toISOString(),
+  updatedAt: r.updatedAt.toISOString(),
 });
 
 export const toUserDto = (r: UserRow): UserDto => ({
@@ -221,9 +223,9 @@ export function createOrgService(database: Database, opts: { onAccessChanged?: (
     },
 
     // Roles.
-    async listRoles(p: Principal): Promise<RoleDto[]> {
+    async listRoles(p: Principal, q: WholeSyncQuery = {}): Promise<RoleDto[]> {
       requirePermission(p, 'roles:read');
-      return (await repo.roles(db)).map(toRoleDto);
+      return (await repo.roles(db, { updatedAfter: q.updatedAfter }, wholeListOrder(q))).map(toRoleDto);
     },
 
     async getRole(p: Principal, id: string): Promise<RoleDto> {

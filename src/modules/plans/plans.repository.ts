@@ -2,7 +2,7 @@ import { and, eq, type SQL, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
 import { orgUnits, plans } from '../../db/schema/index.js';
 import { type Principal, unitReachPredicate } from '../../lib/access.js';
-import { countRows, keyset } from '../../lib/pagination.js';
+import { countRows, type TimeOrder, timeKeyset, updatedAfterCondition } from '../../lib/pagination.js';
 
 export type PlanRow = typeof plans.$inferSelect;
 export type ChainUnit = { id: string; name: string; parentId: string | null };
@@ -10,8 +10,12 @@ export type ChainUnit = { id: string; name: string; parentId: string | null };
 // A plan belongs to its unit: it is visible to whoever's reach for plans:read covers that unit.
 const visible = (p: Principal): SQL => unitReachPredicate(p, 'plans:read', plans.unitId);
 
-type PlanFilter = { unitId?: string | undefined };
-const conditions = (p: Principal, f: PlanFilter): (SQL | undefined)[] => [visible(p), f.unitId ? eq(plans.unitId, f.unitId) : undefined];
+type PlanFilter = { unitId?: string | undefined; updatedAfter?: string | undefined };
+const conditions = (p: Principal, f: PlanFilter): (SQL | undefined)[] => [
+  visible(p),
+  f.unitId ? eq(plans.unitId, f.unitId) : undefined,
+  updatedAfterCondition(plans.updatedAt, f.updatedAfter),
+];
 
 export const plansRepository = {
   /**
@@ -60,8 +64,8 @@ export const plansRepository = {
     await ex.delete(plans).where(eq(plans.id, id));
   },
 
-  async list(ex: Executor, p: Principal, f: PlanFilter, cursor: string | undefined, limit: number): Promise<PlanRow[]> {
-    const ks = keyset({ column: plans.createdAt, desc: true, kind: 'timestamp' }, plans.id, cursor);
+  async list(ex: Executor, p: Principal, f: PlanFilter, order: TimeOrder, limit: number): Promise<PlanRow[]> {
+    const ks = timeKeyset(order, plans, plans.id);
     const conds = [...conditions(p, f), ks.where];
     return ex
       .select()

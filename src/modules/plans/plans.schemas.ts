@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { pageParams } from '../../lib/pagination.js';
+import { pageParams, syncParams } from '../../lib/pagination.js';
 import { isoDate, page, trimmed } from '../../lib/schemas.js';
 import { currencyCode, historyMonths, minSample, moneyString, rateString } from '../reports/index.js';
 import { RATE_SOURCES } from './decompose.js';
@@ -58,7 +58,8 @@ export type PatchPlanInput = z.infer<typeof patchPlanInput>;
 /** The period rules of a create, applied to a plan's period after a patch. */
 export const planPeriod = periodRule(z.object({ periodStart: isoDate, periodEnd: isoDate }));
 
-export const listPlansQuery = z.object({ ...pageParams, unitId: z.uuid().optional() }).strict();
+// A sync reads the plans changed after an instant, by updatedAt (api.md §1 Sync); default newest first.
+export const listPlansQuery = z.object({ ...pageParams, unitId: z.uuid().optional(), ...syncParams }).strict();
 export type ListPlansQuery = z.infer<typeof listPlansQuery>;
 
 export const requiredSchema = z.object({ stageKey: z.string(), count: z.number().int().nullable() });

@@ -3,7 +3,7 @@ import { type Principal, requirePermission } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, checkVersion, fieldError, staleWrite } from '../../lib/errors.js';
 import { fieldErrors } from '../../lib/validation.js';
-import { type Page, pageOf, withCount } from '../../lib/pagination.js';
+import { type Page, timeOrder, timePage, withCount } from '../../lib/pagination.js';
 import { findPipeline, measureLifecycle, measureSteps, measureWon } from '../reports/index.js';
 import { cents } from './decompose.js';
 import { canonical, chainFor, decomposeNow } from './plans.measure.js';
@@ -165,9 +165,10 @@ export function createPlanService(database: Database) {
 
     async list(p: Principal, q: ListPlansQuery): Promise<Page<PlanDto>> {
       requirePermission(p, 'plans:read');
-      const rows = await repo.list(db, p, { unitId: q.unitId }, q.cursor, q.limit);
-      const pg = pageOf(rows, q.limit, (r) => [iso(r.createdAt), r.id]);
-      return withCount({ ...pg, data: pg.data.map(toPlanDto) }, () => repo.count(db, p, { unitId: q.unitId }));
+      const filter = { unitId: q.unitId, updatedAfter: q.updatedAfter };
+      const order = timeOrder(q);
+      const pg = timePage(await repo.list(db, p, filter, order, q.limit), q.limit, order);
+      return withCount({ ...pg, data: pg.data.map(toPlanDto) }, () => repo.count(db, p, filter));
     },
 
     /**

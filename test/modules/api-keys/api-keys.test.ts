@@ -30,7 +30,7 @@ t.test('API keys', async (t) => {
   t.equal(created.body.prefix, key.slice(0, 13), 'the visible prefix is the start of the key');
   t.equal(created.headers.location, `/v1/api-keys/${created.body.id}`);
   t.equal(created.headers['cache-control'], 'no-store');
-  t.same(Object.keys(created.body).sort(), ['createdAt', 'createdBy', 'expiresAt', 'id', 'key', 'lastUsedAt', 'name', 'prefix', 'revokedAt', 'userId']);
+  t.same(Object.keys(created.body).sort(), ['createdAt', 'createdBy', 'expiresAt', 'id', 'key', 'lastUsedAt', 'name', 'prefix', 'revokedAt', 'updatedAt', 'userId']);
   t.equal(created.body.lastUsedAt, null);
 
   t.test('stored hashed, shown once', async (t) => {
@@ -163,7 +163,7 @@ t.test('API keys', async (t) => {
   });
 
   t.test('the GraphQL door: same rules as REST', async (t) => {
-    const fields = 'id userId name prefix createdBy createdAt expiresAt lastUsedAt revokedAt';
+    const fields = 'id userId name prefix createdBy createdAt expiresAt lastUsedAt revokedAt updatedAt';
     const made = await app.gql(admin, `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { ${fields} key } }`, { input: { userId: erp.id, name: 'ERP over GraphQL' } });
     t.same(made.errors, undefined);
     const k = made.data.createApiKey;

@@ -1,8 +1,8 @@
-import { sql } from 'drizzle-orm';
 import tap from 'tap';
-import { buildTestApp, company, type User } from '../../helpers/app.js';
+import { buildTestApp, company } from '../../helpers/app.js';
 import { handoff, interaction, opportunity, share, tag } from '../../helpers/factories.js';
-import { gqlPaths, problemOf } from '../../helpers/problems.js';
+import { problemOf } from '../../helpers/problems.js';
+import { enc, ids, type Row, syncChecker, type SyncSpec } from '../../helpers/sync-checks.js';
 
 // Sync reads (api.md §1 Sync; docs/integration.md "Sync reads") on the lists that lacked them:
 // handoffs, interactions (of a customer and of an opportunity), users, org units and shares.
@@ -12,106 +12,8 @@ import { gqlPaths, problemOf } from '../../helpers/problems.js';
 const app = await buildTestApp();
 tap.teardown(() => app.close());
 const c = await company(app);
-
-type Row = { id: string; updatedAt: string };
-type Spec = {
-  /** The REST list, narrowed to this test's records; `qs` is appended (starts with `&`). */
-  rest: (qs: string) => string;
-  /** The GraphQL list's ids with these extra filter fields and arguments. */
-  gql: (filter: string, args: string) => string;
-  /** Where the ids sit in the GraphQL answer. */
-  gqlRows: (data: any) => Row[];
-  reader: User;
-  /** The table and column the list's updatedAt reads. */
-  table: string;
-  column: string;
-  /** Whether the list is answered whole (org units): no cursor walk; rows of the reader's tree around ours are left out. */
-  whole?: boolean;
-};
-
-const ids = (rows: Row[]) => rows.map((r) => r.id);
-let ours: Set<string> | undefined;
-const own = (list: string[]) => (ours ? list.filter((id) => ours?.has(id)) : list);
-const ancient = (): Date => new Date(Date.UTC(1995, 0, 1) + Math.floor(Math.random() * 86_400_000 * 300));
-const minus1 = (d: Date) => new Date(d.getTime() - 1).toISOString();
-const enc = encodeURIComponent;
-
-async function setUpdated(s: Spec, recordIds: string[], at: Date): Promise<void> {
-  await app.db.execute(sql`UPDATE ${sql.identifier(s.table)} SET ${sql.identifier(s.column)} = ${at.toISOString()}::timestamptz WHERE id = ANY(${`{${recordIds.join(',')}}`}::uuid[])`);
-}
-
-/** Walks a REST list one row a page, following nextCursor. */
-async function walk(s: Spec, qs: string): Promise<string[]> {
-  const out: string[] = [];
-  let cursor: string | null = null;
-  for (let i = 0; i < 10; i++) {
-    const res = await app.rest(s.reader, 'GET', s.rest(`${qs}&limit=1${cursor ? `&cursor=${enc(cursor)}` : ''}`));
-    if (res.status !== 200) throw new Error(res.raw);
-    out.push(...ids(res.body.data));
-    cursor = res.body.nextCursor;
-    if (!cursor) break;
-  }
-  return out;
-}
-
-/**
- * The same checks for every list: two records `a` and `b` given the same updatedAt (a tie) come in
- * id order page by page; a change to `a` after that instant shows up and unchanged `b` does not;
- * counts; descending order; both doors; bad values answer 400 naming the field.
- */
-type Tap = Parameters<Parameters<typeof tap.test>[0]>[0];
-async function syncChecks(t: Tap, s: Spec, a: string, b: string, change: () => Promise<string>) {
-  const tie = ancient();
-  await setUpdated(s, [a, b], tie);
-  ours = undefined;
-  const byId = [a, b].sort();
-
-  // Ties on updatedAt are ordered by id, across pages.
-  if (s.whole) {
-    // The whole tree: our two rows come next to each other, in id order, among the reader's others.
-    const all = ids((await app.rest(s.reader, 'GET', s.rest(`&sort=updatedAt&updatedAfter=${enc(minus1(tie))}`))).body.data);
-    const at = all.indexOf(byId[0] ?? '');
-    t.same(all.slice(at, at + 2), byId, 'a tie on updatedAt is ordered by id');
-    ours = new Set([a, b]);
-  } else {
-    t.same(await walk(s, `&sort=updatedAt&updatedAfter=${enc(minus1(tie))}`), byId, 'a tie on updatedAt is ordered by id, across pages');
-    const counted = await app.rest(s.reader, 'GET', s.rest(`&sort=updatedAt&updatedAfter=${enc(minus1(tie))}&count=true`));
-    t.equal(counted.body.totalCount, 2, 'count=true counts the sync read');
-  }
-
-  // A change after the cursor shows up; the unchanged record does not.
-  // `change` answers the id of what changed: `a` edited, or (shares, never edited) a new record.
-  const changed = await change();
-  const unchanged = byId.filter((id) => id !== changed);
-  const after = await app.rest(s.reader, 'GET', s.rest(`&sort=updatedAt&updatedAfter=${enc(tie.toISOString())}`));
-  t.equal(after.status, 200, after.raw);
-  t.same(own(ids(after.body.data)), [changed], 'only the change, after the instant the unchanged record was last changed');
-  t.ok(after.body.data.every((r: Row) => Date.parse(r.updatedAt) > tie.getTime()), 'its updatedAt is after the cursor');
-  const desc = await app.rest(s.reader, 'GET', s.rest(`&sort=-updatedAt&updatedAfter=${enc(minus1(tie))}`));
-  t.same(own(ids(desc.body.data)), [changed, ...[...unchanged].reverse()], 'newest change first with -updatedAt');
-
-  // The other door, the same names.
-  const g = await app.gql(s.reader, s.gql(`updatedAfter: "${tie.toISOString()}"`, 'sort: "updatedAt"'));
-  t.same(g.errors, undefined, JSON.stringify(g.errors));
-  t.same(own(ids(s.gqlRows(g.data))), [changed], 'GraphQL: the same sync read');
-  const gAll = await app.gql(s.reader, s.gql(`updatedAfter: "${minus1(tie)}"`, 'sort: "updatedAt"'));
-  t.same(own(ids(s.gqlRows(gAll.data))), [...unchanged, changed], 'GraphQL: oldest change first');
-
-  // Bad values name the field, through both doors.
-  t.equal(problemOf(await app.rest(s.reader, 'GET', s.rest('&updatedAfter=yesterday')), 400, ['updatedAfter']), null);
-  t.equal(problemOf(await app.rest(s.reader, 'GET', s.rest('&updatedAfter=0000-01-01T00:00:00Z')), 400, ['updatedAfter']), null);
-  t.equal(problemOf(await app.rest(s.reader, 'GET', s.rest('&sort=name')), 400, ['sort']), null);
-  const gBad = await app.gql(s.reader, s.gql('', 'sort: "nope"'));
-  t.same(gqlPaths(gBad), ['sort'], 'GraphQL names sort');
-  const gBadDate = await app.gql(s.reader, s.gql('updatedAfter: "0000-01-01T00:00:00Z"', ''));
-  t.ok(gBadDate.errors?.length, 'GraphQL refuses a date out of range');
-  if (!s.whole) {
-    // A cursor belongs to its sort.
-    const first = await app.rest(s.reader, 'GET', s.rest(`&sort=updatedAt&updatedAfter=${enc(minus1(tie))}&limit=1`));
-    t.ok(first.body.nextCursor);
-    t.equal(problemOf(await app.rest(s.reader, 'GET', s.rest(`&sort=-updatedAt&cursor=${enc(first.body.nextCursor)}`)), 400, ['cursor']), null);
-  }
-}
+const { syncChecks } = syncChecker(app);
+type Spec = SyncSpec;
 
 tap.test('handoffs: updatedAfter, sort=updatedAt, count; another partner never sees them', async (t) => {
   const mkt = c.users.marketing;

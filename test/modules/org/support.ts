@@ -30,6 +30,6 @@ export async function partnerAdmin(app: TestApp, unit: Unit): Promise<User> {
 
 export const UNIT_FIELDS = 'id name kind partnerType parentId version createdAt updatedAt';
 export const USER_FIELDS = 'id email name unitId roles kind active version createdAt updatedAt';
-export const ROLE_FIELDS = 'id name scope permissions hiddenFields builtIn version';
+export const ROLE_FIELDS = 'id name scope permissions hiddenFields builtIn version createdAt updatedAt';
 export const DELEGATION_FIELDS = 'id fromUserId toUserId startsAt endsAt revokedAt createdBy createdAt active';
 export const TRANSFER_FIELDS = 'id fromUserId toUserId toUnitId counts { customers opportunities actions } actorId at';
