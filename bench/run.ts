@@ -694,6 +694,7 @@ type Summary = {
   latencyRate: number | null;
   errors: number;
   baselineErrors: number;
+  peerErrors: number;
   requests: number;
   statements: number | null;
   statementsByPageSize?: Record<string, number> | undefined;
@@ -730,6 +731,7 @@ function summarise(c: Case): Summary {
     latencyRate: null,
     errors: c.runs.filter((r) => r.target === 'app').reduce((a, r) => a + r.errors, 0),
     baselineErrors: c.runs.filter((r) => r.target === 'baseline').reduce((a, r) => a + r.errors, 0),
+    peerErrors: peerRuns.reduce((a, r) => a + r.errors, 0),
     requests: c.runs.filter((r) => r.target === 'app').reduce((a, r) => a + r.requests, 0),
     statements: c.statements ?? null,
     statementsByPageSize: c.statementsByPageSize,
