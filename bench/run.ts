@@ -858,7 +858,10 @@ async function main(): Promise<void> {
   const runCount = runnable.reduce((a, c) => a + (c.baseline ? 2 * rounds : rounds) + 1, 0);
   log(`scale ${scaleName}: ${JSON.stringify(scale)}`);
   log(`plan: ${runnable.length} scenario × persona cases, ${runCount} runs of ${amount ? `${amount} requests` : `${durationSec} s`} at ${connections} connections`);
-  log(`  throughput: app and baseline alternated ${'A B '.repeat(rounds).trim()} (medians); latency: one app run at a fixed rate of half its throughput`);
+  const withPeer = peerEnabled && runnable.some((c) => c.peer);
+  log(
+    `  throughput: app, baseline${withPeer ? ' and peer (S1, S2, S6)' : ''} alternated ${(withPeer ? 'A B C ' : 'A B ').repeat(rounds).trim()} (medians); latency: one app run at a fixed rate of half its throughput`,
+  );
   log(`  about ${Math.round(runCount * perRun)} s of load`);
   for (const c of cases.filter((x) => x.status !== 'ok')) log(`  ${c.scenario} ${PERSONA_LABEL[c.persona]}: ${c.status} (${c.note ?? ''})`);
 

@@ -29,30 +29,49 @@ $$ SELECT nullif(current_setting('jwt.claims.sub', true), '')::uuid $$;
 -- The caller's widest scope for a permission (rank 0 OWN, 1 UNIT, 2 SUBTREE, 3 ALL; null: not
 -- granted or not an active user), its base path (a partner's ALL is clamped to its partner's
 -- subtree), and the users who delegated their work to it, active now. As src/lib/access.ts scopeFor.
+-- One statement's policies ask for it several times (one InitPlan per arm): the first answer is kept
+-- for the rest of the transaction in a transaction-local setting, keyed by the caller.
+DO $$ BEGIN
+  CREATE TYPE keel_peer.scope_t AS (sub uuid, rank int, base_path text, user_id uuid, unit_id uuid, delegators uuid[]);
+EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+
 CREATE OR REPLACE FUNCTION keel_peer.scope(perm text, OUT rank int, OUT base_path text, OUT user_id uuid, OUT unit_id uuid, OUT delegators uuid[])
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
   sub uuid := keel_peer.me();
+  memo_key text := 'keel_peer.scope_' || md5(perm);
+  memo text := current_setting(memo_key, true);
+  m keel_peer.scope_t;
   unit_path text;
   partner_path text;
 BEGIN
+  IF memo IS NOT NULL AND memo <> '' THEN
+    m := memo::keel_peer.scope_t;
+    IF m.sub IS NOT DISTINCT FROM sub THEN
+      rank := m.rank; base_path := m.base_path; user_id := m.user_id; unit_id := m.unit_id; delegators := m.delegators;
+      RETURN;
+    END IF;
+  END IF;
   SELECT u.id, u.unit_id, ou.path INTO user_id, unit_id, unit_path
     FROM users u JOIN org_units ou ON ou.id = u.unit_id WHERE u.id = sub AND u.active;
-  IF user_id IS NULL THEN RETURN; END IF;
-  SELECT max(CASE r.scope WHEN 'OWN' THEN 0 WHEN 'UNIT' THEN 1 WHEN 'SUBTREE' THEN 2 WHEN 'ALL' THEN 3 END) INTO rank
-    FROM user_roles ur JOIN roles r ON r.id = ur.role_id
-   WHERE ur.user_id = sub AND EXISTS (SELECT 1 FROM unnest(r.permissions) g
-           WHERE split_part(g, ':', 1) IN ('*', split_part(perm, ':', 1)) AND split_part(g, ':', 2) IN ('*', split_part(perm, ':', 2)));
-  IF rank IS NULL THEN RETURN; END IF;
-  SELECT p.path INTO partner_path FROM org_units p
-   WHERE p.kind = 'PARTNER' AND p.id = ANY(string_to_array(trim(both '/' from unit_path), '/')::uuid[]) ORDER BY length(p.path) LIMIT 1;
-  base_path := unit_path;
-  IF rank = 3 AND partner_path IS NOT NULL THEN
-    rank := 2;
-    base_path := partner_path;
+  IF user_id IS NOT NULL THEN
+    SELECT max(CASE r.scope WHEN 'OWN' THEN 0 WHEN 'UNIT' THEN 1 WHEN 'SUBTREE' THEN 2 WHEN 'ALL' THEN 3 END) INTO rank
+      FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+     WHERE ur.user_id = sub AND EXISTS (SELECT 1 FROM unnest(r.permissions) g
+             WHERE split_part(g, ':', 1) IN ('*', split_part(perm, ':', 1)) AND split_part(g, ':', 2) IN ('*', split_part(perm, ':', 2)));
   END IF;
-  delegators := ARRAY(SELECT d.from_user_id FROM delegations d JOIN users fu ON fu.id = d.from_user_id
-                       WHERE d.to_user_id = sub AND d.revoked_at IS NULL AND d.starts_at <= now() AND d.ends_at > now());
+  IF rank IS NOT NULL THEN
+    SELECT p.path INTO partner_path FROM org_units p
+     WHERE p.kind = 'PARTNER' AND p.id = ANY(string_to_array(trim(both '/' from unit_path), '/')::uuid[]) ORDER BY length(p.path) LIMIT 1;
+    base_path := unit_path;
+    IF rank = 3 AND partner_path IS NOT NULL THEN
+      rank := 2;
+      base_path := partner_path;
+    END IF;
+    delegators := ARRAY(SELECT d.from_user_id FROM delegations d JOIN users fu ON fu.id = d.from_user_id
+                         WHERE d.to_user_id = sub AND d.revoked_at IS NULL AND d.starts_at <= now() AND d.ends_at > now());
+  END IF;
+  PERFORM set_config(memo_key, ROW(sub, rank, base_path, user_id, unit_id, delegators)::keel_peer.scope_t::text, true);
 END $$;
 
 CREATE OR REPLACE FUNCTION keel_peer.sees_all(perm text) RETURNS boolean
