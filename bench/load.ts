@@ -4,7 +4,7 @@ import autocannon from 'autocannon';
 export type HttpRequest = { method: 'GET' | 'POST'; path: string; body?: string; headers: Record<string, string> };
 
 export type RunResult = {
-  target: 'app' | 'baseline';
+  target: 'app' | 'baseline' | 'peer';
   kind: 'throughput' | 'latency';
   requests: number;
   reqPerSec: number;

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -16,10 +16,13 @@ import { customers } from '../src/db/schema/index.js';
 import { access } from '../src/lib/access.js';
 import { normalizeEmail, normalizeName, normalizePhone, normalizeRegistrationId, searchTextOf } from '../src/modules/customers/normalize.js';
 import { loadPrincipal } from '../src/modules/org/principal.repository.js';
+import { hiddenFields } from '../src/lib/access.js';
 import { encodeCursor } from '../src/lib/pagination.js';
 import type { BaselineRoute, BaselineSpec } from './baseline.js';
 import { captureSql, installSqlCapture } from './capture.js';
 import { type HttpRequest, load, median, RssSampler, type RunResult } from './load.js';
+import { compareWithPeer, peerRequests } from './peer/harness.js';
+import { installPeerPolicies, PEER_LOGIN_PASSWORD, PEER_LOGIN_ROLE } from './peer/policies.js';
 import { PRODUCTION_NODE_OPTIONS } from './production.js';
 import { buildOrg, bulkSql, insertOrg, type OrgSeed, SCALES, type ScaleName } from './seed.js';
 
@@ -53,6 +56,8 @@ const dropAfter = env.BENCH_DROP === '1';
 const personaFilter = env.BENCH_PERSONAS ? new Set(env.BENCH_PERSONAS.split(',')) : null;
 // BENCH_SCENARIOS=S1,S2 limits the scenarios (for working on one of them; the real run has all).
 const scenarioFilter = env.BENCH_SCENARIOS ? new Set(env.BENCH_SCENARIOS.split(',')) : null;
+// BENCH_PEER=0 leaves the peer (PostGraphile over the same database, bench/peer/) out of the run.
+const peerEnabled = env.BENCH_PEER !== '0';
 // Seeded customers are created within 2024; those POSTed by S7 (on a reused database) are not fixtures.
 const SEEDED_UNTIL = '2025-01-02T00:00:00Z';
 const SECRET = 'bench-secret-0123456789-0123456789-abcdefgh';
@@ -244,6 +249,54 @@ async function stopProcess(c: Child | undefined): Promise<void> {
   clearTimeout(timer);
 }
 
+// ---------------------------------------------------------------- the peer
+
+const PEER_VERSION = (JSON.parse(readFileSync(join(ROOT, 'node_modules', 'postgraphile', 'package.json'), 'utf8')) as { version: string }).version;
+
+type PeerReport = {
+  enabled: boolean;
+  // Throughput compared only when both servers answered the same for every persona.
+  compared: boolean;
+  reason: string | null;
+  personas?: string[];
+  differences: string[];
+  rss: { peakRssMb: number; hwmMb: number } | null;
+};
+
+// PostGraphile as its own process, on its own login role (RLS applies to it, not to the app's owner).
+function startPeer(): Promise<Child> {
+  const url = new URL(benchUrl.toString());
+  url.username = PEER_LOGIN_ROLE;
+  url.password = PEER_LOGIN_PASSWORD;
+  return startProcess('bench/peer/server.ts', { DATABASE_URL: url.toString(), JWT_SECRET: SECRET, NODE_ENV: 'production', DB_POOL_SIZE: '10' }, '/peer/ready');
+}
+
+// Both servers' answers for S1 (a sample of ids), S2 and S6, per persona, before anything is measured.
+async function checkPeer(runnable: Case[], f: Fixtures, appUrl: string, peerUrl: string): Promise<Partial<PeerReport>> {
+  const personas = [...new Set(runnable.filter((c) => c.peer).map((c) => c.persona))];
+  const differences: string[] = [];
+  for (const p of personas) {
+    const headers = { authorization: `Bearer ${f.tokens[p]}` };
+    const app = {
+      S1: (id: string): HttpRequest => ({ method: 'GET', path: `/v1/customers/${id}`, headers }),
+      S2: { method: 'GET', path: '/v1/customers?lifecycleStage=CUSTOMER', headers } as HttpRequest,
+      S6: { method: 'POST', path: '/graphql', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ query: GQL_FULL(50) }) } as HttpRequest,
+    };
+    try {
+      differences.push(...(await compareWithPeer({ persona: PERSONA_LABEL[p], appUrl, peerUrl, app, peer: peerRequests(f.tokens[p], f.hidden[p]), sampleIds: f.sampleIds })));
+    } catch (err) {
+      differences.push(`${PERSONA_LABEL[p]}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  const labels = personas.map((p) => PERSONA_LABEL[p]);
+  if (differences.length === 0) {
+    log(`peer: S1 (${f.sampleIds.length} ids), S2 and S6 answers equal to the app's for ${labels.join(', ')}`);
+    return { compared: true, personas: labels, differences };
+  }
+  log(`peer: answers differ from the app's, the peer is not compared:\n  ${differences.slice(0, 20).join('\n  ')}`);
+  return { compared: false, personas: labels, differences, reason: `answers differ from the app's (${differences.length} differences, see the log)` };
+}
+
 // ---------------------------------------------------------------- scenarios
 
 type PersonaName = 'partnerSales' | 'partnerManager' | 'regionManager' | 'admin';
@@ -262,6 +315,8 @@ type Case = {
   // The n-th request of a run; null when a finite supply (distinct opportunities) is used up.
   request: () => HttpRequest | null;
   baseline?: { key: string; shape: BaselineRoute['shape']; path: () => string; sampleId?: string };
+  // The same request to the peer (S1, S2, S6), when the run has one.
+  peer?: () => HttpRequest;
   status: 'ok' | 'unavailable' | 'failed';
   note?: string;
   statements?: number;
@@ -277,6 +332,10 @@ type Fixtures = {
   deepCursor: Record<PersonaName, { cursor: string | undefined; depth: number; visible: number }>;
   opportunities: Record<'partnerManager' | 'admin', string[]>;
   acceptanceStageId: string | null;
+  // Per persona, the fields its roles hide (the peer asks for the same fields the app answers with).
+  hidden: Record<PersonaName, Set<string>>;
+  // For the peer's equality check: visible and invisible customers of several owners, and unknown ids.
+  sampleIds: string[];
 };
 
 const GQL_FULL = (first: number) =>
@@ -294,6 +353,12 @@ function buildCases(f: Fixtures, nonce: string): Case[] {
   const get = (p: PersonaName, path: string): HttpRequest => ({ method: 'GET', path, headers: auth(p) });
   const all: PersonaName[] = ['partnerSales', 'partnerManager', 'regionManager', 'admin'];
   const add = (c: Omit<Case, 'status' | 'runs'>) => cases.push({ ...c, status: 'ok', runs: [] });
+  // The peer's S1 rotates over the same ids as the app's.
+  const peerNext = (p: PersonaName, ids: string[]) => {
+    const next = rotating(ids);
+    const r = peerRequests(f.tokens[p], f.hidden[p]);
+    return () => r.S1(next());
+  };
 
   for (const p of all) {
     const next = rotating(f.visibleIds);
@@ -305,6 +370,7 @@ function buildCases(f: Fixtures, nonce: string): Case[] {
       expected: [200],
       request: () => get(p, `/v1/customers/${next()}`),
       baseline: { key: `S1-visible-${p}`, shape: 'one', path: () => `/b/S1-visible-${p}?id=${nextB()}`, sampleId: f.visibleIds[0] },
+      peer: peerNext(p, f.visibleIds),
     });
   }
   for (const p of ['partnerSales', 'partnerManager'] as const) {
@@ -317,6 +383,7 @@ function buildCases(f: Fixtures, nonce: string): Case[] {
       expected: [404],
       request: () => get(p, `/v1/customers/${next()}`),
       baseline: { key: `S1-invisible-${p}`, shape: 'one', path: () => `/b/S1-invisible-${p}?id=${nextB()}`, sampleId: f.invisibleIds[0] },
+      peer: peerNext(p, f.invisibleIds),
     });
   }
   for (const p of all) {
@@ -327,6 +394,7 @@ function buildCases(f: Fixtures, nonce: string): Case[] {
       expected: [200],
       request: () => get(p, '/v1/customers?lifecycleStage=CUSTOMER'),
       baseline: { key: `S2-${p}`, shape: 'list', path: () => `/b/S2-${p}` },
+      peer: peerRequests(f.tokens[p], f.hidden[p]).S2,
     });
   }
   for (const p of all) {
@@ -382,6 +450,7 @@ function buildCases(f: Fixtures, nonce: string): Case[] {
       persona: p,
       expected: [200],
       request: () => ({ method: 'POST', path: '/graphql', headers: auth(p, true), body }),
+      peer: peerRequests(f.tokens[p], f.hidden[p]).S6,
     });
   }
   let created = 0;
@@ -451,9 +520,11 @@ async function fixtures(database: Database, org: OrgSeed): Promise<Fixtures> {
     if (visible.length === 0 || invisible.length === 0) throw new Error('the seeded personas own no customers');
 
     const deepCursor = {} as Fixtures['deepCursor'];
+    const hidden = {} as Fixtures['hidden'];
     for (const [name, id] of Object.entries(personaIds) as [PersonaName, string][]) {
       const p = await loadPrincipal(db, id);
       if (!p) throw new Error(`persona ${name} not found`);
+      hidden[name] = hiddenFields(p);
       const where = and(access.customer.visible(p), eq(customers.status, 'ACTIVE'));
       const [{ n } = { n: 0 }] = await db.select({ n: sql<number>`count(*)::int` }).from(customers).where(where);
       const depth = Math.min(50_000, Math.floor(n / 2));
@@ -483,6 +554,15 @@ async function fixtures(database: Database, org: OrgSeed): Promise<Fixtures> {
       deepCursor,
       opportunities: { partnerManager: await opps(true), admin: await opps(false) },
       acceptanceStageId: acc?.id ?? null,
+      hidden,
+      sampleIds: [
+        ...visible.slice(0, 8).map((r) => r.id),
+        ...invisible.slice(0, 8).map((r) => r.id),
+        // Customers of any owner (a stable pseudo-random pick), shared ones, and ids nobody has.
+        ...((await c.query(`SELECT id FROM customers WHERE created_at < $1 ORDER BY md5(id::text) LIMIT 16`, [SEEDED_UNTIL])).rows as { id: string }[]).map((r) => r.id),
+        ...((await c.query(`SELECT resource_id AS id FROM shares WHERE resource_type = 'customer' ORDER BY id LIMIT 4`)).rows as { id: string }[]).map((r) => r.id),
+        '00000000-0000-4000-8000-000000000000',
+      ],
     };
   } finally {
     await c.end();
@@ -614,6 +694,7 @@ type Summary = {
   latencyRate: number | null;
   errors: number;
   baselineErrors: number;
+  peerErrors: number;
   requests: number;
   statements: number | null;
   statementsByPageSize?: Record<string, number> | undefined;
@@ -625,10 +706,12 @@ type Summary = {
 function summarise(c: Case): Summary {
   const app = c.runs.filter((r) => r.target === 'app' && r.kind === 'throughput');
   const base = c.runs.filter((r) => r.target === 'baseline' && r.kind === 'throughput');
+  const peerRuns = c.runs.filter((r) => r.target === 'peer' && r.kind === 'throughput');
   const lat = c.runs.find((r) => r.target === 'app' && r.kind === 'latency');
   const baseLat = c.runs.find((r) => r.target === 'baseline' && r.kind === 'latency');
   const appRps = app.length ? round1(median(app.map((r) => r.reqPerSec))) : null;
   const baselineRps = base.length ? round1(median(base.map((r) => r.reqPerSec))) : null;
+  const peerRps = peerRuns.length ? round1(median(peerRuns.map((r) => r.reqPerSec))) : null;
   return {
     scenario: c.scenario,
     label: c.label,
@@ -641,13 +724,14 @@ function summarise(c: Case): Summary {
     p50: lat ? lat.p50 : null,
     p99: lat ? lat.p99 : null,
     baselineP99: baseLat ? baseLat.p99 : null,
-    peerRps: null,
-    peerRatio: null,
+    peerRps,
+    peerRatio: appRps !== null && peerRps ? round2(appRps / peerRps) : null,
     // A baseline p99 of 0 ms (sub-millisecond) is counted as 1 ms.
     p99Ratio: lat && baseLat ? round2(lat.p99 / Math.max(1, baseLat.p99)) : null,
     latencyRate: null,
     errors: c.runs.filter((r) => r.target === 'app').reduce((a, r) => a + r.errors, 0),
     baselineErrors: c.runs.filter((r) => r.target === 'baseline').reduce((a, r) => a + r.errors, 0),
+    peerErrors: peerRuns.reduce((a, r) => a + r.errors, 0),
     requests: c.runs.filter((r) => r.target === 'app').reduce((a, r) => a + r.requests, 0),
     statements: c.statements ?? null,
     statementsByPageSize: c.statementsByPageSize,
@@ -677,7 +761,8 @@ function judge(s: Summary, all: Summary[]): void {
     const s2 = all.find((x) => x.scenario === 'S2' && x.persona === s.persona && x.status === 'ok');
     if (s2?.appRps) checks.push([`≥ 0.5 × S2 REST (${s2.appRps})`, (s.appRps ?? 0) >= 0.5 * s2.appRps]);
   }
-  if (s.peerRatio !== null) checks.push(['≥ 1.0 × peer', s.peerRatio >= 1]);
+  // The peer target is GraphQL's (S6); on S1 and S2 the peer's ratio is reported, not judged.
+  if (s.peerRatio !== null && s.scenario === 'S6') checks.push(['≥ 1.0 × peer', s.peerRatio >= 1]);
   if (s.p99Ratio !== null) checks.push(['p99 ≤ 1.5 × baseline p99', s.p99Ratio <= 1.5]);
   if (checks.length === 0) {
     s.target = '—';
@@ -738,6 +823,15 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const mach0 = os.loadavg();
   const { org, seedSeconds, steps } = await prepareDatabase();
+  if (peerEnabled) {
+    const c = new pg.Client({ connectionString: benchUrl.toString() });
+    await c.connect();
+    try {
+      await installPeerPolicies(c);
+    } finally {
+      await c.end();
+    }
+  }
   const mach = { ...(await machine()), loadAverageAtStart: mach0.map(round2) };
 
   installSqlCapture();
@@ -748,8 +842,10 @@ async function main(): Promise<void> {
   const nonce = String(Date.now() % 100000).padStart(5, '0');
   let cases: Case[];
   let spec: BaselineSpec;
+  let fixturesOf: Fixtures | undefined;
   try {
     const f = await fixtures(database, org);
+    fixturesOf = f;
     cases = buildCases(f, nonce).filter((c) => (!personaFilter || personaFilter.has(c.persona)) && (!scenarioFilter || scenarioFilter.has(c.scenario)));
     spec = await precheck(app, database, cases);
   } finally {
@@ -762,7 +858,10 @@ async function main(): Promise<void> {
   const runCount = runnable.reduce((a, c) => a + (c.baseline ? 2 * rounds : rounds) + 1, 0);
   log(`scale ${scaleName}: ${JSON.stringify(scale)}`);
   log(`plan: ${runnable.length} scenario × persona cases, ${runCount} runs of ${amount ? `${amount} requests` : `${durationSec} s`} at ${connections} connections`);
-  log(`  throughput: app and baseline alternated ${'A B '.repeat(rounds).trim()} (medians); latency: one app run at a fixed rate of half its throughput`);
+  const withPeer = peerEnabled && runnable.some((c) => c.peer);
+  log(
+    `  throughput: app, baseline${withPeer ? ' and peer (S1, S2, S6)' : ''} alternated ${(withPeer ? 'A B C ' : 'A B ').repeat(rounds).trim()} (medians); latency: one app run at a fixed rate of half its throughput`,
+  );
   log(`  about ${Math.round(runCount * perRun)} s of load`);
   for (const c of cases.filter((x) => x.status !== 'ok')) log(`  ${c.scenario} ${PERSONA_LABEL[c.persona]}: ${c.status} (${c.note ?? ''})`);
 
@@ -772,6 +871,8 @@ async function main(): Promise<void> {
 
   let server: Child | undefined;
   let baseline: Child | undefined;
+  let peerChild: Child | undefined;
+  const peer: PeerReport = { enabled: peerEnabled, compared: false, reason: peerEnabled ? null : 'BENCH_PEER=0', differences: [], rss: null };
   let rss = { app: { peakRssMb: 0, hwmMb: 0 }, baseline: { peakRssMb: 0, hwmMb: 0 } };
   try {
     log('building the server (npm run build)');
@@ -800,6 +901,16 @@ async function main(): Promise<void> {
     const baseRss = new RssSampler(baseline.proc.pid!);
     appRss.start();
     baseRss.start();
+    let peerUrl: string | null = null;
+    let peerRss: RssSampler | undefined;
+    if (peerEnabled && runnable.some((c) => c.peer)) {
+      peerChild = await startPeer();
+      peerUrl = `http://127.0.0.1:${peerChild.port}`;
+      peerRss = new RssSampler(peerChild.proc.pid!);
+      peerRss.start();
+      Object.assign(peer, await checkPeer(runnable, fixturesOf!, appUrl, peerUrl));
+      if (!peer.compared) peerUrl = null;
+    }
 
     // Warm both processes up (JIT, pool connections) on the first list scenario.
     const warm = runnable.find((c) => c.scenario === 'S2' && c.baseline);
@@ -808,6 +919,7 @@ async function main(): Promise<void> {
       const opts = { connections, durationSec: amount ? 1 : Math.min(2, durationSec), amount: amount ? amount : undefined, expected: warm.expected };
       await load('app', 'throughput', { ...opts, url: appUrl, next: warm.request });
       await load('baseline', 'throughput', { ...opts, url: baseUrl, next: () => ({ method: 'GET', path: w.path(), headers: {} }) });
+      if (warm.peer && peerUrl) await load('peer', 'throughput', { ...opts, expected: [200], url: peerUrl, next: warm.peer });
     }
 
     for (const c of runnable) {
@@ -816,6 +928,7 @@ async function main(): Promise<void> {
       for (let r = 0; r < rounds; r++) {
         c.runs.push(await load('app', 'throughput', { ...common, url: appUrl, next: c.request }));
         if (b) c.runs.push(await load('baseline', 'throughput', { ...common, url: baseUrl, next: () => ({ method: 'GET', path: b.path(), headers: {} }) }));
+        if (c.peer && peerUrl) c.runs.push(await load('peer', 'throughput', { ...common, expected: [200], url: peerUrl, next: c.peer }));
       }
       const appRps = median(c.runs.filter((x) => x.target === 'app').map((x) => x.reqPerSec));
       const rate = Math.max(5, Math.round(appRps / 2));
@@ -826,13 +939,16 @@ async function main(): Promise<void> {
       log(
         `${c.scenario} ${PERSONA_LABEL[c.persona].padEnd(15)} app ${round1(appRps)} req/s` +
           (b ? `, baseline ${round1(median(c.runs.filter((x) => x.target === 'baseline').map((x) => x.reqPerSec)))} req/s` : '') +
+          (c.peer && peerUrl ? `, peer ${round1(median(c.runs.filter((x) => x.target === 'peer').map((x) => x.reqPerSec)))} req/s` : '') +
           `, p50/p99 ${lat.p50}/${lat.p99} ms at ${rate} req/s, errors ${c.runs.filter((x) => x.target === 'app').reduce((a, x) => a + x.errors, 0)}`,
       );
     }
     rss = { app: appRss.stop(), baseline: baseRss.stop() };
+    if (peerRss) peer.rss = peerRss.stop();
   } finally {
     await stopProcess(server);
     await stopProcess(baseline);
+    await stopProcess(peerChild);
     rmSync(specDir, { recursive: true, force: true });
   }
   if (server?.stderr.length) log(`server stderr (last lines):\n${server.stderr.join('').slice(-2000)}`);
@@ -851,6 +967,11 @@ async function main(): Promise<void> {
   console.log('');
   console.log(`server peak RSS: ${rss.app.hwmMb} MB (VmHWM; sampled VmRSS peak ${rss.app.peakRssMb} MB) — target < ${RSS_TARGET_MB} MB: ${rssOk ? 'yes' : 'NO'}`);
   console.log(`baseline peak RSS: ${rss.baseline.hwmMb} MB`);
+  console.log(
+    peer.compared
+      ? `peer (PostGraphile ${PEER_VERSION}): answers checked equal for ${peer.personas?.join(', ')}; peak RSS ${peer.rss?.hwmMb} MB`
+      : `peer (PostGraphile): not compared — ${peer.reason}`,
+  );
   console.log(`machine: ${mach.cpu}, ${mach.cores} cores, ${mach.memoryGb} GB, Node ${mach.node}, PostgreSQL ${mach.postgres}; load average at start ${mach.loadAverageAtStart.join(' ')}, at end ${os.loadavg().map(round2).join(' ')}`);
 
   const finishedAt = new Date();
@@ -869,6 +990,7 @@ async function main(): Promise<void> {
         seed: { seconds: round1(seedSeconds), steps },
         settings: { durationSec, amount: amount ?? null, connections, rounds },
         rss: { ...rss, targetMb: RSS_TARGET_MB, targetMet: rssOk },
+        peer: { ...peer, version: PEER_VERSION },
         results: summaries,
       },
       null,

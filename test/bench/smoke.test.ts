@@ -19,6 +19,8 @@ type Result = {
   errors: number;
   baselineErrors: number;
   baselineRps: number | null;
+  peerRps: number | null;
+  peerErrors: number;
   statements: number | null;
   statementsByPageSize?: Record<string, number>;
 };
@@ -55,6 +57,7 @@ t.test('npm run bench completes at the tiny scale', { skip: !process.env.DATABAS
     scale: { name: string };
     machine: { cores: number; postgres: string };
     rss: { app: { hwmMb: number } };
+    peer: { compared: boolean; reason: string | null; differences: string[] };
     results: Result[];
   };
   t.equal(report.scale.name, 'tiny');
@@ -71,6 +74,12 @@ t.test('npm run bench completes at the tiny scale', { skip: !process.env.DATABAS
     t.equal(r.baselineErrors, 0, `${r.scenario} ${r.persona} baseline had no unexpected answers`);
     t.ok((r.statements ?? 0) > 0, `${r.scenario} ${r.persona} statements were counted`);
     if (['S1', 'S2', 'S3', 'S4', 'S5'].includes(r.scenario)) t.ok((r.baselineRps ?? 0) > 0, `${r.scenario} ${r.persona} has a baseline`);
+  }
+  // The peer (PostGraphile) answers as the app does for every persona, and is measured on S1, S2, S6.
+  t.ok(report.peer.compared, `the peer was compared (${report.peer.reason ?? ''}: ${report.peer.differences.slice(0, 5).join('; ')})`);
+  for (const r of ran.filter((x) => ['S1', 'S2', 'S6'].includes(x.scenario))) {
+    t.ok((r.peerRps ?? 0) > 0, `${r.scenario} ${r.persona} has a peer measurement`);
+    t.equal(r.peerErrors, 0, `${r.scenario} ${r.persona} peer had no unexpected answers`);
   }
   for (const r of report.results.filter((x) => x.status === 'unavailable')) t.ok(['S5', 'S6', 'S8'].includes(r.scenario), `${r.scenario} is unavailable only while its endpoint is missing`);
 });
