@@ -130,3 +130,34 @@ export async function related<P, R>(parents: readonly { obj: P }[], idOf: (paren
     return id ? (found.get(id) ?? null) : null;
   });
 }
+
+/**
+ * A batched list field's parents grouped by their arguments, one `load` per group (the usual case:
+ * one group for a whole page of parents). Each distinct argument text is parsed (zod) once per
+ * batch, not once per parent; groups are keyed by the parsed arguments, so `first: 5` and
+ * `first: 5, after: null` share one load. Answers `load`'s value for each parent, in order.
+ */
+export async function byArgs<A, R>(
+  queries: readonly { obj: { id: string }; params: object | undefined }[],
+  parse: (params: object) => A,
+  load: (args: A, ids: string[]) => Promise<ReadonlyMap<string, R>>,
+): Promise<(R | undefined)[]> {
+  const parsed = new Map<string, { args: A; key: string }>();
+  const groups = new Map<string, { args: A; ids: string[] }>();
+  const keys = queries.map((q) => {
+    const text = JSON.stringify(q.params ?? {});
+    let p = parsed.get(text);
+    if (!p) {
+      const args = parse(q.params ?? {});
+      p = { args, key: JSON.stringify(args) };
+      parsed.set(text, p);
+    }
+    const g = groups.get(p.key) ?? { args: p.args, ids: [] };
+    g.ids.push(q.obj.id);
+    groups.set(p.key, g);
+    return p.key;
+  });
+  const results = new Map<string, ReadonlyMap<string, R>>();
+  for (const [key, g] of groups) results.set(key, await load(g.args, g.ids));
+  return queries.map((q, i) => results.get(keys[i] ?? '')?.get(q.obj.id));
+}

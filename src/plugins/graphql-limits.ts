@@ -110,9 +110,27 @@ function measure(definitions: readonly DefinitionNode[]): void {
   }
 }
 
+// The verdict depends on the text alone, and a client sends the same few documents over and over:
+// verdicts of texts up to VERDICT_TEXT_MAX characters are kept (VERDICT_ENTRIES, oldest out, so at
+// most ~4 MB), and a known document is not parsed a second time before mercurius' own cache sees it.
+const VERDICT_ENTRIES = 1024;
+const VERDICT_TEXT_MAX = 4096;
+const verdicts = new Map<string, string | null>();
+
 /** Why the GraphQL query text is refused, or null when it is within the limits. */
 export function checkQueryText(query: string): string | null {
   if (query.length > L.maxQueryLength) return `the query is longer than ${L.maxQueryLength} characters`;
+  const known = verdicts.get(query);
+  if (known !== undefined) return known;
+  const verdict = judgeQueryText(query);
+  if (query.length <= VERDICT_TEXT_MAX) {
+    if (verdicts.size >= VERDICT_ENTRIES) verdicts.delete(verdicts.keys().next().value as string);
+    verdicts.set(query, verdict);
+  }
+  return verdict;
+}
+
+function judgeQueryText(query: string): string | null {
   try {
     measure(parse(query, { maxTokens: L.maxTokens, noLocation: true }).definitions);
     return null;

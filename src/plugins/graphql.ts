@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { type ASTVisitor, type DocumentNode, GraphQLError, Kind, type GraphQLSchema, type SelectionSetNode, type ValidationContext } from 'graphql';
+import { type ASTVisitor, type DocumentNode, GraphQLError, Kind, parse, type GraphQLSchema, type SelectionSetNode, type ValidationContext } from 'graphql';
 import { createRequire } from 'node:module';
 import type * as ComplexityModule from 'graphql-query-complexity';
 import type { ComplexityEstimator } from 'graphql-query-complexity';
@@ -109,6 +109,21 @@ function merge<T extends Record<string, object | undefined>>(parts: T[]): T {
   return out as T;
 }
 
+/**
+ * Every connection type's `totalCount` as a resolver: a page carries its count as a function
+ * (pagination.ts withCount) that runs only when the query selects the field. graphql's default
+ * resolver calls a function-valued field, graphql-jit's compiled queries read it as a value, so
+ * the call is made explicit here, and the counting stays lazy under both.
+ */
+export function totalCountResolvers(sdl: string): IResolvers {
+  const out: Record<string, Record<string, (parent: { totalCount?: unknown }) => unknown>> = {};
+  for (const d of parse(sdl).definitions) {
+    if (d.kind !== Kind.OBJECT_TYPE_DEFINITION || !d.fields?.some((f) => f.name.value === 'totalCount')) continue;
+    out[d.name.value] = { totalCount: (parent) => (typeof parent.totalCount === 'function' ? (parent.totalCount as () => unknown)() : parent.totalCount) };
+  }
+  return out as IResolvers;
+}
+
 // The services word some refusals for the REST door; GraphQL callers get their own door's terms.
 function inGraphqlTerms(err: AppError): string {
   return err.code === 'DUPLICATE_CUSTOMER' ? err.message.replaceAll('?allowDuplicate=true', 'the argument allowDuplicate: true') : err.message;
@@ -195,12 +210,13 @@ export const graphqlPlugin = fp(
         valueResolvers,
         apiKeysResolvers,
         auditResolvers,
+        totalCountResolvers(schema),
       ]), app.log),
       loaders: merge<MercuriusLoaders>([customerLoaders, orgLoaders, contactHistoryLoaders, lifecycleLoaders, opportunitiesLoaders, actionsLoaders, reportsLoaders, plansLoaders, accessLoaders, claimsLoaders, allocationLoaders, valueLoaders, ordersLoaders]),
       // Parsed and validated documents are cached by their text (1 024); the cost is judged per
-      // request (preExecution). No graphql-jit: its compiled queries read a field's value without
-      // calling it, and connections' totalCount is a function that runs only when selected.
+      // request (preExecution). A cached document is compiled by graphql-jit on its second use.
       cache: 1024,
+      jit: 1,
       // Live updates over WebSocket (graphql-ws). The caller authenticates in `connection_init`:
       // its payload carries the credentials a request would send as headers (`authorization`,
       // `x-api-key`), directly or under `headers`. A missing, forged or expired one is refused

@@ -2,7 +2,7 @@ import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { AppError } from '../lib/errors.js';
 import { isPublic } from './auth.js';
@@ -44,6 +44,8 @@ export const limitsPlugin = fp(
     let redis: Redis | undefined;
     if (cfg.redisUrl) {
       // A Redis that is away must not take the API with it: commands fail fast and the limit is skipped.
+      // Loaded only when configured: a server without a Redis store never loads the client.
+      const { Redis } = await import('ioredis');
       redis = new Redis(cfg.redisUrl, { connectTimeout: 1000, maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
       redis.on('error', (err: Error) => app.log.warn({ reason: err.message }, 'rate limit store unavailable'));
       app.addHook('onClose', async () => {

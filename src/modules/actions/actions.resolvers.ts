@@ -1,5 +1,5 @@
 import type { MercuriusContext } from 'mercurius';
-import { connection, type LoadersOf, parseArgs, parseId, parseInput, parseVersion, related, type Resolvers } from '../../lib/graphql.js';
+import { byArgs, connection, type LoadersOf, parseArgs, parseId, parseInput, parseVersion, related, type Resolvers } from '../../lib/graphql.js';
 import { emptyPage } from '../../lib/pagination.js';
 import { type ActionDto, agendaQuery, createActionGraphInput, listActionsQuery, patchActionBody } from './actions.schemas.js';
 
@@ -28,19 +28,15 @@ type PageArgs = Parameters<PagesByParent>[2];
 // One statement per distinct (first, after) for all parents of a page.
 function batchedByParent(load: (ctx: MercuriusContext) => PagesByParent) {
   return async (queries: { obj: { id: string }; params: { first?: number | null; after?: string | null } }[], ctx: MercuriusContext) => {
-    const groups = new Map<string, { args: PageArgs; ids: string[] }>();
-    const keys = queries.map((q) => {
-      const { limit, cursor } = parseArgs(pageQuery, q.params);
-      const args = { first: limit, after: cursor };
-      const key = JSON.stringify(args);
-      const g = groups.get(key) ?? { args, ids: [] };
-      g.ids.push(q.obj.id);
-      groups.set(key, g);
-      return key;
-    });
-    const results = new Map<string, Awaited<ReturnType<PagesByParent>>>();
-    for (const [key, g] of groups) results.set(key, await load(ctx)(ctx.principal, g.ids, g.args));
-    return queries.map((q, i) => connection(results.get(keys[i] ?? '')?.get(q.obj.id) ?? emptyPage()));
+    const pages = await byArgs(
+      queries,
+      (params): PageArgs => {
+        const { limit, cursor } = parseArgs(pageQuery, params);
+        return { first: limit, after: cursor };
+      },
+      (args, ids) => load(ctx)(ctx.principal, ids, args),
+    );
+    return pages.map((pg) => connection(pg ?? emptyPage()));
   };
 }
 

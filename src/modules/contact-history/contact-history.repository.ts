@@ -172,8 +172,9 @@ export const contactHistoryRepository = {
       .orderBy(...ks.orderBy)
       .limit(perParent + 1)
       .as('page');
-    const rows = await ex.select().from(parents).innerJoinLateral(page, sql`true`);
-    return rows.map((r) => r.page);
+    // The page's own columns, flat: drizzle maps a nested join result column by column per row.
+    const flat = Object.fromEntries(Object.keys(getTableColumns(interactions)).map((k) => [k, page[k as keyof typeof page]])) as unknown as typeof page._.selectedFields;
+    return (await ex.select(flat).from(parents).innerJoinLateral(page, sql`true`)) as InteractionRow[];
   },
 
   async insert(ex: Executor, values: InteractionInsert): Promise<InteractionRow> {

@@ -1,6 +1,6 @@
 import type { MercuriusContext } from 'mercurius';
 import { fieldError } from '../../lib/errors.js';
-import { connection, type LoadersOf, parseArgs, parseId, parseInput, parseVersion, related, type Resolvers } from '../../lib/graphql.js';
+import { byArgs, connection, type LoadersOf, parseArgs, parseId, parseInput, parseVersion, related, type Resolvers } from '../../lib/graphql.js';
 import type { CustomerInteractionsArgs } from '../../lib/graphql.generated.js';
 import { emptyPage, type Page } from '../../lib/pagination.js';
 import type { CustomerDto } from '../customers/index.js';
@@ -12,7 +12,6 @@ import {
   patchInteractionBody,
   recordInteractionBody,
   timelineQuery,
-  type TimelineQuery,
 } from './contact-history.schemas.js';
 
 const optionalId = (value: string | null | undefined, at: string) => (value === null || value === undefined ? undefined : parseId(value, at));
@@ -43,19 +42,16 @@ type PagesFor = (ctx: MercuriusContext, ids: string[], first: number, filter: In
 // Nested fields are batched per request; parents asking with the same arguments share one statement.
 function interactionsOf(load: PagesFor) {
   return async (queries: { obj: { id: string }; params: Partial<CustomerInteractionsArgs> }[], ctx: MercuriusContext) => {
-    const groups = new Map<string, { first: number; after: string | undefined; filter: InteractionFilter; ids: string[] }>();
-    const keys = queries.map((q) => {
-      // Nested lists are newest first only (no sort argument).
-      const { limit, cursor, count: _, sort: _sort, ...filter } = parseArgs(listInteractionsQuery, q.params);
-      const key = JSON.stringify([limit, cursor ?? null, filter]);
-      const g = groups.get(key) ?? { first: limit, after: cursor, filter, ids: [] };
-      g.ids.push(q.obj.id);
-      groups.set(key, g);
-      return key;
-    });
-    const pages = new Map<string, InteractionPages>();
-    for (const [key, g] of groups) pages.set(key, await load(ctx, g.ids, g.first, g.filter, g.after));
-    return queries.map((q, i) => connection(pages.get(keys[i] ?? '')?.get(q.obj.id) ?? emptyPage()));
+    const pages = await byArgs(
+      queries,
+      (params) => {
+        // Nested lists are newest first only (no sort argument).
+        const { limit, cursor, count: _, sort: _sort, ...filter } = parseArgs(listInteractionsQuery, params);
+        return { first: limit, after: cursor ?? null, filter };
+      },
+      (a, ids) => load(ctx, ids, a.first, a.filter, a.after ?? undefined),
+    );
+    return pages.map((pg) => connection(pg ?? emptyPage()));
   };
 }
 
@@ -66,18 +62,8 @@ export const contactHistoryLoaders = {
   Customer: {
     interactions: interactionsOf((ctx, ids, first, filter, after) => ctx.services.contactHistory.listForCustomers(ctx.principal, ids, filter, first, after)),
     timeline: async (queries, ctx) => {
-      const groups = new Map<string, { q: TimelineQuery; ids: string[] }>();
-      const keys = queries.map((q) => {
-        const parsed = parseArgs(timelineQuery, q.params);
-        const key = JSON.stringify([parsed.limit, parsed.cursor ?? null, parsed.types ?? null]);
-        const g = groups.get(key) ?? { q: parsed, ids: [] };
-        g.ids.push(q.obj.id);
-        groups.set(key, g);
-        return key;
-      });
-      const pages = new Map<string, Awaited<ReturnType<typeof ctx.services.contactHistory.timelines>>>();
-      for (const [key, g] of groups) pages.set(key, await ctx.services.contactHistory.timelines(ctx.principal, g.ids, g.q));
-      return queries.map((q, i) => connection(pages.get(keys[i] ?? '')?.get(q.obj.id) ?? emptyPage()));
+      const pages = await byArgs(queries, (params) => parseArgs(timelineQuery, params), (q, ids) => ctx.services.contactHistory.timelines(ctx.principal, ids, q));
+      return pages.map((pg) => connection(pg ?? emptyPage()));
     },
   } satisfies LoadersOf<'Customer', CustomerDto>,
   Interaction: {

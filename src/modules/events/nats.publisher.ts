@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { connect, headers as natsHeaders, type JetStreamClient, type NatsConnection, StringCodec } from 'nats';
+import type { JetStreamClient, NatsConnection } from 'nats';
 import { sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { queryRows } from '../../db/client.js';
@@ -17,7 +17,8 @@ import { readFeed } from './events.service.js';
 export const STREAM = 'KEEL_EVENTS';
 const PUBLISHER = 'nats';
 const BATCH = 500;
-const sc = StringCodec();
+// The client library is loaded on the first connection: a server without NATS_URL never loads it.
+const natsLib = () => import('nats');
 
 export function createNatsPublisher(database: Database, url: string, log?: FastifyBaseLogger) {
   const { db } = database;
@@ -26,7 +27,7 @@ export function createNatsPublisher(database: Database, url: string, log?: Fasti
 
   async function connection(): Promise<JetStreamClient> {
     if (js && nc && !nc.isClosed()) return js;
-    nc = await connect({ servers: url, name: 'keel-events' });
+    nc = await (await natsLib()).connect({ servers: url, name: 'keel-events' });
     const jsm = await nc.jetstreamManager();
     try {
       await jsm.streams.info(STREAM);
@@ -46,6 +47,8 @@ export function createNatsPublisher(database: Database, url: string, log?: Fasti
   /** Publishes the next batch; returns how many events went out (0 when another instance holds the position). */
   async function tick(): Promise<number> {
     const client = await connection();
+    const { headers: natsHeaders, StringCodec } = await natsLib();
+    const sc = StringCodec();
     return db.transaction(async (tx) => {
       await tx.execute(sql`INSERT INTO event_publishers (name, pos_xid, pos_id) VALUES (${PUBLISHER}, '0'::xid8, 0) ON CONFLICT (name) DO NOTHING`);
       const [row] = await queryRows<{ xid: string; id: string }>(tx, sql`SELECT pos_xid::text AS xid, pos_id AS id FROM event_publishers WHERE name = ${PUBLISHER} FOR UPDATE SKIP LOCKED`);

@@ -1,5 +1,5 @@
-import { connection, type LoadersOf, parseArgs, parseId, parseInput, parseVersion, related, type Resolvers } from '../../lib/graphql.js';
-import { emptyPage, type Page, wholeSyncQuery } from '../../lib/pagination.js';
+import { byArgs, connection, type LoadersOf, parseArgs, parseId, parseInput, parseVersion, related, type Resolvers } from '../../lib/graphql.js';
+import { emptyPage, wholeSyncQuery } from '../../lib/pagination.js';
 import type { CustomerDto } from '../customers/index.js';
 import {
   createOpportunityBody,
@@ -57,18 +57,12 @@ export const opportunitiesLoaders = {
   Customer: {
     opportunities: async (queries, ctx) => {
       // Queries with the same page arguments share one statement (the usual case: one list of customers).
-      const groups = new Map<string, { first: number; after: string | undefined; ids: string[] }>();
-      const keys = queries.map((q) => {
-        const { limit, cursor } = parseArgs(pageQuery, q.params);
-        const key = JSON.stringify([limit, cursor ?? null]);
-        const g = groups.get(key) ?? { first: limit, after: cursor, ids: [] };
-        g.ids.push(q.obj.id);
-        groups.set(key, g);
-        return key;
-      });
-      const pages = new Map<string, ReadonlyMap<string, Page<OpportunityDto>>>();
-      for (const [key, g] of groups) pages.set(key, await ctx.services.opportunities.pagesByCustomer(ctx.principal, g.ids, g.after, g.first));
-      return queries.map((q, i) => connection(pages.get(keys[i] ?? '')?.get(q.obj.id) ?? emptyPage()));
+      const pages = await byArgs(
+        queries,
+        (params) => parseArgs(pageQuery, params),
+        (a, ids) => ctx.services.opportunities.pagesByCustomer(ctx.principal, ids, a.cursor, a.limit),
+      );
+      return pages.map((pg) => connection(pg ?? emptyPage()));
     },
   } satisfies LoadersOf<'Customer', CustomerDto>,
 };

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { connection, type LoadersOf, parseArgs, parseId, parseInput, parseVersion, related, type Resolvers } from '../../lib/graphql.js';
-import type { Page } from '../../lib/pagination.js';
+import { byArgs, connection, type LoadersOf, parseArgs, parseId, parseInput, parseVersion, related, type Resolvers } from '../../lib/graphql.js';
 import type { CustomerDto } from '../customers/index.js';
 import { createOrderBody, externalParams, listOrdersQuery, type OrderDto, patchOrderBody, upsertOrderBody } from './orders.schemas.js';
 
@@ -42,23 +41,17 @@ export const ordersLoaders = {
   Customer: {
     orders: async (queries, ctx) => {
       // Queries with the same page arguments share one statement (the usual case: one list of customers).
-      const groups = new Map<string, { first: number; after: string | undefined; ids: string[] }>();
-      const keys = queries.map((q) => {
-        const { limit, cursor } = parseArgs(pageQuery, q.params);
-        const key = JSON.stringify([limit, cursor ?? null]);
-        const g = groups.get(key) ?? { first: limit, after: cursor, ids: [] };
-        g.ids.push(q.obj.id);
-        groups.set(key, g);
-        return key;
-      });
-      const pages = new Map<string, ReadonlyMap<string, Page<OrderDto>>>();
-      for (const [key, g] of groups) pages.set(key, await ctx.services.orders.pagesByCustomer(ctx.principal, g.ids, g.after, g.first));
+      const pages = await byArgs(
+        queries,
+        (params) => parseArgs(pageQuery, params),
+        (a, ids) => ctx.services.orders.pagesByCustomer(ctx.principal, ids, a.cursor, a.limit),
+      );
       // totalCount, when selected, is counted for all the customers at once (one statement).
       let counts: Promise<Map<string, number>> | null = null;
       const ids = queries.map((q) => q.obj.id);
       const countOf = (id: string) => async () => ((await (counts ??= ctx.services.orders.countsByCustomer(ctx.principal, ids))).get(id) ?? 0);
       return queries.map((q, i) => ({
-        ...connection(pages.get(keys[i] ?? '')?.get(q.obj.id) ?? { data: [], nextCursor: null, cursors: [] }),
+        ...connection(pages[i] ?? { data: [], nextCursor: null, cursors: [] }),
         totalCount: countOf(q.obj.id),
       }));
     },
