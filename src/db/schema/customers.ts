@@ -64,6 +64,8 @@ export const customers = pgTable(
     index('customers_name_idx').on(t.name, t.id),
     index('customers_lifecycle_idx').on(t.lifecycleStage, t.createdAt, t.id),
     index('customers_status_idx').on(t.status),
+    // Pipeline reports: the few customers whose deals leave the open pipeline (frozen, merged), anti-joined.
+    index('customers_inactive_idx').on(t.id).where(sql`${t.status} <> 'ACTIVE'`),
     index('customers_source_idx').on(t.sourceChannel),
     index('customers_value_class_idx').on(t.valueClass),
     index('customers_value_score_idx').on(t.valueScore, t.id),
