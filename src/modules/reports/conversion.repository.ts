@@ -36,8 +36,16 @@ export const conversionRepository = {
     const rows = await queryRows<Record<string, unknown>>(
       ex,
       sql`WITH ${opportunityCte(p, s, g, to, from)}, ${stageCte(s.pipelineId)},
+        -- The stage each was created in: its first transition's origin (the current stage when it never
+        -- moved), from the transitions of these opportunities in one pass rather than a lookup per deal.
+        first AS (
+          SELECT DISTINCT ON (st.opportunity_id) st.opportunity_id, st.from_stage_id
+          FROM stage_transitions st JOIN opp ON opp.id = st.opportunity_id
+          ORDER BY st.opportunity_id, st.at, st.id
+        ),
         ev AS (
-          SELECT opp.id, opp.g, opp.created_at AS at, 0 AS seq, stg.rank, stg.outcome FROM opp JOIN stg ON stg.id = opp.first_stage
+          SELECT opp.id, opp.g, opp.created_at AS at, 0 AS seq, stg.rank, stg.outcome
+          FROM opp LEFT JOIN first ON first.opportunity_id = opp.id JOIN stg ON stg.id = COALESCE(first.from_stage_id, opp.stage_id)
           UNION ALL
           SELECT opp.id, opp.g, st.at, 1, stg.rank, stg.outcome
           FROM stage_transitions st JOIN opp ON opp.id = st.opportunity_id JOIN stg ON stg.id = st.to_stage_id

@@ -90,9 +90,8 @@ export function userGroup(g: Exclude<GroupBy, 'source'>, userId: SQL, unitId: SQ
 }
 
 /**
- * Opportunity rows as a CTE `opp (id, created_at, g, first_stage)`: visible, in the pipeline,
- * matching the filters, created before `until`. `first_stage` is the stage it was created in (the
- * first transition's origin; the current stage when it never moved).
+ * Opportunity rows as a CTE `opp (id, created_at, status, closed_at, amount, currency, stage_id, g)`:
+ * visible, in the pipeline, matching the filters, created before `until`.
  */
 export function opportunityCte(p: Principal, s: OpportunityScope, g: GroupBy | undefined, until: Date, activeSince?: Date): SQL {
   // An opportunity with neither its creation nor a move within [activeSince, until) cannot have
@@ -103,8 +102,7 @@ export function opportunityCte(p: Principal, s: OpportunityScope, g: GroupBy | u
     : sql``;
   return sql`opp AS (
     SELECT opportunities.id, opportunities.created_at, opportunities.status, opportunities.closed_at, opportunities.amount, opportunities.currency,
-      ${opportunityGroup(g)} AS g,
-      COALESCE((SELECT st.from_stage_id FROM stage_transitions st WHERE st.opportunity_id = opportunities.id ORDER BY st.at, st.id LIMIT 1), opportunities.stage_id) AS first_stage
+      opportunities.stage_id, ${opportunityGroup(g)} AS g
     FROM ${opportunitySource(s, g)}
     WHERE ${opportunityFilter(p, s)} AND opportunities.created_at < ${until.toISOString()}::timestamptz${active}
   )`;
