@@ -5,12 +5,14 @@ import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createDatabase } from '../src/db/client.js';
 import { captureSql, installSqlCapture } from './capture.js';
+import { median } from './load.js';
 import { buildOrg, SCALES, type ScaleName } from './seed.js';
 
 // The plans behind the pipeline reports: each report of bench/analytics.ts is asked once as the admin
 // and once as the big partner's manager through app.inject; every statement it sends is then run
 // again under EXPLAIN (ANALYZE, BUFFERS) with the same values. Prints, per request, each statement's
-// execution time and buffers; BENCH_EXPLAIN_OUT=<file> writes the full plans there.
+// execution time and buffers; BENCH_EXPLAIN_OUT=<file> writes the full plans there. BENCH_EXPLAIN_RUNS=n
+// first times n requests of each (p50 and max, as bench/analytics.ts does); BENCH_EXPLAIN=0 skips the plans.
 // Usage: BENCH_DB_URL=postgresql://…/keel_bench_analytics_large BENCH_SCALE=large npx tsx bench/reports-explain.ts [report-filter]
 
 const url = process.env.BENCH_DB_URL;
@@ -19,6 +21,8 @@ if (!url) {
   process.exit(2);
 }
 const filter = process.argv[2];
+const runs = Number(process.env.BENCH_EXPLAIN_RUNS ?? 0);
+const explain = process.env.BENCH_EXPLAIN !== '0';
 const SECRET = 'bench-secret-0123456789-0123456789-abcdefgh';
 const half = new Date(Date.now() - 182 * 86_400_000).toISOString().slice(0, 10);
 const reports: [string, string][] = [
@@ -52,6 +56,14 @@ async function main(): Promise<void> {
       for (const [who, id] of [['admin', admin], ['partner manager', pm]] as const) {
         const headers = { authorization: `Bearer ${sign({ sub: id })}` };
         await app.inject({ method: 'GET', url: path, headers });
+        const times: number[] = [];
+        for (let i = 0; i < runs; i++) {
+          const t = process.hrtime.bigint();
+          await app.inject({ method: 'GET', url: path, headers });
+          times.push(Number(process.hrtime.bigint() - t) / 1e6);
+        }
+        if (runs > 0) console.log(`p50 ${Math.round(median(times))} ms (max ${Math.round(Math.max(...times))}) over ${runs}: ${what} as ${who}`);
+        if (!explain) continue;
         const t0 = Date.now();
         const stmts = await captureSql(async () => {
           const r = await app.inject({ method: 'GET', url: path, headers });
