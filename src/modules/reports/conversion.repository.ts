@@ -67,8 +67,8 @@ export const conversionRepository = {
           count(*) FILTER (WHERE NOT COALESCE(run.top > os.position, false) AND run.outcome = 'LOST') AS lost,
           count(*) FILTER (WHERE run.outcome = 'WON') AS won,
           count(*) FILTER (WHERE run.outcome IN ('WON', 'LOST')) AS decided
-        FROM run JOIN (SELECT key, position FROM stg WHERE outcome IS NULL) os
-          ON os.position <= run.rank AND (run.before IS NULL OR os.position > run.before)
+        FROM run CROSS JOIN LATERAL (SELECT key, position FROM stg
+          WHERE stg.outcome IS NULL AND stg.position <= run.rank AND (run.before IS NULL OR stg.position > run.before)) os
         WHERE run.at >= ${from.toISOString()}::timestamptz AND run.at < ${to.toISOString()}::timestamptz
         GROUP BY 1, 2, 3
         ORDER BY 1 NULLS FIRST, 3`,
