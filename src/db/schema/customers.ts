@@ -62,6 +62,8 @@ export const customers = pgTable(
     index('customers_name_idx').on(t.name, t.id),
     index('customers_lifecycle_idx').on(t.lifecycleStage, t.createdAt, t.id),
     index('customers_status_idx').on(t.status),
+    // Pipeline reports: the few customers whose deals leave the open pipeline (frozen, merged), anti-joined.
+    index('customers_inactive_idx').on(t.id).where(sql`${t.status} <> 'ACTIVE'`),
     index('customers_source_idx').on(t.sourceChannel),
     index('customers_name_norm_idx').on(t.nameNorm),
     index('customers_registration_norm_idx').on(t.registrationNorm),

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
 import { access, type Principal, unitReachPredicate } from '../../lib/access.js';
 import { LIFECYCLE_STAGES } from '../customers/index.js';
-import { type GroupBy, type OpportunityScope, opportunityFilter, opportunityGroup, userGroup } from './report-scope.js';
+import { type GroupBy, type OpportunityScope, opportunityFilter, opportunityGroup, opportunitySource, userGroup } from './report-scope.js';
 
 // Sales performance (deals created and converted, activity) and the lifecycle cohorts a plan reads.
 
@@ -23,7 +23,7 @@ export const activityRepository = {
     const rows = await queryRows<Record<string, unknown>>(
       ex,
       sql`SELECT ${opportunityGroup(g)} AS g, count(*) AS created, count(*) FILTER (WHERE opportunities.status = 'WON') AS created_won
-        FROM opportunities JOIN customers ON customers.id = opportunities.customer_id
+        FROM ${opportunitySource(s, g)}
         WHERE ${opportunityFilter(p, s)} AND opportunities.created_at >= ${iso(from)} AND opportunities.created_at < ${iso(to)}
         GROUP BY 1`,
     );
@@ -36,10 +36,11 @@ export const activityRepository = {
    * salespeople (or their units' names) into the partner's report.
    */
   async interactions(ex: Executor, p: Principal, g: PeopleGroup, from: Date, to: Date, ownerUnitId?: string, ownerUserId?: string): Promise<ActivityRow[]> {
+    const group = userGroup(g, sql`interactions.actor_id`, sql`au.unit_id`);
     const rows = await queryRows<Record<string, unknown>>(
       ex,
-      sql`SELECT ${userGroup(g, sql`interactions.actor_id`, sql`au.unit_id`)} AS g, count(*) AS n
-        FROM interactions JOIN customers ON customers.id = interactions.customer_id JOIN users au ON au.id = interactions.actor_id
+      sql`SELECT ${group.key} AS g, count(*) AS n
+        FROM interactions JOIN customers ON customers.id = interactions.customer_id JOIN users au ON au.id = interactions.actor_id ${group.join}
         WHERE ${access.interaction.visible(p)} AND ${unitReachPredicate(p, 'users:read', sql`au.unit_id`)} AND interactions.occurred_at >= ${iso(from)} AND interactions.occurred_at < ${iso(to)}
           ${ownerUnitId ? sql`AND au.unit_id IN (SELECT su.id FROM org_units su WHERE su.path LIKE (SELECT u.path FROM org_units u WHERE u.id = ${ownerUnitId}::uuid) || '%')` : sql``}
           ${ownerUserId ? sql`AND interactions.actor_id = ${ownerUserId}::uuid` : sql``}
@@ -50,10 +51,11 @@ export const activityRepository = {
 
   /** Key actions completed within the period that the caller sees, by assignee (within the caller's reach, as above). */
   async actionsDone(ex: Executor, p: Principal, g: PeopleGroup, from: Date, to: Date, ownerUnitId?: string, ownerUserId?: string): Promise<ActivityRow[]> {
+    const group = userGroup(g, sql`actions.assignee_id`, sql`actions.owner_unit_id`);
     const rows = await queryRows<Record<string, unknown>>(
       ex,
-      sql`SELECT ${userGroup(g, sql`actions.assignee_id`, sql`actions.owner_unit_id`)} AS g, count(*) AS n
-        FROM actions JOIN customers ON customers.id = actions.customer_id LEFT JOIN opportunities ON opportunities.id = actions.opportunity_id
+      sql`SELECT ${group.key} AS g, count(*) AS n
+        FROM actions JOIN customers ON customers.id = actions.customer_id LEFT JOIN opportunities ON opportunities.id = actions.opportunity_id ${group.join}
         WHERE ${access.action.visible(p)} AND ${unitReachPredicate(p, 'users:read', sql`actions.owner_unit_id`)} AND actions.status = 'DONE' AND actions.completed_at >= ${iso(from)} AND actions.completed_at < ${iso(to)}
           ${ownerUnitId ? sql`AND actions.owner_unit_id IN (SELECT su.id FROM org_units su WHERE su.path LIKE (SELECT u.path FROM org_units u WHERE u.id = ${ownerUnitId}::uuid) || '%')` : sql``}
           ${ownerUserId ? sql`AND actions.assignee_id = ${ownerUserId}::uuid` : sql``}

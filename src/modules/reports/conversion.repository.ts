@@ -36,28 +36,40 @@ export const conversionRepository = {
     const rows = await queryRows<Record<string, unknown>>(
       ex,
       sql`WITH ${opportunityCte(p, s, g, to, from)}, ${stageCte(s.pipelineId)},
+        -- The stage each was created in: its first transition's origin (the current stage when it never
+        -- moved), from the transitions of these opportunities in one pass rather than a lookup per deal.
+        first AS (
+          SELECT DISTINCT ON (st.opportunity_id) st.opportunity_id, st.from_stage_id
+          FROM stage_transitions st JOIN opp ON opp.id = st.opportunity_id
+          ORDER BY st.opportunity_id, st.at, st.id
+        ),
         ev AS (
-          SELECT opp.id, opp.g, opp.created_at AS at, 0 AS seq, stg.rank, stg.outcome FROM opp JOIN stg ON stg.id = opp.first_stage
+          SELECT opp.id, opp.g, opp.created_at AS at, 0 AS seq, stg.rank, stg.outcome
+          FROM opp LEFT JOIN first ON first.opportunity_id = opp.id JOIN stg ON stg.id = COALESCE(first.from_stage_id, opp.stage_id)
           UNION ALL
           SELECT opp.id, opp.g, st.at, 1, stg.rank, stg.outcome
           FROM stage_transitions st JOIN opp ON opp.id = st.opportunity_id JOIN stg ON stg.id = st.to_stage_id
           WHERE st.at < ${to.toISOString()}::timestamptz
         ),
-        fin AS (SELECT DISTINCT ON (id) id, outcome FROM ev ORDER BY id, at DESC, seq DESC),
-        per AS (
-          SELECT ev.id, ev.g, os.key, os.position,
-            min(ev.at) FILTER (WHERE ev.rank >= os.position) AS reached_at,
-            COALESCE(bool_or(ev.rank > os.position), false) AS advanced
-          FROM ev CROSS JOIN (SELECT key, position FROM stg WHERE outcome IS NULL) os
-          GROUP BY 1, 2, 3, 4
+        -- Walked once in order per opportunity: the highest rank reached before each entry, the highest
+        -- overall, and the outcome it stands at by the period's end. An entry first reaches the open
+        -- stages above everything before it and up to its own rank: one row per stage reached.
+        run AS (
+          SELECT ev.id, ev.g, ev.at, ev.rank,
+            max(ev.rank) OVER (PARTITION BY ev.id ORDER BY ev.at, ev.seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before,
+            max(ev.rank) OVER whole AS top,
+            last_value(ev.outcome) OVER whole AS outcome
+          FROM ev
+          WINDOW whole AS (PARTITION BY ev.id ORDER BY ev.at, ev.seq ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
         )
-        SELECT per.g, per.key, per.position, count(*) AS entered,
-          count(*) FILTER (WHERE per.advanced) AS advanced,
-          count(*) FILTER (WHERE NOT per.advanced AND fin.outcome = 'LOST') AS lost,
-          count(*) FILTER (WHERE fin.outcome = 'WON') AS won,
-          count(*) FILTER (WHERE fin.outcome IN ('WON', 'LOST')) AS decided
-        FROM per JOIN fin ON fin.id = per.id
-        WHERE per.reached_at >= ${from.toISOString()}::timestamptz AND per.reached_at < ${to.toISOString()}::timestamptz
+        SELECT run.g, os.key, os.position, count(*) AS entered,
+          count(*) FILTER (WHERE run.top > os.position) AS advanced,
+          count(*) FILTER (WHERE NOT COALESCE(run.top > os.position, false) AND run.outcome = 'LOST') AS lost,
+          count(*) FILTER (WHERE run.outcome = 'WON') AS won,
+          count(*) FILTER (WHERE run.outcome IN ('WON', 'LOST')) AS decided
+        FROM run CROSS JOIN LATERAL (SELECT key, position FROM stg
+          WHERE stg.outcome IS NULL AND stg.position <= run.rank AND (run.before IS NULL OR stg.position > run.before)) os
+        WHERE run.at >= ${from.toISOString()}::timestamptz AND run.at < ${to.toISOString()}::timestamptz
         GROUP BY 1, 2, 3
         ORDER BY 1 NULLS FIRST, 3`,
     );

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
 import type { Principal } from '../../lib/access.js';
-import { type GroupBy, type OpportunityScope, opportunityFilter, opportunityGroup } from './report-scope.js';
+import { customerActive, type GroupBy, type OpportunityScope, opportunityFilter, opportunityGroup, opportunitySource } from './report-scope.js';
 
 // The open pipeline as it stands (funnel, forecast), the pipeline's stages, and the names of groups.
 
@@ -13,8 +13,7 @@ export type BookedRow = { g: string | null; month: string; n: number; amount: st
 const num = (v: unknown): number => Number(v ?? 0);
 
 // Open deals of active customers: frozen customers stop polluting the pipeline (docs/reports.md).
-const openDeals = (p: Principal, s: OpportunityScope) =>
-  sql`opportunities.status = 'OPEN' AND customers.status = 'ACTIVE' AND ${opportunityFilter(p, s)}`;
+const openDeals = (p: Principal, s: OpportunityScope) => sql`opportunities.status = 'OPEN' AND ${customerActive} AND ${opportunityFilter(p, s)}`;
 
 export const pipelineRepository = {
   /** The pipeline (the default one when no id is given) and its stages in order; null when there is none. */
@@ -41,7 +40,7 @@ export const pipelineRepository = {
           round(COALESCE(sum(opportunities.amount * ps.probability) FILTER (WHERE opportunities.currency = ${currency}), 0) / 100, 2)::text AS weighted,
           count(*) FILTER (WHERE opportunities.amount IS NULL) AS unpriced,
           count(*) FILTER (WHERE opportunities.amount IS NOT NULL AND opportunities.currency IS DISTINCT FROM ${currency}) AS other_currency
-        FROM opportunities JOIN customers ON customers.id = opportunities.customer_id JOIN pipeline_stages ps ON ps.id = opportunities.stage_id
+        FROM ${opportunitySource(s, g)} JOIN pipeline_stages ps ON ps.id = opportunities.stage_id
         WHERE ${openDeals(p, s)}${closeFrom}${closeTo}
         GROUP BY 1, 2`,
     );
@@ -64,7 +63,7 @@ export const pipelineRepository = {
           round(COALESCE(sum(opportunities.amount) FILTER (WHERE opportunities.currency = ${currency}), 0), 2)::text AS amount,
           count(*) FILTER (WHERE opportunities.amount IS NULL) AS unpriced,
           count(*) FILTER (WHERE opportunities.amount IS NOT NULL AND opportunities.currency IS DISTINCT FROM ${currency}) AS other_currency
-        FROM opportunities JOIN customers ON customers.id = opportunities.customer_id JOIN pipeline_stages ps ON ps.id = opportunities.stage_id
+        FROM ${opportunitySource(s, g)} JOIN pipeline_stages ps ON ps.id = opportunities.stage_id
         WHERE ${openDeals(p, s)} AND opportunities.expected_close_date >= ${fromDay}::date AND opportunities.expected_close_date < ${toDay}::date
         GROUP BY 1, 2, 3`,
     );
@@ -75,7 +74,7 @@ export const pipelineRepository = {
   async undated(ex: Executor, p: Principal, s: OpportunityScope, g: GroupBy | undefined): Promise<{ g: string | null; n: number }[]> {
     const rows = await queryRows<{ g: string | null; n: string }>(
       ex,
-      sql`SELECT ${opportunityGroup(g)} AS g, count(*) AS n FROM opportunities JOIN customers ON customers.id = opportunities.customer_id
+      sql`SELECT ${opportunityGroup(g)} AS g, count(*) AS n FROM ${opportunitySource(s, g)}
         WHERE ${openDeals(p, s)} AND opportunities.expected_close_date IS NULL GROUP BY 1`,
     );
     return rows.map((r) => ({ g: r.g ?? null, n: num(r.n) }));
@@ -86,7 +85,7 @@ export const pipelineRepository = {
     const rows = await queryRows<Record<string, unknown>>(
       ex,
       sql`SELECT ${opportunityGroup(g)} AS g, to_char(opportunities.closed_at AT TIME ZONE 'UTC', 'YYYY-MM') AS month, count(*) AS n, round(sum(opportunities.amount), 2)::text AS amount
-        FROM opportunities JOIN customers ON customers.id = opportunities.customer_id
+        FROM ${opportunitySource(s, g)}
         WHERE opportunities.status = 'WON' AND opportunities.currency = ${currency} AND ${opportunityFilter(p, s)}
           AND opportunities.closed_at >= ${from.toISOString()}::timestamptz AND opportunities.closed_at < ${to.toISOString()}::timestamptz
         GROUP BY 1, 2`,
@@ -99,7 +98,7 @@ export const pipelineRepository = {
     const [r] = await queryRows<{ n: string; amount: string }>(
       ex,
       sql`SELECT count(*) AS n, round(COALESCE(sum(opportunities.amount), 0), 2)::text AS amount
-        FROM opportunities JOIN customers ON customers.id = opportunities.customer_id
+        FROM ${opportunitySource(s, undefined)}
         WHERE opportunities.status = 'WON' AND opportunities.currency = ${currency} AND ${opportunityFilter(p, s)}
           AND opportunities.closed_at >= ${from.toISOString()}::timestamptz AND opportunities.closed_at < ${to.toISOString()}::timestamptz`,
     );

@@ -19,7 +19,10 @@ export type OpportunityScope = {
 const subtreeOf = (unitId: string): SQL =>
   sql`ARRAY(SELECT su.id FROM org_units su WHERE su.path LIKE (SELECT u.path FROM org_units u WHERE u.id = ${unitId}::uuid) || '%')`;
 
-/** Visible opportunities of the pipeline that match the filters. Needs `opportunities` and `customers` in the FROM list. */
+/**
+ * Visible opportunities of the pipeline that match the filters. Needs the FROM list `opportunitySource`
+ * gives for the same scope and grouping (`customers` is joined only when the source filter needs it).
+ */
 export function opportunityFilter(p: Principal, s: OpportunityScope): SQL {
   const parts: SQL[] = [sql`opportunities.pipeline_id = ${s.pipelineId}::uuid`, access.opportunity.visible(p)];
   if (s.ownerUnitId) parts.push(sql`opportunities.owner_unit_id = ANY(${subtreeOf(s.ownerUnitId)})`);
@@ -28,12 +31,34 @@ export function opportunityFilter(p: Principal, s: OpportunityScope): SQL {
   return sql.join(parts, sql` AND `);
 }
 
-// The outermost PARTNER unit at or above a unit: a partner's numbers include its sub-units'.
-const partnerOf = (unitId: SQL): SQL =>
-  sql`(SELECT pu.id::text FROM org_units ou JOIN org_units pu ON pu.kind = 'PARTNER' AND ou.path LIKE pu.path || '%'
-    WHERE ou.id = ${unitId} ORDER BY length(pu.path) LIMIT 1)`;
+/**
+ * The deal's customer is ACTIVE (frozen and merged customers' deals leave the open pipeline,
+ * docs/reports.md). An anti-join against the few customers that are not active (a partial index
+ * holds exactly them), so the reports do not join the whole customers table to read one column.
+ */
+export const customerActive: SQL = sql`NOT EXISTS (SELECT 1 FROM customers ic WHERE ic.id = opportunities.customer_id AND ic.status <> 'ACTIVE')`;
 
-/** The group key of an opportunity as text (null: no group, or the company's own staff for `partner`). */
+// Every unit with the outermost PARTNER unit at or above it (null for the company's own units): a
+// partner's numbers include its sub-units'. Joined once per report rather than looked up per row.
+const unitPartners: SQL = sql`(SELECT ou.id AS unit_id, (SELECT pu.id::text FROM org_units pu WHERE pu.kind = 'PARTNER' AND ou.path LIKE pu.path || '%'
+    ORDER BY length(pu.path) LIMIT 1) AS partner_id FROM org_units ou)`;
+
+/** A LEFT JOIN giving `alias.partner_id`, the partner of the unit in `unitCol`. */
+export const partnerJoin = (alias: string, unitCol: SQL): SQL =>
+  sql`LEFT JOIN ${unitPartners} ${sql.identifier(alias)} ON ${sql.identifier(alias)}.unit_id = ${unitCol}`;
+
+/**
+ * The FROM list of a report over opportunities: the table itself, its customer when the source filter or
+ * grouping reads the customer, and the unit → partner map when grouping by partner.
+ */
+export function opportunitySource(s: OpportunityScope, g: GroupBy | undefined): SQL {
+  const parts: SQL[] = [sql`opportunities`];
+  if (s.source || g === 'source') parts.push(sql`JOIN customers ON customers.id = opportunities.customer_id`);
+  if (g === 'partner') parts.push(partnerJoin('optn', sql`opportunities.owner_unit_id`));
+  return sql.join(parts, sql` `);
+}
+
+/** The group key of an opportunity as text (null: no group, or the company's own staff for `partner`). Needs `opportunitySource(…, g)`. */
 export function opportunityGroup(g: GroupBy | undefined): SQL {
   switch (g) {
     case 'unit':
@@ -41,7 +66,7 @@ export function opportunityGroup(g: GroupBy | undefined): SQL {
     case 'user':
       return sql`opportunities.owner_user_id::text`;
     case 'partner':
-      return partnerOf(sql`opportunities.owner_unit_id`);
+      return sql`optn.partner_id`;
     case 'source':
       return sql`customers.source_channel`;
     default:
@@ -49,22 +74,24 @@ export function opportunityGroup(g: GroupBy | undefined): SQL {
   }
 }
 
-/** The group key of a user's own work (interactions logged, actions done): the user, its unit or its partner. */
-export function userGroup(g: Exclude<GroupBy, 'source'>, userId: SQL, unitId: SQL): SQL {
+/**
+ * The group key of a user's own work (interactions logged, actions done): the user, its unit or its
+ * partner; `join` goes into the FROM list (the unit → partner map, for `partner`).
+ */
+export function userGroup(g: Exclude<GroupBy, 'source'>, userId: SQL, unitId: SQL): { key: SQL; join: SQL } {
   switch (g) {
     case 'user':
-      return sql`${userId}::text`;
+      return { key: sql`${userId}::text`, join: sql`` };
     case 'unit':
-      return sql`${unitId}::text`;
+      return { key: sql`${unitId}::text`, join: sql`` };
     case 'partner':
-      return partnerOf(unitId);
+      return { key: sql`uptn.partner_id`, join: partnerJoin('uptn', unitId) };
   }
 }
 
 /**
- * Opportunity rows as a CTE `opp (id, created_at, g, first_stage)`: visible, in the pipeline,
- * matching the filters, created before `until`. `first_stage` is the stage it was created in (the
- * first transition's origin; the current stage when it never moved).
+ * Opportunity rows as a CTE `opp (id, created_at, status, closed_at, amount, currency, stage_id, g)`:
+ * visible, in the pipeline, matching the filters, created before `until`.
  */
 export function opportunityCte(p: Principal, s: OpportunityScope, g: GroupBy | undefined, until: Date, activeSince?: Date): SQL {
   // An opportunity with neither its creation nor a move within [activeSince, until) cannot have
@@ -75,9 +102,8 @@ export function opportunityCte(p: Principal, s: OpportunityScope, g: GroupBy | u
     : sql``;
   return sql`opp AS (
     SELECT opportunities.id, opportunities.created_at, opportunities.status, opportunities.closed_at, opportunities.amount, opportunities.currency,
-      ${opportunityGroup(g)} AS g,
-      COALESCE((SELECT st.from_stage_id FROM stage_transitions st WHERE st.opportunity_id = opportunities.id ORDER BY st.at, st.id LIMIT 1), opportunities.stage_id) AS first_stage
-    FROM opportunities JOIN customers ON customers.id = opportunities.customer_id
+      opportunities.stage_id, ${opportunityGroup(g)} AS g
+    FROM ${opportunitySource(s, g)}
     WHERE ${opportunityFilter(p, s)} AND opportunities.created_at < ${until.toISOString()}::timestamptz${active}
   )`;
 }

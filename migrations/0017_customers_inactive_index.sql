@@ -1,0 +1,1 @@
+CREATE INDEX "customers_inactive_idx" ON "customers" USING btree ("id") WHERE "customers"."status" <> 'ACTIVE';
