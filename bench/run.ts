@@ -836,7 +836,8 @@ async function main(): Promise<void> {
 
   installSqlCapture();
   const database = await createDatabase({ url: benchUrl.toString(), poolSize: 4 });
-  const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, LOG_LEVEL: 'silent', DATABASE_URL: benchUrl.toString() });
+  // No background jobs in the precheck app: their statements would be counted as the request's own.
+  const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, LOG_LEVEL: 'silent', DATABASE_URL: benchUrl.toString(), JOBS_ENABLED: 'false' });
   const app = await buildApp(config, { database, migrate: false, logger: false });
   await app.ready();
   const nonce = String(Date.now() % 100000).padStart(5, '0');
