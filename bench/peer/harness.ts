@@ -23,9 +23,10 @@ const CUSTOMER_FIELDS: Record<string, string[]> = {
   creditStatus: ['creditStatus'],
   creditLimit: ['creditLimit'],
   creditCurrency: ['creditCurrency'],
-  valueClass: ['valueClass'],
-  valueScore: ['valueScore'],
-  churnRisk: ['churnRisk'],
+  // The computed value fields live in customer_values (one row per customer), read by its relation.
+  valueClass: ['customerValueByCustomerId { valueClass }'],
+  valueScore: ['customerValueByCustomerId { score }'],
+  churnRisk: ['customerValueByCustomerId { churnLevel }'],
   externalIds: ['externalIds'],
   ownerUserId: ['ownerUserId'],
   ownerUnitId: ['ownerUnitId'],

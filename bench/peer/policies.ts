@@ -112,6 +112,8 @@ const POLICIES: [table: string, using: string][] = [
   ['customers', customerArms('customers:read', 'customers')],
   // A contact is visible exactly when its customer is (the customers policy applies inside).
   ['contacts', `EXISTS (SELECT 1 FROM customers c WHERE c.id = contacts.customer_id)`],
+  // A customer's computed value: visible exactly when its customer is.
+  ['customer_values', `EXISTS (SELECT 1 FROM customers c WHERE c.id = customer_values.customer_id)`],
   // An interaction: its customer is visible and the caller's interactions:read covers that customer.
   ['interactions', `EXISTS (SELECT 1 FROM customers c WHERE c.id = interactions.customer_id AND ${customerArms('interactions:read', 'c')})`],
   ['users', `(users.id = (SELECT keel_peer.me()) OR (SELECT keel_peer.sees_all('users:read')) OR users.unit_id = ANY((SELECT keel_peer.reach_units('users:read'))::uuid[]))`],
