@@ -26,24 +26,34 @@ const externalIdOf = (row: unknown): string | null => {
 };
 
 /**
- * The set-based pass of a batch of customer rows (customers/bulk-write.ts): new, changed and unchanged rows are
- * written with one statement per table for the batch. A row whose external id an earlier row of the batch also
- * names runs as an upsert after it (the earlier row changes the record first); faulty rows, and every row the
- * pass leaves, are answered by the upsert, which names their fault as a single PUT does.
+ * The rows of a batch a set-based pass may decide: those that parse with `schema`, the first row of each external id
+ * only. Faulty rows and later rows of an external id are left to their row's upsert, which answers them as a single
+ * PUT would.
  */
-async function customerBatch(tx: Tx, p: Principal, system: string, batch: readonly BatchRow[], customers: CustomerService): Promise<Map<number, RowOutcome>> {
-  const items: BulkUpsertItem[] = [];
+function firstRowPerExternalId<S extends z.ZodType>(batch: readonly BatchRow[], schema: S): { key: number; externalId: string; body: z.output<S> }[] {
+  const items: { key: number; externalId: string; body: z.output<S> }[] = [];
   const seen = new Set<string>();
   for (const { index, row } of batch) {
     try {
       const { externalId, body } = splitRow(row);
       if (seen.has(externalId)) continue;
       seen.add(externalId);
-      items.push({ key: index, externalId, body: parseBody(upsertCustomerBody, body) });
+      items.push({ key: index, externalId, body: parseBody(schema, body) });
     } catch {
       // answered by the row's upsert
     }
   }
+  return items;
+}
+
+/**
+ * The set-based pass of a batch of customer rows (customers/bulk-write.ts): new, changed and unchanged rows are
+ * written with one statement per table for the batch. A row whose external id an earlier row of the batch also
+ * names runs as an upsert after it (the earlier row changes the record first); faulty rows, and every row the
+ * pass leaves, are answered by the upsert, which names their fault as a single PUT does.
+ */
+async function customerBatch(tx: Tx, p: Principal, system: string, batch: readonly BatchRow[], customers: CustomerService): Promise<Map<number, RowOutcome>> {
+  const items: BulkUpsertItem[] = firstRowPerExternalId(batch, upsertCustomerBody);
   return customers.writeCustomerBatch(tx, p, system, items);
 }
 
@@ -94,18 +104,7 @@ export function createIntegrationService(database: Database, deps: { customers: 
       return runBulk(database, req.rows, { atomic: req.atomic }, {
         prepare: async (tx, batch) => {
           versions.clear();
-          const items: BulkOrderItem[] = [];
-          const seen = new Set<string>();
-          for (const { index, row } of batch) {
-            try {
-              const { externalId, body } = splitRow(row);
-              if (seen.has(externalId)) continue;
-              seen.add(externalId);
-              items.push({ key: index, externalId, body: parseBody(upsertOrderBody, body) });
-            } catch {
-              // answered by the row's upsert
-            }
-          }
+          const items: BulkOrderItem[] = firstRowPerExternalId(batch, upsertOrderBody);
           const unchanged = await unchangedOrderRows(tx, p, req.system, items);
           const held = await findRecordsByExternalIds(tx, 'order', req.system, batch.map((b) => externalIdOf(b.row)).filter((x): x is string => x !== null));
           const visible = await ambientTransaction.run({ tx: tx as Tx }, () => orders.byIds(p, [...held.values()]));
