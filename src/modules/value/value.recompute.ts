@@ -112,6 +112,23 @@ const result = (c: Counts | undefined, actions: number): RecomputeResult => ({
   actions,
 });
 
+// A full run's transaction: the grouped scans' hash tables and the ranking's sort get room in memory.
+export const FULL_RUN_SETTINGS = [`SET LOCAL work_mem = '256MB'`, `SET LOCAL jit = off`];
+
+/** The incremental update of the customers `target` selects as one statement: compute, write, and the counts and alertable rows it answers. */
+export function rescoreSql(actor: Principal, model: Model, target: SQL | 'all', cause: ValueCause, cuts: { aMin: string | null; cMax: string | null }): SQL {
+  const computed = staleSql(model, classedSql(model.config, computeSql(model.config, target), { full: false, ...cuts }));
+  return sql`WITH ch AS MATERIALIZED (${computed}), ${writesSql(actor, model, cause, true)}
+    SELECT ${COUNTS}, jsonb_agg(jsonb_build_object('customer_id', customer_id, 'owner_user_id', owner_user_id, 'name', name, 'had_value', had_value,
+      'old_class', old_class, 'value_class', value_class, 'old_churn', old_churn, 'churn_level', churn_level)) FILTER (WHERE ${ALERTABLE}) AS alerts FROM ch`;
+}
+
+/** A full run's computed rows whose stored value would change, with only the columns the writes and alerts read. */
+export function changesSql(model: Model): SQL {
+  const computed = staleSql(model, classedSql(model.config, computeSql(model.config, 'all'), { full: true }));
+  return sql`SELECT customer_id, name, owner_user_id, owner_unit_id, had_value, stale, ${cols('', STORED)}, old_score, old_class, old_churn FROM (${computed}) x WHERE x.stale`;
+}
+
 /**
  * Recomputes the value of the customers `target` selects, in the caller's transaction: the
  * customer_values rows, history, events and audit rows for what changed, and the key actions (see
@@ -125,30 +142,21 @@ const result = (c: Counts | undefined, actions: number): RecomputeResult => ({
  * one statement, plus the alert statements only when a class or churn level moved.
  */
 export async function recompute(tx: Executor, actor: Principal, model: Model, target: SQL | 'all', cause: ValueCause, mode: RecomputeMode): Promise<RecomputeResult> {
-  const computed = staleSql(model, classedSql(model.config, computeSql(model.config, target), mode));
   if (!mode.full) {
     // The same text for every write under one model version: prepared once per connection, and
     // planned once too (its plan does not depend on the customer ids; planning it each time cost more
     // than running it). The setting is put back for the rest of the caller's transaction.
     const [was] = await queryRows<{ mode: string }>(tx, sql`SELECT current_setting('plan_cache_mode') AS mode, set_config('plan_cache_mode', 'force_generic_plan', true)`);
-    const [row] = await queryRowsNamed<Counts & { alerts: unknown[] | null }>(
-      tx,
-      'value_rescore',
-      sql`WITH ch AS MATERIALIZED (${computed}), ${writesSql(actor, model, cause, true)}
-        SELECT ${COUNTS}, jsonb_agg(jsonb_build_object('customer_id', customer_id, 'owner_user_id', owner_user_id, 'name', name, 'had_value', had_value,
-          'old_class', old_class, 'value_class', value_class, 'old_churn', old_churn, 'churn_level', churn_level)) FILTER (WHERE ${ALERTABLE}) AS alerts FROM ch`,
-    );
+    const [row] = await queryRowsNamed<Counts & { alerts: unknown[] | null }>(tx, 'value_rescore', rescoreSql(actor, model, target, cause, mode));
     await tx.execute(sql`SELECT set_config('plan_cache_mode', ${was?.mode ?? 'auto'}, true)`);
     const moved = row?.alerts ?? [];
     const actions = moved.length ? await alerts(tx, actor, sql`jsonb_to_recordset(${JSON.stringify(moved)}::jsonb) AS r(${sql.raw(ALERT_COLUMNS)})`, true) : 0;
     return result(row, actions);
   }
-  // The window functions of the ranking sort every customer: room for that sort in memory.
-  await tx.execute(sql`SET LOCAL work_mem = '256MB'`);
+  for (const setting of FULL_RUN_SETTINGS) await tx.execute(sql.raw(setting));
   const table = sql.identifier(`value_changes_${++seq}`);
   // Only the columns the writes and alerts read: the table is as narrow as it can be.
-  await tx.execute(sql`CREATE TEMP TABLE ${table} ON COMMIT DROP AS
-    SELECT customer_id, name, owner_user_id, owner_unit_id, had_value, stale, ${cols('', STORED)}, old_score, old_class, old_churn FROM (${computed}) x WHERE x.stale`);
+  await tx.execute(sql`CREATE TEMP TABLE ${table} ON COMMIT DROP AS ${changesSql(model)}`);
   await tx.execute(sql`ANALYZE ${table}`);
   const [counts] = await queryRows<Counts & { alertable: string }>(
     tx,
