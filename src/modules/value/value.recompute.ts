@@ -129,6 +129,12 @@ export function changesSql(model: Model): SQL {
   return sql`SELECT customer_id, name, owner_user_id, owner_unit_id, had_value, stale, ${cols('', STORED)}, old_score, old_class, old_churn FROM (${computed}) x WHERE x.stale`;
 }
 
+/** A full run's one write statement over `table`, its changed rows (see writesSql), answering the counts. */
+export function changesWriteSql(actor: Principal, model: Model, cause: ValueCause, table: SQL): SQL {
+  return sql`WITH ch AS (SELECT * FROM ${table}), ${writesSql(actor, model, cause, false)}
+    SELECT ${COUNTS}, count(*) FILTER (WHERE ${ALERTABLE}) AS alertable FROM ch`;
+}
+
 /**
  * Recomputes the value of the customers `target` selects, in the caller's transaction: the
  * customer_values rows, history, events and audit rows for what changed, and the key actions (see
@@ -158,11 +164,7 @@ export async function recompute(tx: Executor, actor: Principal, model: Model, ta
   // Only the columns the writes and alerts read: the table is as narrow as it can be.
   await tx.execute(sql`CREATE TEMP TABLE ${table} ON COMMIT DROP AS ${changesSql(model)}`);
   await tx.execute(sql`ANALYZE ${table}`);
-  const [counts] = await queryRows<Counts & { alertable: string }>(
-    tx,
-    sql`WITH ch AS (SELECT * FROM ${table}), ${writesSql(actor, model, cause, false)}
-      SELECT ${COUNTS}, count(*) FILTER (WHERE ${ALERTABLE}) AS alertable FROM ch`,
-  );
+  const [counts] = await queryRows<Counts & { alertable: string }>(tx, changesWriteSql(actor, model, cause, sql`${table}`));
   const actions = Number(counts?.alertable ?? 0) > 0 ? await alerts(tx, actor, sql`${table}`, false) : 0;
   // Every customer was computed; the counts above are of those whose value changed.
   const [all] = await queryRows<{ n: string }>(tx, sql`SELECT count(*) AS n FROM customers`);
