@@ -64,7 +64,7 @@ async function main(): Promise<void> {
       const cuts = (await c.query(`SELECT a_min_score::text AS a, c_max_score::text AS cm FROM value_runs WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1`)).rows[0] as
         | { a: string | null; cm: string | null }
         | undefined;
-      const q = rescoreSql(actor, m, valueRepository.targetOf([cust.id]) as SQL, 'ORDER', { aMin: cuts?.a ?? null, cMax: cuts?.cm ?? null });
+      const q = rescoreSql(actor, m, valueRepository.targetOf([cust.id]) as SQL, 'ORDER', { full: false, aMin: cuts?.a ?? null, cMax: cuts?.cm ?? null, planMode: 'auto' });
       out += await explain(c, 'one: incremental statement', q);
     }
   } finally {
