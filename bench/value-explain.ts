@@ -12,7 +12,7 @@ import type { Principal } from '../src/lib/access.js';
 //  - write: a full run's write statement (values, history, events) over its table of changed rows;
 //  - one: the incremental statement for one ranked buyer with orders (compute, write, history, events).
 // Each runs under EXPLAIN (ANALYZE, BUFFERS) in a transaction that is rolled back, so nothing is kept.
-// Prints the execution time and the top of the plan; BENCH_EXPLAIN_OUT=<file> writes the full plans.
+// BENCH_EXPLAIN_ANALYZE=0 shows the plans without running them. Prints the execution time and the top of the plan; BENCH_EXPLAIN_OUT=<file> writes the full plans.
 // Usage: BENCH_DB_URL=postgresql://…/keel_bench_value_default npx tsx bench/value-explain.ts [full|write|one]
 
 const url = process.env.BENCH_DB_URL;
@@ -22,6 +22,7 @@ if (!url) {
 }
 const which = process.argv[2];
 const dialect = new PgDialect();
+const analyze = process.env.BENCH_EXPLAIN_ANALYZE !== '0';
 
 async function explain(c: pg.Client, label: string, q: SQL, settings: string[] = [], before: SQL[] = []): Promise<string> {
   const { sql: text, params } = dialect.sqlToQuery(q);
@@ -33,7 +34,7 @@ async function explain(c: pg.Client, label: string, q: SQL, settings: string[] =
       await c.query(q0.sql, q0.params as unknown[]);
     }
     const t = Date.now();
-    const res = await c.query(`EXPLAIN (ANALYZE, BUFFERS, SETTINGS) ${text}`, params as unknown[]);
+    const res = await c.query(`EXPLAIN (${analyze ? 'ANALYZE, BUFFERS, ' : ''}SETTINGS) ${text}`, params as unknown[]);
     const plan = res.rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
     console.log(`\n== ${label}: ${Date.now() - t} ms wall\n${plan.split('\n').filter((l) => /Execution Time|Planning Time|JIT|Timing|Settings/.test(l)).join('\n')}`);
     return `== ${label}\n${plan}\n`;
