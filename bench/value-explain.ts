@@ -23,6 +23,8 @@ if (!url) {
 const which = process.argv[2];
 const dialect = new PgDialect();
 const analyze = process.env.BENCH_EXPLAIN_ANALYZE !== '0';
+// More settings for the full statement, after a full run's own (e.g. BENCH_EXPLAIN_SET="SET LOCAL work_mem = '512MB'"), one per ';'.
+const extra = (process.env.BENCH_EXPLAIN_SET ?? '').split(';').filter((x) => x.trim());
 
 async function explain(c: pg.Client, label: string, q: SQL, settings: string[] = [], before: SQL[] = []): Promise<string> {
   const { sql: text, params } = dialect.sqlToQuery(q);
@@ -50,7 +52,7 @@ async function main(): Promise<void> {
   const m: Model = { version: model!.version, config: model!.config };
   let out = '';
   try {
-    if (!which || which === 'full') out += await explain(c, 'full: changed rows', changesSql(m), FULL_RUN_SETTINGS);
+    if (!which || which === 'full') out += await explain(c, 'full: changed rows', changesSql(m), [...FULL_RUN_SETTINGS, ...extra]);
     const admin = (await c.query(`SELECT u.id, u.email, u.name, u.unit_id, o.path FROM users u JOIN org_units o ON o.id = u.unit_id WHERE lower(u.email) = 'admin@example.com'`))
       .rows[0] as { id: string; email: string; name: string; unit_id: string; path: string };
     const actor: Principal = { userId: admin.id, email: admin.email, name: admin.name, kind: 'HUMAN', unitId: admin.unit_id, unitPath: admin.path, partnerPath: null, roles: [], delegatorIds: [] };
