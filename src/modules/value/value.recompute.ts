@@ -12,7 +12,9 @@ export type ValueCause = (typeof VALUE_CAUSES)[number];
 
 export type Model = { version: number; config: ValueModelConfig };
 export type RecomputeResult = { customers: number; scoreChanged: number; classChanged: number; churnChanged: number; actions: number };
-export type RecomputeMode = { full: true } | { full: false; aMin: string | null; cMax: string | null };
+// An incremental update: the class cut-offs of the last full run, and the plan_cache_mode setting to put back (see modelAndCuts).
+export type RescoreMode = { full: false; aMin: string | null; cMax: string | null; planMode: string };
+export type RecomputeMode = { full: true } | RescoreMode;
 
 // A full run's changed rows go to a temporary table of its own (dropped at commit), so two runs in one transaction do not meet.
 let seq = 0;
@@ -112,6 +114,36 @@ const result = (c: Counts | undefined, actions: number): RecomputeResult => ({
   actions,
 });
 
+// A full run's transaction: the grouped scans' hash tables and the ranking's sort get room in memory.
+export const FULL_RUN_SETTINGS = [`SET LOCAL work_mem = '256MB'`, `SET LOCAL jit = off`];
+
+/** The incremental update of the customers `target` selects as one statement: compute, write, and the counts and alertable rows it answers. */
+export function rescoreSql(actor: Principal, model: Model, target: SQL | 'all', cause: ValueCause, mode: RescoreMode): SQL {
+  const computed = staleSql(model, classedSql(model.config, computeSql(model.config, target), mode));
+  // The statement is run under a generic plan (chosen when it starts); it puts the caller's plan_cache_mode back itself.
+  return sql`WITH ch AS MATERIALIZED (${computed}), ${writesSql(actor, model, cause, true)}
+    SELECT ${COUNTS}, jsonb_agg(jsonb_build_object('customer_id', customer_id, 'owner_user_id', owner_user_id, 'name', name, 'had_value', had_value,
+      'old_class', old_class, 'value_class', value_class, 'old_churn', old_churn, 'churn_level', churn_level)) FILTER (WHERE ${ALERTABLE}) AS alerts,
+      set_config('plan_cache_mode', ${mode.planMode}, true) AS plan_mode FROM ch`;
+}
+
+/**
+ * A full run's computed rows whose stored value would change, with only the columns the writes and
+ * alerts read, in the order of customer ids: the writes then meet the indexes on customer_id (and the
+ * foreign key's lookups in customers) in key order rather than at random.
+ */
+export function changesSql(model: Model): SQL {
+  const computed = staleSql(model, classedSql(model.config, computeSql(model.config, 'all'), { full: true }));
+  return sql`SELECT customer_id, name, owner_user_id, owner_unit_id, had_value, stale, ${cols('', STORED)}, old_score, old_class, old_churn FROM (${computed}) x WHERE x.stale
+    ORDER BY customer_id`;
+}
+
+/** A full run's one write statement over `table`, its changed rows (see writesSql), answering the counts. */
+export function changesWriteSql(actor: Principal, model: Model, cause: ValueCause, table: SQL): SQL {
+  return sql`WITH ch AS (SELECT * FROM ${table}), ${writesSql(actor, model, cause, false)}
+    SELECT ${COUNTS}, count(*) FILTER (WHERE ${ALERTABLE}) AS alertable FROM ch`;
+}
+
 /**
  * Recomputes the value of the customers `target` selects, in the caller's transaction: the
  * customer_values rows, history, events and audit rows for what changed, and the key actions (see
@@ -125,36 +157,22 @@ const result = (c: Counts | undefined, actions: number): RecomputeResult => ({
  * one statement, plus the alert statements only when a class or churn level moved.
  */
 export async function recompute(tx: Executor, actor: Principal, model: Model, target: SQL | 'all', cause: ValueCause, mode: RecomputeMode): Promise<RecomputeResult> {
-  const computed = staleSql(model, classedSql(model.config, computeSql(model.config, target), mode));
   if (!mode.full) {
     // The same text for every write under one model version: prepared once per connection, and
     // planned once too (its plan does not depend on the customer ids; planning it each time cost more
-    // than running it). The setting is put back for the rest of the caller's transaction.
-    const [was] = await queryRows<{ mode: string }>(tx, sql`SELECT current_setting('plan_cache_mode') AS mode, set_config('plan_cache_mode', 'force_generic_plan', true)`);
-    const [row] = await queryRowsNamed<Counts & { alerts: unknown[] | null }>(
-      tx,
-      'value_rescore',
-      sql`WITH ch AS MATERIALIZED (${computed}), ${writesSql(actor, model, cause, true)}
-        SELECT ${COUNTS}, jsonb_agg(jsonb_build_object('customer_id', customer_id, 'owner_user_id', owner_user_id, 'name', name, 'had_value', had_value,
-          'old_class', old_class, 'value_class', value_class, 'old_churn', old_churn, 'churn_level', churn_level)) FILTER (WHERE ${ALERTABLE}) AS alerts FROM ch`,
-    );
-    await tx.execute(sql`SELECT set_config('plan_cache_mode', ${was?.mode ?? 'auto'}, true)`);
+    // than running it): modelAndCuts set plan_cache_mode to force_generic_plan in its round trip, and
+    // the statement puts the caller's setting back as it ends, so neither costs a round trip of its own.
+    const [row] = await queryRowsNamed<Counts & { alerts: unknown[] | null }>(tx, 'value_rescore', rescoreSql(actor, model, target, cause, mode));
     const moved = row?.alerts ?? [];
     const actions = moved.length ? await alerts(tx, actor, sql`jsonb_to_recordset(${JSON.stringify(moved)}::jsonb) AS r(${sql.raw(ALERT_COLUMNS)})`, true) : 0;
     return result(row, actions);
   }
-  // The window functions of the ranking sort every customer: room for that sort in memory.
-  await tx.execute(sql`SET LOCAL work_mem = '256MB'`);
+  for (const setting of FULL_RUN_SETTINGS) await tx.execute(sql.raw(setting));
   const table = sql.identifier(`value_changes_${++seq}`);
   // Only the columns the writes and alerts read: the table is as narrow as it can be.
-  await tx.execute(sql`CREATE TEMP TABLE ${table} ON COMMIT DROP AS
-    SELECT customer_id, name, owner_user_id, owner_unit_id, had_value, stale, ${cols('', STORED)}, old_score, old_class, old_churn FROM (${computed}) x WHERE x.stale`);
+  await tx.execute(sql`CREATE TEMP TABLE ${table} ON COMMIT DROP AS ${changesSql(model)}`);
   await tx.execute(sql`ANALYZE ${table}`);
-  const [counts] = await queryRows<Counts & { alertable: string }>(
-    tx,
-    sql`WITH ch AS (SELECT * FROM ${table}), ${writesSql(actor, model, cause, false)}
-      SELECT ${COUNTS}, count(*) FILTER (WHERE ${ALERTABLE}) AS alertable FROM ch`,
-  );
+  const [counts] = await queryRows<Counts & { alertable: string }>(tx, changesWriteSql(actor, model, cause, sql`${table}`));
   const actions = Number(counts?.alertable ?? 0) > 0 ? await alerts(tx, actor, sql`${table}`, false) : 0;
   // Every customer was computed; the counts above are of those whose value changed.
   const [all] = await queryRows<{ n: string }>(tx, sql`SELECT count(*) AS n FROM customers`);

@@ -62,16 +62,22 @@ export const valueRepository = {
     return row;
   },
 
-  /** The model in force and the class cut-offs of the last full recomputation, in one round trip (what an incremental update needs). */
-  async modelAndCuts(ex: Executor): Promise<{ model: Model; aMin: string | null; cMax: string | null }> {
-    const [row] = await queryRows<{ version: number; config: ValueModelConfig; a_min: string | null; c_max: string | null }>(
+  /**
+   * The model in force and the class cut-offs of the last full recomputation, in one round trip (what
+   * an incremental update needs). The same round trip sets `plan_cache_mode` to `force_generic_plan`
+   * for the rest of the transaction, for the rescoring statement that follows (see recompute), and
+   * answers the setting it replaced (`planMode`), which that statement puts back.
+   */
+  async modelAndCuts(ex: Executor): Promise<{ model: Model; aMin: string | null; cMax: string | null; planMode: string }> {
+    const [row] = await queryRows<{ version: number; config: ValueModelConfig; a_min: string | null; c_max: string | null; plan_mode: string }>(
       ex,
-      sql`SELECT m.version, m.config, r.a_min_score::text AS a_min, r.c_max_score::text AS c_max
+      sql`SELECT m.version, m.config, r.a_min_score::text AS a_min, r.c_max_score::text AS c_max,
+          current_setting('plan_cache_mode') AS plan_mode, set_config('plan_cache_mode', 'force_generic_plan', true) AS plan_mode_set
         FROM (SELECT version, config FROM value_models ORDER BY version DESC LIMIT 1) m
         LEFT JOIN LATERAL (SELECT a_min_score, c_max_score FROM value_runs WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1) r ON true`,
     );
     if (!row) throw new Error('no value model: the migrations insert version 1');
-    return { model: { version: row.version, config: row.config }, aMin: row.a_min, cMax: row.c_max };
+    return { model: { version: row.version, config: row.config }, aMin: row.a_min, cMax: row.c_max, planMode: row.plan_mode };
   },
 
   /** The cut-offs of the last full recomputation (null before the first). */

@@ -54,8 +54,8 @@ export async function recomputeCustomers(tx: Executor, actor: Principal | 'syste
   const ids = [...new Set(customerIds)];
   if (ids.length === 0) return null;
   const who = actor === 'system' ? await systemPrincipal(tx) : actor;
-  const { model, aMin, cMax } = await repo.modelAndCuts(tx);
-  return recompute(tx, who, model, repo.targetOf(ids), cause, { full: false, aMin, cMax });
+  const { model, aMin, cMax, planMode } = await repo.modelAndCuts(tx);
+  return recompute(tx, who, model, repo.targetOf(ids), cause, { full: false, aMin, cMax, planMode });
 }
 
 export type ValueServiceOptions = {

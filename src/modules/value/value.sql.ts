@@ -52,6 +52,8 @@ export function computeSql(m: ValueModelConfig, target: SQL | 'all'): SQL {
     RANKED_STAGES.map((s) => sql`${s}`),
     sql`, `,
   )}))`;
+  // A churn signal raised: only for a ranked customer, and never unknown (a missing credit status raises nothing).
+  const flag = (raised: SQL) => sql`coalesce(inputs.ranked AND (${raised}), false)`;
   const prevSince = (kind: string) =>
     sql`(SELECT (s->>'since')::timestamptz FROM jsonb_array_elements(old.churn_signals) s WHERE s->>'kind' = ${kind} LIMIT 1)`;
   return sql`WITH t AS (
@@ -89,31 +91,37 @@ export function computeSql(m: ValueModelConfig, target: SQL | 'all'): SQL {
         coalesce(rev.recent, 0) AS recent, coalesce(rev.past, 0) AS past, coalesce(lost.n, 0) AS lost_deals, lost.first_at AS first_lost
       FROM t LEFT JOIN rev ON rev.customer_id = t.id LEFT JOIN pipe ON pipe.customer_id = t.id LEFT JOIN cst ON cst.customer_id = t.id
         LEFT JOIN ref ON ref.customer_id = t.id LEFT JOIN touch ON touch.customer_id = t.id LEFT JOIN lost ON lost.customer_id = t.id
-    ), scored AS (
+    ), flagged AS (
       SELECT inputs.*, ${scoreSql(m, 'inputs')} AS score,
-        old.customer_id IS NOT NULL AS had_value, old.score AS old_score, old.value_class AS old_class, coalesce(old.churn_level, 'NONE') AS old_churn,
-        old.model_version AS old_model_version, old.revenue AS old_revenue, old.expected_sales AS old_expected_sales, old.cost AS old_cost,
-        old.reference_level AS old_reference_level, old.credit_status AS old_credit_status, old.churn_signals AS old_signals,
-        CASE WHEN NOT inputs.ranked THEN '[]'::jsonb ELSE (SELECT coalesce(jsonb_agg(sig ORDER BY sig->>'kind'), '[]'::jsonb) FROM (VALUES
-          (CASE WHEN inputs.last_contact < now() - ${days(c.noContactDays)} THEN jsonb_build_object('kind', 'NO_CONTACT',
-            'detail', 'No contact since ' || to_char(inputs.last_contact AT TIME ZONE 'UTC', 'YYYY-MM-DD') || ' (' || ${num(c.noContactDays)} || ' days or more)',
-            'since', ${iso(sql`inputs.last_contact + ${days(c.noContactDays)}`)}) END),
-          (CASE WHEN inputs.past > 0 AND inputs.recent < (inputs.past / 2) * (100 - ${num(c.orderDropPercent)}) / 100 THEN jsonb_build_object('kind', 'ORDER_DROP',
-            'detail', 'Ordered ' || ${amount(sql`inputs.recent`)} || ' in the last ' || ${num(c.orderWindowDays)} || ' days against ' || ${amount(sql`inputs.past / 2`)}
-              || ' on average in each ' || ${num(c.orderWindowDays)} || '-day period of the year before',
-            'since', ${iso(sql`coalesce(${prevSince('ORDER_DROP')}, now())`)}) END),
-          (CASE WHEN inputs.complaints >= ${num(c.complaints)} THEN jsonb_build_object('kind', 'COMPLAINTS',
-            'detail', inputs.complaints || ' complaints in the last ' || ${num(c.complaintWindowDays)} || ' days', 'since', ${iso(sql`inputs.first_complaint`)}) END),
-          (CASE WHEN inputs.lost_deals >= ${num(c.lostDeals)} THEN jsonb_build_object('kind', 'LOST_DEAL',
-            'detail', inputs.lost_deals || ' lost deal(s) in the last ' || ${num(c.lostDealWindowDays)} || ' days', 'since', ${iso(sql`inputs.first_lost`)}) END),
-          (CASE WHEN inputs.credit_status = 'BLOCKED' THEN jsonb_build_object('kind', 'CREDIT', 'detail', 'Credit blocked by the ERP',
-            'since', ${iso(sql`coalesce(${prevSince('CREDIT')}, now())`)}) END)
-        ) AS v(sig) WHERE sig IS NOT NULL) END AS churn_signals
-      FROM inputs LEFT JOIN customer_values old ON old.customer_id = inputs.customer_id
+        ${flag(sql`inputs.credit_status = 'BLOCKED'`)} AS f_credit,
+        ${flag(sql`inputs.complaints >= ${num(c.complaints)}`)} AS f_complaints,
+        ${flag(sql`inputs.lost_deals >= ${num(c.lostDeals)}`)} AS f_lost,
+        ${flag(sql`inputs.last_contact < now() - ${days(c.noContactDays)}`)} AS f_contact,
+        ${flag(sql`inputs.past > 0 AND inputs.recent < (inputs.past / 2) * (100 - ${num(c.orderDropPercent)}) / 100`)} AS f_drop
+      FROM inputs
+    ), counted AS (
+      SELECT flagged.*, f_credit::int + f_complaints::int + f_lost::int + f_contact::int + f_drop::int AS signal_count FROM flagged
     )
-    SELECT scored.*, CASE WHEN jsonb_array_length(churn_signals) = 0 THEN 'NONE'
-        WHEN jsonb_array_length(churn_signals) >= ${num(c.highSignals)} THEN 'HIGH' ELSE 'WATCH' END AS churn_level
-    FROM scored`;
+    SELECT counted.*, CASE WHEN signal_count = 0 THEN 'NONE' WHEN signal_count >= ${num(c.highSignals)} THEN 'HIGH' ELSE 'WATCH' END AS churn_level,
+      old.customer_id IS NOT NULL AS had_value, old.score AS old_score, old.value_class AS old_class, coalesce(old.churn_level, 'NONE') AS old_churn,
+      old.model_version AS old_model_version, old.revenue AS old_revenue, old.expected_sales AS old_expected_sales, old.cost AS old_cost,
+      old.reference_level AS old_reference_level, old.credit_status AS old_credit_status, old.churn_signals AS old_signals,
+      -- The signals in the order of their kinds, built only for a customer with one raised (the rest share an empty array).
+      CASE WHEN signal_count = 0 THEN '[]'::jsonb ELSE to_jsonb(array_remove(ARRAY[
+        CASE WHEN f_complaints THEN jsonb_build_object('kind', 'COMPLAINTS',
+          'detail', complaints || ' complaints in the last ' || ${num(c.complaintWindowDays)} || ' days', 'since', ${iso(sql`first_complaint`)}) END,
+        CASE WHEN f_credit THEN jsonb_build_object('kind', 'CREDIT', 'detail', 'Credit blocked by the ERP',
+          'since', ${iso(sql`coalesce(${prevSince('CREDIT')}, now())`)}) END,
+        CASE WHEN f_lost THEN jsonb_build_object('kind', 'LOST_DEAL',
+          'detail', lost_deals || ' lost deal(s) in the last ' || ${num(c.lostDealWindowDays)} || ' days', 'since', ${iso(sql`first_lost`)}) END,
+        CASE WHEN f_contact THEN jsonb_build_object('kind', 'NO_CONTACT',
+          'detail', 'No contact since ' || to_char(last_contact AT TIME ZONE 'UTC', 'YYYY-MM-DD') || ' (' || ${num(c.noContactDays)} || ' days or more)',
+          'since', ${iso(sql`last_contact + ${days(c.noContactDays)}`)}) END,
+        CASE WHEN f_drop THEN jsonb_build_object('kind', 'ORDER_DROP',
+          'detail', 'Ordered ' || ${amount(sql`recent`)} || ' in the last ' || ${num(c.orderWindowDays)} || ' days against ' || ${amount(sql`past / 2`)}
+            || ' on average in each ' || ${num(c.orderWindowDays)} || '-day period of the year before',
+          'since', ${iso(sql`coalesce(${prevSince('ORDER_DROP')}, now())`)}) END]::jsonb[], NULL)) END AS churn_signals
+    FROM counted LEFT JOIN customer_values old ON old.customer_id = counted.customer_id`;
 }
 
 /**
@@ -125,13 +133,16 @@ export function computeSql(m: ValueModelConfig, target: SQL | 'all'): SQL {
  */
 export function classedSql(m: ValueModelConfig, computed: SQL, mode: { full: true } | { full: false; aMin: string | null; cMax: string | null }): SQL {
   if (mode.full) {
-    return sql`SELECT x.*, CASE WHEN NOT x.ranked THEN NULL
-        WHEN x.at_or_above <= ceil(x.n * ${num(m.aPercent)} / 100.0) THEN 'A'
-        WHEN x.rank_asc <= ceil(x.n * ${num(m.cPercent)} / 100.0) THEN 'C' ELSE 'B' END AS value_class
-      FROM (SELECT c.*, count(*) FILTER (WHERE c.ranked) OVER () AS n,
-          count(*) OVER (PARTITION BY c.ranked ORDER BY c.score DESC) AS at_or_above,
-          rank() OVER (PARTITION BY c.ranked ORDER BY c.score ASC) AS rank_asc
-        FROM (${computed}) c) x`;
+    // The cut-offs from the ranked customers' scores, counted per distinct score (at most 10 001 of
+    // them): the same classes as ranking every customer by score, without sorting a million wide rows.
+    // A customer has `at_or_above` customers scoring at or above it and rank 1 + (those scoring below).
+    return sql`WITH c AS MATERIALIZED (${computed}),
+      hist AS (SELECT score, count(*) AS k FROM c WHERE ranked GROUP BY score),
+      cum AS (SELECT score, sum(k) OVER () AS n, sum(k) OVER (ORDER BY score DESC) AS at_or_above, sum(k) OVER (ORDER BY score ASC) - k + 1 AS rank_asc FROM hist),
+      cuts AS (SELECT min(score) FILTER (WHERE at_or_above <= ceil(n * ${num(m.aPercent)} / 100.0)) AS a_min,
+        max(score) FILTER (WHERE rank_asc <= ceil(n * ${num(m.cPercent)} / 100.0)) AS c_max FROM cum)
+      SELECT c.*, CASE WHEN NOT c.ranked THEN NULL WHEN c.score >= cuts.a_min THEN 'A' WHEN c.score <= cuts.c_max THEN 'C' ELSE 'B' END AS value_class
+      FROM c CROSS JOIN cuts`;
   }
   const a = mode.aMin === null ? sql`NULL::numeric` : sql`${mode.aMin}::numeric`;
   const cm = mode.cMax === null ? sql`NULL::numeric` : sql`${mode.cMax}::numeric`;
