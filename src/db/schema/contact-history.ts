@@ -35,6 +35,10 @@ export const interactions = pgTable(
     index('interactions_contact_idx').on(t.contactId),
     index('interactions_actor_idx').on(t.actorId),
     index('interactions_behalf_idx').on(t.onBehalfOfId),
+    // Activity within a period (sales performance): the range, with the columns the count joins on;
+    // per actor when the caller reaches only some users (a partner manager: its users' rows of the period).
+    index('interactions_occurred_idx').on(t.occurredAt, t.customerId, t.actorId),
+    index('interactions_actor_occurred_idx').on(t.actorId, t.occurredAt, t.customerId),
   ],
 );
 

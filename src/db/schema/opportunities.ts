@@ -177,5 +177,7 @@ export const actions = pgTable(
     uniqueIndex('actions_handoff_idx').on(t.handoffId),
     index('actions_created_by_idx').on(t.createdBy),
     index('actions_behalf_idx').on(t.onBehalfOfId),
+    // Actions completed within a period (sales performance).
+    index('actions_done_idx').on(t.completedAt).where(sql`${t.status} = 'DONE'`),
   ],
 );

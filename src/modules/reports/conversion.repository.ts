@@ -54,7 +54,9 @@ export const conversionRepository = {
         -- Walked once in order per opportunity: the highest rank reached before each entry, the highest
         -- overall, and the outcome it stands at by the period's end. An entry first reaches the open
         -- stages above everything before it and up to its own rank: one row per stage reached.
-        run AS (
+        -- Materialized: joined to the few open stages, the walk is done once and its rows rescanned,
+        -- rather than the windows recomputed for every open stage.
+        run AS MATERIALIZED (
           SELECT ev.id, ev.g, ev.at, ev.rank,
             max(ev.rank) OVER (PARTITION BY ev.id ORDER BY ev.at, ev.seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before,
             max(ev.rank) OVER whole AS top,
