@@ -1,5 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
+import { insertJsonRows } from '../db/json-rows.js';
 import { auditLog, events } from '../db/schema/index.js';
 import type { Principal } from './access.js';
 
@@ -22,11 +23,13 @@ export async function recordChange(tx: Executor, p: Principal, c: Change): Promi
   await recordChanges(tx, p, [c]);
 }
 
-/** Many changes by one principal: one statement for the audit rows and one for the events. */
+/** Many changes by one principal: one statement for the audit rows and one for the events, each with one parameter. */
 export async function recordChanges(tx: Executor, p: Principal, cs: readonly Change[]): Promise<void> {
   if (cs.length === 0) return;
-  await tx.insert(auditLog).values(cs.map((c) => auditRow(p, c)));
-  await tx.insert(events).values(
+  await insertJsonRows(tx, auditLog, cs.map((c) => auditRow(p, c)));
+  await insertJsonRows(
+    tx,
+    events,
     cs.map((c) => ({
       type: `${c.entityType}.${c.action}`,
       entityType: c.entityType,

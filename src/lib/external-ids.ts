@@ -1,5 +1,6 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
+import { insertJsonRows } from '../db/json-rows.js';
 import { externalIds } from '../db/schema/index.js';
 import { AppError } from './errors.js';
 
@@ -139,6 +140,5 @@ export async function lockExternalIds(tx: Executor, resource: ExternalResource, 
 export async function claimExternalIds(tx: Executor, resource: ExternalResource, wanted: readonly { recordId: string; ids: ExternalIdMap }[]): Promise<boolean> {
   const rows = wanted.flatMap((w) => Object.entries(w.ids).map(([system, externalId]) => ({ resourceType: resource, system, externalId, recordId: w.recordId })));
   if (rows.length === 0) return true;
-  const inserted = await tx.insert(externalIds).values(rows).onConflictDoNothing().returning({ system: externalIds.system });
-  return inserted.length === rows.length;
+  return (await insertJsonRows(tx, externalIds, rows, { onConflictDoNothing: true })) === rows.length;
 }
