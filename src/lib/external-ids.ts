@@ -42,6 +42,22 @@ export async function findRecordsByExternalIds(
   return new Map(rows.map((r) => [r.externalId, r.recordId]));
 }
 
+/** What the last bulk row by an id wrote: its hash and the record's version right after (db/schema/platform.ts). */
+export type RowMark = { recordId: string; rowHash: string | null; rowVersion: number | null };
+
+/**
+ * Marks many ids of one system with the row a bulk load wrote by each and the version it left, in one statement
+ * (the ids also as an array, so the primary key finds them: a join on the JSON rows alone scans the table).
+ */
+export async function markRows(tx: Executor, resource: ExternalResource, system: string, marks: readonly { externalId: string; rowHash: string; rowVersion: number }[]): Promise<void> {
+  if (marks.length === 0) return;
+  await tx.execute(sql`
+    UPDATE ${externalIds} e SET row_hash = m.h, row_version = m.v
+    FROM jsonb_to_recordset(${JSON.stringify(marks.map((m) => ({ x: m.externalId, h: m.rowHash, v: m.rowVersion })))}::jsonb) AS m(x text, h text, v integer)
+    WHERE e.resource_type = ${resource} AND e.system = ${system} AND e.external_id = m.x
+      AND e.external_id = ANY(${sql.param(marks.map((m) => m.externalId))}::text[])`);
+}
+
 /** The ids of many records, `{ system: id }` per record (records without any are absent from the map). */
 export async function externalIdsOf(tx: Executor, resource: ExternalResource, recordIds: readonly string[]): Promise<Map<string, ExternalIdMap>> {
   const out = new Map<string, ExternalIdMap>();
