@@ -174,11 +174,15 @@ export function createCustomerBulk(deps: { allocateMany?: ManyAllocator | undefi
         }
         await recordChanges(sp, p, changes);
         if (deps.allocateMany && rows.length > 0) await deps.allocateMany(sp, p, rows);
-        // The marks carry the version each write left (a customer the allocation then reassigned has moved on: its
-        // row is decided in full next time, and marked again when it next changes).
+        // The marks carry the version the batch's writes left: a new customer the allocation reassigned is read
+        // again (the reassignment is part of its create, which the same row again would not repeat).
+        const created = deps.allocateMany && rows.length > 0 ? await repo.versionsOf(sp, rows.map((r) => r.id)) : new Map<string, number>();
         const byKey = new Map(items.map((i) => [i.key, i]));
         const mark = (key: number, version: number) => ({ externalId: byKey.get(key)!.externalId, rowHash: hashes.get(key)!, rowVersion: version });
-        await markRows(sp, RESOURCE, system, [...creates.map((r, n) => mark(r.key, rows[n]!.version)), ...changed.map((c) => mark(c.key, updated.get(c.before.id)!.version))]);
+        await markRows(sp, RESOURCE, system, [
+          ...creates.map((r, n) => mark(r.key, created.get(r.values.id) ?? rows[n]!.version)),
+          ...changed.map((c) => mark(c.key, updated.get(c.before.id)!.version)),
+        ]);
         // Credit is an input of the customer's value and churn risk: rescored in this transaction, once per batch.
         const credit = changed.filter((c) => c.before.creditStatus !== c.after.creditStatus).map((c) => c.before.id);
         if (deps.onValueInput && credit.length > 0) await deps.onValueInput(sp, p, credit, 'CREDIT');

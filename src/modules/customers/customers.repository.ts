@@ -306,6 +306,13 @@ export const customersRepository = {
     );
   },
 
+  /** Many records' versions as they stand (no visibility: the caller wrote them in this transaction). */
+  async versionsOf(ex: Executor, ids: readonly string[]): Promise<Map<string, number>> {
+    if (ids.length === 0) return new Map();
+    const rows = await ex.select({ id: customers.id, version: customers.version }).from(customers).where(sql`${customers.id} = ANY(${sql.param([...ids])}::uuid[])`);
+    return new Map(rows.map((r) => [r.id, r.version]));
+  },
+
   /** Many new customers (each with its id), in one statement with one parameter (db/json-rows.ts); answers them as stored. */
   async insertMany(ex: Executor, values: readonly (CustomerInsert & { id: string })[]): Promise<CustomerRow[]> {
     if (values.length === 0) return [];
