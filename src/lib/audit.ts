@@ -22,23 +22,32 @@ export async function recordChange(tx: Executor, p: Principal, c: Change): Promi
   await recordChanges(tx, p, [c]);
 }
 
-/** Many changes by one principal: one statement for the audit rows and one for the events. */
+/**
+ * Many changes by one principal in one statement: the changes go as one jsonb parameter (a VALUES list of a
+ * bulk batch would be thousands of parameters), each before/after once, read by the audit rows and the events.
+ */
 export async function recordChanges(tx: Executor, p: Principal, cs: readonly Change[]): Promise<void> {
   if (cs.length === 0) return;
-  await tx.insert(auditLog).values(cs.map((c) => auditRow(p, c)));
-  await tx.insert(events).values(
-    cs.map((c) => ({
-      type: `${c.entityType}.${c.action}`,
-      entityType: c.entityType,
-      entityId: c.entityId,
-      ownerUserId: c.owner?.ownerUserId ?? null,
-      ownerUnitId: c.owner?.ownerUnitId ?? null,
-      actorId: p.userId,
-      onBehalfOfId: c.onBehalfOfId ?? null,
-      requestId: p.requestId ?? null,
-      payload: { before: c.before ?? null, after: c.after ?? null },
-    })),
-  );
+  const rows = cs.map((c) => ({
+    t: c.entityType,
+    i: c.entityId,
+    a: c.action,
+    b: c.before ?? null,
+    f: c.after ?? null,
+    o: c.onBehalfOfId ?? null,
+    u: c.owner?.ownerUserId ?? null,
+    n: c.owner?.ownerUnitId ?? null,
+  }));
+  const actor = sql`${p.userId}::uuid`;
+  const requestId = p.requestId ?? null;
+  await tx.execute(sql`
+    WITH c AS (SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS c(t text, i uuid, a text, b jsonb, f jsonb, o uuid, u uuid, n uuid)),
+    audit AS (
+      INSERT INTO ${auditLog} (actor_id, on_behalf_of_id, client, request_id, entity_type, entity_id, action, before, after)
+      SELECT ${actor}, c.o, ${p.client ?? null}::text, ${requestId}::text, c.t, c.i, c.a, c.b, c.f FROM c
+    )
+    INSERT INTO ${events} (type, entity_type, entity_id, owner_user_id, owner_unit_id, actor_id, on_behalf_of_id, request_id, payload)
+    SELECT c.t || '.' || c.a, c.t, c.i, c.u, c.n, ${actor}, c.o, ${requestId}::text, jsonb_build_object('before', c.b, 'after', c.f) FROM c`);
 }
 
 /**

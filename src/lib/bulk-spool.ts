@@ -14,6 +14,7 @@ import { BULK_MAX_ROWS, ndjsonRows } from './bulk.js';
 
 export type SpooledNdjson = { rows: AsyncGenerator<unknown>; discard: () => Promise<void> };
 
+const SPOOL_WRITE_BYTES = 64 * 1024;
 const tooMany = () => new AppError('VALIDATION_FAILED', `at most ${BULK_MAX_ROWS} rows per request`, { errors: [{ path: 'rows', message: `at most ${BULK_MAX_ROWS} rows` }] });
 
 export async function spoolNdjson(stream: Readable, maxBytes: number): Promise<SpooledNdjson> {
@@ -27,18 +28,30 @@ export async function spoolNdjson(stream: Readable, maxBytes: number): Promise<S
     await pipeline(
       stream,
       async function* (source: AsyncIterable<Buffer>) {
+        // A client may send every row as its own small chunk: they are written to the file in pieces of
+        // SPOOL_WRITE_BYTES or more, not one write per row.
+        let pending: Buffer[] = [];
+        let pendingBytes = 0;
         for await (const chunk of source) {
           bytes += chunk.length;
           if (bytes > maxBytes) throw new AppError('PAYLOAD_TOO_LARGE', `the body is larger than ${maxBytes} bytes`);
-          for (const b of chunk) {
+          for (let i = 0; i < chunk.length; i++) {
+            const b = chunk[i];
             if (b === 0x0a) {
               if (lineHasContent) rows++;
               lineHasContent = false;
             } else if (b !== 0x20 && b !== 0x09 && b !== 0x0d) lineHasContent = true;
           }
           if (rows + (lineHasContent ? 1 : 0) > BULK_MAX_ROWS) throw tooMany();
-          yield chunk;
+          pending.push(chunk);
+          pendingBytes += chunk.length;
+          if (pendingBytes >= SPOOL_WRITE_BYTES) {
+            yield Buffer.concat(pending, pendingBytes);
+            pending = [];
+            pendingBytes = 0;
+          }
         }
+        if (pendingBytes > 0) yield Buffer.concat(pending, pendingBytes);
       },
       createWriteStream(file),
     );

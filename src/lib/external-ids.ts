@@ -1,5 +1,6 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
+import { insertJsonRows } from '../db/json-rows.js';
 import { externalIds } from '../db/schema/index.js';
 import { AppError } from './errors.js';
 
@@ -39,6 +40,22 @@ export async function findRecordsByExternalIds(
     .from(externalIds)
     .where(and(eq(externalIds.resourceType, resource), eq(externalIds.system, system), inArray(externalIds.externalId, [...new Set(ids)])));
   return new Map(rows.map((r) => [r.externalId, r.recordId]));
+}
+
+/** What the last bulk row by an id wrote: its hash and the record's version right after (db/schema/platform.ts). */
+export type RowMark = { recordId: string; rowHash: string | null; rowVersion: number | null };
+
+/**
+ * Marks many ids of one system with the row a bulk load wrote by each and the version it left, in one statement
+ * (the ids also as an array, so the primary key finds them: a join on the JSON rows alone scans the table).
+ */
+export async function markRows(tx: Executor, resource: ExternalResource, system: string, marks: readonly { externalId: string; rowHash: string; rowVersion: number }[]): Promise<void> {
+  if (marks.length === 0) return;
+  await tx.execute(sql`
+    UPDATE ${externalIds} e SET row_hash = m.h, row_version = m.v
+    FROM jsonb_to_recordset(${JSON.stringify(marks.map((m) => ({ x: m.externalId, h: m.rowHash, v: m.rowVersion })))}::jsonb) AS m(x text, h text, v integer)
+    WHERE e.resource_type = ${resource} AND e.system = ${system} AND e.external_id = m.x
+      AND e.external_id = ANY(${sql.param(marks.map((m) => m.externalId))}::text[])`);
 }
 
 /** The ids of many records, `{ system: id }` per record (records without any are absent from the map). */
@@ -139,6 +156,5 @@ export async function lockExternalIds(tx: Executor, resource: ExternalResource, 
 export async function claimExternalIds(tx: Executor, resource: ExternalResource, wanted: readonly { recordId: string; ids: ExternalIdMap }[]): Promise<boolean> {
   const rows = wanted.flatMap((w) => Object.entries(w.ids).map(([system, externalId]) => ({ resourceType: resource, system, externalId, recordId: w.recordId })));
   if (rows.length === 0) return true;
-  const inserted = await tx.insert(externalIds).values(rows).onConflictDoNothing().returning({ system: externalIds.system });
-  return inserted.length === rows.length;
+  return (await insertJsonRows(tx, externalIds, rows, { onConflictDoNothing: true })) === rows.length;
 }

@@ -75,6 +75,10 @@ export const externalIds = pgTable(
     externalId: text('external_id').notNull(),
     recordId: uuid('record_id').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    // What the last bulk row by this id wrote (a hash of the row as parsed) and the record's version right
+    // after it: the same row again, while the record is still at that version, changes nothing (bulk loads).
+    rowHash: text('row_hash'),
+    rowVersion: integer('row_version'),
   },
   (t) => [
     primaryKey({ name: 'external_ids_pkey', columns: [t.resourceType, t.system, t.externalId] }),

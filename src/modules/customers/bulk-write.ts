@@ -12,11 +12,16 @@
 // identity an earlier row of the batch shares. If any new row's external id turns out taken after all (a writer
 // that does not take the external id lock), or a changed record moved meanwhile, the pass's savepoint is undone
 // and every row it would have written goes to the single upsert instead: a lost race is a per-row answer.
+//
+// Each row the pass writes marks its external id with the row's hash and the version it left
+// (external_ids.row_hash / row_version): the same row again, while the record is still at that version, is
+// UNCHANGED on one hash comparison, read with the ids themselves (no full record, no decision code, no write).
+import { createHash } from 'node:crypto';
 import type { Executor } from '../../db/client.js';
 import { can, hiddenFields, onBehalfOf, type Principal } from '../../lib/access.js';
 import { type Change, recordChanges } from '../../lib/audit.js';
 import { sameJson } from '../../lib/merge-patch.js';
-import { claimExternalIds, findRecordsByExternalIds, lockExternalIds } from '../../lib/external-ids.js';
+import { claimExternalIds, findRecordsByExternalIds, lockExternalIds, markRows } from '../../lib/external-ids.js';
 import { parsePatch } from './customers.external.js';
 import { type CustomerInsert, type CustomerRow, customersRepository as repo, RESOURCE } from './customers.repository.js';
 import { createCustomerBody, type UpsertCustomerInput } from './customers.schemas.js';
@@ -40,6 +45,9 @@ const ownerGiven = (b: UpsertCustomerInput) => b.ownerUserId !== undefined || b.
 const bodyKeys = (b: UpsertCustomerInput): string[] =>
   identityKeys(derived({ name: b.name ?? '', registrationId: b.registrationId, phones: b.phones ?? [], emails: b.emails ?? [] })).filter((k) => k !== 'name:');
 const IDENTITY_FIELDS = ['name', 'registrationId', 'phones', 'emails'] as const;
+
+// A row as parsed (the upsert body's schema fixes its keys' order): the same row again hashes the same.
+const rowHash = (b: UpsertCustomerInput): string => createHash('sha1').update(JSON.stringify(b)).digest('base64');
 
 class Retreat extends Error {}
 const uniqueViolation = (err: unknown): boolean => {
@@ -90,13 +98,27 @@ export function createCustomerBulk(deps: { allocateMany?: ManyAllocator | undefi
     if (items.length === 0) return out;
     // Ids already held need no lock (a held id stays held); the others are locked, then read again: a concurrent
     // load of the same new id that got there first is then seen here.
-    const held = await findRecordsByExternalIds(tx, RESOURCE, system, items.map((i) => i.externalId));
-    const free = items.filter((i) => !held.has(i.externalId)).map((i) => i.externalId);
+    const marks = await repo.marksForAction(tx, p, system, items.map((i) => i.externalId), 'customers:update');
+    const free = items.filter((i) => !marks.has(i.externalId)).map((i) => i.externalId);
     await lockExternalIds(tx, RESOURCE, system, free);
-    for (const [x, id] of await findRecordsByExternalIds(tx, RESOURCE, system, free)) held.set(x, id);
-    const stored = new Map((await repo.rowsForAction(tx, p, [...new Set(held.values())], 'customers:update')).map((h) => [h.row.id, h]));
+    for (const [x, recordId] of await findRecordsByExternalIds(tx, RESOURCE, system, free)) marks.set(x, { recordId, rowHash: null, rowVersion: null, current: null });
     const hidden = [...hiddenFields(p)].filter((f) => f.startsWith('customer.')).map((f) => f.slice('customer.'.length));
     const mayCreate = can(p, 'customers:create');
+
+    // A row its id's mark names (the row a bulk load wrote last, by its hash) changes nothing while the record is
+    // still at the version that write left, visible, writable and not merged: patching a record with the patch
+    // that made it is no change. Such a row costs a hash; the others are decided on the full record.
+    const hashes = new Map(items.map((i) => [i.key, rowHash(i.body)]));
+    const unchanged = new Map<number, string>();
+    for (const i of items) {
+      const m = marks.get(i.externalId);
+      const body = i.body as Record<string, unknown>;
+      if (!m?.current?.allowed || m.rowHash !== hashes.get(i.key) || m.current.version !== m.rowVersion || m.current.status === 'MERGED') continue;
+      if (ownerGiven(i.body) || hidden.some((f) => body[f] !== undefined)) continue;
+      unchanged.set(i.key, m.recordId);
+    }
+    const toRead = items.filter((i) => !unchanged.has(i.key)).flatMap((i) => marks.get(i.externalId)?.recordId ?? []);
+    const stored = new Map((await repo.rowsForAction(tx, p, [...new Set(toRead)], 'customers:update')).map((h) => [h.row.id, h]));
 
     // Decide each row; an identity key an earlier written row of the batch also carries sends a new row to the
     // single create, which then runs after this pass and meets that row as the duplicate rule would.
@@ -104,7 +126,13 @@ export function createCustomerBulk(deps: { allocateMany?: ManyAllocator | undefi
     const changed: ChangedRow[] = [];
     const earlier = new Set<string>();
     for (const item of items) {
-      const id = held.get(item.externalId);
+      // An unchanged record's identity is stored already: the duplicate probe below meets it.
+      const same = unchanged.get(item.key);
+      if (same) {
+        out.set(item.key, { id: same, status: 'UNCHANGED' });
+        continue;
+      }
+      const id = marks.get(item.externalId)?.recordId;
       if (id) {
         const hit = stored.get(id);
         const after = hit?.allowed ? patched(p, system, item, hit.row, hidden) : null;
@@ -146,6 +174,15 @@ export function createCustomerBulk(deps: { allocateMany?: ManyAllocator | undefi
         }
         await recordChanges(sp, p, changes);
         if (deps.allocateMany && rows.length > 0) await deps.allocateMany(sp, p, rows);
+        // The marks carry the version the batch's writes left: a new customer the allocation reassigned is read
+        // again (the reassignment is part of its create, which the same row again would not repeat).
+        const created = deps.allocateMany && rows.length > 0 ? await repo.versionsOf(sp, rows.map((r) => r.id)) : new Map<string, number>();
+        const byKey = new Map(items.map((i) => [i.key, i]));
+        const mark = (key: number, version: number) => ({ externalId: byKey.get(key)!.externalId, rowHash: hashes.get(key)!, rowVersion: version });
+        await markRows(sp, RESOURCE, system, [
+          ...creates.map((r, n) => mark(r.key, created.get(r.values.id) ?? rows[n]!.version)),
+          ...changed.map((c) => mark(c.key, updated.get(c.before.id)!.version)),
+        ]);
         // Credit is an input of the customer's value and churn risk: rescored in this transaction, once per batch.
         const credit = changed.filter((c) => c.before.creditStatus !== c.after.creditStatus).map((c) => c.before.id);
         if (deps.onValueInput && credit.length > 0) await deps.onValueInput(sp, p, credit, 'CREDIT');

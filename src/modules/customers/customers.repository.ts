@@ -1,5 +1,7 @@
 import { and, asc, eq, getTableColumns, inArray, or, type SQL, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
+import { insertJsonRows } from '../../db/json-rows.js';
+import type { RowMark } from '../../lib/external-ids.js';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { customers, customerValues, externalIds, orgUnits, users } from '../../db/schema/index.js';
 import { access, preparedAccessPredicate, type Principal, unitReachPredicate } from '../../lib/access.js';
@@ -42,6 +44,8 @@ export type CustomerFullRow = CustomerRow & Computed;
 export type CustomerInsert = typeof customers.$inferInsert;
 
 export const RESOURCE = 'customer';
+/** An external id's bulk mark with its record as the principal may act on it (`current` null: out of sight). */
+export type BulkMark = RowMark & { current: { version: number; status: string; allowed: boolean } | null };
 
 // The columns a merge patch may change (owner, status, lifecycle and computed values aside).
 const WRITABLE = [
@@ -274,14 +278,53 @@ export const customersRepository = {
       .where(and(inArray(customers.id, [...ids]), canSee(p)));
   },
 
-  async insertMany(ex: Executor, values: readonly CustomerInsert[]): Promise<CustomerRow[]> {
+  /**
+   * The records many external ids of one system name (one statement, the ids as one array parameter): each id's
+   * bulk mark (lib/external-ids.ts markRows) and, when the principal sees the record, its version and status and
+   * whether `permission` allows acting on it (`current`: null for a record out of sight).
+   */
+  async marksForAction(ex: Executor, p: Principal, system: string, ids: readonly string[], permission: string): Promise<Map<string, BulkMark>> {
+    if (ids.length === 0) return new Map();
+    const rows = await ex
+      .select({
+        externalId: externalIds.externalId,
+        recordId: externalIds.recordId,
+        rowHash: externalIds.rowHash,
+        rowVersion: externalIds.rowVersion,
+        version: customers.version,
+        status: customers.status,
+        allowed: sql<boolean>`(${canDo(p, permission)})`,
+      })
+      .from(externalIds)
+      .leftJoin(customers, and(eq(customers.id, externalIds.recordId), canSee(p)))
+      .where(and(eq(externalIds.resourceType, RESOURCE), eq(externalIds.system, system), sql`${externalIds.externalId} = ANY(${sql.param([...new Set(ids)])}::text[])`));
+    return new Map(
+      rows.map((r) => [
+        r.externalId,
+        { recordId: r.recordId, rowHash: r.rowHash, rowVersion: r.rowVersion, current: r.version === null || r.status === null ? null : { version: r.version, status: r.status, allowed: r.allowed === true } },
+      ]),
+    );
+  },
+
+  /** Many records' versions as they stand (no visibility: the caller wrote them in this transaction). */
+  async versionsOf(ex: Executor, ids: readonly string[]): Promise<Map<string, number>> {
+    if (ids.length === 0) return new Map();
+    const rows = await ex.select({ id: customers.id, version: customers.version }).from(customers).where(sql`${customers.id} = ANY(${sql.param([...ids])}::uuid[])`);
+    return new Map(rows.map((r) => [r.id, r.version]));
+  },
+
+  /** Many new customers (each with its id), in one statement with one parameter (db/json-rows.ts); answers them as stored. */
+  async insertMany(ex: Executor, values: readonly (CustomerInsert & { id: string })[]): Promise<CustomerRow[]> {
     if (values.length === 0) return [];
-    return ex.insert(customers).values([...values]).returning();
+    await insertJsonRows(ex, customers, values);
+    const rows = new Map((await ex.select().from(customers).where(sql`${customers.id} = ANY(${sql.param(values.map((v) => v.id))}::uuid[])`)).map((r) => [r.id, r]));
+    return values.map((v) => rows.get(v.id) as CustomerRow);
   },
 
   /**
    * Many rows' new values in one statement, each compare-and-set on its version (version + 1, updated_at now).
-   * `rows` carry every column of WRITABLE; a row another write got to first is absent from the answer.
+   * `rows` carry every column of WRITABLE; a row another write got to first is absent from the answer. The ids
+   * also go as an array, so the primary key finds the rows (a join on the JSON rows alone scans the table).
    */
   async updateMany(ex: Executor, rows: readonly (Pick<CustomerRow, 'id' | 'version'> & Pick<CustomerRow, Writable>)[]): Promise<CustomerRow[]> {
     if (rows.length === 0) return [];
@@ -292,7 +335,7 @@ export const customersRepository = {
       .update(customers)
       .set({ ...set, version: sql`${customers.version} + 1`, updatedAt: sql`now()` })
       .from(sql`jsonb_populate_recordset(NULL::customers, ${JSON.stringify(json)}::jsonb) AS v`)
-      .where(sql`${customers.id} = v.id AND ${customers.version} = v.version`)
+      .where(sql`${customers.id} = v.id AND ${customers.version} = v.version AND ${customers.id} = ANY(${sql.param(rows.map((r) => r.id))}::uuid[])`)
       .returning(getTableColumns(customers));
   },
 

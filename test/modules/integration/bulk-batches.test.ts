@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import t from 'tap';
+import { queryRows } from '../../../src/db/client.js';
 import { buildTestApp, company } from '../../helpers/app.js';
 import { tag } from '../../helpers/factories.js';
 import { auditFor, count, eventsFor, ownershipOf } from '../../helpers/records.js';
@@ -93,6 +94,15 @@ t.test('allocation: leads created by bulk and by PUT …/external without an own
   const again = await app.rest(erp, 'POST', '/v1/bulk/customers', { system: 'erp', rows: Array.from({ length: 6 }, (_, i) => lead(i)) });
   t.equal(again.body.summary.unchanged, 6);
   t.equal((await ownershipOf(app, first)).length, 1);
+  // The rows the set-based pass created are marked with the version their create left, allocation included, so
+  // the unchanged load above was answered on the marks.
+  const marks = await queryRows<{ row_version: number | null; version: number }>(
+    app.db,
+    sql`SELECT e.row_version, c.version FROM external_ids e JOIN customers c ON c.id = e.record_id
+        WHERE e.resource_type = 'customer' AND e.system = 'erp' AND e.external_id = ANY(${sql.param(Array.from({ length: 6 }, (_, i) => `L-${k}-${i}`))}::text[])`,
+  );
+  t.equal(marks.length, 6);
+  t.ok(marks.every((m) => m.row_version === m.version && m.version > 1), JSON.stringify(marks));
 });
 
 t.test('bulk orders: created with the customer by external id, lifecycle CUSTOMER then USER, unchanged, per-row faults, atomic', async (t) => {
