@@ -13,6 +13,8 @@ type Decoder = { mapFromDriverValue(value: unknown): unknown };
 type Field = { path: string[]; field: unknown };
 type RowMapper = (row: unknown[]) => Record<string, unknown>;
 type PgPrepared = {
+  logger: { logQuery(text: string, params: unknown[]): void };
+  rawQueryConfig: { text: string };
   client: { query(config: object, params: unknown[]): Promise<{ rows: unknown[][] }> };
   queryConfig: object;
   params: unknown[];
@@ -55,7 +57,18 @@ function compile(names: string[], decoders: Decoder[]): RowMapper {
   return new Function('d', `return function mapRow(r) { return { ${parts.join(', ')} }; };`)(fns) as RowMapper;
 }
 
+// A prepared statement keeps its field list: its mapper is found by that list's identity.
+const byFieldList = new WeakMap<Field[], RowMapper | null>();
+
 function mapperFor(fields: Field[]): RowMapper | undefined {
+  const known = byFieldList.get(fields);
+  if (known !== undefined) return known ?? undefined;
+  const mapper = mapperOf(fields);
+  byFieldList.set(fields, mapper ?? null);
+  return mapper;
+}
+
+function mapperOf(fields: Field[]): RowMapper | undefined {
   const names: string[] = [];
   const decoders: Decoder[] = [];
   let key = '';
@@ -80,7 +93,10 @@ export async function executeRows<T>(prepared: unknown, values: Record<string, u
   const q = prepared as PgPrepared;
   const mapper = is(prepared, NodePgPreparedQuery) && q.fields && !q.customResultMapper ? mapperFor(q.fields) : undefined;
   if (!mapper) return (await q.execute(values)) as T[];
-  const result = await q.client.query(q.queryConfig, fillPlaceholders(q.params, values));
+  const params = fillPlaceholders(q.params, values);
+  // The query logger is how the database counts its statements (db/client.ts).
+  q.logger.logQuery(q.rawQueryConfig.text, params);
+  const result = await q.client.query(q.queryConfig, params);
   const rows = result.rows;
   const out = new Array<T>(rows.length);
   for (let i = 0; i < rows.length; i++) out[i] = mapper(rows[i] as unknown[]) as T;
