@@ -57,6 +57,9 @@ const LIVE_POLL_MS = 1000;
 export const REDACT = ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie', 'req.headers["idempotency-key"]', '*.password', '*.secret', '*.token'];
 
 // `logStream` sends the log lines somewhere other than stdout (tests read them back).
+// Log levels at which the per-request line (info) is not written.
+const QUIET_LEVELS = new Set(['warn', 'error', 'fatal', 'silent']);
+
 export type BuildOptions = { database?: Database; migrate?: boolean; logger?: boolean; logStream?: DestinationStream };
 
 export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
@@ -187,6 +190,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     return sendProblem(reply, new AppError('UNAVAILABLE', 'the server is shutting down; retry the request'), request);
   });
   app.addHook('onResponse', async (request, reply) => {
+    // Below the info level the line is not written: its fields are not gathered either.
+    if (QUIET_LEVELS.has(request.log.level)) return;
     request.log.info(
       {
         method: request.method,

@@ -5,12 +5,10 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { brotliDecompress } from 'node:zlib';
-import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
-import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import type { PGlite, PGliteOptions } from '@electric-sql/pglite';
 import type { ExtractTablesWithRelations, SQL } from 'drizzle-orm';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { LOCK_FILE, lockDataDir } from './embedded-lock.js';
 import { ResilientPool } from './pool.js';
 import { createReplicaReader } from './replica.js';
@@ -125,7 +123,9 @@ export function extractTar(tar: Buffer, dir: string): void {
 }
 
 // In memory, PGlite restores the template itself; on disk it was written beforehand (extractTar).
+// The embedded database's modules (PGlite and its driver, several MB resident) load only when one is opened.
 async function openPglite(dataDir: string, template: Buffer | undefined): Promise<PGlite> {
+  const [{ PGlite }, { pg_trgm }] = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite/contrib/pg_trgm')]);
   const options: PGliteOptions = { dataDir, extensions: { pg_trgm }, ...(template ? { loadDataDir: new Blob([new Uint8Array(template)]) } : {}) };
   const client = new PGlite(options);
   await client.waitReady;
@@ -237,6 +237,7 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
     release();
     throw err;
   }
+  const { drizzle: drizzlePglite } = await import('drizzle-orm/pglite');
   const db = drizzlePglite(client, { schema, logger }) as unknown as Db;
   let closed = false;
   return {

@@ -1,7 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import type { PgliteDatabase } from 'drizzle-orm/pglite';
 import { sql } from 'drizzle-orm';
 import { type Database, queryRows } from './client.js';
@@ -17,6 +16,7 @@ export async function migrateAndBootstrap(database: Database, adminEmail: string
     if (database.kind === 'postgres') {
       await migratePg(db as unknown as NodePgDatabase, { migrationsFolder });
     } else {
+      const { migrate: migratePglite } = await import('drizzle-orm/pglite/migrator');
       await migratePglite(db as unknown as PgliteDatabase, { migrationsFolder });
     }
     await bootstrap(db, adminEmail);

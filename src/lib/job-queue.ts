@@ -2,7 +2,7 @@ import type { PGlite } from '@electric-sql/pglite';
 import { type SQL, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
-import PgBoss from 'pg-boss';
+import type PgBoss from 'pg-boss';
 import type { Database, Executor } from '../db/client.js';
 import { isMigrated } from '../db/migrate.js';
 
@@ -77,8 +77,8 @@ export type JobHandlers = {
  * services (the lifecycle service schedules through `scheduleEscalation`), started once they exist.
  */
 export function createJobQueue(database: Database, cfg: JobsConfig, log: FastifyBaseLogger) {
-  const boss = cfg.enabled ? new PgBoss({ db: bossDb(database), schema: BOSS_SCHEMA, migrate: true, supervise: true, schedule: true }) : null;
-  boss?.on('error', (err: unknown) => log.error({ err }, 'job queue error'));
+  // pg-boss is loaded when the queue starts: a process with the queue off never loads it.
+  let boss: PgBoss | null = null;
   // `running`: the queue is started (stop must stop it); `ready`: its queues and workers are set up.
   let running = false;
   let ready = false;
@@ -104,48 +104,54 @@ export function createJobQueue(database: Database, cfg: JobsConfig, log: Fastify
     },
 
     async start(handlers: JobHandlers): Promise<void> {
-      if (!boss) return;
+      if (!cfg.enabled) return;
       if (!(await isMigrated(database))) {
         log.warn('the database is not migrated; background jobs are off');
         return;
       }
+      if (!boss) {
+        const { default: Boss } = await import('pg-boss');
+        boss = new Boss({ db: bossDb(database), schema: BOSS_SCHEMA, migrate: true, supervise: true, schedule: true });
+        boss.on('error', (err: unknown) => log.error({ err }, 'job queue error'));
+      }
+      const b = boss;
       // pg-boss creates its schema without serialising concurrent starters either (CREATE SCHEMA
       // races on pg_namespace's unique index), so starting is done in turns as well.
-      await database.withLock(JOBS_LOCK_KEY, () => boss.start());
+      await database.withLock(JOBS_LOCK_KEY, () => b.start());
       running = true;
       // pg-boss creates queues without serialising concurrent creators (two instances starting
       // together deadlock), so instances take turns, and only a missing queue is created.
       await database.withLock(JOBS_LOCK_KEY, async () => {
         // `short`: at most one waiting job per singleton key, so a handoff never has two.
-        if (!(await boss.getQueue(ESCALATION_QUEUE))) await boss.createQueue(ESCALATION_QUEUE, { name: ESCALATION_QUEUE, policy: 'short', retryLimit: 5, retryDelay: 5 });
-        if (!(await boss.getQueue(SWEEP_QUEUE))) await boss.createQueue(SWEEP_QUEUE, { name: SWEEP_QUEUE, policy: 'short', retryLimit: 1 });
-        if (!(await boss.getQueue(CLAIM_EXPIRY_QUEUE))) await boss.createQueue(CLAIM_EXPIRY_QUEUE, { name: CLAIM_EXPIRY_QUEUE, policy: 'short', retryLimit: 5, retryDelay: 5 });
-        await boss.schedule(SWEEP_QUEUE, cfg.sweepCron);
+        if (!(await b.getQueue(ESCALATION_QUEUE))) await b.createQueue(ESCALATION_QUEUE, { name: ESCALATION_QUEUE, policy: 'short', retryLimit: 5, retryDelay: 5 });
+        if (!(await b.getQueue(SWEEP_QUEUE))) await b.createQueue(SWEEP_QUEUE, { name: SWEEP_QUEUE, policy: 'short', retryLimit: 1 });
+        if (!(await b.getQueue(CLAIM_EXPIRY_QUEUE))) await b.createQueue(CLAIM_EXPIRY_QUEUE, { name: CLAIM_EXPIRY_QUEUE, policy: 'short', retryLimit: 5, retryDelay: 5 });
+        await b.schedule(SWEEP_QUEUE, cfg.sweepCron);
         if (handlers.pruneEvents) {
-          if (!(await boss.getQueue(EVENTS_PRUNE_QUEUE))) await boss.createQueue(EVENTS_PRUNE_QUEUE, { name: EVENTS_PRUNE_QUEUE, policy: 'short', retryLimit: 1 });
-          await boss.schedule(EVENTS_PRUNE_QUEUE, cfg.eventsPruneCron ?? '17 * * * *');
+          if (!(await b.getQueue(EVENTS_PRUNE_QUEUE))) await b.createQueue(EVENTS_PRUNE_QUEUE, { name: EVENTS_PRUNE_QUEUE, policy: 'short', retryLimit: 1 });
+          await b.schedule(EVENTS_PRUNE_QUEUE, cfg.eventsPruneCron ?? '17 * * * *');
         }
         // `singleton`: one recomputation at a time across instances; a scheduled tick while one waits adds nothing.
         if (handlers.recomputeValues) {
-          if (!(await boss.getQueue(VALUE_QUEUE))) await boss.createQueue(VALUE_QUEUE, { name: VALUE_QUEUE, policy: 'singleton', retryLimit: 2, retryDelay: 60 });
-          await boss.schedule(VALUE_QUEUE, cfg.valueCron ?? '15 2 * * *', { cause: 'SCHEDULE' });
+          if (!(await b.getQueue(VALUE_QUEUE))) await b.createQueue(VALUE_QUEUE, { name: VALUE_QUEUE, policy: 'singleton', retryLimit: 2, retryDelay: 60 });
+          await b.schedule(VALUE_QUEUE, cfg.valueCron ?? '15 2 * * *', { cause: 'SCHEDULE' });
         }
       });
       const prune = handlers.pruneEvents;
       if (prune) {
         // Events older than the retention leave the feed (docs/events-and-webhooks.md).
-        await boss.work(EVENTS_PRUNE_QUEUE, { pollingIntervalSeconds: cfg.pollSeconds }, async () => {
+        await b.work(EVENTS_PRUNE_QUEUE, { pollingIntervalSeconds: cfg.pollSeconds }, async () => {
           const n = await prune();
           if (n > 0) log.info({ pruned: n }, 'events older than the retention pruned');
         });
       }
-      await boss.work<{ handoffId: string }>(ESCALATION_QUEUE, { pollingIntervalSeconds: cfg.pollSeconds, batchSize: 5 }, async (jobs) => {
+      await b.work<{ handoffId: string }>(ESCALATION_QUEUE, { pollingIntervalSeconds: cfg.pollSeconds, batchSize: 5 }, async (jobs) => {
         for (const job of jobs) await handlers.escalate(job.data.handoffId);
       });
-      await boss.work<{ claimId: string }>(CLAIM_EXPIRY_QUEUE, { pollingIntervalSeconds: cfg.pollSeconds, batchSize: 5 }, async (jobs) => {
+      await b.work<{ claimId: string }>(CLAIM_EXPIRY_QUEUE, { pollingIntervalSeconds: cfg.pollSeconds, batchSize: 5 }, async (jobs) => {
         for (const job of jobs) await handlers.expireClaim?.(job.data.claimId);
       });
-      await boss.work(SWEEP_QUEUE, { pollingIntervalSeconds: cfg.pollSeconds }, async () => {
+      await b.work(SWEEP_QUEUE, { pollingIntervalSeconds: cfg.pollSeconds }, async () => {
         const n = await handlers.escalateOverdue();
         if (n > 0) log.info({ escalated: n }, 'overdue handoffs escalated by the sweep');
         const expired = (await handlers.expireClaims?.()) ?? 0;
@@ -153,12 +159,12 @@ export function createJobQueue(database: Database, cfg: JobsConfig, log: Fastify
       });
       const recomputeValues = handlers.recomputeValues;
       if (recomputeValues) {
-        await boss.work<{ cause?: string }>(VALUE_QUEUE, { pollingIntervalSeconds: cfg.pollSeconds }, async (jobs) => {
+        await b.work<{ cause?: string }>(VALUE_QUEUE, { pollingIntervalSeconds: cfg.pollSeconds }, async (jobs) => {
           for (const job of jobs) await recomputeValues(job.data.cause === 'MODEL' ? 'MODEL' : 'SCHEDULE');
         });
       }
       // Whatever fell due while no instance ran is caught at once, not at the next scheduled sweep.
-      await boss.send(SWEEP_QUEUE, {}, { singletonKey: 'start' });
+      await b.send(SWEEP_QUEUE, {}, { singletonKey: 'start' });
       ready = true;
     },
 

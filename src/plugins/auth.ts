@@ -5,7 +5,6 @@ import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Principal } from '../lib/access.js';
 import { AppError } from '../lib/errors.js';
-import { createExternalVerifier } from '../lib/external-jwt.js';
 import { KEY_PREFIX } from '../modules/api-keys/index.js';
 import { loadPrincipal, userIdByEmail } from '../modules/org/index.js';
 import { sendProblem } from './errors.js';
@@ -63,7 +62,8 @@ export const authPlugin = fp(
     });
 
     // Tokens of an external identity provider, when JWT_JWKS_URL is set; Keel's own HS256 tokens stay valid.
-    const external = opts.config.externalJwt ? createExternalVerifier(opts.config.externalJwt) : null;
+    // Its verifier (and jose) is loaded only then.
+    const external = opts.config.externalJwt ? (await import('../lib/external-jwt.js')).createExternalVerifier(opts.config.externalJwt) : null;
 
     app.decorateRequest('principal', null as unknown as Principal);
 

@@ -1,5 +1,6 @@
 import { and, asc, eq, getTableColumns, gt, inArray, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
+import { selectRows } from '../../db/rows.js';
 import { contacts, customers, interactionRevisions, interactions, opportunities } from '../../db/schema/index.js';
 import { access, type Principal } from '../../lib/access.js';
 import { countRows, keyset, type SortSpec, updatedAfterCondition } from '../../lib/pagination.js';
@@ -174,7 +175,7 @@ export const contactHistoryRepository = {
       .as('page');
     // The page's own columns, flat: drizzle maps a nested join result column by column per row.
     const flat = Object.fromEntries(Object.keys(getTableColumns(interactions)).map((k) => [k, page[k as keyof typeof page]])) as unknown as typeof page._.selectedFields;
-    return (await ex.select(flat).from(parents).innerJoinLateral(page, sql`true`)) as InteractionRow[];
+    return (await selectRows(ex.select(flat).from(parents).innerJoinLateral(page, sql`true`))) as InteractionRow[];
   },
 
   async insert(ex: Executor, values: InteractionInsert): Promise<InteractionRow> {

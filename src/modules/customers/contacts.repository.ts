@@ -1,5 +1,6 @@
 import { and, asc, eq, getTableColumns, inArray, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
+import { selectRows } from '../../db/rows.js';
 import { contacts, customers } from '../../db/schema/index.js';
 import { access, type Principal } from '../../lib/access.js';
 import { countRows, keyset, type SortSpec, type TimeOrder, timeKeyset, updatedAfterCondition } from '../../lib/pagination.js';
@@ -27,12 +28,14 @@ export const contactsRepository = {
   // Contacts: always reached through a customer the caller can see.
   async contactsOf(ex: Executor, p: Principal, customerIds: readonly string[]): Promise<ContactRow[]> {
     if (customerIds.length === 0) return [];
-    return ex
-      .select(getTableColumns(contacts))
-      .from(contacts)
-      .innerJoin(customers, eq(customers.id, contacts.customerId))
-      .where(and(inArray(contacts.customerId, [...customerIds]), access.contact.visible(p)))
-      .orderBy(asc(contacts.createdAt), asc(contacts.id));
+    return selectRows(
+      ex
+        .select(getTableColumns(contacts))
+        .from(contacts)
+        .innerJoin(customers, eq(customers.id, contacts.customerId))
+        .where(and(inArray(contacts.customerId, [...customerIds]), access.contact.visible(p)))
+        .orderBy(asc(contacts.createdAt), asc(contacts.id)),
+    );
   },
 
   async contactsByIds(ex: Executor, p: Principal, ids: readonly string[]): Promise<ContactRow[]> {

@@ -1,6 +1,7 @@
 import { and, asc, eq, getTableColumns, inArray, or, type SQL, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
 import { insertJsonRows } from '../../db/json-rows.js';
+import { executeRows, selectRows } from '../../db/rows.js';
 import type { RowMark } from '../../lib/external-ids.js';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { customers, customerValues, externalIds, orgUnits, users } from '../../db/schema/index.js';
@@ -140,19 +141,21 @@ export const customersRepository = {
   async findVisible(ex: Executor, p: Principal, id: string): Promise<CustomerReadRow | null> {
     const access = preparedAccessPredicate(p, 'customers:read', RESOURCE, ownerCols);
     const statement = visibleById(ex, access.shape, (name) => prepareVisibleById(ex, access.predicate(), name));
-    const [row] = await statement.execute({ ...access.values, id });
+    const [row] = await executeRows<CustomerReadRow>(statement, { ...access.values, id });
     return row ?? null;
   },
 
   async list(ex: Executor, p: Principal, f: ListFilter, sort: SortSpec, cursor: string | undefined, limit: number): Promise<CustomerReadRow[]> {
     const ks = keyset(sort, customers.id, cursor);
-    return ex
-      .select(readColumns)
-      .from(customers)
-      .leftJoin(customerValues, withComputed)
-      .where(and(...listConditions(p, f), ks.where))
-      .orderBy(...ks.orderBy)
-      .limit(limit + 1);
+    return selectRows(
+      ex
+        .select(readColumns)
+        .from(customers)
+        .leftJoin(customerValues, withComputed)
+        .where(and(...listConditions(p, f), ks.where))
+        .orderBy(...ks.orderBy)
+        .limit(limit + 1),
+    );
   },
 
   // The list's rows without its page: the same filters, the same visibility.
@@ -178,11 +181,13 @@ export const customersRepository = {
 
   async visibleByIds(ex: Executor, p: Principal, ids: readonly string[]): Promise<CustomerReadRow[]> {
     if (ids.length === 0) return [];
-    return ex
-      .select(readColumns)
-      .from(customers)
-      .leftJoin(customerValues, withComputed)
-      .where(and(inArray(customers.id, [...ids]), canSee(p)));
+    return selectRows(
+      ex
+        .select(readColumns)
+        .from(customers)
+        .leftJoin(customerValues, withComputed)
+        .where(and(inArray(customers.id, [...ids]), canSee(p))),
+    );
   },
 
   /** A new record: never scored yet, so without computed values. */

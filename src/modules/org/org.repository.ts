@@ -1,5 +1,6 @@
 import { and, asc, eq, ilike, inArray, or, type SQL, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
+import { selectRows } from '../../db/rows.js';
 import { delegations, orgUnits, roles, userRoles, users } from '../../db/schema/index.js';
 import { access, type Principal, qualified, unitReachPredicate } from '../../lib/access.js';
 import { countRows, keyset, type TimeSortField, timeOrderBy, updatedAfterCondition } from '../../lib/pagination.js';
@@ -176,10 +177,7 @@ export const orgRepository = {
 
   async usersByIds(ex: Executor, p: Principal, ids: string[]): Promise<UserRow[]> {
     if (ids.length === 0) return [];
-    return ex
-      .select(userColumns)
-      .from(users)
-      .where(and(inArray(users.id, ids), userVisible(p)));
+    return selectRows(ex.select(userColumns).from(users).where(and(inArray(users.id, ids), userVisible(p))));
   },
 
   async userById(ex: Executor, id: string, lock = false): Promise<UserRow | null> {
