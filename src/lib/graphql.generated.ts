@@ -531,6 +531,8 @@ export type Cost = {
   kind: CostKind;
   note?: Maybe<Scalars['String']['output']>;
   onBehalfOfId?: Maybe<Scalars['ID']['output']>;
+  /** A cost never changes once recorded: always its createdAt. */
+  updatedAt: Scalars['DateTime']['output'];
 };
 
 export type CostConnection = {
@@ -2253,7 +2255,7 @@ export type Query = {
   crossSellReport: CrossSellReport;
   customer?: Maybe<Customer>;
   customerByExternalId?: Maybe<Customer>;
-  /** GET /v1/customers/{id}/costs */
+  /** GET /v1/customers/{id}/costs. sort: incurredAt, createdAt or updatedAt (the same instant: a cost never changes), optional '-'; default -incurredAt. updatedAfter: a sync's read, the costs recorded after this instant. */
   customerCosts: CostConnection;
   /** GET /v1/customers/{id}/value */
   customerValue: CustomerValue;
@@ -2439,6 +2441,8 @@ export type QueryCustomerCostsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   customerId: Scalars['ID']['input'];
   first?: InputMaybe<Scalars['Int']['input']>;
+  sort?: InputMaybe<Scalars['String']['input']>;
+  updatedAfter?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 
@@ -4325,6 +4329,7 @@ export type CostResolvers<ContextType = MercuriusContext, ParentType extends Res
   kind?: Resolver<ResolversTypes['CostKind'], ParentType, ContextType>;
   note?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   onBehalfOfId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
 export type CostConnectionResolvers<ContextType = MercuriusContext, ParentType extends ResolversParentTypes['CostConnection'] = ResolversParentTypes['CostConnection']> = {

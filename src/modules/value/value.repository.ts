@@ -2,9 +2,10 @@ import { and, desc, eq, type SQL, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
 import { customerCosts, customers, customerValueHistory, customerValues, referenceEffects, valueModels, valueRuns } from '../../db/schema/index.js';
 import { access, type Principal } from '../../lib/access.js';
-import { countRows, keyset, type SortSpec } from '../../lib/pagination.js';
+import { countRows, keyset, updatedAfterCondition } from '../../lib/pagination.js';
 import type { ValueModelConfig } from './scoring.js';
 import type { Model } from './value.recompute.js';
+import type { CostSort } from './value.schemas.js';
 
 export type CostRow = typeof customerCosts.$inferSelect;
 export type ValueRow = typeof customerValues.$inferSelect;
@@ -13,7 +14,13 @@ export type HistoryRow = typeof customerValueHistory.$inferSelect;
 // A lock key of its own (two-key advisory space): one full recomputation at a time, across instances.
 const RUN_LOCK = [4243, 1] as const;
 
-const costSort: SortSpec = { column: customerCosts.incurredAt, desc: true, kind: 'timestamp' };
+// The column of each costs sort: a cost is never changed, so its last change is its recording.
+const COST_COLUMNS = { incurredAt: customerCosts.incurredAt, createdAt: customerCosts.createdAt, updatedAt: customerCosts.createdAt } as const;
+export const costSortValue = (r: CostRow, field: CostSort): Date => (field === 'incurredAt' ? r.incurredAt : r.createdAt);
+
+// The list's where-builder, for its pages and its count: the customer's costs, recorded after `updatedAfter`.
+const costConditions = (customerId: string, updatedAfter: string | undefined) =>
+  and(eq(customerCosts.customerId, customerId), updatedAfterCondition(customerCosts.createdAt, updatedAfter));
 
 export const valueRepository = {
   /** The customers a recomputation covers (a SELECT of ids): these, or all. */
@@ -111,17 +118,25 @@ export const valueRepository = {
     return row;
   },
 
-  async listCosts(ex: Executor, customerId: string, cursor: string | undefined, limit: number): Promise<CostRow[]> {
-    const ks = keyset(costSort, customerCosts.id, cursor);
+  async listCosts(
+    ex: Executor,
+    customerId: string,
+    updatedAfter: string | undefined,
+    order: { field: CostSort; desc: boolean },
+    cursor: string | undefined,
+    limit: number,
+  ): Promise<CostRow[]> {
+    const ks = keyset({ column: COST_COLUMNS[order.field], desc: order.desc, kind: 'timestamp' }, customerCosts.id, cursor);
     return ex
       .select()
       .from(customerCosts)
-      .where(and(eq(customerCosts.customerId, customerId), ks.where))
+      .where(and(costConditions(customerId, updatedAfter), ks.where))
       .orderBy(...ks.orderBy)
       .limit(limit + 1);
   },
 
-  countCosts: (ex: Executor, customerId: string): Promise<number> => countRows(ex, customerCosts, eq(customerCosts.customerId, customerId)),
+  countCosts: (ex: Executor, customerId: string, updatedAfter: string | undefined): Promise<number> =>
+    countRows(ex, customerCosts, costConditions(customerId, updatedAfter)),
 
   async insertReference(ex: Executor, v: typeof referenceEffects.$inferInsert) {
     const [row] = await ex.insert(referenceEffects).values(v).returning();

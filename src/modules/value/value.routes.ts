@@ -27,7 +27,7 @@ export async function valueRoutes(fastify: FastifyInstance): Promise<void> {
   });
 
   app.get('/customers/:id/costs', {
-    schema: { tags, summary: 'What serving the customer cost, newest first', params: idParams, querystring: listCostsQuery, response: { 200: page(costSchema), ...errorResponses } },
+    schema: { tags, summary: "What serving the customer cost: newest spending first, or by `sort` (incurredAt, createdAt, updatedAt; optional '-'); `updatedAfter` for a sync's read", params: idParams, querystring: listCostsQuery, response: { 200: page(costSchema), ...errorResponses } },
     handler: async (req) => answerPage(await svc().listCosts(req.principal, req.params.id, req.query), req.query.count),
   });
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { pageParams } from '../../lib/pagination.js';
+import { pageParams, syncParams } from '../../lib/pagination.js';
 import { safeString, text, timestamp } from '../../lib/schemas.js';
 import { CHURN_LEVELS, CHURN_SIGNALS, INDICATORS, VALUE_CLASSES } from './scoring.js';
 import { VALUE_CAUSES } from './value.recompute.js';
@@ -37,11 +37,17 @@ export const costSchema = z
     actorId: z.uuid(),
     onBehalfOfId: z.uuid().nullable(),
     createdAt: timestamp,
+    /** A cost never changes once recorded: always its `createdAt` (the sync key). */
+    updatedAt: timestamp,
   })
   .meta({ id: 'Cost' });
 export type CostDto = z.infer<typeof costSchema>;
 
-export const listCostsQuery = z.object({ ...pageParams }).strict();
+// A customer's costs: by when spent, newest first (the default), or by when recorded. A cost is never
+// changed, so `updatedAt` is `createdAt` and a sync reads `updatedAfter` as "recorded after".
+export const COST_SORTS = ['incurredAt', 'createdAt', 'updatedAt'] as const;
+export type CostSort = (typeof COST_SORTS)[number];
+export const listCostsQuery = z.object({ ...pageParams, ...syncParams }).strict();
 export type ListCostsQuery = z.infer<typeof listCostsQuery>;
 
 export const referenceEffectBody = z

@@ -2,22 +2,23 @@ import type { Database, Executor } from '../../db/client.js';
 import { hasManagerScope, hiddenFields, onBehalfOf, type Principal, requirePermission } from '../../lib/access.js';
 import { recordChange } from '../../lib/audit.js';
 import { AppError, notFound } from '../../lib/errors.js';
-import { type Page, pageOf, withCount } from '../../lib/pagination.js';
+import { cursorForSort, type Page, pageOf, parseSort, sortKey, withCount } from '../../lib/pagination.js';
 import { systemPrincipal } from '../org/index.js';
 import { createValueReportService } from './value-reports.service.js';
 import { CHURN_SIGNALS, scoreOf, type ValueClass, type ValueModelConfig } from './scoring.js';
 import { type Model, recompute, type RecomputeResult, type ValueCause } from './value.recompute.js';
-import { type CostRow, valueRepository as repo } from './value.repository.js';
-import type {
-  CostDto,
-  CustomerValueDto,
-  ListCostsQuery,
-  RecomputeResultDto,
-  RecordCostInput,
-  ReferenceEffectDto,
-  ReferenceEffectInput,
-  ValueModelDto,
-  ValueModelInput,
+import { type CostRow, costSortValue, valueRepository as repo } from './value.repository.js';
+import {
+  COST_SORTS,
+  type CostDto,
+  type CustomerValueDto,
+  type ListCostsQuery,
+  type RecomputeResultDto,
+  type RecordCostInput,
+  type ReferenceEffectDto,
+  type ReferenceEffectInput,
+  type ValueModelDto,
+  type ValueModelInput,
 } from './value.schemas.js';
 
 const iso = (d: Date) => d.toISOString();
@@ -36,6 +37,7 @@ const toCostDto = (r: CostRow): CostDto => ({
   actorId: r.actorId,
   onBehalfOfId: r.onBehalfOfId,
   createdAt: iso(r.createdAt),
+  updatedAt: iso(r.createdAt),
 });
 
 /** The value of a customer and its breakdown are hidden wherever a role hides its value class or score. */
@@ -110,9 +112,11 @@ export function createValueService(database: Database, opts: ValueServiceOptions
 
     async listCosts(p: Principal, customerId: string, q: ListCostsQuery): Promise<Page<CostDto>> {
       await visibleCustomer(p, customerId);
-      const rows = await repo.listCosts(db, customerId, q.cursor, q.limit);
-      const pg = pageOf(rows, q.limit, (r) => [iso(r.incurredAt), r.id]);
-      return withCount({ ...pg, data: pg.data.map(toCostDto) }, () => repo.countCosts(db, customerId));
+      const order = parseSort(q.sort, COST_SORTS, '-incurredAt');
+      const key = sortKey(order);
+      const rows = await repo.listCosts(db, customerId, q.updatedAfter, order, cursorForSort(q.cursor, key), q.limit);
+      const pg = pageOf(rows, q.limit, (r) => [iso(costSortValue(r, order.field)), r.id], key);
+      return withCount({ ...pg, data: pg.data.map(toCostDto) }, () => repo.countCosts(db, customerId, q.updatedAfter));
     },
 
     async recordCost(p: Principal, customerId: string, input: RecordCostInput): Promise<CostDto> {
