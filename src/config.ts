@@ -98,6 +98,8 @@ const envSchema = z.object({
   RATE_LIMIT_REDIS_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' }).optional()),
   // Overload: 503 with Retry-After past this event-loop delay, heap or resident size (0 = not checked).
   PRESSURE_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  // The event-loop delay is not judged this long after the instance is ready (its own start-up).
+  PRESSURE_STARTUP_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(5000),
   PRESSURE_MAX_HEAP_USED_BYTES: z.coerce.number().int().min(0).default(0),
   PRESSURE_MAX_RSS_BYTES: z.coerce.number().int().min(0).default(0),
   // Time to receive a whole request (408 beyond), and the longest a database statement may run (503 beyond).
@@ -144,7 +146,7 @@ export type Config = {
   events: { retentionDays: number; pruneCron: string; natsUrl: string | undefined };
   webhooks: { retryScheduleMs: number[]; allowPrivate: boolean; timeoutMs: number; pollMs: number; secretOverlapMs: number };
   rateLimit: { perMinute: number; perRole: Record<string, number>; redisUrl: string | undefined };
-  pressure: { maxEventLoopDelayMs: number; maxHeapUsedBytes: number; maxRssBytes: number };
+  pressure: { maxEventLoopDelayMs: number; startupGraceMs: number; maxHeapUsedBytes: number; maxRssBytes: number };
   requestTimeoutMs: number;
   dbStatementTimeoutMs: number;
   metricsToken: string | undefined;
@@ -224,7 +226,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ),
       redisUrl: e.RATE_LIMIT_REDIS_URL,
     },
-    pressure: { maxEventLoopDelayMs: e.PRESSURE_MAX_EVENT_LOOP_DELAY_MS, maxHeapUsedBytes: e.PRESSURE_MAX_HEAP_USED_BYTES, maxRssBytes: e.PRESSURE_MAX_RSS_BYTES },
+    pressure: { maxEventLoopDelayMs: e.PRESSURE_MAX_EVENT_LOOP_DELAY_MS, startupGraceMs: e.PRESSURE_STARTUP_GRACE_MS, maxHeapUsedBytes: e.PRESSURE_MAX_HEAP_USED_BYTES, maxRssBytes: e.PRESSURE_MAX_RSS_BYTES },
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
     metricsToken: e.METRICS_TOKEN,

@@ -26,6 +26,14 @@ export const limitsPlugin = fp(
     const { rateLimit: cfg, pressure } = opts.config;
 
     if (pressure.maxEventLoopDelayMs > 0 || pressure.maxHeapUsedBytes > 0 || pressure.maxRssBytes > 0) {
+      // The event loop's delay is sampled as a mean over one-second windows. The windows around the
+      // instance's own start (modules loaded on first use, migrations, the job queue starting at
+      // ready) are not load from callers: a fresh instance on a busy machine would otherwise refuse its
+      // first requests. Delay-based shedding starts PRESSURE_STARTUP_GRACE_MS after ready; memory limits apply at once.
+      let sheddingFrom = Number.POSITIVE_INFINITY;
+      app.addHook('onReady', async () => {
+        sheddingFrom = Date.now() + pressure.startupGraceMs;
+      });
       await app.register(underPressure, {
         maxEventLoopDelay: pressure.maxEventLoopDelayMs,
         maxHeapUsedBytes: pressure.maxHeapUsedBytes,
@@ -34,6 +42,7 @@ export const limitsPlugin = fp(
         // The promise form: its rejection goes through the error handler (problem+json, Retry-After).
         pressureHandler: async (request, _reply, type) => {
           if (isPublic(request.url)) return;
+          if (type === 'eventLoopDelay' && Date.now() < sheddingFrom) return;
           request.log.warn({ type }, 'shedding load');
           throw new AppError('UNAVAILABLE', 'the service is overloaded; retry later', { extra: { retryAfterSeconds: 5 } });
         },
