@@ -296,9 +296,10 @@ export function bulkSql(scale: Scale, org: OrgSeed): { label: string; sql: strin
  * What the analytics benchmark (bench/analytics.ts) adds on top of bulkSql, on its own database:
  * ERP orders (about three per buying customer over the last 15 months, one in twenty cancelled, a
  * falling rhythm for one buyer in ten), costs for one buyer in four, a reference effect for one
- * customer in a thousand, and the pipeline's dates moved so its history ends today (bulkSql writes
- * 2024–2025 dates; the reports ask about the last two quarters and the next three months). Closed
- * deals get the `closed_at` of their closing transition. Set-based and deterministic as above; the
+ * customer in a thousand, and the pipeline's and the interactions' dates moved so each ends yesterday
+ * (bulkSql writes 2024–2025 dates; the reports ask about the last two quarters and the next three
+ * months, churn about the days since the last contact). Closed deals get the `closed_at` of their
+ * closing transition. Set-based and deterministic as above; the
  * benchmark runs it once per database (it adds rows only where there are no orders yet).
  */
 export function analyticsSql(scale: Scale, org: OrgSeed): { label: string; sql: string }[] {
@@ -349,6 +350,15 @@ export function analyticsSql(scale: Scale, org: OrgSeed): { label: string; sql: 
     {
       label: 'stage transitions moved with their deals',
       sql: `UPDATE stage_transitions t SET at = o.created_at + interval '1 day' FROM opportunities o WHERE o.id = t.opportunity_id`,
+    },
+    {
+      // Same whole-day shift as the pipeline's, but from the interactions' own newest date: each
+      // customer's interactions run up to 278 days past its creation, so the pipeline's offset would
+      // put most of them in the future (which the API refuses and which would clear every "no contact"
+      // signal). The newest interaction falls yesterday; every row moves by one interval.
+      label: 'interactions moved to end yesterday',
+      sql: `WITH d AS (SELECT make_interval(days => (current_date - max(occurred_at)::date)::int - 1) AS by FROM interactions)
+            UPDATE interactions i SET occurred_at = i.occurred_at + d.by, created_at = i.created_at + d.by, updated_at = i.updated_at + d.by FROM d`,
     },
     {
       label: 'closed deals closed at their closing transition',
