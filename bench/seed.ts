@@ -357,8 +357,19 @@ export function analyticsSql(scale: Scale, org: OrgSeed): { label: string; sql: 
       // put most of them in the future (which the API refuses and which would clear every "no contact"
       // signal). The newest interaction falls yesterday; every row moves by one interval.
       label: 'interactions moved to end yesterday',
-      sql: `WITH d AS (SELECT make_interval(days => (current_date - max(occurred_at)::date)::int - 1) AS by FROM interactions)
-            UPDATE interactions i SET occurred_at = i.occurred_at + d.by, created_at = i.created_at + d.by, updated_at = i.updated_at + d.by FROM d`,
+      // Every row gets a new version: the secondary indexes are dropped first and built again after,
+      // in the same transaction (building five indexes once is far cheaper than 5 M index inserts each).
+      sql: `DO $$
+            DECLARE defs text[]; names text[]; def text; nm text;
+            BEGIN
+              SELECT array_agg(i.indexdef), array_agg(quote_ident(i.indexname)) INTO defs, names
+                FROM pg_indexes i WHERE i.schemaname = current_schema() AND i.tablename = 'interactions'
+                AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conname = i.indexname);
+              FOREACH nm IN ARRAY coalesce(names, '{}') LOOP EXECUTE 'DROP INDEX ' || nm; END LOOP;
+              WITH d AS (SELECT make_interval(days => (current_date - max(occurred_at)::date)::int - 1) AS by FROM interactions)
+                UPDATE interactions i SET occurred_at = i.occurred_at + d.by, created_at = i.created_at + d.by, updated_at = i.updated_at + d.by FROM d;
+              FOREACH def IN ARRAY coalesce(defs, '{}') LOOP EXECUTE def; END LOOP;
+            END $$`,
     },
     {
       label: 'closed deals closed at their closing transition',
