@@ -59,7 +59,7 @@ async function customerBatch(tx: Tx, p: Principal, system: string, batch: readon
 
 /**
  * Bulk loads (api.md §2 Integration): rows are read batch by batch as they arrive (lib/bulk.ts). A batch of
- * customers is first written set-based (customerBatch), and every row that pass leaves is an
+ * customers or of contacts is first written set-based (customerBatch, writeContactBatch), and every row that pass leaves is an
  * upsert by external id through the owning module's service: the same create rules (allocation included),
  * duplicate rule (`onDuplicate`), visibility, field ownership, audit and events as a single PUT.
  */

@@ -18,7 +18,7 @@ const erp = c.users.integration;
 const contactCount = async (customerId: string) =>
   (await queryRows<{ n: number }>(app.db, sql`SELECT count(*)::int AS n FROM contacts WHERE customer_id = ${customerId}::uuid`))[0]!.n;
 
-async function customersOf(k: string, n: number): Promise<string[]> {
+async function customersOf(k: string, n: number): Promise<[string, string, ...string[]]> {
   const rows = Array.from({ length: n }, (_, i) => ({ externalId: `CU-${k}-${i}`, kind: 'ORGANIZATION', name: `Contact holder ${k} ${i}` }));
   const res = await app.rest(erp, 'POST', '/v1/bulk/customers', { system: 'erp', rows });
   if (res.status !== 200) throw new Error(res.raw);
@@ -98,7 +98,7 @@ t.test('a batch mixing new, changed, unchanged and bad rows: each answered, audi
 
 t.test('a contact changed since the load marked it is decided on the stored record, not on the mark', async (t) => {
   const k = tag();
-  const [a] = await customersOf(k, 1);
+  const [a] = await customersOf(k, 2);
   const row = { externalId: `H-${k}`, customerId: a, name: 'Hana Hart', title: 'Buyer' };
   const first = await app.rest(erp, 'POST', '/v1/bulk/contacts', { system: 'erp', rows: [row] });
   const id = first.body.results[0].id;
@@ -112,7 +112,7 @@ t.test('a contact changed since the load marked it is decided on the stored reco
 
 t.test('an atomic load with one bad row writes nothing; the same rows through a caller without integration:write get the single upsert\'s answers', async (t) => {
   const k = tag();
-  const [a] = await customersOf(k, 1);
+  const [a] = await customersOf(k, 2);
   const rows = [
     { externalId: `X-${k}-0`, customerId: a, name: 'Ida' },
     { externalId: `X-${k}-1`, customerId: a, name: '' },
