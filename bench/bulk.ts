@@ -1,6 +1,6 @@
 // Bulk load benchmark (issue 11 item 8): `npm run bench:bulk`. Upserts BULK_BENCH_ROWS (10 000) customers by
 // external id through POST /v1/bulk/customers as one NDJSON request — new, the same again unchanged, then 10 %
-// changed — and the same for orders; each beside PostgreSQL COPY of the same rows into a bare table in the same
+// changed — and the same for contact persons and orders; each beside PostgreSQL COPY of the same rows into a bare table in the same
 // run (the physical limit), with the ratio. Also the server's peak RSS during the 10 000-row NDJSON load against
 // its idle RSS. The server runs as its own process (src/server.ts), so its RSS is its own.
 // Targets (reported, not asserted): new ≥ 20 000 rows/s, unchanged ≥ 50 000 rows/s.
@@ -18,8 +18,11 @@ import { RssSampler } from './load.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ROWS = Number(process.env.BULK_BENCH_ROWS ?? 10_000);
-// BULK_BENCH_STEPS=customers runs the customer steps only (orders need the customers, so not the reverse).
-const ORDERS = (process.env.BULK_BENCH_STEPS ?? 'customers,orders').split(',').includes('orders');
+// BULK_BENCH_STEPS=customers runs the customer steps only (contacts and orders need the customers, so the customer
+// steps always run); the default is customers,contacts,orders.
+const STEPS = (process.env.BULK_BENCH_STEPS ?? 'customers,contacts,orders').split(',');
+const ORDERS = STEPS.includes('orders');
+const CONTACTS = STEPS.includes('contacts');
 const SECRET = 'bench-bulk-secret-0123456789abcdef0123456789abcdef';
 const ADMIN_EMAIL = 'admin@bench-bulk.local';
 if (!process.env.DATABASE_URL) throw new Error('DATABASE_URL names a PostgreSQL server (the benchmark creates its own database keel_bench_bulk on it)');
@@ -51,6 +54,13 @@ const freePort = () =>
 
 // Rows are generated as the request streams, so the client holds no 10 000-row body.
 const customerRow = (i: number, changed = false) => ({ externalId: `BB-${i}`, kind: 'ORGANIZATION', name: `Bulk bench ${i} GmbH`, region: `R${i % 7}`, industry: changed && i % 10 === 0 ? 'Changed' : 'Steel', creditStatus: 'GOOD' });
+const contactRow = (i: number, changed = false) => ({
+  externalId: `BC-${i}`,
+  customer: { system: 'erp', externalId: `BB-${i}` },
+  name: `Person ${i}`,
+  title: changed && i % 10 === 0 ? 'Changed' : 'Buyer',
+  emails: [`person${i}@bench.example`],
+});
 const orderRow = (i: number, changed = false) => ({
   externalId: `BO-${i}`,
   customer: { system: 'erp', externalId: `BB-${i}` },
@@ -104,6 +114,7 @@ async function main() {
   const adminId = (await c.query<{ id: string }>('SELECT id FROM users WHERE email = $1', [ADMIN_EMAIL])).rows[0]?.id;
   if (!adminId) throw new Error('no admin user after bootstrap');
   await c.query('CREATE TABLE bench_copy_customers (external_id text, kind text, name text, region text, industry text, credit_status text)');
+  await c.query('CREATE TABLE bench_copy_contacts (external_id text, customer_external_id text, name text, title text, emails text[])');
   await c.query('CREATE TABLE bench_copy_orders (external_id text, customer_external_id text, number text, currency text, status text, lines jsonb)');
   const token = createSigner({ key: SECRET, algorithm: 'HS256', expiresIn: 3_600_000 })({ sub: adminId });
 
@@ -142,6 +153,12 @@ async function main() {
     await step('customers new', '/v1/bulk/customers?system=erp', (i) => customerRow(i), copyC, true);
     await step('customers unchanged', '/v1/bulk/customers?system=erp', (i) => customerRow(i), copyC, true);
     await step('customers 10% changed', '/v1/bulk/customers?system=erp', (i) => customerRow(i, true), copyC);
+    if (CONTACTS) {
+      const copyP = await copyRows('bench_copy_contacts', 'external_id, customer_external_id, name, title, emails', (i) => { const r = contactRow(i); return `${r.externalId},BB-${i},${r.name},${r.title},"{${r.emails.join(',')}}"`; });
+      await step('contacts new', '/v1/bulk/contacts?system=erp', (i) => contactRow(i), copyP);
+      await step('contacts unchanged', '/v1/bulk/contacts?system=erp', (i) => contactRow(i), copyP);
+      await step('contacts 10% changed', '/v1/bulk/contacts?system=erp', (i) => contactRow(i, true), copyP);
+    }
     if (!ORDERS) {
       console.log(JSON.stringify({ rows: ROWS, loadAverage: os.loadavg().map((x) => +x.toFixed(2)), cpus: os.cpus().length, idleRssMb, results }, null, 2));
       return;

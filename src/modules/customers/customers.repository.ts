@@ -275,12 +275,14 @@ export const customersRepository = {
   },
 
   /** Many visible records as stored (every column), each with whether `permission` allows acting on it. */
-  async rowsForAction(ex: Executor, p: Principal, ids: readonly string[], permission: string): Promise<{ row: CustomerRow; allowed: boolean }[]> {
+  async rowsForAction(ex: Executor, p: Principal, ids: readonly string[], permission: string, lock?: 'share'): Promise<{ row: CustomerRow; allowed: boolean }[]> {
     if (ids.length === 0) return [];
-    return ex
+    const q = ex
       .select({ row: customers, allowed: sql<boolean>`(${canDo(p, permission)})` })
       .from(customers)
       .where(and(inArray(customers.id, [...ids]), canSee(p)));
+    // Shared: other loads adding to the same customers go on; a merge or an update of them waits for this transaction.
+    return lock ? q.orderBy(customers.id).for('share') : q;
   },
 
   /**

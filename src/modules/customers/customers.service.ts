@@ -29,6 +29,7 @@ import { toCustomerDto } from './customer-dto.js';
 import { createCustomerExternal } from './customers.external.js';
 import { createContactExternal } from './contacts.external.js';
 import { createCustomerBulk, type ManyAllocator } from './bulk-write.js';
+import { writeContactBatch } from './contacts-bulk.js';
 import { createDuplicateCheck, type DuplicateGuard } from './duplicate-check.js';
 import { lowestCommonUnit } from './duplicates.js';
 import { contactsRepository } from './contacts.repository.js';
@@ -333,6 +334,8 @@ export function createCustomerService(
     recordDuplicateProbe: (p: Principal, err: unknown) => duplicates.recordProbe(p, err),
     /** The set-based pass of a bulk load's batch of customer rows (bulk-write.ts). */
     writeCustomerBatch: createCustomerBulk({ allocateMany: opts.allocateManyOnCreate, onValueInput }),
+    /** The set-based pass of a bulk load's batch of contact rows (contacts-bulk.ts). */
+    writeContactBatch,
     ...contacts,
   };
   // Read and upsert by external id (customers.external.ts), through the same create and update.

@@ -17,3 +17,4 @@ export { fromUpsertBody, ON_DUPLICATE, type OnDuplicate, parseBody, type Upserte
 export { heldExternalId } from './customers.repository.js';
 export { contactSchema, customerSchema, listAllContactsQuery, upsertContactBody, upsertCustomerBody } from './customers.schemas.js';
 export { type BulkUpsertItem } from './bulk-write.js';
+export { type BulkContactItem } from './contacts-bulk.js';

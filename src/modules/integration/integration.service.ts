@@ -5,7 +5,7 @@ import { type Principal, requirePermission } from '../../lib/access.js';
 import { type BatchRow, type BulkAnswer, type RowOutcome, type RowSource, runBulk, UnparsableRow } from '../../lib/bulk.js';
 import { AppError } from '../../lib/errors.js';
 import { findRecordsByExternalIds } from '../../lib/external-ids.js';
-import { type BulkUpsertItem, type CustomerService, type OnDuplicate, parseBody, upsertContactBody, upsertCustomerBody } from '../customers/index.js';
+import { type BulkContactItem, type BulkUpsertItem, type CustomerService, type OnDuplicate, parseBody, upsertContactBody, upsertCustomerBody } from '../customers/index.js';
 import { type BulkOrderItem, type OrderService, unchangedOrderRows, upsertOrderBody } from '../orders/index.js';
 
 export type BulkRequest = { system: string; atomic: boolean; onDuplicate: OnDuplicate; rows: RowSource };
@@ -59,7 +59,7 @@ async function customerBatch(tx: Tx, p: Principal, system: string, batch: readon
 
 /**
  * Bulk loads (api.md §2 Integration): rows are read batch by batch as they arrive (lib/bulk.ts). A batch of
- * customers is first written set-based (customerBatch), and every row that pass leaves is an
+ * customers or of contacts is first written set-based (customerBatch, writeContactBatch), and every row that pass leaves is an
  * upsert by external id through the owning module's service: the same create rules (allocation included),
  * duplicate rule (`onDuplicate`), visibility, field ownership, audit and events as a single PUT.
  */
@@ -83,6 +83,11 @@ export function createIntegrationService(database: Database, deps: { customers: 
     async bulkContacts(p: Principal, req: BulkRequest): Promise<BulkAnswer> {
       requirePermission(p, 'contacts:read');
       return runBulk(database, req.rows, { atomic: req.atomic }, {
+        // Set-based first (customers/contacts-bulk.ts); every row it leaves is the single upsert below.
+        prepare: (tx, batch) => {
+          const items: BulkContactItem[] = firstRowPerExternalId(batch, upsertContactBody);
+          return customers.writeContactBatch(tx as Tx, p, req.system, items);
+        },
         run: async (tx, row) => {
           const { externalId, body } = splitRow(row);
           const u = await customers.upsertContactByExternalId(p, req.system, externalId, parseBody(upsertContactBody, body), { tx });
