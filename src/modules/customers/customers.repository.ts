@@ -284,6 +284,20 @@ export const customersRepository = {
   },
 
   /**
+   * The same, locked (FOR UPDATE, in id order so two batches lock their common customers in one order): the
+   * customers a bulk load's new orders are placed on.
+   */
+  async lockRowsForAction(ex: Executor, p: Principal, ids: readonly string[], permission: string): Promise<{ row: CustomerRow; allowed: boolean }[]> {
+    if (ids.length === 0) return [];
+    return ex
+      .select({ row: customers, allowed: sql<boolean>`(${canDo(p, permission)})` })
+      .from(customers)
+      .where(and(sql`${customers.id} = ANY(${sql.param([...new Set(ids)])}::uuid[])`, canSee(p)))
+      .orderBy(asc(customers.id))
+      .for('update', { of: customers });
+  },
+
+  /**
    * The records many external ids of one system name (one statement, the ids as one array parameter): each id's
    * bulk mark (lib/external-ids.ts markRows) and, when the principal sees the record, its version and status and
    * whether `permission` allows acting on it (`current`: null for a record out of sight).

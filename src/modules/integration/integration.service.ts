@@ -106,13 +106,14 @@ export function createIntegrationService(database: Database, deps: { customers: 
           versions.clear();
           const items: BulkOrderItem[] = firstRowPerExternalId(batch, upsertOrderBody);
           const unchanged = await unchangedOrderRows(tx, p, req.system, items);
+          const created = await orders.writeNewOrders(tx, p, req.system, items);
           const held = await findRecordsByExternalIds(tx, 'order', req.system, batch.map((b) => externalIdOf(b.row)).filter((x): x is string => x !== null));
           const visible = await ambientTransaction.run({ tx: tx as Tx }, () => orders.byIds(p, [...held.values()]));
           for (const [externalId, id] of held) {
             const o = visible.get(id);
             if (o) versions.set(externalId, o.version);
           }
-          return new Map([...unchanged].map(([index, id]) => [index, { id, status: 'UNCHANGED' as const }]));
+          return new Map<number, RowOutcome>([...[...unchanged].map(([index, id]) => [index, { id, status: 'UNCHANGED' as const }] as const), ...created]);
         },
         run: async (tx, row) => {
           const { externalId, body } = splitRow(row);

@@ -1,5 +1,6 @@
 import { and, asc, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import { type Executor } from '../../db/client.js';
+import { insertJsonRows } from '../../db/json-rows.js';
 import { customers, opportunities, orderLines, orders } from '../../db/schema/index.js';
 import { access, type Principal } from '../../lib/access.js';
 import { keyset } from '../../lib/pagination.js';
@@ -159,6 +160,18 @@ export const ordersRepository = {
     const [row] = await ex.insert(orders).values(values).returning();
     if (!row) throw new Error('insert returned nothing');
     return row;
+  },
+
+  /**
+   * Many new orders (ids given) in one INSERT and their lines in one more (db/json-rows.ts: one jsonb parameter
+   * each); answers the orders as stored, in the order given.
+   */
+  async insertMany(ex: Executor, values: readonly (OrderInsert & { id: string; lines: readonly Line[] })[]): Promise<OrderRow[]> {
+    if (values.length === 0) return [];
+    await insertJsonRows(ex, orders, values.map(({ lines: _, ...v }) => v));
+    await insertJsonRows(ex, orderLines, values.flatMap((v) => v.lines.map((l, i) => ({ orderId: v.id, position: i + 1, ...l }))));
+    const rows = new Map((await ex.select().from(orders).where(sql`${orders.id} = ANY(${sql.param(values.map((v) => v.id))}::uuid[])`)).map((r) => [r.id, r]));
+    return values.map((v) => rows.get(v.id) as OrderRow);
   },
 
   /** Compare-and-set on version: null when another write got there first. */
