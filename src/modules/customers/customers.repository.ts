@@ -284,17 +284,19 @@ export const customersRepository = {
   },
 
   /**
-   * The same, locked (FOR UPDATE, in id order so two batches lock their common customers in one order): the
-   * customers a bulk load's new orders are placed on.
+   * Many records as stored, locked (FOR UPDATE, in id order so two batches lock their common customers in one
+   * order), each with whether the principal sees it and whether `permission` then allows acting on it: the
+   * customers of a bulk load's orders (new orders need both; a changed order's customer is locked as its owner).
    */
-  async lockRowsForAction(ex: Executor, p: Principal, ids: readonly string[], permission: string): Promise<{ row: CustomerRow; allowed: boolean }[]> {
+  async lockRowsForAction(ex: Executor, p: Principal, ids: readonly string[], permission: string): Promise<{ row: CustomerRow; visible: boolean; allowed: boolean }[]> {
     if (ids.length === 0) return [];
-    return ex
-      .select({ row: customers, allowed: sql<boolean>`(${canDo(p, permission)})` })
+    const rows = await ex
+      .select({ row: customers, visible: sql<boolean>`(${canSee(p)})`, allowed: sql<boolean>`(${canDo(p, permission)})` })
       .from(customers)
-      .where(and(sql`${customers.id} = ANY(${sql.param([...new Set(ids)])}::uuid[])`, canSee(p)))
+      .where(sql`${customers.id} = ANY(${sql.param([...new Set(ids)])}::uuid[])`)
       .orderBy(asc(customers.id))
       .for('update', { of: customers });
+    return rows.map((r) => ({ row: r.row, visible: r.visible === true, allowed: r.visible === true && r.allowed === true }));
   },
 
   /**

@@ -6,7 +6,7 @@ import { type BatchRow, type BulkAnswer, type RowOutcome, type RowSource, runBul
 import { AppError } from '../../lib/errors.js';
 import { findRecordsByExternalIds } from '../../lib/external-ids.js';
 import { type BulkUpsertItem, type CustomerService, type OnDuplicate, parseBody, upsertContactBody, upsertCustomerBody } from '../customers/index.js';
-import { type BulkOrderItem, type OrderService, unchangedOrderRows, upsertOrderBody } from '../orders/index.js';
+import { type BulkOrderItem, type OrderService, upsertOrderBody } from '../orders/index.js';
 
 export type BulkRequest = { system: string; atomic: boolean; onDuplicate: OnDuplicate; rows: RowSource };
 
@@ -105,15 +105,14 @@ export function createIntegrationService(database: Database, deps: { customers: 
         prepare: async (tx, batch) => {
           versions.clear();
           const items: BulkOrderItem[] = firstRowPerExternalId(batch, upsertOrderBody);
-          const unchanged = await unchangedOrderRows(tx, p, req.system, items);
-          const created = await orders.writeNewOrders(tx, p, req.system, items);
-          const held = await findRecordsByExternalIds(tx, 'order', req.system, batch.map((b) => externalIdOf(b.row)).filter((x): x is string => x !== null));
+          const decided = await orders.writeOrderBatch(tx, p, req.system, items);
+          const held = await findRecordsByExternalIds(tx, 'order', req.system, batch.flatMap((b) => (decided.has(b.index) ? [] : (externalIdOf(b.row) ?? []))));
           const visible = await ambientTransaction.run({ tx: tx as Tx }, () => orders.byIds(p, [...held.values()]));
           for (const [externalId, id] of held) {
             const o = visible.get(id);
             if (o) versions.set(externalId, o.version);
           }
-          return new Map<number, RowOutcome>([...[...unchanged].map(([index, id]) => [index, { id, status: 'UNCHANGED' as const }] as const), ...created]);
+          return decided;
         },
         run: async (tx, row) => {
           const { externalId, body } = splitRow(row);

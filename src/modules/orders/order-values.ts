@@ -1,10 +1,9 @@
-import type { Principal } from '../../lib/access.js';
-import { hiddenFields } from '../../lib/access.js';
+import { hiddenFields, type Principal } from '../../lib/access.js';
 import type { ExternalIdMap } from '../../lib/external-ids.js';
 import { sameJson } from '../../lib/merge-patch.js';
 import type { LineRow, OrderHit, OrderRow } from './orders.repository.js';
 import { type Line, type OrderStatus, orderAmount, planStatus, priceLines, STEP_FIELD_NAMES, type StepField, type StepTimes } from './orders.rules.js';
-import type { PatchOrderInput, OrderDto } from './orders.schemas.js';
+import type { OrderDto, PatchOrderInput } from './orders.schemas.js';
 
 // An order's answer and the diff of a merge patch, without a database: shared by the service (create, PATCH,
 // upsert) and the set-based pass of a bulk load (orders.bulk.ts), so both answer and decide with the same code.

@@ -227,7 +227,7 @@ export function createOrderService(database: Database, opts: { onValueInput?: Va
       return out;
     },
   };
-  return { ...service, upsertByExternalId: createOrderUpsert(database, service), writeNewOrders: createOrderBulk({ onValueInput }) };
+  return { ...service, upsertByExternalId: createOrderUpsert(database, service), writeOrderBatch: createOrderBulk({ onValueInput }) };
 }
 
 export type OrderService = ReturnType<typeof createOrderService>;

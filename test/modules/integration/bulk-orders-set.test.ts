@@ -141,7 +141,7 @@ t.test('atomic: a failed row rolls back every new order, line, id, move and even
 t.test('statements: a batch of new orders costs the same number of statements whatever its size', async (t) => {
   const k = tag();
   const load = async (n: number, label: string) => {
-    const custs = [];
+    const custs: { id: string }[] = [];
     for (let i = 0; i < 4; i++) custs.push(await app.customer(sales));
     const rows = Array.from({ length: n }, (_, i) => ({ externalId: `B-${k}-${label}-${i}`, customerId: custs[i % 4]!.id, currency: 'EUR', status: i < 4 ? 'CONFIRMED' : 'ORDERED', lines: line() }));
     const { result, statements } = await app.countStatements(() => app.rest(erp, 'POST', '/v1/bulk/orders', { system: 'erp', rows }));
