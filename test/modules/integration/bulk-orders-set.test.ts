@@ -168,3 +168,71 @@ t.test('concurrency: two bulk loads of the same new order ids at once make one o
   t.equal(await count(app, sql`SELECT count(*)::int AS n FROM orders WHERE customer_id = ${a.id}::uuid`), 40, 'one order per id');
   t.same(await lifecycleOf(app, a.id), [['SUSPECT', 'CUSTOMER', 'ORDER']], 'one move');
 });
+
+t.test('a batch of changed orders: headers and lines in one pass, status forward with its time, a backward row fails alone, lifecycle USER with cause ORDER', async (t) => {
+  const k = tag();
+  const [a, b] = [await app.customer(sales), await app.customer(sales)];
+  const rows = [
+    { externalId: `U-${k}-0`, customerId: a.id, currency: 'EUR', lines: line() },
+    { externalId: `U-${k}-1`, customerId: a.id, currency: 'EUR', status: 'SHIPPED', lines: line() },
+    { externalId: `U-${k}-2`, customerId: b.id, currency: 'EUR', number: 'old', lines: line() },
+    { externalId: `U-${k}-3`, customerId: b.id, currency: 'EUR', lines: line() },
+  ];
+  t.same((await app.rest(erp, 'POST', '/v1/bulk/orders', { system: 'erp', rows })).body.summary, { created: 4, updated: 0, unchanged: 0, failed: 0 });
+  const before = await Promise.all(rows.map(async (r) => (await app.rest(erp, 'GET', `/v1/orders/external/erp/${r.externalId}`)).body));
+  const change = [
+    { externalId: `U-${k}-0`, status: 'CONFIRMED', confirmedAt: '2026-11-30T10:00:00.000Z' },
+    { externalId: `U-${k}-1`, status: 'PAID' },
+    { externalId: `U-${k}-2`, customerId: b.id, number: 'new', lines: [{ product: 'Pump', quantity: '3', unitPrice: '10' }, { product: 'Valve', quantity: '1', unitPrice: '5.5' }] },
+    { externalId: `U-${k}-3`, currency: 'EUR' },
+  ];
+  const res = await app.rest(erp, 'POST', '/v1/bulk/orders', { system: 'erp', rows: change });
+  t.equal(res.status, 200, res.raw);
+  t.same(res.body.results.map((r: any) => r.status), ['UPDATED', 'FAILED', 'UPDATED', 'UNCHANGED']);
+  t.match(res.body.results[1], { id: null, error: { code: 'ORDER_STATUS_BACKWARD', status: 409 } });
+
+  const get = async (x: string) => (await app.rest(erp, 'GET', `/v1/orders/external/erp/${x}`)).body;
+  const o0 = await get(`U-${k}-0`);
+  t.match(o0, { status: 'CONFIRMED', confirmedAt: '2026-11-30T10:00:00.000Z', version: 2, amount: '201.00' });
+  t.same(await get(`U-${k}-1`), before[1], 'the backward row left its order as it was');
+  const o2 = await get(`U-${k}-2`);
+  t.match(o2, { number: 'new', amount: '35.50', version: 2 });
+  t.same(o2.lines.map((l: any) => [l.product, l.quantity, l.amount]), [['Pump', '3', '30.00'], ['Valve', '1', '5.50']]);
+  t.same(await get(`U-${k}-3`), before[3]);
+
+  t.same(await lifecycleOf(app, a.id), [['SUSPECT', 'CUSTOMER', 'ORDER'], ['CUSTOMER', 'USER', 'ORDER']]);
+  t.match((await eventsFor(app, a.id, 'customer.lifecycle_transitioned'))[1]?.payload.after, { lifecycleStage: 'USER', cause: 'ORDER', reason: `order ${o0.id} confirmed` });
+  t.same(await lifecycleOf(app, b.id), [['SUSPECT', 'CUSTOMER', 'ORDER']], 'a change without a status move moves nothing');
+  const status = await eventsFor(app, o0.id, 'order.status_changed');
+  t.equal(status.length, 1);
+  t.match(status[0]!.payload, { before: { status: 'ORDERED' }, after: { status: 'CONFIRMED', fromStatus: 'ORDERED' } });
+  const updated = await eventsFor(app, o2.id, 'order.updated');
+  t.equal(updated.length, 1);
+  t.match(updated[0]!.payload, { before: { number: 'old', amount: '201.00', version: 1 }, after: { number: 'new', amount: '35.50', version: 2 } });
+  t.same((await auditFor(app, o2.id)).map((x) => x.action), ['created', 'updated']);
+  t.same((await eventsFor(app, o2.id)).map((x) => x.type), ['order.created', 'order.updated'], 'no status event without a status move');
+  t.equal(await count(app, sql`SELECT count(*)::int AS n FROM order_lines WHERE order_id = ${o2.id}::uuid`), 2, 'the old lines are gone');
+  t.equal((await app.rest(sales, 'GET', `/v1/customers/${a.id}/value`)).body.history[0]?.cause, 'ORDER');
+
+  // GraphQL reads the changed order as REST does.
+  const g = await app.gql(sales, `query($id: ID!) { order(id: $id) { ${ORDER_FIELDS} } }`, { id: o2.id });
+  t.same(g.data.order, (await app.rest(sales, 'GET', `/v1/orders/${o2.id}`)).body);
+});
+
+t.test('statements: a batch of changed orders costs the same number of statements whatever its size', async (t) => {
+  const k = tag();
+  const load = async (n: number, label: string) => {
+    const cu = await app.customer(sales);
+    const rows = Array.from({ length: n }, (_, i) => ({ externalId: `BU-${k}-${label}-${i}`, customerId: cu.id, currency: 'EUR', lines: line() }));
+    t.equal((await app.rest(erp, 'POST', '/v1/bulk/orders', { system: 'erp', rows })).body.summary.created, n);
+    const changed = rows.map((r, i) => ({ externalId: r.externalId, status: i === 0 ? 'CONFIRMED' : 'PAID', lines: line('20') }));
+    const { result, statements } = await app.countStatements(() => app.rest(erp, 'POST', '/v1/bulk/orders', { system: 'erp', rows: changed }));
+    t.same(result.body.summary, { created: 0, updated: n, unchanged: 0, failed: 0 }, result.raw);
+    t.same((await lifecycleOf(app, cu.id)).map((x) => x[1]), ['CUSTOMER', 'USER']);
+    return statements;
+  };
+  const few = await load(5, 'few');
+  const many = await load(60, 'many');
+  t.equal(many, few, `statements do not grow with the rows (${few})`);
+  t.equal(await count(app, sql`SELECT count(*)::int AS n FROM order_lines l JOIN external_ids e ON e.record_id = l.order_id WHERE e.resource_type = 'order' AND e.external_id LIKE ${`BU-${k}-%`} AND l.amount = 40`), 65);
+});
