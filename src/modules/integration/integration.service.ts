@@ -59,9 +59,9 @@ async function customerBatch(tx: Tx, p: Principal, system: string, batch: readon
 
 /**
  * Bulk loads (api.md §2 Integration): rows are read batch by batch as they arrive (lib/bulk.ts). A batch of
- * customers is first written set-based (customerBatch), and every row that pass leaves is an
- * upsert by external id through the owning module's service: the same create rules (allocation included),
- * duplicate rule (`onDuplicate`), visibility, field ownership, audit and events as a single PUT.
+ * customers or of orders is first written set-based (customerBatch, orders' writeOrderBatch), and every row that
+ * pass leaves is an upsert by external id through the owning module's service: the same create rules (allocation
+ * included), duplicate rule (`onDuplicate`), visibility, field ownership, audit and events as a single PUT.
  */
 export function createIntegrationService(database: Database, deps: { customers: CustomerService; orders: OrderService }) {
   const { customers, orders } = deps;
@@ -93,10 +93,11 @@ export function createIntegrationService(database: Database, deps: { customers: 
     },
 
     /**
-     * Orders by external id: each row is the order upsert (PUT /v1/orders/external/…) run in the row's
-     * savepoint — lines and totals, forward-only status, the customer's lifecycle moves with cause ORDER and its
-     * value rescored, all in the load's transaction. A row whose order exists and whose version does not move
-     * is UNCHANGED; the versions of a batch's existing orders are read in one statement first.
+     * Orders by external id: a batch is first written set-based (orders.bulk.ts: new and changed orders, their
+     * lines, the customers' lifecycle moves with cause ORDER and the value rescore, one statement per table and
+     * step); every row that pass leaves is the order upsert (PUT /v1/orders/external/…) run in the row's savepoint,
+     * which answers it as a single PUT would. A row the upsert runs is UNCHANGED when its order exists and its
+     * version does not move; the versions of those rows' orders are read in one statement after the pass.
      */
     async bulkOrders(p: Principal, req: BulkRequest): Promise<BulkAnswer> {
       requirePermission(p, 'orders:read');
