@@ -1,10 +1,11 @@
 // The set-based pass of a bulk load of orders (api.md §2 Integration). For a batch of rows (500), one statement per
 // table and step: the batch's external ids and their holders, the orders they name (visibility and `orders:update`
-// in the statement), their lines and their external ids, the customers the rows name by external id, the new ids'
-// locks, the customers of the rows to write (locked; visibility and `orders:create` in the statement), one INSERT
-// of the new orders, one of their lines, one of their external ids, one UPDATE … FROM of the changed orders
-// (compare-and-set on version) and one replacement of their lines, the customers' lifecycle moves with cause ORDER
-// and their transition rows, the audit rows and events, and the value rescoring of the batch's customers.
+// in the statement), their lines and their external ids, the customers the rows name by external id; the orders to
+// change locked (before their customers, as a single PATCH locks them), the new ids' locks and holders again, the
+// customers of the rows to write (locked; visibility and `orders:create` in the statement); one INSERT of the new
+// orders, one of their lines, one of their external ids, one UPDATE … FROM of the changed orders (compare-and-set on
+// version) and one replacement of their lines; the customers' lifecycle moves with cause ORDER and their transition
+// rows; the audit rows and events; the value rescoring of the batch's customers.
 //
 // Each row is decided with the code the single upsert runs: the create's schema and rules (createOrderBody,
 // planStatus, priceLines, orderAmount) for a new order, the PATCH's diff (orderPatch) for a stored one. A row that
@@ -125,8 +126,12 @@ export function createOrderBulk(deps: { onValueInput?: ValueHook | undefined }) 
     for (const sys of new Set(items.flatMap((i) => (i.body.customer ? [i.body.customer.system] : [])))) {
       named.set(sys, await findRecordsByExternalIds(tx, 'customer', sys, items.flatMap((i) => (i.body.customer?.system === sys ? [i.body.customer.externalId] : []))));
     }
-    const { unchanged, changed } = await decideStored(tx, p, system, items, held, named);
-    for (const [key, id] of unchanged) out.set(key, { id, status: 'UNCHANGED' });
+    const decided = await decideStored(tx, p, system, items, held, named);
+    for (const [key, id] of decided.unchanged) out.set(key, { id, status: 'UNCHANGED' });
+    // The orders to change are locked before their customers, as a single PATCH locks them; one another write moved
+    // since the read is the upsert's.
+    const versions = await repo.lockVersions(tx, decided.changed.map((c) => c.before.row.id));
+    const changed = decided.changed.filter((c) => versions.get(c.before.row.id) === c.before.row.version);
 
     // New orders need orders:create; the row's own id is an external id, written only with integration:write. Free
     // ids are locked, then read again: a concurrent load of the same new id that got there first is then seen here

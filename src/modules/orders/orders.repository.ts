@@ -188,6 +188,18 @@ export const ordersRepository = {
     return row ?? null;
   },
 
+  /** Many orders locked (FOR UPDATE, in id order), with their versions: the orders a bulk load's batch changes. */
+  async lockVersions(ex: Executor, ids: readonly string[]): Promise<Map<string, number>> {
+    if (ids.length === 0) return new Map();
+    const rows = await ex
+      .select({ id: orders.id, version: orders.version })
+      .from(orders)
+      .where(sql`${orders.id} = ANY(${sql.param([...new Set(ids)])}::uuid[])`)
+      .orderBy(asc(orders.id))
+      .for('update');
+    return new Map(rows.map((r) => [r.id, r.version]));
+  },
+
   /**
    * Many orders' new headers in one statement, each compare-and-set on its version (version + 1, updated_at now);
    * an order another write got to first is absent from the answer. The ids also go as an array, so the primary
