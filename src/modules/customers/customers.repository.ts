@@ -286,6 +286,22 @@ export const customersRepository = {
   },
 
   /**
+   * Many records as stored, locked (FOR UPDATE, in id order so two batches lock their common customers in one
+   * order), each with whether the principal sees it and whether `permission` then allows acting on it: the
+   * customers of a bulk load's orders (new orders need both; a changed order's customer is locked as its owner).
+   */
+  async lockRowsForAction(ex: Executor, p: Principal, ids: readonly string[], permission: string): Promise<{ row: CustomerRow; visible: boolean; allowed: boolean }[]> {
+    if (ids.length === 0) return [];
+    const rows = await ex
+      .select({ row: customers, visible: sql<boolean>`(${canSee(p)})`, allowed: sql<boolean>`(${canDo(p, permission)})` })
+      .from(customers)
+      .where(sql`${customers.id} = ANY(${sql.param([...new Set(ids)])}::uuid[])`)
+      .orderBy(asc(customers.id))
+      .for('update', { of: customers });
+    return rows.map((r) => ({ row: r.row, visible: r.visible === true, allowed: r.visible === true && r.allowed === true }));
+  },
+
+  /**
    * The records many external ids of one system name (one statement, the ids as one array parameter): each id's
    * bulk mark (lib/external-ids.ts markRows) and, when the principal sees the record, its version and status and
    * whether `permission` allows acting on it (`current`: null for a record out of sight).

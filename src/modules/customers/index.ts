@@ -5,7 +5,7 @@ export { customersRoutes } from './customers.routes.js';
 export { customerLoaders, customerResolvers } from './customers.resolvers.js';
 export { type CreateAllocator, createCustomerService, type CustomerService, type DuplicateGuard, type MergeRepoint, toCustomerDto } from './customers.service.js';
 export { customersRepository } from './customers.repository.js';
-export { applyLifecycleTransition, changeCustomerOwner, type LifecycleCause } from './customer-moves.js';
+export { applyLifecycleSteps, applyLifecycleTransition, changeCustomerOwner, type LifecycleCause, type LifecycleStep } from './customer-moves.js';
 export { type CustomerRow, type Move, type Owner, ownershipRepository, transferWrites } from './ownership.repository.js';
 export { resolveOwner, type ResolvedOwner } from './owner-resolution.js';
 export { INITIAL_STAGE, isBackward, isBefore, LEAD_STAGES, LIFECYCLE_STAGES, type LifecycleStage, stageRank, stagesFrom } from './lifecycle-stages.js';

@@ -6,7 +6,7 @@ import { type BatchRow, type BulkAnswer, type RowOutcome, type RowSource, runBul
 import { AppError } from '../../lib/errors.js';
 import { findRecordsByExternalIds } from '../../lib/external-ids.js';
 import { type BulkContactItem, type BulkUpsertItem, type CustomerService, type OnDuplicate, parseBody, upsertContactBody, upsertCustomerBody } from '../customers/index.js';
-import { type BulkOrderItem, type OrderService, unchangedOrderRows, upsertOrderBody } from '../orders/index.js';
+import { type BulkOrderItem, type OrderService, upsertOrderBody } from '../orders/index.js';
 
 export type BulkRequest = { system: string; atomic: boolean; onDuplicate: OnDuplicate; rows: RowSource };
 
@@ -59,9 +59,10 @@ async function customerBatch(tx: Tx, p: Principal, system: string, batch: readon
 
 /**
  * Bulk loads (api.md §2 Integration): rows are read batch by batch as they arrive (lib/bulk.ts). A batch of
- * customers or of contacts is first written set-based (customerBatch, writeContactBatch), and every row that pass leaves is an
- * upsert by external id through the owning module's service: the same create rules (allocation included),
- * duplicate rule (`onDuplicate`), visibility, field ownership, audit and events as a single PUT.
+ * customers, of contacts or of orders is first written set-based (customerBatch, writeContactBatch, orders'
+ * writeOrderBatch), and every row that pass leaves is an upsert by external id through the owning module's service:
+ * the same create rules (allocation included), duplicate rule (`onDuplicate`), visibility, field ownership, audit
+ * and events as a single PUT.
  */
 export function createIntegrationService(database: Database, deps: { customers: CustomerService; orders: OrderService }) {
   const { customers, orders } = deps;
@@ -98,10 +99,11 @@ export function createIntegrationService(database: Database, deps: { customers: 
     },
 
     /**
-     * Orders by external id: each row is the order upsert (PUT /v1/orders/external/…) run in the row's
-     * savepoint — lines and totals, forward-only status, the customer's lifecycle moves with cause ORDER and its
-     * value rescored, all in the load's transaction. A row whose order exists and whose version does not move
-     * is UNCHANGED; the versions of a batch's existing orders are read in one statement first.
+     * Orders by external id: a batch is first written set-based (orders.bulk.ts: new and changed orders, their
+     * lines, the customers' lifecycle moves with cause ORDER and the value rescore, one statement per table and
+     * step); every row that pass leaves is the order upsert (PUT /v1/orders/external/…) run in the row's savepoint,
+     * which answers it as a single PUT would. A row the upsert runs is UNCHANGED when its order exists and its
+     * version does not move; the versions of those rows' orders are read in one statement after the pass.
      */
     async bulkOrders(p: Principal, req: BulkRequest): Promise<BulkAnswer> {
       requirePermission(p, 'orders:read');
@@ -110,14 +112,14 @@ export function createIntegrationService(database: Database, deps: { customers: 
         prepare: async (tx, batch) => {
           versions.clear();
           const items: BulkOrderItem[] = firstRowPerExternalId(batch, upsertOrderBody);
-          const unchanged = await unchangedOrderRows(tx, p, req.system, items);
-          const held = await findRecordsByExternalIds(tx, 'order', req.system, batch.map((b) => externalIdOf(b.row)).filter((x): x is string => x !== null));
+          const decided = await orders.writeOrderBatch(tx, p, req.system, items);
+          const held = await findRecordsByExternalIds(tx, 'order', req.system, batch.flatMap((b) => (decided.has(b.index) ? [] : (externalIdOf(b.row) ?? []))));
           const visible = await ambientTransaction.run({ tx: tx as Tx }, () => orders.byIds(p, [...held.values()]));
           for (const [externalId, id] of held) {
             const o = visible.get(id);
             if (o) versions.set(externalId, o.version);
           }
-          return new Map([...unchanged].map(([index, id]) => [index, { id, status: 'UNCHANGED' as const }]));
+          return decided;
         },
         run: async (tx, row) => {
           const { externalId, body } = splitRow(row);

@@ -12,4 +12,4 @@ export { type OrderDto, upsertOrderBody } from './orders.schemas.js';
 export const repointOrders = async (tx: Executor, p: Principal, fromId: string, toId: string) => ({
   orders: await ordersRepository.repointToCustomer(tx, p, fromId, toId),
 });
-export { type BulkOrderItem, unchangedOrderRows } from './orders.bulk.js';
+export { type BulkOrderItem } from './orders.bulk.js';

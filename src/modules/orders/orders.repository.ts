@@ -1,5 +1,6 @@
-import { and, asc, eq, inArray, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, type SQL, sql } from 'drizzle-orm';
 import { type Executor } from '../../db/client.js';
+import { insertJsonRows } from '../../db/json-rows.js';
 import { customers, opportunities, orderLines, orders } from '../../db/schema/index.js';
 import { access, type Principal } from '../../lib/access.js';
 import { keyset } from '../../lib/pagination.js';
@@ -13,6 +14,10 @@ export type LineRow = typeof orderLines.$inferSelect;
 export type OrderHit = { row: OrderRow; ownerUserId: string | null; ownerUnitId: string };
 
 export const RESOURCE = 'order';
+
+// The columns a merge patch of an order writes (with the owner, the customer's as it stands).
+const WRITABLE = ['number', 'currency', 'opportunityId', 'status', 'orderedAt', 'paidAt', 'shippedAt', 'confirmedAt', 'cancelledAt', 'amount', 'ownerUserId', 'ownerUnitId'] as const;
+type Writable = (typeof WRITABLE)[number];
 
 const canSee = access.order.visible;
 const canDo = access.order.allows;
@@ -161,6 +166,18 @@ export const ordersRepository = {
     return row;
   },
 
+  /**
+   * Many new orders (ids given) in one INSERT and their lines in one more (db/json-rows.ts: one jsonb parameter
+   * each); answers the orders as stored, in the order given.
+   */
+  async insertMany(ex: Executor, values: readonly (OrderInsert & { id: string; lines: readonly Line[] })[]): Promise<OrderRow[]> {
+    if (values.length === 0) return [];
+    await insertJsonRows(ex, orders, values.map(({ lines: _, ...v }) => v));
+    await insertJsonRows(ex, orderLines, values.flatMap((v) => v.lines.map((l, i) => ({ orderId: v.id, position: i + 1, ...l }))));
+    const rows = new Map((await ex.select().from(orders).where(sql`${orders.id} = ANY(${sql.param(values.map((v) => v.id))}::uuid[])`)).map((r) => [r.id, r]));
+    return values.map((v) => rows.get(v.id) as OrderRow);
+  },
+
   /** Compare-and-set on version: null when another write got there first. */
   async update(ex: Executor, id: string, version: number, set: Partial<OrderInsert>): Promise<OrderRow | null> {
     const [row] = await ex
@@ -169,6 +186,43 @@ export const ordersRepository = {
       .where(and(eq(orders.id, id), eq(orders.version, version)))
       .returning();
     return row ?? null;
+  },
+
+  /** Many orders locked (FOR UPDATE, in id order), with their versions: the orders a bulk load's batch changes. */
+  async lockVersions(ex: Executor, ids: readonly string[]): Promise<Map<string, number>> {
+    if (ids.length === 0) return new Map();
+    const rows = await ex
+      .select({ id: orders.id, version: orders.version })
+      .from(orders)
+      .where(sql`${orders.id} = ANY(${sql.param([...new Set(ids)])}::uuid[])`)
+      .orderBy(asc(orders.id))
+      .for('update');
+    return new Map(rows.map((r) => [r.id, r.version]));
+  },
+
+  /**
+   * Many orders' new headers in one statement, each compare-and-set on its version (version + 1, updated_at now);
+   * an order another write got to first is absent from the answer. The ids also go as an array, so the primary
+   * key finds the rows.
+   */
+  async updateMany(ex: Executor, rows: readonly (Pick<OrderRow, 'id' | 'version'> & Pick<OrderRow, Writable>)[]): Promise<OrderRow[]> {
+    if (rows.length === 0) return [];
+    const cols = getTableColumns(orders);
+    const json = rows.map((r) => Object.fromEntries([['id', r.id], ['version', r.version], ...WRITABLE.map((k) => [cols[k].name, r[k]])]));
+    const set = Object.fromEntries(WRITABLE.map((k) => [k, sql.raw(`v.${cols[k].name}`)]));
+    return ex
+      .update(orders)
+      .set({ ...set, version: sql`${orders.version} + 1`, updatedAt: sql`now()` })
+      .from(sql`jsonb_populate_recordset(NULL::orders, ${JSON.stringify(json)}::jsonb) AS v`)
+      .where(sql`${orders.id} = v.id AND ${orders.version} = v.version AND ${orders.id} = ANY(${sql.param(rows.map((r) => r.id))}::uuid[])`)
+      .returning(getTableColumns(orders));
+  },
+
+  /** Many orders' lines replaced (one delete, one insert). */
+  async replaceLinesMany(ex: Executor, byOrder: readonly { orderId: string; lines: readonly Line[] }[]): Promise<void> {
+    if (byOrder.length === 0) return;
+    await ex.delete(orderLines).where(sql`${orderLines.orderId} = ANY(${sql.param(byOrder.map((o) => o.orderId))}::uuid[])`);
+    await insertJsonRows(ex, orderLines, byOrder.flatMap((o) => o.lines.map((l, i) => ({ orderId: o.orderId, position: i + 1, ...l }))));
   },
 
   /** The order's lines become `lines` (one delete, one insert). */
