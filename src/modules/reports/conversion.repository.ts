@@ -41,14 +41,28 @@ export const conversionRepository = {
     const rows = await queryRows<Record<string, unknown>>(
       ex,
       sql`WITH ${opportunityCte(p, s, g, to, { activeSince: from, decidedOnly: o.decidedOnly ?? false })}, ${stageCte(s.pipelineId)},
-        -- Each opportunity's entries: the stage it was created in (stored on it), then its transitions.
+        -- The transitions (before the period's end) of these opportunities.
+        tr AS (
+          SELECT opp.id, opp.g, st.at, stg.rank, stg.outcome
+          FROM stage_transitions st JOIN opp ON opp.id = st.opportunity_id JOIN stg ON stg.id = st.to_stage_id
+          WHERE st.at < ${to.toISOString()}::timestamptz
+        ),
+        -- The entries of the deals that moved: the stage each was created in (stored on it), then its transitions.
         ev AS (
           SELECT opp.id, opp.g, opp.created_at AS at, 0 AS seq, stg.rank, stg.outcome
           FROM opp JOIN stg ON stg.id = opp.created_stage_id
+          WHERE EXISTS (SELECT 1 FROM tr WHERE tr.id = opp.id)
           UNION ALL
-          SELECT opp.id, opp.g, st.at, 1, stg.rank, stg.outcome
-          FROM stage_transitions st JOIN opp ON opp.id = st.opportunity_id JOIN stg ON stg.id = st.to_stage_id
-          WHERE st.at < ${to.toISOString()}::timestamptz
+          SELECT tr.id, tr.g, tr.at, 1, tr.rank, tr.outcome FROM tr
+        ),
+        -- A deal that did not move before the period's end has one entry, its creation: it reached the
+        -- open stages up to its created stage then, stands there, and needs no walk. Counted per group
+        -- and created stage (most deals never move).
+        still AS (
+          SELECT opp.g, stg.rank, stg.outcome, count(*) AS n
+          FROM opp JOIN stg ON stg.id = opp.created_stage_id
+          WHERE opp.created_at >= ${from.toISOString()}::timestamptz AND NOT EXISTS (SELECT 1 FROM tr WHERE tr.id = opp.id)
+          GROUP BY 1, 2, 3
         ),
         -- Walked once in order per opportunity: the highest rank reached before each entry, the highest
         -- overall, and the outcome it stands at by the period's end. An entry first reaches the open
@@ -63,14 +77,26 @@ export const conversionRepository = {
           FROM ev
           WINDOW whole AS (PARTITION BY ev.id ORDER BY ev.at, ev.seq ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
         )
-        SELECT run.g, os.key, os.position, count(*) AS entered,
-          count(*) FILTER (WHERE run.top > os.position) AS advanced,
-          count(*) FILTER (WHERE NOT COALESCE(run.top > os.position, false) AND run.outcome = 'LOST') AS lost,
-          count(*) FILTER (WHERE run.outcome = 'WON') AS won,
-          count(*) FILTER (WHERE run.outcome IN ('WON', 'LOST')) AS decided
-        FROM run CROSS JOIN LATERAL (SELECT key, position FROM stg
-          WHERE stg.outcome IS NULL AND stg.position <= run.rank AND (run.before IS NULL OR stg.position > run.before)) os
-        WHERE run.at >= ${from.toISOString()}::timestamptz AND run.at < ${to.toISOString()}::timestamptz
+        SELECT g, key, position, sum(entered) AS entered, sum(advanced) AS advanced, sum(lost) AS lost, sum(won) AS won, sum(decided) AS decided
+        FROM (
+          SELECT run.g, os.key, os.position, count(*) AS entered,
+            count(*) FILTER (WHERE run.top > os.position) AS advanced,
+            count(*) FILTER (WHERE NOT COALESCE(run.top > os.position, false) AND run.outcome = 'LOST') AS lost,
+            count(*) FILTER (WHERE run.outcome = 'WON') AS won,
+            count(*) FILTER (WHERE run.outcome IN ('WON', 'LOST')) AS decided
+          FROM run CROSS JOIN LATERAL (SELECT key, position FROM stg
+            WHERE stg.outcome IS NULL AND stg.position <= run.rank AND (run.before IS NULL OR stg.position > run.before)) os
+          WHERE run.at >= ${from.toISOString()}::timestamptz AND run.at < ${to.toISOString()}::timestamptz
+          GROUP BY 1, 2, 3
+          UNION ALL
+          SELECT still.g, os.key, os.position, sum(still.n),
+            COALESCE(sum(still.n) FILTER (WHERE still.rank > os.position), 0),
+            COALESCE(sum(still.n) FILTER (WHERE NOT COALESCE(still.rank > os.position, false) AND still.outcome = 'LOST'), 0),
+            COALESCE(sum(still.n) FILTER (WHERE still.outcome = 'WON'), 0),
+            COALESCE(sum(still.n) FILTER (WHERE still.outcome IN ('WON', 'LOST')), 0)
+          FROM still JOIN stg os ON os.outcome IS NULL AND os.position <= still.rank
+          GROUP BY 1, 2, 3
+        ) x
         GROUP BY 1, 2, 3
         ORDER BY 1 NULLS FIRST, 3`,
     );
