@@ -4,13 +4,14 @@ import pg from 'pg';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createDatabase } from '../src/db/client.js';
+import { REPORT_WORK_MEM } from '../src/modules/reports/report-session.js';
 import { captureSql, installSqlCapture } from './capture.js';
 import { median } from './load.js';
 import { buildOrg, SCALES, type ScaleName } from './seed.js';
 
 // The plans behind the pipeline reports: each report of bench/analytics.ts is asked once as the admin
 // and once as the big partner's manager through app.inject; every statement it sends is then run
-// again under EXPLAIN (ANALYZE, BUFFERS) with the same values. Prints, per request, each statement's
+// again under EXPLAIN (ANALYZE, BUFFERS) with the same values, in one transaction with the report's work_mem. Prints, per request, each statement's
 // execution time and buffers; BENCH_EXPLAIN_OUT=<file> writes the full plans there. BENCH_EXPLAIN_RUNS=n
 // first times n requests of each (p50 and max, as bench/analytics.ts does); BENCH_EXPLAIN=0 skips the plans.
 // Usage: BENCH_DB_URL=postgresql://…/keel_bench_analytics_large BENCH_SCALE=large npx tsx bench/reports-explain.ts [report-filter]
@@ -70,6 +71,9 @@ async function main(): Promise<void> {
           if (r.statusCode !== 200) throw new Error(`${path}: ${r.statusCode} ${r.body.slice(0, 200)}`);
         });
         console.log(`\n## ${what} as ${who}: ${Date.now() - t0} ms, ${stmts.length} statements`);
+        // As the report runs them: in one transaction with the report's work_mem (report-session.ts).
+        await c.query('BEGIN');
+        await c.query(`SET LOCAL work_mem = '${REPORT_WORK_MEM}'`);
         for (const s of stmts) {
           if (/^\s*(BEGIN|COMMIT|SET|RESET|SELECT set_config)/i.test(s.text)) continue;
           const plan = (await c.query(`EXPLAIN (ANALYZE, BUFFERS) ${s.text}`, s.values)).rows.map((r: Record<string, string>) => r['QUERY PLAN'] ?? '');
@@ -78,6 +82,7 @@ async function main(): Promise<void> {
           console.log(`  ${exec ?? '?'} | ${buf?.trim() ?? ''} | ${s.text.replace(/\s+/g, ' ').slice(0, 110)}`);
           full += `\n### ${what} as ${who}\n${s.text}\n${JSON.stringify(s.values)}\n${plan.join('\n')}\n`;
         }
+        await c.query('COMMIT');
       }
     }
   } finally {

@@ -255,9 +255,10 @@ export function bulkSql(scale: Scale, org: OrgSeed): { label: string; sql: strin
     },
     {
       label: `opportunities (${scale.opportunities})`,
-      sql: `INSERT INTO opportunities (id, customer_id, pipeline_id, stage_id, name, amount, currency, expected_close_date, status, qualification,
+      // Every deal is created in QUALIFICATION (those elsewhere got there by the one transition below).
+      sql: `INSERT INTO opportunities (id, customer_id, pipeline_id, stage_id, created_stage_id, name, amount, currency, expected_close_date, status, qualification,
               stage_entered_at, owner_user_id, owner_unit_id, created_by, created_at, updated_at)
-            SELECT pg_temp.bench_uuid('opportunity:' || k), c.id, p.id, st.id, 'Deal ' || k, (1000 + ${h('k', 41)} % 100000)::numeric(18,2), 'EUR',
+            SELECT pg_temp.bench_uuid('opportunity:' || k), c.id, p.id, st.id, q.id, 'Deal ' || k, (1000 + ${h('k', 41)} % 100000)::numeric(18,2), 'EUR',
               date '2025-01-01' + (${h('k', 42)} % 365)::int,
               CASE st.key WHEN 'WON' THEN 'WON' WHEN 'LOST' THEN 'LOST' ELSE 'OPEN' END,
               '{"needDefined":true,"decisionMakerKnown":true,"budgetKnown":true,"timingKnown":true}'::jsonb,
@@ -267,7 +268,8 @@ export function bulkSql(scale: Scale, org: OrgSeed): { label: string; sql: strin
                   FROM generate_series(1, ${scale.opportunities}) AS k) AS s
             JOIN customers c ON c.id = ${cust(`1 + ${h('s.k', 40)} % ${C}`)}
             JOIN pipelines p ON p.is_default
-            JOIN pipeline_stages st ON st.pipeline_id = p.id AND st.key = s.stage_key`,
+            JOIN pipeline_stages st ON st.pipeline_id = p.id AND st.key = s.stage_key
+            JOIN pipeline_stages q ON q.pipeline_id = p.id AND q.key = 'QUALIFICATION'`,
     },
     {
       label: 'stage transitions',

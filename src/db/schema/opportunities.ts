@@ -54,6 +54,11 @@ export const opportunities = pgTable(
     stageId: uuid('stage_id')
       .notNull()
       .references(() => pipelineStages.id),
+    // The stage it was created in, written once at creation and never changed (the pipeline reports
+    // start each deal's stage history here rather than at its first transition's origin).
+    createdStageId: uuid('created_stage_id')
+      .notNull()
+      .references(() => pipelineStages.id),
     name: text('name').notNull(),
     // Money: numeric in SQL, a decimal string in JSON, never a float.
     amount: numeric('amount', { precision: 18, scale: 2 }),

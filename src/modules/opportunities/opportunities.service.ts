@@ -166,6 +166,7 @@ export function createOpportunityService(database: Database, opts: { createGuard
           customerId: customer.id,
           pipelineId: pipeline.id,
           stageId: first.id,
+          createdStageId: first.id,
           name: input.name,
           amount,
           currency,

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../db/client.js';
 import type { Principal } from '../../lib/access.js';
-import { type GroupBy, type OpportunityScope, opportunityCte, stageCte } from './report-scope.js';
+import { type GroupBy, type OpportunityScope, opportunityCte, periodMovesCte, stageCte } from './report-scope.js';
 
 // Conversion from the stage transition history (docs/reports.md, "Conversion"). An opportunity's
 // history is a list of stage entries: the stage it was created in, then one entry per transition.
@@ -32,24 +32,37 @@ const num = (v: unknown): number => Number(v ?? 0);
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
 export const conversionRepository = {
-  async steps(ex: Executor, p: Principal, s: OpportunityScope, g: GroupBy | undefined, from: Date, to: Date): Promise<StepRow[]> {
+  /**
+   * `decidedOnly` walks only the deals that may stand WON or LOST at `to` (opportunityCte): exact for
+   * `won` and `decided`, the only counts a forecast's stage rates read; the other counts then cover
+   * those deals only.
+   */
+  async steps(ex: Executor, p: Principal, s: OpportunityScope, g: GroupBy | undefined, from: Date, to: Date, o: { decidedOnly?: boolean } = {}): Promise<StepRow[]> {
     const rows = await queryRows<Record<string, unknown>>(
       ex,
-      sql`WITH ${opportunityCte(p, s, g, to, from)}, ${stageCte(s.pipelineId)},
-        -- The stage each was created in: its first transition's origin (the current stage when it never
-        -- moved), from the transitions of these opportunities in one pass rather than a lookup per deal.
-        first AS (
-          SELECT DISTINCT ON (st.opportunity_id) st.opportunity_id, st.from_stage_id
-          FROM stage_transitions st JOIN opp ON opp.id = st.opportunity_id
-          ORDER BY st.opportunity_id, st.at, st.id
-        ),
-        ev AS (
-          SELECT opp.id, opp.g, opp.created_at AS at, 0 AS seq, stg.rank, stg.outcome
-          FROM opp LEFT JOIN first ON first.opportunity_id = opp.id JOIN stg ON stg.id = COALESCE(first.from_stage_id, opp.stage_id)
-          UNION ALL
-          SELECT opp.id, opp.g, st.at, 1, stg.rank, stg.outcome
+      sql`WITH ${opportunityCte(p, s, g, to, { activeSince: from, decidedOnly: o.decidedOnly ?? false })}, ${stageCte(s.pipelineId)},
+        -- The transitions (before the period's end) of these opportunities.
+        tr AS (
+          SELECT opp.id, opp.g, st.at, stg.rank, stg.outcome
           FROM stage_transitions st JOIN opp ON opp.id = st.opportunity_id JOIN stg ON stg.id = st.to_stage_id
           WHERE st.at < ${to.toISOString()}::timestamptz
+        ),
+        -- The entries of the deals that moved: the stage each was created in (stored on it), then its transitions.
+        ev AS (
+          SELECT opp.id, opp.g, opp.created_at AS at, 0 AS seq, stg.rank, stg.outcome
+          FROM opp JOIN stg ON stg.id = opp.created_stage_id
+          WHERE EXISTS (SELECT 1 FROM tr WHERE tr.id = opp.id)
+          UNION ALL
+          SELECT tr.id, tr.g, tr.at, 1, tr.rank, tr.outcome FROM tr
+        ),
+        -- A deal that did not move before the period's end has one entry, its creation: it reached the
+        -- open stages up to its created stage then, stands there, and needs no walk. Counted per group
+        -- and created stage (most deals never move).
+        still AS (
+          SELECT opp.g, stg.rank, stg.outcome, count(*) AS n
+          FROM opp JOIN stg ON stg.id = opp.created_stage_id
+          WHERE opp.created_at >= ${from.toISOString()}::timestamptz AND NOT EXISTS (SELECT 1 FROM tr WHERE tr.id = opp.id)
+          GROUP BY 1, 2, 3
         ),
         -- Walked once in order per opportunity: the highest rank reached before each entry, the highest
         -- overall, and the outcome it stands at by the period's end. An entry first reaches the open
@@ -64,14 +77,26 @@ export const conversionRepository = {
           FROM ev
           WINDOW whole AS (PARTITION BY ev.id ORDER BY ev.at, ev.seq ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
         )
-        SELECT run.g, os.key, os.position, count(*) AS entered,
-          count(*) FILTER (WHERE run.top > os.position) AS advanced,
-          count(*) FILTER (WHERE NOT COALESCE(run.top > os.position, false) AND run.outcome = 'LOST') AS lost,
-          count(*) FILTER (WHERE run.outcome = 'WON') AS won,
-          count(*) FILTER (WHERE run.outcome IN ('WON', 'LOST')) AS decided
-        FROM run CROSS JOIN LATERAL (SELECT key, position FROM stg
-          WHERE stg.outcome IS NULL AND stg.position <= run.rank AND (run.before IS NULL OR stg.position > run.before)) os
-        WHERE run.at >= ${from.toISOString()}::timestamptz AND run.at < ${to.toISOString()}::timestamptz
+        SELECT g, key, position, sum(entered) AS entered, sum(advanced) AS advanced, sum(lost) AS lost, sum(won) AS won, sum(decided) AS decided
+        FROM (
+          SELECT run.g, os.key, os.position, count(*) AS entered,
+            count(*) FILTER (WHERE run.top > os.position) AS advanced,
+            count(*) FILTER (WHERE NOT COALESCE(run.top > os.position, false) AND run.outcome = 'LOST') AS lost,
+            count(*) FILTER (WHERE run.outcome = 'WON') AS won,
+            count(*) FILTER (WHERE run.outcome IN ('WON', 'LOST')) AS decided
+          FROM run CROSS JOIN LATERAL (SELECT key, position FROM stg
+            WHERE stg.outcome IS NULL AND stg.position <= run.rank AND (run.before IS NULL OR stg.position > run.before)) os
+          WHERE run.at >= ${from.toISOString()}::timestamptz AND run.at < ${to.toISOString()}::timestamptz
+          GROUP BY 1, 2, 3
+          UNION ALL
+          SELECT still.g, os.key, os.position, sum(still.n),
+            COALESCE(sum(still.n) FILTER (WHERE still.rank > os.position), 0),
+            COALESCE(sum(still.n) FILTER (WHERE NOT COALESCE(still.rank > os.position, false) AND still.outcome = 'LOST'), 0),
+            COALESCE(sum(still.n) FILTER (WHERE still.outcome = 'WON'), 0),
+            COALESCE(sum(still.n) FILTER (WHERE still.outcome IN ('WON', 'LOST')), 0)
+          FROM still JOIN stg os ON os.outcome IS NULL AND os.position <= still.rank
+          GROUP BY 1, 2, 3
+        ) x
         GROUP BY 1, 2, 3
         ORDER BY 1 NULLS FIRST, 3`,
     );
@@ -91,12 +116,11 @@ export const conversionRepository = {
   async timeInStage(ex: Executor, p: Principal, s: OpportunityScope, g: GroupBy | undefined, from: Date, to: Date): Promise<TimeRow[]> {
     const rows = await queryRows<Record<string, unknown>>(
       ex,
-      sql`WITH ${opportunityCte(p, s, g, to)}, ${stageCte(s.pipelineId)}
-        SELECT opp.g, fs.key, count(*) AS n, avg(st.seconds_in_from_stage)::float8 AS mean_seconds,
-          percentile_cont(0.5) WITHIN GROUP (ORDER BY st.seconds_in_from_stage) AS median_seconds
-        FROM stage_transitions st JOIN opp ON opp.id = st.opportunity_id JOIN stg fs ON fs.id = st.from_stage_id
-        WHERE fs.outcome IS NULL AND st.seconds_in_from_stage IS NOT NULL
-          AND st.at >= ${from.toISOString()}::timestamptz AND st.at < ${to.toISOString()}::timestamptz
+      sql`WITH ${periodMovesCte(p, s, g, from, to)}, ${stageCte(s.pipelineId)}
+        SELECT mv.g, fs.key, count(*) AS n, avg(mv.seconds_in_from_stage)::float8 AS mean_seconds,
+          percentile_cont(0.5) WITHIN GROUP (ORDER BY mv.seconds_in_from_stage) AS median_seconds
+        FROM mv JOIN stg fs ON fs.id = mv.from_stage_id
+        WHERE fs.outcome IS NULL AND mv.seconds_in_from_stage IS NOT NULL
         GROUP BY 1, 2`,
     );
     return rows.map((r) => ({ g: (r.g as string | null) ?? null, key: String(r.key), n: num(r.n), mean_seconds: numOrNull(r.mean_seconds), median_seconds: numOrNull(r.median_seconds) }));
@@ -106,13 +130,11 @@ export const conversionRepository = {
   async moves(ex: Executor, p: Principal, s: OpportunityScope, g: GroupBy | undefined, from: Date, to: Date): Promise<MovesRow[]> {
     const rows = await queryRows<Record<string, unknown>>(
       ex,
-      sql`WITH ${opportunityCte(p, s, g, to)}, ${stageCte(s.pipelineId)}
-        SELECT opp.g,
+      sql`WITH ${periodMovesCte(p, s, g, from, to)}, ${stageCte(s.pipelineId)}
+        SELECT mv.g,
           count(*) FILTER (WHERE fs.outcome IS NULL AND ts.outcome IS NULL AND ts.position < fs.position) AS backward,
           count(*) FILTER (WHERE fs.outcome IS NOT NULL) AS reopened
-        FROM stage_transitions st JOIN opp ON opp.id = st.opportunity_id
-          JOIN stg fs ON fs.id = st.from_stage_id JOIN stg ts ON ts.id = st.to_stage_id
-        WHERE st.at >= ${from.toISOString()}::timestamptz AND st.at < ${to.toISOString()}::timestamptz
+        FROM mv JOIN stg fs ON fs.id = mv.from_stage_id JOIN stg ts ON ts.id = mv.to_stage_id
         GROUP BY 1`,
     );
     return rows.map((r) => ({ g: (r.g as string | null) ?? null, backward: num(r.backward), reopened: num(r.reopened) }));

@@ -45,6 +45,16 @@ export async function measureSteps(ex: Executor, p: Principal, s: OpportunitySco
   return new Map(openStagesOf(pl).map((st) => [st.key, byKey.get(st.key) ?? zero(st)]));
 }
 
+/**
+ * Per open stage: how many of the opportunities that reached it within [from, to) stood WON, and WON
+ * or LOST, at `to` (the forecast's stage rates). Walks only the deals that may be decided at `to`.
+ */
+export async function measureDecided(ex: Executor, p: Principal, s: OpportunityScope, pl: Pipeline, from: Date, to: Date): Promise<Map<string, { won: number; decided: number }>> {
+  const rows = await conversionRepository.steps(ex, p, s, undefined, from, to, { decidedOnly: true });
+  const byKey = new Map(rows.map((r) => [r.key, { won: r.won, decided: r.decided }]));
+  return new Map(openStagesOf(pl).map((st) => [st.key, byKey.get(st.key) ?? { won: 0, decided: 0 }]));
+}
+
 function period(q: { from?: Date | undefined; to?: Date | undefined }): { from: Date; to: Date } {
   const to = q.to ?? new Date();
   const from = q.from ?? new Date(to.getTime() - DEFAULT_PERIOD_DAYS * 86_400_000);
@@ -200,7 +210,7 @@ export function createPipelineReportService(database: Database) {
         const minSample = q.minSample ?? DEFAULT_MIN_SAMPLE;
         const since = new Date(now);
         since.setUTCMonth(since.getUTCMonth() - (q.historyMonths ?? DEFAULT_HISTORY_MONTHS));
-        const measured = await measureSteps(ex, p, s, pl, since, now);
+        const measured = await measureDecided(ex, p, s, pl, since, now);
         const stageRates = openStagesOf(pl).map((st) => {
           const m = measured.get(st.key);
           const decided = m?.decided ?? 0;

@@ -90,21 +90,41 @@ export function userGroup(g: Exclude<GroupBy, 'source'>, userId: SQL, unitId: SQ
 }
 
 /**
- * Opportunity rows as a CTE `opp (id, created_at, status, closed_at, amount, currency, stage_id, g)`:
+ * Opportunity rows as a CTE `opp (id, created_at, created_stage_id, status, closed_at, amount, currency, stage_id, g)`:
  * visible, in the pipeline, matching the filters, created before `until`.
+ * - `activeSince`: only those created or moved within [activeSince, until); no other can have reached a
+ *   stage in that period (left out before the history is walked: an index range on each side).
+ * - `decidedOnly`: only those that may stand WON or LOST at `until`: WON or LOST now, or moved since
+ *   `until` (a deal open now that has not moved since stood open then). For measurements that count
+ *   decided deals only, over periods that end now or lately.
  */
-export function opportunityCte(p: Principal, s: OpportunityScope, g: GroupBy | undefined, until: Date, activeSince?: Date): SQL {
-  // An opportunity with neither its creation nor a move within [activeSince, until) cannot have
-  // reached a stage in that period: left out before the history is walked (an index range on each side).
-  const active = activeSince
-    ? sql` AND (opportunities.created_at >= ${activeSince.toISOString()}::timestamptz OR opportunities.id IN (SELECT sa.opportunity_id FROM stage_transitions sa
-        WHERE sa.at >= ${activeSince.toISOString()}::timestamptz AND sa.at < ${until.toISOString()}::timestamptz))`
+export function opportunityCte(p: Principal, s: OpportunityScope, g: GroupBy | undefined, until: Date, o: { activeSince?: Date | undefined; decidedOnly?: boolean } = {}): SQL {
+  const active = o.activeSince
+    ? sql` AND (opportunities.created_at >= ${o.activeSince.toISOString()}::timestamptz OR opportunities.id IN (SELECT sa.opportunity_id FROM stage_transitions sa
+        WHERE sa.at >= ${o.activeSince.toISOString()}::timestamptz AND sa.at < ${until.toISOString()}::timestamptz))`
+    : sql``;
+  const decided = o.decidedOnly
+    ? sql` AND (opportunities.status IN ('WON', 'LOST') OR opportunities.id IN (SELECT sl.opportunity_id FROM stage_transitions sl WHERE sl.at >= ${until.toISOString()}::timestamptz))`
     : sql``;
   return sql`opp AS (
-    SELECT opportunities.id, opportunities.created_at, opportunities.status, opportunities.closed_at, opportunities.amount, opportunities.currency,
-      opportunities.stage_id, ${opportunityGroup(g)} AS g
+    SELECT opportunities.id, opportunities.created_at, opportunities.created_stage_id, opportunities.status, opportunities.closed_at, opportunities.amount,
+      opportunities.currency, opportunities.stage_id, ${opportunityGroup(g)} AS g
     FROM ${opportunitySource(s, g)}
-    WHERE ${opportunityFilter(p, s)} AND opportunities.created_at < ${until.toISOString()}::timestamptz${active}
+    WHERE ${opportunityFilter(p, s)} AND opportunities.created_at < ${until.toISOString()}::timestamptz${active}${decided}
+  )`;
+}
+
+/**
+ * The stage transitions made within [from, to) of the opportunities `opportunityCte` would give for
+ * `to`, as a CTE `mv (opportunity_id, g, from_stage_id, to_stage_id, seconds_in_from_stage)`: driven
+ * from the period's transitions (an index range on `at`), each joined to its opportunity by primary key.
+ */
+export function periodMovesCte(p: Principal, s: OpportunityScope, g: GroupBy | undefined, from: Date, to: Date): SQL {
+  return sql`mv AS (
+    SELECT st.opportunity_id, vis.g, st.from_stage_id, st.to_stage_id, st.seconds_in_from_stage
+    FROM stage_transitions st CROSS JOIN LATERAL (SELECT ${opportunityGroup(g)} AS g FROM ${opportunitySource(s, g)}
+      WHERE opportunities.id = st.opportunity_id AND ${opportunityFilter(p, s)} AND opportunities.created_at < ${to.toISOString()}::timestamptz) vis
+    WHERE st.at >= ${from.toISOString()}::timestamptz AND st.at < ${to.toISOString()}::timestamptz
   )`;
 }
 

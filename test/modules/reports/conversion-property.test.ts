@@ -68,8 +68,8 @@ for (const [i, owner] of owners.entries()) {
     opps.push(o);
     const status = cur.outcome ?? 'OPEN';
     const last = o.events[o.events.length - 1]?.at ?? createdAt;
-    await app.db.execute(sql`INSERT INTO opportunities (id, customer_id, pipeline_id, stage_id, name, amount, currency, status, stage_entered_at, closed_at, owner_user_id, owner_unit_id, created_by, created_at, updated_at)
-      VALUES (${o.id}::uuid, ${customer.id}::uuid, ${pipeline.id}::uuid, ${cur.id}::uuid, ${`Deal ${n}`}, ${'1000.00'}, 'EUR', ${status}, ${new Date(last).toISOString()}::timestamptz,
+    await app.db.execute(sql`INSERT INTO opportunities (id, customer_id, pipeline_id, stage_id, created_stage_id, name, amount, currency, status, stage_entered_at, closed_at, owner_user_id, owner_unit_id, created_by, created_at, updated_at)
+      VALUES (${o.id}::uuid, ${customer.id}::uuid, ${pipeline.id}::uuid, ${cur.id}::uuid, ${first.id}::uuid, ${`Deal ${n}`}, ${'1000.00'}, 'EUR', ${status}, ${new Date(last).toISOString()}::timestamptz,
         ${cur.terminal ? new Date(last).toISOString() : null}::timestamptz, ${owner.user.id}::uuid, ${owner.unitId}::uuid, ${owner.user.id}::uuid, ${new Date(createdAt).toISOString()}::timestamptz, now())`);
     for (const m of o.moves) {
       await app.db.execute(sql`INSERT INTO stage_transitions (opportunity_id, customer_id, from_stage_id, to_stage_id, reason, seconds_in_from_stage, actor_id, at)
@@ -204,5 +204,29 @@ t.test('conversion equals the naive computation for every persona, period and gr
         for (const [k, v] of expected) t.same(got.get(k), v, `${who.roles} ${g} ${k} seed ${seed}`);
       }
     }
+  }
+});
+
+// The forecast's stage rates measure, over the last twelve months (every history here is younger), the
+// share of the deals that reached each stage and stand WON among those that stand WON or LOST.
+t.test('forecast stage rates equal the naive won / decided for every persona', async (t) => {
+  for (const [who, sees] of personas) {
+    const r = await app.rest(who, 'GET', `/v1/reports/forecast?pipelineId=${pipeline.id}&minSample=1`);
+    if (r.status !== 200) t.fail(r.raw);
+    const expected = open.map((s) => {
+      let won = 0;
+      let decided = 0;
+      for (const o of opps.filter(sees)) {
+        if (!o.events.some((e) => (rank(e.stage) ?? -1) >= s.order)) continue;
+        const final = (o.events[o.events.length - 1] as Opp['events'][number]).stage;
+        if (final.terminal) decided++;
+        if (final.outcome === 'WON') won++;
+      }
+      return decided > 0 ? [s.key, decided, 'HISTORY', rate(won, decided)] : [s.key, 0, 'PIPELINE'];
+    });
+    const got = (r.body.stageRates as { stageKey: string; rate: string; sampleSize: number; source: string }[]).map((x) =>
+      x.source === 'HISTORY' ? [x.stageKey, x.sampleSize, x.source, x.rate] : [x.stageKey, x.sampleSize, x.source],
+    );
+    t.same(got, expected, `${who.roles} seed ${seed}`);
   }
 });
