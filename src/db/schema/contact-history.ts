@@ -39,6 +39,11 @@ export const interactions = pgTable(
     // per actor when the caller reaches only some users (a partner manager: its users' rows of the period).
     index('interactions_occurred_idx').on(t.occurredAt, t.customerId, t.actorId),
     index('interactions_actor_occurred_idx').on(t.actorId, t.occurredAt, t.customerId),
+    // Complaints per customer (the value model's churn signal): few rows, read by the full run whole
+    // and by an incremental update per customer, instead of filtering every interaction.
+    index('interactions_complaint_idx')
+      .on(t.customerId, t.occurredAt)
+      .where(sql`upper(btrim(${t.outcome})) = 'COMPLAINT'`),
   ],
 );
 

@@ -29,6 +29,9 @@ export function scoreSql(m: ValueModelConfig, from: string): SQL {
     + ${num(w.cost)} * ${costPoints(col('cost'), m.costHalf)} / 100)), 2)`;
 }
 
+// An interaction that is a complaint: the predicate of the partial index interactions_complaint_idx, written the same way so the planner can use it.
+const COMPLAINT = sql.raw(`upper(btrim(i.outcome)) = 'COMPLAINT'`);
+
 const days = (n: number) => sql`make_interval(days => ${num(n)})`;
 const iso = (col: SQL) => sql`to_char((${col}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 const amount = (col: SQL) => sql`to_char(round(${col}), 'FM999G999G999G999G990')`;
@@ -79,18 +82,19 @@ export function computeSql(m: ValueModelConfig, target: SQL | 'all'): SQL {
       SELECT DISTINCT ON (r.customer_id) r.customer_id, r.level FROM reference_effects r${only('r')}
       ORDER BY r.customer_id, r.at DESC, r.id DESC
     ), touch AS (
-      SELECT i.customer_id, max(i.occurred_at) AS last_at,
-        count(*) FILTER (WHERE upper(btrim(i.outcome)) = 'COMPLAINT' AND i.occurred_at > now() - ${days(c.complaintWindowDays)}) AS complaints,
-        min(i.occurred_at) FILTER (WHERE upper(btrim(i.outcome)) = 'COMPLAINT' AND i.occurred_at > now() - ${days(c.complaintWindowDays)}) AS first_complaint
-      FROM interactions i${only('i')} GROUP BY 1
+      SELECT i.customer_id, max(i.occurred_at) AS last_at FROM interactions i${only('i')} GROUP BY 1
+    ), compl AS (
+      SELECT i.customer_id, count(*) AS complaints, min(i.occurred_at) AS first_complaint FROM interactions i${only('i')}
+      WHERE ${COMPLAINT} AND i.occurred_at > now() - ${days(c.complaintWindowDays)} GROUP BY 1
     ), inputs AS (
       SELECT t.id AS customer_id, t.name, t.owner_user_id, t.owner_unit_id, ${ranked} AS ranked,
         coalesce(rev.revenue, 0)::numeric(18,2) AS revenue, coalesce(pipe.expected_sales, 0)::numeric(18,2) AS expected_sales,
         coalesce(cst.cost, 0)::numeric(18,2) AS cost, coalesce(ref.level, 0)::smallint AS reference_level, t.credit_status,
-        coalesce(touch.last_at, t.created_at) AS last_contact, coalesce(touch.complaints, 0) AS complaints, touch.first_complaint,
+        coalesce(touch.last_at, t.created_at) AS last_contact, coalesce(compl.complaints, 0) AS complaints, compl.first_complaint,
         coalesce(rev.recent, 0) AS recent, coalesce(rev.past, 0) AS past, coalesce(lost.n, 0) AS lost_deals, lost.first_at AS first_lost
       FROM t LEFT JOIN rev ON rev.customer_id = t.id LEFT JOIN pipe ON pipe.customer_id = t.id LEFT JOIN cst ON cst.customer_id = t.id
-        LEFT JOIN ref ON ref.customer_id = t.id LEFT JOIN touch ON touch.customer_id = t.id LEFT JOIN lost ON lost.customer_id = t.id
+        LEFT JOIN ref ON ref.customer_id = t.id LEFT JOIN touch ON touch.customer_id = t.id
+        LEFT JOIN compl ON compl.customer_id = t.id LEFT JOIN lost ON lost.customer_id = t.id
     ), flagged AS (
       SELECT inputs.*, ${scoreSql(m, 'inputs')} AS score,
         ${flag(sql`inputs.credit_status = 'BLOCKED'`)} AS f_credit,

@@ -1,0 +1,1 @@
+CREATE INDEX "interactions_complaint_idx" ON "interactions" USING btree ("customer_id","occurred_at") WHERE upper(btrim("interactions"."outcome")) = 'COMPLAINT';
