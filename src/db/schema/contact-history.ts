@@ -47,6 +47,17 @@ export const interactions = pgTable(
   ],
 );
 
+// The time of each customer's latest interaction (its last contact: the value model's NO_CONTACT
+// signal), kept by triggers on interactions (migration 0021) for every insert, an update that
+// changes a row's customer or time (an edit, a merge) and a delete: a full value run reads one row
+// per customer instead of grouping every interaction. No row for a customer without interactions.
+export const customerLastContact = pgTable('customer_last_contact', {
+  customerId: uuid('customer_id')
+    .primaryKey()
+    .references(() => customers.id, { onDelete: 'cascade' }),
+  lastAt: timestamp('last_at', { withTimezone: true, precision: 3 }).notNull(),
+});
+
 // What an interaction was before each edit: one row per replaced version.
 export const interactionRevisions = pgTable(
   'interaction_revisions',

@@ -82,7 +82,7 @@ export function computeSql(m: ValueModelConfig, target: SQL | 'all'): SQL {
       SELECT DISTINCT ON (r.customer_id) r.customer_id, r.level FROM reference_effects r${only('r')}
       ORDER BY r.customer_id, r.at DESC, r.id DESC
     ), touch AS (
-      SELECT i.customer_id, max(i.occurred_at) AS last_at FROM interactions i${only('i')} GROUP BY 1
+      SELECT l.customer_id, l.last_at FROM customer_last_contact l${only('l')}
     ), compl AS (
       SELECT i.customer_id, count(*) AS complaints, min(i.occurred_at) AS first_complaint FROM interactions i${only('i')}
       WHERE ${COMPLAINT} AND i.occurred_at > now() - ${days(c.complaintWindowDays)} GROUP BY 1
