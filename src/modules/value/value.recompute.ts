@@ -115,7 +115,7 @@ const result = (c: Counts | undefined, actions: number): RecomputeResult => ({
 });
 
 // A full run's transaction: the grouped scans' hash tables and the ranking's sort get room in memory.
-export const FULL_RUN_SETTINGS = [`SET LOCAL work_mem = '256MB'`, `SET LOCAL jit = off`];
+export const FULL_RUN_SETTINGS = [`SET LOCAL work_mem = '256MB'`, `SET LOCAL jit = off`, `SET LOCAL max_parallel_workers_per_gather = 0`];
 
 /** The incremental update of the customers `target` selects as one statement: compute, write, and the counts and alertable rows it answers. */
 export function rescoreSql(actor: Principal, model: Model, target: SQL | 'all', cause: ValueCause, mode: RescoreMode): SQL {

@@ -2,8 +2,9 @@ import { type SQL, sql } from 'drizzle-orm';
 import { CREDIT_POINTS, CREDIT_UNKNOWN_POINTS, type ValueModelConfig } from './scoring.js';
 
 // The value formulas of scoring.ts as one set-based SQL statement: the indicators of every target
-// customer are read with one grouped scan per source table, then scored, classed and flagged for
-// churn. No row passes through Node; a test holds the SQL and the pure function equal.
+// customer are read with one grouped scan per source table (the last contact from
+// customer_last_contact, kept by the interactions' triggers; complaints from their partial index),
+// then scored, classed and flagged for churn. No row passes through Node; a test holds the SQL and the pure function equal.
 
 /** Customers ranked into classes and watched for churn: active buyers (domain.md §7: the pyramid of customers). */
 export const RANKED_STAGES = ['CUSTOMER', 'USER'] as const;
@@ -96,13 +97,15 @@ export function computeSql(m: ValueModelConfig, target: SQL | 'all'): SQL {
         LEFT JOIN ref ON ref.customer_id = t.id LEFT JOIN touch ON touch.customer_id = t.id
         LEFT JOIN compl ON compl.customer_id = t.id LEFT JOIN lost ON lost.customer_id = t.id
     ), flagged AS (
+      -- OFFSET 0 keeps this a subquery of its own: the score and the five flags are computed once per
+      -- customer. Inlined, each flag was evaluated again in signal_count, churn_level and churn_signals.
       SELECT inputs.*, ${scoreSql(m, 'inputs')} AS score,
         ${flag(sql`inputs.credit_status = 'BLOCKED'`)} AS f_credit,
         ${flag(sql`inputs.complaints >= ${num(c.complaints)}`)} AS f_complaints,
         ${flag(sql`inputs.lost_deals >= ${num(c.lostDeals)}`)} AS f_lost,
         ${flag(sql`inputs.last_contact < now() - ${days(c.noContactDays)}`)} AS f_contact,
         ${flag(sql`inputs.past > 0 AND inputs.recent < (inputs.past / 2) * (100 - ${num(c.orderDropPercent)}) / 100`)} AS f_drop
-      FROM inputs
+      FROM inputs OFFSET 0
     ), counted AS (
       SELECT flagged.*, f_credit::int + f_complaints::int + f_lost::int + f_contact::int + f_drop::int AS signal_count FROM flagged
     )
