@@ -38,14 +38,14 @@ const iso = (col: SQL) => sql`to_char((${col}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T
 const amount = (col: SQL) => sql`to_char(round(${col}), 'FM999G999G999G999G990')`;
 
 /**
- * The target customers' inputs, score, churn level and signals, and what they were before. `target`
+ * The target customers' inputs, score, class (see cutsSql), churn level and signals, and what they were before. `target`
  * selects (id) rows of customers, or is 'all': then every source table is aggregated whole, without
  * a join to the target list (a full run reads each table once, and the planner estimates plain
  * GROUP BYs well, where joins to a million-row list made it expect billions of rows). `previous since`
  * keeps the start date of a signal that was already raised (order drops and credit blocks have no
  * date of their own).
  */
-export function computeSql(m: ValueModelConfig, target: SQL | 'all'): SQL {
+export function computeSql(m: ValueModelConfig, target: SQL | 'all', mode: ClassMode): SQL {
   const all = target === 'all';
   // Restricts a source table's rows to the target customers (nothing to restrict in a full run).
   const only = (alias: string) => (all ? sql`` : sql.raw(` JOIN t ON t.id = ${alias}.customer_id`));
@@ -106,10 +106,11 @@ export function computeSql(m: ValueModelConfig, target: SQL | 'all'): SQL {
         ${flag(sql`inputs.last_contact < now() - ${days(c.noContactDays)}`)} AS f_contact,
         ${flag(sql`inputs.past > 0 AND inputs.recent < (inputs.past / 2) * (100 - ${num(c.orderDropPercent)}) / 100`)} AS f_drop
       FROM inputs OFFSET 0
-    ), counted AS (
+    ), counted AS${mode.full ? sql` MATERIALIZED` : sql``} (
       SELECT flagged.*, f_credit::int + f_complaints::int + f_lost::int + f_contact::int + f_drop::int AS signal_count FROM flagged
-    )
+    ), ${cutsSql(m, mode)}
     SELECT counted.*, CASE WHEN signal_count = 0 THEN 'NONE' WHEN signal_count >= ${num(c.highSignals)} THEN 'HIGH' ELSE 'WATCH' END AS churn_level,
+      CASE WHEN NOT counted.ranked THEN NULL WHEN counted.score >= cuts.a_min THEN 'A' WHEN counted.score <= cuts.c_max THEN 'C' ELSE 'B' END AS value_class,
       old.customer_id IS NOT NULL AS had_value, old.score AS old_score, old.value_class AS old_class, coalesce(old.churn_level, 'NONE') AS old_churn,
       old.model_version AS old_model_version, old.revenue AS old_revenue, old.expected_sales AS old_expected_sales, old.cost AS old_cost,
       old.reference_level AS old_reference_level, old.credit_status AS old_credit_status, old.churn_signals AS old_signals,
@@ -128,31 +129,32 @@ export function computeSql(m: ValueModelConfig, target: SQL | 'all'): SQL {
           'detail', 'Ordered ' || ${amount(sql`recent`)} || ' in the last ' || ${num(c.orderWindowDays)} || ' days against ' || ${amount(sql`past / 2`)}
             || ' on average in each ' || ${num(c.orderWindowDays)} || '-day period of the year before',
           'since', ${iso(sql`coalesce(${prevSince('ORDER_DROP')}, now())`)}) END]::jsonb[], NULL)) END AS churn_signals
-    FROM counted LEFT JOIN customer_values old ON old.customer_id = counted.customer_id`;
+    FROM counted CROSS JOIN cuts LEFT JOIN customer_values old ON old.customer_id = counted.customer_id`;
 }
 
+/** How the computed rows are classed: by ranking them all (a full run), or by the cut-offs of the last full run. */
+export type ClassMode = { full: true } | { full: false; aMin: string | null; cMax: string | null };
+
 /**
- * The class of each computed row. A full run ranks the whole ranked population: A holds the customers
- * with at most ceil(n × aPercent / 100) customers scoring at or above them (gold is exclusive: a tie
- * that would not fit stays out), C the customers ranked within the bottom ceil(n × cPercent / 100)
- * (a tie at the bottom shares C), A winning when both apply. An incremental update compares the
- * score with the cut-offs of the last full run.
+ * The CTE `cuts` (a_min, c_max) the class of each computed row is read from. A full run ranks the
+ * whole ranked population: A holds the customers with at most ceil(n × aPercent / 100) customers
+ * scoring at or above them (gold is exclusive: a tie that would not fit stays out), C the customers
+ * ranked within the bottom ceil(n × cPercent / 100) (a tie at the bottom shares C), A winning when
+ * both apply. An incremental update compares the score with the cut-offs of the last full run.
  */
-export function classedSql(m: ValueModelConfig, computed: SQL, mode: { full: true } | { full: false; aMin: string | null; cMax: string | null }): SQL {
+function cutsSql(m: ValueModelConfig, mode: ClassMode): SQL {
   if (mode.full) {
     // The cut-offs from the ranked customers' scores, counted per distinct score (at most 10 001 of
     // them): the same classes as ranking every customer by score, without sorting a million wide rows.
     // A customer has `at_or_above` customers scoring at or above it and rank 1 + (those scoring below).
-    return sql`WITH c AS MATERIALIZED (${computed}),
-      hist AS (SELECT score, count(*) AS k FROM c WHERE ranked GROUP BY score),
+    // `counted` is materialized (read here and by the final select): its rows hold the inputs, score
+    // and flags only; the stored values are joined and the signals built after, in one pass.
+    return sql`hist AS (SELECT score, count(*) AS k FROM counted WHERE ranked GROUP BY score),
       cum AS (SELECT score, sum(k) OVER () AS n, sum(k) OVER (ORDER BY score DESC) AS at_or_above, sum(k) OVER (ORDER BY score ASC) - k + 1 AS rank_asc FROM hist),
       cuts AS (SELECT min(score) FILTER (WHERE at_or_above <= ceil(n * ${num(m.aPercent)} / 100.0)) AS a_min,
-        max(score) FILTER (WHERE rank_asc <= ceil(n * ${num(m.cPercent)} / 100.0)) AS c_max FROM cum)
-      SELECT c.*, CASE WHEN NOT c.ranked THEN NULL WHEN c.score >= cuts.a_min THEN 'A' WHEN c.score <= cuts.c_max THEN 'C' ELSE 'B' END AS value_class
-      FROM c CROSS JOIN cuts`;
+        max(score) FILTER (WHERE rank_asc <= ceil(n * ${num(m.cPercent)} / 100.0)) AS c_max FROM cum)`;
   }
   const a = mode.aMin === null ? sql`NULL::numeric` : sql`${mode.aMin}::numeric`;
   const cm = mode.cMax === null ? sql`NULL::numeric` : sql`${mode.cMax}::numeric`;
-  return sql`SELECT c.*, CASE WHEN NOT c.ranked THEN NULL WHEN c.score >= ${a} THEN 'A' WHEN c.score <= ${cm} THEN 'C' ELSE 'B' END AS value_class
-    FROM (${computed}) c`;
+  return sql`cuts AS (SELECT ${a} AS a_min, ${cm} AS c_max)`;
 }
