@@ -12,6 +12,7 @@ import type { Principal } from '../src/lib/access.js';
 //  - write: a full run's write statement (values, history, events) over its table of changed rows;
 //  - one: the incremental statement for one ranked buyer with orders (compute, write, history, events).
 // Each runs under EXPLAIN (ANALYZE, BUFFERS) in a transaction that is rolled back, so nothing is kept.
+// BENCH_EXPLAIN_GENERIC=1 explains `one` under its generic plan, as the incremental update runs it.
 // BENCH_EXPLAIN_ANALYZE=0 shows the plans without running them. Prints the execution time and the top of the plan; BENCH_EXPLAIN_OUT=<file> writes the full plans.
 // Usage: BENCH_DB_URL=postgresql://…/keel_bench_value_default npx tsx bench/value-explain.ts [full|write|one]
 
@@ -23,8 +24,14 @@ if (!url) {
 const which = process.argv[2];
 const dialect = new PgDialect();
 const analyze = process.env.BENCH_EXPLAIN_ANALYZE !== '0';
+// BENCH_EXPLAIN_GENERIC=1: a statement with parameters is explained under its generic plan (the incremental update's).
+const generic = process.env.BENCH_EXPLAIN_GENERIC === '1';
 // More settings for the full statement, after a full run's own (e.g. BENCH_EXPLAIN_SET="SET LOCAL work_mem = '512MB'"), one per ';'.
 const extra = (process.env.BENCH_EXPLAIN_SET ?? '').split(';').filter((x) => x.trim());
+
+// A parameter as a literal for EXECUTE (its type comes from the prepared statement).
+const literal = (c: pg.Client, v: unknown): string =>
+  v === null || v === undefined ? 'NULL' : c.escapeLiteral(Array.isArray(v) ? `{${v.map((x) => JSON.stringify(String(x))).join(',')}}` : String(v));
 
 async function explain(c: pg.Client, label: string, q: SQL, settings: string[] = [], before: SQL[] = []): Promise<string> {
   const { sql: text, params } = dialect.sqlToQuery(q);
@@ -36,12 +43,18 @@ async function explain(c: pg.Client, label: string, q: SQL, settings: string[] =
       await c.query(q0.sql, q0.params as unknown[]);
     }
     const t = Date.now();
-    const res = await c.query(`EXPLAIN (${analyze ? 'ANALYZE, BUFFERS, ' : ''}SETTINGS) ${text}`, params as unknown[]);
+    const options = `${analyze ? 'ANALYZE, BUFFERS, ' : ''}SETTINGS`;
+    // The generic plan (what the incremental update runs under): prepared, then executed with the parameters.
+    const res = generic && params.length
+      ? (await c.query(`PREPARE explained AS ${text}`), await c.query(`SET LOCAL plan_cache_mode = force_generic_plan`),
+        await c.query(`EXPLAIN (${options}) EXECUTE explained(${(params as unknown[]).map((v) => literal(c, v)).join(', ')})`))
+      : await c.query(`EXPLAIN (${options}) ${text}`, params as unknown[]);
     const plan = res.rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
     console.log(`\n== ${label}: ${Date.now() - t} ms wall\n${plan.split('\n').filter((l) => /Execution Time|Planning Time|JIT|Timing|Settings/.test(l)).join('\n')}`);
     return `== ${label}\n${plan}\n`;
   } finally {
     await c.query('ROLLBACK');
+    if (generic && params.length) await c.query('DEALLOCATE ALL');
   }
 }
 

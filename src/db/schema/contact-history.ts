@@ -39,8 +39,24 @@ export const interactions = pgTable(
     // per actor when the caller reaches only some users (a partner manager: its users' rows of the period).
     index('interactions_occurred_idx').on(t.occurredAt, t.customerId, t.actorId),
     index('interactions_actor_occurred_idx').on(t.actorId, t.occurredAt, t.customerId),
+    // Complaints per customer (the value model's churn signal): few rows, read by the full run whole
+    // and by an incremental update per customer, instead of filtering every interaction.
+    index('interactions_complaint_idx')
+      .on(t.customerId, t.occurredAt)
+      .where(sql`upper(btrim(${t.outcome})) = 'COMPLAINT'`),
   ],
 );
+
+// The time of each customer's latest interaction (its last contact: the value model's NO_CONTACT
+// signal), kept by triggers on interactions (migration 0021) for every insert, an update that
+// changes a row's customer or time (an edit, a merge) and a delete: a full value run reads one row
+// per customer instead of grouping every interaction. No row for a customer without interactions.
+export const customerLastContact = pgTable('customer_last_contact', {
+  customerId: uuid('customer_id')
+    .primaryKey()
+    .references(() => customers.id, { onDelete: 'cascade' }),
+  lastAt: timestamp('last_at', { withTimezone: true, precision: 3 }).notNull(),
+});
 
 // What an interaction was before each edit: one row per replaced version.
 export const interactionRevisions = pgTable(

@@ -4,7 +4,7 @@ import type { Principal } from '../../lib/access.js';
 import { recordRowChanges } from '../../lib/audit.js';
 import { closeAlertActions, createAlertActions } from '../actions/index.js';
 import type { ValueModelConfig } from './scoring.js';
-import { classedSql, computeSql } from './value.sql.js';
+import { computeSql } from './value.sql.js';
 
 // What moved a customer's value: the input that changed, or a scheduled / model-driven recomputation.
 export const VALUE_CAUSES = ['ORDER', 'COST', 'REFERENCE_EFFECT', 'OPPORTUNITY', 'CREDIT', 'INTERACTION', 'SCHEDULE', 'MODEL', 'RECOMPUTE'] as const;
@@ -115,11 +115,11 @@ const result = (c: Counts | undefined, actions: number): RecomputeResult => ({
 });
 
 // A full run's transaction: the grouped scans' hash tables and the ranking's sort get room in memory.
-export const FULL_RUN_SETTINGS = [`SET LOCAL work_mem = '256MB'`, `SET LOCAL jit = off`];
+export const FULL_RUN_SETTINGS = [`SET LOCAL work_mem = '256MB'`, `SET LOCAL jit = off`, `SET LOCAL max_parallel_workers_per_gather = 0`];
 
 /** The incremental update of the customers `target` selects as one statement: compute, write, and the counts and alertable rows it answers. */
 export function rescoreSql(actor: Principal, model: Model, target: SQL | 'all', cause: ValueCause, mode: RescoreMode): SQL {
-  const computed = staleSql(model, classedSql(model.config, computeSql(model.config, target), mode));
+  const computed = staleSql(model, computeSql(model.config, target, mode));
   // The statement is run under a generic plan (chosen when it starts); it puts the caller's plan_cache_mode back itself.
   return sql`WITH ch AS MATERIALIZED (${computed}), ${writesSql(actor, model, cause, true)}
     SELECT ${COUNTS}, jsonb_agg(jsonb_build_object('customer_id', customer_id, 'owner_user_id', owner_user_id, 'name', name, 'had_value', had_value,
@@ -133,7 +133,7 @@ export function rescoreSql(actor: Principal, model: Model, target: SQL | 'all', 
  * foreign key's lookups in customers) in key order rather than at random.
  */
 export function changesSql(model: Model): SQL {
-  const computed = staleSql(model, classedSql(model.config, computeSql(model.config, 'all'), { full: true }));
+  const computed = staleSql(model, computeSql(model.config, 'all', { full: true }));
   return sql`SELECT customer_id, name, owner_user_id, owner_unit_id, had_value, stale, ${cols('', STORED)}, old_score, old_class, old_churn FROM (${computed}) x WHERE x.stale
     ORDER BY customer_id`;
 }

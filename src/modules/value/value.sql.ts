@@ -2,8 +2,9 @@ import { type SQL, sql } from 'drizzle-orm';
 import { CREDIT_POINTS, CREDIT_UNKNOWN_POINTS, type ValueModelConfig } from './scoring.js';
 
 // The value formulas of scoring.ts as one set-based SQL statement: the indicators of every target
-// customer are read with one grouped scan per source table, then scored, classed and flagged for
-// churn. No row passes through Node; a test holds the SQL and the pure function equal.
+// customer are read with one grouped scan per source table (the last contact from
+// customer_last_contact, kept by the interactions' triggers; complaints from their partial index),
+// then scored, classed and flagged for churn. No row passes through Node; a test holds the SQL and the pure function equal.
 
 /** Customers ranked into classes and watched for churn: active buyers (domain.md §7: the pyramid of customers). */
 export const RANKED_STAGES = ['CUSTOMER', 'USER'] as const;
@@ -29,19 +30,22 @@ export function scoreSql(m: ValueModelConfig, from: string): SQL {
     + ${num(w.cost)} * ${costPoints(col('cost'), m.costHalf)} / 100)), 2)`;
 }
 
+// An interaction that is a complaint: the predicate of the partial index interactions_complaint_idx, written the same way so the planner can use it.
+const COMPLAINT = sql.raw(`upper(btrim(i.outcome)) = 'COMPLAINT'`);
+
 const days = (n: number) => sql`make_interval(days => ${num(n)})`;
 const iso = (col: SQL) => sql`to_char((${col}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 const amount = (col: SQL) => sql`to_char(round(${col}), 'FM999G999G999G999G990')`;
 
 /**
- * The target customers' inputs, score, churn level and signals, and what they were before. `target`
+ * The target customers' inputs, score, class (see cutsSql), churn level and signals, and what they were before. `target`
  * selects (id) rows of customers, or is 'all': then every source table is aggregated whole, without
  * a join to the target list (a full run reads each table once, and the planner estimates plain
  * GROUP BYs well, where joins to a million-row list made it expect billions of rows). `previous since`
  * keeps the start date of a signal that was already raised (order drops and credit blocks have no
  * date of their own).
  */
-export function computeSql(m: ValueModelConfig, target: SQL | 'all'): SQL {
+export function computeSql(m: ValueModelConfig, target: SQL | 'all', mode: ClassMode): SQL {
   const all = target === 'all';
   // Restricts a source table's rows to the target customers (nothing to restrict in a full run).
   const only = (alias: string) => (all ? sql`` : sql.raw(` JOIN t ON t.id = ${alias}.customer_id`));
@@ -79,30 +83,34 @@ export function computeSql(m: ValueModelConfig, target: SQL | 'all'): SQL {
       SELECT DISTINCT ON (r.customer_id) r.customer_id, r.level FROM reference_effects r${only('r')}
       ORDER BY r.customer_id, r.at DESC, r.id DESC
     ), touch AS (
-      SELECT i.customer_id, max(i.occurred_at) AS last_at,
-        count(*) FILTER (WHERE upper(btrim(i.outcome)) = 'COMPLAINT' AND i.occurred_at > now() - ${days(c.complaintWindowDays)}) AS complaints,
-        min(i.occurred_at) FILTER (WHERE upper(btrim(i.outcome)) = 'COMPLAINT' AND i.occurred_at > now() - ${days(c.complaintWindowDays)}) AS first_complaint
-      FROM interactions i${only('i')} GROUP BY 1
+      SELECT l.customer_id, l.last_at FROM customer_last_contact l${only('l')}
+    ), compl AS (
+      SELECT i.customer_id, count(*) AS complaints, min(i.occurred_at) AS first_complaint FROM interactions i${only('i')}
+      WHERE ${COMPLAINT} AND i.occurred_at > now() - ${days(c.complaintWindowDays)} GROUP BY 1
     ), inputs AS (
       SELECT t.id AS customer_id, t.name, t.owner_user_id, t.owner_unit_id, ${ranked} AS ranked,
         coalesce(rev.revenue, 0)::numeric(18,2) AS revenue, coalesce(pipe.expected_sales, 0)::numeric(18,2) AS expected_sales,
         coalesce(cst.cost, 0)::numeric(18,2) AS cost, coalesce(ref.level, 0)::smallint AS reference_level, t.credit_status,
-        coalesce(touch.last_at, t.created_at) AS last_contact, coalesce(touch.complaints, 0) AS complaints, touch.first_complaint,
+        coalesce(touch.last_at, t.created_at) AS last_contact, coalesce(compl.complaints, 0) AS complaints, compl.first_complaint,
         coalesce(rev.recent, 0) AS recent, coalesce(rev.past, 0) AS past, coalesce(lost.n, 0) AS lost_deals, lost.first_at AS first_lost
       FROM t LEFT JOIN rev ON rev.customer_id = t.id LEFT JOIN pipe ON pipe.customer_id = t.id LEFT JOIN cst ON cst.customer_id = t.id
-        LEFT JOIN ref ON ref.customer_id = t.id LEFT JOIN touch ON touch.customer_id = t.id LEFT JOIN lost ON lost.customer_id = t.id
+        LEFT JOIN ref ON ref.customer_id = t.id LEFT JOIN touch ON touch.customer_id = t.id
+        LEFT JOIN compl ON compl.customer_id = t.id LEFT JOIN lost ON lost.customer_id = t.id
     ), flagged AS (
+      -- OFFSET 0 keeps this a subquery of its own: the score and the five flags are computed once per
+      -- customer. Inlined, each flag was evaluated again in signal_count, churn_level and churn_signals.
       SELECT inputs.*, ${scoreSql(m, 'inputs')} AS score,
         ${flag(sql`inputs.credit_status = 'BLOCKED'`)} AS f_credit,
         ${flag(sql`inputs.complaints >= ${num(c.complaints)}`)} AS f_complaints,
         ${flag(sql`inputs.lost_deals >= ${num(c.lostDeals)}`)} AS f_lost,
         ${flag(sql`inputs.last_contact < now() - ${days(c.noContactDays)}`)} AS f_contact,
         ${flag(sql`inputs.past > 0 AND inputs.recent < (inputs.past / 2) * (100 - ${num(c.orderDropPercent)}) / 100`)} AS f_drop
-      FROM inputs
-    ), counted AS (
+      FROM inputs OFFSET 0
+    ), counted AS${mode.full ? sql` MATERIALIZED` : sql``} (
       SELECT flagged.*, f_credit::int + f_complaints::int + f_lost::int + f_contact::int + f_drop::int AS signal_count FROM flagged
-    )
+    ), ${cutsSql(m, mode)}
     SELECT counted.*, CASE WHEN signal_count = 0 THEN 'NONE' WHEN signal_count >= ${num(c.highSignals)} THEN 'HIGH' ELSE 'WATCH' END AS churn_level,
+      CASE WHEN NOT counted.ranked THEN NULL WHEN counted.score >= cuts.a_min THEN 'A' WHEN counted.score <= cuts.c_max THEN 'C' ELSE 'B' END AS value_class,
       old.customer_id IS NOT NULL AS had_value, old.score AS old_score, old.value_class AS old_class, coalesce(old.churn_level, 'NONE') AS old_churn,
       old.model_version AS old_model_version, old.revenue AS old_revenue, old.expected_sales AS old_expected_sales, old.cost AS old_cost,
       old.reference_level AS old_reference_level, old.credit_status AS old_credit_status, old.churn_signals AS old_signals,
@@ -121,31 +129,32 @@ export function computeSql(m: ValueModelConfig, target: SQL | 'all'): SQL {
           'detail', 'Ordered ' || ${amount(sql`recent`)} || ' in the last ' || ${num(c.orderWindowDays)} || ' days against ' || ${amount(sql`past / 2`)}
             || ' on average in each ' || ${num(c.orderWindowDays)} || '-day period of the year before',
           'since', ${iso(sql`coalesce(${prevSince('ORDER_DROP')}, now())`)}) END]::jsonb[], NULL)) END AS churn_signals
-    FROM counted LEFT JOIN customer_values old ON old.customer_id = counted.customer_id`;
+    FROM counted CROSS JOIN cuts LEFT JOIN customer_values old ON old.customer_id = counted.customer_id`;
 }
 
+/** How the computed rows are classed: by ranking them all (a full run), or by the cut-offs of the last full run. */
+export type ClassMode = { full: true } | { full: false; aMin: string | null; cMax: string | null };
+
 /**
- * The class of each computed row. A full run ranks the whole ranked population: A holds the customers
- * with at most ceil(n × aPercent / 100) customers scoring at or above them (gold is exclusive: a tie
- * that would not fit stays out), C the customers ranked within the bottom ceil(n × cPercent / 100)
- * (a tie at the bottom shares C), A winning when both apply. An incremental update compares the
- * score with the cut-offs of the last full run.
+ * The CTE `cuts` (a_min, c_max) the class of each computed row is read from. A full run ranks the
+ * whole ranked population: A holds the customers with at most ceil(n × aPercent / 100) customers
+ * scoring at or above them (gold is exclusive: a tie that would not fit stays out), C the customers
+ * ranked within the bottom ceil(n × cPercent / 100) (a tie at the bottom shares C), A winning when
+ * both apply. An incremental update compares the score with the cut-offs of the last full run.
  */
-export function classedSql(m: ValueModelConfig, computed: SQL, mode: { full: true } | { full: false; aMin: string | null; cMax: string | null }): SQL {
+function cutsSql(m: ValueModelConfig, mode: ClassMode): SQL {
   if (mode.full) {
     // The cut-offs from the ranked customers' scores, counted per distinct score (at most 10 001 of
     // them): the same classes as ranking every customer by score, without sorting a million wide rows.
     // A customer has `at_or_above` customers scoring at or above it and rank 1 + (those scoring below).
-    return sql`WITH c AS MATERIALIZED (${computed}),
-      hist AS (SELECT score, count(*) AS k FROM c WHERE ranked GROUP BY score),
+    // `counted` is materialized (read here and by the final select): its rows hold the inputs, score
+    // and flags only; the stored values are joined and the signals built after, in one pass.
+    return sql`hist AS (SELECT score, count(*) AS k FROM counted WHERE ranked GROUP BY score),
       cum AS (SELECT score, sum(k) OVER () AS n, sum(k) OVER (ORDER BY score DESC) AS at_or_above, sum(k) OVER (ORDER BY score ASC) - k + 1 AS rank_asc FROM hist),
       cuts AS (SELECT min(score) FILTER (WHERE at_or_above <= ceil(n * ${num(m.aPercent)} / 100.0)) AS a_min,
-        max(score) FILTER (WHERE rank_asc <= ceil(n * ${num(m.cPercent)} / 100.0)) AS c_max FROM cum)
-      SELECT c.*, CASE WHEN NOT c.ranked THEN NULL WHEN c.score >= cuts.a_min THEN 'A' WHEN c.score <= cuts.c_max THEN 'C' ELSE 'B' END AS value_class
-      FROM c CROSS JOIN cuts`;
+        max(score) FILTER (WHERE rank_asc <= ceil(n * ${num(m.cPercent)} / 100.0)) AS c_max FROM cum)`;
   }
   const a = mode.aMin === null ? sql`NULL::numeric` : sql`${mode.aMin}::numeric`;
   const cm = mode.cMax === null ? sql`NULL::numeric` : sql`${mode.cMax}::numeric`;
-  return sql`SELECT c.*, CASE WHEN NOT c.ranked THEN NULL WHEN c.score >= ${a} THEN 'A' WHEN c.score <= ${cm} THEN 'C' ELSE 'B' END AS value_class
-    FROM (${computed}) c`;
+  return sql`cuts AS (SELECT ${a} AS a_min, ${cm} AS c_max)`;
 }

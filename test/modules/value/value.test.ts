@@ -236,3 +236,42 @@ t.test('a credit change through PATCH answers with the value as rescored, in bot
   t.same(g.errors, undefined, JSON.stringify(g.errors));
   t.same(g.data.updateCustomer, { valueScore: before.body.valueScore, churnRisk: 'NONE' }, 'GraphQL answers the rescored fields too');
 });
+
+t.test('churn: complaints in the window raise COMPLAINTS from the first of them, in the incremental update and the full run alike', async (t) => {
+  const c = await company(app);
+  const s = c.users.sales;
+  const two = await buyer(s);
+  const one = await buyer(s);
+  // Outcomes as people type them: case and spaces do not matter; one outside the 180-day window does not count.
+  await interaction(app, s, two.id, { outcome: 'complaint', occurredAt: ago(200) });
+  const first = await interaction(app, s, two.id, { outcome: ' Complaint ', occurredAt: ago(40) });
+  await interaction(app, s, two.id, { outcome: 'COMPLAINT', occurredAt: ago(10) });
+  await interaction(app, s, two.id, { outcome: 'complaint handled', occurredAt: ago(5) });
+  await interaction(app, s, one.id, { outcome: 'complaint', occurredAt: ago(190) });
+  await interaction(app, s, one.id, { outcome: 'complaint', occurredAt: ago(3) });
+  const gq = `query($id: ID!) { customerValue(customerId: $id) { churn { level signals { kind detail since } } } }`;
+  const check = async (when: string) => {
+    const v = await app.rest(s, 'GET', `/v1/customers/${two.id}/value`);
+    t.equal(v.body.churn.level, 'WATCH', `${when}: ${JSON.stringify(v.body.churn)}`);
+    t.same(v.body.churn.signals, [{ kind: 'COMPLAINTS', detail: '2 complaints in the last 180 days', since: first.occurredAt }], `${when}: two in the window, since the first`);
+    const g = await app.gql(s, gq, { id: two.id });
+    t.same(g.errors, undefined, JSON.stringify(g.errors));
+    t.same(g.data.customerValue.churn, v.body.churn, `${when}: GraphQL the same`);
+    const o = await app.rest(s, 'GET', `/v1/customers/${one.id}/value`);
+    t.same(o.body.churn, { level: 'NONE', signals: [] }, `${when}: one complaint in the window raises nothing`);
+  };
+  // Each interaction written rescored its customer.
+  await check('incremental');
+  const raised = (await eventsFor(app, two.id, 'customer.churn_risk_changed')).length;
+  // The full recomputation; another file's run may hold the lock for a moment.
+  let status = 0;
+  for (let i = 0; i < 60 && status !== 200; i++) {
+    status = (await app.rest(await app.admin(), 'POST', '/v1/value-model/recompute')).status;
+    if (status !== 200) await new Promise((res) => setTimeout(res, 500));
+  }
+  t.equal(status, 200, 'the full run');
+  await check('full run');
+  t.equal((await eventsFor(app, two.id, 'customer.churn_risk_changed')).length, raised, 'the full run raised no churn change');
+  const [sig] = await queryRows<{ churn_signals: unknown }>(app.db, sql`SELECT churn_signals FROM customer_values WHERE customer_id = ${two.id}`);
+  t.same(sig?.churn_signals, [{ kind: 'COMPLAINTS', detail: '2 complaints in the last 180 days', since: first.occurredAt }]);
+});
